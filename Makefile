@@ -1,0 +1,37 @@
+# PaperVoice: `make demo` runs the whole job on bundled samples; `make test` runs the tests.
+# Both set everything up first (system packages when run as root, .venv, Python packages).
+PY := .venv/bin/python
+DEMO := demo-output
+
+.PHONY: setup setup-browser demo test test-fast lint bench bench-quick previews clean
+
+setup:
+	@bash scripts/setup.sh
+
+setup-browser:
+	@PAPERVOICE_BROWSER=1 bash scripts/setup.sh
+
+demo: setup
+	@bash scripts/demo.sh $(DEMO)
+
+test: setup-browser
+	$(PY) -m pytest -q -p no:cacheprovider --timeout=600
+
+test-fast: setup
+	$(PY) -m pytest -q -x -m "not slow and not browser"
+
+lint: setup
+	$(PY) -m ruff check pipeline tests bench
+	$(PY) -m mypy
+
+bench: setup
+	$(PY) -m bench.run --full
+
+bench-quick: setup
+	$(PY) -m bench.run --quick
+
+previews: setup
+	$(PY) -m bench.previews
+
+clean:
+	rm -rf $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,257 @@
+"""The `papervoice` command.  Thin: parse arguments, build options, call the API.
+
+This is the one place where exceptions become exit codes and messages; data
+goes to stdout, messages and progress to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import ExitCode, PaperVoiceError
+from .options import DEFAULT_DB, OCR_ENGINES, ExportOptions, ReviewOptions, ScanOptions, default_jobs
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _registry(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from .forms import BUNDLED_FORMS_DIR, FormRegistry
+
+    dirs = [Path(d) for d in (getattr(args, "forms_dir", None) or [])] or [BUNDLED_FORMS_DIR]
+    return FormRegistry.from_dirs(dirs)
+
+
+def cmd_forms(args: argparse.Namespace) -> int:
+    from .layout import compute_layout
+
+    rows = []
+    for form in _registry(args).all():
+        std = compute_layout(form, "a4", "standard").page_count
+        large = compute_layout(form, "a4", "large-print").page_count
+        rows.append({"id": form.id, "version": form.version, "title": form.title, "audience": form.audience,
+                     "items": len(form.items), "pages_standard": std, "pages_large_print": large})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'FORM':32} {'VER':>3}  {'PAGES (std/large)':17}  TITLE")
+    for r in rows:
+        print(f"{r['id']:32} {r['version']:>3}  {str(r['pages_standard']) + ' / ' + str(r['pages_large_print']):17}"
+              f"  {r['title']}")
+    return 0
+
+
+def cmd_layout(args: argparse.Namespace) -> int:
+    from .layout import compute_layout
+
+    form = _registry(args).get(args.form)
+    layout = compute_layout(form, args.paper, "large-print" if args.large_print else "standard")
+    if args.json:
+        print(layout.dumps())
+    else:
+        for page in layout.pages:
+            print(f"page {page.page}: {len(page.boxes)} boxes for items {', '.join(page.items) or '-'}; "
+                  f"{len(page.text_fields)} comment fields")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .generate import generate
+    from .ledger import Ledger
+
+    if args.copies < 1 or args.copies > 100_000:
+        raise_usage(f"--copies must be from 1 to 100000, not {args.copies}", "use e.g. --copies 50")
+    form = _registry(args).get(args.form)
+    with Ledger(args.db) as ledger:
+        result = generate(form, args.copies, Path(args.output), ledger=ledger, paper=args.paper,
+                          style="large-print" if args.large_print else "standard",
+                          manifest=Path(args.manifest) if args.manifest else None)
+    say(f"Wrote {result.output}: {len(result.serials)} copies of {form.id} v{form.version}, {result.pages} pages "
+        f"(serials {result.serials[0]} to {result.serials[-1]}, recorded in {args.db}).")
+    if result.manifest:
+        say(f"Manifest: {result.manifest}")
+    print(result.output)
+    return 0
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from .scan import scan
+
+    options = ScanOptions(db=Path(args.db), jobs=args.jobs, ocr=args.ocr,
+                          debug_dir=Path(args.debug_dir) if args.debug_dir else None, quiet=args.quiet,
+                          dask_scheduler=args.dask_scheduler, shared_storage=args.shared_storage,
+                          forms_dirs=tuple(Path(d) for d in (args.forms_dir or [])))
+    summary = scan([Path(p) for p in args.inputs], options)
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2))
+    return int(summary.exit_code)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_workbook
+
+    options = ExportOptions(output=Path(args.output), db=Path(args.db), form=args.form,
+                            csv_dir=Path(args.csv) if args.csv else None)
+    result = export_workbook(options)
+    say(f"Wrote {options.output}" + (f" and CSV files in {options.csv_dir}" if options.csv_dir else ""))
+    print(result)
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from .review.server import serve
+
+    serve(ReviewOptions(db=Path(args.db), host=args.host, port=args.port, token=args.token,
+                        open_browser=not args.no_browser))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .status import format_status, reconcile
+
+    report = reconcile(Path(args.db))
+    print(json.dumps(report, indent=2) if args.json else format_status(report))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .status import check_ledger
+
+    problems = check_ledger(Path(args.db))
+    if args.json:
+        print(json.dumps({"ok": not problems, "problems": problems}, indent=2))
+    elif problems:
+        for p in problems:
+            print(f"problem: {p}")
+    else:
+        print(f"{args.db}: ledger OK")
+    return int(ExitCode.LEDGER) if problems else 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .simulate import SimulationSpec, simulate_returns
+
+    spec = SimulationSpec(forms=tuple(args.form), copies=args.copies, seed=args.seed, db=Path(args.db),
+                          output_dir=Path(args.output_dir), blank_comments=args.blank_comments)
+    truth = simulate_returns(spec, _registry(args))
+    say(f"Wrote {truth.pages} simulated pages in {len(truth.files)} files to {args.output_dir}; "
+        f"ground truth in {truth.truth_path}")
+    print(truth.truth_path)
+    return 0
+
+
+def raise_usage(message: str, advice: str) -> None:
+    from .errors import UsageError
+
+    raise UsageError(message, advice)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="papervoice",
+        description="Print accessible paper checklists, scan the returns, review, and export a workbook.")
+    parser.add_argument("--version", action="version", version=f"papervoice {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.add_argument("--forms-dir", action="append", metavar="DIR",
+                       help="folder of form definitions (default: the bundled forms)")
+        return p
+
+    p = add("forms", "list the forms that can be printed and scanned")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    p.set_defaults(func=cmd_forms)
+
+    p = add("layout", "print the geometry of a form's pages (public contract: pt, top-left origin)")
+    p.add_argument("form")
+    p.add_argument("--large-print", action="store_true")
+    p.add_argument("--paper", choices=["a4", "letter"], default="a4")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_layout)
+
+    p = add("generate", "print copies of a form as a PDF, each with its own serial")
+    p.add_argument("form")
+    p.add_argument("--copies", type=int, default=1)
+    p.add_argument("-o", "--output", required=True, metavar="OUT.pdf")
+    p.add_argument("--large-print", action="store_true")
+    p.add_argument("--paper", choices=["a4", "letter"], default="a4")
+    p.add_argument("--db", default=str(DEFAULT_DB), help="ledger file (default: ./papervoice.db)")
+    p.add_argument("--manifest", metavar="OUT.csv", help="write serial,pdf_page,form_page for every PDF page")
+    p.set_defaults(func=cmd_generate)
+
+    p = add("scan", "read scanned returns (PDF, TIFF, JPEG, PNG files or folders) into the ledger")
+    p.add_argument("inputs", nargs="+", metavar="INPUT")
+    p.add_argument("--db", default=str(DEFAULT_DB))
+    p.add_argument("--jobs", type=int, default=default_jobs(), help="pages read at once (default: all cores)")
+    p.add_argument("--ocr", choices=OCR_ENGINES, default="tesseract", help="handwriting engine")
+    p.add_argument("--debug-dir", metavar="DIR", help="draw what the scanner saw on each page into DIR")
+    p.add_argument("--dask-scheduler", metavar="ADDRESS", help="run on a Dask cluster ('local' starts one here)")
+    p.add_argument("--shared-storage", action="store_true", help="Dask workers can open the input paths")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.set_defaults(func=cmd_scan)
+
+    p = add("export", "write the consolidated Excel workbook")
+    p.add_argument("-o", "--output", required=True, metavar="results.xlsx")
+    p.add_argument("--db", default=str(DEFAULT_DB))
+    p.add_argument("--form", help="only this form")
+    p.add_argument("--csv", metavar="DIR", help="also write each form's responses as CSV into DIR")
+    p.set_defaults(func=cmd_export)
+
+    p = add("review", "open the review page to settle what the scanner was unsure of")
+    p.add_argument("--db", default=str(DEFAULT_DB))
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--token", help="access token (required when --host is not local)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser window")
+    p.set_defaults(func=cmd_review)
+
+    p = add("status", "copies issued, returned, complete, and what is still open")
+    p.add_argument("--db", default=str(DEFAULT_DB))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = add("check", "verify the ledger's integrity")
+    p.add_argument("--db", default=str(DEFAULT_DB))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_check)
+
+    p = add("simulate", "make realistic filled-in returns for demos and benchmarks")
+    p.add_argument("form", nargs="+")
+    p.add_argument("--copies", type=int, default=5)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--db", default=str(DEFAULT_DB))
+    p.add_argument("--output-dir", required=True)
+    p.add_argument("--blank-comments", action="store_true")
+    p.set_defaults(func=cmd_simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return int(ExitCode.USAGE)
+    try:
+        return int(args.func(args))
+    except PaperVoiceError as exc:
+        say(f"papervoice: {exc}")
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        say("papervoice: interrupted; everything already written to the ledger is kept. Run the same command "
+            "again to carry on.")
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""Every tuning constant of PaperVoice, in one place, with its unit in its name.
+
+Geometry is in points (pt, 1/72 inch) or millimetres (mm); image measures are
+fractions of an area or of the paper-to-ink darkness range, so they do not
+depend on the scan resolution.
+"""
+
+from __future__ import annotations
+
+PT_PER_MM = 72.0 / 25.4
+PT_PER_INCH = 72.0
+
+
+def mm(value: float) -> float:
+    """Millimetres to points."""
+    return value * PT_PER_MM
+
+
+# --- Paper --------------------------------------------------------------------------------
+PAPER_SIZES_PT: dict[str, tuple[float, float]] = {
+    "a4": (595.2756, 841.8898),
+    "letter": (612.0, 792.0),
+}
+
+# --- Page furniture (identical in both styles, so every page registers the same way) ------
+PAGE_MARGIN_MM = 16.0  # content starts this far in from every paper edge
+REG_MARK_INSET_MM = 9.0  # registration mark's outer edge from the paper edge (>= 8 mm)
+REG_MARK_SIZE_MM = 6.0  # solid black square
+QR_SIZE_MM = 19.0  # printed QR symbol including its quiet zone
+QR_QUIET_MODULES = 4
+QR_INSET_MM = 9.0  # QR outer edge (quiet zone included) from the paper edge
+IDENT_TEXT_SIZE_PT = 8.0  # small human-readable identity line next to the codes
+HEADER_BAND_MM = 27.0  # top band reserved for marks + QR; content begins below it
+FOOTER_BAND_MM = 25.0  # bottom band reserved for marks + second code
+
+# --- Typography ---------------------------------------------------------------------------
+STANDARD_BODY_PT = 14.0
+STANDARD_TITLE_PT = 22.0
+STANDARD_HEADING_PT = 16.0
+STANDARD_LABEL_PT = 12.0  # scale labels ("Not at all"), the only text below 14 pt: short and repeated
+LARGE_BODY_PT = 18.0
+LARGE_TITLE_PT = 26.0
+LARGE_HEADING_PT = 20.0
+LARGE_LABEL_PT = 16.0
+LINE_SPACING = 1.3  # leading as a multiple of the font size
+
+# --- Boxes --------------------------------------------------------------------------------
+STANDARD_BOX_MM = 8.0
+LARGE_BOX_MM = 11.0
+BOX_LINE_WIDTH_PT = 1.4
+STANDARD_BOX_GAP_MM = 6.0  # space between neighbouring boxes of one item
+LARGE_BOX_GAP_MM = 7.0
+ITEM_GAP_MM = 4.0  # vertical space between items
+STATEMENT_COLUMN_FRACTION = 0.52  # share of the content width given to the statement text
+
+# --- Comment fields -----------------------------------------------------------------------
+COMMENT_LINE_SPACING_MM = 10.0  # standard print writing lines
+LARGE_COMMENT_LINE_SPACING_MM = 13.0
+COMMENT_LINE_GREY = 0.62  # 0 = black, 1 = white: visible guide, easy to remove
+COMMENT_FRAME_WIDTH_PT = 1.0
+
+# --- Scanner: loading ---------------------------------------------------------------------
+RENDER_DPI = 300  # for PDF pages that are not a single embedded image
+MAX_IMAGE_PIXELS = 120_000_000  # decompression-bomb guard (about A3 at 1200 dpi)
+MIN_PAGE_DPI = 100  # below this a scan is too coarse to read marks reliably
+DEFAULT_DPI = 300  # only when a file states no resolution at all
+WORK_DPI = 150  # canonical resolution the registered page is warped to for mark reading
+COMMENT_DPI = 300  # resolution comment crops are warped to for OCR
+
+# --- Scanner: registration ----------------------------------------------------------------
+MAX_FIT_RESIDUAL_MM = 1.2  # RMS misfit of marks + QR corners beyond which a page is flagged
+MARK_SEARCH_RADIUS_MM = 14.0  # window around the predicted registration-mark centre
+MARK_SIZE_TOLERANCE = 0.45  # accepted relative size error of a found mark
+QR_SEARCH_MARGIN_MM = 14.0  # extra margin around the predicted QR region in the first search
+BLANK_PAGE_INK_FRACTION = 0.002  # a page with less ink than this is blank
+
+# --- Scanner: marks -----------------------------------------------------------------------
+BOX_SEARCH_RADIUS_MM = 1.6  # local search for the printed square around its predicted place
+BOX_INNER_INSET_MM = 1.1  # measured area starts this far inside the box's outer edge
+BOX_HALO_MM = 2.0  # ring outside the box watched for marks spilling over the edge
+INK_DARKNESS = 0.30  # a pixel is ink when it is this far from paper towards black
+EMPTY_MAX_COVERAGE = 0.035  # at most this inked share of the inner area: empty
+MARK_MIN_COVERAGE = 0.075  # at least this: a deliberate mark
+FILLED_MIN_COVERAGE = 0.62  # at least this: filled in (the cancel convention)
+MARK_MAX_BELOW_FILLED = 0.48  # a mark this dense but not filled is ambiguous
+FAINT_DARKNESS = 0.12  # pencil: lighter ink counted when the page's strokes are faint
+
+# --- Scanner: comments --------------------------------------------------------------------
+COMMENT_INSET_MM = 1.5  # drop this much inside the frame before looking for writing
+COMMENT_MIN_INK_FRACTION = 0.0025  # below this share of inked pixels the field is blank
+COMMENT_MIN_COMPONENT_MM = 0.9  # specks smaller than this are noise, not writing
+OCR_TIMEOUT_S = 30.0
+
+# --- Coordinator --------------------------------------------------------------------------
+MAX_PAGES_IN_FLIGHT_PER_JOB = 3  # bounds memory: pages decoded but not yet written
+SQLITE_BUSY_TIMEOUT_MS = 60_000

@@ -1,0 +1,296 @@
+"""Forms as data: load and validate `forms/*.yaml`.
+
+A form definition is the single source of the wording; the layout engine turns
+it into geometry.  Validation happens on load so that a typo in a YAML file is
+reported with the file, the field, what is wrong and how to fix it, before
+anything is printed or scanned.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import FormDefinitionError, UnknownFormError
+
+ITEM_ID_RE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
+FORM_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,47}$")
+AUDIENCES = ("person", "practitioner", "team", "parent", "organisation", "other")
+
+#: Bundled forms live next to the package in a source checkout.
+BUNDLED_FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
+
+
+@dataclass(frozen=True)
+class ScalePoint:
+    value: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str | None
+    intro: str | None
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class FreeText:
+    id: str
+    prompt: str
+    lines: int
+
+
+@dataclass(frozen=True)
+class Form:
+    id: str
+    version: int
+    title: str
+    audience: str
+    introduction: str
+    instructions: tuple[str, ...]
+    scale: tuple[ScalePoint, ...]
+    sections: tuple[Section, ...]
+    free_text: tuple[FreeText, ...]
+    closing: str | None
+    source: str | None
+    path: Path | None = field(default=None, compare=False)
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        return tuple(item for section in self.sections for item in section.items)
+
+    @property
+    def scale_values(self) -> tuple[int, ...]:
+        return tuple(point.value for point in self.scale)
+
+    def item(self, item_id: str) -> Item:
+        for it in self.items:
+            if it.id == item_id:
+                return it
+        raise KeyError(item_id)
+
+    def free_text_field(self, field_id: str) -> FreeText:
+        for ft in self.free_text:
+            if ft.id == field_id:
+                return ft
+        raise KeyError(field_id)
+
+
+class _Checker:
+    """Collects the location of each value so errors can name the exact field."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, problem: str, fix: str) -> FormDefinitionError:
+        return FormDefinitionError(f"{self.source}: field '{where}': {problem}", fix)
+
+    def text(self, data: dict[str, Any], key: str, where: str, required: bool = True) -> str | None:
+        value = data.get(key)
+        if value is None:
+            if required:
+                raise self.fail(f"{where}{key}", "is missing", f"add a line '{key}: ...' to the form file")
+            return None
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise self.fail(f"{where}{key}", f"should be text, found {type(value).__name__}",
+                            "write it as plain text on one line, or as a YAML block with '>'")
+        text = " ".join(str(value).split())
+        if required and not text:
+            raise self.fail(f"{where}{key}", "is empty", "write the text in plain words")
+        return text
+
+    def mapping(self, value: Any, where: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(where, f"should be a set of 'key: value' lines, found {type(value).__name__}",
+                            "check the indentation of this entry")
+        return value
+
+    def sequence(self, value: Any, where: str) -> list[Any]:
+        if not isinstance(value, list) or not value:
+            raise self.fail(where, "should be a non-empty list (lines starting with '- ')",
+                            "add at least one entry, each starting with '- '")
+        return value
+
+
+def parse_form(data: Any, source: str = "<form>") -> Form:
+    """Validate a form definition already loaded from YAML."""
+    ck = _Checker(source)
+    top = ck.mapping(data, "(top level)")
+    known = {"id", "version", "title", "audience", "introduction", "instructions", "scale", "items",
+             "sections", "free_text", "closing", "source"}
+    for key in top:
+        if key not in known:
+            raise ck.fail(str(key), "is not a known field",
+                          f"remove it or correct the spelling; known fields: {', '.join(sorted(known))}")
+
+    form_id = ck.text(top, "id", "")
+    assert form_id is not None
+    if not FORM_ID_RE.match(form_id):
+        raise ck.fail("id", f"'{form_id}' is not a valid form id",
+                      "use 2-48 lower-case letters, digits and hyphens, e.g. care-planning-person")
+    version = top.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 9999:
+        raise ck.fail("version", f"should be a whole number from 1 to 9999, found {version!r}",
+                      "write e.g. 'version: 1' and raise it whenever the printed wording changes")
+    title = ck.text(top, "title", "")
+    audience = ck.text(top, "audience", "")
+    if audience not in AUDIENCES:
+        raise ck.fail("audience", f"'{audience}' is not one of {', '.join(AUDIENCES)}", "pick one of those")
+    introduction = ck.text(top, "introduction", "")
+
+    raw_instr = top.get("instructions")
+    if isinstance(raw_instr, str):
+        raw_instr = [raw_instr]
+    instructions = tuple(
+        ck.text({"i": v}, "i", f"instructions[{n}]") or "" for n, v in enumerate(ck.sequence(raw_instr, "instructions"))
+    )
+
+    scale_points: list[ScalePoint] = []
+    for n, raw in enumerate(ck.sequence(top.get("scale"), "scale")):
+        entry = ck.mapping(raw, f"scale[{n}]")
+        value = entry.get("value")
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ck.fail(f"scale[{n}].value", f"should be a whole number, found {value!r}", "number the points 1, 2, 3 ...")
+        label = ck.text(entry, "label", f"scale[{n}].")
+        assert label is not None
+        if len(label) > 24:
+            raise ck.fail(f"scale[{n}].label", f"'{label}' is too long to sit under a box ({len(label)} characters)",
+                          "keep scale labels to 24 characters or fewer")
+        scale_points.append(ScalePoint(value, label))
+    values = [p.value for p in scale_points]
+    if not 2 <= len(values) <= 7 or values != list(range(values[0], values[0] + len(values))):
+        raise ck.fail("scale", f"values {values} are not 2 to 7 consecutive whole numbers",
+                      "number the points in order, e.g. 1 to 5")
+
+    if ("items" in top) == ("sections" in top):
+        raise ck.fail("items", "a form needs either 'items' or 'sections' (not both)",
+                      "list the statements under 'items:', or group them under 'sections:'")
+    raw_sections = [{"items": top["items"]}] if "items" in top else ck.sequence(top["sections"], "sections")
+    seen: set[str] = set()
+    sections: list[Section] = []
+    for s, raw_section in enumerate(raw_sections):
+        where = "" if "items" in top else f"sections[{s}]."
+        sec = ck.mapping(raw_section, where.rstrip(".") or "items")
+        items: list[Item] = []
+        for n, raw in enumerate(ck.sequence(sec.get("items"), f"{where}items")):
+            entry = ck.mapping(raw, f"{where}items[{n}]")
+            item_id = ck.text(entry, "id", f"{where}items[{n}].")
+            text = ck.text(entry, "text", f"{where}items[{n}].")
+            assert item_id is not None and text is not None
+            if not ITEM_ID_RE.match(item_id):
+                raise ck.fail(f"{where}items[{n}].id", f"'{item_id}' is not a valid id",
+                              "use a capital letter then up to 7 capitals or digits, e.g. S01")
+            if item_id in seen:
+                raise ck.fail(f"{where}items[{n}].id", f"'{item_id}' is used twice", "give every item its own id")
+            seen.add(item_id)
+            items.append(Item(item_id, text))
+        heading = ck.text(sec, "heading", where, required=False) if "items" not in top else None
+        intro = ck.text(sec, "intro", where, required=False) if "items" not in top else None
+        sections.append(Section(heading, intro, tuple(items)))
+
+    free: list[FreeText] = []
+    for n, raw in enumerate(top.get("free_text") or []):
+        entry = ck.mapping(raw, f"free_text[{n}]")
+        fid = ck.text(entry, "id", f"free_text[{n}].")
+        prompt = ck.text(entry, "prompt", f"free_text[{n}].")
+        assert fid is not None and prompt is not None
+        if not ITEM_ID_RE.match(fid):
+            raise ck.fail(f"free_text[{n}].id", f"'{fid}' is not a valid id", "use e.g. C1")
+        if fid in seen:
+            raise ck.fail(f"free_text[{n}].id", f"'{fid}' is used twice", "give every field its own id")
+        seen.add(fid)
+        lines = entry.get("lines", 6)
+        if not isinstance(lines, int) or isinstance(lines, bool) or not 2 <= lines <= 20:
+            raise ck.fail(f"free_text[{n}].lines", f"should be a whole number from 2 to 20, found {lines!r}",
+                          "say how many writing lines to print, e.g. 'lines: 6'")
+        free.append(FreeText(fid, prompt, lines))
+
+    return Form(
+        id=form_id, version=version, title=title or "", audience=audience or "",
+        introduction=introduction or "", instructions=instructions, scale=tuple(scale_points),
+        sections=tuple(sections), free_text=tuple(free),
+        closing=ck.text(top, "closing", "", required=False), source=ck.text(top, "source", "", required=False),
+    )
+
+
+def load_form_file(path: Path) -> Form:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FormDefinitionError(f"{path}: cannot be read ({exc.strerror})", "check the file exists") from exc
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise FormDefinitionError(f"{path}: is not valid YAML{where}",
+                                  "check the indentation and that text containing ':' is in quotes") from exc
+    form = parse_form(data, str(path))
+    expected = path.stem
+    if form.id != expected:
+        raise FormDefinitionError(f"{path}: field 'id': '{form.id}' does not match the file name",
+                                  f"name the file {form.id}.yaml or set 'id: {expected}'")
+    return Form(**{**form.__dict__, "path": path})
+
+
+class FormRegistry:
+    """All forms known to this installation, looked up by id and version.
+
+    Older versions stay loadable (as `<id>@<version>.yaml` files) so returns
+    printed before a wording change can still be scanned.
+    """
+
+    def __init__(self, forms: list[Form]) -> None:
+        self._forms: dict[tuple[str, int], Form] = {}
+        for form in forms:
+            key = (form.id, form.version)
+            if key in self._forms:
+                raise FormDefinitionError(f"{form.path}: form {form.id} version {form.version} is defined twice",
+                                          "raise the version number in the newer file")
+            self._forms[key] = form
+
+    @classmethod
+    def from_dirs(cls, dirs: list[Path] | None = None) -> FormRegistry:
+        forms: list[Form] = []
+        for d in dirs or [BUNDLED_FORMS_DIR]:
+            for path in sorted(Path(d).glob("*.yaml")):
+                if "@" in path.stem:
+                    form = parse_form(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+                    forms.append(Form(**{**form.__dict__, "path": path}))
+                else:
+                    forms.append(load_form_file(path))
+        return cls(forms)
+
+    def all(self) -> list[Form]:
+        return sorted(self._forms.values(), key=lambda f: (f.id, f.version))
+
+    def latest(self, form_id: str) -> Form:
+        versions = [f for (fid, _), f in self._forms.items() if fid == form_id]
+        if not versions:
+            known = ", ".join(sorted({fid for fid, _ in self._forms})) or "none"
+            raise UnknownFormError(f"no form called '{form_id}'", f"use one of: {known} (see 'papervoice forms')")
+        return max(versions, key=lambda f: f.version)
+
+    def get(self, form_id: str, version: int | None = None) -> Form:
+        if version is None:
+            return self.latest(form_id)
+        form = self._forms.get((form_id, version))
+        if form is None:
+            self.latest(form_id)  # raises for an unknown id
+            raise UnknownFormError(f"form '{form_id}' has no version {version}",
+                                   f"add the old definition as forms/{form_id}@{version}.yaml")
+        return form
+
+    def find(self, form_id: str, version: int) -> Form | None:
+        return self._forms.get((form_id, version))

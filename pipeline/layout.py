@@ -1,0 +1,397 @@
+"""The layout engine: one pure function from a form to the geometry of every page.
+
+The generator draws exactly what this returns, and the scanner reads by it;
+there is no second copy of the geometry anywhere.  Coordinates are points,
+origin at the page's top-left corner, y growing downward (the public contract
+printed by `papervoice layout --json`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any, Literal
+
+from . import constants as C
+from .constants import mm
+from .errors import UsageError
+from .fonts import ascent_descent, text_width_pt, wrap
+from .forms import Form
+
+Paper = Literal["a4", "letter"]
+Style = Literal["standard", "large-print"]
+STYLES: tuple[Style, ...] = ("standard", "large-print")
+PAPERS: tuple[Paper, ...] = ("a4", "letter")
+
+
+@dataclass(frozen=True)
+class Rect:
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+    @property
+    def right(self) -> float:
+        return self.x + self.w
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.h
+
+    def overlaps(self, other: Rect, tolerance: float = 0.01) -> bool:
+        return (self.x < other.right - tolerance and other.x < self.right - tolerance
+                and self.y < other.bottom - tolerance and other.y < self.bottom - tolerance)
+
+
+@dataclass(frozen=True)
+class Box(Rect):
+    """The outer edge of one printed answer square."""
+
+    item: str = ""
+    value: int = 0
+
+
+@dataclass(frozen=True)
+class TextField(Rect):
+    """A framed free-text area; `line_ys` are the grey writing lines."""
+
+    item: str = ""
+    line_ys: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class TextBlock(Rect):
+    """Text set left-aligned (or centred) from the top of the rectangle down."""
+
+    lines: tuple[str, ...] = ()
+    size_pt: float = 14.0
+    bold: bool = False
+    align: Literal["left", "center", "right"] = "left"
+    kind: str = "body"
+
+    @property
+    def line_height(self) -> float:
+        return self.size_pt * C.LINE_SPACING
+
+    def baselines(self) -> list[float]:
+        ascent, descent = ascent_descent(self.size_pt, self.bold)
+        pad = (self.line_height - ascent - descent) / 2
+        return [self.y + i * self.line_height + pad + ascent for i in range(len(self.lines))]
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """Where one item's statement and boxes sit: the scanner crops this for review."""
+
+    item: str
+    rect: Rect
+
+
+@dataclass(frozen=True)
+class PageLayout:
+    page: int
+    registration_marks: tuple[Rect, ...]
+    codes: tuple[Rect, ...]
+    boxes: tuple[Box, ...]
+    text_fields: tuple[TextField, ...]
+    text_blocks: tuple[TextBlock, ...]
+    item_rows: tuple[ItemRow, ...]
+    rules: tuple[Rect, ...] = field(default=())  # thin separator lines (h is the stroke width)
+
+    @property
+    def items(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for box in self.boxes:
+            seen.setdefault(box.item, None)
+        return tuple(seen)
+
+    def boxes_of(self, item: str) -> tuple[Box, ...]:
+        return tuple(b for b in self.boxes if b.item == item)
+
+
+@dataclass(frozen=True)
+class Layout:
+    form: str
+    version: int
+    paper: Paper
+    style: Style
+    page_size: tuple[float, float]
+    pages: tuple[PageLayout, ...]
+
+    @property
+    def page_count(self) -> int:
+        return len(self.pages)
+
+    def to_json(self) -> dict[str, Any]:
+        """The public contract: pt, top-left origin, y down; boxes are outer edges."""
+
+        def rect(r: Rect) -> dict[str, float]:
+            return {"x": round(r.x, 3), "y": round(r.y, 3), "w": round(r.w, 3), "h": round(r.h, 3)}
+
+        return {
+            "form": self.form, "version": self.version, "paper": self.paper, "style": self.style,
+            "page_size": [round(self.page_size[0], 3), round(self.page_size[1], 3)],
+            "pages": [
+                {
+                    "page": p.page,
+                    "registration_marks": [rect(r) for r in p.registration_marks],
+                    "codes": [rect(r) for r in p.codes],
+                    "boxes": [{"item": b.item, "value": b.value, **rect(b)} for b in p.boxes],
+                    "text_fields": [{"item": t.item, **rect(t)} for t in p.text_fields],
+                    "text_blocks": [{"kind": t.kind, "text": "\n".join(t.lines), "size_pt": t.size_pt,
+                                     "bold": t.bold, **rect(t)} for t in p.text_blocks],
+                }
+                for p in self.pages
+            ],
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2)
+
+
+@dataclass(frozen=True)
+class StyleSpec:
+    body_pt: float
+    title_pt: float
+    heading_pt: float
+    label_pt: float
+    bold: bool
+    box_mm: float
+    comment_line_mm: float
+
+
+STYLE_SPECS: dict[Style, StyleSpec] = {
+    "standard": StyleSpec(C.STANDARD_BODY_PT, C.STANDARD_TITLE_PT, C.STANDARD_HEADING_PT, C.STANDARD_LABEL_PT,
+                          False, C.STANDARD_BOX_MM, C.COMMENT_LINE_SPACING_MM),
+    "large-print": StyleSpec(C.LARGE_BODY_PT, C.LARGE_TITLE_PT, C.LARGE_HEADING_PT, C.LARGE_LABEL_PT,
+                             True, C.LARGE_BOX_MM, C.LARGE_COMMENT_LINE_SPACING_MM),
+}
+
+
+def check_paper_style(paper: str, style: str) -> tuple[Paper, Style]:
+    if paper not in PAPERS:
+        raise UsageError(f"unknown paper size '{paper}'", "use --paper a4 or --paper letter")
+    if style not in STYLES:
+        raise UsageError(f"unknown style '{style}'", "use standard, or --large-print")
+    return paper, style  # type: ignore[return-value]
+
+
+# ----------------------------------------------------------------------------------------------
+# Page furniture: marks and codes sit in the same place on every page of every form.
+
+
+def registration_marks(page_w: float, page_h: float) -> tuple[Rect, ...]:
+    inset, size = mm(C.REG_MARK_INSET_MM), mm(C.REG_MARK_SIZE_MM)
+    return (
+        Rect(inset, inset, size, size),
+        Rect(page_w - inset - size, inset, size, size),
+        Rect(page_w - inset - size, page_h - inset - size, size, size),
+        Rect(inset, page_h - inset - size, size, size),
+    )
+
+
+def code_rects(page_w: float, page_h: float) -> tuple[Rect, Rect]:
+    """QR codes (quiet zone included): top-right and, opposite, bottom-left, inboard of the marks."""
+    inset, q = mm(C.QR_INSET_MM), mm(C.QR_SIZE_MM)
+    beside = mm(C.REG_MARK_INSET_MM + C.REG_MARK_SIZE_MM + 2.0)
+    return (
+        Rect(page_w - beside - q, inset - mm(1.5), q, q),
+        Rect(beside, page_h - inset + mm(1.5) - q, q, q),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Flowing content.
+
+
+class _Flow:
+    """Places keep-together blocks down the page, starting a new page when one does not fit."""
+
+    def __init__(self, page_w: float, page_h: float) -> None:
+        self.left = mm(C.PAGE_MARGIN_MM)
+        self.width = page_w - 2 * mm(C.PAGE_MARGIN_MM)
+        self.top = mm(C.HEADER_BAND_MM)
+        self.bottom = page_h - mm(C.FOOTER_BAND_MM)
+        self.pages: list[dict[str, list[Any]]] = []
+        self.y = self.top
+        self.new_page()
+
+    def new_page(self) -> None:
+        self.pages.append({"boxes": [], "fields": [], "blocks": [], "rows": [], "rules": []})
+        self.y = self.top
+
+    def place(self, height: float, gap_after: float) -> float:
+        """Reserve `height`; returns the top y.  Moves to a fresh page if needed."""
+        if self.y + height > self.bottom and self.y > self.top:
+            self.new_page()
+        if self.y + height > self.bottom:
+            raise UsageError("a block of this form is taller than a page",
+                             "shorten the text or reduce the number of comment lines")
+        top = self.y
+        self.y += height + gap_after
+        return top
+
+    @property
+    def current(self) -> dict[str, list[Any]]:
+        return self.pages[-1]
+
+
+def _text(x: float, y: float, width: float, text: str, size: float, bold: bool, kind: str,
+          align: Literal["left", "center"] = "left") -> TextBlock:
+    lines = tuple(wrap(text, size, width, bold))
+    return TextBlock(x, y, width, len(lines) * size * C.LINE_SPACING, lines, size, bold, align, kind)
+
+
+def _shift(block: TextBlock, y: float) -> TextBlock:
+    return TextBlock(block.x, y, block.w, block.h, block.lines, block.size_pt, block.bold, block.align, block.kind)
+
+
+def _item_unit(flow: _Flow, form: Form, spec: StyleSpec, item_id: str, text: str) -> None:
+    """Statement across the full width; below it one slot per scale point: label above, number beside the box."""
+    statement = _text(flow.left, 0, flow.width, text, spec.body_pt, True, "statement")
+    slot_w = flow.width / len(form.scale)
+    label_w = slot_w - mm(2)
+    labels = [_text(0, 0, label_w, p.label, spec.label_pt, spec.bold, "label", "center") for p in form.scale]
+    label_h = max(lbl.h for lbl in labels)
+    box = mm(spec.box_mm)
+    height = statement.h + mm(1) + label_h + mm(0.5) + box
+    top = flow.place(height, mm(C.ITEM_GAP_MM + (2 if spec.bold else 0)))
+    page = flow.current
+    page["blocks"].append(_shift(statement, top))
+    label_top = top + statement.h + mm(1)
+    box_top = top + height - box
+    number_size = spec.body_pt
+    number_h = number_size * C.LINE_SPACING
+    number_w = mm(8)
+    for n, point in enumerate(form.scale):
+        cx = flow.left + n * slot_w + slot_w / 2
+        lbl = labels[n]
+        page["blocks"].append(TextBlock(cx - label_w / 2, label_top + label_h - lbl.h, label_w, lbl.h, lbl.lines,
+                                        lbl.size_pt, lbl.bold, "center", "label"))
+        page["boxes"].append(Box(cx - box / 2, box_top, box, box, item=item_id, value=point.value))
+        page["blocks"].append(TextBlock(cx - box / 2 - mm(1.5) - number_w, box_top + (box - number_h) / 2, number_w,
+                                        number_h, (str(point.value),), number_size, True, "right", "number"))
+    page["rows"].append(ItemRow(item_id, Rect(flow.left, top, flow.width, height)))
+    # a faint rule between items helps the eye keep to one row
+    page["rules"].append(Rect(flow.left, top + height + mm(C.ITEM_GAP_MM) / 2, flow.width, 0.6))
+
+
+def _free_text_unit(flow: _Flow, spec: StyleSpec, field_id: str, prompt: str, lines: int) -> None:
+    prompt_block = _text(flow.left, 0, flow.width, prompt, spec.body_pt, True, "prompt")
+    spacing = mm(spec.comment_line_mm)
+    frame_h = spacing * lines + mm(3)
+    top = flow.place(prompt_block.h + mm(2) + frame_h, mm(6))
+    page = flow.current
+    page["blocks"].append(_shift(prompt_block, top))
+    frame_top = top + prompt_block.h + mm(2)
+    line_ys = tuple(frame_top + spacing * (i + 1) for i in range(lines))
+    page["fields"].append(TextField(flow.left, frame_top, flow.width, frame_h, item=field_id, line_ys=line_ys))
+
+
+def _paragraph(flow: _Flow, text: str, size: float, bold: bool, kind: str, gap_mm: float) -> None:
+    block = _text(flow.left, 0, flow.width, text, size, bold, kind)
+    flow.current["blocks"].append(_shift(block, flow.place(block.h, mm(gap_mm))))
+
+
+def _bullets(flow: _Flow, spec: StyleSpec, lines: tuple[str, ...]) -> None:
+    indent = mm(7)
+    blocks = [_text(flow.left + indent, 0, flow.width - indent, line, spec.body_pt, spec.bold, "instruction")
+              for line in lines]
+    gap = mm(1.5)
+    height = sum(b.h for b in blocks) + gap * (len(blocks) - 1)
+    y = flow.place(height, mm(5))
+    for block in blocks:
+        flow.current["blocks"].append(_shift(block, y))
+        flow.current["blocks"].append(TextBlock(flow.left + mm(1), y, indent, block.line_height, ("•",),
+                                                spec.body_pt, True, "left", "bullet"))
+        y += block.h + gap
+
+
+def _identity_blocks(layout_pages: int, page: int, form: Form, style: Style, page_w: float,
+                     page_h: float, codes: tuple[Rect, Rect], spec: StyleSpec) -> list[TextBlock]:
+    """Running header/footer a person reads: title and 'page n of N'."""
+    blocks: list[TextBlock] = []
+    left = mm(C.PAGE_MARGIN_MM)
+    top_band = mm(C.REG_MARK_INSET_MM + C.REG_MARK_SIZE_MM + 1.5)
+    header_w = codes[0].x - mm(3) - left
+    size = C.STANDARD_LABEL_PT if style == "standard" else C.LARGE_LABEL_PT
+    header = _text(left, top_band, header_w, form.title, size, spec.bold, "running-header")
+    blocks.append(TextBlock(header.x, header.y, header.w, header.h, header.lines[:1], size, spec.bold, "left",
+                            "running-header"))
+    footer_text = f"Page {page} of {layout_pages}" + (" - please turn over" if page < layout_pages else "")
+    fx = codes[1].right + mm(3)
+    fw = page_w - mm(C.REG_MARK_INSET_MM + C.REG_MARK_SIZE_MM + 3) - fx
+    footer = _text(fx, 0, fw, footer_text, size, True, "page-number", "center")
+    blocks.append(_shift(footer, page_h - mm(C.FOOTER_BAND_MM) + mm(7)))
+    # the copy's identity in small print; the generator fills in the text per copy
+    ident_h = C.IDENT_TEXT_SIZE_PT * C.LINE_SPACING
+    blocks.append(TextBlock(fx, page_h - mm(C.REG_MARK_INSET_MM) - ident_h, fw, ident_h, ("",),
+                            C.IDENT_TEXT_SIZE_PT, False, "center", "identity"))
+    return blocks
+
+
+@lru_cache(maxsize=64)
+def compute_layout(form: Form, paper: str = "a4", style: str = "standard") -> Layout:
+    """Lay out `form` on `paper` in `style`.  Pure and cached: the same inputs give the same geometry."""
+    paper_, style_ = check_paper_style(paper, style)
+    page_w, page_h = C.PAPER_SIZES_PT[paper_]
+    spec = STYLE_SPECS[style_]
+    flow = _Flow(page_w, page_h)
+
+    _paragraph(flow, form.title, spec.title_pt, True, "title", 4)
+    _paragraph(flow, form.introduction, spec.body_pt, spec.bold, "introduction", 4)
+    _paragraph(flow, "How to fill in this form", spec.heading_pt, True, "heading", 2)
+    _bullets(flow, spec, form.instructions)
+    for section in form.sections:
+        if section.heading:
+            heading = _text(flow.left, 0, flow.width, section.heading, spec.heading_pt, True, "heading")
+            # keep a heading with the first item below it
+            if flow.y + heading.h + mm(45) > flow.bottom:
+                flow.new_page()
+            flow.current["blocks"].append(_shift(heading, flow.place(heading.h, mm(2))))
+        if section.intro:
+            _paragraph(flow, section.intro, spec.body_pt, spec.bold, "section-intro", 3)
+        for item in section.items:
+            _item_unit(flow, form, spec, item.id, item.text)
+    for ft in form.free_text:
+        _free_text_unit(flow, spec, ft.id, ft.prompt, ft.lines)
+    if form.closing:
+        _paragraph(flow, form.closing, spec.body_pt, True, "closing", 0)
+
+    marks = registration_marks(page_w, page_h)
+    codes = code_rects(page_w, page_h)
+    total = len(flow.pages)
+    pages = tuple(
+        PageLayout(
+            page=n + 1,
+            registration_marks=marks,
+            codes=codes,
+            boxes=tuple(p["boxes"]),
+            text_fields=tuple(p["fields"]),
+            text_blocks=tuple(p["blocks"]) + tuple(_identity_blocks(total, n + 1, form, style_, page_w, page_h,
+                                                                    codes, spec)),
+            item_rows=tuple(p["rows"]),
+            rules=tuple(p["rules"]),
+        )
+        for n, p in enumerate(flow.pages)
+    )
+    return Layout(form.id, form.version, paper_, style_, (page_w, page_h), pages)
+
+
+def layout_dict(layout: Layout) -> dict[str, Any]:
+    return asdict(layout)
+
+
+def text_fits(block: TextBlock) -> bool:
+    """Every line of a block fits its width (used by the layout tests)."""
+    return all(text_width_pt(line, block.size_pt, block.bold) <= block.w + 0.5 for line in block.lines)

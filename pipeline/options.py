@@ -1,0 +1,76 @@
+"""One validated options object per command, shared by the CLI, the web page and the Python API.
+
+The CLI only turns arguments into these; every check lives here so the API
+and the review server get the same validation and the same messages.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UsageError
+
+DEFAULT_DB = Path("papervoice.db")
+OCR_ENGINES = ("tesseract", "rapidocr", "none")
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    db: Path = DEFAULT_DB
+    jobs: int = field(default_factory=default_jobs)
+    ocr: str = "tesseract"
+    debug_dir: Path | None = None
+    quiet: bool = False
+    dask_scheduler: str | None = None  # an address, or "local" for a LocalCluster
+    shared_storage: bool = False  # Dask workers can open the input paths themselves
+    forms_dirs: tuple[Path, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.jobs <= 256:
+            raise UsageError(f"--jobs must be from 1 to 256, not {self.jobs}", "use e.g. --jobs 2")
+        if self.ocr not in OCR_ENGINES:
+            raise UsageError(f"unknown OCR engine '{self.ocr}'", f"use one of: {', '.join(OCR_ENGINES)}")
+        if self.shared_storage and not self.dask_scheduler:
+            raise UsageError("--shared-storage only makes sense with --dask-scheduler",
+                             "add --dask-scheduler ADDRESS (or local), or drop --shared-storage")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    output: Path
+    db: Path = DEFAULT_DB
+    form: str | None = None
+    csv_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.output.suffix.lower() != ".xlsx":
+            raise UsageError(f"the workbook name {self.output} should end in .xlsx", "use e.g. -o results.xlsx")
+
+
+@dataclass(frozen=True)
+class ReviewOptions:
+    db: Path = DEFAULT_DB
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str | None = None
+    open_browser: bool = True
+
+    @property
+    def is_local(self) -> bool:
+        return self.host in ("127.0.0.1", "localhost", "::1")
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise UsageError(f"--port {self.port} is not a port number", "use a number from 1024 to 65535")
+        if not self.is_local and not self.token:
+            raise UsageError(
+                f"refusing to serve the review page on {self.host} without an access token",
+                "add --token SOME-LONG-SECRET (people will be asked for it), or leave --host at 127.0.0.1")
+        if self.token is not None and len(self.token) < 12:
+            raise UsageError("the access token is too short to be safe", "use at least 12 characters")

@@ -1,0 +1,87 @@
+"""The small, picklable results the per-page reader returns to the coordinator.
+
+They travel between processes (and Dask workers), so they hold numbers,
+strings and PNG bytes only: never arrays or open files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .identity import PageIdentity
+
+PageStatus = Literal["form", "blank", "not_form", "unreadable", "duplicate", "conflict"]
+BoxState = Literal["empty", "marked", "filled", "uncertain"]
+ItemState = Literal["answered", "blank", "flagged"]
+
+
+@dataclass(frozen=True)
+class BoxReading:
+    item: str
+    value: int
+    coverage: float  # share of the inner area that is ink
+    darkness: float  # mean darkness of the inked pixels, 0 paper .. 1 black
+    spill: float  # share of the ring just outside the box that is ink
+    dx_mm: float  # where the printed square was found, relative to where the layout put it
+    dy_mm: float
+    state: BoxState
+    confidence: float
+
+
+@dataclass(frozen=True)
+class ItemReading:
+    item: str
+    value: int | None
+    state: ItemState
+    reason: str | None  # why flagged: multiple, uncertain, poor_fit, conflict
+    detail: str
+    confidence: float
+    crop_png: bytes = b""
+
+
+@dataclass(frozen=True)
+class CommentReading:
+    item: str
+    written: bool
+    text: str
+    confidence: float  # 0-100, the OCR engine's own word confidence
+    engine: str
+    ink_fraction: float
+    crop_png: bytes = b""
+
+
+@dataclass(frozen=True)
+class PageSource:
+    path: str
+    index: int  # 0-based page index inside the file
+
+
+@dataclass
+class PageResult:
+    source: PageSource
+    status: PageStatus
+    reason: str = ""
+    identity: PageIdentity | None = None
+    rotation_deg: float = 0.0
+    fit_residual_mm: float | None = None
+    dpi: float | None = None
+    boxes: list[BoxReading] = field(default_factory=list)
+    items: list[ItemReading] = field(default_factory=list)
+    comments: list[CommentReading] = field(default_factory=list)
+    image_png: bytes = b""  # kept for pages a person must look at (not a form, unreadable)
+    debug_png: bytes = b""
+    seconds: float = 0.0
+
+    def fingerprint(self) -> tuple[tuple[str, int | None, str], ...]:
+        """What a second scan of the same page must agree on to count as a duplicate."""
+        answers = tuple((i.item, i.value, i.state) for i in self.items)
+        comments = tuple((c.item, None, "written" if c.written else "blank") for c in self.comments)
+        return answers + comments
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    path: str
+    sha256: str
+    size_bytes: int

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Set up everything PaperVoice needs on a Debian machine: system packages (when root),
+# a virtual environment in .venv, and the package with its extras.  Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SYSTEM_PACKAGES=(tesseract-ocr tesseract-ocr-eng poppler-utils fonts-dejavu-core
+  fonts-dkg-handwriting fonts-breip fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-kristi
+  fonts-dancingscript)
+if [ "${PAPERVOICE_BROWSER:-0}" = "1" ]; then SYSTEM_PACKAGES+=(chromium); fi
+
+missing=()
+for pkg in "${SYSTEM_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "setup: installing system packages: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null || apt-get update
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: these system packages are missing: ${missing[*]}" >&2
+    echo "setup: install them with:  sudo apt-get install ${missing[*]}" >&2
+    exit 3
+  fi
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv" >&2
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.papervoice-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: installing PaperVoice and its Python dependencies into .venv" >&2
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e ".[dev,dask,rapidocr]"
+  touch "$stamp"
+fi

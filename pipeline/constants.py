@@ -94,3 +94,21 @@ OCR_TIMEOUT_S = 30.0
 # --- Coordinator --------------------------------------------------------------------------
 MAX_PAGES_IN_FLIGHT_PER_JOB = 3  # bounds memory: pages decoded but not yet written
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+# --- Scanner: marks, in absolute ink area (a dot is the same size whatever the box) ---------
+MARK_MIN_AREA_MM2 = 2.2  # at least this much ink: a deliberate mark
+EMPTY_MAX_AREA_MM2 = 0.9  # at most this much ink (and EMPTY_MAX_COVERAGE): empty
+STRAY_RATIO = 0.3  # an unclear box with under this share of the clear mark's ink is a stray touch
+BOX_MATCH_MIN_SCORE = 0.35  # below this the printed square was not found: keep the predicted place
+ROW_CROP_DPI = 100  # item row crops kept for review
+PAGE_IMAGE_DPI = 100  # pages kept for a person to look at (not a form, unreadable)
+COMMENT_CROP_DPI = 150  # the handwriting crop kept as the record
+COMMENT_REVIEW_CONFIDENCE = 101.0  # written comments below this OCR confidence await a person (101: all)
+
+# --- Loading ------------------------------------------------------------------------------
+POPPLER_TIMEOUT_S = 120.0  # one pdftoppm/pdfinfo call; an A4 page at 300 dpi takes well under a second
+POPPLER_MIN_VERSION = (0, 62)  # oldest poppler whose pdftoppm reads stdin and writes one grey page to stdout
+PAGE_ASPECT_TOLERANCE = 0.03  # how close width/height must be to A4 or Letter to estimate dpi from pixel size
+PLAUSIBLE_PAGE_INCHES = (3.5, 24.0)  # long side a declared dpi may imply (A7 .. A2); outside it the dpi is ignored
+SINGLE_IMAGE_MIN_COVER = 0.9  # an embedded image covering this share of the page is used instead of rendering
+MAX_INSPECTED_CONTENT_BYTES = 262_144  # PDF pages drawing more than this are rendered, not inspected for one image

@@ -219,7 +219,8 @@ class Ledger:
             file_id = db.execute(
                 "INSERT INTO files (sha256, path, size_bytes, pages, outcome, error, scanned_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (info.sha256, info.path, info.size_bytes, len(pages), "failed" if error else "read", error, now()),
+                (info.sha256, info.path, info.size_bytes, len(pages), "failed" if error and not pages else "read", error,
+                 now()),
             ).lastrowid
             assert file_id is not None
             for result in pages:

@@ -1,0 +1,84 @@
+"""Where the per-page work runs: in this process, a local process pool, or a Dask cluster.
+
+All three look like a `concurrent.futures.Executor`, so the coordinator's loop
+is the same everywhere.  Dask is imported only when asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+from .errors import MissingDependencyError, UsageError
+
+
+class InlineExecutor(Executor):
+    """Runs each task at submit time: `--jobs 1`, and no process start-up cost."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+def _worker_init() -> None:
+    # each worker reads one page at a time; their libraries must not start threads of their own
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+@contextmanager
+def open_executor(jobs: int, dask_scheduler: str | None = None) -> Iterator[tuple[Executor, int]]:
+    """Yields the executor and how many pages may be in flight at once (bounds memory)."""
+    from . import constants as C
+
+    if dask_scheduler:
+        with _dask_executor(dask_scheduler, jobs) as (executor, workers):
+            yield executor, max(2, workers * C.MAX_PAGES_IN_FLIGHT_PER_JOB)
+        return
+    if jobs == 1:
+        _worker_init()
+        yield InlineExecutor(), 1
+        return
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+    try:
+        yield pool, jobs * C.MAX_PAGES_IN_FLIGHT_PER_JOB
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _dask_executor(address: str, jobs: int) -> Iterator[tuple[Executor, int]]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise MissingDependencyError("Dask is not installed", "pip install 'papervoice[dask]'") from exc
+    cluster = None
+    try:
+        if address == "local":
+            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+        else:
+            client = Client(address, timeout="20s")
+    except OSError as exc:
+        if cluster is not None:
+            cluster.close()
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}",
+                         "check the address (tcp://host:8786) and that the scheduler is running") from exc
+    try:
+        client.run(_worker_init)
+        workers = max(1, sum(client.nthreads().values()))
+        yield client.get_executor(pure=False), workers
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

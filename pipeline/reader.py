@@ -1,0 +1,146 @@
+"""The per-page reader: a pure function from one page image to a small result.
+
+It runs in worker processes (or on Dask workers), touches no ledger and no
+files, and returns a `PageResult` holding numbers, text and small PNG crops.
+Only the coordinator (`scan.py`) writes the ledger.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import cache
+from itertools import groupby
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from . import constants as C
+from .comments import read_field
+from .debug import draw_overlay
+from .forms import BUNDLED_FORMS_DIR, FormRegistry
+from .identity import PageIdentity
+from .layout import compute_layout
+from .marks import decide_item, read_boxes
+from .ocr import get_engine
+from .register import QrHit, find_qr, paper_level, register, warp_to_layout
+from .results import CommentReading, ItemReading, PageResult, PageSource
+
+
+@dataclass(frozen=True)
+class ReaderConfig:
+    """Everything a worker needs besides the page: small, picklable."""
+
+    forms_dirs: tuple[str, ...] = ()
+    ocr: str = "tesseract"
+    debug: bool = False
+
+
+@cache
+def _registry(forms_dirs: tuple[str, ...]) -> FormRegistry:
+    return FormRegistry.from_dirs([Path(d) for d in forms_dirs] or [BUNDLED_FORMS_DIR])
+
+
+def _png(image: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 6])
+    return bytes(buf) if ok else b""
+
+
+def _keep_image(image: np.ndarray, dpi: float) -> bytes:
+    factor = min(1.0, C.PAGE_IMAGE_DPI / dpi)
+    return _png(cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA))
+
+
+def ink_fraction(image: np.ndarray, dpi: float) -> float:
+    """Share of the page that is clearly darker than paper, ignoring a scanner's dark edges."""
+    factor = min(1.0, 50.0 / dpi)
+    small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    h, w = small.shape
+    inner = small[h // 20: h - h // 20, w // 20: w - w // 20]
+    return float((inner < paper_level(image) * 0.6).mean())
+
+
+def read_page(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfig,
+              identity: PageIdentity | None = None) -> PageResult:
+    """Read one page.  `identity` forces the form, serial and page (a person's assignment in review)."""
+    started = time.perf_counter()
+    result = _read(image, dpi, source, config, identity)
+    result.seconds = round(time.perf_counter() - started, 4)
+    return result
+
+
+def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfig,
+          identity: PageIdentity | None) -> PageResult:
+    if image.ndim != 2:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if dpi < C.MIN_PAGE_DPI:
+        return PageResult(source, "unreadable", f"scanned at {dpi:.0f} dpi, too coarse to read marks; "
+                          f"scan again at 200 or 300 dpi", dpi=dpi, image_png=_keep_image(image, dpi))
+    if dpi > 320:
+        factor = 300.0 / dpi
+        image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        dpi = 300.0
+    qr = find_qr(image, dpi)
+    if identity is not None and qr is None:
+        return PageResult(source, "unreadable", "assigned by hand, but the page's codes cannot be located", dpi=dpi,
+                          identity=identity, image_png=_keep_image(image, dpi))
+    if qr is None:
+        if ink_fraction(image, dpi) < C.BLANK_PAGE_INK_FRACTION:
+            return PageResult(source, "blank", "blank page", dpi=dpi)
+        return PageResult(source, "not_form", "no PaperVoice code found: not one of our forms, or its codes are "
+                          "damaged (a person can assign it in review)", dpi=dpi, image_png=_keep_image(image, dpi))
+    if identity is not None:
+        qr = QrHit(identity, qr.corners_px)
+    ident = qr.identity
+    form = _registry(config.forms_dirs).find(ident.form, ident.version)
+    if form is None:
+        return PageResult(source, "not_form", f"form '{ident.form}' version {ident.version} is not defined here; add "
+                          f"its definition to forms/ and scan again", identity=ident, dpi=dpi,
+                          image_png=_keep_image(image, dpi))
+    layout = compute_layout(form, ident.paper, ident.style)
+    if layout.page_count != ident.pages:
+        return PageResult(source, "not_form", f"the code says {ident.pages} pages but {form.id} v{form.version} "
+                          f"has {layout.page_count}: the form file changed without a new version", identity=ident,
+                          dpi=dpi, image_png=_keep_image(image, dpi))
+    page = layout.pages[ident.page - 1]
+    reg = register(image, dpi, layout, qr)
+    px_per_pt = C.WORK_DPI / C.PT_PER_INCH
+    canon = warp_to_layout(image, reg.homography, layout.page_size, C.WORK_DPI)
+    boxes = read_boxes(canon, page, px_per_pt)
+    good_fit = reg.is_good()
+    items: list[ItemReading] = []
+    for item_id, group in groupby(boxes, key=lambda b: b.item):
+        row = next(r for r in page.item_rows if r.item == item_id)
+        crop = warp_to_layout(image, reg.homography, layout.page_size, C.ROW_CROP_DPI, row.rect,
+                              border=int(paper_level(image)))
+        reading = decide_item(item_id, list(group), _png(crop))
+        if not good_fit:
+            reading = ItemReading(item_id, reading.value, "flagged", "poor_fit",
+                                  f"the page fits its layout badly ({reg.residual_mm:.1f} mm, {reg.marks_found} of 4 "
+                                  f"corner marks found): please check", 0.2, reading.crop_png)
+        items.append(reading)
+    engine = get_engine(config.ocr)
+    paper = paper_level(image)
+    comments: list[CommentReading] = [read_field(image, reg.homography, layout.page_size, f, paper, engine)
+                                      for f in page.text_fields]
+    result = PageResult(source, "form", "" if good_fit else "poor fit: every answer goes to a person",
+                        identity=ident, rotation_deg=round(reg.rotation_deg, 2),
+                        fit_residual_mm=round(reg.residual_mm, 3), dpi=dpi, boxes=boxes, items=items,
+                        comments=comments)
+    if config.debug:
+        result.debug_png = _png(draw_overlay(canon, page, boxes, items, comments, reg, px_per_pt))
+    return result
+
+
+def read_job(job: object, config: ReaderConfig) -> PageResult:
+    """Worker entry point: decode the page the loader packed, then read it."""
+    from .errors import InputFileError
+    from .loading import PageJob, decode_page
+
+    assert isinstance(job, PageJob)
+    try:
+        image, dpi = decode_page(job)
+    except InputFileError as exc:
+        return PageResult(job.source, "unreadable", exc.reason + (f" ({exc.advice})" if exc.advice else ""))
+    return read_page(image, dpi, job.source, config)

@@ -1,0 +1,264 @@
+"""The `scan` stage: read a batch of scanned returns into the ledger.
+
+Recipe (see `scan`): find the input files; skip those the ledger already has;
+open each file lazily and hand its pages to the executor; read pages in
+parallel (pure function, `reader.read_job`); write each file's pages to the
+ledger in one transaction, in input order, as soon as its last page is back.
+A crash or Ctrl-C loses at most the files in flight; running again carries on.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter, deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from .atomic import atomic_write
+from .errors import ExitCode, InputFileError, PaperVoiceError
+from .executors import open_executor
+from .ledger import Ledger
+from .loading import PageJob, expand_inputs, file_info, open_pages
+from .options import ScanOptions
+from .reader import ReaderConfig, read_job
+from .results import FileInfo, PageResult, PageSource
+
+
+@dataclass
+class ScanSummary:
+    files_seen: int = 0
+    files_read: int = 0
+    files_already_in_ledger: int = 0
+    files_failed: int = 0
+    pages: int = 0
+    page_status: Counter[str] = field(default_factory=Counter)
+    copies: set[str] = field(default_factory=set)
+    answers_flagged: int = 0
+    comments_written: int = 0
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        failed = self.files_failed or self.page_status.get("unreadable", 0)
+        return ExitCode.INPUT_FAILED if failed else ExitCode.OK
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files_seen, "files_read": self.files_read,
+            "files_already_in_ledger": self.files_already_in_ledger, "files_failed": self.files_failed,
+            "pages": self.pages, "pages_by_status": dict(self.page_status), "copies_read": len(self.copies),
+            "answers_flagged": self.answers_flagged, "comments_written": self.comments_written,
+            "seconds": round(self.seconds, 2),
+            "pages_per_second": round(self.pages / self.seconds, 2) if self.seconds else None,
+            "problems": self.problems, "exit_code": int(self.exit_code),
+        }
+
+    def text(self) -> str:
+        s = self.page_status
+        lines = [
+            f"Files: {self.files_seen} ({self.files_read} read, {self.files_already_in_ledger} already in the ledger, "
+            f"{self.files_failed} could not be read)",
+            f"Pages: {self.pages} - {s.get('form', 0)} form pages from {len(self.copies)} copies, "
+            f"{s.get('blank', 0)} blank, {s.get('not_form', 0)} not recognised, {s.get('unreadable', 0)} unreadable, "
+            f"{s.get('duplicate', 0)} scanned twice, {s.get('conflict', 0)} conflicting re-scans",
+            f"Answers flagged for review: {self.answers_flagged}; comments written: {self.comments_written}",
+        ]
+        if self.pages and self.seconds:
+            lines.append(f"Time: {self.seconds:.1f} s ({self.pages / self.seconds:.1f} pages/s)")
+        if s.get("not_form", 0) or self.answers_flagged or s.get("conflict", 0):
+            lines.append("Next: run 'papervoice review' to settle the flagged answers and unrecognised pages.")
+        return "\n".join(lines)
+
+
+@dataclass
+class _FileWork:
+    """One input file while its pages are being read."""
+
+    info: FileInfo
+    expected_pages: int
+    results: list[PageResult] = field(default_factory=list)
+    error: str | None = None
+
+
+class _Progress:
+    """A one-line progress bar on stderr, only when a person is watching."""
+
+    def __init__(self, total_files: int, quiet: bool) -> None:
+        self.total = total_files
+        self.enabled = not quiet and sys.stderr.isatty()
+        self.files = 0
+        self.pages = 0
+        self.started = time.perf_counter()
+
+    def page(self) -> None:
+        self.pages += 1
+        self._draw()
+
+    def file(self) -> None:
+        self.files += 1
+        self._draw()
+
+    def _draw(self) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        done = int(width * self.files / max(1, self.total))
+        rate = self.pages / max(1e-6, time.perf_counter() - self.started)
+        sys.stderr.write(f"\r[{'#' * done}{'.' * (width - done)}] {self.files}/{self.total} files, "
+                         f"{self.pages} pages, {rate:.1f} pages/s ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def say(message: str, quiet: bool = False) -> None:
+    if not quiet:
+        print(message, file=sys.stderr)
+
+
+def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
+    """Read every page of every input into the ledger; returns what happened.
+
+    Raises `UsageError` for inputs that do not exist, `MissingDependencyError` when
+    tesseract or poppler are missing, and `LedgerError` when the ledger cannot be
+    written.  Unreadable input files never raise: they are recorded and reported.
+    """
+    started = time.perf_counter()
+    summary = ScanSummary()
+    files = find_inputs(inputs)
+    check_dependencies(options)
+    config = ReaderConfig(tuple(str(d) for d in options.forms_dirs), options.ocr, options.debug_dir is not None)
+    progress = _Progress(len(files), options.quiet)
+    try:
+        with Ledger(options.db) as ledger, open_executor(options.jobs, options.dask_scheduler) as (pool, in_flight):
+            work = plan_pages(files, ledger, summary, options.quiet)
+            for done in read_in_order(pool, work, config, in_flight, progress):
+                commit_file(ledger, done, summary, options)
+                progress.file()
+    finally:
+        progress.close()
+    summary.seconds = time.perf_counter() - started
+    say(summary.text(), options.quiet)
+    return summary
+
+
+def find_inputs(inputs: Sequence[Path]) -> list[Path]:
+    from .errors import UsageError
+
+    missing = [p for p in inputs if not Path(p).exists()]
+    if missing:
+        raise UsageError(f"{missing[0]}: no such file or folder", "check the path, or put it in quotes if it has "
+                         "spaces")
+    return expand_inputs(list(inputs))
+
+
+def check_dependencies(options: ScanOptions) -> None:
+    """Fail before reading anything if an external program is missing."""
+    from .ocr import get_engine
+    from .tools import poppler
+
+    poppler.check_poppler()
+    get_engine(options.ocr)
+
+
+def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, quiet: bool
+               ) -> Iterator[_FileWork | tuple[_FileWork, PageJob]]:
+    """Open files one at a time, lazily: yields a file's page jobs, then the file itself as its end marker."""
+    for path in files:
+        summary.files_seen += 1
+        try:
+            info = file_info(path)
+        except OSError as exc:
+            summary.files_failed += 1
+            summary.problems.append(f"{path}: cannot be read ({exc.strerror})")
+            say(f"papervoice: {path}: cannot be read ({exc.strerror}); check the file's permissions", quiet)
+            continue
+        if ledger.file_status(info.sha256) == "read":
+            summary.files_already_in_ledger += 1
+            continue
+        try:
+            count, jobs = open_pages(path)
+        except InputFileError as exc:
+            yield _FileWork(info, 0, error=str(exc))
+            continue
+        work = _FileWork(info, count)
+        index = 0
+        try:
+            for job in jobs:
+                index = job.source.index + 1
+                yield work, job
+        except InputFileError as exc:
+            # a file that breaks part-way: keep the pages read so far, account for the rest
+            work.results.append(PageResult(PageSource(str(path), index), "unreadable",
+                                           f"{exc.reason}; pages from here on could not be read"))
+            work.error = str(exc)
+        yield work
+
+
+def read_in_order(pool: Executor, work: Iterator[_FileWork | tuple[_FileWork, PageJob]], config: ReaderConfig,
+                  in_flight: int, progress: _Progress) -> Iterator[_FileWork]:
+    """Keep at most `in_flight` pages submitted; hand back each file once all its pages are read, in order."""
+    queue: deque[tuple[_FileWork, Future[PageResult] | None]] = deque()
+    pending = 0
+    read = partial(read_job, config=config)
+    exhausted = False
+    while True:
+        while not exhausted and pending < in_flight:
+            try:
+                item = next(work)
+            except StopIteration:
+                exhausted = True
+                break
+            if isinstance(item, _FileWork):
+                queue.append((item, None))
+            else:
+                queue.append((item[0], pool.submit(read, item[1])))
+                pending += 1
+        if not queue:
+            return
+        owner, future = queue.popleft()
+        if future is None:
+            yield owner
+            continue
+        pending -= 1
+        try:
+            owner.results.append(future.result())
+        except PaperVoiceError:
+            raise
+        except Exception as exc:  # a bug or a worker crash on one page: account for the page, go on
+            owner.results.append(PageResult(PageSource(owner.info.path, len(owner.results)), "unreadable",
+                                            f"the reader failed on this page ({type(exc).__name__}: {exc}); "
+                                            "please report this"))
+        progress.page()
+
+
+def commit_file(ledger: Ledger, done: _FileWork, summary: ScanSummary, options: ScanOptions) -> None:
+    done.results.sort(key=lambda r: r.source.index)
+    ledger.record_file(done.info, done.results, error=done.error)
+    if done.error:
+        summary.files_failed += 1
+        summary.problems.append(done.error)
+        say(f"papervoice: {done.error}", options.quiet)
+    else:
+        summary.files_read += 1
+    for r in done.results:
+        summary.pages += 1
+        summary.page_status[r.status] += 1
+        if r.identity is not None and r.status == "form":
+            summary.copies.add(r.identity.serial)
+        summary.answers_flagged += sum(1 for i in r.items if i.state == "flagged")
+        summary.comments_written += sum(1 for c in r.comments if c.written)
+        if r.status == "unreadable":
+            summary.problems.append(f"{r.source.path} page {r.source.index + 1}: {r.reason}")
+            say(f"papervoice: {r.source.path} page {r.source.index + 1}: {r.reason}", options.quiet)
+        if options.debug_dir is not None and r.debug_png:
+            stem = Path(r.source.path).stem
+            atomic_write(options.debug_dir / f"{stem}-p{r.source.index + 1:03d}.png", r.debug_png)

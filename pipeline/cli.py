@@ -108,7 +108,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     from .review.server import serve
 
     serve(ReviewOptions(db=Path(args.db), host=args.host, port=args.port, token=args.token,
-                        open_browser=not args.no_browser))
+                        open_browser=not args.no_browser,
+                        forms_dirs=tuple(Path(d) for d in (args.forms_dir or []))))
     return 0
 
 

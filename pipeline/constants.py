@@ -50,7 +50,8 @@ LARGE_BOX_MM = 11.0
 BOX_LINE_WIDTH_PT = 1.4
 STANDARD_BOX_GAP_MM = 6.0  # space between neighbouring boxes of one item
 LARGE_BOX_GAP_MM = 7.0
-ITEM_GAP_MM = 4.0  # vertical space between items
+ITEM_GAP_MM = 6.0  # vertical space between items
+READING_WIDTH_MM = 150.0  # running text wraps at this width: shorter lines are easier to follow
 STATEMENT_COLUMN_FRACTION = 0.52  # share of the content width given to the statement text
 
 # --- Comment fields -----------------------------------------------------------------------
@@ -58,6 +59,7 @@ COMMENT_LINE_SPACING_MM = 10.0  # standard print writing lines
 LARGE_COMMENT_LINE_SPACING_MM = 13.0
 COMMENT_LINE_GREY = 0.62  # 0 = black, 1 = white: visible guide, easy to remove
 COMMENT_FRAME_WIDTH_PT = 1.0
+COMMENT_STRETCH_MAX_LINES = 8  # the last comment field may grow by this many lines to fill its page
 
 # --- Scanner: loading ---------------------------------------------------------------------
 RENDER_DPI = 300  # for PDF pages that are not a single embedded image
@@ -112,3 +114,17 @@ PAGE_ASPECT_TOLERANCE = 0.03  # how close width/height must be to A4 or Letter t
 PLAUSIBLE_PAGE_INCHES = (3.5, 24.0)  # long side a declared dpi may imply (A7 .. A2); outside it the dpi is ignored
 SINGLE_IMAGE_MIN_COVER = 0.9  # an embedded image covering this share of the page is used instead of rendering
 MAX_INSPECTED_CONTENT_BYTES = 262_144  # PDF pages drawing more than this are rendered, not inspected for one image
+
+# --- Export -------------------------------------------------------------------------------
+EXPORT_COMMENT_IMAGE_WIDTH_PX = 600  # handwriting crops are shown this wide (96-dpi pixels, about 16 cm)
+EXPORT_COMMENT_IMAGE_MAX_HEIGHT_PX = 380  # ... and at most this tall (Excel rows stop at 409 pt)
+EXPORT_ITEM_IMAGE_WIDTH_PX = 560  # an item's row (statement and boxes) on the Review sheet
+EXPORT_ITEM_IMAGE_MAX_HEIGHT_PX = 140
+EXPORT_IMAGE_MAX_ENLARGE = 2.0  # small crops may be shown up to this much larger than their pixels
+EXPORT_IMAGE_STORED_SCALE = 1.5  # pixels kept per shown pixel: sharp when zoomed or printed, not bloated
+EXPORT_PAPER_WHITEN = 0.06  # in scaled crops, greys within this fraction of the paper's shade become white
+EXPORT_IMAGE_WORKERS_MAX = 4  # processes preparing crops
+EXPORT_IMAGES_PER_WORKER = 200  # fewer crops than this per process are not worth starting one for
+EXPORT_CHART_WIDTH_CM = 24.0
+EXPORT_CHART_BASE_HEIGHT_CM = 4.0  # title, axis and legend
+EXPORT_CHART_CM_PER_ITEM = 0.9  # one bar per statement

@@ -28,7 +28,7 @@ def draw_overlay(canon: np.ndarray, page: PageLayout, boxes: Sequence[BoxReading
     out = cv2.cvtColor(canon, cv2.COLOR_GRAY2BGR)
 
     def pt(x: float, y: float) -> tuple[int, int]:
-        return int(round(x * px_per_pt)), int(round(y * px_per_pt))
+        return round(x * px_per_pt), round(y * px_per_pt)
 
     for mark in page.registration_marks:
         cv2.rectangle(out, pt(mark.x - 3, mark.y - 3), pt(mark.right + 3, mark.bottom + 3), (255, 0, 255), 2)

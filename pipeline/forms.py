@@ -161,7 +161,8 @@ def parse_form(data: Any, source: str = "<form>") -> Form:
         entry = ck.mapping(raw, f"scale[{n}]")
         value = entry.get("value")
         if not isinstance(value, int) or isinstance(value, bool):
-            raise ck.fail(f"scale[{n}].value", f"should be a whole number, found {value!r}", "number the points 1, 2, 3 ...")
+            raise ck.fail(f"scale[{n}].value", f"should be a whole number, found {value!r}",
+                          "number the points 1, 2, 3 ...")
         label = ck.text(entry, "label", f"scale[{n}].")
         assert label is not None
         if len(label) > 24:

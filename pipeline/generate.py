@@ -56,7 +56,7 @@ def generate(form: Form, copies: int, output: Path, *, ledger: Ledger, paper: st
 def render_pdf(form: Form, layout: Layout, serials: list[str]) -> bytes:
     register_fonts()
     buf = io.BytesIO()
-    canvas = Canvas(buf, pagesize=layout.page_size, pageCompression=1)
+    canvas = Canvas(buf, pagesize=layout.page_size, pageCompression=1, initialFontName=font_name(False))
     canvas.setTitle(form.title)
     canvas.setAuthor("PaperVoice")
     canvas.setSubject(f"{form.id} version {form.version}, {layout.style}, {layout.paper.upper()}")
@@ -107,6 +107,20 @@ def draw_page(canvas: Canvas, layout: Layout, page: PageLayout, ident: PageIdent
         # stroke inside the outer edge, so the layout's rectangle is the printed outer edge
         half = C.BOX_LINE_WIDTH_PT / 2
         box(Rect(b.x + half, b.y + half, b.w - 2 * half, b.h - 2 * half), True, False)
+
+    for example in page.examples:
+        half = C.BOX_LINE_WIDTH_PT / 2
+        box(Rect(example.x + half, example.y + half, example.w - 2 * half, example.h - 2 * half), True,
+            example.kind == "filled")
+        if example.kind == "tick":
+            canvas.setLineWidth(2.2)
+            x, y, w = example.x, page_h - example.bottom, example.w
+            path = canvas.beginPath()
+            path.moveTo(x + 0.2 * w, y + 0.5 * w)
+            path.lineTo(x + 0.42 * w, y + 0.22 * w)
+            path.lineTo(x + 0.85 * w, y + 0.85 * w)
+            canvas.drawPath(path, stroke=1, fill=0)
+            canvas.setLineWidth(C.BOX_LINE_WIDTH_PT)
 
     for field in page.text_fields:
         canvas.setStrokeColor(black)

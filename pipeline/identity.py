@@ -1,16 +1,19 @@
 """What every printed page says about itself, in its QR codes and small print.
 
-The payload is short so the QR symbol stays coarse (large modules survive a
-150-dpi scan): `PV1|<form id>|<version>|<S or L>|<A or L>|<page>|<pages>|<serial>`.
+The payload is short and uses only QR "alphanumeric" characters (capitals,
+digits, `/`, `-`), which pack more densely than bytes, so the symbol has fewer,
+larger modules that survive a 150-dpi scan:
+`PV/<FORM-ID>/<version>/<S or L>/<A or L>/<page>/<pages>/<serial>`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from reportlab.graphics.barcode import qrencoder
 
-PREFIX = "PV1"
+PREFIX = "PV"
 _STYLE_CODES = {"standard": "S", "large-print": "L"}
 _PAPER_CODES = {"a4": "A", "letter": "L"}
 _SERIAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: they read as 1 and 0
@@ -27,7 +30,7 @@ class PageIdentity:
     serial: str
 
     def payload(self) -> str:
-        return "|".join([PREFIX, self.form, str(self.version), _STYLE_CODES[self.style],
+        return "/".join([PREFIX, self.form.upper(), str(self.version), _STYLE_CODES[self.style],
                          _PAPER_CODES[self.paper], str(self.page), str(self.pages), self.serial])
 
     def human(self) -> str:
@@ -38,10 +41,11 @@ class PageIdentity:
 
 def parse_payload(text: str) -> PageIdentity | None:
     """Decode a QR payload; anything that is not ours gives None."""
-    parts = text.strip().split("|")
+    parts = text.strip().split("/")
     if len(parts) != 8 or parts[0] != PREFIX:
         return None
     _, form, version, style, paper, page, pages, serial = parts
+    form = form.lower()
     styles = {v: k for k, v in _STYLE_CODES.items()}
     papers = {v: k for k, v in _PAPER_CODES.items()}
     if style not in styles or paper not in papers or not (version + page + pages).isdigit():
@@ -63,17 +67,29 @@ def is_valid_serial(serial: str) -> bool:
 
 
 def qr_matrix(payload: str) -> list[list[bool]]:
-    """The QR modules (without quiet zone), smallest symbol at error-correction level M or L."""
-    for level in (qrencoder.QRErrorCorrectLevel.M, qrencoder.QRErrorCorrectLevel.L):
-        for version in range(2, 11):
+    """The QR modules (without quiet zone): the smallest symbol, at level M when that costs no size.
+
+    Fewer modules in the same printed square means larger modules, which is what
+    a coarse scan needs most; two codes per page make up for level L's thinner margin.
+    """
+    for version in range(1, 11):
+        for level in (qrencoder.QRErrorCorrectLevel.M, qrencoder.QRErrorCorrectLevel.L):
             try:
                 code = qrencoder.QRCode(version, level)
                 code.addData(payload)
                 code.make()
             except Exception:  # reportlab raises a bare Exception when the data does not fit
                 continue
-            if version <= 3 or level == qrencoder.QRErrorCorrectLevel.L:
-                n = code.getModuleCount()
-                return [[bool(code.isDark(r, c)) for c in range(n)] for r in range(n)]
-            break
+            n = code.getModuleCount()
+            return [[bool(code.isDark(r, c)) for c in range(n)] for r in range(n)]
     raise ValueError(f"QR payload too long: {payload!r}")
+
+
+@lru_cache(maxsize=64)
+def _module_count_for_length(length: int) -> int:
+    return len(qr_matrix("X" * length))
+
+
+def qr_module_count(payload: str) -> int:
+    """The symbol's size in modules depends only on the payload's length (alphanumeric mode)."""
+    return _module_count_for_length(len(payload))

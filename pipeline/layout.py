@@ -90,6 +90,13 @@ class TextBlock(Rect):
 
 
 @dataclass(frozen=True)
+class Example(Rect):
+    """A worked example beside the instructions (never read by the scanner)."""
+
+    kind: Literal["tick", "filled"] = "tick"
+
+
+@dataclass(frozen=True)
 class ItemRow:
     """Where one item's statement and boxes sit: the scanner crops this for review."""
 
@@ -107,6 +114,7 @@ class PageLayout:
     text_blocks: tuple[TextBlock, ...]
     item_rows: tuple[ItemRow, ...]
     rules: tuple[Rect, ...] = field(default=())  # thin separator lines (h is the stroke width)
+    examples: tuple[Example, ...] = field(default=())
 
     @property
     def items(self) -> tuple[str, ...]:
@@ -221,13 +229,14 @@ class _Flow:
         self.left = mm(C.PAGE_MARGIN_MM)
         self.width = page_w - 2 * mm(C.PAGE_MARGIN_MM)
         self.top = mm(C.HEADER_BAND_MM)
-        self.bottom = page_h - mm(C.FOOTER_BAND_MM)
+        # stop clear of the bottom-left code, with room for the grey rule drawn under the last item
+        self.bottom = min(page_h - mm(C.FOOTER_BAND_MM), code_rects(page_w, page_h)[1].y - mm(C.ITEM_GAP_MM))
         self.pages: list[dict[str, list[Any]]] = []
         self.y = self.top
         self.new_page()
 
     def new_page(self) -> None:
-        self.pages.append({"boxes": [], "fields": [], "blocks": [], "rows": [], "rules": []})
+        self.pages.append({"boxes": [], "fields": [], "blocks": [], "rows": [], "rules": [], "examples": []})
         self.y = self.top
 
     def place(self, height: float, gap_after: float) -> float:
@@ -261,14 +270,16 @@ def _item_unit(flow: _Flow, form: Form, spec: StyleSpec, item_id: str, text: str
     statement = _text(flow.left, 0, flow.width, text, spec.body_pt, True, "statement")
     slot_w = flow.width / len(form.scale)
     label_w = slot_w - mm(2)
-    labels = [_text(0, 0, label_w, p.label, spec.label_pt, spec.bold, "label", "center") for p in form.scale]
+    label_bold = spec.bold and all(text_width_pt(word, spec.label_pt, True) <= label_w
+                                   for p in form.scale for word in p.label.split())
+    labels = [_text(0, 0, label_w, p.label, spec.label_pt, label_bold, "label", "center") for p in form.scale]
     label_h = max(lbl.h for lbl in labels)
     box = mm(spec.box_mm)
-    height = statement.h + mm(1) + label_h + mm(0.5) + box
+    height = statement.h + mm(2) + label_h + mm(0.5) + box
     top = flow.place(height, mm(C.ITEM_GAP_MM + (2 if spec.bold else 0)))
     page = flow.current
     page["blocks"].append(_shift(statement, top))
-    label_top = top + statement.h + mm(1)
+    label_top = top + statement.h + mm(2)
     box_top = top + height - box
     number_size = spec.body_pt
     number_h = number_size * C.LINE_SPACING
@@ -283,38 +294,93 @@ def _item_unit(flow: _Flow, form: Form, spec: StyleSpec, item_id: str, text: str
                                         number_h, (str(point.value),), number_size, True, "right", "number"))
     page["rows"].append(ItemRow(item_id, Rect(flow.left, top, flow.width, height)))
     # a faint rule between items helps the eye keep to one row
-    page["rules"].append(Rect(flow.left, top + height + mm(C.ITEM_GAP_MM) / 2, flow.width, 0.6))
+    rule_y = top + height + mm(C.ITEM_GAP_MM) / 2
+    if rule_y < flow.bottom:
+        page["rules"].append(Rect(flow.left, rule_y, flow.width, 0.6))
 
 
-def _free_text_unit(flow: _Flow, spec: StyleSpec, field_id: str, prompt: str, lines: int) -> None:
+def _free_text_unit(flow: _Flow, spec: StyleSpec, field_id: str, prompt: str, lines: int,
+                    closing: str | None = None) -> None:
+    """Prompt, framed writing area, and (for the last field) the closing words kept with it.
+
+    The last field stretches to use the rest of its page: writing space is what
+    people with large handwriting run out of first.
+    """
     prompt_block = _text(flow.left, 0, flow.width, prompt, spec.body_pt, True, "prompt")
+    closing_block = _text(flow.left, 0, _reading_width(flow), closing, spec.body_pt, True, "closing") \
+        if closing else None
+    tail = mm(6) + closing_block.h if closing_block else 0.0
     spacing = mm(spec.comment_line_mm)
-    frame_h = spacing * lines + mm(3)
-    top = flow.place(prompt_block.h + mm(2) + frame_h, mm(6))
+    min_lines = max(3, lines - 2)
+
+    def height(n: int) -> float:
+        return prompt_block.h + mm(2) + spacing * n + mm(3) + tail
+
+    if flow.y + height(min_lines) > flow.bottom:
+        flow.new_page()
+    room = flow.bottom - flow.y
+    fit = int((room - height(0)) // spacing)
+    n = max(min_lines, min(fit, lines + (C.COMMENT_STRETCH_MAX_LINES if closing else 0)))
+    top = flow.place(height(n), mm(6))
     page = flow.current
     page["blocks"].append(_shift(prompt_block, top))
     frame_top = top + prompt_block.h + mm(2)
-    line_ys = tuple(frame_top + spacing * (i + 1) for i in range(lines))
+    frame_h = spacing * n + mm(3)
+    line_ys = tuple(frame_top + spacing * (i + 1) for i in range(n))
     page["fields"].append(TextField(flow.left, frame_top, flow.width, frame_h, item=field_id, line_ys=line_ys))
+    if closing_block:
+        page["blocks"].append(_shift(closing_block, frame_top + frame_h + mm(6)))
+
+
+def _reading_width(flow: _Flow) -> float:
+    """Running text is kept to a comfortable line length; statements use the full width."""
+    return min(flow.width, mm(C.READING_WIDTH_MM))
+
+
+def _examples(flow: _Flow, spec: StyleSpec) -> None:
+    """A ticked box and a filled-in box with what each means: the rule shown, not only told."""
+    box = mm(spec.box_mm)
+    size = spec.body_pt
+    texts = ("This is my answer", "Filled in: I changed my mind, ignore this box")
+    gap = mm(4)
+    col_w = flow.width / 2
+    blocks = [_text(0, 0, col_w - box - gap - mm(4), t, size, spec.bold, "example") for t in texts]
+    height = max(box, *(b.h for b in blocks))
+    top = flow.place(height, mm(6))
+    for n, (kind, block) in enumerate(zip(("tick", "filled"), blocks, strict=True)):
+        x = flow.left + n * col_w
+        flow.current["examples"].append(Example(x + mm(1), top + (height - box) / 2, box, box, kind=kind))
+        flow.current["blocks"].append(TextBlock(x + mm(1) + box + gap, top + (height - block.h) / 2, block.w,
+                                                block.h, block.lines, size, spec.bold, "left", "example"))
 
 
 def _paragraph(flow: _Flow, text: str, size: float, bold: bool, kind: str, gap_mm: float) -> None:
-    block = _text(flow.left, 0, flow.width, text, size, bold, kind)
-    flow.current["blocks"].append(_shift(block, flow.place(block.h, mm(gap_mm))))
+    block = _text(flow.left, 0, _reading_width(flow), text, size, bold, kind)
+    top = flow.place(block.h, mm(gap_mm))  # first: place() may start a new page
+    flow.current["blocks"].append(_shift(block, top))
 
 
 def _bullets(flow: _Flow, spec: StyleSpec, lines: tuple[str, ...]) -> None:
     indent = mm(7)
-    blocks = [_text(flow.left + indent, 0, flow.width - indent, line, spec.body_pt, spec.bold, "instruction")
+    blocks = [_text(flow.left + indent, 0, _reading_width(flow) - indent, line, spec.body_pt, spec.bold,
+                    "instruction")
               for line in lines]
     gap = mm(1.5)
     height = sum(b.h for b in blocks) + gap * (len(blocks) - 1)
-    y = flow.place(height, mm(5))
+    y = flow.place(height, mm(4))
     for block in blocks:
         flow.current["blocks"].append(_shift(block, y))
-        flow.current["blocks"].append(TextBlock(flow.left + mm(1), y, indent, block.line_height, ("•",),
+        flow.current["blocks"].append(TextBlock(flow.left + mm(1), y, indent - mm(2), block.line_height, ("•",),
                                                 spec.body_pt, True, "left", "bullet"))
         y += block.h + gap
+
+
+def _ellipsize(line: str, size: float, width: float, bold: bool) -> str:
+    """Shorten a running header that does not fit, visibly (with an ellipsis) rather than silently."""
+    words = line.split()
+    while len(words) > 1 and text_width_pt(" ".join(words) + " …", size, bold) > width:
+        words.pop()
+    return " ".join(words) + " …"
 
 
 def _identity_blocks(layout_pages: int, page: int, form: Form, style: Style, page_w: float,
@@ -324,19 +390,21 @@ def _identity_blocks(layout_pages: int, page: int, form: Form, style: Style, pag
     left = mm(C.PAGE_MARGIN_MM)
     top_band = mm(C.REG_MARK_INSET_MM + C.REG_MARK_SIZE_MM + 1.5)
     header_w = codes[0].x - mm(3) - left
-    size = C.STANDARD_LABEL_PT if style == "standard" else C.LARGE_LABEL_PT
+    size = C.STANDARD_BODY_PT if style == "standard" else C.LARGE_LABEL_PT
     header = _text(left, top_band, header_w, form.title, size, spec.bold, "running-header")
-    blocks.append(TextBlock(header.x, header.y, header.w, header.h, header.lines[:1], size, spec.bold, "left",
-                            "running-header"))
-    footer_text = f"Page {page} of {layout_pages}" + (" - please turn over" if page < layout_pages else "")
+    first = header.lines[0] if len(header.lines) == 1 else _ellipsize(header.lines[0], size, header_w, spec.bold)
+    if page > 1:  # page 1 carries the full title already
+        blocks.append(TextBlock(header.x, header.y, header.w, size * C.LINE_SPACING, (first,), size, spec.bold,
+                                "left", "running-header"))
+    footer_text = f"Page {page} of {layout_pages}" + (" - continues on the next page" if page < layout_pages else "")
     fx = codes[1].right + mm(3)
     fw = page_w - mm(C.REG_MARK_INSET_MM + C.REG_MARK_SIZE_MM + 3) - fx
     footer = _text(fx, 0, fw, footer_text, size, True, "page-number", "center")
-    blocks.append(_shift(footer, page_h - mm(C.FOOTER_BAND_MM) + mm(7)))
     # the copy's identity in small print; the generator fills in the text per copy
     ident_h = C.IDENT_TEXT_SIZE_PT * C.LINE_SPACING
-    blocks.append(TextBlock(fx, page_h - mm(C.REG_MARK_INSET_MM) - ident_h, fw, ident_h, ("",),
-                            C.IDENT_TEXT_SIZE_PT, False, "center", "identity"))
+    ident_y = page_h - mm(C.REG_MARK_INSET_MM) - ident_h
+    blocks.append(_shift(footer, ident_y - mm(1) - footer.h))
+    blocks.append(TextBlock(fx, ident_y, fw, ident_h, ("",), C.IDENT_TEXT_SIZE_PT, False, "center", "identity"))
     return blocks
 
 
@@ -352,20 +420,23 @@ def compute_layout(form: Form, paper: str = "a4", style: str = "standard") -> La
     _paragraph(flow, form.introduction, spec.body_pt, spec.bold, "introduction", 4)
     _paragraph(flow, "How to fill in this form", spec.heading_pt, True, "heading", 2)
     _bullets(flow, spec, form.instructions)
+    _examples(flow, spec)
     for section in form.sections:
         if section.heading:
             heading = _text(flow.left, 0, flow.width, section.heading, spec.heading_pt, True, "heading")
             # keep a heading with the first item below it
             if flow.y + heading.h + mm(45) > flow.bottom:
                 flow.new_page()
-            flow.current["blocks"].append(_shift(heading, flow.place(heading.h, mm(2))))
+            top = flow.place(heading.h, mm(2))  # first: place() may start a new page
+            flow.current["blocks"].append(_shift(heading, top))
         if section.intro:
             _paragraph(flow, section.intro, spec.body_pt, spec.bold, "section-intro", 3)
         for item in section.items:
             _item_unit(flow, form, spec, item.id, item.text)
-    for ft in form.free_text:
-        _free_text_unit(flow, spec, ft.id, ft.prompt, ft.lines)
-    if form.closing:
+    for n, ft in enumerate(form.free_text):
+        last = n == len(form.free_text) - 1
+        _free_text_unit(flow, spec, ft.id, ft.prompt, ft.lines, form.closing if last else None)
+    if form.closing and not form.free_text:
         _paragraph(flow, form.closing, spec.body_pt, True, "closing", 0)
 
     marks = registration_marks(page_w, page_h)
@@ -382,6 +453,7 @@ def compute_layout(form: Form, paper: str = "a4", style: str = "standard") -> La
                                                                     codes, spec)),
             item_rows=tuple(p["rows"]),
             rules=tuple(p["rules"]),
+            examples=tuple(p["examples"]),
         )
         for n, p in enumerate(flow.pages)
     )

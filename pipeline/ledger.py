@@ -219,7 +219,8 @@ class Ledger:
             file_id = db.execute(
                 "INSERT INTO files (sha256, path, size_bytes, pages, outcome, error, scanned_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (info.sha256, info.path, info.size_bytes, len(pages), "failed" if error and not pages else "read", error,
+                (info.sha256, info.path, info.size_bytes, len(pages), "failed" if error and not pages else "read",
+                 error,
                  now()),
             ).lastrowid
             assert file_id is not None
@@ -259,6 +260,7 @@ class Ledger:
              ident.paper if ident else None, ident.serial if ident else None, ident.page if ident else None,
              ident.pages if ident else None, issued, r.rotation_deg, r.fit_residual_mm, r.dpi, duplicate_of,
              image_id, now())).lastrowid
+        assert page_id is not None
         db.executemany(
             "INSERT INTO box_measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(page_id, b.item, b.value, b.coverage, b.darkness, b.spill, b.dx_mm, b.dy_mm, b.state, b.confidence)
@@ -297,7 +299,8 @@ class Ledger:
                              (primary_id, item.item)).fetchone()
             if row is None or (row["value"], row["state"]) == (item.value, item.state):
                 continue
-            detail = f"first scan read {show(row['value'], row['state'])}; a later scan read {show(item.value, item.state)}"
+            detail = (f"first scan read {show(row['value'], row['state'])}; "
+                      f"a later scan read {show(item.value, item.state)}")
             db.execute("UPDATE answers SET state = 'flagged', reason = 'conflict', detail = ? "
                        "WHERE page_id = ? AND item = ?", (detail, primary_id, item.item))
         for c in second.comments:
@@ -336,8 +339,8 @@ class Ledger:
             row = db.execute("SELECT text FROM effective_comments WHERE page_id = ? AND item = ?",
                              (page_id, item)).fetchone()
         else:
-            row = db.execute("SELECT value FROM active_decisions WHERE kind = 'page' AND page_id = ?",
-                             (page_id,)).fetchone()
+            row = db.execute("SELECT value FROM active_decisions WHERE kind = 'page' AND page_id = ? AND item = ?",
+                             (page_id, item)).fetchone()
         return None if row is None or row[0] is None else str(row[0])
 
     def image(self, image_id: int) -> tuple[str, bytes] | None:

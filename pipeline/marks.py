@@ -54,13 +54,13 @@ def _outline_template(size_px: int, line_px: int) -> np.ndarray:
 
 def locate_box(dark: np.ndarray, box: Box, px_per_pt: float) -> tuple[int, int, float]:
     """Find the printed square near its predicted place: (dx, dy) in px and the match score."""
-    r = int(round(C.mm(C.BOX_SEARCH_RADIUS_MM) * px_per_pt))
-    size = int(round(box.w * px_per_pt))
-    x0, y0 = int(round(box.x * px_per_pt)) - r, int(round(box.y * px_per_pt)) - r
+    r = round(C.mm(C.BOX_SEARCH_RADIUS_MM) * px_per_pt)
+    size = round(box.w * px_per_pt)
+    x0, y0 = round(box.x * px_per_pt) - r, round(box.y * px_per_pt) - r
     window = dark[max(0, y0):y0 + size + 2 * r, max(0, x0):x0 + size + 2 * r]
     if x0 < 0 or y0 < 0 or window.shape[0] < size + 2 * r or window.shape[1] < size + 2 * r:
         return 0, 0, 0.0
-    template = _outline_template(size, int(round(C.BOX_LINE_WIDTH_PT * px_per_pt)))
+    template = _outline_template(size, round(C.BOX_LINE_WIDTH_PT * px_per_pt))
     scores = cv2.matchTemplate(window, template, cv2.TM_CCOEFF_NORMED)
     _, best, _, (bx, by) = cv2.minMaxLoc(scores)
     if best < C.BOX_MATCH_MIN_SCORE:
@@ -73,18 +73,18 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float, scale: InkScale, f
     """Inked share and area of the inner square, the ink's mean darkness, and the spill ring outside it."""
     dx, dy, _ = locate_box(dark, box, px_per_pt)
     inset = C.mm(C.BOX_INNER_INSET_MM) * px_per_pt
-    x0 = int(round(box.x * px_per_pt + dx + inset))
-    y0 = int(round(box.y * px_per_pt + dy + inset))
-    x1 = int(round(box.right * px_per_pt + dx - inset))
-    y1 = int(round(box.bottom * px_per_pt + dy - inset))
+    x0 = round(box.x * px_per_pt + dx + inset)
+    y0 = round(box.y * px_per_pt + dy + inset)
+    x1 = round(box.right * px_per_pt + dx - inset)
+    y1 = round(box.bottom * px_per_pt + dy - inset)
     inner = dark[y0:y1, x0:x1]
     inked = inner > C.INK_DARKNESS
     coverage = float(inked.mean()) if inner.size else 0.0
     darkness = float(inner[inked].mean()) if inked.any() else 0.0
-    halo = int(round(C.mm(C.BOX_HALO_MM) * px_per_pt))
-    gap = int(round(C.mm(0.6) * px_per_pt))
-    ox0, oy0 = int(round(box.x * px_per_pt + dx)), int(round(box.y * px_per_pt + dy))
-    ox1, oy1 = int(round(box.right * px_per_pt + dx)), int(round(box.bottom * px_per_pt + dy))
+    halo = round(C.mm(C.BOX_HALO_MM) * px_per_pt)
+    gap = round(C.mm(0.6) * px_per_pt)
+    ox0, oy0 = round(box.x * px_per_pt + dx), round(box.y * px_per_pt + dy)
+    ox1, oy1 = round(box.right * px_per_pt + dx), round(box.bottom * px_per_pt + dy)
     # spill: ink just above and below the box (the number sits to its left, so sides are not measured)
     above = dark[max(0, oy0 - gap - halo):max(0, oy0 - gap), ox0:ox1]
     below = dark[oy1 + gap:oy1 + gap + halo, ox0:ox1]

@@ -60,6 +60,7 @@ class ReviewOptions:
     port: int = 8000
     token: str | None = None
     open_browser: bool = True
+    forms_dirs: tuple[Path, ...] = ()
 
     @property
     def is_local(self) -> bool:

@@ -133,13 +133,28 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
     return result
 
 
-def read_job(job: object, config: ReaderConfig) -> PageResult:
-    """Worker entry point: decode the page the loader packed, then read it."""
-    from .errors import InputFileError
-    from .loading import PageJob, decode_page
+@dataclass(frozen=True)
+class PathJob:
+    """A page named by path and index, for workers that see the same files (`--shared-storage`)."""
 
-    assert isinstance(job, PageJob)
+    source: PageSource
+
+
+def read_job(job: object, config: ReaderConfig) -> PageResult:
+    """Worker entry point: decode the page the loader packed (or open it by path), then read it."""
+    from itertools import islice
+
+    from .errors import InputFileError
+    from .loading import PageJob, decode_page, open_pages
+
     try:
+        if isinstance(job, PathJob):
+            _, pages = open_pages(Path(job.source.path))
+            found = next(islice(pages, job.source.index, None), None)
+            if found is None:
+                return PageResult(job.source, "unreadable", "the page is no longer in the file")
+            job = found
+        assert isinstance(job, PageJob)
         image, dpi = decode_page(job)
     except InputFileError as exc:
         return PageResult(job.source, "unreadable", exc.reason + (f" ({exc.advice})" if exc.advice else ""))

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from . import constants as C
-from .identity import PageIdentity, parse_payload, qr_matrix
+from .identity import PageIdentity, parse_payload, qr_module_count
 from .layout import Layout, Rect
 
 
@@ -93,7 +93,7 @@ def _hit(found: tuple[str, np.ndarray], factor: float, x0: int, y0: int) -> QrHi
 
 def qr_symbol_corners(code: Rect, payload: str) -> np.ndarray:
     """Layout positions (pt) of the symbol corners, quiet zone excluded, in the decoder's order."""
-    n = len(qr_matrix(payload))
+    n = qr_module_count(payload)
     cell = code.w / (n + 2 * C.QR_QUIET_MODULES)
     x0, y0 = code.x + C.QR_QUIET_MODULES * cell, code.y + C.QR_QUIET_MODULES * cell
     s = n * cell
@@ -110,7 +110,7 @@ def _find_mark(image: np.ndarray, centre: np.ndarray, size_px: float, px_per_mm:
     """The solid square nearest the predicted centre with about the right size."""
     r = int(C.MARK_SEARCH_RADIUS_MM * px_per_mm)
     h, w = image.shape[:2]
-    cx, cy = int(round(centre[0])), int(round(centre[1]))
+    cx, cy = round(centre[0]), round(centre[1])
     x0, y0, x1, y1 = max(0, cx - r), max(0, cy - r), min(w, cx + r), min(h, cy + r)
     if x1 - x0 < size_px or y1 - y0 < size_px:
         return None
@@ -121,7 +121,8 @@ def _find_mark(image: np.ndarray, centre: np.ndarray, size_px: float, px_per_mm:
     best: tuple[float, tuple[float, float]] | None = None
     for i in range(1, count):
         bw, bh, area = stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT], stats[i, cv2.CC_STAT_AREA]
-        if not (1 - C.MARK_SIZE_TOLERANCE) ** 2 * expected_area <= area <= (1 + C.MARK_SIZE_TOLERANCE) ** 2 * expected_area:
+        low, high = (1 - C.MARK_SIZE_TOLERANCE) ** 2, (1 + C.MARK_SIZE_TOLERANCE) ** 2
+        if not low * expected_area <= area <= high * expected_area:
             continue
         # a rotated square fills at least half its bounding box; text and QR modules do not pass together
         if area < 0.5 * bw * bh or max(bw, bh) > 1.6 * size_px or min(bw, bh) < 0.6 * size_px:
@@ -195,7 +196,7 @@ def warp_to_layout(image: np.ndarray, homography: np.ndarray, page_size_pt: tupl
     """Resample the page (or one region of it) into layout coordinates at `dpi`."""
     scale = dpi / C.PT_PER_INCH
     region = region or Rect(0, 0, page_size_pt[0], page_size_pt[1])
-    out_w, out_h = int(round(region.w * scale)), int(round(region.h * scale))
+    out_w, out_h = round(region.w * scale), round(region.h * scale)
     # output pixel -> layout pt -> image px
     to_layout = np.array([[1 / scale, 0, region.x], [0, 1 / scale, region.y], [0, 0, 1]], dtype=np.float64)
     m = homography @ to_layout

@@ -25,7 +25,7 @@ from .executors import open_executor
 from .ledger import Ledger
 from .loading import PageJob, expand_inputs, file_info, open_pages
 from .options import ScanOptions
-from .reader import ReaderConfig, read_job
+from .reader import PathJob, ReaderConfig, read_job
 from .results import FileInfo, PageResult, PageSource
 
 
@@ -139,7 +139,7 @@ def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
     progress = _Progress(len(files), options.quiet)
     try:
         with Ledger(options.db) as ledger, open_executor(options.jobs, options.dask_scheduler) as (pool, in_flight):
-            work = plan_pages(files, ledger, summary, options.quiet)
+            work = plan_pages(files, ledger, summary, options.quiet, options.shared_storage)
             for done in read_in_order(pool, work, config, in_flight, progress):
                 commit_file(ledger, done, summary, options)
                 progress.file()
@@ -169,8 +169,8 @@ def check_dependencies(options: ScanOptions) -> None:
     get_engine(options.ocr)
 
 
-def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, quiet: bool
-               ) -> Iterator[_FileWork | tuple[_FileWork, PageJob]]:
+def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, quiet: bool,
+               by_path: bool = False) -> Iterator[_FileWork | tuple[_FileWork, PageJob | PathJob]]:
     """Open files one at a time, lazily: yields a file's page jobs, then the file itself as its end marker."""
     for path in files:
         summary.files_seen += 1
@@ -190,6 +190,12 @@ def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, quie
             yield _FileWork(info, 0, error=str(exc))
             continue
         work = _FileWork(info, count)
+        if by_path:
+            # every worker sees the same files: send only the page's name, not its bytes
+            for index in range(count):
+                yield work, PathJob(PageSource(str(path), index))
+            yield work
+            continue
         index = 0
         try:
             for job in jobs:
@@ -203,7 +209,7 @@ def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, quie
         yield work
 
 
-def read_in_order(pool: Executor, work: Iterator[_FileWork | tuple[_FileWork, PageJob]], config: ReaderConfig,
+def read_in_order(pool: Executor, work: Iterator[_FileWork | tuple[_FileWork, PageJob | PathJob]], config: ReaderConfig,
                   in_flight: int, progress: _Progress) -> Iterator[_FileWork]:
     """Keep at most `in_flight` pages submitted; hand back each file once all its pages are read, in order."""
     queue: deque[tuple[_FileWork, Future[PageResult] | None]] = deque()

@@ -26,10 +26,13 @@ read-write only to record or undo a decision.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hmac
 import json
 import logging
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -72,7 +75,8 @@ def create_app(options: ReviewOptions, registry: FormRegistry | None = None) -> 
     if not db.exists():
         raise LedgerError(f"no ledger at {db}", "scan some returns first, or pass the right --db")
     Ledger(db).close()  # create/upgrade the schema once, so every later read-only open finds it in place
-    forms = registry or FormRegistry.from_dirs()
+    # `forms_dirs` is read if ReviewOptions grows it (for --forms-dir); until then the bundled forms
+    forms = registry or FormRegistry.from_dirs([Path(d) for d in getattr(options, "forms_dirs", ())] or None)
 
     app = Flask(__name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
     app.config.update(
@@ -108,7 +112,7 @@ def create_app(options: ReviewOptions, registry: FormRegistry | None = None) -> 
     # --- guards -------------------------------------------------------------------------------
 
     @app.before_request
-    def _guard() -> Response | None:
+    def _guard() -> Any:
         if options.is_local and _host_name(request.host) not in LOCAL_HOST_NAMES:
             abort(400, "This page only answers on its local address.")
         if request.endpoint == "static":
@@ -150,10 +154,8 @@ def create_app(options: ReviewOptions, registry: FormRegistry | None = None) -> 
     def _context() -> dict[str, Any]:
         counts = {"answers": 0, "comments": 0, "pages": 0, "incomplete": 0}
         if request.endpoint not in ("login",) and (session.get("authed") or not options.token):
-            try:
+            with contextlib.suppress(PaperVoiceError):  # the error page must render even if the ledger cannot
                 counts = open_counts(ledger())
-            except PaperVoiceError:
-                pass
         return {"csrf_token": csrf_token, "counts": counts, "describe": Q.describe_value, "when": _when,
                 "authed": bool(session.get("authed")), "needs_token": bool(options.token),
                 "last_decision": session.pop("last_decision", None)}
@@ -204,7 +206,7 @@ def create_app(options: ReviewOptions, registry: FormRegistry | None = None) -> 
     def scoped_answers(led: Ledger) -> list[Q.AnswerQuestion]:
         return Q.answer_questions(led, request.args.get("form") or None, request.args.get("statement") or None)
 
-    def scope_args() -> dict[str, str]:
+    def scope_args() -> dict[str, Any]:
         return {k: v for k in ("form", "statement") if (v := request.args.get(k, ""))}
 
     @app.get("/answers")
@@ -242,7 +244,9 @@ def create_app(options: ReviewOptions, registry: FormRegistry | None = None) -> 
         q = items[index]
         form = form_for(q.form_id, q.form_version)
         scale = [(p.value, p.label) for p in form.scale] if form else [(v, "") for v in range(1, 6)]
-        focus = q.value if q.settled else q.machine_value
+        # Enter accepts the highlighted box: the person's own choice, or an unclear mark's best guess.
+        # Never pre-pick for two marks or two disagreeing scans, where any guess would steer the person.
+        focus = q.value if q.settled else (q.machine_value if q.reason in ("uncertain", "poor_fit") else None)
         return render_template(
             "answer.html", q=q, form=form, scale=scale, statement=_statement_text(form, q.item),
             position=index + 1, total=len(items), left=sum(1 for x in items if not x.settled),
@@ -494,15 +498,32 @@ def _local_path(target: str | None) -> str | None:
     return target.rstrip("?") or "/"
 
 
+def _probe(host: str, port: int) -> None:
+    """Bind and release the address once, so a busy port becomes our message rather than werkzeug's exit."""
+    if port == 0:
+        return
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
 def serve(options: ReviewOptions, *, ready: Callable[[str], None] | None = None) -> None:
     """Run the review page until Ctrl-C; prints the address on stderr and opens the browser."""
     app = create_app(options)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the terminal
+    busy = UsageError(f"cannot open the review page on {options.host}:{options.port}: the port is in use",
+                      "another program (perhaps another review page) is using it: try --port 8001")
     try:
+        _probe(options.host, options.port)
         server = make_server(options.host, options.port, app, threaded=True)
+    except SystemExit as exc:  # werkzeug exits on EADDRINUSE; the probe above makes that rare
+        raise busy from exc
     except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise busy from exc
         raise UsageError(f"cannot open the review page on {options.host}:{options.port}: {exc.strerror or exc}",
-                         "another program (perhaps another review page) is using that port: try --port 8001") from exc
+                         "check --host names an address of this computer, or leave it at 127.0.0.1") from exc
     host = f"[{options.host}]" if ":" in options.host else options.host
     url = f"http://{host}:{server.server_port}/"
     print(f"Review page: {url}", file=sys.stderr)

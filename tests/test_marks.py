@@ -1,0 +1,72 @@
+"""Item decisions from box states: one mark is an answer, anything unclear goes to a person."""
+
+from __future__ import annotations
+
+from pipeline.marks import classify, decide_item
+from pipeline.results import BoxReading
+
+
+def box(value: int, state: str, coverage: float = 0.0) -> BoxReading:
+    return BoxReading("S01", value, coverage, 0.8, 0.0, 0.0, 0.0, state, 0.9)  # type: ignore[arg-type]
+
+
+def row(**states: str) -> list[BoxReading]:
+    cover = {"empty": 0.0, "marked": 0.2, "filled": 0.9, "uncertain": 0.05}
+    return [box(v, states.get(f"b{v}", "empty"), cover[states.get(f"b{v}", "empty")]) for v in range(1, 6)]
+
+
+def test_single_mark_is_the_answer() -> None:
+    item = decide_item("S01", row(b3="marked"))
+    assert (item.value, item.state, item.reason) == (3, "answered", None)
+
+
+def test_nothing_marked_is_blank() -> None:
+    item = decide_item("S01", row())
+    assert (item.value, item.state) == (None, "blank")
+
+
+def test_two_marks_are_flagged_multiple() -> None:
+    item = decide_item("S01", row(b2="marked", b4="marked"))
+    assert (item.value, item.state, item.reason) == (None, "flagged", "multiple")
+    assert "2 and 4" in item.detail
+
+
+def test_fill_to_cancel_then_mark_gives_the_mark() -> None:
+    item = decide_item("S01", row(b2="filled", b5="marked"))
+    assert (item.value, item.state) == (5, "answered")
+    assert "cancel" in item.detail
+
+
+def test_fill_without_new_mark_is_flagged() -> None:
+    item = decide_item("S01", row(b2="filled"))
+    assert item.state == "flagged" and item.reason == "cancelled"
+
+
+def test_only_unclear_evidence_is_flagged() -> None:
+    item = decide_item("S01", row(b4="uncertain"))
+    assert item.state == "flagged" and item.reason == "uncertain" and item.value is None
+
+
+def test_stray_touch_beside_a_clear_mark_is_ignored() -> None:
+    boxes = row(b3="marked")
+    boxes[3] = box(4, "uncertain", 0.04)
+    boxes[2] = box(3, "marked", 0.30)
+    assert decide_item("S01", boxes).value == 3
+
+
+def test_unclear_box_comparable_to_the_mark_is_flagged() -> None:
+    boxes = row(b3="marked")
+    boxes[3] = box(4, "uncertain", 0.06)
+    boxes[2] = box(3, "marked", 0.09)
+    assert decide_item("S01", boxes).state == "flagged"
+
+
+def test_classify_thresholds() -> None:
+    area = 5.8 ** 2  # inner square of an 8 mm box, mm²
+    assert classify(0.0, 0.0, area)[0] == "empty"
+    assert classify(0.2, 0.2, area)[0] == "marked"
+    assert classify(0.9, 0.9, area)[0] == "filled"
+    assert classify(0.55, 0.55, area)[0] == "uncertain"
+    assert classify(0.045, 0.05, area)[0] == "uncertain"
+    # a faint pencil tick: nothing dark, but plenty of light ink
+    assert classify(0.0, 0.2, area)[0] == "marked"

@@ -8,7 +8,7 @@ per cent of the answers are flagged, and a tenth of those settled by a "person".
 runs in a fresh child process so its memory is its own; the parent samples the resident memory of
 the child and its image workers.
 
-    python -m bench.export_bench [--returns 5000] [--keep DIR]
+    python -m bench.export_bench [--returns 5000] [--keep DIR [--reuse]]
 
 Prints one figure line and writes bench/results/export.json.
 """
@@ -197,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--returns", type=int, default=5000)
     parser.add_argument("--keep", metavar="DIR", help="build the ledger and workbook here and keep them")
+    parser.add_argument("--reuse", action="store_true", help="with --keep: reuse a ledger built there before")
     parser.add_argument("--child", nargs=2, metavar=("DB", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -205,12 +206,18 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="papervoice-export-bench-") as scratch:
         work = Path(args.keep) if args.keep else Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
-        db, out = work / "bench.db", work / "bench.xlsx"
-        for stale in (db, out):
-            stale.unlink(missing_ok=True)
-        started = time.perf_counter()
-        counts = build_ledger(db, args.returns)
-        build_seconds = time.perf_counter() - started
+        db, out, facts = work / "bench.db", work / "bench.xlsx", work / "bench-ledger.json"
+        out.unlink(missing_ok=True)
+        known = json.loads(facts.read_text()) if args.reuse and facts.exists() and db.exists() else None
+        if known is not None and known["returns"] == args.returns:
+            counts, build_seconds = known, known.pop("build_seconds")
+        else:
+            for stale in (db, facts):
+                stale.unlink(missing_ok=True)
+            started = time.perf_counter()
+            counts = build_ledger(db, args.returns)
+            build_seconds = time.perf_counter() - started
+            facts.write_text(json.dumps({**counts, "build_seconds": build_seconds}))
         load_before = os.getloadavg()[0]
         figures = run_export(db, out)
         figures["load_average_before"] = load_before

@@ -12,15 +12,11 @@ import numpy as np
 
 from . import constants as C
 from .errors import ExternalProgramError
+from .images import encode_png
 from .layout import Rect, TextField
 from .ocr import OcrEngine
 from .register import warp_to_layout
 from .results import CommentReading
-
-
-def _png(image: np.ndarray) -> bytes:
-    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 6])
-    return bytes(buf) if ok else b""
 
 
 def remove_lines(dark: np.ndarray, px_per_mm: float) -> np.ndarray:
@@ -57,7 +53,7 @@ def read_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[float
     cleaned, mask = clean_field(image, homography, page_size, field, C.COMMENT_DPI, paper)
     ink_fraction = float((mask > 0).mean())
     record = warp_to_layout(image, homography, page_size, C.COMMENT_CROP_DPI, field, border=int(paper))
-    crop_png = _png(record)
+    crop_png = encode_png(record)
     if ink_fraction < C.COMMENT_MIN_INK_FRACTION:
         return CommentReading(field.item, False, "", 0.0, engine.name, round(ink_fraction, 5), crop_png)
     # give the engine dark writing on white, trimmed to the writing plus a margin

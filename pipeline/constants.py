@@ -67,13 +67,14 @@ MAX_IMAGE_PIXELS = 120_000_000  # decompression-bomb guard (about A3 at 1200 dpi
 MIN_PAGE_DPI = 100  # below this a scan is too coarse to read marks reliably
 DEFAULT_DPI = 300  # only when a file states no resolution at all
 WORK_DPI = 150  # canonical resolution the registered page is warped to for mark reading
-COMMENT_DPI = 300  # resolution comment crops are warped to for OCR
+COMMENT_DPI = 200  # resolution comment fields are cleaned and read at (handwriting x-height ~25 px)
 
 # --- Scanner: registration ----------------------------------------------------------------
 MAX_FIT_RESIDUAL_MM = 1.2  # RMS misfit of marks + QR corners beyond which a page is flagged
 MARK_SEARCH_RADIUS_MM = 14.0  # window around the predicted registration-mark centre
 MARK_SIZE_TOLERANCE = 0.45  # accepted relative size error of a found mark
-QR_SEARCH_MARGIN_MM = 14.0  # extra margin around the predicted QR region in the first search
+QR_SEARCH_MARGIN_MM = 14.0  # extra margin around the corner crops of the closer QR search
+QR_SEARCH_DPI = 150.0  # the whole page is first searched for codes at this resolution
 BLANK_PAGE_INK_FRACTION = 0.002  # a page with less ink than this is blank
 
 # --- Scanner: marks -----------------------------------------------------------------------
@@ -84,8 +85,21 @@ INK_DARKNESS = 0.30  # a pixel is ink when it is this far from paper towards bla
 EMPTY_MAX_COVERAGE = 0.035  # at most this inked share of the inner area: empty
 MARK_MIN_COVERAGE = 0.075  # at least this: a deliberate mark
 FILLED_MIN_COVERAGE = 0.62  # at least this: filled in (the cancel convention)
-MARK_MAX_BELOW_FILLED = 0.48  # a mark this dense but not filled is ambiguous
-FAINT_DARKNESS = 0.12  # pencil: lighter ink counted when the page's strokes are faint
+MARK_MAX_BELOW_FILLED = 0.40  # denser than this and partly solid: ambiguous
+FAINT_DARKNESS = 0.14  # pencil: lighter ink, counted separately
+PAPER_FILTER_MM = 16.0  # local paper level: brightest paper within this distance (wider than a filled box)
+FILLED_MIN_COVERAGE_SOLID = 0.42  # a box this inked whose ink is solid (not strokes) is filled in
+SOLID_FILLED = 0.22  # share surviving erosion that marks a filled box
+SOLID_STROKES_MAX = 0.08  # below this, dense ink is still pen strokes (a heavy cross), not a fill
+SOLID_CLOSE_MM = 0.5  # close small gaps of a scribbled fill before eroding
+SOLID_ERODE_MM = 1.6  # erosion wider than any pen stroke
+FAINT_MARK_MIN_AREA_MM2 = 3.5  # light ink area that makes a pencil mark
+FAINT_EMPTY_MAX_AREA_MM2 = 1.6  # at most this much light ink in an empty box
+BOX_CONFIRM_MIN_SCORE = 0.5  # a printed square counts as found at this template score
+BOX_CONFIRM_MIN_SHARE = 0.8  # share of a page's squares that must be found to confirm a weakly anchored fit
+BOX_CONFIRM_MEDIAN_MM = 0.5  # ... with their median offset from the fit at most this
+BOX_CONFIRM_MAX_MM = 1.2  # ... and none further off than this
+REFINE_MIN_BOXES = 8  # printed squares needed to refit a weakly anchored page by them
 
 # --- Scanner: comments --------------------------------------------------------------------
 COMMENT_INSET_MM = 1.5  # drop this much inside the frame before looking for writing
@@ -128,3 +142,8 @@ EXPORT_IMAGES_PER_WORKER = 200  # fewer crops than this per process are not wort
 EXPORT_CHART_WIDTH_CM = 24.0
 EXPORT_CHART_BASE_HEIGHT_CM = 4.0  # title, axis and legend
 EXPORT_CHART_CM_PER_ITEM = 0.9  # one bar per statement
+EXPORT_CHARS_PER_WIDTH_UNIT = 1.0  # characters of running text per unit of Excel column width (guess for wrap)
+EXPORT_POINTS_PER_TEXT_LINE = 15.0
+EXPORT_MAX_TEXT_LINES = 12  # rows grow for wrapped text up to this many lines; the cell holds it all anyway
+PNG_COMPRESSION_LEVEL = 3  # zlib level for kept PNGs: level 6 costs 3x the time for a few percent
+EVIDENCE_JPEG_QUALITY = 80  # item-row crops: evidence for a person, not the record

@@ -25,6 +25,7 @@ import sqlite3
 import statistics
 import struct
 import tempfile
+import textwrap
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -44,6 +45,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook as WorkbookType
 from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
@@ -93,6 +95,8 @@ HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
 REVIEW_FILL = PatternFill("solid", fgColor="FFE066")  # highlighted: still needs a person
 WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
+CENTRE_TOP = Alignment(horizontal="center", vertical="top")
+LEFT_WRAP_TOP = Alignment(horizontal="left", wrap_text=True, vertical="top")
 #: One colour per scale point, low to high (ColorBrewer RdBu, readable with the common colour-vision deficiencies).
 RATING_COLOURS = ("B2182B", "EF8A62", "BDBDBD", "67A9CF", "2166AC")
 COMPARISON_COLOURS = ("2166AC", "EF8A62")
@@ -128,7 +132,24 @@ def put(ws: Worksheet, row: int, col: int, value: Any, style: Alignment | None =
         quoted = value.startswith(FORMULA_STARTS)
     if style is not None or quoted:
         _apply_style(ws, cell, style, quoted)
+        if style is not None and style.wrap_text and isinstance(value, str) and len(value) > 8:
+            _grow_row(ws, row, col, value)
     return cell
+
+
+def _grow_row(ws: Worksheet, row: int, col: int, text: str) -> None:
+    """Make a row tall enough for wrapped text: LibreOffice (and Excel, for files it did not write) keep
+    the default height otherwise, and the lines run into the next row."""
+    width = ws.column_dimensions[get_column_letter(col)].width or 13.0
+    per_line = max(1.0, width * C.EXPORT_CHARS_PER_WIDTH_UNIT)
+    if len(text) <= per_line and "\n" not in text:
+        return
+    lines = sum(len(textwrap.wrap(part, int(per_line), break_on_hyphens=False)) or 1 for part in text.split("\n"))
+    if lines > 1:
+        height = C.EXPORT_POINTS_PER_TEXT_LINE * min(lines, C.EXPORT_MAX_TEXT_LINES) + 3
+        current = ws.row_dimensions[row].height
+        if current is None or current < height:
+            ws.row_dimensions[row].height = height
 
 
 #: Style arrays already registered in a workbook, per (alignment, quote prefix).  Setting `cell.alignment`
@@ -418,6 +439,14 @@ def _open_images(db_path: str) -> None:
     _worker_db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=C.SQLITE_BUSY_TIMEOUT_MS / 1000)
 
 
+def _start_worker(db_path: str) -> None:
+    """A pool process: one OpenCV thread each, since the processes already use every core (measured faster)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    _open_images(db_path)
+
+
 def _prepare_image(job: ImageJob) -> tuple[int, int, str] | None:
     """Fit one crop to its cell: returns the shown size and format, or None if the image cannot be read.
 
@@ -456,9 +485,13 @@ def _prepare_image(job: ImageJob) -> tuple[int, int, str] | None:
             return None
         if width > keep_w:
             keep_h = max(1, round(height * keep_w / width))
-            pixels = cv2.resize(pixels, (keep_w, keep_h), interpolation=cv2.INTER_AREA)
+            # area averaging only pays for strong reductions; for mild ones bilinear looks the same, 4x faster
+            method = cv2.INTER_AREA if keep_w < width / 2 else cv2.INTER_LINEAR
+            pixels = cv2.resize(pixels, (keep_w, keep_h), interpolation=method)
         pixels = _whiten_paper(pixels)
-        ok, encoded = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+        # run-length coding suits a white page with ink on it: smaller and faster than the default here
+        ok, encoded = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, 3,
+                                                    cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE])
         if not ok:
             return None
         out, fmt = encoded.tobytes(), "png"
@@ -528,7 +561,7 @@ class CropPlan:
             return
         # spawn, not fork: the parent holds an open SQLite connection that must not be shared
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                         initializer=_open_images, initargs=(str(self.db_path),))
+                                         initializer=_start_worker, initargs=(str(self.db_path),))
         self._pending = self._pool.map(_prepare_image, self.jobs, chunksize=16)
 
     def place(self, ws: Worksheet, row: int, col: int, image_id: int | None) -> None:
@@ -605,11 +638,11 @@ def _save(wb: WorkbookType, output: Path) -> None:
 
 
 def _header(ws: Worksheet, row: int, names: Sequence[str], widths: Sequence[float] | None = None) -> None:
+    for col, width in enumerate(widths or (), 1):
+        ws.column_dimensions[get_column_letter(col)].width = width
     for col, name in enumerate(names, 1):
         cell = put(ws, row, col, name, WRAP_TOP)
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-    for col, width in enumerate(widths or (), 1):
-        ws.column_dimensions[get_column_letter(col)].width = width
 
 
 def _table_sheet(ws: Worksheet, rows: int, cols: int) -> None:
@@ -628,8 +661,9 @@ def _print_setup(ws: Worksheet) -> None:
     ws.page_setup.fitToHeight = 0
 
 
-def _image_column(ws: Worksheet, col: int, width_px: int) -> None:
-    ws.column_dimensions[get_column_letter(col)].width = width_px / 7 + 2
+def _image_width(width_px: int) -> float:
+    """Column width (in Excel's character units, 7 px each in the default font) that holds a picture."""
+    return width_px / 7 + 2
 
 
 def sheet_title(prefix: str, form_ids: Sequence[str]) -> dict[str, str]:
@@ -651,7 +685,9 @@ def write_summary(ws: Worksheet, forms: list[FormReport]) -> None:
     """Per form: copies issued/returned/complete, a distribution table per statement, and a stacked bar chart."""
     ws.title = "Summary"
     _print_setup(ws)
-    widths = [9.0, 58.0, 10.0]
+    n_points = max((len(r.scale) for r in forms), default=5)
+    for col, width in enumerate([9.0, 58.0, 10.0] + [11.0] * (2 * n_points) + [9.0, 9.0, 9.0, 9.0], 1):
+        ws.column_dimensions[get_column_letter(col)].width = width
     row = 1
     put(ws, row, 1, "Summary of returns").font = TITLE_FONT
     row += 1
@@ -660,11 +696,10 @@ def write_summary(ws: Worksheet, forms: list[FormReport]) -> None:
     row += 2
     if not forms:
         put(ws, row, 1, "The ledger holds no forms yet.")
-    for report in forms:
+    for n, report in enumerate(forms):
+        if n:
+            ws.row_breaks.append(Break(id=row - 1))  # each form's table and chart on a page of its own
         row = _summary_block(ws, report, row) + 2
-    n_points = max((len(r.scale) for r in forms), default=5)
-    for col, width in enumerate(widths + [11.0] * (2 * n_points) + [9.0, 9.0, 9.0, 9.0], 1):
-        ws.column_dimensions[get_column_letter(col)].width = width
 
 
 def _summary_block(ws: Worksheet, report: FormReport, row: int) -> int:
@@ -770,7 +805,12 @@ def write_responses(ws: Worksheet, report: FormReport) -> None:
     first_field = first_item + len(report.item_ids)
     for r, copy in enumerate(report.copies, 2):
         for c, value in enumerate(response_values(report, copy), 1):
-            style = WRAP_TOP if first_field <= c < first_field + len(report.field_ids) else TOP
+            if first_field <= c < first_field + len(report.field_ids):
+                style = WRAP_TOP
+            elif c == 3 or first_item <= c < first_field:
+                style = CENTRE_TOP
+            else:
+                style = TOP
             put(ws, r, c, value, style)
         for k, item_id in enumerate(report.item_ids):
             answer = copy.answers.get(item_id)
@@ -779,18 +819,13 @@ def write_responses(ws: Worksheet, report: FormReport) -> None:
                 cell.fill = REVIEW_FILL
                 cell.comment = Comment(clean_text(f"Needs review: {answer.reason}. Read: {answer.read}."),
                                        "PaperVoice", width=300, height=110)
-        for k, field_id in enumerate(report.field_ids):
-            note = copy.comments.get(field_id)
-            if note is not None and note.open:
-                ws.cell(row=r, column=first_field + k).fill = REVIEW_FILL
     _table_sheet(ws, len(report.copies) + 1, len(head))
 
 
 def write_comments(ws: Worksheet, forms: list[FormReport], crops: CropPlan,
                    place: dict[tuple[str, str, str], int]) -> None:
     head = ["Serial", "Form", "Field", "Transcription", "OCR confidence", "Handwriting", "Checked by a person"]
-    _header(ws, 1, head, [10, 26, 7, 50, 11, 10, 11])
-    _image_column(ws, 6, C.EXPORT_COMMENT_IMAGE_WIDTH_PX)
+    _header(ws, 1, head, [10, 26, 7, 50, 11, _image_width(C.EXPORT_COMMENT_IMAGE_WIDTH_PX), 11])
     row = 1
     for report in forms:
         for copy in report.copies:
@@ -807,8 +842,6 @@ def write_comments(ws: Worksheet, forms: list[FormReport], crops: CropPlan,
                 put(ws, row, 5, round(note.confidence, 1), TOP)
                 put(ws, row, 7, YES if note.checked else NO, TOP)
                 crops.place(ws, row, 6, note.crop_id)
-                if note.open:
-                    ws.cell(row=row, column=7).fill = REVIEW_FILL
     _table_sheet(ws, row, len(head))
 
 
@@ -816,8 +849,7 @@ def write_review(ws: Worksheet, forms: list[FormReport], crops: CropPlan,
                  comment_rows: dict[tuple[str, str, str], int]) -> None:
     """Open questions only: a settled answer or a checked transcription is not listed."""
     head = ["Serial", "Form", "Item", "Reason", "What was read", "Crop"]
-    _header(ws, 1, head, [10, 26, 7, 45, 34, 10])
-    _image_column(ws, 6, max(C.EXPORT_ITEM_IMAGE_WIDTH_PX, 120))
+    _header(ws, 1, head, [10, 26, 7, 45, 34, _image_width(C.EXPORT_ITEM_IMAGE_WIDTH_PX)])
     row = 1
     for report in forms:
         for copy in report.copies:
@@ -848,7 +880,7 @@ def write_review(ws: Worksheet, forms: list[FormReport], crops: CropPlan,
 def write_codebook(ws: Worksheet, forms: list[FormReport], response_sheets: dict[str, str]) -> None:
     """Enough for an evaluator to analyse the data without PaperVoice: every id, label and coding rule."""
     _print_setup(ws)
-    for col, width in enumerate((28, 10, 12, 14, 90), 1):
+    for col, width in enumerate((28, 9, 12, 30, 90), 1):
         ws.column_dimensions[get_column_letter(col)].width = width
     row = 1
     put(ws, row, 1, "Codebook").font = TITLE_FONT
@@ -856,9 +888,9 @@ def write_codebook(ws: Worksheet, forms: list[FormReport], response_sheets: dict
     put(ws, row, 1, "How the data are coded").font = HEADER_FONT
     for rule in CODING_RULES:
         row += 1
-        put(ws, row, 1, rule, WRAP_TOP)
+        put(ws, row, 1, rule, LEFT_WRAP_TOP)
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=5)
-        ws.row_dimensions[row].height = 15 * max(1, math.ceil(len(rule) / 150))
+        ws.row_dimensions[row].height = C.EXPORT_POINTS_PER_TEXT_LINE * math.ceil(len(rule) / 140) + 3
     row += 2
     put(ws, row, 1, "Forms").font = HEADER_FONT
     row += 1
@@ -870,7 +902,7 @@ def write_codebook(ws: Worksheet, forms: list[FormReport], response_sheets: dict
                     "No form definition found for this version: item and field ids only, no wording or labels.")
             for c, value in enumerate((report.form_id, version, report.issued, response_sheets.get(report.form_id),
                                        note), 1):
-                put(ws, row, c, value, WRAP_TOP)
+                put(ws, row, c, value, LEFT_WRAP_TOP)
     row += 2
     put(ws, row, 1, "Statements (rated) and free-text fields").font = HEADER_FONT
     row += 1
@@ -886,7 +918,7 @@ def write_codebook(ws: Worksheet, forms: list[FormReport], response_sheets: dict
                            + [(f, "free text", "(wording unknown)") for f in report.field_ids])
             for item_id, kind, text in entries:
                 row += 1
-                put_row(ws, row, (report.form_id, version, item_id, kind, text), WRAP_TOP)
+                put_row(ws, row, (report.form_id, version, item_id, kind, text), LEFT_WRAP_TOP)
     row += 2
     put(ws, row, 1, "Rating scale").font = HEADER_FONT
     row += 1
@@ -897,7 +929,7 @@ def write_codebook(ws: Worksheet, forms: list[FormReport], response_sheets: dict
             for p in points:
                 row += 1
                 meaning = "the box ticked" + ("" if form is not None else " (labels unknown: no definition)")
-                put_row(ws, row, (report.form_id, version, p.value, p.label, meaning), TOP)
+                put_row(ws, row, (report.form_id, version, p.value, p.label, meaning), LEFT_WRAP_TOP)
 
 
 CODING_RULES = (
@@ -937,7 +969,7 @@ def write_pages(ws: Worksheet, pages: list[PageRow]) -> None:
     for r, p in enumerate(pages, 2):
         for c, value in enumerate((p.file, p.page, p.status, p.reason, p.serial, p.form_id, p.version, p.form_page,
                                    p.scanned_at, p.decision), 1):
-            put(ws, r, c, value, WRAP_TOP if c in (1, 4) else TOP)
+            put(ws, r, c, value, WRAP_TOP if c in (1, 4) else CENTRE_TOP if c in (2, 7, 8) else TOP)
     _table_sheet(ws, len(pages) + 1, len(head))
 
 
@@ -953,13 +985,14 @@ def comparison_pair(forms: list[FormReport]) -> tuple[FormReport, FormReport] | 
 def write_comparison(ws: Worksheet, people: FormReport, practitioners: FormReport) -> None:
     """Mean rating per statement from people receiving support beside practitioners' self-ratings, and the gap."""
     _print_setup(ws)
+    ws.page_setup.fitToHeight = 1  # table and chart read together: keep them on one page
     put(ws, 1, 1, "People receiving support and practitioners, statement by statement").font = TITLE_FONT
     put(ws, 2, 1, f"Means of settled answers: {people.form_id} ({len(people.copies)} returns) and "
                   f"{practitioners.form_id} ({len(practitioners.copies)} returns). "
                   "Gap = people's mean minus practitioners' mean.")
     head = ["Item", "Statement (person)", "Statement (practitioner)", "Mean: people receiving support", "n people",
             "Mean: practitioners", "n practitioners", "Gap"]
-    _header(ws, 4, head, [9, 45, 45, 14, 9, 14, 9, 9])
+    _header(ws, 4, head, [9, 45, 45, 16, 10, 16, 15, 9])
     items = [i for i in people.item_ids if i in practitioners.item_ids]
     row = 4
     for item_id in items:
@@ -984,9 +1017,8 @@ def write_comparison(ws: Worksheet, people: FormReport, practitioners: FormRepor
     for series, colour in zip(chart.series, COMPARISON_COLOURS, strict=True):
         series.graphicalProperties.solidFill = colour
         series.graphicalProperties.line.solidFill = colour
-    chart.dataLabels = DataLabelList()
-    chart.dataLabels.showVal = True
-    chart.dataLabels.numFmt = "0.0"
+    chart.dataLabels = DataLabelList(showVal=True, showSerName=False, showCatName=False, showLegendKey=False,
+                                     showPercent=False, numFmt="0.0")
     chart.x_axis.scaling.orientation = "maxMin"
     chart.y_axis.scaling.min, chart.y_axis.scaling.max = 1, 5
     chart.y_axis.majorUnit = 1

@@ -22,6 +22,7 @@ from typing import Any
 from . import constants as C
 from .errors import LedgerError
 from .identity import serial_for
+from .images import mime_of
 from .results import FileInfo, PageResult
 
 SCHEMA_VERSION = 1
@@ -52,7 +53,8 @@ CREATE INDEX IF NOT EXISTS pages_by_serial ON pages (serial, form_page);
 CREATE TABLE IF NOT EXISTS box_measurements (
     page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, value INTEGER NOT NULL,
     coverage REAL NOT NULL, darkness REAL NOT NULL, spill REAL NOT NULL, dx_mm REAL NOT NULL, dy_mm REAL NOT NULL,
-    state TEXT NOT NULL, confidence REAL NOT NULL, PRIMARY KEY (page_id, item, value));
+    state TEXT NOT NULL, confidence REAL NOT NULL, faint REAL NOT NULL DEFAULT 0, solid REAL NOT NULL DEFAULT 0,
+    match REAL NOT NULL DEFAULT 1, PRIMARY KEY (page_id, item, value));
 CREATE TABLE IF NOT EXISTS answers (
     page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, value INTEGER,
     state TEXT NOT NULL CHECK (state IN ('answered', 'blank', 'flagged')), reason TEXT, detail TEXT NOT NULL DEFAULT '',
@@ -231,7 +233,8 @@ class Ledger:
     def _image(self, db: sqlite3.Connection, kind: str, png: bytes) -> int | None:
         if not png:
             return None
-        return db.execute("INSERT INTO images (kind, data) VALUES (?, ?)", (kind, png)).lastrowid
+        return db.execute("INSERT INTO images (kind, mime, data) VALUES (?, ?, ?)",
+                          (kind, mime_of(png), png)).lastrowid
 
     def _record_page(self, db: sqlite3.Connection, file_id: int, r: PageResult) -> None:
         ident = r.identity
@@ -262,9 +265,9 @@ class Ledger:
              image_id, now())).lastrowid
         assert page_id is not None
         db.executemany(
-            "INSERT INTO box_measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(page_id, b.item, b.value, b.coverage, b.darkness, b.spill, b.dx_mm, b.dy_mm, b.state, b.confidence)
-             for b in r.boxes])
+            "INSERT INTO box_measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(page_id, b.item, b.value, b.coverage, b.darkness, b.spill, b.dx_mm, b.dy_mm, b.state, b.confidence,
+              b.faint, b.solid, b.match) for b in r.boxes])
         for item in r.items:
             crop = self._image(db, "item", item.crop_png)
             db.execute("INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

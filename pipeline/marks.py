@@ -21,29 +21,30 @@ from .layout import Box, PageLayout
 from .results import BoxReading, BoxState, ItemReading
 
 
-@dataclass(frozen=True)
-class InkScale:
-    """This page's paper and ink brightness, measured on the page itself."""
+def darkness_map(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> np.ndarray:
+    """0 for this spot's own paper, 1 for the page's blackest ink, as float32.
 
-    paper: float
-    ink: float
-
-    def darkness(self, pixels: np.ndarray) -> np.ndarray:
-        span = max(30.0, self.paper - self.ink)
-        return np.clip((self.paper - pixels.astype(np.float32)) / span, 0.0, 1.0)
-
-
-def measure_ink_scale(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> InkScale:
-    paper = float(np.percentile(canon[:: 4, :: 4], 75))
+    The paper level is estimated locally (a wide max-filter of a reduced page),
+    so grey paper, uneven light and a shadow along the spine all read as paper,
+    and pencil is judged against the paper right beside it.
+    """
+    h, w = canon.shape
+    factor = 4
+    small = cv2.resize(canon, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
+    side = int(C.mm(C.PAPER_FILTER_MM) * px_per_pt / factor) | 1
+    background = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+    background = cv2.GaussianBlur(background, (0, 0), side / 3)
+    background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    ratio = canon.astype(np.float32) / np.maximum(background, 1.0)
     inks = []
     for mark in page.registration_marks:
         x0, y0 = int((mark.x + mark.w * 0.25) * px_per_pt), int((mark.y + mark.h * 0.25) * px_per_pt)
         x1, y1 = int((mark.right - mark.w * 0.25) * px_per_pt), int((mark.bottom - mark.h * 0.25) * px_per_pt)
-        patch = canon[y0:y1, x0:x1]
+        patch = ratio[y0:y1, x0:x1]
         if patch.size:
             inks.append(float(np.median(patch)))
-    ink = min(inks) if inks else 0.0
-    return InkScale(paper, min(ink, paper - 30.0))
+    ink = min(0.6, min(inks)) if inks else 0.3
+    return np.clip((1.0 - ratio) / (1.0 - ink), 0.0, 1.0)
 
 
 def _outline_template(size_px: int, line_px: int) -> np.ndarray:
@@ -68,19 +69,41 @@ def locate_box(dark: np.ndarray, box: Box, px_per_pt: float) -> tuple[int, int, 
     return bx - r, by - r, float(best)
 
 
-def measure_box(dark: np.ndarray, box: Box, px_per_pt: float, scale: InkScale, faint_floor: float = 0.0
-                ) -> tuple[float, float, float, float, int, int]:
-    """Inked share and area of the inner square, the ink's mean darkness, and the spill ring outside it."""
-    dx, dy, _ = locate_box(dark, box, px_per_pt)
+@dataclass(frozen=True)
+class _Measure:
+    coverage: float
+    faint: float
+    solid: float
+    darkness: float
+    spill: float
+    dx: int
+    dy: int
+    match: float
+
+
+def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
+    """Ink in the inner square at two strengths, how solid it is, and the spill ring outside it."""
+    dx, dy, match = locate_box(dark, box, px_per_pt)
     inset = C.mm(C.BOX_INNER_INSET_MM) * px_per_pt
     x0 = round(box.x * px_per_pt + dx + inset)
     y0 = round(box.y * px_per_pt + dy + inset)
     x1 = round(box.right * px_per_pt + dx - inset)
     y1 = round(box.bottom * px_per_pt + dy - inset)
     inner = dark[y0:y1, x0:x1]
+    if not inner.size:
+        return _Measure(0.0, 0.0, 0.0, 0.0, 0.0, dx, dy, match)
     inked = inner > C.INK_DARKNESS
-    coverage = float(inked.mean()) if inner.size else 0.0
+    coverage = float(inked.mean())
+    faint = float((inner > C.FAINT_DARKNESS).mean())
     darkness = float(inner[inked].mean()) if inked.any() else 0.0
+    solid = 0.0
+    if coverage > C.MARK_MIN_COVERAGE:
+        # strokes vanish under an erosion wider than a pen; a filled-in box does not
+        mask = inked.astype(np.uint8)
+        close = max(1, round(C.mm(C.SOLID_CLOSE_MM) * px_per_pt))
+        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
+        erode = max(1, round(C.mm(C.SOLID_ERODE_MM) * px_per_pt))
+        solid = float(cv2.erode(mask, np.ones((erode, erode), np.uint8)).mean())
     halo = round(C.mm(C.BOX_HALO_MM) * px_per_pt)
     gap = round(C.mm(0.6) * px_per_pt)
     ox0, oy0 = round(box.x * px_per_pt + dx), round(box.y * px_per_pt + dy)
@@ -90,44 +113,50 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float, scale: InkScale, f
     below = dark[oy1 + gap:oy1 + gap + halo, ox0:ox1]
     ring = np.concatenate([above.ravel(), below.ravel()]) if above.size + below.size else np.zeros(1)
     spill = float((ring > C.INK_DARKNESS).mean())
-    faint = float((inner > C.FAINT_DARKNESS).mean()) - faint_floor if inner.size else 0.0
-    return coverage, darkness, spill, max(0.0, faint), dx, dy
+    return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match)
 
 
-def classify(coverage: float, faint: float, area_mm2_per_unit: float) -> tuple[BoxState, float]:
-    """State and confidence from the inner area's ink; `area_mm2_per_unit` converts a share to mm²."""
-    area = coverage * area_mm2_per_unit
-    faint_area = faint * area_mm2_per_unit
-    if coverage >= C.FILLED_MIN_COVERAGE:
-        return "filled", min(1.0, 0.6 + (coverage - C.FILLED_MIN_COVERAGE) * 2)
-    if coverage > C.MARK_MAX_BELOW_FILLED:
-        return "uncertain", 0.3
+def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float) -> tuple[BoxState, float]:
+    """State and confidence from the inner area's ink; shares are turned into mm² so a dot counts the same in
+    a standard and a large-print box."""
+    area = coverage * inner_area_mm2
+    faint_area = faint * inner_area_mm2
+    if coverage >= C.FILLED_MIN_COVERAGE or (coverage >= C.FILLED_MIN_COVERAGE_SOLID and solid >= C.SOLID_FILLED):
+        return "filled", min(1.0, 0.6 + coverage / 2)
+    if coverage > C.MARK_MAX_BELOW_FILLED and solid >= C.SOLID_STROKES_MAX:
+        return "uncertain", 0.3  # dense and partly solid: a heavy mark, or a fill left unfinished?
     if area >= C.MARK_MIN_AREA_MM2 or coverage >= C.MARK_MIN_COVERAGE:
         return "marked", min(1.0, 0.6 + area / (4 * C.MARK_MIN_AREA_MM2))
-    if area <= C.EMPTY_MAX_AREA_MM2 and coverage <= C.EMPTY_MAX_COVERAGE:
-        # nothing dark: still, a faint pencil mark shows only at the lighter threshold
-        if faint_area >= 1.5 * C.MARK_MIN_AREA_MM2:
-            return "marked", 0.55
-        if faint_area >= C.MARK_MIN_AREA_MM2:
-            return "uncertain", 0.3
+    if faint_area >= C.FAINT_MARK_MIN_AREA_MM2:
+        return "marked", 0.55  # pencil: little reaches full darkness, but plenty of light strokes
+    if area <= C.EMPTY_MAX_AREA_MM2 and coverage <= C.EMPTY_MAX_COVERAGE and faint_area <= C.FAINT_EMPTY_MAX_AREA_MM2:
         return "empty", min(1.0, 1.0 - area / max(C.EMPTY_MAX_AREA_MM2, 1e-6) * 0.4)
     return "uncertain", 0.4
 
 
 def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> list[BoxReading]:
-    scale = measure_ink_scale(canon, page, px_per_pt)
-    dark = scale.darkness(canon)
-    raw = [measure_box(dark, box, px_per_pt, scale) for box in page.boxes]
-    # the paper's own faint texture (tone, noise) is the floor a faint mark must rise above
-    faint_floor = float(np.median([r[3] for r in raw])) if raw else 0.0
+    dark = darkness_map(canon, page, px_per_pt)
+    mm_per_px = 1 / (px_per_pt * C.PT_PER_MM)
     readings = []
-    for box, (coverage, darkness, spill, faint, dx, dy) in zip(page.boxes, raw, strict=True):
+    for box in page.boxes:
+        m = measure_box(dark, box, px_per_pt)
         inner_side_mm = box.w / C.PT_PER_MM - 2 * C.BOX_INNER_INSET_MM
-        state, confidence = classify(coverage, max(0.0, faint - faint_floor), inner_side_mm ** 2)
-        mm_per_px = 1 / (px_per_pt * C.PT_PER_MM)
-        readings.append(BoxReading(box.item, box.value, round(coverage, 4), round(darkness, 3), round(spill, 4),
-                                   round(dx * mm_per_px, 2), round(dy * mm_per_px, 2), state, round(confidence, 3)))
+        state, confidence = classify(m.coverage, m.faint, m.solid, inner_side_mm ** 2)
+        readings.append(BoxReading(box.item, box.value, round(m.coverage, 4), round(m.darkness, 3), round(m.spill, 4),
+                                   round(m.dx * mm_per_px, 2), round(m.dy * mm_per_px, 2), state, round(confidence, 3),
+                                   faint=round(m.faint, 4), solid=round(m.solid, 4), match=round(m.match, 3)))
     return readings
+
+
+def boxes_confirm_fit(boxes: Sequence[BoxReading]) -> bool:
+    """The printed squares were found where the fit put them: the fit is right where it matters."""
+    if not boxes:
+        return False
+    found = [b for b in boxes if b.match >= C.BOX_CONFIRM_MIN_SCORE]
+    if len(found) < C.BOX_CONFIRM_MIN_SHARE * len(boxes):
+        return False
+    offsets = sorted(float(np.hypot(b.dx_mm, b.dy_mm)) for b in found)
+    return offsets[len(offsets) // 2] <= C.BOX_CONFIRM_MEDIAN_MM and offsets[-1] <= C.BOX_CONFIRM_MAX_MM
 
 
 def decide_item(item: str, boxes: Sequence[BoxReading], crop_png: bytes = b"") -> ItemReading:

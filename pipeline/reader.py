@@ -21,10 +21,11 @@ from .comments import read_field
 from .debug import draw_overlay
 from .forms import BUNDLED_FORMS_DIR, FormRegistry
 from .identity import PageIdentity
+from .images import encode_jpeg, encode_png
 from .layout import compute_layout
-from .marks import decide_item, read_boxes
+from .marks import boxes_confirm_fit, decide_item, read_boxes
 from .ocr import get_engine
-from .register import QrHit, find_qr, paper_level, register, warp_to_layout
+from .register import QrHit, find_qr, paper_level, refine_with_boxes, register, warp_to_layout
 from .results import CommentReading, ItemReading, PageResult, PageSource
 
 
@@ -42,23 +43,18 @@ def _registry(forms_dirs: tuple[str, ...]) -> FormRegistry:
     return FormRegistry.from_dirs([Path(d) for d in forms_dirs] or [BUNDLED_FORMS_DIR])
 
 
-def _png(image: np.ndarray) -> bytes:
-    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 6])
-    return bytes(buf) if ok else b""
-
-
 def _keep_image(image: np.ndarray, dpi: float) -> bytes:
     factor = min(1.0, C.PAGE_IMAGE_DPI / dpi)
-    return _png(cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA))
+    return encode_png(cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA))
 
 
-def ink_fraction(image: np.ndarray, dpi: float) -> float:
+def ink_fraction(image: np.ndarray, dpi: float, paper: float) -> float:
     """Share of the page that is clearly darker than paper, ignoring a scanner's dark edges."""
     factor = min(1.0, 50.0 / dpi)
     small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     h, w = small.shape
     inner = small[h // 20: h - h // 20, w // 20: w - w // 20]
-    return float((inner < paper_level(image) * 0.6).mean())
+    return float((inner < paper * 0.6).mean())
 
 
 def read_page(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfig,
@@ -81,18 +77,19 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
         factor = 300.0 / dpi
         image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
         dpi = 300.0
-    qr = find_qr(image, dpi)
-    if identity is not None and qr is None:
+    paper = paper_level(image)
+    hits = find_qr(image, dpi, give_up_if_blank=lambda: ink_fraction(image, dpi, paper) < C.BLANK_PAGE_INK_FRACTION)
+    if identity is not None and not hits:
         return PageResult(source, "unreadable", "assigned by hand, but the page's codes cannot be located", dpi=dpi,
                           identity=identity, image_png=_keep_image(image, dpi))
-    if qr is None:
-        if ink_fraction(image, dpi) < C.BLANK_PAGE_INK_FRACTION:
+    if not hits:
+        if ink_fraction(image, dpi, paper) < C.BLANK_PAGE_INK_FRACTION:
             return PageResult(source, "blank", "blank page", dpi=dpi)
         return PageResult(source, "not_form", "no PaperVoice code found: not one of our forms, or its codes are "
                           "damaged (a person can assign it in review)", dpi=dpi, image_png=_keep_image(image, dpi))
     if identity is not None:
-        qr = QrHit(identity, qr.corners_px)
-    ident = qr.identity
+        hits = [QrHit(identity, hit.corners_px) for hit in hits]
+    ident = hits[0].identity
     form = _registry(config.forms_dirs).find(ident.form, ident.version)
     if form is None:
         return PageResult(source, "not_form", f"form '{ident.form}' version {ident.version} is not defined here; add "
@@ -104,24 +101,35 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
                           f"has {layout.page_count}: the form file changed without a new version", identity=ident,
                           dpi=dpi, image_png=_keep_image(image, dpi))
     page = layout.pages[ident.page - 1]
-    reg = register(image, dpi, layout, qr)
+    reg = register(image, dpi, layout, hits)
     px_per_pt = C.WORK_DPI / C.PT_PER_INCH
     canon = warp_to_layout(image, reg.homography, layout.page_size, C.WORK_DPI)
     boxes = read_boxes(canon, page, px_per_pt)
-    good_fit = reg.is_good()
+    if not reg.is_good():
+        # weakly anchored (corner marks cut off by a skewed scan): let the printed squares pin the fit down
+        found = [(b, lb) for b, lb in zip(boxes, page.boxes, strict=True) if b.match >= C.BOX_CONFIRM_MIN_SCORE]
+        predicted = np.array([[lb.cx, lb.cy] for _, lb in found]).reshape(-1, 2)
+        actual = predicted + np.array([[b.dx_mm, b.dy_mm] for b, _ in found]).reshape(-1, 2) * C.PT_PER_MM
+        refined = refine_with_boxes(reg, actual, predicted, dpi)
+        if refined is not reg:
+            reg = refined
+            canon = warp_to_layout(image, reg.homography, layout.page_size, C.WORK_DPI)
+            boxes = read_boxes(canon, page, px_per_pt)
+    # weakly anchored (corner marks cut off by a skewed scan)? the boxes themselves can vouch for the fit
+    good_fit = reg.is_good() or (reg.residual_mm <= C.MAX_FIT_RESIDUAL_MM and boxes_confirm_fit(boxes))
     items: list[ItemReading] = []
     for item_id, group in groupby(boxes, key=lambda b: b.item):
         row = next(r for r in page.item_rows if r.item == item_id)
         crop = warp_to_layout(image, reg.homography, layout.page_size, C.ROW_CROP_DPI, row.rect,
-                              border=int(paper_level(image)))
-        reading = decide_item(item_id, list(group), _png(crop))
+                              border=int(paper))
+        reading = decide_item(item_id, list(group), encode_jpeg(crop))
         if not good_fit:
             reading = ItemReading(item_id, reading.value, "flagged", "poor_fit",
-                                  f"the page fits its layout badly ({reg.residual_mm:.1f} mm, {reg.marks_found} of 4 "
-                                  f"corner marks found): please check", 0.2, reading.crop_png)
+                                  f"the page fits its layout badly ({reg.residual_mm:.1f} mm; {reg.marks_found} of 4 "
+                                  f"corner marks and {reg.codes_found} of 2 codes found): please check", 0.2,
+                                  reading.crop_png)
         items.append(reading)
     engine = get_engine(config.ocr)
-    paper = paper_level(image)
     comments: list[CommentReading] = [read_field(image, reg.homography, layout.page_size, f, paper, engine)
                                       for f in page.text_fields]
     result = PageResult(source, "form", "" if good_fit else "poor fit: every answer goes to a person",
@@ -129,7 +137,7 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
                         fit_residual_mm=round(reg.residual_mm, 3), dpi=dpi, boxes=boxes, items=items,
                         comments=comments)
     if config.debug:
-        result.debug_png = _png(draw_overlay(canon, page, boxes, items, comments, reg, px_per_pt))
+        result.debug_png = encode_png(draw_overlay(canon, page, boxes, items, comments, reg, px_per_pt))
     return result
 
 

@@ -10,7 +10,8 @@ that fits badly is flagged, never guessed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -31,64 +32,94 @@ class Registration:
     homography: np.ndarray  # 3x3, layout pt -> image px
     residual_mm: float
     marks_found: int
+    codes_found: int
     rotation_deg: float
     mark_centres_px: tuple[tuple[float, float], ...]
+    anchors_layout: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # pt
+    anchors_image: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # px
 
     def is_good(self) -> bool:
-        return self.marks_found >= 3 and self.residual_mm <= C.MAX_FIT_RESIDUAL_MM
+        """Enough anchors spread over the page, and they agree with each other."""
+        anchors = self.marks_found + self.codes_found
+        spread = self.marks_found >= 2 or self.codes_found >= 2
+        return anchors >= 3 and spread and self.residual_mm <= C.MAX_FIT_RESIDUAL_MM
 
 
 _DETECTOR: cv2.QRCodeDetector | None = None
 
 
-def _detector() -> cv2.QRCodeDetector:
+def _opencv_decode(crop: np.ndarray) -> list[tuple[str, np.ndarray]]:
     global _DETECTOR
     if _DETECTOR is None:
         _DETECTOR = cv2.QRCodeDetector()
-    return _DETECTOR
-
-
-def _decode(crop: np.ndarray) -> tuple[str, np.ndarray] | None:
     try:
-        text, points, _ = _detector().detectAndDecode(crop)
+        text, points, _ = _DETECTOR.detectAndDecode(crop)
     except cv2.error:
-        return None
+        return []
     if text and points is not None:
-        return text, points.reshape(-1, 2).astype(np.float64)
-    return None
+        return [(text, points.reshape(-1, 2).astype(np.float64))]
+    return []
 
 
-def find_qr(image: np.ndarray, dpi: float) -> QrHit | None:
-    """Look in the four corners first (fast: small crops), then the whole page."""
+def _zxing_decode(image: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """zxing-cpp finds every QR in the image at once, quickly, in the symbol's own corner order."""
+    import zxingcpp
+
+    found = []
+    for code in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode):
+        p = code.position
+        corners = np.array([[q.x, q.y] for q in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)],
+                           dtype=np.float64)
+        found.append((code.text, corners))
+    return found
+
+
+def _hits(found: list[tuple[str, np.ndarray]], factor: float, x0: int = 0, y0: int = 0) -> list[QrHit]:
+    hits = []
+    for text, points in found:
+        identity = parse_payload(text)
+        if identity is not None:
+            hits.append(QrHit(identity, points / factor + np.array([x0, y0], dtype=np.float64)))
+    if hits:  # codes of one page agree; a stray code of another page (a page stuck on) is ignored
+        hits = [h for h in hits if h.identity == hits[0].identity]
+    return hits
+
+
+def find_qr(image: np.ndarray, dpi: float, give_up_if_blank: Callable[[], bool] | None = None) -> list[QrHit]:
+    """Both codes of the page if possible: the whole page at about 150 dpi first, then each corner closer up.
+
+    `give_up_if_blank` spares a blank back page the slower close search.
+    """
+    factor = min(1.0, C.QR_SEARCH_DPI / dpi)
+    small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else image
+    hits = _hits(_zxing_decode(small), factor)
+    if len(hits) >= 2:
+        return hits[:2]
+    if not hits and give_up_if_blank is not None and give_up_if_blank():
+        return []
+    # closer look at the four corners, where the codes sit in every orientation
     h, w = image.shape[:2]
     px_per_mm = dpi / 25.4
     side = int(min(h, w, (C.QR_INSET_MM + C.QR_SIZE_MM + C.REG_MARK_SIZE_MM + 2 + C.QR_SEARCH_MARGIN_MM) * px_per_mm
                        + 0.5 * C.QR_SIZE_MM * px_per_mm))
-    corners = [(w - side, 0), (0, h - side), (0, 0), (w - side, h - side)]  # TR, BL, TL, BR
-    # aim for about 6 px per QR module: small scans are enlarged, large ones reduced
     scale = min(2.5, max(0.35, 250.0 / dpi))
-    for x0, y0 in corners:
+    for x0, y0 in [(w - side, 0), (0, h - side), (0, 0), (w - side, h - side)]:
         crop = image[y0:y0 + side, x0:x0 + side]
-        for factor in (scale, scale * 1.6) if dpi < 250 else (scale,):
-            resized = cv2.resize(crop, None, fx=factor, fy=factor,
-                                 interpolation=cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA)
-            found = _decode(resized)
-            if found:
-                hit = _hit(found, factor, x0, y0)
-                if hit:
-                    return hit
-    # wider search: the whole page, reduced (a page shifted far off its usual place)
-    factor = min(1.0, 150.0 / dpi)
-    found = _decode(cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA))
-    return _hit(found, factor, 0, 0) if found else None
-
-
-def _hit(found: tuple[str, np.ndarray], factor: float, x0: int, y0: int) -> QrHit | None:
-    text, points = found
-    identity = parse_payload(text)
-    if identity is None:
-        return None
-    return QrHit(identity, points / factor + np.array([x0, y0], dtype=np.float64))
+        resized = cv2.resize(crop, None, fx=scale, fy=scale,
+                             interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
+        for decode in (_zxing_decode, _opencv_decode):
+            for hit in _hits(decode(resized), scale, x0, y0):
+                if not hits or (hit.identity == hits[0].identity
+                                and all(np.abs(hit.corners_px - other.corners_px).max() > px_per_mm
+                                        for other in hits)):
+                    hits.append(hit)
+                    break
+            else:
+                continue
+            break
+        if len(hits) >= 2:
+            break
+    return hits[:2]
 
 
 def qr_symbol_corners(code: Rect, payload: str) -> np.ndarray:
@@ -140,55 +171,90 @@ def paper_level(image: np.ndarray) -> float:
     return float(max(64.0, np.percentile(small, 90)))
 
 
-def register(image: np.ndarray, dpi: float, layout: Layout, qr: QrHit) -> Registration:
-    page = layout.pages[qr.identity.page - 1]
-    payload = qr.identity.payload()
-    px_per_mm = dpi / 25.4
-    # which of the two codes did we read? the one whose estimate puts the page where the image is
-    best: tuple[float, np.ndarray, np.ndarray] | None = None
-    for code in page.codes:
-        corners = qr_symbol_corners(code, payload)
-        # a similarity (rotation, scale, shift) from the QR's corners: a full perspective fitted to so small a
-        # base would swing wildly at the far corners of the page
-        partial, _ = cv2.estimateAffinePartial2D(corners, qr.corners_px, method=cv2.LMEDS)
-        if partial is None:
+def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray | None:
+    partial, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
+    return None if partial is None else np.vstack([partial, [0.0, 0.0, 1.0]])
+
+
+def _assign_codes(hits: list[QrHit], layout: Layout, image_shape: tuple[int, ...]) -> list[tuple[QrHit, np.ndarray]]:
+    """Which printed code each decoded symbol is: the assignment that puts the page where the image is."""
+    page = layout.pages[hits[0].identity.page - 1]
+    payload = hits[0].identity.payload()
+    corners = [qr_symbol_corners(code, payload) for code in page.codes]
+    centre = np.array([[layout.page_size[0] / 2, layout.page_size[1] / 2]])
+    best: tuple[float, list[tuple[QrHit, np.ndarray]]] | None = None
+    orders = [[0], [1]] if len(hits) == 1 else [[0, 1], [1, 0]]
+    for order in orders:
+        pairs = [(hit, corners[i]) for hit, i in zip(hits, order, strict=False)]
+        src, dst = np.vstack([c for _, c in pairs]), np.vstack([h.corners_px for h, _ in pairs])
+        estimate = _similarity(src, dst)
+        if estimate is None:
             continue
-        estimate = np.vstack([partial, [0.0, 0.0, 1.0]])
-        centre = _apply(estimate, np.array([[layout.page_size[0] / 2, layout.page_size[1] / 2]]))[0]
-        off = float(np.hypot(centre[0] - image.shape[1] / 2, centre[1] - image.shape[0] / 2))
-        if best is None or off < best[0]:
-            best = (off, estimate, corners)
-    if best is None:
-        return Registration(np.eye(3), float("inf"), 0, 0.0, ())
-    _, estimate, qr_layout = best
-    # the QR alone is a small base: refine with a similarity fitted to its corners, then find the marks
+        # two codes: each symbol's own orientation must agree with the page's, so the misfit decides;
+        # one code: it is the one that puts the page's centre where the image is
+        misfit = float(np.abs(_apply(estimate, src) - dst).max())
+        guess = _apply(estimate, centre)[0]
+        off = float(np.hypot(guess[0] - image_shape[1] / 2, guess[1] - image_shape[0] / 2))
+        score = misfit if len(hits) > 1 else off
+        if best is None or score < best[0]:
+            best = (score, pairs)
+    return best[1] if best else []
+
+
+def register(image: np.ndarray, dpi: float, layout: Layout, hits: list[QrHit]) -> Registration:
+    """Fit layout -> image from the QR corners and the four corner marks, by least squares."""
+    page = layout.pages[hits[0].identity.page - 1]
+    px_per_mm = dpi / 25.4
+    pairs = _assign_codes(hits, layout, image.shape)
+    if not pairs:
+        return Registration(np.eye(3), float("inf"), 0, 0, 0.0, ())
+    layout_pts = [c for _, c in pairs]
+    image_pts = [h.corners_px for h, _ in pairs]
+    estimate = _similarity(np.vstack(layout_pts), np.vstack(image_pts))
+    assert estimate is not None
     paper = paper_level(image)
     mark_size_px = C.REG_MARK_SIZE_MM * px_per_mm
-    layout_pts: list[np.ndarray] = [qr_layout]
-    image_pts: list[np.ndarray] = [qr.corners_px]
     mark_centres: list[tuple[float, float]] = []
     mark_layout = np.array([[m.cx, m.cy] for m in page.registration_marks])
-    predicted = _apply(estimate, mark_layout)
-    for layout_pt, guess in zip(mark_layout, predicted, strict=True):
+    for layout_pt, guess in zip(mark_layout, _apply(estimate, mark_layout), strict=True):
         found = _find_mark(image, guess, mark_size_px, px_per_mm, paper)
         if found is not None:
             mark_centres.append(found)
             layout_pts.append(layout_pt.reshape(1, 2))
             image_pts.append(np.array([found]))
-    src = np.vstack(layout_pts)
-    dst = np.vstack(image_pts)
-    if len(mark_centres) >= 2:
+    src, dst = np.vstack(layout_pts), np.vstack(image_pts)
+    homography = None
+    if len(mark_centres) >= 2 or len(pairs) >= 2:
         homography, _ = cv2.findHomography(src, dst, 0)
-        if homography is None:
-            homography = estimate
-    else:
+    if homography is None:
         homography = estimate
+    return _finish(homography, src, dst, px_per_mm, len(mark_centres), len(pairs), tuple(mark_centres))
+
+
+def _finish(homography: np.ndarray, src: np.ndarray, dst: np.ndarray, px_per_mm: float, marks: int, codes: int,
+            mark_centres: tuple[tuple[float, float], ...]) -> Registration:
     err = np.hypot(*(_apply(homography, src) - dst).T)
-    # marks carry the fit; weigh their error like the QR corners'
     residual_mm = float(np.sqrt(np.mean(err ** 2))) / px_per_mm
     origin, x_axis = _apply(homography, np.array([[0.0, 0.0], [100.0, 0.0]]))
     rotation = float(np.degrees(np.arctan2(x_axis[1] - origin[1], x_axis[0] - origin[0])))
-    return Registration(homography, residual_mm, len(mark_centres), rotation, tuple(mark_centres))
+    return Registration(homography, residual_mm, marks, codes, rotation, mark_centres, src, dst)
+
+
+def refine_with_boxes(reg: Registration, found_layout: np.ndarray, predicted_layout: np.ndarray,
+                      dpi: float) -> Registration:
+    """Add the printed answer squares, where they were actually found, as anchors and fit again.
+
+    For a page whose corner marks were cut off by a skewed scan: the squares
+    spread over the whole page and pin down what the QR code alone cannot.
+    """
+    if len(found_layout) < C.REFINE_MIN_BOXES:
+        return reg
+    src = np.vstack([reg.anchors_layout, predicted_layout])
+    dst = np.vstack([reg.anchors_image, _apply(reg.homography, found_layout)])
+    homography, _ = cv2.findHomography(src, dst, 0)
+    if homography is None:
+        return reg
+    return _finish(homography, src, dst, dpi / 25.4, reg.marks_found, reg.codes_found, reg.mark_centres_px)
 
 
 def warp_to_layout(image: np.ndarray, homography: np.ndarray, page_size_pt: tuple[float, float], dpi: float,

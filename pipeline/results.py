@@ -27,6 +27,9 @@ class BoxReading:
     dy_mm: float
     state: BoxState
     confidence: float
+    faint: float = 0.0  # share of the inner area with light ink (pencil) at least
+    solid: float = 0.0  # share still inked after eroding away pen strokes: high for a filled-in box
+    match: float = 1.0  # how well the printed square was found (template score)
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class ItemReading:
     reason: str | None  # why flagged: multiple, uncertain, poor_fit, conflict
     detail: str
     confidence: float
-    crop_png: bytes = b""
+    crop_png: bytes = b""  # the item's row as evidence for a person: JPEG or PNG bytes (the ledger notes which)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ import math
 import os
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -71,6 +70,8 @@ HANDWRITING_TIERS: dict[str, tuple[float, tuple[str, ...]]] = {
                      "truetype/breip/Breip.ttf")),
     "hard": (0.2, ("truetype/kristi/Kristi.ttf", "opentype/dancingscript/DancingScript-Regular.otf")),
 }
+CAPS_ONLY_FONTS = ("Humor-Sans.ttf",)  # lower-case glyphs are small capitals: the writing reads as capitals
+X_HEIGHT_RANGE = (0.2, 0.3)  # small letters' height as a share of the writing-line spacing
 FONT_ROOTS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
 FONT_PACKAGES = ("fonts-comic-neue fonts-humor-sans fonts-dkg-handwriting fonts-femkeklaver fonts-breip "
                  "fonts-kristi fonts-dancingscript")
@@ -447,13 +448,20 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
+@cache
+def _x_height_per_em(path: str) -> float:
+    """Fonts differ a lot in how big their small letters are at one size; writing is sized by x-height."""
+    _, top, _, bottom = _font(path, 200).getbbox("x", anchor="ls")
+    return max(0.2, (bottom - top) / 200)
+
+
 @dataclass(frozen=True)
 class Hand:
     """One writer's handwriting: typeface, size, slant and pen."""
 
     font: str
     tier: str
-    size_ratio: float  # font em size as a share of the line spacing
+    x_height: float  # height of small letters as a share of the line spacing
     slant: float  # horizontal shear (positive leans right)
     pen: Pen
     bold: int  # extra stroke width in pixels
@@ -465,7 +473,9 @@ def write_comment(img: np.ndarray, text_field: TextField, text: str, hand: Hand,
     spacing = (text_field.line_ys[1] - text_field.line_ys[0]) * k if len(text_field.line_ys) > 1 else mm(10) * k
     left = (text_field.x + mm(4)) * k + rng.uniform(0, mm(6) * k)
     right = (text_field.right - mm(5)) * k
-    base_size = max(8, round(spacing * hand.size_ratio))
+    base_size = max(8, round(spacing * hand.x_height / _x_height_per_em(hand.font)))
+    if Path(hand.font).name in CAPS_ONLY_FONTS:
+        text = text.upper()  # this hand writes in block capitals whatever the case: the truth says so too
     words = text.split()
     written: list[str] = []
     wi = 0
@@ -699,7 +709,7 @@ def plan_copy(rng: np.random.Generator, form: Form, mix: AnswerMix, comment_rate
         text = " ".join(COMMENTS[int(i)] for i in rng.choice(len(COMMENTS), size=n, replace=False))
         tier = str(_choice(rng, tier_weights))
         font = tiers[tier][int(rng.integers(0, len(tiers[tier])))]
-        hand = Hand(str(font), tier, float(rng.uniform(0.5, 0.68)), float(rng.uniform(-0.12, 0.28)),
+        hand = Hand(str(font), tier, float(rng.uniform(*X_HEIGHT_RANGE)), float(rng.uniform(-0.12, 0.28)),
                     pen, int(rng.random() < 0.3 and tier == "easy"))
         comments[ft.id] = (text, hand)
     return answers, multiple, marks, pen, comments
@@ -955,9 +965,9 @@ def simulate_returns(spec: SimulationSpec, registry: FormRegistry) -> Simulation
     jobs = spec.jobs or len(os.sched_getaffinity(0))
     results: list[tuple[list[EncodedPage], dict[str, str]]]
     if jobs > 1 and len(tasks) > 1:
-        # fork is cheap and works from any script; with other threads alive it is unsafe, so fall back
-        method = "fork" if threading.active_count() == 1 else "forkserver"
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context(method),
+        # not fork: a forked child inherits OpenCV's thread pool mid-state and can deadlock in it
+        # (a calling script therefore needs the usual `if __name__ == "__main__":` guard)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("forkserver"),
                                  initializer=_worker_init) as pool:
             results = list(pool.map(run_task, tasks, chunksize=1))
     else:

@@ -108,8 +108,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
                full_copy("scans/staff.pdf", PRACTITIONER, pract[0], [5] * 10, "Good training")
                + full_copy("scans/staff.pdf", PRACTITIONER, pract[1], [4, 4, 4, 4, 4, 5, 5, 5, 5, 5], INJECTIONS[3], 2))
         # a form this installation has no definition for
+        damaged = CommentReading("C1", True, "hello", 50.0, "tesseract", 0.02, b"\x89PNG\r\n\x1a\n-damaged-")
         record(ledger, "scans/mystery.pdf", [page("scans/mystery.pdf", 0, MYSTERY, "000777R", 1,
-                                                  [answered("Q1", 2), answered("Q2", 3)], [comment("hello")], pages=1)])
+                                                  [answered("Q1", 2), answered("Q2", 3)], [damaged], pages=1)])
         # a person settles S05 of person 2 (to 4) and checks the transcription of person 1
         page_id = ledger.execute("SELECT page_id FROM effective_answers WHERE serial = ? AND item = 'S05'",
                                  (person[2],)).fetchone()[0]
@@ -208,6 +209,30 @@ def test_transcriptions_stay_inert_text(built: dict) -> None:
     assert texts[built["pract"][1]] == INJECTIONS[3]
 
 
+def test_parallel_crops_match_inline(built: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Enough crops start worker processes; the result must be the same as preparing them in-process."""
+    monkeypatch.setattr(E.C, "EXPORT_IMAGES_PER_WORKER", 2)
+    out = E.export_workbook(ExportOptions(output=tmp_path / "pool.xlsx", db=built["db"]))
+    pooled, inline = load_workbook(out)["Comments"], built["wb"]["Comments"]
+    assert [(i.width, i.height) for i in pooled._images] == [(i.width, i.height) for i in inline._images]
+    with zipfile.ZipFile(out) as a, zipfile.ZipFile(built["out"]) as b:
+        media = sorted(n for n in a.namelist() if n.startswith("xl/media/"))
+        assert media == sorted(n for n in b.namelist() if n.startswith("xl/media/"))
+        assert all(a.read(n) == b.read(n) for n in media)
+
+
+def test_large_crops_are_scaled_and_whitened(built: dict) -> None:
+    img = built["wb"]["Comments"]._images[0]
+    shown = (img.anchor.ext.width / 9525, img.anchor.ext.height / 9525)  # EMU per pixel
+    assert shown == (600, 200)  # a 1200 x 400 crop shown at the configured width
+    assert img.width == 900  # and stored at 1.5 times that, sharp when zoomed or printed
+    with zipfile.ZipFile(built["out"]) as z:
+        name = next(n for n in z.namelist() if n.startswith("xl/media/") and len(z.read(n)) > 1000)
+        stored = cv2.imdecode(np.frombuffer(z.read(name), np.uint8), cv2.IMREAD_UNCHANGED)
+    assert stored.shape[1] <= 600 * 1.5 + 1
+    assert stored.max() == 255  # the paper is white
+
+
 def test_clean_text_rules() -> None:
     assert E.clean_text("a\x00b\x0bc\x0cd\x7fe\x85f") == "abcdef"
     assert E.clean_text("x\r\ny\rz\tw") == "x\ny\nz\tw"
@@ -220,12 +245,14 @@ def test_comments_sheet_has_crops_beside_text(built: dict) -> None:
                           "Checked by a person"]
     data = rows(ws)[1:]
     assert len(data) == 7  # 4 person + 2 practitioner + 1 mystery; fields left blank are not listed
-    assert len(ws._images) == len(data)
+    assert len(ws._images) == len(data) - 1  # the mystery form's crop is damaged
     anchors = sorted(img.anchor._from.row + 1 for img in ws._images)
-    assert anchors == list(range(2, len(data) + 2))
+    damaged_row = next(i for i, r in enumerate(data, 2) if r[1] == MYSTERY)
+    assert anchors == [r for r in range(2, len(data) + 2) if r != damaged_row]
+    assert ws.cell(damaged_row, 6).value == "(image could not be read)"
     assert {img.anchor._from.col for img in ws._images} == {5}  # column F, beside the transcription
     img = ws._images[0]
-    assert img.width >= 500  # large enough to read
+    assert img.anchor.ext.width / 9525 >= 500  # large enough to read
     checked = {r[0]: r[6] for r in data}
     assert checked[built["person"][1]] == "yes" and checked[built["person"][0]] == "no"
     assert {r[4] for r in data if r[0] == built["person"][0]} == {61.5}

@@ -63,10 +63,15 @@ def test_unclear_box_comparable_to_the_mark_is_flagged() -> None:
 
 def test_classify_thresholds() -> None:
     area = 5.8 ** 2  # inner square of an 8 mm box, mm²
-    assert classify(0.0, 0.0, area)[0] == "empty"
-    assert classify(0.2, 0.2, area)[0] == "marked"
-    assert classify(0.9, 0.9, area)[0] == "filled"
-    assert classify(0.55, 0.55, area)[0] == "uncertain"
-    assert classify(0.045, 0.05, area)[0] == "uncertain"
+    assert classify(0.0, 0.0, 0.0, area)[0] == "empty"
+    assert classify(0.2, 0.2, 0.0, area)[0] == "marked"
+    assert classify(0.9, 0.9, 0.8, area)[0] == "filled"
+    # dense but solid: an unfinished fill or a heavy mark, a person decides
+    assert classify(0.55, 0.55, 0.15, area)[0] == "uncertain"
+    # dense strokes, nothing solid: a heavy felt-tip cross is still a mark
+    assert classify(0.5, 0.5, 0.0, area)[0] == "marked"
+    # a solid fill scanned light still counts as filled
+    assert classify(0.5, 0.6, 0.4, area)[0] == "filled"
+    assert classify(0.035, 0.045, 0.0, area)[0] == "uncertain"
     # a faint pencil tick: nothing dark, but plenty of light ink
-    assert classify(0.0, 0.2, area)[0] == "marked"
+    assert classify(0.0, 0.2, 0.0, area)[0] == "marked"

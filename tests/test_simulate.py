@@ -123,7 +123,7 @@ def test_files_open_like_scans(simulated) -> None:  # type: ignore[no-untyped-de
             with pikepdf.open(path) as pdf:
                 assert len(pdf.pages) == len(pages)
                 for pdf_page, page in zip(pdf.pages, pages, strict=True):
-                    image = pikepdf.PdfImage(next(iter(pdf_page.images.values())))
+                    image = pikepdf.PdfImage(next(iter(pdf_page.Resources.XObject.values())))
                     w_pt = float(pdf_page.MediaBox[2])
                     assert image.width * 72 / w_pt == pytest.approx(page["dpi"], rel=0.01)
                     assert abs(w_pt - C.PAPER_SIZES_PT["a4"][0]) < 2  # the page stays the paper's size

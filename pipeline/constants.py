@@ -134,6 +134,7 @@ EXPORT_COMMENT_IMAGE_WIDTH_PX = 600  # handwriting crops are shown this wide (96
 EXPORT_COMMENT_IMAGE_MAX_HEIGHT_PX = 380  # ... and at most this tall (Excel rows stop at 409 pt)
 EXPORT_ITEM_IMAGE_WIDTH_PX = 560  # an item's row (statement and boxes) on the Review sheet
 EXPORT_ITEM_IMAGE_MAX_HEIGHT_PX = 140
+EXPORT_PAGE_IMAGE_MAX_HEIGHT_PX = 520  # a whole unrecognised page on the Review sheet, enough to tell what it is
 EXPORT_IMAGE_MAX_ENLARGE = 2.0  # small crops may be shown up to this much larger than their pixels
 EXPORT_IMAGE_STORED_SCALE = 1.5  # pixels kept per shown pixel: sharp when zoomed or printed, not bloated
 EXPORT_PAPER_WHITEN = 0.06  # in scaled crops, greys within this fraction of the paper's shade become white

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
 import re
@@ -224,6 +225,12 @@ class ReturnedCopy:
     issued: bool = True
     answers: dict[str, Answer] = field(default_factory=dict)
     comments: dict[str, Written] = field(default_factory=dict)
+    first_page_id: int = 0  # the review page records "pages missing, acknowledged" on this page
+    missing_acknowledged: bool = False
+
+    @property
+    def missing_pages(self) -> list[int]:
+        return [p for p in range(1, self.page_count + 1) if p not in self.pages]
 
     @property
     def complete(self) -> bool:
@@ -283,7 +290,14 @@ class PageRow:
     version: int | None
     form_page: int | None
     scanned_at: str
-    decision: str
+    decision: str  # a person's decision about the page, in words
+    page_id: int | None = None
+    image_id: int | None = None
+
+    @property
+    def open(self) -> bool:
+        """An unrecognised page is a question for a person until they assign it or confirm it is not a form."""
+        return self.status in ("not_form", "unreadable") and not self.decision
 
 
 @dataclass
@@ -317,16 +331,23 @@ def _read_form(ledger: Ledger, registry: FormRegistry, form_id: str) -> FormRepo
 
     copies: dict[str, ReturnedCopy] = {}
     for r in ledger.execute(
-            "SELECT p.serial, p.form_version, p.form_page, p.page_count, p.serial_issued, f.path FROM pages p "
+            "SELECT p.serial, p.form_version, p.form_page, p.page_count, p.serial_issued, f.path, p.id FROM pages p "
             "JOIN files f ON f.id = p.file_id WHERE p.status = 'form' AND p.form_id = ? AND p.serial IS NOT NULL "
             "ORDER BY p.serial, p.form_page, p.id", (form_id,)):
-        copy = copies.setdefault(r["serial"], ReturnedCopy(r["serial"], form_id))
+        copy = copies.setdefault(r["serial"], ReturnedCopy(r["serial"], form_id, first_page_id=int(r["id"])))
+        copy.first_page_id = min(copy.first_page_id, int(r["id"]))
         copy.versions.add(int(r["form_version"]))
         copy.pages.add(int(r["form_page"]))
         copy.page_count = max(copy.page_count, int(r["page_count"] or 0))
         copy.issued = bool(r["serial_issued"])
         if r["path"] not in copy.files:
             copy.files.append(r["path"])
+
+    acknowledged = {int(r[0]) for r in ledger.execute(
+        "SELECT page_id, value FROM active_decisions WHERE kind = 'page' AND item = ''")
+        if page_decision(r[1]).get("action") == "acknowledge_missing"}
+    for copy in copies.values():
+        copy.missing_acknowledged = copy.first_page_id in acknowledged
 
     labels = {p.value: p.label for f in definitions.values() if f is not None for p in f.scale}
     boxes = _boxes_seen(ledger, form_id)
@@ -397,16 +418,43 @@ def _read_pages(ledger: Ledger, only: str | None) -> list[PageRow]:
     params: Sequence[Any] = () if only is None else (only,)
     for r in ledger.execute(
             "SELECT f.path, p.page_index, p.status, p.reason, p.serial, p.form_id, p.form_version, p.form_page, "
-            "p.scanned_at, (SELECT d.value FROM active_decisions d WHERE d.kind = 'page' AND d.page_id = p.id) "
-            f"AS decision FROM pages p JOIN files f ON f.id = p.file_id {where} ORDER BY f.path, f.id, p.page_index",
-            params):
+            "p.scanned_at, (SELECT d.value FROM active_decisions d WHERE d.kind = 'page' AND d.page_id = p.id "
+            "AND d.item = '') AS decision, p.id, p.image_id "
+            f"FROM pages p JOIN files f ON f.id = p.file_id {where} ORDER BY f.path, f.id, p.page_index", params):
         rows.append(PageRow(r[0], int(r[1]) + 1, r[2], r[3] or PAGE_STATUS_WORDS.get(r[2], ""), r[4], r[5], r[6],
-                            r[7], r[8], r[9] or ""))
+                            r[7], r[8], describe_page_decision(r[9]), int(r[10]), r[11]))
     for r in ledger.execute("SELECT path, error, scanned_at FROM files WHERE outcome = 'failed' AND "
                             "NOT EXISTS (SELECT 1 FROM pages p WHERE p.file_id = files.id) ORDER BY path"):
         rows.append(PageRow(r[0], None, "failed", r[1] or PAGE_STATUS_WORDS["failed"], None, None, None, None,
                             r[2], ""))
     return rows
+
+
+def page_decision(value: str | None) -> dict[str, Any]:
+    """The review page stores page decisions as JSON (see pipeline/review/queue.py); {} when there is none."""
+    if not value:
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return {"action": "unknown", "raw": value}
+    return parsed if isinstance(parsed, dict) else {"action": "unknown", "raw": value}
+
+
+def describe_page_decision(value: str | None) -> str:
+    decided = page_decision(value)
+    action = decided.get("action")
+    if not decided:
+        return ""
+    if action == "assign":
+        return (f"assigned by hand to {decided.get('form')} v{decided.get('version')}, copy {decided.get('serial')}, "
+                f"page {decided.get('page')}")
+    if action == "not_form":
+        return "confirmed: not a form"
+    if action == "acknowledge_missing":
+        missing = ", ".join(str(p) for p in decided.get("missing", []))
+        return f"acknowledged: page {missing} missing" if missing else "acknowledged: pages missing"
+    return str(decided.get("raw", value))
 
 
 # --- Crop images ----------------------------------------------------------------------------------
@@ -845,9 +893,10 @@ def write_comments(ws: Worksheet, forms: list[FormReport], crops: CropPlan,
     _table_sheet(ws, row, len(head))
 
 
-def write_review(ws: Worksheet, forms: list[FormReport], crops: CropPlan,
+def write_review(ws: Worksheet, forms: list[FormReport], pages: list[PageRow], crops: CropPlan,
                  comment_rows: dict[tuple[str, str, str], int]) -> None:
-    """Open questions only: a settled answer or a checked transcription is not listed."""
+    """Open questions only, the same four kinds the review page asks: unsettled answers, unchecked
+    handwriting, copies with pages missing (until acknowledged) and unrecognised pages."""
     head = ["Serial", "Form", "Item", "Reason", "What was read", "Crop"]
     _header(ws, 1, head, [10, 26, 7, 45, 34, _image_width(C.EXPORT_ITEM_IMAGE_WIDTH_PX)])
     row = 1
@@ -874,6 +923,18 @@ def write_review(ws: Worksheet, forms: list[FormReport], crops: CropPlan,
                     cell = put(ws, row, 6, "see the handwriting", TOP)
                     cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'Comments'!F{target}")
                     cell.font = Font(color="0563C1", underline="single")
+            if not copy.complete and not copy.missing_acknowledged:
+                row += 1
+                missing = ", ".join(map(str, copy.missing_pages))
+                put_row(ws, row, (copy.serial, report.form_id, "(pages)", f"page {missing} of {copy.page_count} "
+                                  "not returned", f"pages received: {', '.join(map(str, sorted(copy.pages)))}"),
+                        WRAP_TOP)
+    for page in pages:
+        if page.open:
+            row += 1
+            put_row(ws, row, ("", "", "(page)", f"{PAGE_STATUS_WORDS[page.status]}: {page.reason}",
+                              f"{page.file}, page {page.page}"), WRAP_TOP)
+            crops.place(ws, row, 6, page.image_id)
     _table_sheet(ws, row, len(head))
 
 
@@ -947,7 +1008,11 @@ CODING_RULES = (
     "Comments needing review: a comment where handwriting was found needs review until a person has confirmed or "
     "corrected its transcription, because machine reading of handwriting is only a draft. Such comments are "
     "highlighted, counted in 'Needs review' and listed on the Review sheet.",
-    "Needs review = yes when any rating or comment of the copy still needs review; no otherwise.",
+    "Needs review = yes when any rating or comment of the copy still needs review; no otherwise (missing pages "
+    "are shown in Pages, 'n of m', not here).",
+    "Review sheet: every open question, as the review page asks them - unsettled ratings (with the scanned row), "
+    "unchecked handwriting (linked to its crop on Comments), copies with pages missing until a person "
+    "acknowledges it, and pages not recognised as a form until a person assigns them or confirms they are not.",
     "Summary: n answered counts settled answers on the scale; % columns are shares of n answered; Blank counts "
     "returned copies with no answer; Needs review counts answers waiting for a person. n answered + Blank + Needs "
     "review = copies returned. Mean and median are of the settled answers.",
@@ -1070,7 +1135,7 @@ def export_workbook(options: ExportOptions, registry: FormRegistry | None = None
                           "check the path and that you may write there, or write the workbook elsewhere") from exc
     crops = CropPlan(Path(options.db), scratch)
     try:
-        _want_crops(crops, snapshot.forms)
+        _want_crops(crops, snapshot)
         crops.start()
         wb = _build(snapshot, crops)
         crops.finish()
@@ -1084,9 +1149,12 @@ def export_workbook(options: ExportOptions, registry: FormRegistry | None = None
     return output
 
 
-def _want_crops(crops: CropPlan, forms: list[FormReport]) -> None:
-    """Every crop the sheets will show: written comments, and the row of each open question."""
-    for report in forms:
+def _want_crops(crops: CropPlan, snapshot: Snapshot) -> None:
+    """Every crop the sheets will show: written comments, the row of each open question, unrecognised pages."""
+    for page in snapshot.pages:
+        if page.open:
+            crops.want(page.image_id, C.EXPORT_ITEM_IMAGE_WIDTH_PX, C.EXPORT_PAGE_IMAGE_MAX_HEIGHT_PX)
+    for report in snapshot.forms:
         for copy in report.copies:
             for note in copy.comments.values():
                 if note.present:
@@ -1110,7 +1178,7 @@ def _build(snapshot: Snapshot, crops: CropPlan) -> WorkbookType:
         write_responses(wb.create_sheet(names[report.form_id]), report)
     comment_rows: dict[tuple[str, str, str], int] = {}
     write_comments(wb.create_sheet("Comments"), forms, crops, comment_rows)
-    write_review(wb.create_sheet("Review"), forms, crops, comment_rows)
+    write_review(wb.create_sheet("Review"), forms, snapshot.pages, crops, comment_rows)
     write_codebook(wb.create_sheet("Codebook"), forms, names)
     write_pages(wb.create_sheet("Pages"), snapshot.pages)
     return wb

@@ -179,7 +179,7 @@ def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, quie
         except OSError as exc:
             summary.files_failed += 1
             summary.problems.append(f"{path}: cannot be read ({exc.strerror})")
-            say(f"papervoice: {path}: cannot be read ({exc.strerror}); check the file's permissions", quiet)
+            say(f"papervoice: {path}: cannot be read ({exc.strerror}); check the file's permissions")
             continue
         if ledger.file_status(info.sha256) == "read":
             summary.files_already_in_ledger += 1
@@ -252,7 +252,7 @@ def commit_file(ledger: Ledger, done: _FileWork, summary: ScanSummary, options: 
     if done.error:
         summary.files_failed += 1
         summary.problems.append(done.error)
-        say(f"papervoice: {done.error}", options.quiet)
+        say(f"papervoice: {done.error}")
     else:
         summary.files_read += 1
     for r in done.results:
@@ -264,7 +264,7 @@ def commit_file(ledger: Ledger, done: _FileWork, summary: ScanSummary, options: 
         summary.comments_written += sum(1 for c in r.comments if c.written)
         if r.status == "unreadable":
             summary.problems.append(f"{r.source.path} page {r.source.index + 1}: {r.reason}")
-            say(f"papervoice: {r.source.path} page {r.source.index + 1}: {r.reason}", options.quiet)
+            say(f"papervoice: {r.source.path} page {r.source.index + 1}: {r.reason}")
         if options.debug_dir is not None and r.debug_png:
             stem = Path(r.source.path).stem
             atomic_write(options.debug_dir / f"{stem}-p{r.source.index + 1:03d}.png", r.debug_png)

@@ -276,6 +276,38 @@ def test_review_sheet_lists_open_questions_only(built: dict) -> None:
     assert link.hyperlink is not None and link.hyperlink.location.startswith("'Comments'!F")
 
 
+def test_review_lists_missing_pages_and_unrecognised_pages(built: dict) -> None:
+    data = rows(built["wb"]["Review"])[1:]
+    assert [r[:3] for r in data if r[2] == "(pages)"] == [[built["person"][4], PERSON, "(pages)"]]
+    assert "page 2 of 2 not returned" in next(r[3] for r in data if r[2] == "(pages)")
+    unrecognised = [r for r in data if r[2] == "(page)"]
+    assert len(unrecognised) == 1 and unrecognised[0][4] == "scans/batch3.pdf, page 4"  # blank pages ask nothing
+
+
+def test_settled_questions_leave_review(built: dict, tmp_path: Path) -> None:
+    db = tmp_path / "settled.db"
+    db.write_bytes(built["db"].read_bytes())
+    with Ledger(db) as ledger:
+        for r in ledger.execute("SELECT page_id, item FROM effective_answers WHERE state = 'flagged'").fetchall():
+            ledger.decide("answer", r[0], r[1], "3")
+        for r in ledger.execute("SELECT page_id, item, text FROM effective_comments WHERE written = 1 "
+                                "AND decision_id IS NULL").fetchall():
+            ledger.decide("comment", r[0], r[1], r[2])
+        anchor = ledger.execute("SELECT MIN(id) FROM pages WHERE serial = ? AND status = 'form'",
+                                (built["person"][4],)).fetchone()[0]
+        ledger.decide("page", anchor, "", '{"action": "acknowledge_missing", "serial": "x", "missing": [2]}')
+        odd = ledger.execute("SELECT id FROM pages WHERE status = 'not_form'").fetchone()[0]
+        ledger.decide("page", odd, "", '{"action": "not_form"}')
+    wb = load_workbook(E.export_workbook(ExportOptions(output=tmp_path / "s.xlsx", db=db)))
+    assert rows(wb["Review"])[1:] == []
+    assert not wb["Review"]._images
+    responses = _responses({"wb": wb}, PERSON)
+    assert {r[-1] for r in rows(responses)[1:]} == {"no"}
+    assert not any(c.comment for row in responses.iter_rows() for c in row)
+    pages = {r[2]: r[9] for r in rows(wb["Pages"])[1:] if r[2] == "not_form"}
+    assert pages == {"not_form": "confirmed: not a form"}
+
+
 def test_summary_counts_and_chart(built: dict) -> None:
     ws = built["wb"]["Summary"]
     data = rows(ws)

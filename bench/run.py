@@ -1,0 +1,372 @@
+"""The accuracy and speed benchmark: simulate returns, scan them, score against the truth.
+
+    python -m bench.run --quick      # about 90 pages, well under 2 minutes on 2 cores
+    python -m bench.run --full       # over 300 pages, under 10 minutes on 2 cores
+
+Two simulated sets, both forms in both styles with junk pages mixed in:
+
+* marks    - every comment field blank: mark reading only (the mark-only throughput);
+* comments - half the comment fields handwritten: the OCR-bound throughput and the CER figures.
+
+Each set is scanned into its own copy of the freshly issued ledger with --jobs 1 and --jobs 2 (the
+comments set also with RapidOCR when installed), so the throughput ratio and the determinism across
+job counts come from the same run.  A naive baseline (every PDF page rasterised at 300 dpi with
+pdf2image and the whole page searched for a QR code) gives a speed reference.  Prints a table,
+writes bench/results/latest.json, and rewrites the README's table between
+`<!-- bench:start -->` and `<!-- bench:end -->`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psutil
+
+from bench.score import answers_fingerprint, load_truth, score
+from pipeline.forms import FormRegistry
+from pipeline.options import ScanOptions
+from pipeline.simulate import SimulationSpec, simulate_returns
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "latest.json"
+README = ROOT / "README.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+FORMS = ("care-planning-person", "care-planning-practitioner")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes per mode.  Copies are per form per style: one copy of each is 14 printed pages."""
+
+    marks_copies: int
+    comments_copies: int
+    jobs1_comments: bool  # also scan the comments set with --jobs 1 (OCR-bound ratio)
+    baseline_pages: int  # cap on pages for the naive baseline
+
+
+PLANS = {
+    "quick": Plan(marks_copies=4, comments_copies=2, jobs1_comments=False, baseline_pages=24),
+    "full": Plan(marks_copies=16, comments_copies=7, jobs1_comments=True, baseline_pages=120),
+}
+
+
+class PeakMemory:
+    """Samples the resident memory of this process and all its children (the scan's workers) in a thread."""
+
+    def __init__(self, interval_s: float = 0.05) -> None:
+        self.interval = interval_s
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> int:
+        me = psutil.Process(os.getpid())
+        total = 0
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._sample())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakMemory:
+        self.peak = self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
+    started = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - started
+
+
+def copy_ledger(src: Path, dst: Path) -> None:
+    """A consistent copy of the issued ledger (the backup API copes with WAL)."""
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+
+
+def simulate_set(name: str, copies: int, seed: int, work: Path, **kw: Any) -> dict[str, Any]:
+    spec = SimulationSpec(forms=FORMS, copies=copies, seed=seed, db=work / f"{name}-issued.db",
+                          output_dir=work / name, **kw)
+    truth = simulate_returns(spec, FormRegistry.from_dirs())
+    log(f"  {name}: {truth.pages} pages in {len(truth.files)} files, {truth.seconds:.1f} s "
+        f"({truth.pages_per_second:.1f} pages/s)")
+    return {"spec": spec, "truth": truth}
+
+
+def run_scan(files: list[Path], issued: Path, db: Path, jobs: int, ocr: str) -> dict[str, Any]:
+    """Scan `files` into a fresh copy of the issued ledger; time it and watch its memory."""
+    from pipeline.scan import scan
+
+    copy_ledger(issued, db)
+    options = ScanOptions(db=db, jobs=jobs, ocr=ocr, quiet=True)
+    with PeakMemory() as mem:
+        summary, seconds = timed(lambda: scan(files, options))
+    out = summary.as_dict()
+    out.update({"wall_seconds": round(seconds, 2), "pages_per_second": round(summary.pages / seconds, 2),
+                "peak_rss_mb": round(mem.peak / 2**20), "jobs": jobs, "ocr": ocr, "db": str(db)})
+    log(f"  scan jobs={jobs} ocr={ocr}: {summary.pages} pages, {seconds:.1f} s, {out['pages_per_second']} pages/s, "
+        f"peak {out['peak_rss_mb']} MB")
+    return out
+
+
+def naive_baseline(files: list[Path], max_pages: int) -> dict[str, Any]:
+    """The obvious approach: rasterise every PDF page at 300 dpi and search the whole page for a QR code."""
+    import cv2
+    import numpy as np
+    from pdf2image import convert_from_path, pdfinfo_from_path
+
+    detector = cv2.QRCodeDetector()
+    pages = decoded = 0
+    started = time.perf_counter()
+    for path in files:
+        if path.suffix.lower() != ".pdf" or pages >= max_pages:
+            continue
+        count = int(pdfinfo_from_path(str(path))["Pages"])
+        for n in range(1, min(count, max_pages - pages) + 1):
+            image = convert_from_path(str(path), dpi=300, grayscale=True, first_page=n, last_page=n)[0]
+            text, _, _ = detector.detectAndDecode(np.asarray(image))
+            pages += 1
+            decoded += int(bool(text))
+    seconds = time.perf_counter() - started
+    log(f"  naive baseline: {pages} PDF pages, {seconds:.1f} s, QR decoded on {decoded}")
+    return {"pages": pages, "qr_decoded": decoded, "seconds": round(seconds, 2),
+            "pages_per_second": round(pages / seconds, 2) if seconds else None}
+
+
+def export_time(db: Path, work: Path) -> dict[str, Any] | None:
+    try:
+        from pipeline.export import export_workbook
+        from pipeline.options import ExportOptions
+    except ImportError:
+        return None
+    out = work / "bench.xlsx"
+    _, seconds = timed(lambda: export_workbook(ExportOptions(output=out, db=db)))
+    return {"seconds": round(seconds, 2), "bytes": out.stat().st_size}
+
+
+def scan_files(truth_files: list[Path]) -> list[Path]:
+    return [p for p in truth_files if p.name != "truth.json"]
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cores": len(os.sched_getaffinity(0)), "cpu": cpu, "python": platform.python_version(),
+            "ram_gb": round(psutil.virtual_memory().total / 2**30, 1)}
+
+
+def run(mode: str, keep: Path | None, seed: int, skip_baseline: bool) -> dict[str, Any]:
+    plan = PLANS[mode]
+    started = time.perf_counter()
+    work = keep or Path(tempfile.mkdtemp(prefix="pv-bench-"))
+    if keep and keep.exists():
+        shutil.rmtree(keep)
+    work.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"mode": mode, "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                              "machine": machine(), "seed": seed}
+    try:
+        log(f"Simulating returns ({mode})...")
+        marks = simulate_set("marks", plan.marks_copies, seed, work, blank_comments=True)
+        comments = simulate_set("comments", plan.comments_copies, seed + 1, work, comment_rate=0.5)
+        sim_pages = marks["truth"].pages + comments["truth"].pages
+        sim_seconds = marks["truth"].seconds + comments["truth"].seconds
+        result["simulator"] = {"pages": sim_pages, "seconds": round(sim_seconds, 1),
+                               "pages_per_second": round(sim_pages / sim_seconds, 2)}
+
+        log("Scanning...")
+        scans: dict[str, dict[str, Any]] = {}
+        m_files, c_files = scan_files(marks["truth"].files), scan_files(comments["truth"].files)
+        m_issued, c_issued = marks["spec"].db, comments["spec"].db
+        scans["marks_j1"] = run_scan(m_files, m_issued, work / "marks-j1.db", 1, "tesseract")
+        scans["marks_j2"] = run_scan(m_files, m_issued, work / "marks-j2.db", 2, "tesseract")
+        scans["comments_j2"] = run_scan(c_files, c_issued, work / "comments-j2.db", 2, "tesseract")
+        if plan.jobs1_comments:
+            scans["comments_j1"] = run_scan(c_files, c_issued, work / "comments-j1.db", 1, "tesseract")
+        try:
+            import rapidocr_onnxruntime  # noqa: F401
+
+            scans["comments_rapidocr_j2"] = run_scan(c_files, c_issued, work / "comments-rapidocr.db", 2, "rapidocr")
+        except ImportError:
+            log("  RapidOCR is not installed: skipping its CER")
+        result["scans"] = scans
+
+        log("Scoring...")
+        m_truth = load_truth(marks["truth"].truth_path)
+        c_truth = load_truth(comments["truth"].truth_path)
+        m_score = score(work / "marks-j2.db", m_truth)
+        c_score = score(work / "comments-j2.db", c_truth)
+        result["marks_set"] = m_score
+        result["comments_set"] = c_score
+        result["all_items"] = _combine_items(m_score["items"], c_score["items"])
+        result["cer"] = {"tesseract": c_score["comments"]["cer"]}
+        if "comments_rapidocr_j2" in scans:
+            result["cer"]["rapidocr"] = score(work / "comments-rapidocr.db", c_truth)["comments"]["cer"]
+        result["blank_given_text"] = [a + b for a, b in zip(m_score["comments"]["blank_given_text"],
+                                                            c_score["comments"]["blank_given_text"], strict=True)]
+        result["same_answers_jobs_1_and_2"] = answers_fingerprint(work / "marks-j1.db") == answers_fingerprint(
+            work / "marks-j2.db")
+        result["throughput"] = {
+            "marks_pages_per_s_j1": scans["marks_j1"]["pages_per_second"],
+            "marks_pages_per_s_j2": scans["marks_j2"]["pages_per_second"],
+            "marks_ratio_j2_j1": _ratio(scans["marks_j2"]["pages_per_second"], scans["marks_j1"]["pages_per_second"]),
+            "comments_pages_per_s_j2": scans["comments_j2"]["pages_per_second"],
+            "peak_rss_mb_j2": max(s["peak_rss_mb"] for k, s in scans.items() if k.endswith("j2")),
+        }
+        if "comments_j1" in scans:
+            result["throughput"]["comments_pages_per_s_j1"] = scans["comments_j1"]["pages_per_second"]
+            result["throughput"]["comments_ratio_j2_j1"] = _ratio(scans["comments_j2"]["pages_per_second"],
+                                                                  scans["comments_j1"]["pages_per_second"])
+        result["export"] = export_time(work / "marks-j2.db", work)
+        if not skip_baseline:
+            log("Naive baseline...")
+            base = naive_baseline(m_files, plan.baseline_pages)
+            result["baseline"] = base
+            result["throughput"]["speedup_vs_naive_j1"] = _ratio(scans["marks_j1"]["pages_per_second"],
+                                                                 base["pages_per_second"])
+    finally:
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    result["total_seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a and b else None
+
+
+def _combine_items(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    keys = ("items", "correct", "flagged", "wrong", "missing")
+    out: dict[str, Any] = {k: a[k] + b[k] for k in keys}
+    n = out["items"]
+    for k in keys[1:]:
+        out[f"{k}_pct"] = round(100 * out[k] / n, 2) if n else None
+    out["multiple_flagged"] = [a["multiple_flagged"][0] + b["multiple_flagged"][0],
+                               a["multiple_flagged"][1] + b["multiple_flagged"][1]]
+    cases: dict[str, dict[str, int]] = {}
+    for src in (a["by_case"], b["by_case"]):
+        for case, counts in src.items():
+            for outcome, count in counts.items():
+                cases.setdefault(case, {})
+                cases[case][outcome] = cases[case].get(outcome, 0) + count
+    out["by_case"] = cases
+    return out
+
+
+def _fmt_cer(cer: dict[str, Any], tier: str) -> str:
+    t = cer.get(tier)
+    if not t or t["cer_pct"] is None:
+        return "-"
+    return f"{t['cer_pct']:.1f}% ({t['cer_nocase_pct']:.1f}%)"
+
+
+def table(r: dict[str, Any]) -> str:
+    """The README table: markdown, one figure per row."""
+    items, thr = r["all_items"], r["throughput"]
+    rows = [
+        ("Item answers read correctly, not flagged", f"{items['correct_pct']}% of {items['items']}"),
+        ("Flagged for a person to check", f"{items['flagged_pct']}%"),
+        ("Wrong and not flagged", f"{items['wrong_pct']}% ({items['wrong']})"),
+        ("Two boxes marked: flagged", f"{items['multiple_flagged'][0]}/{items['multiple_flagged'][1]}"),
+        ("Blank comment fields given text", f"{r['blank_given_text'][0]}/{r['blank_given_text'][1]}"),
+    ]
+    for engine, cer in r["cer"].items():
+        rows.append((f"Comment CER, {engine} (ignoring case): easy / middle / hard hands",
+                     " / ".join(_fmt_cer(cer, t) for t in ("easy", "middle", "hard"))))
+    rows += [
+        ("Pages/s, marks only, --jobs 1 / 2", f"{thr['marks_pages_per_s_j1']} / {thr['marks_pages_per_s_j2']} "
+                                              f"(x{thr['marks_ratio_j2_j1']})"),
+        ("Pages/s with handwritten comments, --jobs 2", str(thr["comments_pages_per_s_j2"])
+         + (f" (--jobs 1: {thr['comments_pages_per_s_j1']})" if "comments_pages_per_s_j1" in thr else "")),
+        ("Peak memory of a --jobs 2 scan (all processes)", f"{thr['peak_rss_mb_j2']} MB"),
+        ("Same answers with --jobs 1 and --jobs 2", "yes" if r["same_answers_jobs_1_and_2"] else "NO"),
+    ]
+    if "speedup_vs_naive_j1" in thr:
+        rows.append(("Speed vs naive (300-dpi render + whole-page QR search), --jobs 1",
+                     f"x{thr['speedup_vs_naive_j1']}"))
+    pages = r["marks_set"]["pages"]["forms_identified"]
+    rows.append(("Form pages identified (marks set)", f"{pages[0]}/{pages[1]}"))
+    m = r["machine"]
+    head = (f"Measured {r['date'][:10]} by `make bench{'-quick' if r['mode'] == 'quick' else ''}` on "
+            f"{m['cores']} cores ({m['cpu'] or 'unknown CPU'}), {r['scans']['marks_j2']['pages']} + "
+            f"{r['scans']['comments_j2']['pages']} simulated pages; CER on {r['cer']['tesseract']['all']['fields']} "
+            "handwritten fields." if r["cer"].get("tesseract", {}).get("all") else "")
+    lines = [head, "", "| Measure | Result |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
+    return "\n".join(lines)
+
+
+def update_readme(text: str, path: Path = README) -> bool:
+    """Replace only what lies between the markers; returns False (and warns) when they are missing."""
+    try:
+        content = path.read_text(encoding="utf-8")
+    except OSError:
+        log(f"warning: cannot read {path}; the README table was not updated")
+        return False
+    if START not in content or END not in content or content.index(START) > content.index(END):
+        log(f"warning: {path} has no '{START}' ... '{END}' markers; the README table was not updated")
+        return False
+    before, rest = content.split(START, 1)
+    _, after = rest.split(END, 1)
+    path.write_text(f"{before}{START}\n{text}\n{END}{after}", encoding="utf-8")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="about 90 pages (the default)")
+    mode.add_argument("--full", action="store_true", help="over 300 pages")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the simulated scans and ledgers in DIR")
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
+    parser.add_argument("--no-readme", action="store_true", help="do not touch README.md")
+    args = parser.parse_args(argv)
+    result = run("full" if args.full else "quick", args.keep, args.seed, args.no_baseline)
+    text = table(result)
+    print(text)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
+    log(f"Wrote {RESULTS} ({result['total_seconds']} s in all)")
+    if not args.no_readme:
+        update_readme(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

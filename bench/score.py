@@ -30,11 +30,6 @@ def load_truth(path: Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def merge_truths(*truths: dict[str, Any]) -> dict[str, Any]:
-    """One truth for several simulated sets scanned into one ledger (serials never collide in a ledger)."""
-    return {"copies": [c for t in truths for c in t["copies"]], "pages": [p for t in truths for p in t["pages"]]}
-
-
 def normalise(text: str) -> str:
     return " ".join(text.split())
 
@@ -210,8 +205,9 @@ def answers_fingerprint(db: Path) -> list[tuple[Any, ...]]:
     """Everything a person would see, to check two scans of one set agree (e.g. --jobs 1 against --jobs 2)."""
     conn = _connect(db)
     try:
-        return [tuple(r) for r in conn.execute(
-            "SELECT serial, item, state, value FROM effective_answers ORDER BY serial, item")] + [tuple(r) for r in conn.execute(
-                "SELECT serial, item, written, text FROM effective_comments ORDER BY serial, item")]
+        answers = conn.execute("SELECT serial, item, state, value FROM effective_answers ORDER BY serial, item")
+        rows = [tuple(r) for r in answers]
+        comments = conn.execute("SELECT serial, item, written, text FROM effective_comments ORDER BY serial, item")
+        return rows + [tuple(r) for r in comments]
     finally:
         conn.close()

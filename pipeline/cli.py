@@ -98,7 +98,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     options = ExportOptions(output=Path(args.output), db=Path(args.db), form=args.form,
                             csv_dir=Path(args.csv) if args.csv else None)
-    result = export_workbook(options)
+    result = export_workbook(options, registry=_registry(args))
     say(f"Wrote {options.output}" + (f" and CSV files in {options.csv_dir}" if options.csv_dir else ""))
     print(result)
     return 0

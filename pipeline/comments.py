@@ -12,7 +12,7 @@ import numpy as np
 
 from . import constants as C
 from .errors import ExternalProgramError
-from .images import encode_png
+from .images import encode_png, whiten
 from .layout import Rect, TextField
 from .ocr import OcrEngine
 from .register import warp_to_layout
@@ -53,7 +53,7 @@ def read_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[float
     cleaned, mask = clean_field(image, homography, page_size, field, C.COMMENT_DPI, paper)
     ink_fraction = float((mask > 0).mean())
     record = warp_to_layout(image, homography, page_size, C.COMMENT_CROP_DPI, field, border=int(paper))
-    crop_png = encode_png(record)
+    crop_png = encode_png(whiten(record, paper))
     if ink_fraction < C.COMMENT_MIN_INK_FRACTION:
         return CommentReading(field.item, False, "", 0.0, engine.name, round(ink_fraction, 5), crop_png)
     # give the engine dark writing on white, trimmed to the writing plus a margin

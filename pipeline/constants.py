@@ -116,9 +116,11 @@ MARK_MIN_AREA_MM2 = 2.2  # at least this much ink: a deliberate mark
 EMPTY_MAX_AREA_MM2 = 0.9  # at most this much ink (and EMPTY_MAX_COVERAGE): empty
 STRAY_RATIO = 0.3  # an unclear box with under this share of the clear mark's ink is a stray touch
 BOX_MATCH_MIN_SCORE = 0.35  # below this the printed square was not found: keep the predicted place
-ROW_CROP_DPI = 100  # item row crops kept for review
+EVIDENCE_DPI = 100  # item-row crops kept as evidence for a person
+EVIDENCE_GREY_LEVELS = 16
 PAGE_IMAGE_DPI = 100  # pages kept for a person to look at (not a form, unreadable)
 COMMENT_CROP_DPI = 150  # the handwriting crop kept as the record
+PAPER_WHITEN_MARGIN = 28  # grey levels: pixels this close to the paper's level are stored as white
 COMMENT_REVIEW_CONFIDENCE = 101.0  # written comments below this OCR confidence await a person (101: all)
 
 # --- Loading ------------------------------------------------------------------------------
@@ -147,4 +149,3 @@ EXPORT_CHARS_PER_WIDTH_UNIT = 1.0  # characters of running text per unit of Exce
 EXPORT_POINTS_PER_TEXT_LINE = 15.0
 EXPORT_MAX_TEXT_LINES = 12  # rows grow for wrapped text up to this many lines; the cell holds it all anyway
 PNG_COMPRESSION_LEVEL = 3  # zlib level for kept PNGs: level 6 costs 3x the time for a few percent
-EVIDENCE_JPEG_QUALITY = 80  # item-row crops: evidence for a person, not the record

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from . import constants as C
-from .layout import Box, PageLayout
+from .layout import Box, PageLayout, Rect
 from .results import BoxReading, BoxState, ItemReading
 
 
@@ -134,7 +134,8 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float)
     return "uncertain", 0.4
 
 
-def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> list[BoxReading]:
+def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> tuple[list[BoxReading], np.ndarray]:
+    """The page's boxes, and its darkness map (reused for the evidence crops)."""
     dark = darkness_map(canon, page, px_per_pt)
     mm_per_px = 1 / (px_per_pt * C.PT_PER_MM)
     readings = []
@@ -145,7 +146,20 @@ def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> list[Bo
         readings.append(BoxReading(box.item, box.value, round(m.coverage, 4), round(m.darkness, 3), round(m.spill, 4),
                                    round(m.dx * mm_per_px, 2), round(m.dy * mm_per_px, 2), state, round(confidence, 3),
                                    faint=round(m.faint, 4), solid=round(m.solid, 4), match=round(m.match, 3)))
-    return readings
+    return readings, dark
+
+
+def evidence_crop(dark: np.ndarray, rect: Rect, px_per_pt: float) -> np.ndarray:
+    """A region as dark-on-white grey, paper flattened to white: what a person needs to see, compactly."""
+    x0, y0 = max(0, round(rect.x * px_per_pt)), max(0, round(rect.y * px_per_pt))
+    x1, y1 = round(rect.right * px_per_pt), round(rect.bottom * px_per_pt)
+    region = dark[y0:y1, x0:x1]
+    region = np.where(region < C.FAINT_DARKNESS * 0.6, 0.0, region)
+    factor = C.EVIDENCE_DPI / (px_per_pt * C.PT_PER_INCH)
+    if factor < 1:
+        region = cv2.resize(region, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    levels = C.EVIDENCE_GREY_LEVELS - 1  # few grey levels: still legible, and the PNG is half the size
+    return (255 - np.round(np.clip(region, 0, 1) * levels) * (255 / levels)).astype(np.uint8)
 
 
 def boxes_confirm_fit(boxes: Sequence[BoxReading]) -> bool:

@@ -21,9 +21,9 @@ from .comments import read_field
 from .debug import draw_overlay
 from .forms import BUNDLED_FORMS_DIR, FormRegistry
 from .identity import PageIdentity
-from .images import encode_jpeg, encode_png
+from .images import encode_png, whiten
 from .layout import compute_layout
-from .marks import boxes_confirm_fit, decide_item, read_boxes
+from .marks import boxes_confirm_fit, decide_item, evidence_crop, read_boxes
 from .ocr import get_engine
 from .register import QrHit, find_qr, paper_level, refine_with_boxes, register, warp_to_layout
 from .results import CommentReading, ItemReading, PageResult, PageSource
@@ -45,7 +45,8 @@ def _registry(forms_dirs: tuple[str, ...]) -> FormRegistry:
 
 def _keep_image(image: np.ndarray, dpi: float) -> bytes:
     factor = min(1.0, C.PAGE_IMAGE_DPI / dpi)
-    return encode_png(cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA))
+    small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    return encode_png(whiten(small, paper_level(small)))
 
 
 def ink_fraction(image: np.ndarray, dpi: float, paper: float) -> float:
@@ -104,7 +105,7 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
     reg = register(image, dpi, layout, hits)
     px_per_pt = C.WORK_DPI / C.PT_PER_INCH
     canon = warp_to_layout(image, reg.homography, layout.page_size, C.WORK_DPI)
-    boxes = read_boxes(canon, page, px_per_pt)
+    boxes, dark = read_boxes(canon, page, px_per_pt)
     if not reg.is_good():
         # weakly anchored (corner marks cut off by a skewed scan): let the printed squares pin the fit down
         found = [(b, lb) for b, lb in zip(boxes, page.boxes, strict=True) if b.match >= C.BOX_CONFIRM_MIN_SCORE]
@@ -114,15 +115,13 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
         if refined is not reg:
             reg = refined
             canon = warp_to_layout(image, reg.homography, layout.page_size, C.WORK_DPI)
-            boxes = read_boxes(canon, page, px_per_pt)
+            boxes, dark = read_boxes(canon, page, px_per_pt)
     # weakly anchored (corner marks cut off by a skewed scan)? the boxes themselves can vouch for the fit
     good_fit = reg.is_good() or (reg.residual_mm <= C.MAX_FIT_RESIDUAL_MM and boxes_confirm_fit(boxes))
     items: list[ItemReading] = []
     for item_id, group in groupby(boxes, key=lambda b: b.item):
         row = next(r for r in page.item_rows if r.item == item_id)
-        crop = warp_to_layout(image, reg.homography, layout.page_size, C.ROW_CROP_DPI, row.rect,
-                              border=int(paper))
-        reading = decide_item(item_id, list(group), encode_jpeg(crop))
+        reading = decide_item(item_id, list(group), encode_png(evidence_crop(dark, row.rect, px_per_pt)))
         if not good_fit:
             reading = ItemReading(item_id, reading.value, "flagged", "poor_fit",
                                   f"the page fits its layout badly ({reg.residual_mm:.1f} mm; {reg.marks_found} of 4 "

@@ -40,7 +40,7 @@ class ItemReading:
     reason: str | None  # why flagged: multiple, uncertain, poor_fit, conflict
     detail: str
     confidence: float
-    crop_png: bytes = b""  # the item's row as evidence for a person: JPEG or PNG bytes (the ledger notes which)
+    crop_png: bytes = b""  # the item's row, paper flattened to white: evidence for a person
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ class Plan:
 
 PLANS = {
     "quick": Plan(marks_copies=4, comments_copies=3, jobs1_comments=False, baseline_pages=24),
-    "full": Plan(marks_copies=16, comments_copies=7, jobs1_comments=True, baseline_pages=120),
+    "full": Plan(marks_copies=16, comments_copies=10, jobs1_comments=True, baseline_pages=120),
 }
 
 

@@ -371,3 +371,26 @@ def _ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
         return LedgerError(f"the ledger {path} stayed locked by another PaperVoice for too long",
                            "wait for the other scan to finish, then run this again")
     return LedgerError(f"ledger {path}: {exc}", "run 'papervoice check' to look for damage")
+
+
+#: Columns that record when something happened, not what: left out when comparing ledgers.
+VOLATILE_COLUMNS = {"scanned_at", "issued_at", "decided_at", "reverted_at", "path", "output"}
+
+
+def content_snapshot(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's rows without timestamps and file paths, images by their bytes, in a stable order.
+
+    Two scans of the same returns must give equal snapshots, however they ran:
+    one process or many, interrupted or not.
+    """
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        snapshot: dict[str, list[tuple[Any, ...]]] = {}
+        for table in tables:
+            columns = [r[1] for r in con.execute(f"PRAGMA table_info({table})") if r[1] not in VOLATILE_COLUMNS]
+            rows = con.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
+            snapshot[table] = sorted(rows, key=repr)
+        return snapshot
+    finally:
+        con.close()

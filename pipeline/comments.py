@@ -62,7 +62,8 @@ def read_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[float
     y0, y1 = max(0, ys.min() - pad), min(mask.shape[0], ys.max() + pad)
     x0, x1 = max(0, xs.min() - pad), min(mask.shape[1], xs.max() + pad)
     trimmed = cleaned[y0:y1, x0:x1]
-    normalised = cv2.normalize(trimmed, None, 0, 255, cv2.NORM_MINMAX)
+    low, high = float(trimmed.min()), float(trimmed.max())
+    normalised = ((trimmed.astype(np.float32) - low) * (255.0 / max(1.0, high - low))).astype(np.uint8)
     try:
         ocr = engine.read(normalised)
     except ExternalProgramError as exc:

@@ -347,7 +347,8 @@ def _examples(flow: _Flow, spec: StyleSpec) -> None:
     blocks = [_text(0, 0, col_w - box - gap - mm(4), t, size, spec.bold, "example") for t in texts]
     height = max(box, *(b.h for b in blocks))
     top = flow.place(height, mm(6))
-    for n, (kind, block) in enumerate(zip(("tick", "filled"), blocks, strict=True)):
+    kinds: tuple[Literal["tick", "filled"], ...] = ("tick", "filled")
+    for n, (kind, block) in enumerate(zip(kinds, blocks, strict=True)):
         x = flow.left + n * col_w
         flow.current["examples"].append(Example(x + mm(1), top + (height - box) / 2, box, box, kind=kind))
         flow.current["blocks"].append(TextBlock(x + mm(1) + box + gap, top + (height - block.h) / 2, block.w,

@@ -99,11 +99,10 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     solid = 0.0
     if coverage > C.MARK_MIN_COVERAGE:
         # strokes vanish under an erosion wider than a pen; a filled-in box does not
-        mask = inked.astype(np.uint8)
         close = max(1, round(C.mm(C.SOLID_CLOSE_MM) * px_per_pt))
-        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
+        closed = cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
         erode = max(1, round(C.mm(C.SOLID_ERODE_MM) * px_per_pt))
-        solid = float(cv2.erode(mask, np.ones((erode, erode), np.uint8)).mean())
+        solid = float(cv2.erode(closed, np.ones((erode, erode), np.uint8)).mean())
     halo = round(C.mm(C.BOX_HALO_MM) * px_per_pt)
     gap = round(C.mm(0.6) * px_per_pt)
     ox0, oy0 = round(box.x * px_per_pt + dx), round(box.y * px_per_pt + dy)

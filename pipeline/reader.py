@@ -23,6 +23,7 @@ from .forms import BUNDLED_FORMS_DIR, FormRegistry
 from .identity import PageIdentity
 from .images import encode_png, whiten
 from .layout import compute_layout
+from .loading import PageJob
 from .marks import boxes_confirm_fit, decide_item, evidence_crop, read_boxes
 from .ocr import get_engine
 from .register import QrHit, find_qr, paper_level, refine_with_boxes, register, warp_to_layout
@@ -147,12 +148,12 @@ class PathJob:
     source: PageSource
 
 
-def read_job(job: object, config: ReaderConfig) -> PageResult:
+def read_job(job: PageJob | PathJob, config: ReaderConfig) -> PageResult:
     """Worker entry point: decode the page the loader packed (or open it by path), then read it."""
     from itertools import islice
 
     from .errors import InputFileError
-    from .loading import PageJob, decode_page, open_pages
+    from .loading import decode_page, open_pages
 
     try:
         if isinstance(job, PathJob):

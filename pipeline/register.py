@@ -66,7 +66,7 @@ def _zxing_decode(image: np.ndarray) -> list[tuple[str, np.ndarray]]:
     import zxingcpp
 
     found = []
-    for code in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode):
+    for code in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)):
         p = code.position
         corners = np.array([[q.x, q.y] for q in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)],
                            dtype=np.float64)

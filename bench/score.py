@@ -167,7 +167,7 @@ def score_pages(conn: sqlite3.Connection, truth: dict[str, Any]) -> dict[str, An
     outcome: dict[str, Counter[str]] = defaultdict(Counter)
     upside_down = [0, 0]
     for page in truth["pages"]:
-        row = got.get((page["file"], page["index"]))
+        row = got.get((Path(page["file"]).name, page["index"]))
         if row is None:
             result = "not scanned"
         elif page["kind"] == "form":

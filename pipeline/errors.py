@@ -71,6 +71,11 @@ class InputFileError(PaperVoiceError):
         super().__init__(f"{path}: {message}", advice)
         self.path = path
         self.reason = message
+        self._args: tuple[object, ...] = (path, message, advice)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # raised in a worker process, it must survive the trip back to the coordinator
+        return (type(self), self._args)
 
 
 class LedgerError(PaperVoiceError):

@@ -66,6 +66,7 @@ def is_valid_serial(serial: str) -> bool:
     return len(serial) >= 7 and serial[:-1].isdigit() and serial_for(int(serial[:-1])) == serial
 
 
+@lru_cache(maxsize=256)
 def qr_matrix(payload: str) -> list[list[bool]]:
     """The QR modules (without quiet zone): the smallest symbol, at level M when that costs no size.
 

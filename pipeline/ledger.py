@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -168,14 +168,19 @@ class Ledger:
             raise _ledger_error(self.path, exc) from exc
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        try:
             self.conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self.conn.execute("ROLLBACK")
-            raise _ledger_error(self.path, exc) from exc
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, sqlite3.Error):  # e.g. the disk filled up part-way through the file's pages
+                raise _ledger_error(self.path, exc) from exc
+            raise
+
+    def _rollback(self) -> None:
+        # after some errors (disk full, I/O error) SQLite has already rolled back by itself; a failed
+        # ROLLBACK must not hide the error that caused it: SQLite undoes the transaction on the next open
+        if self.conn.in_transaction:
+            with suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:

@@ -150,19 +150,12 @@ class PathJob:
 
 def read_job(job: PageJob | PathJob, config: ReaderConfig) -> PageResult:
     """Worker entry point: decode the page the loader packed (or open it by path), then read it."""
-    from itertools import islice
-
     from .errors import InputFileError
-    from .loading import decode_page, open_pages
+    from .loading import decode_page, page_job
 
     try:
         if isinstance(job, PathJob):
-            _, pages = open_pages(Path(job.source.path))
-            found = next(islice(pages, job.source.index, None), None)
-            if found is None:
-                return PageResult(job.source, "unreadable", "the page is no longer in the file")
-            job = found
-        assert isinstance(job, PageJob)
+            job = page_job(Path(job.source.path), job.source.index)
         image, dpi = decode_page(job)
     except InputFileError as exc:
         return PageResult(job.source, "unreadable", exc.reason + (f" ({exc.advice})" if exc.advice else ""))

@@ -23,7 +23,7 @@ from .atomic import atomic_write
 from .errors import ExitCode, InputFileError, PaperVoiceError
 from .executors import open_executor
 from .ledger import Ledger
-from .loading import PageJob, expand_inputs, file_info, open_pages
+from .loading import PageError, PageJob, expand_inputs, file_info, open_pages
 from .options import ScanOptions
 from .reader import PathJob, ReaderConfig, read_job
 from .results import FileInfo, PageResult, PageSource
@@ -176,10 +176,10 @@ def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, quie
         summary.files_seen += 1
         try:
             info = file_info(path)
-        except OSError as exc:
+        except InputFileError as exc:  # cannot even be opened: nothing to record it under but its name
             summary.files_failed += 1
-            summary.problems.append(f"{path}: cannot be read ({exc.strerror})")
-            say(f"papervoice: {path}: cannot be read ({exc.strerror}); check the file's permissions")
+            summary.problems.append(str(exc))
+            say(f"papervoice: {exc}")
             continue
         if ledger.file_status(info.sha256) == "read":
             summary.files_already_in_ledger += 1
@@ -197,15 +197,23 @@ def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, quie
             yield work
             continue
         index = 0
-        try:
-            for job in jobs:
-                index = job.source.index + 1
-                yield work, job
-        except InputFileError as exc:
-            # a file that breaks part-way: keep the pages read so far, account for the rest
-            work.results.append(PageResult(PageSource(str(path), index), "unreadable",
-                                           f"{exc.reason}; pages from here on could not be read"))
-            work.error = str(exc)
+        while True:
+            try:
+                job = next(jobs)
+            except StopIteration:
+                break
+            except PageError as exc:  # one bad page: account for it, read the rest
+                work.results.append(PageResult(PageSource(str(path), exc.page_index), "unreadable", exc.reason))
+                index = exc.page_index + 1
+                continue
+            except InputFileError as exc:
+                # a file that breaks part-way: keep the pages read so far, account for the rest
+                work.results.append(PageResult(PageSource(str(path), index), "unreadable",
+                                               f"{exc.reason}; pages from here on could not be read"))
+                work.error = str(exc)
+                break
+            index = job.source.index + 1
+            yield work, job
         yield work
 
 

@@ -903,7 +903,8 @@ def _copy_seed(seed: int, ordinal: int) -> np.random.Generator:
 def simulate_returns(spec: SimulationSpec, registry: FormRegistry) -> SimulationTruth:
     """Issue copies in the ledger, fill them in, scan them badly, pack them; write the truth JSON."""
     started = time.perf_counter()
-    out_dir = Path(spec.output_dir)
+    # the scans go in their own folder, so `papervoice scan OUTPUT/scans` sees only what a scanner made
+    out_dir = Path(spec.output_dir) / "scans"
     out_dir.mkdir(parents=True, exist_ok=True)
     tiers = available_tiers() if not spec.blank_comments else {}
     comment_rate = 0.0 if spec.blank_comments else spec.comment_rate
@@ -990,7 +991,7 @@ def simulate_returns(spec: SimulationSpec, registry: FormRegistry) -> Simulation
         for p, name in zip(pages, names, strict=True):
             owner = copies[p.plan.copy] if p.plan.copy is not None else None
             page_truth.append({
-                "file": name.name, "index": 0 if file.container in ("jpg", "png") else p.plan.index,
+                "file": f"scans/{name.name}", "index": 0 if file.container in ("jpg", "png") else p.plan.index,
                 "kind": p.plan.kind, "serial": owner.serial if owner and p.plan.kind == "form" else None,
                 "form_page": p.plan.form_page if p.plan.kind == "form" else None, "upside_down": p.upside_down,
                 "dpi": p.dpi, "rotation_deg": p.rotation_deg, "bitonal": p.bitonal, "container": file.container,
@@ -1003,7 +1004,7 @@ def simulate_returns(spec: SimulationSpec, registry: FormRegistry) -> Simulation
         "copies": [c.truth(layouts[c.ordinal].page_count, written_by_copy.get(c.ordinal, {})) for c in copies],
         "pages": page_truth,
     }
-    truth_path = out_dir / "truth.json"
+    truth_path = Path(spec.output_dir) / "truth.json"
     atomic_write(truth_path, json.dumps(truth, indent=1).encode("utf-8"))
     return SimulationTruth(len(page_truth), out_files, truth_path, len(copies), time.perf_counter() - started)
 

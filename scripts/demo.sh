@@ -24,9 +24,9 @@ $PV simulate care-planning-person care-planning-practitioner --copies 3 --seed 7
 
 echo "== 4. Scan the returns (run it twice: the second run adds nothing)" >&2
 set +e
-$PV scan "$OUT/returns" --db "$DB" --debug-dir "$OUT/debug"
+$PV scan "$OUT/returns/scans" --db "$DB" --debug-dir "$OUT/debug"
 status=$?
-$PV scan "$OUT/returns" --db "$DB" -q
+$PV scan "$OUT/returns/scans" --db "$DB" -q
 set -e
 [ "$status" -le 1 ] || exit "$status"
 

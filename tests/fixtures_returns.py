@@ -212,3 +212,34 @@ def workbook_cells(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         return cells
     finally:
         book.close()
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An uninterrupted scan of the returns, and its workbook: what every disturbed run must end up as."""
+
+    db: Path
+    workbook: Path
+
+
+def reference_run(returns: Returns, cache: Path) -> Reference:
+    out = cache / ("reference-" + returns.base_db.parent.name)
+    db, book = out / "ledger.db", out / "results.xlsx"
+    if not book.exists():
+        if out.exists():
+            shutil.rmtree(out)
+        fresh = returns.fresh_ledger(out)
+        done = run(scan_cmd(fresh, returns.inputs))
+        assert done.returncode == 0, done.stderr
+        exported = export(fresh, out / "partial.xlsx")
+        assert exported.returncode == 0, exported.stderr
+        (out / "partial.xlsx").rename(book)
+    return Reference(db, book)
+
+
+def export(db: Path, workbook: Path) -> subprocess.CompletedProcess[str]:
+    return run(papervoice_cmd("export", "-o", workbook, "--db", db))
+
+
+def check(db: Path) -> subprocess.CompletedProcess[str]:
+    return run(papervoice_cmd("check", "--db", db))

@@ -145,15 +145,15 @@ def decode_codes(gray: np.ndarray, dpi: int, codes: list[dict]) -> tuple[list[st
     if len(page_texts) == len(codes):
         return page_texts, "page"
     scale = dpi / C.PT_PER_INCH
-    margin = 5 * dpi / 25.4
+    margin = 1 * dpi / 25.4  # the code's rectangle already includes its quiet zone
     crop_texts = []
     for code in codes:
         x0, y0 = int(code["x"] * scale - margin), int(code["y"] * scale - margin)
         x1, y1 = int((code["x"] + code["w"]) * scale + margin), int((code["y"] + code["h"]) * scale + margin)
         crop = gray[max(0, y0):y1, max(0, x0):x1]
         text = ""
-        for factor in (2, 3, 1):
-            big = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC) if factor > 1 else crop
+        for factor in (1, 2, 0.5, 3):
+            big = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC) if factor != 1 else crop
             text, _, _ = detector.detectAndDecode(big)
             if text:
                 break

@@ -200,7 +200,9 @@ def test_queue_lists_every_kind_of_question(built: Built) -> None:
         assert [q.serial for q in Q.comment_questions(led)] == built.serials[:2]
         assert sorted(q.status for q in Q.page_questions(led)) == ["not_form", "unreadable"]
         incomplete = Q.incomplete_copies(led)
-        assert [(c.serial, c.missing) for c in incomplete] == [(built.serials[2], (3,)), (built.conflict_serial, (2,))]
+        rules_pages = len(_form_pages(FormRegistry.from_dirs(), CONFLICT_FORM))
+        assert [(c.serial, c.missing) for c in incomplete] == [(built.serials[2], (3,)),
+                                                               (built.conflict_serial, tuple(range(2, rules_pages + 1)))]
         assert {q.serial for q in Q.answer_questions(led, FORM, "S03")} == set(built.serials[:2])
 
 

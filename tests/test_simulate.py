@@ -67,7 +67,8 @@ def simulated(tmp_path_factory: pytest.TempPathFactory, registry: FormRegistry):
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def test_same_seed_same_output_whatever_the_jobs(tmp_path: Path, registry: FormRegistry, simulated) -> None:  # type: ignore[no-untyped-def]
@@ -105,7 +106,7 @@ def test_truth_matches_ledger_and_files(simulated, registry: FormRegistry) -> No
         assert (result.truth_path.parent / page["file"]).exists()
         assert page["kind"] in ("form", "blank", "letter")
         assert (page["serial"] is None) == (page["kind"] != "form")
-    assert {p.name for p in result.files} == {p["file"] for p in truth["pages"]}
+    assert {f"scans/{p.name}" for p in result.files} == {p["file"] for p in truth["pages"]}
 
 
 def test_files_open_like_scans(simulated) -> None:  # type: ignore[no-untyped-def]

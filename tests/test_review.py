@@ -201,8 +201,9 @@ def test_queue_lists_every_kind_of_question(built: Built) -> None:
         assert sorted(q.status for q in Q.page_questions(led)) == ["not_form", "unreadable"]
         incomplete = Q.incomplete_copies(led)
         rules_pages = len(_form_pages(FormRegistry.from_dirs(), CONFLICT_FORM))
+        missing_rules = tuple(range(2, rules_pages + 1))
         assert [(c.serial, c.missing) for c in incomplete] == [(built.serials[2], (3,)),
-                                                               (built.conflict_serial, tuple(range(2, rules_pages + 1)))]
+                                                               (built.conflict_serial, missing_rules)]
         assert {q.serial for q in Q.answer_questions(led, FORM, "S03")} == set(built.serials[:2])
 
 

@@ -95,6 +95,7 @@ SOLID_CLOSE_MM = 0.5  # close small gaps of a scribbled fill before eroding
 SOLID_ERODE_MM = 1.6  # erosion wider than any pen stroke
 FAINT_MARK_MIN_AREA_MM2 = 3.5  # light ink area that makes a pencil mark
 FAINT_EMPTY_MAX_AREA_MM2 = 1.6  # at most this much light ink in an empty box
+TRACE_MIN_AREA_MM2 = 0.2  # ink above the page's noise floor that makes an 'empty' box unclear instead
 BOX_CONFIRM_MIN_SCORE = 0.5  # a printed square counts as found at this template score
 BOX_CONFIRM_MIN_SHARE = 0.8  # share of a page's squares that must be found to confirm a weakly anchored fit
 BOX_CONFIRM_MEDIAN_MM = 0.5  # ... with their median offset from the fit at most this

@@ -115,9 +115,12 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match)
 
 
-def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float) -> tuple[BoxState, float]:
+def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float, floor: float = 0.0
+             ) -> tuple[BoxState, float]:
     """State and confidence from the inner area's ink; shares are turned into mm² so a dot counts the same in
-    a standard and a large-print box."""
+    a standard and a large-print box.  `floor` is what this page's empty boxes show (scan noise): ink clearly
+    above it, however little, is never called empty - a pencil tick a black-and-white scan has all but erased
+    leaves only a dotted trace."""
     area = coverage * inner_area_mm2
     faint_area = faint * inner_area_mm2
     if coverage >= C.FILLED_MIN_COVERAGE or (coverage >= C.FILLED_MIN_COVERAGE_SOLID and solid >= C.SOLID_FILLED):
@@ -129,6 +132,8 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float)
     if faint_area >= C.FAINT_MARK_MIN_AREA_MM2:
         return "marked", 0.55  # pencil: little reaches full darkness, but plenty of light strokes
     if area <= C.EMPTY_MAX_AREA_MM2 and coverage <= C.EMPTY_MAX_COVERAGE and faint_area <= C.FAINT_EMPTY_MAX_AREA_MM2:
+        if (coverage - floor) * inner_area_mm2 >= C.TRACE_MIN_AREA_MM2:
+            return "uncertain", 0.35
         return "empty", min(1.0, 1.0 - area / max(C.EMPTY_MAX_AREA_MM2, 1e-6) * 0.4)
     return "uncertain", 0.4
 
@@ -137,11 +142,13 @@ def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> tuple[l
     """The page's boxes, and its darkness map (reused for the evidence crops)."""
     dark = darkness_map(canon, page, px_per_pt)
     mm_per_px = 1 / (px_per_pt * C.PT_PER_MM)
+    measures = [measure_box(dark, box, px_per_pt) for box in page.boxes]
+    # most boxes on a page are empty: their median is this scan's noise floor
+    floor = float(np.median([m.coverage for m in measures])) if measures else 0.0
     readings = []
-    for box in page.boxes:
-        m = measure_box(dark, box, px_per_pt)
+    for box, m in zip(page.boxes, measures, strict=True):
         inner_side_mm = box.w / C.PT_PER_MM - 2 * C.BOX_INNER_INSET_MM
-        state, confidence = classify(m.coverage, m.faint, m.solid, inner_side_mm ** 2)
+        state, confidence = classify(m.coverage, m.faint, m.solid, inner_side_mm ** 2, floor)
         readings.append(BoxReading(box.item, box.value, round(m.coverage, 4), round(m.darkness, 3), round(m.spill, 4),
                                    round(m.dx * mm_per_px, 2), round(m.dy * mm_per_px, 2), state, round(confidence, 3),
                                    faint=round(m.faint, 4), solid=round(m.solid, 4), match=round(m.match, 3)))

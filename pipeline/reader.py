@@ -27,7 +27,7 @@ from .loading import PageJob
 from .marks import boxes_confirm_fit, decide_item, evidence_crop, read_boxes
 from .ocr import get_engine
 from .register import QrHit, find_qr, paper_level, refine_with_boxes, register, warp_to_layout
-from .results import CommentReading, ItemReading, PageResult, PageSource
+from .results import BoxReading, CommentReading, ItemReading, PageResult, PageSource
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,7 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
                                   f"corner marks and {reg.codes_found} of 2 codes found): please check", 0.2,
                                   reading.crop_png)
         items.append(reading)
+    items = _suspect_lost_marks(items, boxes)
     engine = get_engine(config.ocr)
     comments: list[CommentReading] = [read_field(image, reg.homography, layout.page_size, f, paper, engine)
                                       for f in page.text_fields]
@@ -146,6 +147,22 @@ class PathJob:
     """A page named by path and index, for workers that see the same files (`--shared-storage`)."""
 
     source: PageSource
+
+
+def _suspect_lost_marks(items: list[ItemReading], boxes: list[BoxReading]) -> list[ItemReading]:
+    """A page whose marks survive only as faint traces (pencil through a black-and-white scan) may have lost
+    some marks altogether: its blank rows go to a person too, rather than being trusted as blank."""
+    traces = [b for b in boxes if b.state == "uncertain" and b.coverage < C.MARK_MIN_COVERAGE]
+    if traces:
+        detail = ("nothing clear in this row, but other rows on this page show only faint traces: a light mark "
+                  "may have been lost in scanning - please check the paper form")
+    elif items and all(i.state == "blank" for i in items):
+        detail = ("no answer anywhere on this page: please check the paper form (faint pencil can vanish in a "
+                  "black-and-white scan)")
+    else:
+        return items
+    return [ItemReading(i.item, None, "flagged", "uncertain", detail, 0.3, i.crop_png) if i.state == "blank" else i
+            for i in items]
 
 
 def read_job(job: PageJob | PathJob, config: ReaderConfig) -> PageResult:

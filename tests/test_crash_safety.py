@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fixtures_returns import (
+    ROOT,
     Reference,
     Returns,
     build_returns,
@@ -34,8 +35,6 @@ from fixtures_returns import (
     scan_cmd,
     workbook_cells,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

@@ -28,9 +28,9 @@ REG_MARK_INSET_MM = 9.0  # registration mark's outer edge from the paper edge (>
 REG_MARK_SIZE_MM = 6.0  # solid black square
 QR_SIZE_MM = 19.0  # printed QR symbol including its quiet zone
 QR_QUIET_MODULES = 4
-QR_INSET_MM = 9.0  # QR outer edge (quiet zone included) from the paper edge
+QR_INSET_MM = 11.0  # QR outer edge (quiet zone included) from the paper edge
 IDENT_TEXT_SIZE_PT = 8.0  # small human-readable identity line next to the codes
-HEADER_BAND_MM = 27.0  # top band reserved for marks + QR; content begins below it
+HEADER_BAND_MM = 30.0  # top band reserved for marks + QR; content begins below it
 FOOTER_BAND_MM = 25.0  # bottom band reserved for marks + second code
 
 # --- Typography ---------------------------------------------------------------------------
@@ -66,6 +66,7 @@ RENDER_DPI = 300  # for PDF pages that are not a single embedded image
 MAX_IMAGE_PIXELS = 120_000_000  # decompression-bomb guard (about A3 at 1200 dpi)
 MIN_PAGE_DPI = 100  # below this a scan is too coarse to read marks reliably
 DEFAULT_DPI = 300  # only when a file states no resolution at all
+READ_MAX_DPI = 150.0  # finer scans are reduced to this first (300 dpi halves exactly, which is nearly free)
 WORK_DPI = 150  # canonical resolution the registered page is warped to for mark reading
 COMMENT_DPI = 200  # resolution comment fields are cleaned and read at (handwriting x-height ~25 px)
 
@@ -74,6 +75,7 @@ MAX_FIT_RESIDUAL_MM = 1.2  # RMS misfit of marks + QR corners beyond which a pag
 MARK_SEARCH_RADIUS_MM = 14.0  # window around the predicted registration-mark centre
 MARK_SIZE_TOLERANCE = 0.45  # accepted relative size error of a found mark
 QR_SEARCH_MARGIN_MM = 14.0  # extra margin around the corner crops of the closer QR search
+QR_DECODE_PAD_PX = 16  # white margin added around an image before decoding
 QR_SEARCH_DPI = 150.0  # the whole page is first searched for codes at this resolution
 BLANK_PAGE_INK_FRACTION = 0.002  # a page with less ink than this is blank
 

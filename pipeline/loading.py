@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -535,12 +536,12 @@ def _encode_frame(img: Image.Image, dpi: float | None) -> bytes:
     frame = img.copy()
     buf = io.BytesIO()
     extra: dict[str, Any] = {"dpi": (dpi, dpi)} if dpi else {}
-    if frame.mode == "1":
-        frame.save(buf, format="TIFF", compression="group4", **extra)
-    else:
-        if frame.mode not in ("L", "LA", "RGB", "RGBA", "P", "I;16", "I"):
-            frame = frame.convert("RGB")
-        frame.save(buf, format="PNG", compress_level=1, **extra)
+    if frame.mode not in ("1", "L", "LA", "RGB", "RGBA", "P", "I;16", "I"):
+        frame = frame.convert("RGB")
+    # this runs in the coordinator, where deflate (a seventh of a second for a noisy page) would starve the
+    # workers: grey frames travel uncompressed (the bytes only go to a worker and are dropped), black-and-white
+    # ones as G4, which is as quick.  Say so explicitly: Pillow would otherwise reuse the source's compression.
+    frame.save(buf, format="TIFF", compression="group4" if frame.mode == "1" else "raw", **extra)
     return buf.getvalue()
 
 
@@ -1004,10 +1005,20 @@ def decode_page(job: PageJob) -> tuple[np.ndarray, float]:
             orientation = job.orientation if job.orientation is not None else _exif_orientation(img)
             declared = (job.dpi, job.dpi_y) if job.orientation is not None else _display_dpi(
                 (job.dpi, job.dpi_y if job.dpi_y is not None else job.dpi), orientation)
-            if img.format == "JPEG" and img.mode in ("RGB", "YCbCr"):
-                img.draft("L", img.size)  # libjpeg decodes straight to grey: faster, less memory
-            img.load()
-            grey = _to_grey(img)
+            complete = job.data.rstrip(b"\x00\r\n ")[-2:] == b"\xff\xd9"  # OpenCV would fill a cut-off one in
+            if img.format == "JPEG" and img.mode in ("L", "RGB", "YCbCr") and complete:
+                # OpenCV's libjpeg-turbo decodes straight to grey about twice as fast as Pillow; the header
+                # was read (and checked) by Pillow above, and orientation is applied below, not by OpenCV
+                flags = cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION
+                decoded = cv2.imdecode(np.frombuffer(job.data, np.uint8), flags)
+                if decoded is None or decoded.shape != (img.size[1], img.size[0]):
+                    img.draft("L", img.size)
+                    img.load()
+                    decoded = _to_grey(img)
+                grey = decoded
+            else:
+                img.load()
+                grey = _to_grey(img)
     except PageError:
         raise
     except MemoryError as exc:

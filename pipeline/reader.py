@@ -75,10 +75,11 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
     if dpi < C.MIN_PAGE_DPI:
         return PageResult(source, "unreadable", f"scanned at {dpi:.0f} dpi, too coarse to read marks; "
                           f"scan again at 200 or 300 dpi", dpi=dpi, image_png=_keep_image(image, dpi))
-    if dpi > 320:
-        factor = 300.0 / dpi
+    if dpi > C.READ_MAX_DPI * 1.05:
+        # nothing on the page needs more: marks are read at WORK_DPI, handwriting at COMMENT_DPI
+        factor = C.READ_MAX_DPI / dpi
         image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-        dpi = 300.0
+        dpi = C.READ_MAX_DPI
     paper = paper_level(image)
     hits = find_qr(image, dpi, give_up_if_blank=lambda: ink_fraction(image, dpi, paper) < C.BLANK_PAGE_INK_FRACTION)
     if identity is not None and not hits:

@@ -66,10 +66,13 @@ def _zxing_decode(image: np.ndarray) -> list[tuple[str, np.ndarray]]:
     import zxingcpp
 
     found = []
-    for code in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)):
+    # a white margin restores the quiet zone of a code a skewed scan pushed against the image's edge
+    pad = C.QR_DECODE_PAD_PX
+    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
+    for code in zxingcpp.read_barcodes(padded, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)):
         p = code.position
         corners = np.array([[q.x, q.y] for q in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)],
-                           dtype=np.float64)
+                           dtype=np.float64) - pad
         found.append((code.text, corners))
     return found
 

@@ -3,7 +3,7 @@
 PY := .venv/bin/python
 DEMO := demo-output
 
-.PHONY: setup setup-browser demo test test-fast lint bench bench-quick previews clean
+.PHONY: setup setup-browser demo test test-fast lint bench bench-quick bench-memory bench-export previews clean
 
 setup:
 	@bash scripts/setup.sh
@@ -29,6 +29,12 @@ bench: setup
 
 bench-quick: setup
 	$(PY) -m bench.run --quick
+
+bench-memory: setup
+	$(PY) -m bench.memory --pages 100 5000
+
+bench-export: setup
+	$(PY) -m bench.export_bench
 
 previews: setup
 	$(PY) -m bench.previews

@@ -108,6 +108,8 @@ REFINE_MIN_BOXES = 8  # printed squares needed to refit a weakly anchored page b
 COMMENT_INSET_MM = 1.5  # drop this much inside the frame before looking for writing
 COMMENT_MIN_INK_FRACTION = 0.0025  # below this share of inked pixels the field is blank
 COMMENT_MIN_COMPONENT_MM = 0.9  # specks smaller than this are noise, not writing
+COMMENT_RULE_MIN_LENGTH_MM = 20.0  # straight strokes this long are printed rules, not writing
+COMMENT_SLIVER_MAX_HEIGHT_MM = 0.9  # flatter pieces (twice as wide as tall) are bits of a writing line
 OCR_TIMEOUT_S = 30.0
 
 # --- Coordinator --------------------------------------------------------------------------

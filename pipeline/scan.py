@@ -41,6 +41,7 @@ class ScanSummary:
     answers_flagged: int = 0
     comments_written: int = 0
     seconds: float = 0.0
+    reading_seconds: float = 0.0  # from the workers being ready to the last file written: start-up left out
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -56,6 +57,8 @@ class ScanSummary:
             "answers_flagged": self.answers_flagged, "comments_written": self.comments_written,
             "seconds": round(self.seconds, 2),
             "pages_per_second": round(self.pages / self.seconds, 2) if self.seconds else None,
+            "reading_seconds": round(self.reading_seconds, 2),
+            "pages_per_second_reading": round(self.pages / self.reading_seconds, 2) if self.reading_seconds else None,
             "problems": self.problems, "exit_code": int(self.exit_code),
         }
 
@@ -139,10 +142,12 @@ def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
     progress = _Progress(len(files), options.quiet)
     try:
         with Ledger(options.db) as ledger, open_executor(options.jobs, options.dask_scheduler) as (pool, in_flight):
+            reading_started = time.perf_counter()
             work = plan_pages(files, ledger, summary, options.quiet, options.shared_storage)
             for done in read_in_order(pool, work, config, in_flight, progress):
                 commit_file(ledger, done, summary, options)
                 progress.file()
+            summary.reading_seconds = time.perf_counter() - reading_started
     finally:
         progress.close()
     summary.seconds = time.perf_counter() - started

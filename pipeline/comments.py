@@ -41,7 +41,7 @@ def clean_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[floa
     writing = remove_lines(ink, px_per_mm)
     # keep what can be writing: not specks (scanner noise), not flat slivers (what a black-and-white scan
     # leaves of a grey writing line, broken into dashes the line remover cannot see as one line)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(writing, connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(writing, connectivity=8)
     widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     min_side = C.COMMENT_MIN_COMPONENT_MM * px_per_mm
     flat = (heights < C.COMMENT_SLIVER_MAX_HEIGHT_MM * px_per_mm) & (widths > 2 * heights)

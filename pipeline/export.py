@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import re
@@ -54,7 +53,7 @@ from . import constants as C
 from .atomic import OutputError, atomic_write
 from .errors import LedgerError, UnknownFormError
 from .forms import Form, FormRegistry, ScalePoint
-from .ledger import Ledger
+from .ledger import Ledger, describe_page_decision, parse_page_decision
 from .options import ExportOptions
 
 # --- Coding rules, shared by the sheets, the CSV files and the Codebook -----------------------
@@ -345,7 +344,7 @@ def _read_form(ledger: Ledger, registry: FormRegistry, form_id: str) -> FormRepo
 
     acknowledged = {int(r[0]) for r in ledger.execute(
         "SELECT page_id, value FROM active_decisions WHERE kind = 'page' AND item = ''")
-        if page_decision(r[1]).get("action") == "acknowledge_missing"}
+        if (parse_page_decision(r[1]) or {}).get("action") == "acknowledge_missing"}
     for copy in copies.values():
         copy.missing_acknowledged = copy.first_page_id in acknowledged
 
@@ -428,33 +427,6 @@ def _read_pages(ledger: Ledger, only: str | None) -> list[PageRow]:
         rows.append(PageRow(r[0], None, "failed", r[1] or PAGE_STATUS_WORDS["failed"], None, None, None, None,
                             r[2], ""))
     return rows
-
-
-def page_decision(value: str | None) -> dict[str, Any]:
-    """The review page stores page decisions as JSON (see pipeline/review/queue.py); {} when there is none."""
-    if not value:
-        return {}
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        return {"action": "unknown", "raw": value}
-    return parsed if isinstance(parsed, dict) else {"action": "unknown", "raw": value}
-
-
-def describe_page_decision(value: str | None) -> str:
-    decided = page_decision(value)
-    action = decided.get("action")
-    if not decided:
-        return ""
-    if action == "assign":
-        return (f"assigned by hand to {decided.get('form')} v{decided.get('version')}, copy {decided.get('serial')}, "
-                f"page {decided.get('page')}")
-    if action == "not_form":
-        return "confirmed: not a form"
-    if action == "acknowledge_missing":
-        missing = ", ".join(str(p) for p in decided.get("missing", []))
-        return f"acknowledged: page {missing} missing" if missing else "acknowledged: pages missing"
-    return str(decided.get("raw", value))
 
 
 # --- Crop images ----------------------------------------------------------------------------------

@@ -98,6 +98,34 @@ CREATE TEMP VIEW IF NOT EXISTS effective_comments AS
 """
 
 
+def parse_page_decision(value: str | None) -> dict[str, Any] | None:
+    """A 'page' decision's JSON value: {"action": "assign" | "not_form" | "acknowledge_missing", ...}."""
+    if not value:
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return {"action": "unknown", "raw": value}
+    return parsed if isinstance(parsed, dict) else {"action": "unknown", "raw": value}
+
+
+def describe_page_decision(value: str | None) -> str:
+    """A 'page' decision in words, for the review page and the workbook alike; '' when there is none."""
+    decided = parse_page_decision(value)
+    if not decided:
+        return ""
+    action = decided.get("action")
+    if action == "assign":
+        return (f"assigned by hand to {decided.get('form')} v{decided.get('version')}, copy {decided.get('serial')}, "
+                f"page {decided.get('page')}")
+    if action == "not_form":
+        return "confirmed: not a form"
+    if action == "acknowledge_missing":
+        missing = ", ".join(str(p) for p in decided.get("missing", []))
+        return f"acknowledged: page {missing} missing" if missing else "acknowledged: pages missing"
+    return str(decided.get("raw", value))
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 

@@ -8,6 +8,9 @@ import pytest
 
 from pipeline.forms import FormRegistry
 
+#: the "nothing lost" tests share one batch of returns and one reference scan (fixtures `returns`, `reference`)
+pytest_plugins = ("fixtures_returns",)
+
 
 @pytest.fixture(scope="session")
 def registry() -> FormRegistry:

@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
+
+from pipeline.ledger import content_snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 FORM = "care-planning-person"
-#: columns that hold the time something happened: they differ between any two runs
-VOLATILE = {"scanned_at", "decided_at", "issued_at", "reverted_at"}
 
 
 @dataclass(frozen=True)
@@ -152,18 +153,9 @@ def count(db: Path, table: str) -> int:
 
 
 def ledger_dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table's rows in key order, without timestamps; image blobs as their sha256."""
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        dump: dict[str, list[tuple[Any, ...]]] = {}
-        for table in tables:
-            columns = [r[1] for r in con.execute(f"PRAGMA table_info({table})") if r[1] not in VOLATILE]
-            rows = con.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
-            dump[table] = sorted((tuple(_plain(v) for v in row) for row in rows), key=repr)
-        return dump
-    finally:
-        con.close()
+    """Every table's rows without timestamps and paths (the package's own snapshot); blobs as their sha256."""
+    return {table: sorted((tuple(_plain(v) for v in row) for row in rows), key=repr)
+            for table, rows in content_snapshot(db).items()}
 
 
 def content_dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -243,3 +235,16 @@ def export(db: Path, workbook: Path) -> subprocess.CompletedProcess[str]:
 
 def check(db: Path) -> subprocess.CompletedProcess[str]:
     return run(papervoice_cmd("check", "--db", db))
+
+
+@pytest.fixture(scope="module")
+def returns(tmp_path_factory: pytest.TempPathFactory) -> Returns:
+    """The batch, built once per session under pytest's base temp folder."""
+    return build_returns(tmp_path_factory.getbasetemp() / "nothing-lost")
+
+
+@pytest.fixture(scope="module")
+def reference(returns: Returns, tmp_path_factory: pytest.TempPathFactory) -> Reference:
+    """The same batch scanned once without interruption: what every other run must end up equal to."""
+    return reference_run(returns, tmp_path_factory.getbasetemp() / "nothing-lost")
+

@@ -17,26 +17,14 @@ from fixtures_returns import (
     ROOT,
     Reference,
     Returns,
-    build_returns,
     check,
     child_env,
     content_dump,
     count,
     integrity,
-    reference_run,
     run,
     scan_cmd,
 )
-
-
-@pytest.fixture(scope="module")
-def returns(tmp_path_factory: pytest.TempPathFactory) -> Returns:
-    return build_returns(tmp_path_factory.getbasetemp() / "nothing-lost")
-
-
-@pytest.fixture(scope="module")
-def reference(returns: Returns, tmp_path_factory: pytest.TempPathFactory) -> Reference:
-    return reference_run(returns, tmp_path_factory.getbasetemp() / "nothing-lost")
 
 
 def scan_together(db: Path, *batches: list[Path]) -> list[dict[str, object]]:

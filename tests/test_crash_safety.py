@@ -23,28 +23,16 @@ from fixtures_returns import (
     ROOT,
     Reference,
     Returns,
-    build_returns,
     check,
     child_env,
     count,
     export,
     integrity,
     ledger_dump,
-    reference_run,
     run,
     scan_cmd,
     workbook_cells,
 )
-
-
-@pytest.fixture(scope="module")
-def returns(tmp_path_factory: pytest.TempPathFactory) -> Returns:
-    return build_returns(tmp_path_factory.getbasetemp() / "nothing-lost")
-
-
-@pytest.fixture(scope="module")
-def reference(returns: Returns, tmp_path_factory: pytest.TempPathFactory) -> Reference:
-    return reference_run(returns, tmp_path_factory.getbasetemp() / "nothing-lost")
 
 
 def start_scan(db: Path, inputs: list[Path], jobs: int) -> subprocess.Popen[str]:

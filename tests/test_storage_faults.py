@@ -27,13 +27,11 @@ from fixtures_returns import (
     ROOT,
     Reference,
     Returns,
-    build_returns,
     check,
     child_env,
     count,
     integrity,
     ledger_dump,
-    reference_run,
     run,
     scan_cmd,
 )
@@ -41,16 +39,6 @@ from fixtures_returns import (
 LEDGER_EXIT = 4
 PR_CAPBSET_DROP = 24
 CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER = 1, 2, 3
-
-
-@pytest.fixture(scope="module")
-def returns(tmp_path_factory: pytest.TempPathFactory) -> Returns:
-    return build_returns(tmp_path_factory.getbasetemp() / "nothing-lost")
-
-
-@pytest.fixture(scope="module")
-def reference(returns: Returns, tmp_path_factory: pytest.TempPathFactory) -> Reference:
-    return reference_run(returns, tmp_path_factory.getbasetemp() / "nothing-lost")
 
 
 def _drop_override_caps() -> None:  # runs in the child between fork and exec

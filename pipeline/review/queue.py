@@ -23,11 +23,10 @@ not to be a form gets ``{"action": "not_form"}``.  Either settles the page.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..ledger import Ledger
+from ..ledger import Ledger, describe_page_decision, parse_page_decision
 
 #: Plain words for the scanner's reasons, shown above the crop.
 REASONS: dict[str, str] = {
@@ -231,17 +230,7 @@ def page_questions(ledger: Ledger) -> list[PageQuestion]:
         " WHERE p.status IN ('not_form', 'unreadable') ORDER BY p.id")
     return [PageQuestion(page_id=int(r["id"]), status=str(r["status"]), reason=str(r["reason"] or ""),
                          file_path=str(r["path"]), page_index=int(r["page_index"]), image_id=r["image_id"],
-                         decision_id=r["decision_id"], decision=parse_page_value(r["value"])) for r in rows]
-
-
-def parse_page_value(value: str | None) -> dict[str, Any] | None:
-    if not value:
-        return None
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        return {"action": "unknown", "raw": value}
-    return parsed if isinstance(parsed, dict) else {"action": "unknown", "raw": value}
+                         decision_id=r["decision_id"], decision=parse_page_decision(r["value"])) for r in rows]
 
 
 def incomplete_copies(ledger: Ledger) -> list[IncompleteCopy]:
@@ -258,7 +247,7 @@ def incomplete_copies(ledger: Ledger) -> list[IncompleteCopy]:
             assigned.setdefault(str(q.decision.get("serial")), []).append((int(q.decision.get("page", 0)), q.page_id))
     decisions = {int(r["page_id"]): int(r["id"]) for r in ledger.execute(
         "SELECT id, page_id, value FROM active_decisions WHERE kind = 'page' AND item = ''")
-        if (parse_page_value(r["value"]) or {}).get("action") == "acknowledge_missing"}
+        if (parse_page_decision(r["value"]) or {}).get("action") == "acknowledge_missing"}
     copies = []
     for r in rows:
         present = tuple(sorted({int(p) for p in str(r["present"] or "").split(",") if p}))
@@ -314,16 +303,4 @@ def describe_value(kind: str, value: str | None) -> str:
         if value is None:
             return "(nothing)"
         return "no comment" if value == "" else value
-    parsed = parse_page_value(value)
-    if parsed is None:
-        return "(not settled)"
-    action = parsed.get("action")
-    if action == "assign":
-        return (f"assigned to {parsed.get('form')} v{parsed.get('version')}, copy {parsed.get('serial')}, "
-                f"page {parsed.get('page')}")
-    if action == "not_form":
-        return "confirmed: not a form"
-    if action == "acknowledge_missing":
-        missing = ", ".join(str(p) for p in parsed.get("missing", []))
-        return f"acknowledged: page {missing} missing" if missing else "acknowledged: pages missing"
-    return str(parsed.get("raw", value))
+    return describe_page_decision(value) or "(not settled)"

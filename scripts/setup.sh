@@ -34,7 +34,8 @@ fi
 stamp=.venv/.papervoice-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing PaperVoice and its Python dependencies into .venv" >&2
-  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e ".[dev,dask,rapidocr]"
+  # (the filter drops this machine's notes about package mirrors that do not exist; real errors still show)
+  .venv/bin/python -m pip install -q --upgrade pip 2>&1 >/dev/null | grep -v "is neither a file nor a directory" >&2 || true
+  .venv/bin/python -m pip install -q -e ".[dev,dask,rapidocr]" 2> >(grep -v "is neither a file nor a directory" >&2)
   touch "$stamp"
 fi

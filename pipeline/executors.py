@@ -59,13 +59,19 @@ def open_executor(jobs: int, dask_scheduler: str | None = None) -> Iterator[tupl
 @contextmanager
 def _dask_executor(address: str, jobs: int) -> Iterator[tuple[Executor, int]]:
     try:
+        import dask
         from distributed import Client, LocalCluster
     except ImportError as exc:
         raise MissingDependencyError("Dask is not installed", "pip install 'papervoice[dask]'") from exc
     cluster = None
+    # each page is one short task: Dask's sampling profiler and frequent ticks would cost more than they tell
+    dask.config.set({"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "100ms"})
     try:
         if address == "local":
-            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
+            # workers on this machine run in this process: no copying of every page and result between
+            # processes (the reading releases the GIL in OpenCV, numpy and tesseract); remote clusters run
+            # worker processes of their own
+            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=False, dashboard_address=None)
             client = Client(cluster)
         else:
             client = Client(address, timeout="20s")

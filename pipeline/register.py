@@ -10,6 +10,7 @@ that fits badly is flagged, never guessed.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -45,15 +46,15 @@ class Registration:
         return anchors >= 3 and spread and self.residual_mm <= C.MAX_FIT_RESIDUAL_MM
 
 
-_DETECTOR: cv2.QRCodeDetector | None = None
+_LOCAL = threading.local()  # one OpenCV detector per thread: it keeps state between calls
 
 
 def _opencv_decode(crop: np.ndarray) -> list[tuple[str, np.ndarray]]:
-    global _DETECTOR
-    if _DETECTOR is None:
-        _DETECTOR = cv2.QRCodeDetector()
+    detector = getattr(_LOCAL, "detector", None)
+    if detector is None:
+        detector = _LOCAL.detector = cv2.QRCodeDetector()
     try:
-        text, points, _ = _DETECTOR.detectAndDecode(crop)
+        text, points, _ = detector.detectAndDecode(crop)
     except cv2.error:
         return []
     if text and points is not None:

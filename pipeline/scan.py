@@ -143,7 +143,7 @@ def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
     try:
         with Ledger(options.db) as ledger, open_executor(options.jobs, options.dask_scheduler) as (pool, in_flight):
             reading_started = time.perf_counter()
-            work = plan_pages(files, ledger, summary, options.quiet, options.shared_storage)
+            work = plan_pages(files, ledger, summary, options.quiet, by_path=workers_see_files(options))
             for done in read_in_order(pool, work, config, in_flight, progress):
                 commit_file(ledger, done, summary, options)
                 progress.file()
@@ -163,6 +163,15 @@ def find_inputs(inputs: Sequence[Path]) -> list[Path]:
         raise UsageError(f"{missing[0]}: no such file or folder", "check the path, or put it in quotes if it has "
                          "spaces")
     return expand_inputs(list(inputs))
+
+
+def workers_see_files(options: ScanOptions) -> bool:
+    """Workers on this machine (a process pool, a local Dask cluster) open the files themselves: decoding then
+    runs in parallel too, and the coordinator is left with little but the ledger.  Remote workers are sent
+    the page's bytes, unless `--shared-storage` says they see the same files."""
+    if options.dask_scheduler:
+        return options.shared_storage or options.dask_scheduler == "local"
+    return options.jobs > 1
 
 
 def check_dependencies(options: ScanOptions) -> None:

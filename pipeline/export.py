@@ -687,12 +687,12 @@ def _image_width(width_px: int) -> float:
 
 
 def sheet_title(prefix: str, form_ids: Sequence[str]) -> dict[str, str]:
-    """Sheet names for per-form sheets: Excel allows 31 characters, so long ids get a shorter prefix."""
+    """Sheet names for per-form sheets, always starting with `prefix` (so people and scripts find every
+    Responses sheet the same way); Excel allows 31 characters, so a long form id is cut short - the Form
+    column in the sheet and the Codebook carry it in full."""
     names: dict[str, str] = {}
-    short = prefix[:4]
-    use = prefix if all(len(f"{prefix} {f}") <= 31 for f in form_ids) else short
     for form_id in form_ids:
-        base = _SHEET_NAME_BAD_RE.sub("_", f"{use} {form_id}")[:31]
+        base = _SHEET_NAME_BAD_RE.sub("_", f"{prefix} {form_id}")[:31]
         name, n = base, 2
         while name in names.values():
             name = f"{base[:28]}~{n}"

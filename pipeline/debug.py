@@ -54,7 +54,7 @@ def draw_overlay(canon: np.ndarray, page: PageLayout, boxes: Sequence[BoxReading
         cv2.rectangle(out, pt(field.x, field.y), pt(field.right, field.bottom), colour, 2)
         cv2.putText(out, f"{field.item}: {'written' if comment.written else 'blank'} ink={comment.ink_fraction:.4f}",
                     pt(field.x + 4, field.y + 12), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1, cv2.LINE_AA)
-    summary = (f"fit {reg.residual_mm:.2f} mm, marks {reg.marks_found}/4, codes {reg.codes_found}/2, "
+    summary = (f"fit {reg.residual_mm:.2f} mm, marks {reg.marks_found}/4, codes {reg.codes_found}/4, "
                f"rotation {reg.rotation_deg:.1f} deg")
     cv2.putText(out, summary, (10, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 230) if not reg.is_good() else
                 (0, 120, 0), 1, cv2.LINE_AA)

@@ -71,7 +71,7 @@ def qr_matrix(payload: str) -> list[list[bool]]:
     """The QR modules (without quiet zone): the smallest symbol, at level M when that costs no size.
 
     Fewer modules in the same printed square means larger modules, which is what
-    a coarse scan needs most; two codes per page make up for level L's thinner margin.
+    a coarse scan needs most; four codes per page make up for level L's thinner margin.
     """
     for version in range(1, 11):
         for level in (qrencoder.QRErrorCorrectLevel.M, qrencoder.QRErrorCorrectLevel.L):

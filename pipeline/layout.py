@@ -208,13 +208,18 @@ def registration_marks(page_w: float, page_h: float) -> tuple[Rect, ...]:
     )
 
 
-def code_rects(page_w: float, page_h: float) -> tuple[Rect, Rect]:
-    """QR codes (quiet zone included): top-right and, opposite, bottom-left, inboard of the marks."""
+def code_rects(page_w: float, page_h: float) -> tuple[Rect, Rect, Rect, Rect]:
+    """QR codes (quiet zone included), inboard of the marks: top right and, opposite, bottom left; then top
+    left and bottom right.  A skewed scan that cuts off one pair of opposite corners keeps the other pair,
+    whichever way the page turned; a staple or a fold takes one corner at most."""
     inset, q = mm(C.QR_INSET_MM), mm(C.QR_SIZE_MM)
     beside = mm(C.REG_MARK_INSET_MM + C.REG_MARK_SIZE_MM + 2.0)
+    top, bottom = inset - mm(1.5), page_h - inset + mm(1.5) - q
     return (
-        Rect(page_w - beside - q, inset - mm(1.5), q, q),
-        Rect(beside, page_h - inset + mm(1.5) - q, q, q),
+        Rect(page_w - beside - q, top, q, q),
+        Rect(beside, bottom, q, q),
+        Rect(beside, top, q, q),
+        Rect(page_w - beside - q, bottom, q, q),
     )
 
 
@@ -385,12 +390,13 @@ def _ellipsize(line: str, size: float, width: float, bold: bool) -> str:
 
 
 def _identity_blocks(layout_pages: int, page: int, form: Form, style: Style, page_w: float,
-                     page_h: float, codes: tuple[Rect, Rect], spec: StyleSpec) -> list[TextBlock]:
+                     page_h: float, codes: tuple[Rect, Rect, Rect, Rect], spec: StyleSpec) -> list[TextBlock]:
     """Running header/footer a person reads: title and 'page n of N'."""
     blocks: list[TextBlock] = []
-    left = mm(C.PAGE_MARGIN_MM)
+    top_right, bottom_left, top_left, bottom_right = codes
+    left = top_left.right + mm(3)
     top_band = mm(C.REG_MARK_INSET_MM + C.REG_MARK_SIZE_MM + 1.5)
-    header_w = codes[0].x - mm(3) - left
+    header_w = top_right.x - mm(3) - left
     size = C.STANDARD_BODY_PT if style == "standard" else C.LARGE_LABEL_PT
     header = _text(left, top_band, header_w, form.title, size, spec.bold, "running-header")
     first = header.lines[0] if len(header.lines) == 1 else _ellipsize(header.lines[0], size, header_w, spec.bold)
@@ -398,8 +404,8 @@ def _identity_blocks(layout_pages: int, page: int, form: Form, style: Style, pag
         blocks.append(TextBlock(header.x, header.y, header.w, size * C.LINE_SPACING, (first,), size, spec.bold,
                                 "left", "running-header"))
     footer_text = f"Page {page} of {layout_pages}" + (" - continues on the next page" if page < layout_pages else "")
-    fx = codes[1].right + mm(3)
-    fw = page_w - mm(C.REG_MARK_INSET_MM + C.REG_MARK_SIZE_MM + 3) - fx
+    fx = bottom_left.right + mm(3)
+    fw = bottom_right.x - mm(3) - fx
     footer = _text(fx, 0, fw, footer_text, size, True, "page-number", "center")
     # the copy's identity in small print; the generator fills in the text per copy
     ident_h = C.IDENT_TEXT_SIZE_PT * C.LINE_SPACING

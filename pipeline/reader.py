@@ -127,7 +127,7 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
         if not good_fit:
             reading = ItemReading(item_id, reading.value, "flagged", "poor_fit",
                                   f"the page fits its layout badly ({reg.residual_mm:.1f} mm; {reg.marks_found} of 4 "
-                                  f"corner marks and {reg.codes_found} of 2 codes found): please check", 0.2,
+                                  f"corner marks and {reg.codes_found} of 4 codes found): please check", 0.2,
                                   reading.crop_png)
         items.append(reading)
     items = _suspect_lost_marks(items, boxes)

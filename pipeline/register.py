@@ -10,6 +10,7 @@ that fits badly is flagged, never guessed.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,7 +99,7 @@ def find_qr(image: np.ndarray, dpi: float, give_up_if_blank: Callable[[], bool] 
     small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else image
     hits = _hits(_zxing_decode(small), factor)
     if len(hits) >= 2:
-        return hits[:2]
+        return hits[:4]
     if not hits and give_up_if_blank is not None and give_up_if_blank():
         return []
     # closer look at the four corners, where the codes sit in every orientation
@@ -187,19 +188,18 @@ def _assign_codes(hits: list[QrHit], layout: Layout, image_shape: tuple[int, ...
     corners = [qr_symbol_corners(code, payload) for code in page.codes]
     centre = np.array([[layout.page_size[0] / 2, layout.page_size[1] / 2]])
     best: tuple[float, list[tuple[QrHit, np.ndarray]]] | None = None
-    orders = [[0], [1]] if len(hits) == 1 else [[0, 1], [1, 0]]
-    for order in orders:
+    for order in itertools.permutations(range(len(corners)), len(hits)):
         pairs = [(hit, corners[i]) for hit, i in zip(hits, order, strict=False)]
         src, dst = np.vstack([c for _, c in pairs]), np.vstack([h.corners_px for h, _ in pairs])
         estimate = _similarity(src, dst)
         if estimate is None:
             continue
-        # two codes: each symbol's own orientation must agree with the page's, so the misfit decides;
-        # one code: it is the one that puts the page's centre where the image is
+        # several codes: each symbol's own orientation must agree with the page's, so the misfit decides;
+        # one code (or a tie): it is the one that puts the page's centre where the image is
         misfit = float(np.abs(_apply(estimate, src) - dst).max())
         guess = _apply(estimate, centre)[0]
         off = float(np.hypot(guess[0] - image_shape[1] / 2, guess[1] - image_shape[0] / 2))
-        score = misfit if len(hits) > 1 else off
+        score = misfit + 0.05 * off if len(hits) > 1 else off
         if best is None or score < best[0]:
             best = (score, pairs)
     return best[1] if best else []

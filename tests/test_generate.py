@@ -189,7 +189,7 @@ def test_every_page_registers_and_identifies_itself(printed: dict, combo: tuple[
 
         texts, method = decode_codes(gray, dpi, page_layout["codes"])
         assert all(texts), f"{where}: QR decoded {texts} (method: {method})"
-        assert len(set(texts)) == 1, f"{where}: the two codes disagree: {texts}"
+        assert len(set(texts)) == 1, f"{where}: the codes disagree: {texts}"
         ident = parse_payload(texts[0])
         assert ident is not None, f"{where}: {texts[0]!r} is not a PaperVoice payload"
         assert (ident.serial, ident.page) == (row["serial"], form_page), f"{where}: {ident} vs manifest {row}"

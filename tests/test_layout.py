@@ -243,7 +243,7 @@ def test_layout_json_contract(registry: FormRegistry, style: str, paper: str) ->
     for n, page in enumerate(data["pages"], start=1):
         assert set(page) == {"page", "registration_marks", "codes", "boxes", "text_fields", "text_blocks"}
         assert page["page"] == n
-        assert len(page["registration_marks"]) == 4 and len(page["codes"]) == 2
+        assert len(page["registration_marks"]) == 4 and len(page["codes"]) == 4
         assert all(set(r) == RECT_KEYS for r in page["registration_marks"] + page["codes"])
         assert all(set(b) == RECT_KEYS | {"item", "value"} for b in page["boxes"])
         assert all(set(t) == RECT_KEYS | {"item"} for t in page["text_fields"])

@@ -12,6 +12,7 @@ import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -157,7 +158,8 @@ def test_rescanning_adds_nothing(person_return: dict[str, object]) -> None:
     assert before == after
 
 
-@pytest.mark.parametrize("case", ["upside-down-150dpi-bitonal-tiff", "skewed-6deg-300dpi-jpeg", "shrunk-large-print"])
+@pytest.mark.parametrize("case", ["upside-down-150dpi-bitonal-tiff", "skewed-6deg-300dpi-jpeg", "shrunk-large-print",
+                                  "turned-10deg-shrunk-0.9", "turned-7deg-enlarged-1.02"])
 def test_degraded_scans(case: str, tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     style = "large-print" if "large" in case else "standard"
@@ -179,6 +181,18 @@ def test_degraded_scans(case: str, tmp_path: Path) -> None:
             out = tmp_path / f"page{n + 1}.jpg"
             Image.fromarray(d.image).save(out, "JPEG", quality=55, dpi=(300, 300))
             files.append(out)
+    elif case.startswith("turned"):
+        # the extremes the scanner promises: skew up to 10 degrees, scale 0.9 to about 1.05 (enlarging and turning more
+        # crops the corners, codes and marks off the page); either turn
+        degrees = float(case.split("-")[1].removesuffix("deg"))
+        scale = float(case.split("-")[-1])
+        turned = []
+        for n, p in enumerate(pages):
+            small = scanned(p, n, dpis=(200,), dpi_weights=(1.0,)).image
+            h, w = small.shape
+            matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees if n % 2 else -degrees, scale)
+            turned.append(cv2.warpAffine(small, matrix, (w, h), borderValue=255))
+        files.append(save_pdf(turned, 200, tmp_path / "batch.pdf"))
     else:
         scans = [scanned(p, n, scale_range=(0.94, 0.95), dpis=(200,), dpi_weights=(1.0,)) for n, p in enumerate(pages)]
         files.append(save_pdf([s.image for s in scans], 200, tmp_path / "batch.pdf"))

@@ -102,6 +102,7 @@ BOX_CONFIRM_MIN_SCORE = 0.5  # a printed square counts as found at this template
 BOX_CONFIRM_MIN_SHARE = 0.8  # share of a page's squares that must be found to confirm a weakly anchored fit
 BOX_CONFIRM_MEDIAN_MM = 0.5  # ... with their median offset from the fit at most this
 BOX_CONFIRM_MAX_MM = 1.2  # ... and none further off than this
+MARKS_ONLY_CORNER_REACH_MM = 45.0  # a corner mark is looked for this far from the image's corner
 REFINE_MIN_BOXES = 8  # printed squares needed to refit a weakly anchored page by them
 
 # --- Scanner: comments --------------------------------------------------------------------
@@ -123,7 +124,7 @@ STRAY_RATIO = 0.3  # an unclear box with under this share of the clear mark's in
 BOX_MATCH_MIN_SCORE = 0.35  # below this the printed square was not found: keep the predicted place
 EVIDENCE_DPI = 100  # item-row crops kept as evidence for a person
 EVIDENCE_GREY_LEVELS = 16
-PAGE_IMAGE_DPI = 100  # pages kept for a person to look at (not a form, unreadable)
+PAGE_IMAGE_DPI = 150  # pages kept for a person (not a form, unreadable): readable again once assigned
 COMMENT_CROP_DPI = 150  # the handwriting crop kept as the record
 PAPER_WHITEN_MARGIN = 28  # grey levels: pixels this close to the paper's level are stored as white
 COMMENT_REVIEW_CONFIDENCE = 101.0  # written comments below this OCR confidence await a person (101: all)

@@ -252,7 +252,8 @@ class FormRegistry:
     printed before a wording change can still be scanned.
     """
 
-    def __init__(self, forms: list[Form]) -> None:
+    def __init__(self, forms: list[Form], dirs: tuple[Path, ...] = ()) -> None:
+        self.dirs = dirs  # where the forms came from, so worker processes can load the same ones
         self._forms: dict[tuple[str, int], Form] = {}
         for form in forms:
             key = (form.id, form.version)
@@ -264,14 +265,15 @@ class FormRegistry:
     @classmethod
     def from_dirs(cls, dirs: list[Path] | None = None) -> FormRegistry:
         forms: list[Form] = []
-        for d in dirs or [BUNDLED_FORMS_DIR]:
+        dirs = list(dirs or [BUNDLED_FORMS_DIR])
+        for d in dirs:
             for path in sorted(Path(d).glob("*.yaml")):
                 if "@" in path.stem:
                     form = parse_form(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
                     forms.append(Form(**{**form.__dict__, "path": path}))
                 else:
                     forms.append(load_form_file(path))
-        return cls(forms)
+        return cls(forms, tuple(Path(d) for d in dirs))
 
     def all(self) -> list[Form]:
         return sorted(self._forms.values(), key=lambda f: (f.id, f.version))

@@ -270,9 +270,25 @@ class Ledger:
                           (kind, mime_of(png), png)).lastrowid
 
     def _record_page(self, db: sqlite3.Connection, file_id: int, r: PageResult) -> None:
+        status, reason, duplicate_of, issued = self._place(db, r)
+        ident = r.identity
+        image_id = self._image(db, "page", r.image_png)
+        page_id = db.execute(
+            "INSERT INTO pages (file_id, page_index, status, reason, form_id, form_version, style, paper, serial,"
+            " form_page, page_count, serial_issued, rotation_deg, fit_residual_mm, dpi, duplicate_of, image_id,"
+            " scanned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (file_id, r.source.index, status, reason,
+             ident.form if ident else None, ident.version if ident else None, ident.style if ident else None,
+             ident.paper if ident else None, ident.serial if ident else None, ident.page if ident else None,
+             ident.pages if ident else None, issued, r.rotation_deg, r.fit_residual_mm, r.dpi, duplicate_of,
+             image_id, now())).lastrowid
+        assert page_id is not None
+        self._record_readings(db, page_id, r, status, duplicate_of)
+
+    def _place(self, db: sqlite3.Connection, r: PageResult) -> tuple[str, str, int | None, int | None]:
+        """Status, reason, the earlier scan it repeats (if any), and whether its serial was issued here."""
         ident = r.identity
         status, reason, duplicate_of = r.status, r.reason, None
-        primary = None
         if ident is not None and status == "form":
             primary = db.execute(
                 "SELECT id FROM pages WHERE serial = ? AND form_id = ? AND form_page = ? AND status = 'form'"
@@ -286,17 +302,10 @@ class Ledger:
         issued = None if ident is None else int(self.serial_issued_in(db, ident.serial))
         if ident is not None and not issued and not reason:
             reason = "serial not issued by this ledger (printed elsewhere?)"
-        image_id = self._image(db, "page", r.image_png)
-        page_id = db.execute(
-            "INSERT INTO pages (file_id, page_index, status, reason, form_id, form_version, style, paper, serial,"
-            " form_page, page_count, serial_issued, rotation_deg, fit_residual_mm, dpi, duplicate_of, image_id,"
-            " scanned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (file_id, r.source.index, status, reason,
-             ident.form if ident else None, ident.version if ident else None, ident.style if ident else None,
-             ident.paper if ident else None, ident.serial if ident else None, ident.page if ident else None,
-             ident.pages if ident else None, issued, r.rotation_deg, r.fit_residual_mm, r.dpi, duplicate_of,
-             image_id, now())).lastrowid
-        assert page_id is not None
+        return status, reason, duplicate_of, issued
+
+    def _record_readings(self, db: sqlite3.Connection, page_id: int, r: PageResult, status: str,
+                         duplicate_of: int | None) -> None:
         db.executemany(
             "INSERT INTO box_measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(page_id, b.item, b.value, b.coverage, b.darkness, b.spill, b.dx_mm, b.dy_mm, b.state, b.confidence,
@@ -311,6 +320,26 @@ class Ledger:
                        (page_id, c.item, int(c.written), c.text, c.confidence, c.engine, crop))
         if status == "conflict" and duplicate_of is not None:
             self._flag_conflicts(db, duplicate_of, r, page_id)
+
+    def record_reread(self, page_id: int, r: PageResult) -> str:
+        """A kept page read again under the identity a person gave it: it becomes a form page (or a duplicate
+        or conflict of one), keeping its row, its file and the decision that assigned it.  Returns its status."""
+        with self.transaction() as db:
+            row = db.execute("SELECT status FROM pages WHERE id = ?", (page_id,)).fetchone()
+            if row is None or row["status"] not in ("not_form", "unreadable"):
+                raise LedgerError(f"page {page_id} is not waiting to be assigned", "reload the review page")
+            status, reason, duplicate_of, issued = self._place(db, r)
+            ident = r.identity
+            assert ident is not None
+            reason = "; ".join(x for x in ("assigned by hand and read", reason) if x)
+            db.execute(
+                "UPDATE pages SET status = ?, reason = ?, form_id = ?, form_version = ?, style = ?, paper = ?,"
+                " serial = ?, form_page = ?, page_count = ?, serial_issued = ?, rotation_deg = ?, fit_residual_mm = ?,"
+                " duplicate_of = ? WHERE id = ?",
+                (status, reason, ident.form, ident.version, ident.style, ident.paper, ident.serial, ident.page,
+                 ident.pages, issued, r.rotation_deg, r.fit_residual_mm, duplicate_of, page_id))
+            self._record_readings(db, page_id, r, status, duplicate_of)
+            return status
 
     @staticmethod
     def serial_issued_in(db: sqlite3.Connection, serial: str) -> bool:

@@ -22,11 +22,20 @@ from .debug import draw_overlay
 from .forms import BUNDLED_FORMS_DIR, FormRegistry
 from .identity import PageIdentity
 from .images import encode_png, whiten
-from .layout import compute_layout
+from .layout import Layout, compute_layout
 from .loading import PageJob
 from .marks import boxes_confirm_fit, decide_item, evidence_crop, read_boxes
 from .ocr import get_engine
-from .register import QrHit, find_qr, paper_level, refine_with_boxes, register, warp_to_layout
+from .register import (
+    QrHit,
+    Registration,
+    find_qr,
+    paper_level,
+    refine_with_boxes,
+    register,
+    registrations_by_marks,
+    warp_to_layout,
+)
 from .results import BoxReading, CommentReading, ItemReading, PageResult, PageSource
 
 
@@ -83,8 +92,7 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
     paper = paper_level(image)
     hits = find_qr(image, dpi, give_up_if_blank=lambda: ink_fraction(image, dpi, paper) < C.BLANK_PAGE_INK_FRACTION)
     if identity is not None and not hits:
-        return PageResult(source, "unreadable", "assigned by hand, but the page's codes cannot be located", dpi=dpi,
-                          identity=identity, image_png=_keep_image(image, dpi))
+        return _read_by_marks(image, dpi, source, config, identity, paper)
     if not hits:
         if ink_fraction(image, dpi, paper) < C.BLANK_PAGE_INK_FRACTION:
             return PageResult(source, "blank", "blank page", dpi=dpi)
@@ -93,6 +101,16 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
     if identity is not None:
         hits = [QrHit(identity, hit.corners_px) for hit in hits]
     ident = hits[0].identity
+    layout_or_problem = _layout_for(ident, config, source, image, dpi)
+    if isinstance(layout_or_problem, PageResult):
+        return layout_or_problem
+    layout = layout_or_problem
+    return _read_registered(image, dpi, source, config, ident, layout, register(image, dpi, layout, hits), paper)
+
+
+def _layout_for(ident: PageIdentity, config: ReaderConfig, source: PageSource, image: np.ndarray,
+                dpi: float) -> Layout | PageResult:
+    """The layout the page was printed from, or why there is none."""
     form = _registry(config.forms_dirs).find(ident.form, ident.version)
     if form is None:
         return PageResult(source, "not_form", f"form '{ident.form}' version {ident.version} is not defined here; add "
@@ -103,8 +121,37 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
         return PageResult(source, "not_form", f"the code says {ident.pages} pages but {form.id} v{form.version} "
                           f"has {layout.page_count}: the form file changed without a new version", identity=ident,
                           dpi=dpi, image_png=_keep_image(image, dpi))
+    return layout
+
+
+def _read_by_marks(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfig,
+                   identity: PageIdentity, paper: float) -> PageResult:
+    """A page a person assigned by hand whose codes are all lost: register it by its four corner marks alone,
+    trying each quarter turn, and keep the turn whose printed squares are found where it puts them."""
+    layout_or_problem = _layout_for(identity, config, source, image, dpi)
+    if isinstance(layout_or_problem, PageResult):
+        return layout_or_problem
+    layout = layout_or_problem
+    page = layout.pages[identity.page - 1]
+    px_per_pt = C.WORK_DPI / C.PT_PER_INCH
+    best: tuple[float, Registration] | None = None
+    for reg in registrations_by_marks(image, dpi, layout, identity.page):
+        canon = warp_to_layout(image, reg.homography, layout.page_size, C.WORK_DPI)
+        boxes, _ = read_boxes(canon, page, px_per_pt)
+        score = float(np.median([b.match for b in boxes])) if boxes else 0.0
+        if boxes_confirm_fit(boxes) and (best is None or score > best[0]):
+            best = (score, reg)
+    if best is None:
+        return PageResult(source, "unreadable", "assigned by hand, but neither its codes nor its four corner marks "
+                          "can be found: enter its answers from the paper", dpi=dpi, identity=identity,
+                          image_png=_keep_image(image, dpi))
+    return _read_registered(image, dpi, source, config, identity, layout, best[1], paper)
+
+
+def _read_registered(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfig,
+                     ident: PageIdentity, layout: Layout, reg: Registration, paper: float) -> PageResult:
+    """Everything after registration: boxes, items, comments."""
     page = layout.pages[ident.page - 1]
-    reg = register(image, dpi, layout, hits)
     px_per_pt = C.WORK_DPI / C.PT_PER_INCH
     canon = warp_to_layout(image, reg.homography, layout.page_size, C.WORK_DPI)
     boxes, dark = read_boxes(canon, page, px_per_pt)

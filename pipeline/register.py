@@ -261,6 +261,45 @@ def refine_with_boxes(reg: Registration, found_layout: np.ndarray, predicted_lay
     return _finish(homography, src, dst, dpi / 25.4, reg.marks_found, reg.codes_found, reg.mark_centres_px)
 
 
+def registrations_by_marks(image: np.ndarray, dpi: float, layout: Layout, page_no: int) -> list[Registration]:
+    """Fits from the four corner marks alone, one per quarter turn of the page: for a page without codes.
+
+    The marks are the solid squares nearest each corner of the image; which corner of the page each one is
+    cannot be told from the marks (they are alike), so every turn is offered and the caller keeps the one
+    whose printed squares are found where it puts them.
+    """
+    px_per_mm = dpi / 25.4
+    size = C.REG_MARK_SIZE_MM * px_per_mm
+    paper = paper_level(image)
+    mask = (image < paper * 0.55).astype(np.uint8)
+    count, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    low, high = (1 - C.MARK_SIZE_TOLERANCE) ** 2 * size * size, (1 + C.MARK_SIZE_TOLERANCE) ** 2 * size * size
+    squares = []
+    for i in range(1, count):
+        bw, bh, area = stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT], stats[i, cv2.CC_STAT_AREA]
+        if low <= area <= high and area >= 0.5 * bw * bh and 0.6 * size <= min(bw, bh) and max(bw, bh) <= 1.6 * size:
+            squares.append((float(centroids[i][0]), float(centroids[i][1])))
+    if len(squares) < 4:
+        return []
+    h, w = image.shape[:2]
+    reach = C.MARKS_ONLY_CORNER_REACH_MM * px_per_mm
+    picks: list[tuple[float, float] | None] = []
+    for cx, cy in ((0.0, 0.0), (w, 0.0), (w, h), (0.0, h)):  # image TL, TR, BR, BL
+        near = min(squares, key=lambda s: np.hypot(s[0] - cx, s[1] - cy))
+        picks.append(near if np.hypot(near[0] - cx, near[1] - cy) <= reach else None)
+    if any(p is None for p in picks):
+        return []
+    page = layout.pages[page_no - 1]
+    marks = np.array([[m.cx, m.cy] for m in page.registration_marks])  # page TL, TR, BR, BL
+    fits = []
+    for turn in range(4):
+        dst = np.array([picks[(i + turn) % 4] for i in range(4)], dtype=np.float64)
+        homography, _ = cv2.findHomography(marks, dst, 0)
+        if homography is not None:
+            fits.append(_finish(homography, marks, dst, px_per_mm, 4, 0, tuple(map(tuple, dst))))
+    return fits
+
+
 def warp_to_layout(image: np.ndarray, homography: np.ndarray, page_size_pt: tuple[float, float], dpi: float,
                    region: Rect | None = None, border: int = 255) -> np.ndarray:
     """Resample the page (or one region of it) into layout coordinates at `dpi`."""

@@ -332,6 +332,8 @@ def create_app(options: ReviewOptions, registry: FormRegistry | None = None) -> 
                 said = "Assigned by hand" if value else ""
             if value is not None:
                 decision_id = led.decide("page", page_id, "", json.dumps(value, sort_keys=True), by=_who())
+                if value["action"] == "assign":
+                    said += _read_assigned(led, page_id, value, forms)
                 remember(decision_id, f"{said}: {Q.describe_value('page', json.dumps(value))}.")
                 target = _next_open(Q.page_questions(led), q.key)
                 if target is None:
@@ -410,6 +412,21 @@ def open_counts(led: Ledger) -> dict[str, int]:
         "pages": sum(1 for q in Q.page_questions(led) if not q.settled),
         "incomplete": sum(1 for c in Q.incomplete_copies(led) if not c.settled),
     }
+
+
+def _read_assigned(led: Ledger, page_id: int, value: dict[str, Any], forms: FormRegistry) -> str:
+    """Read the kept page under its new identity, so its answers join the copy's; says how that went."""
+    from ..reassign import read_assigned_page
+
+    try:
+        result = read_assigned_page(led, page_id, value["form"], int(value["version"]), value["serial"],
+                                    int(value["page"]), forms)
+    except PaperVoiceError as exc:  # tesseract missing and the like: the assignment itself stands
+        return f" (its boxes could not be read: {exc.message})"
+    if result is None:
+        return " (its boxes could not be read from the picture: enter its answers from the paper)"
+    flagged = sum(1 for i in result.items if i.state == "flagged")
+    return f" and read: {len(result.items)} answers" + (f", {flagged} to check" if flagged else "")
 
 
 def _assignment(led: Ledger, forms: FormRegistry, data: Any) -> tuple[dict[str, Any] | None, str | None]:

@@ -1,0 +1,56 @@
+"""Reading a kept page again once a person has said which form, copy and page it is.
+
+A page whose codes were all lost (torn, scribbled over, cut off by the scanner)
+is kept in the ledger as a picture.  When a person assigns it in review, this
+reads its boxes and comments under that identity, registering it by its corner
+marks, so its answers join the copy's instead of being typed in by hand.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from . import constants as C
+from .forms import FormRegistry
+from .identity import PageIdentity
+from .layout import STYLES, compute_layout
+from .ledger import Ledger
+from .reader import ReaderConfig, read_page
+from .results import PageResult, PageSource
+
+
+def read_assigned_page(ledger: Ledger, page_id: int, form_id: str, version: int, serial: str, page_no: int,
+                       registry: FormRegistry, ocr: str = "tesseract") -> PageResult | None:
+    """Read the kept picture of `page_id` as page `page_no` of copy `serial`; record and return the result.
+
+    The copy's style and paper come from the ledger when it issued the serial; otherwise each is tried.
+    Returns None when no reading fits (the page stays assigned, for its answers to be entered by hand).
+    """
+    row = ledger.execute("SELECT p.image_id, p.page_index, f.path FROM pages p JOIN files f ON f.id = p.file_id "
+                         "WHERE p.id = ?", (page_id,)).fetchone()
+    if row is None or row["image_id"] is None:
+        return None
+    kept = ledger.image(int(row["image_id"]))
+    if kept is None:
+        return None
+    image = cv2.imdecode(np.frombuffer(kept[1], np.uint8), cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        return None
+    form = registry.find(form_id, version)
+    if form is None:
+        return None
+    issued = ledger.execute("SELECT style, paper FROM serials WHERE serial = ?", (serial,)).fetchone()
+    options = [(issued["style"], issued["paper"])] if issued else [(s, p) for s in STYLES for p in ("a4", "letter")]
+    source = PageSource(str(row["path"]), int(row["page_index"]))
+    config = ReaderConfig(tuple(str(p) for p in registry.dirs), ocr)
+    for style, paper in options:
+        layout = compute_layout(form, paper, style)
+        if not 1 <= page_no <= layout.page_count:
+            continue
+        identity = PageIdentity(form.id, form.version, style, paper, page_no, layout.page_count, serial)
+        result = read_page(image, float(C.PAGE_IMAGE_DPI), source, config, identity=identity)
+        if result.status == "form" and not result.reason:
+            ledger.record_reread(page_id, result)
+            return result
+    return None

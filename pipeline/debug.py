@@ -47,8 +47,12 @@ def draw_overlay(canon: np.ndarray, page: PageLayout, boxes: Sequence[BoxReading
         label = f"{item.item}: {item.value if item.value is not None else '-'} {item.state}"
         if item.reason:
             label += f" ({item.reason})"
-        cv2.putText(out, label, pt(row.rect.right - 150, row.rect.y + 10), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1,
-                    cv2.LINE_AA)
+        origin = pt(row.rect.right - 150, row.rect.y + 10)
+        (w, h), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
+        # on a white patch, so the reading stays legible over the printed statement
+        cv2.rectangle(out, (origin[0] - 2, origin[1] - h - 3), (origin[0] + w + 2, origin[1] + 4), (255, 255, 255),
+                      -1)
+        cv2.putText(out, label, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1, cv2.LINE_AA)
     for field, comment in zip(page.text_fields, comments, strict=False):
         colour = (0, 140, 255) if comment.written else (150, 150, 150)
         cv2.rectangle(out, pt(field.x, field.y), pt(field.right, field.bottom), colour, 2)

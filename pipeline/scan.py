@@ -28,6 +28,11 @@ from .options import ScanOptions
 from .reader import PathJob, ReaderConfig, read_job
 from .results import FileInfo, PageResult, PageSource
 
+#: Data and text files that share folders with scans; anything else that is not a scan (a Word file, a HEIC
+#: photo) is reported as a file that could not be read, since it may hold a return in the wrong format.
+NOT_SCANS = frozenset({".json", ".csv", ".tsv", ".txt", ".log", ".xml", ".md", ".html", ".htm", ".ini", ".cfg",
+                       ".yaml", ".yml", ".xlsx", ".xls", ".ods", ".sqlite", ".py", ".sh"})
+
 
 @dataclass
 class ScanSummary:
@@ -35,6 +40,7 @@ class ScanSummary:
     files_read: int = 0
     files_already_in_ledger: int = 0
     files_failed: int = 0
+    files_not_scans: int = 0  # data and text files lying among the scans: named, not read, not a failure
     pages: int = 0
     page_status: Counter[str] = field(default_factory=Counter)
     copies: set[str] = field(default_factory=set)
@@ -53,6 +59,7 @@ class ScanSummary:
         return {
             "files": self.files_seen, "files_read": self.files_read,
             "files_already_in_ledger": self.files_already_in_ledger, "files_failed": self.files_failed,
+            "files_not_scans": self.files_not_scans,
             "pages": self.pages, "pages_by_status": dict(self.page_status), "copies_read": len(self.copies),
             "answers_flagged": self.answers_flagged, "comments_written": self.comments_written,
             "seconds": round(self.seconds, 2),
@@ -66,7 +73,8 @@ class ScanSummary:
         s = self.page_status
         lines = [
             f"Files: {self.files_seen} ({self.files_read} read, {self.files_already_in_ledger} already in the ledger, "
-            f"{self.files_failed} could not be read)",
+            f"{self.files_failed} could not be read"
+            + (f", {self.files_not_scans} not scans, left alone)" if self.files_not_scans else ")"),
             f"Pages: {self.pages} - {s.get('form', 0)} form pages from {len(self.copies)} copies, "
             f"{s.get('blank', 0)} blank, {s.get('not_form', 0)} not recognised, {s.get('unreadable', 0)} unreadable, "
             f"{s.get('duplicate', 0)} scanned twice, {s.get('conflict', 0)} conflicting re-scans",
@@ -188,6 +196,11 @@ def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, quie
     """Open files one at a time, lazily: yields a file's page jobs, then the file itself as its end marker."""
     for path in files:
         summary.files_seen += 1
+        if path.suffix.lower() in NOT_SCANS:
+            # a spreadsheet or a note kept beside the scans is not a lost return: say so, and go on
+            summary.files_not_scans += 1
+            say(f"papervoice: {path}: left alone - a {path.suffix.lower()} file is not a scan")
+            continue
         try:
             info = file_info(path)
         except InputFileError as exc:  # cannot even be opened: nothing to record it under but its name

@@ -220,11 +220,13 @@ def test_junk_is_accounted_for(tmp_path: Path, capsys: pytest.CaptureFixture[str
     (inbox / "d-truncated.pdf").write_bytes(good.read_bytes()[: len(good.read_bytes()) // 3])
     (inbox / "e-empty.pdf").write_bytes(b"")
     (inbox / "f-photo.jpg").write_bytes(np.random.default_rng(0).bytes(5000))
+    (inbox / "g-list-of-returns.csv").write_text("serial,received\n000001G,yes\n")  # a note kept with the scans
     code = main(["scan", str(inbox), "--db", str(db), "--jobs", "1", "-q", "--ocr", "none"])
     err = capsys.readouterr().err
     assert code == 1  # some input could not be read
     for name in ("d-truncated.pdf", "e-empty.pdf", "f-photo.jpg"):
         assert name in err
+    assert "g-list-of-returns.csv: left alone" in err
     con = sqlite3.connect(db)
     status = dict(con.execute("SELECT status, COUNT(*) FROM pages GROUP BY status").fetchall())
     assert status["form"] == 1 and status["blank"] == 1 and status["not_form"] == 1 and status["duplicate"] >= 1

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -156,15 +157,33 @@ class Ledger:
             self.conn.execute(f"PRAGMA busy_timeout = {C.SQLITE_BUSY_TIMEOUT_MS}")
             self.conn.execute("PRAGMA foreign_keys = ON")
             if not readonly:
-                self.conn.execute("PRAGMA journal_mode = WAL")
+                self._when_unlocked(lambda: self.conn.execute("PRAGMA journal_mode = WAL"))
                 self.conn.execute("PRAGMA synchronous = NORMAL")
-                self._migrate()
+                self._when_unlocked(self._migrate)
             self.conn.executescript(EFFECTIVE_VIEWS)
         except sqlite3.Error as exc:
             raise _ledger_error(self.path, exc) from exc
         except OSError as exc:
             raise LedgerError(f"cannot open the ledger {self.path}: {exc.strerror}",
                               "check the folder exists and you may write to it, or pass another --db") from exc
+
+    @staticmethod
+    def _when_unlocked(step: Callable[[], object]) -> None:
+        """Run a set-up step, waiting out another PaperVoice that holds the file.
+
+        Switching a new file to WAL can fail with 'locked' at once, without SQLite's busy
+        handler waiting, when two scans create the same ledger at the same moment.
+        """
+        deadline = time.monotonic() + C.SQLITE_BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                step()
+                return
+            except sqlite3.OperationalError as exc:
+                text = str(exc).lower()
+                if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def __enter__(self) -> Ledger:
         return self
@@ -234,7 +253,7 @@ class Ledger:
         return serials
 
     def serial_issued(self, serial: str) -> bool:
-        return self.execute("SELECT 1 FROM serials WHERE serial = ?", (serial,)).fetchone() is not None
+        return self.serial_issued_in(self.conn, serial)
 
     # --- scanning ---------------------------------------------------------------------------
 
@@ -411,10 +430,6 @@ class Ledger:
     def image(self, image_id: int) -> tuple[str, bytes] | None:
         row = self.execute("SELECT mime, data FROM images WHERE id = ?", (image_id,)).fetchone()
         return None if row is None else (str(row[0]), bytes(row[1]))
-
-    def meta_json(self) -> dict[str, Any]:
-        return {row[0]: json.loads(row[1]) if row[1][:1] in "[{" else row[1]
-                for row in self.execute("SELECT key, value FROM meta")}
 
 
 def _ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:

@@ -48,11 +48,8 @@ LINE_SPACING = 1.3  # leading as a multiple of the font size
 STANDARD_BOX_MM = 8.0
 LARGE_BOX_MM = 11.0
 BOX_LINE_WIDTH_PT = 1.4
-STANDARD_BOX_GAP_MM = 6.0  # space between neighbouring boxes of one item
-LARGE_BOX_GAP_MM = 7.0
 ITEM_GAP_MM = 6.0  # vertical space between items
 READING_WIDTH_MM = 150.0  # running text wraps at this width: shorter lines are easier to follow
-STATEMENT_COLUMN_FRACTION = 0.52  # share of the content width given to the statement text
 
 # --- Comment fields -----------------------------------------------------------------------
 COMMENT_LINE_SPACING_MM = 10.0  # standard print writing lines
@@ -127,7 +124,6 @@ EVIDENCE_GREY_LEVELS = 16
 PAGE_IMAGE_DPI = 150  # pages kept for a person (not a form, unreadable): readable again once assigned
 COMMENT_CROP_DPI = 150  # the handwriting crop kept as the record
 PAPER_WHITEN_MARGIN = 28  # grey levels: pixels this close to the paper's level are stored as white
-COMMENT_REVIEW_CONFIDENCE = 101.0  # written comments below this OCR confidence await a person (101: all)
 
 # --- Loading ------------------------------------------------------------------------------
 POPPLER_TIMEOUT_S = 120.0  # one pdftoppm/pdfinfo call; an A4 page at 300 dpi takes well under a second

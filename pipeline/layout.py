@@ -9,7 +9,7 @@ printed by `papervoice layout --json`).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -465,10 +465,6 @@ def compute_layout(form: Form, paper: str = "a4", style: str = "standard") -> La
         for n, p in enumerate(flow.pages)
     )
     return Layout(form.id, form.version, paper_, style_, (page_w, page_h), pages)
-
-
-def layout_dict(layout: Layout) -> dict[str, Any]:
-    return asdict(layout)
 
 
 def text_fits(block: TextBlock) -> bool:

@@ -90,11 +90,12 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
         image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
         dpi = C.READ_MAX_DPI
     paper = paper_level(image)
-    hits = find_qr(image, dpi, give_up_if_blank=lambda: ink_fraction(image, dpi, paper) < C.BLANK_PAGE_INK_FRACTION)
+    blank = cache(lambda: ink_fraction(image, dpi, paper) < C.BLANK_PAGE_INK_FRACTION)  # asked twice at most
+    hits = find_qr(image, dpi, give_up_if_blank=blank)
     if identity is not None and not hits:
         return _read_by_marks(image, dpi, source, config, identity, paper)
     if not hits:
-        if ink_fraction(image, dpi, paper) < C.BLANK_PAGE_INK_FRACTION:
+        if blank():
             return PageResult(source, "blank", "blank page", dpi=dpi)
         return PageResult(source, "not_form", "no PaperVoice code found: not one of our forms, or its codes are "
                           "damaged (a person can assign it in review)", dpi=dpi, image_png=_keep_image(image, dpi))

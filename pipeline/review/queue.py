@@ -42,8 +42,29 @@ PAGE_STATUS_WORDS: dict[str, str] = {
 }
 
 
+class _Settled:
+    """A question is settled once a person's decision stands (not reverted)."""
+
+    decision_id: int | None
+
+    @property
+    def settled(self) -> bool:
+        return self.decision_id is not None
+
+
+class _ItemQuestion(_Settled):
+    """A question about one item (or comment field) of one page."""
+
+    page_id: int
+    item: str
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return (self.page_id, self.item)
+
+
 @dataclass(frozen=True)
-class AnswerQuestion:
+class AnswerQuestion(_ItemQuestion):
     page_id: int
     item: str
     serial: str
@@ -59,20 +80,12 @@ class AnswerQuestion:
     decision_id: int | None
 
     @property
-    def settled(self) -> bool:
-        return self.decision_id is not None
-
-    @property
     def reason_words(self) -> str:
         return REASONS.get(self.reason, self.reason or "The scanner was unsure")
 
-    @property
-    def key(self) -> tuple[int, str]:
-        return (self.page_id, self.item)
-
 
 @dataclass(frozen=True)
-class CommentQuestion:
+class CommentQuestion(_ItemQuestion):
     page_id: int
     item: str
     serial: str
@@ -86,17 +99,9 @@ class CommentQuestion:
     crop_id: int | None
     decision_id: int | None
 
-    @property
-    def settled(self) -> bool:
-        return self.decision_id is not None
-
-    @property
-    def key(self) -> tuple[int, str]:
-        return (self.page_id, self.item)
-
 
 @dataclass(frozen=True)
-class PageQuestion:
+class PageQuestion(_Settled):
     page_id: int
     status: str
     reason: str
@@ -105,10 +110,6 @@ class PageQuestion:
     image_id: int | None
     decision_id: int | None
     decision: dict[str, Any] | None
-
-    @property
-    def settled(self) -> bool:
-        return self.decision_id is not None
 
     @property
     def status_words(self) -> str:
@@ -120,7 +121,7 @@ class PageQuestion:
 
 
 @dataclass(frozen=True)
-class IncompleteCopy:
+class IncompleteCopy(_Settled):
     serial: str
     form_id: str
     form_version: int
@@ -133,10 +134,6 @@ class IncompleteCopy:
     @property
     def missing(self) -> tuple[int, ...]:
         return tuple(p for p in range(1, self.page_count + 1) if p not in self.present)
-
-    @property
-    def settled(self) -> bool:
-        return self.decision_id is not None
 
 
 @dataclass(frozen=True)

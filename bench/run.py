@@ -1,15 +1,17 @@
 """The accuracy and speed benchmark: simulate returns, scan them, score against the truth.
 
-    python -m bench.run --quick      # about 90 pages, well under 2 minutes on 2 cores
-    python -m bench.run --full       # over 300 pages, under 10 minutes on 2 cores
+    python -m bench.run --quick      # about 160 pages, about a minute on 2 cores
+    python -m bench.run --full       # about 800 pages, about 5 minutes on 2 cores
 
-Two simulated sets, both forms in both styles with junk pages mixed in:
+Three simulated sets, both forms in both styles (the first two with junk pages mixed in):
 
 * marks    - every comment field blank: mark reading only (the mark-only throughput);
-* comments - half the comment fields handwritten: the OCR-bound throughput and the CER figures.
+* comments - half the comment fields handwritten: the OCR-bound throughput;
+* handwriting - every comment field handwritten, no junk: the CER figures per engine and per tier, on
+  enough fields (over a hundred in the full run) that a few hard lines do not swing them.
 
 Each set is scanned into its own copy of the freshly issued ledger with --jobs 1 and --jobs 2 (the
-comments set also with RapidOCR when installed), so the throughput ratio and the determinism across
+handwriting set with each OCR engine installed), so the throughput ratio and the determinism across
 job counts come from the same run.  A naive baseline (every PDF page rasterised at 300 dpi with
 pdf2image and the whole page searched for a QR code) gives a speed reference.  Prints a table,
 writes bench/results/latest.json, and rewrites the README's table between
@@ -47,6 +49,7 @@ RESULTS = ROOT / "bench" / "results" / "latest.json"
 README = ROOT / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 FORMS = ("care-planning-person", "care-planning-practitioner")
+ENGINE_NAMES = {"tesseract": "tesseract", "rapidocr": "RapidOCR with PP-OCRv5"}
 T = TypeVar("T")
 
 
@@ -56,13 +59,15 @@ class Plan:
 
     marks_copies: int
     comments_copies: int
+    handwriting_copies: int  # one comment field per copy, always written: the CER sample
     jobs1_comments: bool  # also scan the comments set with --jobs 1 (OCR-bound ratio)
     baseline_pages: int  # cap on pages for the naive baseline
 
 
 PLANS = {
-    "quick": Plan(marks_copies=4, comments_copies=3, jobs1_comments=False, baseline_pages=24),
-    "full": Plan(marks_copies=16, comments_copies=10, jobs1_comments=True, baseline_pages=120),
+    "quick": Plan(marks_copies=4, comments_copies=3, handwriting_copies=4, jobs1_comments=False, baseline_pages=24),
+    "full": Plan(marks_copies=16, comments_copies=10, handwriting_copies=30, jobs1_comments=True,
+                 baseline_pages=120),
 }
 
 
@@ -218,8 +223,9 @@ def run(mode: str, keep: Path | None, seed: int, skip_baseline: bool) -> dict[st
         log(f"Simulating returns ({mode})...")
         marks = simulate_set("marks", plan.marks_copies, seed, work, blank_comments=True)
         comments = simulate_set("comments", plan.comments_copies, seed + 1, work, comment_rate=0.5)
-        sim_pages = marks["truth"].pages + comments["truth"].pages
-        sim_seconds = marks["truth"].seconds + comments["truth"].seconds
+        hands = simulate_set("handwriting", plan.handwriting_copies, seed + 2, work, comment_rate=1.0, junk=False)
+        sim_pages = marks["truth"].pages + comments["truth"].pages + hands["truth"].pages
+        sim_seconds = marks["truth"].seconds + comments["truth"].seconds + hands["truth"].seconds
         result["simulator"] = {"pages": sim_pages, "seconds": round(sim_seconds, 1),
                                "pages_per_second": round(sim_pages / sim_seconds, 2)}
 
@@ -238,12 +244,12 @@ def run(mode: str, keep: Path | None, seed: int, skip_baseline: bool) -> dict[st
         scans["comments_j2"] = run_scan(c_files, c_issued, work / "comments-j2.db", 2, "tesseract")
         if plan.jobs1_comments:
             scans["comments_j1"] = run_scan(c_files, c_issued, work / "comments-j1.db", 1, "tesseract")
-        try:
-            import rapidocr_onnxruntime  # noqa: F401
-
-            scans["comments_rapidocr_j2"] = run_scan(c_files, c_issued, work / "comments-rapidocr.db", 2, "rapidocr")
-        except ImportError:
-            log("  RapidOCR is not installed: skipping its CER")
+        h_files, h_issued = scan_files(hands["truth"].files), hands["spec"].db
+        scans["handwriting_tesseract_j2"] = run_scan(h_files, h_issued, work / "hand-tesseract.db", 2, "tesseract")
+        if rapidocr_installed():
+            scans["handwriting_rapidocr_j2"] = run_scan(h_files, h_issued, work / "hand-rapidocr.db", 2, "rapidocr")
+        else:
+            log("  RapidOCR or its PP-OCRv5 models are not installed: skipping its CER")
         result["scans"] = scans
 
         log("Scoring...")
@@ -254,9 +260,9 @@ def run(mode: str, keep: Path | None, seed: int, skip_baseline: bool) -> dict[st
         result["marks_set"] = m_score
         result["comments_set"] = c_score
         result["all_items"] = _combine_items(m_score["items"], c_score["items"])
-        result["cer"] = {"tesseract": c_score["comments"]["cer"]}
-        if "comments_rapidocr_j2" in scans:
-            result["cer"]["rapidocr"] = score(work / "comments-rapidocr.db", c_truth)["comments"]["cer"]
+        h_truth = load_truth(hands["truth"].truth_path)
+        result["cer"] = {engine: score(work / f"hand-{engine}.db", h_truth)["comments"]["cer"]
+                         for engine in ("tesseract", "rapidocr") if f"handwriting_{engine}_j2" in scans}
         result["blank_given_text"] = [a + b for a, b in zip(m_score["comments"]["blank_given_text"],
                                                             c_score["comments"]["blank_given_text"], strict=True)]
         result["same_answers_jobs_1_and_2"] = answers_fingerprint(work / "marks-j1.db") == answers_fingerprint(
@@ -292,6 +298,19 @@ def run(mode: str, keep: Path | None, seed: int, skip_baseline: bool) -> dict[st
             shutil.rmtree(work, ignore_errors=True)
     result["total_seconds"] = round(time.perf_counter() - started, 1)
     return result
+
+
+def rapidocr_installed() -> bool:
+    from pipeline.errors import MissingDependencyError
+    from pipeline.ocr import ppocr_v5_models
+
+    try:
+        import rapidocr_onnxruntime  # noqa: F401
+
+        ppocr_v5_models()
+    except (ImportError, MissingDependencyError):
+        return False
+    return True
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -339,17 +358,17 @@ def table(r: dict[str, Any]) -> str:
         ("Blank comment fields given text", f"{r['blank_given_text'][0]}/{r['blank_given_text'][1]}"),
     ]
     for engine, cer in r["cer"].items():
-        rows.append((f"Comment CER, {engine} (ignoring case): easy / middle / hard hands",
-                     " / ".join(_fmt_cer(cer, t) for t in ("easy", "middle", "hard"))))
+        scan_figures = r["scans"][f"handwriting_{engine}_j2"]
+        rows.append((f"Comment CER, {ENGINE_NAMES.get(engine, engine)} (ignoring case): easy / middle / hard "
+                     "hands", " / ".join(_fmt_cer(cer, t) for t in ("easy", "middle", "hard"))
+                     + f"; {scan_figures['pages_per_second']} pages/s, {scan_figures['peak_rss_mb']} MB at --jobs 2"))
     rows += [
         ("Pages/s, marks only, --jobs 1 / 2", f"{thr['marks_pages_per_s_j1']} / {thr['marks_pages_per_s_j2']} "
                                               f"(x{thr['marks_ratio_j2_j1']})"),
         ("Pages/s with handwritten comments, --jobs 2", str(thr["comments_pages_per_s_j2"])
          + (f" (--jobs 1: {thr['comments_pages_per_s_j1']})" if "comments_pages_per_s_j1" in thr else "")),
         ("Peak memory of a --jobs 2 scan (all processes): marks / with comments",
-         f"{thr['peak_rss_mb_j2']} / {thr['peak_rss_mb_j2_comments']} MB"
-         + (f" (RapidOCR: {r['scans']['comments_rapidocr_j2']['peak_rss_mb']} MB)"
-            if "comments_rapidocr_j2" in r["scans"] else "")),
+         f"{thr['peak_rss_mb_j2']} / {thr['peak_rss_mb_j2_comments']} MB"),
         ("Same answers with --jobs 1 and --jobs 2", "yes" if r["same_answers_jobs_1_and_2"] else "NO"),
     ]
     rows.append(("Pages/s once the workers are up (start-up left out), marks only, --jobs 1 / 2",
@@ -374,7 +393,8 @@ def table(r: dict[str, Any]) -> str:
     head = (f"Measured {r['date'][:10]} by `make bench{'-quick' if r['mode'] == 'quick' else ''}` on "
             f"{m['cores']} cores ({m['cpu'] or 'unknown CPU'}), {r['scans']['marks_j2']['pages']} + "
             f"{r['scans']['comments_j2']['pages']} simulated pages; CER on {r['cer']['tesseract']['all']['fields']} "
-            "handwritten fields." if r["cer"].get("tesseract", {}).get("all") else "")
+            f"handwritten fields ({r['scans']['handwriting_tesseract_j2']['pages']} more pages)."
+            if r["cer"].get("tesseract", {}).get("all") else "")
     lines = [head, "", "| Measure | Result |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
     return "\n".join(lines)
 
@@ -406,8 +426,8 @@ def update_readme(text: str, path: Path = README) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="about 90 pages (the default)")
-    mode.add_argument("--full", action="store_true", help="over 300 pages")
+    mode.add_argument("--quick", action="store_true", help="about 160 pages (the default)")
+    mode.add_argument("--full", action="store_true", help="about 800 pages")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the simulated scans and ledgers in DIR")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")

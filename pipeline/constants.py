@@ -106,8 +106,12 @@ REFINE_MIN_BOXES = 8  # printed squares needed to refit a weakly anchored page b
 COMMENT_INSET_MM = 1.5  # drop this much inside the frame before looking for writing
 COMMENT_MIN_INK_FRACTION = 0.0025  # below this share of inked pixels the field is blank
 COMMENT_MIN_COMPONENT_MM = 0.9  # specks smaller than this are noise, not writing
+COMMENT_DOT_REACH_MM = 1.5  # ... unless this close to writing: the dot of an 'i', a full stop
+COMMENT_DOT_MIN_MM = 0.25  # ... and at least this big
 COMMENT_RULE_MIN_LENGTH_MM = 20.0  # straight strokes this long are printed rules, not writing
 COMMENT_SLIVER_MAX_HEIGHT_MM = 0.9  # flatter pieces (twice as wide as tall) are bits of a writing line
+COMMENT_RULE_BRIDGE_MM = 1.2  # a stroke crossing a removed rule is rejoined across a gap this tall
+RAPIDOCR_DET_MAX_SIDE_PX = 960  # RapidOCR's text finder sees the field at most this wide (PP-OCR's own default)
 OCR_TIMEOUT_S = 30.0
 
 # --- Coordinator --------------------------------------------------------------------------

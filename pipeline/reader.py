@@ -25,7 +25,6 @@ from .images import encode_png, whiten
 from .layout import Layout, compute_layout
 from .loading import PageJob
 from .marks import boxes_confirm_fit, decide_item, evidence_crop, read_boxes
-from .ocr import get_engine
 from .register import (
     QrHit,
     Registration,
@@ -179,8 +178,7 @@ def _read_registered(image: np.ndarray, dpi: float, source: PageSource, config: 
                                   reading.crop_png)
         items.append(reading)
     items = _suspect_lost_marks(items, boxes)
-    engine = get_engine(config.ocr)
-    comments: list[CommentReading] = [read_field(image, reg.homography, layout.page_size, f, paper, engine)
+    comments: list[CommentReading] = [read_field(image, reg.homography, layout.page_size, f, paper, config.ocr)
                                       for f in page.text_fields]
     result = PageResult(source, "form", "" if good_fit else "poor fit: every answer goes to a person",
                         identity=ident, rotation_deg=round(reg.rotation_deg, 2),

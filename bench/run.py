@@ -302,13 +302,11 @@ def run(mode: str, keep: Path | None, seed: int, skip_baseline: bool) -> dict[st
 
 def rapidocr_installed() -> bool:
     from pipeline.errors import MissingDependencyError
-    from pipeline.ocr import ppocr_v5_models
+    from pipeline.ocr import check_engine
 
     try:
-        import rapidocr_onnxruntime  # noqa: F401
-
-        ppocr_v5_models()
-    except (ImportError, MissingDependencyError):
+        check_engine("rapidocr")
+    except MissingDependencyError:
         return False
     return True
 

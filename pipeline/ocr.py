@@ -64,6 +64,11 @@ def ppocr_v5_models() -> dict[str, str]:
                                  "or use --ocr tesseract")
 
 
+def _rapidocr_not_installed() -> MissingDependencyError:
+    return MissingDependencyError("the RapidOCR engine is not installed",
+                                  "pip install 'papervoice[rapidocr]', or use --ocr tesseract")
+
+
 def _libc_malloc_trim() -> Callable[[], object]:
     """glibc's malloc_trim(0), or a no-op elsewhere."""
     try:
@@ -87,8 +92,7 @@ class RapidOcrEngine:
         try:
             from rapidocr_onnxruntime import RapidOCR
         except ImportError as exc:
-            raise MissingDependencyError("the RapidOCR engine is not installed",
-                                         "pip install 'papervoice[rapidocr]', or use --ocr tesseract") from exc
+            raise _rapidocr_not_installed() from exc
         self._give_back_memory = _libc_malloc_trim()
         self._engine = RapidOCR(**ppocr_v5_models(), det_limit_type="max",
                                 det_limit_side_len=C.RAPIDOCR_DET_MAX_SIDE_PX, det_use_dilation=False,
@@ -134,8 +138,7 @@ def check_engine(name: str) -> None:
         tesseract.check_tesseract()
     elif name == "rapidocr":
         if importlib.util.find_spec("rapidocr_onnxruntime") is None:
-            raise MissingDependencyError("the RapidOCR engine is not installed",
-                                         "pip install 'papervoice[rapidocr]', or use --ocr tesseract")
+            raise _rapidocr_not_installed()
         ppocr_v5_models()
 
 

@@ -33,11 +33,11 @@ import cv2
 import numpy as np
 import psutil
 
-from pipeline.forms import FormRegistry
-from pipeline.identity import PageIdentity
-from pipeline.layout import compute_layout
-from pipeline.ledger import Ledger
-from pipeline.results import CommentReading, FileInfo, ItemReading, PageResult, PageSource
+from pipeline.form.definition import FormRegistry
+from pipeline.form.identity import PageIdentity
+from pipeline.form.layout import compute_layout
+from pipeline.ledger.store import Ledger
+from pipeline.scan.results import CommentReading, FileInfo, ItemReading, PageResult, PageSource
 
 RESULTS = Path(__file__).resolve().parent / "results" / "export.json"
 FORMS = (("care-planning-person", 0.8), ("care-planning-practitioner", 0.2))
@@ -150,7 +150,7 @@ def build_ledger(db: Path, returns: int, seed: int = 7) -> dict[str, int]:
 
 def child(db: str, out: str) -> None:
     """Run one export and report time and this process's own peak memory as JSON on stdout."""
-    from pipeline.export import export_workbook
+    from pipeline.export.workbook import export_workbook
     from pipeline.options import ExportOptions
 
     start = time.perf_counter()

@@ -25,8 +25,8 @@ import pikepdf
 
 from bench.run import PeakMemory, log, machine
 from pipeline.atomic import atomic_write
-from pipeline.forms import FormRegistry
-from pipeline.simulate import SimulationSpec, simulate_returns
+from pipeline.form.definition import FormRegistry
+from pipeline.simulate.returns import SimulationSpec, simulate_returns
 
 RESULTS = Path(__file__).resolve().parent / "results" / "memory.json"
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from pipeline.forms import FormRegistry
-from pipeline.generate import blank_form_pdf
-from pipeline.layout import STYLES
+from pipeline.form.definition import FormRegistry
+from pipeline.form.generate import blank_form_pdf
+from pipeline.form.layout import STYLES
 
 ROOT = Path(__file__).resolve().parent.parent
 GAP_PX = 24  # grey gutter between pages, so each sheet's edge is visible on a white README page

@@ -41,8 +41,8 @@ from typing import Any, TypeVar
 import psutil
 
 from bench.score import answers_fingerprint, load_truth, score
-from pipeline.forms import FormRegistry
-from pipeline.simulate import SimulationSpec, simulate_returns
+from pipeline.form.definition import FormRegistry
+from pipeline.simulate.returns import SimulationSpec, simulate_returns
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "latest.json"
@@ -184,7 +184,7 @@ def naive_baseline(files: list[Path], max_pages: int) -> dict[str, Any]:
 
 def export_time(db: Path, work: Path) -> dict[str, Any] | None:
     try:
-        from pipeline.export import export_workbook
+        from pipeline.export.workbook import export_workbook
         from pipeline.options import ExportOptions
     except ImportError:
         return None
@@ -302,7 +302,7 @@ def run(mode: str, keep: Path | None, seed: int, skip_baseline: bool) -> dict[st
 
 def rapidocr_installed() -> bool:
     from pipeline.errors import MissingDependencyError
-    from pipeline.ocr import check_engine
+    from pipeline.scan.ocr import check_engine
 
     try:
         check_engine("rapidocr")

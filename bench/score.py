@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from pipeline.ledger import EFFECTIVE_VIEWS
+from pipeline.ledger.store import EFFECTIVE_VIEWS
 
 
 def load_truth(path: Path) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import PaperVoiceError
+from pipeline.errors import PaperVoiceError
 
 
 class OutputError(PaperVoiceError):

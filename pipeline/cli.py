@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
-from .errors import ExitCode, PaperVoiceError
-from .options import DEFAULT_DB, OCR_ENGINES, ExportOptions, ReviewOptions, ScanOptions, default_jobs
+from pipeline import __version__
+from pipeline.errors import ExitCode, PaperVoiceError
+from pipeline.options import DEFAULT_DB, OCR_ENGINES, ExportOptions, ReviewOptions, ScanOptions, default_jobs
 
 
 def say(message: str) -> None:
@@ -22,14 +22,14 @@ def say(message: str) -> None:
 
 
 def _registry(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from .forms import BUNDLED_FORMS_DIR, FormRegistry
+    from pipeline.form.definition import BUNDLED_FORMS_DIR, FormRegistry
 
     dirs = [Path(d) for d in (getattr(args, "forms_dir", None) or [])] or [BUNDLED_FORMS_DIR]
     return FormRegistry.from_dirs(dirs)
 
 
 def cmd_forms(args: argparse.Namespace) -> int:
-    from .layout import compute_layout
+    from pipeline.form.layout import compute_layout
 
     rows = []
     for form in _registry(args).all():
@@ -48,7 +48,7 @@ def cmd_forms(args: argparse.Namespace) -> int:
 
 
 def cmd_layout(args: argparse.Namespace) -> int:
-    from .layout import compute_layout
+    from pipeline.form.layout import compute_layout
 
     form = _registry(args).get(args.form)
     layout = compute_layout(form, args.paper, "large-print" if args.large_print else "standard")
@@ -62,8 +62,8 @@ def cmd_layout(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .generate import generate
-    from .ledger import Ledger
+    from pipeline.form.generate import generate
+    from pipeline.ledger.store import Ledger
 
     if args.copies < 1 or args.copies > 100_000:
         raise_usage(f"--copies must be from 1 to 100000, not {args.copies}", "use e.g. --copies 50")
@@ -81,7 +81,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from .scan import scan
+    from pipeline.scan.coordinator import scan
 
     options = ScanOptions(db=Path(args.db), jobs=args.jobs, ocr=args.ocr,
                           debug_dir=Path(args.debug_dir) if args.debug_dir else None, quiet=args.quiet,
@@ -94,7 +94,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .export import export_workbook
+    from pipeline.export.workbook import export_workbook
 
     options = ExportOptions(output=Path(args.output), db=Path(args.db), form=args.form,
                             csv_dir=Path(args.csv) if args.csv else None)
@@ -105,7 +105,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from .review.server import serve
+    from pipeline.review.app import serve
 
     serve(ReviewOptions(db=Path(args.db), host=args.host, port=args.port, token=args.token,
                         open_browser=not args.no_browser,
@@ -114,7 +114,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .status import format_status, reconcile
+    from pipeline.ledger.status import format_status, reconcile
 
     report = reconcile(Path(args.db))
     print(json.dumps(report, indent=2) if args.json else format_status(report))
@@ -122,7 +122,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .status import check_ledger
+    from pipeline.ledger.status import check_ledger
 
     problems = check_ledger(Path(args.db))
     if args.json:
@@ -136,7 +136,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from .simulate import SimulationSpec, simulate_returns
+    from pipeline.simulate.returns import SimulationSpec, simulate_returns
 
     spec = SimulationSpec(forms=tuple(args.form), copies=args.copies, seed=args.seed, db=Path(args.db),
                           output_dir=Path(args.output_dir), blank_comments=args.blank_comments)
@@ -148,7 +148,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def raise_usage(message: str, advice: str) -> None:
-    from .errors import UsageError
+    from pipeline.errors import UsageError
 
     raise UsageError(message, advice)
 

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UsageError
+from pipeline.errors import UsageError
 
 DEFAULT_DB = Path("papervoice.db")
 OCR_ENGINES = ("tesseract", "rapidocr", "none")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.forms import FormRegistry
+from pipeline.form.definition import FormRegistry
 
 #: the "nothing lost" tests share one batch of returns and one reference scan (fixtures `returns`, `reference`)
 pytest_plugins = ("fixtures_returns",)

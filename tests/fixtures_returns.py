@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pipeline.ledger import content_snapshot
+from pipeline.ledger.store import content_snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 FORM = "care-planning-person"
@@ -53,11 +53,11 @@ def build_returns(cache: Path, files: int = 8, pages_per_file: int = 5, dpi: int
     if done.exists():
         meta = json.loads(done.read_text())
         return Returns(out / "base.db", [out / name for name in meta["inputs"]], int(meta["pages"]))
-    from pipeline import simulate as sim
-    from pipeline.forms import FormRegistry
-    from pipeline.generate import render_pdf
-    from pipeline.layout import compute_layout
-    from pipeline.ledger import Ledger
+    from pipeline.form.definition import FormRegistry
+    from pipeline.form.generate import render_pdf
+    from pipeline.form.layout import compute_layout
+    from pipeline.ledger.store import Ledger
+    from pipeline.simulate import returns as sim
 
     if out.exists():
         shutil.rmtree(out)

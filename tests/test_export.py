@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 from openpyxl import load_workbook
 
-from pipeline import export as E
 from pipeline.errors import LedgerError, UnknownFormError
-from pipeline.forms import FormRegistry
-from pipeline.identity import PageIdentity
-from pipeline.ledger import Ledger
+from pipeline.export import workbook as E
+from pipeline.form.definition import FormRegistry
+from pipeline.form.identity import PageIdentity
+from pipeline.ledger.store import Ledger
 from pipeline.options import ExportOptions
-from pipeline.results import CommentReading, FileInfo, ItemReading, PageResult, PageSource
+from pipeline.scan.results import CommentReading, FileInfo, ItemReading, PageResult, PageSource
 
 ROOT = Path(__file__).resolve().parent.parent
 PERSON, PRACTITIONER, MYSTERY = "care-planning-person", "care-planning-practitioner", "mystery-form"
@@ -157,7 +157,7 @@ def test_responses_header_and_values_equal_ledger(built: dict) -> None:
     serials = [r[0] for r in data]
     assert serials == sorted(built["person"][:5]) and len(set(serials)) == len(serials)
     con = sqlite3.connect(built["db"])
-    con.executescript(__import__("pipeline.ledger", fromlist=["EFFECTIVE_VIEWS"]).EFFECTIVE_VIEWS)
+    con.executescript(__import__("pipeline.ledger.store", fromlist=["EFFECTIVE_VIEWS"]).EFFECTIVE_VIEWS)
     for r in data:
         expected = dict(con.execute("SELECT item, value FROM effective_answers WHERE serial = ?", (r[0],)).fetchall())
         got = dict(zip(ITEMS, r[5:15], strict=True))

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from pipeline.errors import ExitCode, FormDefinitionError, UnknownFormError
-from pipeline.forms import FormRegistry, load_form_file
+from pipeline.form.definition import FormRegistry, load_form_file
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -22,7 +22,7 @@ from PIL import Image
 from reportlab.pdfgen.canvas import Canvas
 
 from pipeline.errors import InputFileError
-from pipeline.loading import decode_page, open_pages
+from pipeline.scan.loading import decode_page, open_pages
 
 
 def _picture(width: int = 96, height: int = 136) -> Image.Image:

@@ -25,9 +25,9 @@ import numpy as np
 import pytest
 
 from pipeline import constants as C
-from pipeline.identity import is_valid_serial, parse_payload
-from pipeline.layout import PAPERS, STYLES
-from pipeline.ledger import Ledger
+from pipeline.form.identity import is_valid_serial, parse_payload
+from pipeline.form.layout import PAPERS, STYLES
+from pipeline.ledger.store import Ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMS = ("care-planning-person", "care-planning-practitioner")

@@ -18,8 +18,8 @@ import pytest
 from PIL import Image
 
 from pipeline.errors import ExitCode, InputFileError
-from pipeline.loading import PageError, PageJob, decode_page, file_info, open_pages
-from pipeline.results import PageSource
+from pipeline.scan.loading import PageError, PageJob, decode_page, file_info, open_pages
+from pipeline.scan.results import PageSource
 
 
 def read_everything(path: Path) -> int:

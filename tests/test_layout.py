@@ -18,10 +18,10 @@ import pytest
 
 from pipeline import constants as C
 from pipeline.constants import mm
-from pipeline.fonts import text_width_pt
-from pipeline.forms import Form, FormRegistry
-from pipeline.identity import PageIdentity, qr_matrix, serial_for
-from pipeline.layout import PAPERS, STYLES, Layout, PageLayout, Rect, compute_layout, text_fits
+from pipeline.form.definition import Form, FormRegistry
+from pipeline.form.fonts import text_width_pt
+from pipeline.form.identity import PageIdentity, qr_matrix, serial_for
+from pipeline.form.layout import PAPERS, STYLES, Layout, PageLayout, Rect, compute_layout, text_fits
 
 ROOT = Path(__file__).resolve().parent.parent
 FORM_IDS = sorted({f.id for f in FormRegistry.from_dirs().all()})

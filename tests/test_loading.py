@@ -21,9 +21,9 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from pipeline import constants as C
-from pipeline import loading
 from pipeline.errors import InputFileError, MissingDependencyError
-from pipeline.loading import (
+from pipeline.scan import loading
+from pipeline.scan.loading import (
     PageError,
     PageJob,
     decode_page,
@@ -33,7 +33,7 @@ from pipeline.loading import (
     open_pages,
     page_job,
 )
-from pipeline.results import PageSource
+from pipeline.scan.results import PageSource
 from pipeline.tools import poppler
 
 A4_100DPI = (827, 1169)  # width, height in pixels
@@ -302,7 +302,7 @@ def test_vector_pdf_is_rendered_at_render_dpi(tmp_path: Path) -> None:
 
 
 def test_generated_form_pdf_is_rendered(tmp_path: Path, registry) -> None:  # type: ignore[no-untyped-def]
-    from pipeline.generate import blank_form_pdf
+    from pipeline.form.generate import blank_form_pdf
 
     path = tmp_path / "form.pdf"
     path.write_bytes(blank_form_pdf(registry.all()[0]))

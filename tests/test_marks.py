@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline.marks import classify, decide_item
-from pipeline.results import BoxReading
+from pipeline.scan.marks import classify, decide_item
+from pipeline.scan.results import BoxReading
 
 
 def box(value: int, state: str, coverage: float = 0.0) -> BoxReading:

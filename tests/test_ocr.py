@@ -16,11 +16,11 @@ import pytest
 from test_scan import BLACK, comments, issue_copy, opts, save_pdf, scanned
 
 from bench.score import edit_distance, normalise
-from pipeline import ocr
-from pipeline import simulate as sim
-from pipeline.comments import remove_lines
 from pipeline.errors import MissingDependencyError
-from pipeline.scan import scan
+from pipeline.scan import ocr
+from pipeline.scan.comments import remove_lines
+from pipeline.scan.coordinator import scan
+from pipeline.simulate import returns as sim
 
 PX_PER_MM = 200 / 25.4
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.forms import FormRegistry
-from pipeline.ledger import Ledger, content_snapshot
+from pipeline.form.definition import FormRegistry
+from pipeline.ledger.store import Ledger, content_snapshot
 from pipeline.options import ScanOptions
-from pipeline.scan import scan
-from pipeline.simulate import SimulationSpec, simulate_returns
+from pipeline.scan.coordinator import scan
+from pipeline.simulate.returns import SimulationSpec, simulate_returns
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from test_scan import answers, issue_copy, mark, opts, save_pdf
 
-from pipeline import simulate as sim
-from pipeline.forms import FormRegistry
-from pipeline.ledger import Ledger
-from pipeline.reassign import read_assigned_page
-from pipeline.scan import scan
+from pipeline.form.definition import FormRegistry
+from pipeline.ledger.store import Ledger
+from pipeline.review.reassign import read_assigned_page
+from pipeline.scan.coordinator import scan
+from pipeline.simulate import returns as sim
 
 PX_PER_PT = 300 / 72
 

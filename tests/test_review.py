@@ -28,14 +28,14 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from pipeline.errors import LedgerError, UsageError
-from pipeline.forms import FormRegistry
-from pipeline.identity import PageIdentity
-from pipeline.layout import compute_layout
-from pipeline.ledger import Ledger
+from pipeline.form.definition import FormRegistry
+from pipeline.form.identity import PageIdentity
+from pipeline.form.layout import compute_layout
+from pipeline.ledger.store import Ledger
 from pipeline.options import ReviewOptions
-from pipeline.results import CommentReading, FileInfo, ItemReading, PageResult, PageSource
 from pipeline.review import queue as Q
-from pipeline.review.server import create_app
+from pipeline.review.app import create_app
+from pipeline.scan.results import CommentReading, FileInfo, ItemReading, PageResult, PageSource
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -246,7 +246,7 @@ def test_missing_ledger_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_token_is_asked_for_and_checked(built: Built, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("pipeline.review.server.WRONG_TOKEN_DELAY_S", 0)
+    monkeypatch.setattr("pipeline.review.app.WRONG_TOKEN_DELAY_S", 0)
     client = _client(built, host="0.0.0.0", token="correct-horse-battery")
     resp = client.get("/answers")
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
@@ -438,11 +438,11 @@ def test_browser_review_by_keyboard_persists_and_exports(browser: Any, live: str
     assert "The plan was late but kind." in page.inner_text("table")
     page.close()
 
-    if importlib.util.find_spec("pipeline.export") is None:
+    if importlib.util.find_spec("pipeline.export.workbook") is None:
         pytest.skip("pipeline/export.py is not there yet: the workbook half of this test runs once it is")
     from openpyxl import load_workbook
 
-    from pipeline.export import export_workbook
+    from pipeline.export.workbook import export_workbook
     from pipeline.options import ExportOptions
 
     out = export_workbook(ExportOptions(output=tmp_path / "results.xlsx", db=built.db))
@@ -561,7 +561,7 @@ def test_history_json_values_render(built: Built, client: FlaskClient) -> None:
 def test_serve_reports_a_busy_port(built: Built) -> None:
     import socket
 
-    from pipeline.review.server import serve
+    from pipeline.review.app import serve
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -17,14 +17,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline import simulate as sim
 from pipeline.cli import main
-from pipeline.forms import FormRegistry
-from pipeline.generate import render_pdf
-from pipeline.layout import compute_layout
-from pipeline.ledger import Ledger
+from pipeline.form.definition import FormRegistry
+from pipeline.form.generate import render_pdf
+from pipeline.form.layout import compute_layout
+from pipeline.ledger.store import Ledger
 from pipeline.options import ScanOptions
-from pipeline.scan import scan
+from pipeline.scan.coordinator import scan
+from pipeline.simulate import returns as sim
 
 CLEAN = sim.DegradeParams.none()
 BLACK = sim.Pen("black ballpoint", 40, 0.5)

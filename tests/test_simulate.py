@@ -18,11 +18,11 @@ import pytest
 from PIL import Image
 
 from pipeline import constants as C
-from pipeline.forms import FormRegistry
-from pipeline.generate import render_pdf
-from pipeline.layout import compute_layout
-from pipeline.ledger import Ledger
-from pipeline.simulate import (
+from pipeline.form.definition import FormRegistry
+from pipeline.form.generate import render_pdf
+from pipeline.form.layout import compute_layout
+from pipeline.ledger.store import Ledger
+from pipeline.simulate.returns import (
     PENCIL,
     PENS,
     AnswerMix,

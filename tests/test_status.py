@@ -10,10 +10,10 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.errors import LedgerError
-from pipeline.identity import PageIdentity, serial_for
-from pipeline.ledger import Ledger
-from pipeline.results import BoxReading, CommentReading, FileInfo, ItemReading, PageResult, PageSource
-from pipeline.status import check_ledger, format_status, reconcile
+from pipeline.form.identity import PageIdentity, serial_for
+from pipeline.ledger.status import check_ledger, format_status, reconcile
+from pipeline.ledger.store import Ledger
+from pipeline.scan.results import BoxReading, CommentReading, FileInfo, ItemReading, PageResult, PageSource
 
 SCALE = (1, 2, 3, 4)
 

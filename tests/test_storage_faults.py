@@ -112,7 +112,7 @@ def test_ledger_where_no_file_can_be_created(returns: Returns) -> None:
 #: run the command with SQLite told the ledger may not grow past a few files' worth of pages
 LIMITED = """
 import sys
-import pipeline.ledger as ledger
+import pipeline.ledger.store as ledger
 opened = ledger.Ledger.__init__
 def init(self, *args, **kwargs):
     opened(self, *args, **kwargs)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..ledger import Ledger, describe_page_decision, parse_page_decision
+from pipeline.ledger.store import Ledger, describe_page_decision, parse_page_decision
 
 #: Plain words for the scanner's reasons, shown above the crop.
 REASONS: dict[str, str] = {

@@ -20,8 +20,8 @@ from functools import cache
 
 import numpy as np
 
-from .. import constants as C
-from ..errors import ExternalProgramError, MissingDependencyError
+from pipeline import constants as C
+from pipeline.errors import ExternalProgramError, MissingDependencyError
 
 INSTALL_ADVICE = "run 'make setup' as root, or 'sudo apt-get install poppler-utils' (macOS: 'brew install poppler')"
 _VERSION_RE = re.compile(r"version\s+(\d+)\.(\d+)(?:\.(\d+))?")

@@ -14,8 +14,8 @@ from functools import cache
 
 import numpy as np
 
-from .. import constants as C
-from ..errors import ExternalProgramError, MissingDependencyError
+from pipeline import constants as C
+from pipeline.errors import ExternalProgramError, MissingDependencyError
 
 MIN_VERSION = (4, 1)
 _INSTALL = "run 'make setup' as root, or 'sudo apt-get install tesseract-ocr tesseract-ocr-eng'"

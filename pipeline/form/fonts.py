@@ -14,7 +14,7 @@ from pathlib import Path
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
-from .errors import MissingDependencyError
+from pipeline.errors import MissingDependencyError
 
 REGULAR = "PV-Sans"
 BOLD = "PV-Sans-Bold"

@@ -47,12 +47,12 @@ from flask import Flask, Response, abort, flash, g, redirect, render_template, r
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
-from ..errors import LedgerError, PaperVoiceError, UsageError
-from ..forms import Form, FormRegistry
-from ..identity import is_valid_serial
-from ..ledger import Ledger
-from ..options import ReviewOptions
-from . import queue as Q
+from pipeline.errors import LedgerError, PaperVoiceError, UsageError
+from pipeline.form.definition import Form, FormRegistry
+from pipeline.form.identity import is_valid_serial
+from pipeline.ledger.store import Ledger
+from pipeline.options import ReviewOptions
+from pipeline.review import queue as Q
 
 HERE = Path(__file__).resolve().parent
 LOCAL_HOST_NAMES = ("127.0.0.1", "localhost", "::1")
@@ -416,7 +416,7 @@ def open_counts(led: Ledger) -> dict[str, int]:
 
 def _read_assigned(led: Ledger, page_id: int, value: dict[str, Any], forms: FormRegistry) -> str:
     """Read the kept page under its new identity, so its answers join the copy's; says how that went."""
-    from ..reassign import read_assigned_page
+    from pipeline.review.reassign import read_assigned_page
 
     try:
         result = read_assigned_page(led, page_id, value["form"], int(value["version"]), value["serial"],

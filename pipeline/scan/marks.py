@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from . import constants as C
-from .layout import Box, PageLayout, Rect
-from .results import BoxReading, BoxState, ItemReading
+from pipeline import constants as C
+from pipeline.form.layout import Box, PageLayout, Rect
+from pipeline.scan.results import BoxReading, BoxState, ItemReading
 
 
 def darkness_map(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> np.ndarray:

@@ -15,13 +15,13 @@ from pathlib import Path
 from reportlab.lib.colors import Color, black, white
 from reportlab.pdfgen.canvas import Canvas
 
-from . import constants as C
-from .atomic import atomic_write
-from .fonts import font_name, register_fonts
-from .forms import Form
-from .identity import PageIdentity, qr_matrix
-from .layout import Layout, PageLayout, Rect, compute_layout
-from .ledger import Ledger
+from pipeline import constants as C
+from pipeline.atomic import atomic_write
+from pipeline.form.definition import Form
+from pipeline.form.fonts import font_name, register_fonts
+from pipeline.form.identity import PageIdentity, qr_matrix
+from pipeline.form.layout import Layout, PageLayout, Rect, compute_layout
+from pipeline.ledger.store import Ledger
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import constants as C
-from .comments import read_field
-from .debug import draw_overlay
-from .forms import BUNDLED_FORMS_DIR, FormRegistry
-from .identity import PageIdentity
-from .images import encode_png, whiten
-from .layout import Layout, compute_layout
-from .loading import PageJob
-from .marks import boxes_confirm_fit, decide_item, evidence_crop, read_boxes
-from .register import (
+from pipeline import constants as C
+from pipeline.form.definition import BUNDLED_FORMS_DIR, FormRegistry
+from pipeline.form.identity import PageIdentity
+from pipeline.form.layout import Layout, compute_layout
+from pipeline.scan.comments import read_field
+from pipeline.scan.debug import draw_overlay
+from pipeline.scan.images import encode_png, whiten
+from pipeline.scan.loading import PageJob
+from pipeline.scan.marks import boxes_confirm_fit, decide_item, evidence_crop, read_boxes
+from pipeline.scan.register import (
     QrHit,
     Registration,
     find_qr,
@@ -35,7 +35,7 @@ from .register import (
     registrations_by_marks,
     warp_to_layout,
 )
-from .results import BoxReading, CommentReading, ItemReading, PageResult, PageSource
+from pipeline.scan.results import BoxReading, CommentReading, ItemReading, PageResult, PageSource
 
 
 @dataclass(frozen=True)
@@ -214,8 +214,8 @@ def _suspect_lost_marks(items: list[ItemReading], boxes: list[BoxReading]) -> li
 
 def read_job(job: PageJob | PathJob, config: ReaderConfig) -> PageResult:
     """Worker entry point: decode the page the loader packed (or open it by path), then read it."""
-    from .errors import InputFileError
-    from .loading import decode_page, page_job
+    from pipeline.errors import InputFileError
+    from pipeline.scan.loading import decode_page, page_job
 
     try:
         if isinstance(job, PathJob):

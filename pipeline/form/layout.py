@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
-from . import constants as C
-from .constants import mm
-from .errors import UsageError
-from .fonts import ascent_descent, text_width_pt, wrap
-from .forms import Form
+from pipeline import constants as C
+from pipeline.constants import mm
+from pipeline.errors import UsageError
+from pipeline.form.definition import Form
+from pipeline.form.fonts import ascent_descent, text_width_pt, wrap
 
 Paper = Literal["a4", "letter"]
 Style = Literal["standard", "large-print"]

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from . import constants as C
-from .identity import PageIdentity, parse_payload, qr_module_count
-from .layout import Layout, Rect
+from pipeline import constants as C
+from pipeline.form.identity import PageIdentity, parse_payload, qr_module_count
+from pipeline.form.layout import Layout, Rect
 
 
 @dataclass(frozen=True)

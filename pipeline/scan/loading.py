@@ -35,9 +35,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from . import constants as C
-from .errors import ExternalProgramError, InputFileError
-from .results import FileInfo, PageSource
+from pipeline import constants as C
+from pipeline.errors import ExternalProgramError, InputFileError
+from pipeline.scan.results import FileInfo, PageSource
 
 SUPPORTED_SUFFIXES = frozenset({".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png"})
 LEDGER_SUFFIXES = (".db", ".db-wal", ".db-shm", ".db-journal")
@@ -1095,7 +1095,7 @@ def _settle_dpi(grey: np.ndarray, dpi_x: float | None, dpi_y: float | None, name
 def _render(job: PageJob) -> tuple[np.ndarray, float]:
     import pikepdf
 
-    from .tools import poppler
+    from pipeline.tools import poppler
 
     name, index = job.source.path, job.source.index
     try:

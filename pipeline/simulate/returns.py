@@ -40,13 +40,13 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .atomic import atomic_write
-from .constants import PAPER_SIZES_PT, mm
-from .errors import MissingDependencyError
-from .forms import Form, FormRegistry
-from .generate import render_pdf
-from .layout import Layout, PageLayout, Rect, TextField, compute_layout
-from .ledger import Ledger
+from pipeline.atomic import atomic_write
+from pipeline.constants import PAPER_SIZES_PT, mm
+from pipeline.errors import MissingDependencyError
+from pipeline.form.definition import Form, FormRegistry
+from pipeline.form.generate import render_pdf
+from pipeline.form.layout import Layout, PageLayout, Rect, TextField, compute_layout
+from pipeline.ledger.store import Ledger
 
 # ----------------------------------------------------------------------------------------------
 # The simulated world.
@@ -606,7 +606,7 @@ def blank_page(size_px: tuple[int, int], rng: np.random.Generator, behind: np.nd
 
 def letter_page(size_px: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     """A typed covering letter: plenty of text, no boxes, no codes."""
-    from .fonts import register_fonts  # noqa: F401  (makes sure DejaVu is installed)
+    from pipeline.form.fonts import register_fonts  # noqa: F401  (makes sure DejaVu is installed)
 
     w, h = size_px
     canvas = Image.new("L", (w, h), 255)

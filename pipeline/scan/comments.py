@@ -10,13 +10,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from . import constants as C
-from .errors import ExternalProgramError
-from .images import encode_png, whiten
-from .layout import Rect, TextField
-from .ocr import get_engine
-from .register import warp_to_layout
-from .results import CommentReading
+from pipeline import constants as C
+from pipeline.errors import ExternalProgramError
+from pipeline.form.layout import Rect, TextField
+from pipeline.scan.images import encode_png, whiten
+from pipeline.scan.ocr import get_engine
+from pipeline.scan.register import warp_to_layout
+from pipeline.scan.results import CommentReading
 
 
 def remove_lines(dark: np.ndarray, px_per_mm: float) -> np.ndarray:

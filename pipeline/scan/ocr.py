@@ -16,10 +16,10 @@ from typing import Protocol
 
 import numpy as np
 
-from . import constants as C
-from .errors import MissingDependencyError
-from .tools import tesseract
-from .tools.tesseract import OcrText
+from pipeline import constants as C
+from pipeline.errors import MissingDependencyError
+from pipeline.tools import tesseract
+from pipeline.tools.tesseract import OcrText
 
 
 class OcrEngine(Protocol):

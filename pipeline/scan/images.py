@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from . import constants as C
+from pipeline import constants as C
 
 
 def encode_png(image: np.ndarray) -> bytes:

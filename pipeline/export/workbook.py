@@ -49,12 +49,12 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from . import constants as C
-from .atomic import OutputError, atomic_write
-from .errors import LedgerError, UnknownFormError
-from .forms import Form, FormRegistry, ScalePoint
-from .ledger import Ledger, describe_page_decision, parse_page_decision
-from .options import ExportOptions
+from pipeline import constants as C
+from pipeline.atomic import OutputError, atomic_write
+from pipeline.errors import LedgerError, UnknownFormError
+from pipeline.form.definition import Form, FormRegistry, ScalePoint
+from pipeline.ledger.store import Ledger, describe_page_decision, parse_page_decision
+from pipeline.options import ExportOptions
 
 # --- Coding rules, shared by the sheets, the CSV files and the Codebook -----------------------
 

@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import constants as C
-from .errors import LedgerError
-from .identity import serial_for
-from .images import mime_of
-from .results import FileInfo, PageResult
+from pipeline import constants as C
+from pipeline.errors import LedgerError
+from pipeline.form.identity import serial_for
+from pipeline.scan.images import mime_of
+from pipeline.scan.results import FileInfo, PageResult
 
 SCHEMA_VERSION = 1
 

@@ -19,14 +19,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write
-from .errors import ExitCode, InputFileError, PaperVoiceError
-from .executors import open_executor
-from .ledger import Ledger
-from .loading import PageError, PageJob, expand_inputs, file_info, open_pages
-from .options import ScanOptions
-from .reader import PathJob, ReaderConfig, read_job
-from .results import FileInfo, PageResult, PageSource
+from pipeline.atomic import atomic_write
+from pipeline.errors import ExitCode, InputFileError, PaperVoiceError
+from pipeline.ledger.store import Ledger
+from pipeline.options import ScanOptions
+from pipeline.scan.executors import open_executor
+from pipeline.scan.loading import PageError, PageJob, expand_inputs, file_info, open_pages
+from pipeline.scan.reader import PathJob, ReaderConfig, read_job
+from pipeline.scan.results import FileInfo, PageResult, PageSource
 
 #: Data and text files that share folders with scans; anything else that is not a scan (a Word file, a HEIC
 #: photo) is reported as a file that could not be read, since it may hold a return in the wrong format.
@@ -164,7 +164,7 @@ def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
 
 
 def find_inputs(inputs: Sequence[Path]) -> list[Path]:
-    from .errors import UsageError
+    from pipeline.errors import UsageError
 
     missing = [p for p in inputs if not Path(p).exists()]
     if missing:
@@ -184,8 +184,8 @@ def workers_see_files(options: ScanOptions) -> bool:
 
 def check_dependencies(options: ScanOptions) -> None:
     """Fail before reading anything if an external program is missing."""
-    from .ocr import check_engine
-    from .tools import poppler
+    from pipeline.scan.ocr import check_engine
+    from pipeline.tools import poppler
 
     poppler.check_poppler()
     check_engine(options.ocr)

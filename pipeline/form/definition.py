@@ -15,14 +15,14 @@ from typing import Any
 
 import yaml
 
-from .errors import FormDefinitionError, UnknownFormError
+from pipeline.errors import FormDefinitionError, UnknownFormError
 
 ITEM_ID_RE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
 FORM_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,47}$")
 AUDIENCES = ("person", "practitioner", "team", "parent", "organisation", "other")
 
 #: Bundled forms live next to the package in a source checkout.
-BUNDLED_FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
+BUNDLED_FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
 
 
 @dataclass(frozen=True)

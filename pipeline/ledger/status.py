@@ -15,9 +15,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from .errors import LedgerError
-from .identity import is_valid_serial, serial_for
-from .ledger import Ledger
+from pipeline.errors import LedgerError
+from pipeline.form.identity import is_valid_serial, serial_for
+from pipeline.ledger.store import Ledger
 
 PAGE_STATUSES = ("form", "blank", "not_form", "unreadable", "duplicate", "conflict")
 ANSWERED_PAGE_STATUSES = ("form", "duplicate", "conflict")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .identity import PageIdentity
+from pipeline.form.identity import PageIdentity
 
 PageStatus = Literal["form", "blank", "not_form", "unreadable", "duplicate", "conflict"]
 BoxState = Literal["empty", "marked", "filled", "uncertain"]

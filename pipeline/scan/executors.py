@@ -12,7 +12,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from .errors import MissingDependencyError, UsageError
+from pipeline.errors import MissingDependencyError, UsageError
 
 
 class InlineExecutor(Executor):
@@ -39,7 +39,7 @@ def _worker_init() -> None:
 @contextmanager
 def open_executor(jobs: int, dask_scheduler: str | None = None) -> Iterator[tuple[Executor, int]]:
     """Yields the executor and how many pages may be in flight at once (bounds memory)."""
-    from . import constants as C
+    from pipeline import constants as C
 
     if dask_scheduler:
         with _dask_executor(dask_scheduler, jobs) as (executor, workers):

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from .layout import PageLayout
-from .results import BoxReading, CommentReading, ItemReading
+from pipeline.form.layout import PageLayout
+from pipeline.scan.results import BoxReading, CommentReading, ItemReading
 
 if TYPE_CHECKING:
-    from .register import Registration
+    from pipeline.scan.register import Registration
 
 STATE_COLOURS = {"marked": (0, 170, 0), "filled": (200, 80, 0), "uncertain": (0, 0, 230), "empty": (150, 150, 150)}
 ITEM_COLOURS = {"answered": (0, 150, 0), "blank": (120, 120, 120), "flagged": (0, 0, 230)}

@@ -11,13 +11,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from . import constants as C
-from .forms import FormRegistry
-from .identity import PageIdentity
-from .layout import STYLES, compute_layout
-from .ledger import Ledger
-from .reader import ReaderConfig, read_page
-from .results import PageResult, PageSource
+from pipeline import constants as C
+from pipeline.form.definition import FormRegistry
+from pipeline.form.identity import PageIdentity
+from pipeline.form.layout import STYLES, compute_layout
+from pipeline.ledger.store import Ledger
+from pipeline.scan.reader import ReaderConfig, read_page
+from pipeline.scan.results import PageResult, PageSource
 
 
 def read_assigned_page(ledger: Ledger, page_id: int, form_id: str, version: int, serial: str, page_no: int,

@@ -13,12 +13,22 @@ class OutputError(PaperVoiceError):
     pass
 
 
+def document_mode() -> int:
+    """The permissions a new document gets: what the umask allows (0644 under the usual umask 022), as any
+    program's output would, not the 0600 `mkstemp` gives its temporary files."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
+            # mkstemp makes the file 0600; the output is an ordinary document, so it gets what the umask allows
+            os.fchmod(fd, document_mode())
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()

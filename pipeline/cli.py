@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.errors import ExitCode, PaperVoiceError
+from pipeline.names import shown
 from pipeline.options import DEFAULT_DB, OCR_ENGINES, ExportOptions, ReviewOptions, ScanOptions, default_jobs
 
 
@@ -21,11 +22,26 @@ def say(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def _forms_dirs(args: argparse.Namespace) -> tuple[Path, ...]:
+    """The --forms-dir folders, checked: a folder that does not exist or holds no form is a mistake (every page
+    would be 'not recognised'), so it stops the command before anything is read or written."""
+    from pipeline.errors import UsageError
+
+    dirs = tuple(Path(d) for d in (getattr(args, "forms_dir", None) or []))
+    for d in dirs:
+        if not d.is_dir():
+            raise UsageError(f"--forms-dir {shown(d)}: no such folder",
+                             "check the spelling; it is the folder holding your forms' .yaml files")
+        if not any(d.glob("*.yaml")):
+            raise UsageError(f"--forms-dir {shown(d)}: this folder holds no form definitions (.yaml files)",
+                             "give the folder that holds your forms' .yaml files")
+    return dirs
+
+
 def _registry(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from pipeline.form.definition import BUNDLED_FORMS_DIR, FormRegistry
 
-    dirs = [Path(d) for d in (getattr(args, "forms_dir", None) or [])] or [BUNDLED_FORMS_DIR]
-    return FormRegistry.from_dirs(dirs)
+    return FormRegistry.from_dirs(list(_forms_dirs(args)) or [BUNDLED_FORMS_DIR])
 
 
 def cmd_forms(args: argparse.Namespace) -> int:
@@ -71,22 +87,49 @@ def cmd_generate(args: argparse.Namespace) -> int:
     with Ledger(args.db) as ledger:
         result = generate(form, args.copies, Path(args.output), ledger=ledger, paper=args.paper,
                           style="large-print" if args.large_print else "standard",
-                          manifest=Path(args.manifest) if args.manifest else None)
-    say(f"Wrote {result.output}: {len(result.serials)} copies of {form.id} v{form.version}, {result.pages} pages "
-        f"(serials {result.serials[0]} to {result.serials[-1]}, recorded in {args.db}).")
+                          manifest=Path(args.manifest) if args.manifest else None,
+                          progress=_GenerateProgress(args.copies))
+    serials = (f"serial {result.serials[0]}" if len(result.serials) == 1
+               else f"serials {result.serials[0]} to {result.serials[-1]}")
+    copies = "1 copy" if len(result.serials) == 1 else f"{len(result.serials)} copies"
+    pages = "1 page" if result.pages == 1 else f"{result.pages} pages"
+    say(f"Wrote {shown(result.output)}: {copies} of {form.id} v{form.version}, {pages} ({serials}, recorded in "
+        f"{shown(args.db)}).")
     if result.manifest:
-        say(f"Manifest: {result.manifest}")
+        say(f"Manifest: {shown(result.manifest)}")
     print(result.output)
     return 0
+
+
+class _GenerateProgress:
+    """Drawing 1,000 copies takes about half a minute: say how far it is (stderr), a line per tenth when no
+    one watches a terminal, one updated line when someone does."""
+
+    def __init__(self, total: int) -> None:
+        self.tty = sys.stderr.isatty()
+        self.step = max(1, total // 10)
+        self.enabled = total >= 50
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.tty:
+            sys.stderr.write(f"\rDrawing copy {done} of {total}" + ("\n" if done == total else ""))
+            sys.stderr.flush()
+        elif done % self.step == 0 or done == total:
+            say(f"Drawn {done} of {total} copies")
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
     from pipeline.scan.coordinator import scan
 
+    if not args.inputs and not args.retry:
+        raise_usage("scan needs the files or folders to read", "e.g. papervoice scan returns/ (or --retry to read "
+                    "again the pages kept until their form is defined)")
     options = ScanOptions(db=Path(args.db), jobs=args.jobs, ocr=args.ocr,
                           debug_dir=Path(args.debug_dir) if args.debug_dir else None, quiet=args.quiet,
                           dask_scheduler=args.dask_scheduler, shared_storage=args.shared_storage,
-                          forms_dirs=tuple(Path(d) for d in (args.forms_dir or [])))
+                          forms_dirs=_forms_dirs(args), retry=args.retry)
     summary = scan([Path(p) for p in args.inputs], options)
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2))
@@ -95,10 +138,19 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from pipeline.export.workbook import export_workbook
+    from pipeline.ledger.store import Ledger
 
     options = ExportOptions(output=Path(args.output), db=Path(args.db), form=args.form,
                             csv_dir=Path(args.csv) if args.csv else None)
-    result = export_workbook(options, registry=_registry(args))
+    registry = _registry(args)
+    with Ledger(options.db, readonly=True) as ledger:
+        undefined = [(f, v) for f, v in ledger.forms_seen()
+                     if registry.find(f, v) is None and (options.form is None or f == options.form)]
+    for form_id, version in undefined:
+        say(f"papervoice: warning: no definition of form '{form_id}' version {version} here, so its sheets show "
+            "item ids and numbers instead of its statements and answer words\n  What to do: pass --forms-dir "
+            "with the folder holding its .yaml file, and export again")
+    result = export_workbook(options, registry=registry)
     say(f"Wrote {options.output}" + (f" and CSV files in {options.csv_dir}" if options.csv_dir else ""))
     print(result)
     return 0
@@ -108,8 +160,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     from pipeline.review.app import serve
 
     serve(ReviewOptions(db=Path(args.db), host=args.host, port=args.port, token=args.token,
-                        open_browser=not args.no_browser,
-                        forms_dirs=tuple(Path(d) for d in (args.forms_dir or []))))
+                        open_browser=not args.no_browser, forms_dirs=_forms_dirs(args)))
     return 0
 
 
@@ -153,17 +204,21 @@ def raise_usage(message: str, advice: str) -> None:
     raise UsageError(message, advice)
 
 
+DB_HELP = "the ledger file (default: ./papervoice.db)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="papervoice",
+        prog="papervoice", allow_abbrev=False,
         description="Print accessible paper checklists, scan the returns, review, and export a workbook.")
     parser.add_argument("--version", action="version", version=f"papervoice {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, help_: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_, description=help_)
+        p = sub.add_parser(name, help=help_, description=help_, allow_abbrev=False)
         p.add_argument("--forms-dir", action="append", metavar="DIR",
                        help="folder of form definitions (default: the bundled forms)")
+        p.set_defaults(parser=p)
         return p
 
     p = add("forms", "list the forms that can be printed and scanned")
@@ -183,13 +238,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="OUT.pdf")
     p.add_argument("--large-print", action="store_true")
     p.add_argument("--paper", choices=["a4", "letter"], default="a4")
-    p.add_argument("--db", default=str(DEFAULT_DB), help="ledger file (default: ./papervoice.db)")
+    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
     p.add_argument("--manifest", metavar="OUT.csv", help="write serial,pdf_page,form_page for every PDF page")
     p.set_defaults(func=cmd_generate)
 
     p = add("scan", "read scanned returns (PDF, TIFF, JPEG, PNG files or folders) into the ledger")
-    p.add_argument("inputs", nargs="+", metavar="INPUT")
-    p.add_argument("--db", default=str(DEFAULT_DB))
+    p.add_argument("inputs", nargs="*", metavar="INPUT")
+    p.add_argument("--retry", action="store_true",
+                   help="also read again the pages kept because their form was not defined, from the files the "
+                        "ledger names (use with --forms-dir)")
+    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
     p.add_argument("--jobs", type=int, default=default_jobs(), help="pages read at once (default: all cores)")
     p.add_argument("--ocr", choices=OCR_ENGINES, default="tesseract",
                    help="handwriting engine: tesseract (the default, lighter) or rapidocr (PP-OCRv5: reads "
@@ -203,13 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("export", "write the consolidated Excel workbook")
     p.add_argument("-o", "--output", required=True, metavar="results.xlsx")
-    p.add_argument("--db", default=str(DEFAULT_DB))
+    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
     p.add_argument("--form", help="only this form")
     p.add_argument("--csv", metavar="DIR", help="also write each form's responses as CSV into DIR")
     p.set_defaults(func=cmd_export)
 
     p = add("review", "open the review page to settle what the scanner was unsure of")
-    p.add_argument("--db", default=str(DEFAULT_DB))
+    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--token", help="access token (required when --host is not local)")
@@ -217,12 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_review)
 
     p = add("status", "copies issued, returned, complete, and what is still open")
-    p.add_argument("--db", default=str(DEFAULT_DB))
+    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
     p = add("check", "verify the ledger's integrity")
-    p.add_argument("--db", default=str(DEFAULT_DB))
+    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_check)
 
@@ -230,27 +288,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("form", nargs="+")
     p.add_argument("--copies", type=int, default=5)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--db", default=str(DEFAULT_DB))
+    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
     p.add_argument("--output-dir", required=True)
     p.add_argument("--blank-comments", action="store_true")
     p.set_defaults(func=cmd_simulate)
     return parser
 
 
+INTERRUPTED = {
+    "scan": "papervoice: interrupted; every page already read is kept in the ledger. Run the same command again "
+            "to carry on where it stopped.",
+    "generate": "papervoice: interrupted before the PDF was written; no serials were issued and no file was "
+                "written. Run the same command again.",
+    "simulate": "papervoice: interrupted; run the same command again to make the simulated returns.",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
     if not getattr(args, "func", None):
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         parser.print_help(sys.stderr)
         return int(ExitCode.USAGE)
+    if unknown:  # the command's own usage, not the top-level one: '--large_print' is a generate mistake
+        args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.func(args))
     except PaperVoiceError as exc:
         say(f"papervoice: {exc}")
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        say("papervoice: interrupted; everything already written to the ledger is kept. Run the same command "
-            "again to carry on.")
+        say(INTERRUPTED.get(args.command, "papervoice: interrupted."))
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from pipeline.names import shown
+
 
 class ExitCode(IntEnum):
     """Exit statuses documented in the README for scripts to rely on."""
@@ -68,7 +70,7 @@ class InputFileError(PaperVoiceError):
     exit_code = ExitCode.INPUT_FAILED
 
     def __init__(self, path: str, message: str, advice: str | None = None) -> None:
-        super().__init__(f"{path}: {message}", advice)
+        super().__init__(f"{shown(path)}: {message}", advice)
         self.path = path
         self.reason = message
         self._args: tuple[object, ...] = (path, message, advice)

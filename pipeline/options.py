@@ -30,6 +30,8 @@ class ScanOptions:
     dask_scheduler: str | None = None  # an address, or "local" for a LocalCluster
     shared_storage: bool = False  # Dask workers can open the input paths themselves
     forms_dirs: tuple[Path, ...] = ()
+    retry: bool = False  # also re-read kept pages of files the ledger names (their form is now defined)
+    stop_after_pages: int | None = None  # tests only: behave as if interrupted after this many pages
 
     def __post_init__(self) -> None:
         if not 1 <= self.jobs <= 256:

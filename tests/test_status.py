@@ -86,7 +86,7 @@ def test_reconcile_counts_per_form(ledger_path: Path) -> None:
     assert report["files"]["read"] == 2 and report["files"]["failed"] == 1
     assert report["files"]["failed_files"][0]["path"] == "locked.pdf"
     assert report["pages"] == {"total": 10, "form": 5, "blank": 1, "not_form": 1, "unreadable": 1,
-                               "duplicate": 1, "conflict": 1}
+                               "duplicate": 1, "conflict": 1, "foreign": 0}
     assert report["duplicates"] == 1 and report["conflicts"] == 1
     assert report["pages_not_recognised"] == 1  # the not_form page was looked at; the unreadable one was not
     assert report["to_review"] == {"answers": 2, "comments": 1, "pages": 1}
@@ -97,7 +97,7 @@ def test_reconcile_counts_per_form(ledger_path: Path) -> None:
 def test_format_status_is_plain_words(ledger_path: Path) -> None:
     text = format_status(reconcile(ledger_path))
     for phrase in ("demo (version 1)", "Copies printed:", "Copies returned:", f"copy {serial_for(2)}: page 2",
-                   "could not read locked.pdf: locked.pdf: the PDF is protected by a password",
+                   "could not read locked.pdf: the PDF is protected by a password",
                    "papervoice review", "never printed", serial_for(999), "What to do next"):
         assert phrase in text, phrase
     assert "page_id" not in text and "None" not in text

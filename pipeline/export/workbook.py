@@ -50,7 +50,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from pipeline import constants as C
-from pipeline.atomic import OutputError, atomic_write
+from pipeline.atomic import OutputError, atomic_write, document_mode
 from pipeline.errors import LedgerError, UnknownFormError
 from pipeline.form.definition import Form, FormRegistry, ScalePoint
 from pipeline.ledger.store import Ledger, describe_page_decision, parse_page_decision
@@ -77,6 +77,7 @@ PAGE_STATUS_WORDS = {
     "blank": "no writing or marks on the page",
     "not_form": "not a PaperVoice page (no readable code)",
     "unreadable": "the page could not be read",
+    "foreign": "printed for another survey (another ledger): not counted here",
     "duplicate": "the same page was scanned before",
     "conflict": "scanned before with different answers",
     "failed": "the file could not be opened",
@@ -296,7 +297,7 @@ class PageRow:
     @property
     def open(self) -> bool:
         """An unrecognised page is a question for a person until they assign it or confirm it is not a form."""
-        return self.status in ("not_form", "unreadable") and not self.decision
+        return self.status in ("not_form", "unreadable", "foreign") and not self.decision
 
 
 @dataclass
@@ -640,6 +641,7 @@ class _Writer(ExcelWriter):
 def _save(wb: WorkbookType, output: Path) -> None:
     """Write under a temporary name in the same folder, flush, then rename over the real name."""
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    os.fchmod(fd, document_mode())
     os.close(fd)
     try:
         with ZipFile(tmp, "w", ZIP_DEFLATED, allowZip64=True) as archive:

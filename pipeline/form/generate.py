@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +18,15 @@ from reportlab.pdfgen.canvas import Canvas
 
 from pipeline import constants as C
 from pipeline.atomic import atomic_write
+from pipeline.errors import UsageError
 from pipeline.form.definition import Form
 from pipeline.form.fonts import font_name, register_fonts
-from pipeline.form.identity import PageIdentity, qr_matrix
+from pipeline.form.identity import PRINT_FILE_KEYWORD, PageIdentity, qr_matrix, serial_for
 from pipeline.form.layout import Layout, PageLayout, Rect, compute_layout
-from pipeline.ledger.store import Ledger
+from pipeline.ledger.store import Ledger, SerialsMoved
+
+#: Called with (copies drawn, copies in all) while a long print file is drawn.
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -33,27 +38,59 @@ class GenerateResult:
 
 
 def generate(form: Form, copies: int, output: Path, *, ledger: Ledger, paper: str = "a4",
-             style: str = "standard", manifest: Path | None = None) -> GenerateResult:
-    """Issue `copies` serials in the ledger, then write the PDF (and manifest) atomically."""
+             style: str = "standard", manifest: Path | None = None, progress: Progress | None = None
+             ) -> GenerateResult:
+    """Draw `copies` copies with the next serials, then record the serials and write the PDF (and manifest)
+    in one step: issued means printed.  Interrupted or failed anywhere before the PDF is in place, nothing
+    is recorded, and running the same command again issues the same serials."""
+    output, manifest = Path(output), Path(manifest) if manifest is not None else None
+    for path, what in ((output, "-o"), (manifest, "--manifest")):
+        if path is not None and path.is_dir():
+            raise UsageError(f"{path} is a folder; {what} needs a file name",
+                             f"give a file name, e.g. {what} {path / ('copies.pdf' if what == '-o' else 'copies.csv')}")
     layout = compute_layout(form, paper, style)
-    serials = ledger.issue_serials(form.id, form.version, layout.style, layout.paper, layout.page_count, copies,
-                                   str(output))
-    pdf = render_pdf(form, layout, serials)
-    atomic_write(output, pdf)
-    if manifest is not None:
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["serial", "pdf_page", "form_page"])
-        pdf_page = 0
-        for serial in serials:
-            for page in layout.pages:
-                pdf_page += 1
-                writer.writerow([serial, pdf_page, page.page])
-        atomic_write(manifest, buf.getvalue().encode("utf-8"))
-    return GenerateResult(output, serials, copies * layout.page_count, manifest)
+    for _ in range(5):
+        start = ledger.next_serial_number()
+        serials = [serial_for(n) for n in range(start, start + copies)]
+        pdf = render_pdf(form, layout, serials, survey=ledger.survey_id, progress=progress)
+        written: list[Path] = []
+
+        def write(pdf: bytes = pdf, serials: list[str] = serials, written: list[Path] = written) -> None:
+            atomic_write(output, pdf)
+            written.append(output)
+            if manifest is not None:
+                atomic_write(manifest, _manifest(layout, serials))
+                written.append(manifest)
+
+        try:
+            ledger.issue_serials(form.id, form.version, layout.style, layout.paper, layout.page_count, copies,
+                                 str(output), start=start, then=write)
+        except SerialsMoved:
+            continue  # another PaperVoice issued serials meanwhile: number again
+        except BaseException:
+            for path in written:  # the ledger did not record them: a PDF of unissued serials must not stay
+                path.unlink(missing_ok=True)
+            raise
+        return GenerateResult(output, serials, copies * layout.page_count, manifest)
+    raise UsageError("other PaperVoice commands kept issuing serials in this ledger at the same time",
+                     "run generate again when the others have finished")
 
 
-def render_pdf(form: Form, layout: Layout, serials: list[str]) -> bytes:
+def _manifest(layout: Layout, serials: list[str]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["serial", "pdf_page", "form_page"])
+    pdf_page = 0
+    for serial in serials:
+        for page in layout.pages:
+            pdf_page += 1
+            writer.writerow([serial, pdf_page, page.page])
+    return buf.getvalue().encode("utf-8")
+
+
+def render_pdf(form: Form, layout: Layout, serials: list[str], survey: str | None = None,
+               progress: Progress | None = None) -> bytes:
+    """The print file.  `survey` is the issuing ledger's id, printed in the codes and the small print."""
     register_fonts()
     buf = io.BytesIO()
     canvas = Canvas(buf, pagesize=layout.page_size, pageCompression=1, initialFontName=font_name(False))
@@ -61,12 +98,15 @@ def render_pdf(form: Form, layout: Layout, serials: list[str]) -> bytes:
     canvas.setAuthor("PaperVoice")
     canvas.setSubject(f"{form.id} version {form.version}, {layout.style}, {layout.paper.upper()}")
     canvas.setCreator("PaperVoice")
-    for serial in serials:
+    canvas.setKeywords(PRINT_FILE_KEYWORD)
+    for done, serial in enumerate(serials):
         for page in layout.pages:
             ident = PageIdentity(form.id, form.version, layout.style, layout.paper, page.page, layout.page_count,
-                                 serial)
+                                 serial, survey)
             draw_page(canvas, layout, page, ident)
             canvas.showPage()
+        if progress is not None:
+            progress(done + 1, len(serials))
     canvas.save()
     return buf.getvalue()
 

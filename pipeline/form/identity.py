@@ -3,20 +3,37 @@
 The payload is short and uses only QR "alphanumeric" characters (capitals,
 digits, `/`, `-`), which pack more densely than bytes, so the symbol has fewer,
 larger modules that survive a 150-dpi scan:
-`PV/<FORM-ID>/<version>/<S or L>/<A or L>/<page>/<pages>/<serial>`.
+`P/<FORM-ID>/<version><style and paper: A-D>/<page>/<pages>/<serial><survey>`.
+
+The survey id is the printing ledger's own random id: every ledger numbers its
+copies from 000001, so the serial alone cannot tell a copy printed for another
+survey from one of ours.  Style and paper share one letter, so the survey id
+costs no length: the symbol keeps its size (and its module size) for every
+bundled form.  Pages printed before survey ids existed carry the older
+`PV/<FORM-ID>/<version>/<S or L>/<A or L>/<page>/<pages>/<serial>`; they still
+scan (their survey is None).
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 
 from reportlab.graphics.barcode import qrencoder
 
-PREFIX = "PV"
+#: Written into every print file's metadata, so `scan` recognises (and refuses) the print file itself.
+PRINT_FILE_KEYWORD = "PaperVoice print file: not a scan"
+
+PREFIX = "PV"  # pages printed before survey ids
+SURVEY_PREFIX = "P"  # pages that carry their survey id
+_STYLE_PAPER_CODES = {("standard", "a4"): "A", ("standard", "letter"): "B", ("large-print", "a4"): "C",
+                      ("large-print", "letter"): "D"}
 _STYLE_CODES = {"standard": "S", "large-print": "L"}
 _PAPER_CODES = {"a4": "A", "letter": "L"}
 _SERIAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: they read as 1 and 0
+_SURVEY_ALPHABET = "0123456789" + _SERIAL_ALPHABET
+SURVEY_ID_LENGTH = 4  # 34**4 = 1.3 million: two ledgers of one office drawing the same id is very unlikely
 
 
 @dataclass(frozen=True)
@@ -28,31 +45,58 @@ class PageIdentity:
     page: int
     pages: int
     serial: str
+    survey: str | None = None  # the printing ledger's id; None on pages printed before survey ids existed
 
     def payload(self) -> str:
+        if self.survey:
+            return "/".join([SURVEY_PREFIX, self.form.upper(),
+                             f"{self.version}{_STYLE_PAPER_CODES[(self.style, self.paper)]}", str(self.page),
+                             str(self.pages), self.serial + self.survey])
         return "/".join([PREFIX, self.form.upper(), str(self.version), _STYLE_CODES[self.style],
                          _PAPER_CODES[self.paper], str(self.page), str(self.pages), self.serial])
 
     def human(self) -> str:
         style = "large print" if self.style == "large-print" else "standard"
+        survey = f" · survey {self.survey}" if self.survey else ""
         return (f"{self.form} v{self.version} · {style} · {self.paper.upper()} · "
-                f"page {self.page}/{self.pages} · copy {self.serial}")
+                f"page {self.page}/{self.pages} · copy {self.serial}{survey}")
 
 
 def parse_payload(text: str) -> PageIdentity | None:
     """Decode a QR payload; anything that is not ours gives None."""
     parts = text.strip().split("/")
-    if len(parts) != 8 or parts[0] != PREFIX:
+    survey = None
+    if len(parts) == 6 and parts[0] == SURVEY_PREFIX:
+        _, form, version_code, page, pages, tail = parts
+        version, code = version_code[:-1], version_code[-1:]
+        combos = {v: k for k, v in _STYLE_PAPER_CODES.items()}
+        if code not in combos or len(tail) <= SURVEY_ID_LENGTH:
+            return None
+        style, paper = _STYLE_CODES[combos[code][0]], _PAPER_CODES[combos[code][1]]
+        serial, survey = tail[:-SURVEY_ID_LENGTH], tail[-SURVEY_ID_LENGTH:]
+        if not is_valid_survey_id(survey):
+            return None
+    elif len(parts) == 8 and parts[0] == PREFIX:
+        _, form, version, style, paper, page, pages, serial = parts
+    else:
         return None
-    _, form, version, style, paper, page, pages, serial = parts
     form = form.lower()
     styles = {v: k for k, v in _STYLE_CODES.items()}
     papers = {v: k for k, v in _PAPER_CODES.items()}
-    if style not in styles or paper not in papers or not (version + page + pages).isdigit():
+    if style not in styles or paper not in papers or not (version.isdigit() and page.isdigit() and pages.isdigit()):
         return None
     if not is_valid_serial(serial) or not 1 <= int(page) <= int(pages):
         return None
-    return PageIdentity(form, int(version), styles[style], papers[paper], int(page), int(pages), serial)
+    return PageIdentity(form, int(version), styles[style], papers[paper], int(page), int(pages), serial, survey)
+
+
+def new_survey_id() -> str:
+    """A fresh random survey id for a new ledger (QR alphanumeric characters, no I or O)."""
+    return "".join(secrets.choice(_SURVEY_ALPHABET) for _ in range(SURVEY_ID_LENGTH))
+
+
+def is_valid_survey_id(text: str) -> bool:
+    return len(text) == SURVEY_ID_LENGTH and all(ch in _SURVEY_ALPHABET for ch in text)
 
 
 def serial_for(number: int) -> str:

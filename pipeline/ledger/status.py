@@ -18,8 +18,9 @@ from typing import Any
 from pipeline.errors import LedgerError
 from pipeline.form.identity import is_valid_serial, serial_for
 from pipeline.ledger.store import Ledger
+from pipeline.names import shown
 
-PAGE_STATUSES = ("form", "blank", "not_form", "unreadable", "duplicate", "conflict")
+PAGE_STATUSES = ("form", "blank", "not_form", "unreadable", "duplicate", "conflict", "foreign")
 ANSWERED_PAGE_STATUSES = ("form", "duplicate", "conflict")
 MAX_LISTED = 20  # per kind of problem or list in the human output; JSON and check lists are complete up to this too
 
@@ -88,6 +89,9 @@ def reconcile(db: Path) -> dict[str, Any]:
         pages = dict.fromkeys(PAGE_STATUSES, 0)
         for row in _rows(ledger, "SELECT status, COUNT(*) AS n FROM pages GROUP BY status"):
             pages[row["status"]] = int(row["n"])
+        foreign = [{"path": shown(row["path"]), "page": int(row["page_index"]) + 1, "survey": row["survey"],
+                    "serial": row["serial"], "form_id": row["form_id"]} for row in
+                   (_rows(ledger, _FOREIGN_SQL) if ledger.has_column("pages", "survey") else [])]
         not_recognised = int(ledger.execute("""
             SELECT COUNT(*) FROM pages p WHERE p.status IN ('not_form', 'unreadable') AND NOT EXISTS
             (SELECT 1 FROM active_decisions d WHERE d.kind = 'page' AND d.page_id = p.id)""").fetchone()[0])
@@ -103,11 +107,16 @@ def reconcile(db: Path) -> dict[str, Any]:
         "pages_not_recognised": not_recognised,
         "duplicates": pages["duplicate"],
         "conflicts": pages["conflict"],
+        "foreign_pages": foreign,
         "serials_not_issued": [row["serial"] for row in unissued],
         "to_review": {"answers": answers, "comments": comments, "pages": not_recognised},
         "totals": {key: sum(f[key] for f in rows) for key in
                    ("issued", "returned", "complete", "incomplete", "not_returned", "returned_not_issued")},
     }
+
+
+_FOREIGN_SQL = ("SELECT p.id, p.page_index, p.survey, p.serial, p.form_id, f.path FROM pages p"
+                " JOIN files f ON f.id = p.file_id WHERE p.status = 'foreign' ORDER BY f.path, p.page_index")
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
@@ -148,7 +157,10 @@ def format_status(report: dict[str, Any]) -> str:
     files, pages = report["files"], report["pages"]
     lines.append(f"Files: {_plural(files['read'], 'file')} read, {files['failed']} could not be read")
     for failed in files["failed_files"][:MAX_LISTED]:
-        lines.append(f"  could not read {failed['path']}: {failed['error'].splitlines()[0] if failed['error'] else ''}")
+        error = failed["error"].splitlines()[0] if failed["error"] else ""
+        name = shown(failed["path"])
+        error = error[len(name) + 2:] if error.startswith(name + ": ") else error  # the error names the file too
+        lines.append(f"  could not read {name}: {error}")
     if len(files["failed_files"]) > MAX_LISTED:
         lines.append(f"  ... and {len(files['failed_files']) - MAX_LISTED} more")
     lines.append(f"{'Pages scanned:':40}{pages['total']:4}")
@@ -156,8 +168,14 @@ def format_status(report: dict[str, Any]) -> str:
                          ("not a form", pages["not_form"]), ("unreadable", pages["unreadable"]),
                          ("scanned twice, same answers", pages["duplicate"]),
                          ("scanned twice, different answers", pages["conflict"]),
+                         ("printed for another survey", pages["foreign"]),
                          ("not recognised, waiting for a person", report["pages_not_recognised"])):
         lines.append(f"  {label + ':':38}{count:4}")
+    for page in report["foreign_pages"][:MAX_LISTED]:
+        lines.append(f"  page {page['page']} of {page['path']}: copy {page['serial']} of {page['form_id']}, printed "
+                     f"for survey {page['survey']}, not this one: not counted")
+    if len(report["foreign_pages"]) > MAX_LISTED:
+        lines.append(f"  ... and {len(report['foreign_pages']) - MAX_LISTED} more from another survey")
     if report["serials_not_issued"]:
         lines.append(f"Copies this ledger never printed (printed with another ledger?): "
                      f"{_listed(report['serials_not_issued'])}")
@@ -174,6 +192,8 @@ def format_status(report: dict[str, Any]) -> str:
         it = "it" if files["failed"] == 1 else "them"
         steps.append(f"look at the {_plural(files['failed'], 'file')} that could not be read (listed above), "
                      f"fix or re-scan {it}, and run the scan again")
+    if report["foreign_pages"]:
+        steps.append("scan the pages printed for another survey (listed above) into that survey's ledger")
     if any(f["incomplete"] for f in report["forms"]):
         steps.append("find and scan the missing pages listed above")
     if steps:
@@ -207,7 +227,8 @@ def check_ledger(db: Path) -> list[str]:
         with ledger:
             _check_sqlite(ledger, problems)
             if not problems:  # the other checks assume the tables are intact
-                for check in (_check_files, _check_pages, _check_answers, _check_decisions, _check_serials):
+                for check in (_check_files, _check_pages, _check_answers, _check_decisions, _check_serials,
+                              _check_foreign):
                     check(ledger, problems)
     except LedgerError as exc:
         problems.append(str(exc))
@@ -243,15 +264,29 @@ def _check_sqlite(ledger: Ledger, problems: list[str]) -> None:
         problems.append("the ledger does not record its schema version")
 
 
+def _check_foreign(ledger: Ledger, problems: list[str]) -> None:
+    """Pages printed for another survey are kept but never counted: each is named until a person sets it aside."""
+    if not ledger.has_column("pages", "survey"):
+        return
+    _add(problems, [
+        f"page {int(row['page_index']) + 1} of {shown(row['path'])} (page id {row['id']}) was printed for another "
+        f"survey ({row['survey']}): copy {row['serial']} of {row['form_id']} is not this ledger's, so it is not "
+        "counted; scan it into its own survey's ledger, then set it aside in review"
+        for row in _rows(ledger, _FOREIGN_SQL.replace(" ORDER BY", " AND NOT EXISTS (SELECT 1 FROM active_decisions d"
+                                                      " WHERE d.kind = 'page' AND d.page_id = p.id) ORDER BY"))])
+
+
 def _check_files(ledger: Ledger, problems: list[str]) -> None:
+    # a file an interrupted scan had started is not finished yet (the next scan carries on with it)
+    finished = "f.complete = 1" if ledger.has_column("files", "complete") else "1"
     _add(problems, [
         f"file {row['path']} (file id {row['id']}) should have {row['pages']} pages but the ledger holds {row['n']}"
-        for row in _rows(ledger, """
+        for row in _rows(ledger, f"""
             SELECT f.id, f.path, f.pages, COUNT(p.id) AS n FROM files f LEFT JOIN pages p ON p.file_id = f.id
-            GROUP BY f.id HAVING f.pages != COUNT(p.id)""")])
+            WHERE {finished} GROUP BY f.id HAVING f.pages != COUNT(p.id)""")])
     _add(problems, [
         f"{_page_name(row)} is numbered beyond the end of its file"
-        for row in _rows(ledger, _PAGE_SQL + " WHERE p.page_index < 0 OR p.page_index >= f.pages")])
+        for row in _rows(ledger, _PAGE_SQL + f" WHERE {finished} AND (p.page_index < 0 OR p.page_index >= f.pages)")])
     _add(problems, [
         f"file {row['path']} (file id {row['id']}) is marked as failed but records no reason"
         for row in _rows(ledger, "SELECT id, path FROM files WHERE outcome = 'failed' AND "

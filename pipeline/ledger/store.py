@@ -22,11 +22,19 @@ from typing import Any
 
 from pipeline import constants as C
 from pipeline.errors import LedgerError
-from pipeline.form.identity import serial_for
+from pipeline.form.identity import PageIdentity, new_survey_id, serial_for
 from pipeline.scan.images import mime_of
 from pipeline.scan.results import FileInfo, PageResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: survey ids, 'foreign' pages, files committed page by page ('complete'), real views
+
+#: Page statuses the ledger accepts.  'foreign': a page printed for another survey (another ledger).
+PAGE_STATUSES = ("form", "blank", "not_form", "unreadable", "duplicate", "conflict", "foreign")
+_OLD_PAGE_CHECK = "'duplicate', 'conflict'))"
+_NEW_PAGE_CHECK = "'duplicate', 'conflict', 'foreign'))"
+
+#: A file that could not even be opened has no content hash: it is recorded under this key and its path.
+UNOPENED_KEY = "unopened:"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -40,16 +48,17 @@ CREATE TABLE IF NOT EXISTS serials (
 CREATE TABLE IF NOT EXISTS files (
     id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, path TEXT NOT NULL, size_bytes INTEGER NOT NULL,
     pages INTEGER NOT NULL, outcome TEXT NOT NULL CHECK (outcome IN ('read', 'failed')), error TEXT,
-    scanned_at TEXT NOT NULL);
+    scanned_at TEXT NOT NULL, complete INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS images (
     id INTEGER PRIMARY KEY, kind TEXT NOT NULL, mime TEXT NOT NULL DEFAULT 'image/png', data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (
     id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id), page_index INTEGER NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('form', 'blank', 'not_form', 'unreadable', 'duplicate', 'conflict')),
+    status TEXT NOT NULL CHECK (status IN ('form', 'blank', 'not_form', 'unreadable',
+        'duplicate', 'conflict', 'foreign')),
     reason TEXT NOT NULL DEFAULT '', form_id TEXT, form_version INTEGER, style TEXT, paper TEXT, serial TEXT,
     form_page INTEGER, page_count INTEGER, serial_issued INTEGER, rotation_deg REAL, fit_residual_mm REAL,
     dpi REAL, duplicate_of INTEGER REFERENCES pages(id), image_id INTEGER REFERENCES images(id),
-    scanned_at TEXT NOT NULL, UNIQUE (file_id, page_index));
+    scanned_at TEXT NOT NULL, survey TEXT, UNIQUE (file_id, page_index));
 CREATE INDEX IF NOT EXISTS pages_by_serial ON pages (serial, form_page);
 CREATE TABLE IF NOT EXISTS box_measurements (
     page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, value INTEGER NOT NULL,
@@ -71,7 +80,8 @@ CREATE TABLE IF NOT EXISTS decisions (
 CREATE INDEX IF NOT EXISTS decisions_by_target ON decisions (kind, page_id, item);
 """
 
-#: Every question for a person, with its effective answer. Used by review, status and export.
+#: Every question for a person, with its effective answer. Used by review, status and export.  Stored in
+#: the ledger (so `sqlite3 papervoice.db` sees them too); created TEMP for old ledgers opened read-only.
 EFFECTIVE_VIEWS = """
 CREATE TEMP VIEW IF NOT EXISTS active_decisions AS
     SELECT d.* FROM decisions d
@@ -127,8 +137,29 @@ def describe_page_decision(value: str | None) -> str:
     return str(decided.get("raw", value))
 
 
+def stored_path(path: str) -> str:
+    """A file name as the ledger keeps it: names that are not valid UTF-8 (possible on Linux) keep their odd
+    bytes as \\x escapes instead of failing to be written at all."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def foreign_reason(ident: PageIdentity, local: str | None) -> str:
+    """Why a page from another survey is set aside, naming both surveys."""
+    return (f"printed for another survey ({ident.survey}), not this ledger's ({local or 'none'}): "
+            f"copy {ident.serial} of {ident.form} belongs to that survey; scan it into that survey's ledger. "
+            "It is not counted here")
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class SerialsMoved(Exception):
+    """Another PaperVoice issued serials between numbering a print run and recording it."""
+
+    def __init__(self, first: int) -> None:
+        super().__init__(f"the next free serial number is now {first}")
+        self.first = first
 
 
 @dataclass(frozen=True)
@@ -160,7 +191,9 @@ class Ledger:
                 self._when_unlocked(lambda: self.conn.execute("PRAGMA journal_mode = WAL"))
                 self.conn.execute("PRAGMA synchronous = NORMAL")
                 self._when_unlocked(self._migrate)
-            self.conn.executescript(EFFECTIVE_VIEWS)
+            stored = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")}
+            if not {"active_decisions", "effective_answers", "effective_comments"} <= stored:
+                self.conn.executescript(EFFECTIVE_VIEWS)
         except sqlite3.Error as exc:
             raise _ledger_error(self.path, exc) from exc
         except OSError as exc:
@@ -200,11 +233,47 @@ class Ledger:
                 if statement.strip():
                     self.conn.execute(statement)
             row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
-                self.conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) > SCHEMA_VERSION:
+            if row is not None and int(row[0]) > SCHEMA_VERSION:
                 raise LedgerError(f"the ledger {self.path} was written by a newer PaperVoice",
                                   "upgrade PaperVoice before using this ledger")
+            if row is not None and int(row[0]) < 2:
+                self._upgrade_to_2()
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('survey_id', ?)", (new_survey_id(),))
+            for view in EFFECTIVE_VIEWS.split(";"):
+                if view.strip():
+                    self.conn.execute(view.replace("CREATE TEMP VIEW", "CREATE VIEW"))
+
+    def _upgrade_to_2(self) -> None:
+        """A version-1 ledger: new columns, and 'foreign' added to the page statuses the CHECK allows.
+
+        Widening a CHECK changes no stored row, so the table's SQL text is edited in place, the procedure
+        SQLite documents for such changes (https://sqlite.org/lang_altertable.html#otheralter).
+        """
+        columns = {r[1] for r in self.conn.execute("PRAGMA table_info(pages)")}
+        if "survey" not in columns:
+            self.conn.execute("ALTER TABLE pages ADD COLUMN survey TEXT")
+        if "complete" not in {r[1] for r in self.conn.execute("PRAGMA table_info(files)")}:
+            self.conn.execute("ALTER TABLE files ADD COLUMN complete INTEGER NOT NULL DEFAULT 1")
+        sql = self.conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'pages'").fetchone()[0]
+        if _NEW_PAGE_CHECK not in sql and _OLD_PAGE_CHECK in sql:
+            version = int(self.conn.execute("PRAGMA schema_version").fetchone()[0])
+            self.conn.execute("PRAGMA writable_schema = ON")
+            try:
+                self.conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'pages'",
+                                  (sql.replace(_OLD_PAGE_CHECK, _NEW_PAGE_CHECK),))
+                self.conn.execute(f"PRAGMA schema_version = {version + 1}")
+            finally:
+                self.conn.execute("PRAGMA writable_schema = OFF")
+
+    @property
+    def survey_id(self) -> str | None:
+        """This ledger's own random id, printed on every page it issues (None: an old ledger opened read-only)."""
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'survey_id'").fetchone()
+        except sqlite3.Error:
+            return None
+        return None if row is None else str(row[0])
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -237,19 +306,34 @@ class Ledger:
 
     # --- issuing ----------------------------------------------------------------------------
 
+    def next_serial_number(self) -> int:
+        """The number the next issued serial will get (serials already issued are never reused)."""
+        return int(self.execute("SELECT COALESCE(MAX(number), 0) FROM serials").fetchone()[0]) + 1
+
     def issue_serials(self, form_id: str, version: int, style: str, paper: str, pages: int, copies: int,
-                      output: str | None) -> list[str]:
-        """Reserve `copies` new serials; numbers only ever grow, so none is reused."""
+                      output: str | None, *, start: int | None = None,
+                      then: Callable[[], None] | None = None) -> list[str]:
+        """Record `copies` new serials; numbers only ever grow, so none is reused.
+
+        Issued means printed: `then` (writing the PDF) runs inside the same transaction, so the serials are
+        recorded if and only if it succeeds; Ctrl-C or any failure before it is done records nothing.
+        `start` is the first number the caller already printed: if another PaperVoice issued serials in the
+        meantime, `SerialsMoved` is raised and nothing is recorded (render again with new numbers).
+        """
         with self.transaction() as db:
             stamp = now()
+            first = db.execute("SELECT COALESCE(MAX(number), 0) FROM serials").fetchone()[0] + 1
+            if start is not None and start != first:
+                raise SerialsMoved(first)
             batch = db.execute(
                 "INSERT INTO issue_batches (form_id, form_version, style, paper, copies, output, issued_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)", (form_id, version, style, paper, copies, output, stamp)).lastrowid
-            start = db.execute("SELECT COALESCE(MAX(number), 0) FROM serials").fetchone()[0] + 1
-            serials = [serial_for(n) for n in range(start, start + copies)]
+            serials = [serial_for(n) for n in range(first, first + copies)]
             db.executemany(
                 "INSERT INTO serials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(s, start + i, form_id, version, style, paper, pages, batch, stamp) for i, s in enumerate(serials)])
+                [(s, first + i, form_id, version, style, paper, pages, batch, stamp) for i, s in enumerate(serials)])
+            if then is not None:
+                then()
         return serials
 
     def serial_issued(self, serial: str) -> bool:
@@ -258,29 +342,123 @@ class Ledger:
     # --- scanning ---------------------------------------------------------------------------
 
     def file_status(self, sha256: str) -> str | None:
-        row = self.execute("SELECT outcome FROM files WHERE sha256 = ?", (sha256,)).fetchone()
-        return None if row is None else str(row[0])
+        """'read', 'failed', 'partial' (some pages committed, then the scan stopped) or None (never seen)."""
+        row = self.execute("SELECT outcome, complete FROM files WHERE sha256 = ?", (sha256,)).fetchone()
+        if row is None:
+            return None
+        return "partial" if not row["complete"] else str(row["outcome"])
+
+    def committed_pages(self, sha256: str) -> set[int]:
+        """Page indices of a file already in the ledger: a resumed scan reads only the others."""
+        return {int(r[0]) for r in self.execute(
+            "SELECT p.page_index FROM pages p JOIN files f ON f.id = p.file_id WHERE f.sha256 = ?", (sha256,))}
 
     def record_file(self, info: FileInfo, pages: Sequence[PageResult], error: str | None = None) -> int:
-        """Write one input file and all its pages in a single transaction."""
+        """Write one input file and all its pages in a single transaction (tests and tools; scans go page by
+        page through `start_file`, `record_page` and `finish_file`)."""
+        file_id = self.start_file(info)
+        for result in pages:
+            self.record_page(file_id, result)
+        self.finish_file(file_id, error)
+        return file_id
+
+    def start_file(self, info: FileInfo) -> int:
+        """The file's row, created (incomplete) before its first page is committed; an incomplete row left by
+        an interrupted scan is carried on.  A file that failed before is tried again from scratch, and a
+        failure recorded under its name alone (it could not be opened then) is forgotten."""
         with self.transaction() as db:
-            old = db.execute("SELECT id, outcome FROM files WHERE sha256 = ?", (info.sha256,)).fetchone()
+            db.execute("DELETE FROM files WHERE sha256 = ?", (UNOPENED_KEY + stored_path(info.path),))
+            old = db.execute("SELECT id, outcome, complete FROM files WHERE sha256 = ?", (info.sha256,)).fetchone()
             if old is not None:
                 if old["outcome"] == "read":
                     return int(old["id"])
-                # a file that failed before is tried again: forget the failure
+                db.execute("DELETE FROM pages WHERE file_id = ?", (old["id"],))
                 db.execute("DELETE FROM files WHERE id = ?", (old["id"],))
             file_id = db.execute(
-                "INSERT INTO files (sha256, path, size_bytes, pages, outcome, error, scanned_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (info.sha256, info.path, info.size_bytes, len(pages), "failed" if error and not pages else "read",
-                 error,
-                 now()),
-            ).lastrowid
+                "INSERT INTO files (sha256, path, size_bytes, pages, outcome, error, scanned_at, complete)"
+                " VALUES (?, ?, ?, 0, 'read', NULL, ?, 0)",
+                (info.sha256, stored_path(info.path), info.size_bytes, now())).lastrowid
             assert file_id is not None
-            for result in pages:
-                self._record_page(db, file_id, result)
             return file_id
+
+    def record_page(self, file_id: int, result: PageResult) -> str:
+        """Commit one page of a file in its own transaction; returns the status it was recorded with (a form
+        page may become a duplicate, a conflict or foreign here).  A page already committed is left alone."""
+        with self.transaction() as db:
+            row = db.execute("SELECT status FROM pages WHERE file_id = ? AND page_index = ?",
+                             (file_id, result.source.index)).fetchone()
+            if row is not None:
+                return str(row["status"])
+            return self._record_page(db, file_id, result)
+
+    def finish_file(self, file_id: int, error: str | None = None) -> None:
+        """Mark a file complete: its page count, and 'failed' when it gave no page at all."""
+        with self.transaction() as db:
+            count = int(db.execute("SELECT COUNT(*) FROM pages WHERE file_id = ?", (file_id,)).fetchone()[0])
+            db.execute("UPDATE files SET pages = ?, outcome = ?, error = ?, complete = 1 WHERE id = ? AND complete = 0",
+                       (count, "failed" if error and not count else "read", error, file_id))
+
+    _KEPT_SQL = ("FROM pages p JOIN files f ON f.id = p.file_id WHERE p.status = 'not_form' AND p.form_id IS NOT NULL"
+                 " AND (p.survey IS NULL OR p.survey = (SELECT value FROM meta WHERE key = 'survey_id'))"
+                 " AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.kind = 'page' AND d.page_id = p.id"
+                 " AND d.reverted_at IS NULL)")
+
+    def kept_for_definition(self, sha256: str) -> list[tuple[int, int, str, int]]:
+        """Pages of a file kept because their form was not defined (or did not match) when they were scanned,
+        and no person has dealt with yet: (page index, page id, form id, version)."""
+        return [(int(r[0]), int(r[1]), str(r[2]), int(r[3] or 0)) for r in self.execute(
+            "SELECT p.page_index, p.id, p.form_id, p.form_version " + self._KEPT_SQL + " AND f.sha256 = ?"
+            " ORDER BY p.page_index", (sha256,))]
+
+    def files_with_kept_pages(self) -> list[str]:
+        """Where the files holding such pages were scanned from (`scan --retry`)."""
+        return [str(r[0]) for r in self.execute("SELECT DISTINCT f.path " + self._KEPT_SQL + " ORDER BY f.id")]
+
+    def replace_kept_page(self, page_id: int, r: PageResult) -> str | None:
+        """A kept page read again now that its form is defined: it takes the new reading (form, duplicate,
+        conflict...) in place, keeping its row and file.  None when it is still not readable as a form."""
+        if r.status in ("not_form", "unreadable", "blank"):
+            return None
+        with self.transaction() as db:
+            row = db.execute("SELECT status FROM pages WHERE id = ?", (page_id,)).fetchone()
+            if row is None or row["status"] != "not_form":
+                return None
+            status, reason, duplicate_of, issued = self._place(db, r)
+            ident = r.identity
+            db.execute(
+                "UPDATE pages SET status = ?, reason = ?, form_id = ?, form_version = ?, style = ?, paper = ?,"
+                " serial = ?, form_page = ?, page_count = ?, serial_issued = ?, rotation_deg = ?,"
+                " fit_residual_mm = ?, dpi = ?, duplicate_of = ?, survey = ? WHERE id = ?",
+                (status, reason, ident.form if ident else None, ident.version if ident else None,
+                 ident.style if ident else None, ident.paper if ident else None, ident.serial if ident else None,
+                 ident.page if ident else None, ident.pages if ident else None, issued, r.rotation_deg,
+                 r.fit_residual_mm, r.dpi, duplicate_of, ident.survey if ident else None, page_id))
+            if status != "foreign":
+                self._record_readings(db, page_id, r, status, duplicate_of)
+            return status
+
+    def has_column(self, table: str, column: str) -> bool:
+        """Old ledgers opened read-only are not upgraded: queries on newer columns ask first."""
+        return column in {r[1] for r in self.execute(f"PRAGMA table_info({table})")}
+
+    def forms_seen(self) -> list[tuple[str, int]]:
+        """Every (form, version) the ledger issued or read (foreign pages aside)."""
+        return [(str(r[0]), int(r[1])) for r in self.execute(
+            "SELECT form_id, form_version FROM serials UNION SELECT form_id, form_version FROM pages"
+            " WHERE form_id IS NOT NULL AND form_version IS NOT NULL AND status != 'foreign' ORDER BY 1, 2")]
+
+    def page_reason(self, file_id: int | None, index: int) -> str:
+        row = self.execute("SELECT reason FROM pages WHERE file_id = ? AND page_index = ?", (file_id, index)).fetchone()
+        return "" if row is None else str(row[0])
+
+    def record_unopened(self, path: str, error: str) -> None:
+        """A file that could not even be opened (permission denied, a dangling link): kept under its name, so
+        `status` counts it; forgotten once the file at that path is read."""
+        key = UNOPENED_KEY + stored_path(path)
+        with self.transaction() as db:
+            db.execute("DELETE FROM files WHERE sha256 = ?", (key,))
+            db.execute("INSERT INTO files (sha256, path, size_bytes, pages, outcome, error, scanned_at, complete)"
+                       " VALUES (?, ?, 0, 0, 'failed', ?, ?, 1)", (key, stored_path(path), error, now()))
 
     def _image(self, db: sqlite3.Connection, kind: str, png: bytes) -> int | None:
         if not png:
@@ -288,26 +466,30 @@ class Ledger:
         return db.execute("INSERT INTO images (kind, mime, data) VALUES (?, ?, ?)",
                           (kind, mime_of(png), png)).lastrowid
 
-    def _record_page(self, db: sqlite3.Connection, file_id: int, r: PageResult) -> None:
+    def _record_page(self, db: sqlite3.Connection, file_id: int, r: PageResult) -> str:
         status, reason, duplicate_of, issued = self._place(db, r)
         ident = r.identity
         image_id = self._image(db, "page", r.image_png)
         page_id = db.execute(
             "INSERT INTO pages (file_id, page_index, status, reason, form_id, form_version, style, paper, serial,"
             " form_page, page_count, serial_issued, rotation_deg, fit_residual_mm, dpi, duplicate_of, image_id,"
-            " scanned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " scanned_at, survey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (file_id, r.source.index, status, reason,
              ident.form if ident else None, ident.version if ident else None, ident.style if ident else None,
              ident.paper if ident else None, ident.serial if ident else None, ident.page if ident else None,
              ident.pages if ident else None, issued, r.rotation_deg, r.fit_residual_mm, r.dpi, duplicate_of,
-             image_id, now())).lastrowid
+             image_id, now(), ident.survey if ident else None)).lastrowid
         assert page_id is not None
-        self._record_readings(db, page_id, r, status, duplicate_of)
+        if status != "foreign":  # what a foreign page says belongs to its own survey's ledger, not this one
+            self._record_readings(db, page_id, r, status, duplicate_of)
+        return status
 
     def _place(self, db: sqlite3.Connection, r: PageResult) -> tuple[str, str, int | None, int | None]:
         """Status, reason, the earlier scan it repeats (if any), and whether its serial was issued here."""
         ident = r.identity
         status, reason, duplicate_of = r.status, r.reason, None
+        if ident is not None and status in ("form", "foreign", "not_form") and self._is_foreign(db, ident):
+            return "foreign", foreign_reason(ident, self._survey(db)), None, None
         if ident is not None and status == "form":
             primary = db.execute(
                 "SELECT id FROM pages WHERE serial = ? AND form_id = ? AND form_page = ? AND status = 'form'"
@@ -350,6 +532,8 @@ class Ledger:
             status, reason, duplicate_of, issued = self._place(db, r)
             ident = r.identity
             assert ident is not None
+            if status == "foreign":
+                raise LedgerError(reason, "scan this page into its own survey's ledger")
             reason = "; ".join(x for x in ("assigned by hand and read", reason) if x)
             db.execute(
                 "UPDATE pages SET status = ?, reason = ?, form_id = ?, form_version = ?, style = ?, paper = ?,"
@@ -359,6 +543,16 @@ class Ledger:
                  ident.pages, issued, r.rotation_deg, r.fit_residual_mm, duplicate_of, page_id))
             self._record_readings(db, page_id, r, status, duplicate_of)
             return status
+
+    @staticmethod
+    def _survey(db: sqlite3.Connection) -> str | None:
+        row = db.execute("SELECT value FROM meta WHERE key = 'survey_id'").fetchone()
+        return None if row is None else str(row[0])
+
+    def _is_foreign(self, db: sqlite3.Connection, ident: PageIdentity) -> bool:
+        """Printed for another survey: its serial means nothing here.  Pages printed before survey ids existed
+        (survey None) are taken as ours, as they always were."""
+        return ident.survey is not None and ident.survey != self._survey(db)
 
     @staticmethod
     def serial_issued_in(db: sqlite3.Connection, serial: str) -> bool:
@@ -437,8 +631,8 @@ def _ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
     if "readonly" in text or "read-only" in text:
         return LedgerError(f"the ledger {path} is read-only", "copy it somewhere you may write, or pass another --db")
     if "disk is full" in text or "database or disk is full" in text:
-        return LedgerError(f"the disk holding {path} is full; nothing from the file in hand was written",
-                           "free some space and run the same command again: finished files are kept")
+        return LedgerError(f"the disk holding {path} is full; the page in hand was not written",
+                           "free some space and run the same command again: it carries on where this one stopped")
     if "not a database" in text or "malformed" in text:
         return LedgerError(f"{path} is not a PaperVoice ledger or is damaged",
                            "run 'papervoice check' on it, or pass the right --db")
@@ -466,7 +660,8 @@ def content_snapshot(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         snapshot: dict[str, list[tuple[Any, ...]]] = {}
         for table in tables:
             columns = [r[1] for r in con.execute(f"PRAGMA table_info({table})") if r[1] not in VOLATILE_COLUMNS]
-            rows = con.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
+            where = " WHERE key != 'survey_id'" if table == "meta" else ""  # random per ledger
+            rows = con.execute(f"SELECT {', '.join(columns)} FROM {table}{where}").fetchall()
             snapshot[table] = sorted(rows, key=repr)
         return snapshot
     finally:

@@ -327,6 +327,8 @@ def create_app(options: ReviewOptions, registry: FormRegistry | None = None) -> 
             value: dict[str, Any] | None = None
             if request.form.get("action") == "not_form":
                 value, said = {"action": "not_form"}, "Set aside as not a form"
+            elif q.status == "foreign":  # another survey's copy number means nothing in this ledger
+                error = "This page was printed for another survey: scan it into that survey's ledger."
             else:
                 value, error = _assignment(led, forms, request.form)
                 said = "Assigned by hand" if value else ""

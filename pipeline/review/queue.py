@@ -39,6 +39,7 @@ REASONS: dict[str, str] = {
 PAGE_STATUS_WORDS: dict[str, str] = {
     "not_form": "Not recognised as one of our forms",
     "unreadable": "The page could not be read",
+    "foreign": "Printed for another survey (another ledger)",
 }
 
 
@@ -224,7 +225,7 @@ def page_questions(ledger: Ledger) -> list[PageQuestion]:
         "SELECT p.id, p.status, p.reason, p.page_index, p.image_id, f.path, d.id AS decision_id, d.value"
         " FROM pages p JOIN files f ON f.id = p.file_id"
         " LEFT JOIN active_decisions d ON d.kind = 'page' AND d.page_id = p.id AND d.item = ''"
-        " WHERE p.status IN ('not_form', 'unreadable') ORDER BY p.id")
+        " WHERE p.status IN ('not_form', 'unreadable', 'foreign') ORDER BY p.id")
     return [PageQuestion(page_id=int(r["id"]), status=str(r["status"]), reason=str(r["reason"] or ""),
                          file_path=str(r["path"]), page_index=int(r["page_index"]), image_id=r["image_id"],
                          decision_id=r["decision_id"], decision=parse_page_decision(r["value"])) for r in rows]

@@ -1,10 +1,12 @@
 """The `scan` stage: read a batch of scanned returns into the ledger.
 
-Recipe (see `scan`): find the input files; skip those the ledger already has;
-open each file lazily and hand its pages to the executor; read pages in
-parallel (pure function, `reader.read_job`); write each file's pages to the
-ledger in one transaction, in input order, as soon as its last page is back.
-A crash or Ctrl-C loses at most the files in flight; running again carries on.
+Recipe (see `scan`): find the input files; skip those the ledger already has
+(re-reading only pages kept for a form that is now defined); open each file
+lazily and hand its pages to the executor; read pages in parallel (pure
+function, `reader.read_job`); commit each page to the ledger as soon as it and
+every page before it are back, in input order.  A crash or Ctrl-C loses at
+most the pages in flight: running again carries on from the first page the
+ledger does not hold, and ends with the same ledger as an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from pipeline.atomic import atomic_write
 from pipeline.errors import ExitCode, InputFileError, PaperVoiceError
 from pipeline.ledger.store import Ledger
+from pipeline.names import shown
 from pipeline.options import ScanOptions
 from pipeline.scan.executors import open_executor
 from pipeline.scan.loading import PageError, PageJob, expand_inputs, file_info, open_pages
@@ -41,7 +44,9 @@ class ScanSummary:
     files_already_in_ledger: int = 0
     files_failed: int = 0
     files_not_scans: int = 0  # data and text files lying among the scans: named, not read, not a failure
+    files_resumed: int = 0  # a file an interrupted scan had started: only its remaining pages are read
     pages: int = 0
+    pages_reread: int = 0  # kept pages read again now that their form is defined
     page_status: Counter[str] = field(default_factory=Counter)
     copies: set[str] = field(default_factory=set)
     answers_flagged: int = 0
@@ -52,15 +57,16 @@ class ScanSummary:
 
     @property
     def exit_code(self) -> ExitCode:
-        failed = self.files_failed or self.page_status.get("unreadable", 0)
+        failed = self.files_failed or self.page_status.get("unreadable", 0) or self.page_status.get("foreign", 0)
         return ExitCode.INPUT_FAILED if failed else ExitCode.OK
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "files": self.files_seen, "files_read": self.files_read,
             "files_already_in_ledger": self.files_already_in_ledger, "files_failed": self.files_failed,
-            "files_not_scans": self.files_not_scans,
-            "pages": self.pages, "pages_by_status": dict(self.page_status), "copies_read": len(self.copies),
+            "files_not_scans": self.files_not_scans, "files_resumed": self.files_resumed,
+            "pages": self.pages, "pages_reread": self.pages_reread, "pages_by_status": dict(self.page_status),
+            "copies_read": len(self.copies),
             "answers_flagged": self.answers_flagged, "comments_written": self.comments_written,
             "seconds": round(self.seconds, 2),
             "pages_per_second": round(self.pages / self.seconds, 2) if self.seconds else None,
@@ -77,9 +83,17 @@ class ScanSummary:
             + (f", {self.files_not_scans} not scans, left alone)" if self.files_not_scans else ")"),
             f"Pages: {self.pages} - {s.get('form', 0)} form pages from {len(self.copies)} copies, "
             f"{s.get('blank', 0)} blank, {s.get('not_form', 0)} not recognised, {s.get('unreadable', 0)} unreadable, "
-            f"{s.get('duplicate', 0)} scanned twice, {s.get('conflict', 0)} conflicting re-scans",
+            f"{s.get('duplicate', 0)} scanned twice, {s.get('conflict', 0)} conflicting re-scans"
+            + (f", {s['foreign']} printed for another survey (not counted here)" if s.get("foreign") else ""),
             f"Answers flagged for review: {self.answers_flagged}; comments written: {self.comments_written}",
         ]
+        if self.files_resumed:
+            lines.insert(1, f"Carried on with {self.files_resumed} file(s) an earlier scan had not finished.")
+        if self.pages_reread:
+            lines.append(f"Pages read again now that their form is defined: {self.pages_reread}")
+        if s.get("foreign"):
+            lines.append("Pages printed for another survey are named above and in 'papervoice status'; scan them "
+                         "into the ledger that printed them.")
         if self.pages and self.seconds:
             lines.append(f"Time: {self.seconds:.1f} s ({self.pages / self.seconds:.1f} pages/s)")
         if s.get("not_form", 0) or self.answers_flagged or s.get("conflict", 0):
@@ -93,8 +107,14 @@ class _FileWork:
 
     info: FileInfo
     expected_pages: int
-    results: list[PageResult] = field(default_factory=list)
     error: str | None = None
+    unopened: bool = False  # could not even be opened: recorded under its name
+    rereads: dict[int, int] = field(default_factory=dict)  # page index -> page id, for kept pages read again
+    file_id: int | None = None
+
+
+#: What `plan_pages` hands on: a page to read, a page result known without reading, or a file's end.
+_Planned = tuple[_FileWork, PageJob | PathJob | PageResult | None]
 
 
 class _Progress:
@@ -146,15 +166,24 @@ def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
     summary = ScanSummary()
     files = find_inputs(inputs)
     check_dependencies(options)
-    config = ReaderConfig(tuple(str(d) for d in options.forms_dirs), options.ocr, options.debug_dir is not None)
     progress = _Progress(len(files), options.quiet)
     try:
         with Ledger(options.db) as ledger, open_executor(options.jobs, options.dask_scheduler) as (pool, in_flight):
+            config = ReaderConfig(tuple(str(d) for d in options.forms_dirs), options.ocr,
+                                  options.debug_dir is not None, ledger.survey_id)
+            if options.retry:
+                files = _with_kept_files(files, ledger)
+                progress.total = len(files)
             reading_started = time.perf_counter()
-            work = plan_pages(files, ledger, summary, options.quiet, by_path=workers_see_files(options))
-            for done in read_in_order(pool, work, config, in_flight, progress):
-                commit_file(ledger, done, summary, options)
-                progress.file()
+            work = plan_pages(files, ledger, summary, options, by_path=workers_see_files(options))
+            for owner, result in read_in_order(pool, work, config, in_flight, progress):
+                if result is None:
+                    finish_file(ledger, owner, summary)
+                    progress.file()
+                else:
+                    commit_page(ledger, owner, result, summary, options)
+                if options.stop_after_pages is not None and summary.pages >= options.stop_after_pages:
+                    raise KeyboardInterrupt  # tests: an interruption at a chosen point
             summary.reading_seconds = time.perf_counter() - reading_started
     finally:
         progress.close()
@@ -166,11 +195,18 @@ def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
 def find_inputs(inputs: Sequence[Path]) -> list[Path]:
     from pipeline.errors import UsageError
 
-    missing = [p for p in inputs if not Path(p).exists()]
+    missing = [p for p in inputs if not Path(p).exists() and not Path(p).is_symlink()]
     if missing:
-        raise UsageError(f"{missing[0]}: no such file or folder", "check the path, or put it in quotes if it has "
-                         "spaces")
+        raise UsageError(f"{shown(missing[0])}: no such file or folder", "check the path, or put it in quotes if "
+                         "it has spaces")
     return expand_inputs(list(inputs))
+
+
+def _with_kept_files(files: list[Path], ledger: Ledger) -> list[Path]:
+    """`scan --retry`: the files holding pages kept for a form that was not defined, from the ledger."""
+    known = {str(p) for p in files}
+    extra = [Path(p) for p in ledger.files_with_kept_pages() if p not in known and Path(p).is_file()]
+    return files + extra
 
 
 def workers_see_files(options: ScanOptions) -> bool:
@@ -191,115 +227,180 @@ def check_dependencies(options: ScanOptions) -> None:
     check_engine(options.ocr)
 
 
-def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, quiet: bool,
-               by_path: bool = False) -> Iterator[_FileWork | tuple[_FileWork, PageJob | PathJob]]:
-    """Open files one at a time, lazily: yields a file's page jobs, then the file itself as its end marker."""
+def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, options: ScanOptions,
+               by_path: bool = False) -> Iterator[_Planned]:
+    """Open files one at a time, lazily: yields a file's pages (to read, or already known), then its end."""
+    registry = _forms(options)
     for path in files:
         summary.files_seen += 1
         if path.suffix.lower() in NOT_SCANS:
             # a spreadsheet or a note kept beside the scans is not a lost return: say so, and go on
             summary.files_not_scans += 1
-            say(f"papervoice: {path}: left alone - a {path.suffix.lower()} file is not a scan")
+            say(f"papervoice: {shown(path)}: left alone - a {path.suffix.lower()} file is not a scan")
             continue
         try:
             info = file_info(path)
-        except InputFileError as exc:  # cannot even be opened: nothing to record it under but its name
-            summary.files_failed += 1
-            summary.problems.append(str(exc))
-            say(f"papervoice: {exc}")
+        except InputFileError as exc:  # cannot even be opened: recorded under its name, so status counts it
+            yield _FileWork(FileInfo(str(path), "", 0), 0, error=str(exc), unopened=True), None
             continue
-        if ledger.file_status(info.sha256) == "read":
-            summary.files_already_in_ledger += 1
-            continue
-        try:
-            count, jobs = open_pages(path)
-        except InputFileError as exc:
-            yield _FileWork(info, 0, error=str(exc))
-            continue
-        work = _FileWork(info, count)
-        if by_path:
-            # every worker sees the same files: send only the page's name, not its bytes
-            for index in range(count):
-                yield work, PathJob(PageSource(str(path), index))
-            yield work
-            continue
-        index = 0
-        while True:
-            try:
-                job = next(jobs)
-            except StopIteration:
-                break
-            except PageError as exc:  # one bad page: account for it, read the rest
-                work.results.append(PageResult(PageSource(str(path), exc.page_index), "unreadable", exc.reason))
-                index = exc.page_index + 1
+        state = ledger.file_status(info.sha256)
+        if state == "read":
+            kept = {i: page_id for i, page_id, form, version in ledger.kept_for_definition(info.sha256)
+                    if registry.find(form, version) is not None}
+            if not kept:
+                summary.files_already_in_ledger += 1
                 continue
-            except InputFileError as exc:
-                # a file that breaks part-way: keep the pages read so far, account for the rest
-                work.results.append(PageResult(PageSource(str(path), index), "unreadable",
-                                               f"{exc.reason}; pages from here on could not be read"))
-                work.error = str(exc)
-                break
-            index = job.source.index + 1
+            yield from _reread(path, info, kept, by_path)
+            continue
+        done = ledger.committed_pages(info.sha256) if state == "partial" else set()
+        if done:
+            summary.files_resumed += 1
+        yield from _file_pages(path, info, done, by_path)
+
+
+def _forms(options: ScanOptions) -> Any:
+    from pipeline.form.definition import BUNDLED_FORMS_DIR, FormRegistry
+
+    return FormRegistry.from_dirs(list(options.forms_dirs) or [BUNDLED_FORMS_DIR])
+
+
+def _reread(path: Path, info: FileInfo, kept: dict[int, int], by_path: bool) -> Iterator[_Planned]:
+    """Pages kept as 'form not defined here' whose definition is now available: read them again."""
+    work = _FileWork(info, len(kept), rereads=kept)
+    for index in sorted(kept):
+        job: PageJob | PathJob | PageResult
+        if by_path:
+            job = PathJob(PageSource(str(path), index))
+        else:
+            try:
+                _, jobs = open_pages(path, first=index)
+                try:
+                    job = next(jobs)
+                finally:
+                    getattr(jobs, "close", lambda: None)()
+            except (InputFileError, StopIteration):
+                continue  # the page cannot be taken out again: it stays kept as it was
+        yield work, job
+    yield work, None
+
+
+def _file_pages(path: Path, info: FileInfo, done: set[int], by_path: bool) -> Iterator[_Planned]:
+    """Every page of one file not yet in the ledger (`done`), in order, then the file's end."""
+    first = next(i for i in range(len(done) + 1) if i not in done)
+    try:
+        count, jobs = open_pages(path, first=first)
+    except InputFileError as exc:
+        yield _FileWork(info, 0, error=str(exc)), None
+        return
+    work = _FileWork(info, count)
+    if by_path:
+        # every worker sees the same files: send only the page's name, not its bytes
+        for index in range(count):
+            if index not in done:
+                yield work, PathJob(PageSource(str(path), index))
+        yield work, None
+        return
+    index = first
+    while True:
+        try:
+            job = next(jobs)
+        except StopIteration:
+            break
+        except PageError as exc:  # one bad page: account for it, read the rest
+            if exc.page_index not in done:
+                yield work, PageResult(PageSource(str(path), exc.page_index), "unreadable", exc.reason)
+            index = exc.page_index + 1
+            continue
+        except InputFileError as exc:
+            # a file that breaks part-way: keep the pages read so far, account for the rest
+            yield work, PageResult(PageSource(str(path), index), "unreadable",
+                                   f"{exc.reason}; pages from here on could not be read")
+            work.error = str(exc)
+            break
+        index = job.source.index + 1
+        if job.source.index not in done:
             yield work, job
-        yield work
+    yield work, None
 
 
-def read_in_order(pool: Executor, work: Iterator[_FileWork | tuple[_FileWork, PageJob | PathJob]], config: ReaderConfig,
-                  in_flight: int, progress: _Progress) -> Iterator[_FileWork]:
-    """Keep at most `in_flight` pages submitted; hand back each file once all its pages are read, in order."""
-    queue: deque[tuple[_FileWork, Future[PageResult] | None]] = deque()
+def read_in_order(pool: Executor, work: Iterator[_Planned], config: ReaderConfig, in_flight: int,
+                  progress: _Progress) -> Iterator[tuple[_FileWork, PageResult | None]]:
+    """Keep at most `in_flight` pages submitted; hand back each page's result (and each file's end, as None)
+    in input order, as soon as it and everything before it are done."""
+    queue: deque[tuple[_FileWork, Future[PageResult] | PageResult | None, PageSource | None]] = deque()
     pending = 0
     read = partial(read_job, config=config)
     exhausted = False
     while True:
         while not exhausted and pending < in_flight:
             try:
-                item = next(work)
+                owner, item = next(work)
             except StopIteration:
                 exhausted = True
                 break
-            if isinstance(item, _FileWork):
-                queue.append((item, None))
+            if item is None or isinstance(item, PageResult):
+                queue.append((owner, item, None))
             else:
-                queue.append((item[0], pool.submit(read, item[1])))
+                queue.append((owner, pool.submit(read, item), item.source))
                 pending += 1
         if not queue:
             return
-        owner, future = queue.popleft()
-        if future is None:
-            yield owner
+        owner, entry, source = queue.popleft()
+        if not isinstance(entry, Future):
+            yield owner, entry
             continue
         pending -= 1
         try:
-            owner.results.append(future.result())
+            result = entry.result()
         except PaperVoiceError:
             raise
         except Exception as exc:  # a bug or a worker crash on one page: account for the page, go on
-            owner.results.append(PageResult(PageSource(owner.info.path, len(owner.results)), "unreadable",
-                                            f"the reader failed on this page ({type(exc).__name__}: {exc}); "
-                                            "please report this"))
+            result = PageResult(source or PageSource(owner.info.path, 0), "unreadable",
+                                f"the reader failed on this page ({type(exc).__name__}: {exc}); please report this")
         progress.page()
+        yield owner, result
 
 
-def commit_file(ledger: Ledger, done: _FileWork, summary: ScanSummary, options: ScanOptions) -> None:
-    done.results.sort(key=lambda r: r.source.index)
-    ledger.record_file(done.info, done.results, error=done.error)
+def commit_page(ledger: Ledger, owner: _FileWork, r: PageResult, summary: ScanSummary, options: ScanOptions) -> None:
+    """One page into the ledger, in its own transaction, and into the summary under the status it was given."""
+    if owner.rereads:
+        status = ledger.replace_kept_page(owner.rereads[r.source.index], r)
+        if status is None:
+            return
+        summary.pages_reread += 1
+    else:
+        if owner.file_id is None:
+            owner.file_id = ledger.start_file(owner.info)
+        status = ledger.record_page(owner.file_id, r)
+    summary.pages += 1
+    summary.page_status[status] += 1
+    if r.identity is not None and status == "form":
+        summary.copies.add(r.identity.serial)
+    if status in ("form", "duplicate", "conflict"):
+        summary.answers_flagged += sum(1 for i in r.items if i.state == "flagged")
+        summary.comments_written += sum(1 for c in r.comments if c.written)
+    if status in ("unreadable", "foreign"):
+        reason = r.reason if status == "unreadable" else ledger.page_reason(owner.file_id, r.source.index)
+        summary.problems.append(f"{shown(r.source.path)} page {r.source.index + 1}: {reason}")
+        say(f"papervoice: {shown(r.source.path)} page {r.source.index + 1}: {reason}")
+    if options.debug_dir is not None and r.debug_png:
+        stem = Path(r.source.path).stem
+        atomic_write(options.debug_dir / f"{stem}-p{r.source.index + 1:03d}.png", r.debug_png)
+
+
+def finish_file(ledger: Ledger, done: _FileWork, summary: ScanSummary) -> None:
+    """A file's end: it is complete in the ledger (or recorded as failed, under its name if it never opened)."""
+    if done.rereads:
+        return
+    if done.unopened:
+        ledger.record_unopened(done.info.path, done.error or "")
+    else:
+        if done.file_id is None:
+            done.file_id = ledger.start_file(done.info)
+        ledger.finish_file(done.file_id, done.error)
     if done.error:
         summary.files_failed += 1
         summary.problems.append(done.error)
         say(f"papervoice: {done.error}")
     else:
         summary.files_read += 1
-    for r in done.results:
-        summary.pages += 1
-        summary.page_status[r.status] += 1
-        if r.identity is not None and r.status == "form":
-            summary.copies.add(r.identity.serial)
-        summary.answers_flagged += sum(1 for i in r.items if i.state == "flagged")
-        summary.comments_written += sum(1 for c in r.comments if c.written)
-        if r.status == "unreadable":
-            summary.problems.append(f"{r.source.path} page {r.source.index + 1}: {r.reason}")
-            say(f"papervoice: {r.source.path} page {r.source.index + 1}: {r.reason}")
-        if options.debug_dir is not None and r.debug_png:
-            stem = Path(r.source.path).stem
-            atomic_write(options.debug_dir / f"{stem}-p{r.source.index + 1:03d}.png", r.debug_png)

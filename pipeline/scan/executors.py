@@ -7,6 +7,7 @@ is the same everywhere.  Dask is imported only when asked for.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -36,6 +37,13 @@ def _worker_init() -> None:
     cv2.setNumThreads(1)
 
 
+def _pool_worker_init() -> None:
+    """A pool worker leaves Ctrl-C to the coordinator, which stops the pool: otherwise every worker prints a
+    KeyboardInterrupt traceback of its own over the terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_init()
+
+
 @contextmanager
 def open_executor(jobs: int, dask_scheduler: str | None = None) -> Iterator[tuple[Executor, int]]:
     """Yields the executor and how many pages may be in flight at once (bounds memory)."""
@@ -49,7 +57,7 @@ def open_executor(jobs: int, dask_scheduler: str | None = None) -> Iterator[tupl
         _worker_init()
         yield InlineExecutor(), 1
         return
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_pool_worker_init)
     try:
         yield pool, jobs * C.MAX_PAGES_IN_FLIGHT_PER_JOB
     finally:

@@ -45,6 +45,7 @@ class ReaderConfig:
     forms_dirs: tuple[str, ...] = ()
     ocr: str = "tesseract"
     debug: bool = False
+    survey: str | None = None  # the ledger's survey id: a page printed for another survey is not read
 
 
 @cache
@@ -80,6 +81,10 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
           identity: PageIdentity | None) -> PageResult:
     if image.ndim != 2:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    height, width = image.shape
+    if min(width, height) < C.MIN_PAGE_PX:  # an icon or a stray thumbnail: image routines would fail on it
+        return PageResult(source, "unreadable", f"the picture is only {width} x {height} pixels, far too small to "
+                          "be a scanned page (scan the whole paper page at 300 dpi)", dpi=dpi)
     if dpi < C.MIN_PAGE_DPI:
         return PageResult(source, "unreadable", f"scanned at {dpi:.0f} dpi, too coarse to read marks; "
                           f"scan again at 200 or 300 dpi", dpi=dpi, image_png=_keep_image(image, dpi))
@@ -101,6 +106,10 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
     if identity is not None:
         hits = [QrHit(identity, hit.corners_px) for hit in hits]
     ident = hits[0].identity
+    if identity is None and ident.survey is not None and config.survey is not None and ident.survey != config.survey:
+        # its serial belongs to another ledger's numbering: never read it against ours (the ledger words it)
+        return PageResult(source, "foreign", f"printed for another survey ({ident.survey})", identity=ident,
+                          dpi=dpi, image_png=_keep_image(image, dpi))
     layout_or_problem = _layout_for(ident, config, source, image, dpi)
     if isinstance(layout_or_problem, PageResult):
         return layout_or_problem

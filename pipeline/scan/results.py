@@ -11,7 +11,7 @@ from typing import Literal
 
 from pipeline.form.identity import PageIdentity
 
-PageStatus = Literal["form", "blank", "not_form", "unreadable", "duplicate", "conflict"]
+PageStatus = Literal["form", "blank", "not_form", "unreadable", "duplicate", "conflict", "foreign"]
 BoxState = Literal["empty", "marked", "filled", "uncertain"]
 ItemState = Literal["answered", "blank", "flagged"]
 

@@ -30,8 +30,11 @@ def estimate_dpi(width_px: int, height_px: int) -> float:
 
     A scanned page is nearly always A4 or Letter: when the picture's aspect
     ratio is within PAGE_ASPECT_TOLERANCE of one of them, its long side is taken
-    to be that paper's long side.  Anything else (a cropped photo, a strip)
-    gets DEFAULT_DPI; the scanner then finds the page by its marks anyway.
+    to be that paper's long side; a page-shaped picture that matches neither (a
+    scanner's own crop) is taken to be A4 long.  The figure is then snapped to a
+    scanner's usual setting when within 2 % of one (a 100-dpi A4 scan measures
+    99.97 dpi, which must not count as "below 100").  Anything else (a strip, a
+    square) gets DEFAULT_DPI; the scanner then finds the page by its marks anyway.
     """
     long_px, short_px = max(width_px, height_px), min(width_px, height_px)
     if short_px <= 0:
@@ -39,8 +42,18 @@ def estimate_dpi(width_px: int, height_px: int) -> float:
     ratio = long_px / short_px
     for short_in, long_in in (_A4_IN, _LETTER_IN):
         if abs(ratio - long_in / short_in) <= C.PAGE_ASPECT_TOLERANCE * long_in / short_in:
-            return round(long_px / long_in, 2)
+            return _snap(long_px / long_in)
+    low, high = C.PAGE_LIKE_ASPECT
+    if low <= ratio <= high:
+        return _snap(long_px / _A4_IN[1])
     return float(C.DEFAULT_DPI)
+
+
+def _snap(dpi: float) -> float:
+    for usual in C.USUAL_SCAN_DPI:
+        if abs(dpi - usual) <= 0.02 * usual:
+            return float(usual)
+    return round(dpi, 2)
 
 
 def _plausible(dpi: float, long_px: int) -> bool:

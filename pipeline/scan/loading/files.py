@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pipeline.errors import InputFileError
 from pipeline.scan.loading.jobs import LEDGER_SUFFIXES, _os_error
 from pipeline.scan.results import FileInfo
 
@@ -55,7 +57,7 @@ def expand_inputs(paths: Sequence[Path]) -> list[Path]:
     for path in found:
         try:
             key = str(path.resolve())
-        except OSError:
+        except (OSError, RuntimeError):  # a symlink loop: Python 3.11 raises RuntimeError; opening it says why
             key = str(path.absolute())
         unique.setdefault(key, path)
     return sorted(unique.values(), key=_natural_key)
@@ -66,6 +68,8 @@ def file_info(path: Path) -> FileInfo:
     digest = hashlib.sha256()
     size = 0
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise _not_a_file(Path(path))
         with open(path, "rb") as fh:
             while chunk := fh.read(1 << 20):
                 digest.update(chunk)
@@ -73,4 +77,13 @@ def file_info(path: Path) -> FileInfo:
     except OSError as exc:
         raise _os_error(Path(path), exc) from exc
     return FileInfo(str(path), digest.hexdigest(), size)
+
+
+def _not_a_file(path: Path) -> InputFileError:
+    """A FIFO, a device (a link to /dev/zero), a socket: reading it could hang or never end."""
+    if path.is_dir():
+        return InputFileError(str(path), "this folder could not be listed (permission denied?)",
+                              "ask whoever manages the folder for access, or copy the scans somewhere you can read")
+    return InputFileError(str(path), "this is not an ordinary file (a pipe, a device or a socket): not read",
+                          "copy the scan to an ordinary folder first, or leave it out")
 

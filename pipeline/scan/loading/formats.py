@@ -54,7 +54,7 @@ def _describe_other(head: bytes) -> str | None:
     return None
 
 
-def open_pages(path: Path) -> tuple[int, Iterator[PageJob]]:
+def open_pages(path: Path, first: int = 0) -> tuple[int, Iterator[PageJob]]:
     """The page count and a lazy iterator of PageJobs for one input file.
 
     Cheap checks happen here, before any page is produced: the file exists, is
@@ -71,6 +71,9 @@ def open_pages(path: Path) -> tuple[int, Iterator[PageJob]]:
     damage (a picture's compressed data) is found only when the worker decodes
     it: `decode_page` raises PageError too.  The iterator holds the file open
     until it is exhausted or its close() is called.
+
+    `first` starts the iterator at that page (a resumed scan), without
+    producing the pages before it; the count is still the whole file's.
     """
     path = Path(path)
     name = str(path)
@@ -108,10 +111,18 @@ def open_pages(path: Path) -> tuple[int, Iterator[PageJob]]:
                   + (f" (it looks like {what})" if what else " (damaged, or not a picture at all)"),
             f"open it to check; save it again as {SUPPORTED_WORDS} and scan that, or " + _RESCAN)
     if fmt == "pdf":
-        return _open_pdf(path)
-    if fmt == "tiff":
-        return _open_tiff(path, st.st_size)
-    return _open_single(path, fmt, st.st_size)
+        count, pages = _open_pdf(path)
+    elif fmt == "tiff":
+        count, pages = _open_tiff(path, st.st_size)
+    else:
+        count, pages = _open_single(path, fmt, st.st_size)
+    if first > 0:
+        if isinstance(pages, _PdfPages | _TiffFrames):
+            pages.index = first
+        elif first >= count:
+            getattr(pages, "close", lambda: None)()
+            pages = iter(())
+    return count, pages
 
 
 def page_job(path: Path, index: int) -> PageJob:
@@ -122,13 +133,11 @@ def page_job(path: Path, index: int) -> PageJob:
     the first bad one).  Raises InputFileError as `open_pages` does, and
     PageError when that page is bad or no longer in the file.
     """
-    count, pages = open_pages(path)
+    count, pages = open_pages(path, first=index)
     try:
         if not 0 <= index < count:
             raise PageError(str(path), index, f"the file now has only {count} pages",
                             "the file changed since it was listed; scan it again")
-        if isinstance(pages, _PdfPages | _TiffFrames):
-            pages.index = index
         return next(pages)
     finally:
         close = getattr(pages, "close", None)

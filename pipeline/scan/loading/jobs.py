@@ -54,6 +54,7 @@ class PageError(InputFileError):
 
     def __init__(self, path: str, page_index: int, message: str, advice: str | None = None) -> None:
         super().__init__(path, f"page {page_index + 1}: {message}", advice)
+        self.reason = message  # the page is named by whoever reports it
         self.page_index = page_index
         self._args = (path, page_index, message, advice)
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from pipeline import constants as C
 from pipeline.errors import InputFileError
+from pipeline.form.identity import PRINT_FILE_KEYWORD
 from pipeline.scan.loading.jobs import _BIG_ADVICE, _RESCAN, PageError, PageJob, _too_big
 from pipeline.scan.loading.pdf_images import _image_bytes
 from pipeline.scan.loading.pictures import _display_dpi
@@ -41,7 +42,27 @@ def _open_pdf(path: Path) -> tuple[int, Iterator[PageJob]]:
     if count == 0:
         pdf.close()
         raise InputFileError(name, "the PDF has no pages", "check you picked the right file; " + _RESCAN)
+    if _is_print_file(pdf):
+        pdf.close()
+        raise InputFileError(name, "this is a PaperVoice print file (the blank copies made by 'generate'), not a "
+                                   "scan of filled-in returns, so nothing in it was counted",
+                             "print it, and scan the paper copies people send back; leave the print file out of "
+                             "the scan folder")
     return count, _PdfPages(path, pdf, count)
+
+
+def _is_print_file(pdf: Any) -> bool:
+    """The print file itself (scanning it would count every copy as returned, blank): it says so in its
+    metadata; older print files say only that PaperVoice made them, and their first page draws no picture."""
+    try:
+        info = pdf.docinfo
+        if PRINT_FILE_KEYWORD in str(info.get("/Keywords", "")):
+            return True
+        if str(info.get("/Creator", "")) != "PaperVoice":
+            return False
+        return not _drawn_images(pdf.pages[0])
+    except Exception:  # damaged metadata or content: not ours to judge here, the pages say what they are
+        return False
 
 
 def _pdf_damage(path: Path, pdf: Any, count: int) -> str | None:

@@ -118,6 +118,9 @@ OCR_TIMEOUT_S = 30.0
 MAX_PAGES_IN_FLIGHT_PER_JOB = 3  # bounds memory: pages decoded but not yet written
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
+# --- Status and check ----------------------------------------------------------------------
+REPORT_MAX_LISTED = 20  # entries per kind of problem or list in status and check output
+
 # --- Scanner: marks, in absolute ink area (a dot is the same size whatever the box) ---------
 MARK_MIN_AREA_MM2 = 2.2  # at least this much ink: a deliberate mark
 EMPTY_MAX_AREA_MM2 = 0.9  # at most this much ink (and EMPTY_MAX_COVERAGE): empty

@@ -26,7 +26,6 @@ from pipeline.export.cells import (
     TOP,
     WRAP_TOP,
     YES,
-    clean_text,
     header,
     image_width,
     print_setup,
@@ -43,6 +42,7 @@ from pipeline.export.snapshot import (
     PageRow,
     ReturnedCopy,
 )
+from pipeline.text import clean_text
 
 #: Pairs of forms that ask the same statements of two audiences; compared side by side when both have returns.
 COMPARISON_PAIRS: tuple[tuple[str, str], ...] = (("care-planning-person", "care-planning-practitioner"),)

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.errors import LedgerError, UnknownFormError
-from pipeline.export.cells import clean_text
 from pipeline.form.definition import Form, FormRegistry, ScalePoint
 from pipeline.ledger.store import Ledger, describe_page_decision, parse_page_decision
+from pipeline.text import clean_text
 
 DEFAULT_SCALE = tuple(ScalePoint(v, "") for v in range(1, 6))
 
@@ -122,13 +122,9 @@ class FormReport:
         return known[-1] if known else None
 
     def statement(self, item_id: str) -> str:
-        for _, form in sorted(self.definitions.items(), reverse=True):
-            if form is not None:
-                try:
-                    return form.item(item_id).text
-                except KeyError:
-                    continue
-        return ""
+        """The wording of the newest version that has the item."""
+        found = (f.statement(item_id) for _, f in sorted(self.definitions.items(), reverse=True) if f is not None)
+        return next((text for text in found if text), "")
 
     def scale_label(self, value: int) -> str:
         return next((p.label for p in self.scale if p.value == value), "")

@@ -62,6 +62,11 @@ class _ItemQuestion(_Settled):
     def key(self) -> tuple[int, str]:
         return (self.page_id, self.item)
 
+    @property
+    def key_args(self) -> dict[str, Any]:
+        """The question's URL arguments on the review page."""
+        return {"page_id": self.page_id, "item": self.item}
+
 
 @dataclass(frozen=True)
 class AnswerQuestion(_ItemQuestion):
@@ -118,6 +123,10 @@ class PageQuestion(_Settled):
     @property
     def key(self) -> tuple[int, str]:
         return (self.page_id, "")
+
+    @property
+    def key_args(self) -> dict[str, Any]:
+        return {"page_id": self.page_id}
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from typing import Any
 
 from pipeline import constants as C
 from pipeline.ledger.store import Ledger
+from pipeline.vocab import PageStatus
 
-PAGE_STATUSES = ("form", "blank", "not_form", "unreadable", "duplicate", "conflict")
+PAGE_STATUSES = tuple(status.value for status in PageStatus)
 MAX_LISTED = C.REPORT_MAX_LISTED
 
 
@@ -147,11 +148,8 @@ def format_status(report: dict[str, Any]) -> str:
     if len(files["failed_files"]) > MAX_LISTED:
         lines.append(f"  ... and {len(files['failed_files']) - MAX_LISTED} more")
     lines.append(f"{'Pages scanned:':40}{pages['total']:4}")
-    for label, count in (("read as form pages", pages["form"]), ("blank", pages["blank"]),
-                         ("not a form", pages["not_form"]), ("unreadable", pages["unreadable"]),
-                         ("scanned twice, same answers", pages["duplicate"]),
-                         ("scanned twice, different answers", pages["conflict"]),
-                         ("not recognised, waiting for a person", report["pages_not_recognised"])):
+    for label, count in [*((status.label, pages[status]) for status in PageStatus),
+                         ("not recognised, waiting for a person", report["pages_not_recognised"])]:
         lines.append(f"  {label + ':':38}{count:4}")
     if report["serials_not_issued"]:
         lines.append(f"Copies this ledger never printed (printed with another ledger?): "

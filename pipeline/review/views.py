@@ -41,6 +41,7 @@ from pipeline.review import queue as Q
 from pipeline.review.assign import parse_assignment
 from pipeline.review.safety import local_path, token_matches
 from pipeline.text import clean_text
+from pipeline.vocab import FlagReason, ItemState
 
 EXTENSION = "papervoice_review"
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/webp")
@@ -218,7 +219,8 @@ def answer(page_id: int, item: str) -> Any:
     scale = [(p.value, p.label) for p in form.scale] if form else [(v, "") for v in range(1, 6)]
     # Enter accepts the highlighted box: the person's own choice, or an unclear mark's best guess.
     # Never pre-pick for two marks or two disagreeing scans, where any guess would steer the person.
-    focus = q.value if q.settled else (q.machine_value if q.reason in ("uncertain", "poor_fit") else None)
+    guessable = q.reason in (FlagReason.UNCERTAIN, FlagReason.POOR_FIT)
+    focus = q.value if q.settled else (q.machine_value if guessable else None)
     return render_template(
         "answer.html", q=q, form=form, scale=scale, statement=form.statement(q.item) if form else "",
         scope=_scope(), focus=focus, later_crops=Q.conflict_crops(led, q.page_id, q.item),
@@ -309,7 +311,7 @@ def _read_assigned(led: Ledger, page_id: int, value: dict[str, Any]) -> str:
         return f" (its boxes could not be read: {exc.message})"
     if result is None:
         return " (its boxes could not be read from the picture: enter its answers from the paper)"
-    flagged = sum(1 for i in result.items if i.state == "flagged")
+    flagged = sum(1 for i in result.items if i.state == ItemState.FLAGGED)
     return f" and read: {len(result.items)} answers" + (f", {flagged} to check" if flagged else "")
 
 

@@ -49,9 +49,9 @@ from werkzeug.serving import make_server
 from pipeline import constants as C
 from pipeline.errors import LedgerError, PaperVoiceError, UsageError
 from pipeline.form.definition import FormRegistry
+from pipeline.ledger import queries as Q
 from pipeline.ledger.store import Ledger
 from pipeline.options import ReviewOptions
-from pipeline.review import queue as Q
 from pipeline.review import views
 from pipeline.review.safety import LOCAL_HOST_NAMES, host_name, local_path
 

@@ -7,6 +7,7 @@ from typing import Any
 from pipeline import constants as C
 from pipeline.form.definition import FormRegistry
 from pipeline.form.identity import is_valid_serial
+from pipeline.ledger.queries import issued_copy
 from pipeline.ledger.store import Ledger
 
 
@@ -25,10 +26,10 @@ def parse_assignment(led: Ledger, forms: FormRegistry, data: Any) -> tuple[dict[
     if not page_text.isdigit():
         return None, "Enter the page number, e.g. 1."
     page_no = int(page_text)
-    row = led.execute("SELECT pages, form_id FROM serials WHERE serial = ?", (serial,)).fetchone()
-    if row is not None and row["form_id"] != form.id:
-        return None, f"Copy {serial} was printed as {row['form_id']}, not {form.id}. Check the copy number."
-    most = int(row["pages"]) if row is not None else C.REVIEW_ASSIGN_MAX_PAGES
+    issued = issued_copy(led, serial)
+    if issued is not None and issued.form_id != form.id:
+        return None, f"Copy {serial} was printed as {issued.form_id}, not {form.id}. Check the copy number."
+    most = issued.pages if issued is not None else C.REVIEW_ASSIGN_MAX_PAGES
     if not 1 <= page_no <= most:
         return None, f"Page {page_no} does not exist: this copy has {most} pages."
     return {"action": "assign", "form": form.id, "version": form.version, "serial": serial, "page": page_no}, None

@@ -35,9 +35,9 @@ from flask import (
 from pipeline import constants as C
 from pipeline.errors import PaperVoiceError
 from pipeline.form.definition import Form, FormRegistry
+from pipeline.ledger import queries as Q
 from pipeline.ledger.store import Ledger
 from pipeline.options import ReviewOptions
-from pipeline.review import queue as Q
 from pipeline.review.assign import parse_assignment
 from pipeline.review.safety import local_path, token_matches
 from pipeline.text import clean_text

@@ -18,7 +18,7 @@ from openpyxl.workbook.workbook import Workbook as WorkbookType
 from openpyxl.writer.excel import ExcelWriter
 
 from pipeline import constants as C
-from pipeline.atomic import OutputError
+from pipeline.errors import OutputError
 from pipeline.export.cells import sheet_title
 from pipeline.export.crops import CropPlan
 from pipeline.export.csv_files import write_csv

@@ -302,9 +302,9 @@ def test_vector_pdf_is_rendered_at_render_dpi(tmp_path: Path) -> None:
 
 
 def test_generated_form_pdf_is_rendered(tmp_path: Path, registry) -> None:  # type: ignore[no-untyped-def]
-    from pipeline.form.generate import blank_form_pdf
-
     import pikepdf
+
+    from pipeline.form.generate import blank_form_pdf
 
     path = tmp_path / "form.pdf"
     with pikepdf.open(io.BytesIO(blank_form_pdf(registry.all()[0]))) as pdf:

@@ -129,7 +129,7 @@ def assert_stopped_when_full(db: Path, done: subprocess.CompletedProcess[str], r
     assert_clean_ledger_error(done, db, "full", "free some space")
     committed = count(db, "files WHERE complete = 1")
     pages = count(db, "pages")
-    assert 0 < pages and committed < len(returns.inputs), "the fault should come part-way through the batch"
+    assert pages > 0 and committed < len(returns.inputs), "the fault should come part-way through the batch"
     assert integrity(db) == "ok"
     # pages are committed one by one: the file in hand keeps the pages written before the disk filled
     assert committed * 5 <= pages <= (committed + 1) * 5

@@ -24,19 +24,19 @@ from pipeline import constants as C
 from pipeline.errors import LedgerError
 from pipeline.form.identity import PageIdentity, new_survey_id, serial_for
 from pipeline.scan.images import mime_of
-from pipeline.scan.results import FileInfo, PageResult
+from pipeline.scan.results import FileInfo, Fingerprint, PageResult, fingerprint
+from pipeline.vocab import DecisionAction, DecisionKind, FileOutcome, ItemState, PageStatus
 
 SCHEMA_VERSION = 2  # 2: survey ids, 'foreign' pages, files committed page by page ('complete'), real views
 
-#: Page statuses the ledger accepts.  'foreign': a page printed for another survey (another ledger).
-PAGE_STATUSES = ("form", "blank", "not_form", "unreadable", "duplicate", "conflict", "foreign")
+#: Version 1 ledgers' page CHECK ends with 'conflict'; version 2 adds 'foreign' (PageStatus.FOREIGN).
 _OLD_PAGE_CHECK = "'duplicate', 'conflict'))"
 _NEW_PAGE_CHECK = "'duplicate', 'conflict', 'foreign'))"
 
 #: A file that could not even be opened has no content hash: it is recorded under this key and its path.
 UNOPENED_KEY = "unopened:"
 
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS issue_batches (
     id INTEGER PRIMARY KEY, form_id TEXT NOT NULL, form_version INTEGER NOT NULL, style TEXT NOT NULL,
@@ -47,14 +47,13 @@ CREATE TABLE IF NOT EXISTS serials (
     batch_id INTEGER NOT NULL REFERENCES issue_batches(id), issued_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, path TEXT NOT NULL, size_bytes INTEGER NOT NULL,
-    pages INTEGER NOT NULL, outcome TEXT NOT NULL CHECK (outcome IN ('read', 'failed')), error TEXT,
+    pages INTEGER NOT NULL, outcome TEXT NOT NULL CHECK (outcome IN {FileOutcome.sql_in()}), error TEXT,
     scanned_at TEXT NOT NULL, complete INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS images (
     id INTEGER PRIMARY KEY, kind TEXT NOT NULL, mime TEXT NOT NULL DEFAULT 'image/png', data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (
     id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id), page_index INTEGER NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('form', 'blank', 'not_form', 'unreadable',
-        'duplicate', 'conflict', 'foreign')),
+    status TEXT NOT NULL CHECK (status IN {PageStatus.sql_in()}),
     reason TEXT NOT NULL DEFAULT '', form_id TEXT, form_version INTEGER, style TEXT, paper TEXT, serial TEXT,
     form_page INTEGER, page_count INTEGER, serial_issued INTEGER, rotation_deg REAL, fit_residual_mm REAL,
     dpi REAL, duplicate_of INTEGER REFERENCES pages(id), image_id INTEGER REFERENCES images(id),
@@ -67,14 +66,14 @@ CREATE TABLE IF NOT EXISTS box_measurements (
     match REAL NOT NULL DEFAULT 1, PRIMARY KEY (page_id, item, value));
 CREATE TABLE IF NOT EXISTS answers (
     page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, value INTEGER,
-    state TEXT NOT NULL CHECK (state IN ('answered', 'blank', 'flagged')), reason TEXT, detail TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL CHECK (state IN {ItemState.sql_in()}), reason TEXT, detail TEXT NOT NULL DEFAULT '',
     confidence REAL NOT NULL, crop_id INTEGER REFERENCES images(id), PRIMARY KEY (page_id, item));
 CREATE TABLE IF NOT EXISTS comments (
     page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, written INTEGER NOT NULL, text TEXT NOT NULL,
     confidence REAL NOT NULL, engine TEXT NOT NULL, crop_id INTEGER REFERENCES images(id),
     PRIMARY KEY (page_id, item));
 CREATE TABLE IF NOT EXISTS decisions (
-    id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('answer', 'comment', 'page')),
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN {DecisionKind.sql_in()}),
     page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL DEFAULT '', previous TEXT, value TEXT,
     decided_at TEXT NOT NULL, decided_by TEXT NOT NULL DEFAULT '', reverted_at TEXT);
 CREATE INDEX IF NOT EXISTS decisions_by_target ON decisions (kind, page_id, item);
@@ -126,14 +125,14 @@ def describe_page_decision(value: str | None) -> str:
     if not decided:
         return ""
     action = decided.get("action")
-    if action == "assign":
-        return (f"assigned by hand to {decided.get('form')} v{decided.get('version')}, copy {decided.get('serial')}, "
-                f"page {decided.get('page')}")
-    if action == "not_form":
-        return "confirmed: not a form"
-    if action == "acknowledge_missing":
+    if action == DecisionAction.ASSIGN:
+        return (f"{DecisionAction.ASSIGN.description} to {decided.get('form')} v{decided.get('version')}, "
+                f"copy {decided.get('serial')}, page {decided.get('page')}")
+    if action == DecisionAction.NOT_FORM:
+        return DecisionAction.NOT_FORM.description
+    if action == DecisionAction.ACKNOWLEDGE_MISSING:
         missing = ", ".join(str(p) for p in decided.get("missing", []))
-        return f"acknowledged: page {missing} missing" if missing else "acknowledged: pages missing"
+        return f"acknowledged: page {missing} missing" if missing else DecisionAction.ACKNOWLEDGE_MISSING.description
     return str(decided.get("raw", value))
 
 
@@ -297,6 +296,15 @@ class Ledger:
         if self.conn.in_transaction:
             with suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
+
+    @contextmanager
+    def consistent_read(self) -> Iterator[Ledger]:
+        """Read as of one moment: a scan writing meanwhile cannot show half its file to the reader."""
+        self.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            self.execute("ROLLBACK")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:
@@ -559,12 +567,13 @@ class Ledger:
         return db.execute("SELECT 1 FROM serials WHERE serial = ?", (serial,)).fetchone() is not None
 
     @staticmethod
-    def _fingerprint(db: sqlite3.Connection, page_id: int) -> tuple[tuple[str, int | None, str], ...]:
-        answers = tuple((r["item"], r["value"], r["state"]) for r in db.execute(
-            "SELECT item, value, state FROM answers WHERE page_id = ? ORDER BY rowid", (page_id,)))
-        comments = tuple((r["item"], None, "written" if r["written"] else "blank") for r in db.execute(
-            "SELECT item, written FROM comments WHERE page_id = ? ORDER BY rowid", (page_id,)))
-        return answers + comments
+    def _fingerprint(db: sqlite3.Connection, page_id: int) -> Fingerprint:
+        """The stored scan's fingerprint, by the same rule as `PageResult.fingerprint`."""
+        answers = [(r["item"], r["value"], r["state"]) for r in db.execute(
+            "SELECT item, value, state FROM answers WHERE page_id = ? ORDER BY rowid", (page_id,))]
+        comments = [(r["item"], bool(r["written"])) for r in db.execute(
+            "SELECT item, written FROM comments WHERE page_id = ? ORDER BY rowid", (page_id,))]
+        return fingerprint(answers, comments)
 
     @staticmethod
     def _flag_conflicts(db: sqlite3.Connection, primary_id: int, second: PageResult, second_id: int) -> None:

@@ -6,14 +6,21 @@ strings and PNG bytes only: never arrays or open files.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
 
 from pipeline.form.identity import PageIdentity
+from pipeline.vocab import BoxStateCode as BoxState
+from pipeline.vocab import ItemStateCode as ItemState
+from pipeline.vocab import PageStatusCode as PageStatus
 
-PageStatus = Literal["form", "blank", "not_form", "unreadable", "duplicate", "conflict", "foreign"]
-BoxState = Literal["empty", "marked", "filled", "uncertain"]
-ItemState = Literal["answered", "blank", "flagged"]
+Fingerprint = tuple[tuple[str, int | None, str], ...]
+
+
+def fingerprint(answers: Iterable[tuple[str, int | None, str]], comments: Iterable[tuple[str, bool]]) -> Fingerprint:
+    """The one rule for comparing two scans of a page: every answer (item, value, state) in order, and
+    whether each comment field was written in.  The ledger applies it to the scan it already holds."""
+    return tuple(answers) + tuple((item, None, "written" if written else "blank") for item, written in comments)
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,7 @@ class ItemReading:
     item: str
     value: int | None
     state: ItemState
-    reason: str | None  # why flagged: multiple, uncertain, poor_fit, conflict
+    reason: str | None  # why flagged: a `vocab.FlagReason` code
     detail: str
     confidence: float
     crop_png: bytes = b""  # the item's row, paper flattened to white: evidence for a person
@@ -76,11 +83,10 @@ class PageResult:
     debug_png: bytes = b""
     seconds: float = 0.0
 
-    def fingerprint(self) -> tuple[tuple[str, int | None, str], ...]:
+    def fingerprint(self) -> Fingerprint:
         """What a second scan of the same page must agree on to count as a duplicate."""
-        answers = tuple((i.item, i.value, i.state) for i in self.items)
-        comments = tuple((c.item, None, "written" if c.written else "blank") for c in self.comments)
-        return answers + comments
+        return fingerprint([(i.item, i.value, i.state) for i in self.items],
+                           [(c.item, c.written) for c in self.comments])
 
 
 @dataclass(frozen=True)

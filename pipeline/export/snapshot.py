@@ -1,0 +1,225 @@
+"""What the ledger says, as the workbook shows it: one consistent snapshot of forms, copies and pages.
+
+It is read inside one transaction, so the workbook is internally consistent even while a scan is writing,
+and exporting can never change what was scanned or decided.  Returned copies, effective answers and
+comments come from the ledger's read model (`pipeline.ledger.queries`), so the workbook counts and flags
+exactly what `status` and the review page do; this module only adds the words and order the sheets need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pipeline.errors import UnknownFormError
+from pipeline.form.definition import Form, FormRegistry, ScalePoint
+from pipeline.ledger import listings
+from pipeline.ledger.queries import (
+    EffectiveAnswer,
+    EffectiveComment,
+    ReturnedCopy,
+    effective_answers,
+    effective_comments,
+    flagged_boxes,
+    missing_acknowledged,
+    returned_copies,
+)
+from pipeline.ledger.store import Ledger, describe_page_decision
+from pipeline.vocab import FileOutcome, FlagReason, PageStatus
+
+DEFAULT_SCALE = tuple(ScalePoint(v, "") for v in range(1, 6))
+
+COMMENT_REASON = "handwriting not yet checked by a person"
+
+
+@dataclass
+class Answer:
+    """One rating as it stands after review, with the words the sheets show about it."""
+
+    item: str
+    value: int | None  # settled value, or the machine's reading while `open`
+    open: bool  # still needs a person: shown highlighted and left out of the statistics
+    reason: str
+    read: str  # what the machine saw, for the Review sheet
+    crop_id: int | None
+    page_id: int
+
+
+@dataclass
+class CopyReport:
+    """A returned copy (the read model's) with its answers and comments as the sheets show them."""
+
+    copy: ReturnedCopy
+    missing_acknowledged: bool = False
+    answers: dict[str, Answer] = field(default_factory=dict)
+    comments: dict[str, EffectiveComment] = field(default_factory=dict)
+
+    @property
+    def serial(self) -> str:
+        return self.copy.serial
+
+    @property
+    def form_id(self) -> str:
+        return self.copy.form_id
+
+    @property
+    def issued(self) -> bool:
+        return self.copy.issued
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return self.copy.files
+
+    @property
+    def pages(self) -> tuple[int, ...]:
+        return self.copy.present
+
+    @property
+    def page_count(self) -> int:
+        return self.copy.page_count
+
+    @property
+    def missing_pages(self) -> tuple[int, ...]:
+        return self.copy.missing
+
+    @property
+    def complete(self) -> bool:
+        return self.copy.complete
+
+    @property
+    def needs_review(self) -> bool:
+        return any(a.open for a in self.answers.values()) or any(c.open for c in self.comments.values())
+
+    @property
+    def version_text(self) -> int | str:
+        versions = self.copy.versions
+        return versions[0] if len(versions) == 1 else "; ".join(map(str, versions))
+
+
+@dataclass
+class FormReport:
+    form_id: str
+    definitions: dict[int, Form | None]  # every version seen in the ledger
+    item_ids: list[str]
+    field_ids: list[str]
+    scale: tuple[ScalePoint, ...]
+    issued: int
+    copies: list[CopyReport]
+
+    @property
+    def definition(self) -> Form | None:
+        """The newest version we have a definition for: its wording labels the sheets."""
+        known = [f for _, f in sorted(self.definitions.items()) if f is not None]
+        return known[-1] if known else None
+
+    def statement(self, item_id: str) -> str:
+        """The wording of the newest version that has the item."""
+        found = (f.statement(item_id) for _, f in sorted(self.definitions.items(), reverse=True) if f is not None)
+        return next((text for text in found if text), "")
+
+    def scale_label(self, value: int) -> str:
+        return next((p.label for p in self.scale if p.value == value), "")
+
+    def settled(self, item_id: str) -> list[int]:
+        values = (c.answers.get(item_id) for c in self.copies)
+        return [a.value for a in values if a is not None and not a.open and a.value is not None]
+
+
+@dataclass
+class PageRow:
+    file: str
+    page: int | None
+    status: str
+    reason: str
+    serial: str | None
+    form_id: str | None
+    version: int | None
+    form_page: int | None
+    scanned_at: str
+    decision: str  # a person's decision about the page, in words
+    page_id: int | None = None
+    image_id: int | None = None
+
+    @property
+    def open(self) -> bool:
+        """An unrecognised page is a question for a person until they assign it or confirm it is not a form."""
+        return self.status in (PageStatus.NOT_FORM, PageStatus.UNREADABLE, PageStatus.FOREIGN) and not self.decision
+
+
+@dataclass
+class Snapshot:
+    forms: list[FormReport]
+    pages: list[PageRow]
+
+
+def read_snapshot(ledger: Ledger, registry: FormRegistry, only: str | None) -> Snapshot:
+    """Everything the workbook shows, read inside one transaction so it is one consistent moment."""
+    listings.require_ledger(ledger)
+    form_ids = listings.form_ids(ledger)
+    if only is not None:
+        if only not in form_ids:
+            raise UnknownFormError(f"the ledger {ledger.path} holds nothing for form '{only}'",
+                                   f"use one of: {', '.join(form_ids) or '(the ledger is empty)'}")
+        form_ids = [only]
+    forms = [_read_form(ledger, registry, form_id) for form_id in form_ids]
+    return Snapshot(forms, _read_pages(ledger, only))
+
+
+def _read_form(ledger: Ledger, registry: FormRegistry, form_id: str) -> FormReport:
+    definitions = {v: registry.find(form_id, v) for v in listings.form_versions(ledger, form_id)}
+    acknowledged = missing_acknowledged(ledger)
+    copies = {c.serial: CopyReport(c, c.anchor_page_id in acknowledged) for c in returned_copies(ledger, form_id)}
+    labels = {p.value: p.label for f in definitions.values() if f is not None for p in f.scale}
+    boxes = flagged_boxes(ledger, form_id)
+    seen_items: list[str] = []
+    for a in effective_answers(ledger, form_id):
+        owner = copies.get(a.serial)
+        if owner is not None:
+            owner.answers[a.item] = _answer(a, labels, boxes)
+            seen_items.append(a.item)
+    seen_fields: list[str] = []
+    for c in effective_comments(ledger, form_id):
+        holder = copies.get(c.serial)
+        if holder is not None:
+            holder.comments[c.item] = c
+            seen_fields.append(c.item)
+
+    defined = [f for _, f in sorted(definitions.items(), reverse=True) if f is not None]
+    item_ids = _ordered([i.id for f in defined for i in f.items], seen_items)
+    field_ids = _ordered([t.id for f in defined for t in f.free_text], seen_fields)
+    scale = defined[0].scale if defined else DEFAULT_SCALE
+    return FormReport(form_id, definitions, item_ids, field_ids, scale, listings.issued_count(ledger, form_id),
+                      [copies[s] for s in sorted(copies)])
+
+
+def _answer(a: EffectiveAnswer, labels: dict[int, str], boxes: dict[tuple[int, str], list[tuple[int, str]]]) -> Answer:
+    """A rating with, while it is open, why the scanner asked and what it saw, in words."""
+    reason = read = ""
+    if a.open:
+        reason = FlagReason.describe(a.reason, "unclear")
+        if a.detail:
+            reason += f" ({a.detail})"
+        machine = a.machine_value
+        read = (f"{machine}" + (f" ({labels[machine]})" if machine in labels else "")
+                if machine is not None else "no single answer")
+        seen = boxes.get((a.page_id, a.item))
+        if seen:
+            read += "; boxes: " + ", ".join(f"{value} {state}" for value, state in seen)
+    return Answer(a.item, a.value, a.open, reason, read, a.crop_id, a.page_id)
+
+
+def _ordered(defined: Iterable[str], seen: Iterable[str]) -> list[str]:
+    """Ids in the order the form prints them; ids only the ledger knows (no definition) follow, sorted."""
+    out = list(dict.fromkeys(defined))
+    return out + sorted(set(seen) - set(out))
+
+
+def _read_pages(ledger: Ledger, only: str | None) -> list[PageRow]:
+    """Every page of every file, and files that could not be opened at all."""
+    rows = [PageRow(p.file_path, p.page_index + 1, p.status, p.reason or PageStatus.describe(p.status), p.serial,
+                    p.form_id, p.form_version, p.form_page, p.scanned_at, describe_page_decision(p.decision),
+                    p.page_id, p.image_id) for p in listings.pages(ledger, only)]
+    failed = FileOutcome.FAILED
+    rows += [PageRow(f.path, None, failed.value, f.error or failed.description, None, None, None, None,
+                     f.scanned_at, "") for f in listings.failed_files(ledger)]
+    return rows

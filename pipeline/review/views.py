@@ -45,8 +45,8 @@ from pipeline.vocab import FlagReason, ItemState
 
 EXTENSION = "papervoice_review"
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/webp")
-#: A ledger row id in a URL.
-ID = "int"
+#: A ledger row id in a URL: SQLite's integers stop at 2**63 - 1; anything larger is no such row (404).
+ID = f"int(max={2**63 - 1})"
 
 T = TypeVar("T")
 

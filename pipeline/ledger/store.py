@@ -2,8 +2,10 @@
 
 Every issued serial, every input file, every page and what became of it, every
 box measurement, answer, comment and review decision.  Only the coordinator
-writes it, one transaction per input file, so a crash loses at most the file
-in hand and re-running picks up where it stopped (files are keyed by sha256).
+writes scans into it, one transaction per page, so a crash loses at most the
+pages in flight and re-running picks up where it stopped (files are keyed by
+sha256, pages by their index in the file).  The schema and its upgrades are
+in `schema`.
 A person's review decisions live in their own table and are never touched by
 re-scanning; the effective value is the latest decision that is not reverted.
 """
@@ -22,90 +24,22 @@ from typing import Any
 
 from pipeline import constants as C
 from pipeline.errors import LedgerError
-from pipeline.form.identity import PageIdentity, new_survey_id, serial_for
+from pipeline.form.identity import PageIdentity, serial_for
+from pipeline.ledger.schema import (  # noqa: F401 (SCHEMA, content_snapshot: part of the ledger's API)
+    EFFECTIVE_VIEWS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    VOLATILE_COLUMNS,
+    content_snapshot,
+    migrate,
+    views_stored,
+)
 from pipeline.scan.images import mime_of
 from pipeline.scan.results import FileInfo, Fingerprint, PageResult, fingerprint
-from pipeline.vocab import DecisionAction, DecisionKind, FileOutcome, ItemState, PageStatus
-
-SCHEMA_VERSION = 2  # 2: survey ids, 'foreign' pages, files committed page by page ('complete'), real views
-
-#: Version 1 ledgers' page CHECK ends with 'conflict'; version 2 adds 'foreign' (PageStatus.FOREIGN).
-_OLD_PAGE_CHECK = "'duplicate', 'conflict'))"
-_NEW_PAGE_CHECK = "'duplicate', 'conflict', 'foreign'))"
+from pipeline.vocab import DecisionAction
 
 #: A file that could not even be opened has no content hash: it is recorded under this key and its path.
 UNOPENED_KEY = "unopened:"
-
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS issue_batches (
-    id INTEGER PRIMARY KEY, form_id TEXT NOT NULL, form_version INTEGER NOT NULL, style TEXT NOT NULL,
-    paper TEXT NOT NULL, copies INTEGER NOT NULL, output TEXT, issued_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS serials (
-    serial TEXT PRIMARY KEY, number INTEGER NOT NULL UNIQUE, form_id TEXT NOT NULL, form_version INTEGER NOT NULL,
-    style TEXT NOT NULL, paper TEXT NOT NULL, pages INTEGER NOT NULL,
-    batch_id INTEGER NOT NULL REFERENCES issue_batches(id), issued_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS files (
-    id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, path TEXT NOT NULL, size_bytes INTEGER NOT NULL,
-    pages INTEGER NOT NULL, outcome TEXT NOT NULL CHECK (outcome IN {FileOutcome.sql_in()}), error TEXT,
-    scanned_at TEXT NOT NULL, complete INTEGER NOT NULL DEFAULT 1);
-CREATE TABLE IF NOT EXISTS images (
-    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, mime TEXT NOT NULL DEFAULT 'image/png', data BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS pages (
-    id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id), page_index INTEGER NOT NULL,
-    status TEXT NOT NULL CHECK (status IN {PageStatus.sql_in()}),
-    reason TEXT NOT NULL DEFAULT '', form_id TEXT, form_version INTEGER, style TEXT, paper TEXT, serial TEXT,
-    form_page INTEGER, page_count INTEGER, serial_issued INTEGER, rotation_deg REAL, fit_residual_mm REAL,
-    dpi REAL, duplicate_of INTEGER REFERENCES pages(id), image_id INTEGER REFERENCES images(id),
-    scanned_at TEXT NOT NULL, survey TEXT, UNIQUE (file_id, page_index));
-CREATE INDEX IF NOT EXISTS pages_by_serial ON pages (serial, form_page);
-CREATE TABLE IF NOT EXISTS box_measurements (
-    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, value INTEGER NOT NULL,
-    coverage REAL NOT NULL, darkness REAL NOT NULL, spill REAL NOT NULL, dx_mm REAL NOT NULL, dy_mm REAL NOT NULL,
-    state TEXT NOT NULL, confidence REAL NOT NULL, faint REAL NOT NULL DEFAULT 0, solid REAL NOT NULL DEFAULT 0,
-    match REAL NOT NULL DEFAULT 1, PRIMARY KEY (page_id, item, value));
-CREATE TABLE IF NOT EXISTS answers (
-    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, value INTEGER,
-    state TEXT NOT NULL CHECK (state IN {ItemState.sql_in()}), reason TEXT, detail TEXT NOT NULL DEFAULT '',
-    confidence REAL NOT NULL, crop_id INTEGER REFERENCES images(id), PRIMARY KEY (page_id, item));
-CREATE TABLE IF NOT EXISTS comments (
-    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, written INTEGER NOT NULL, text TEXT NOT NULL,
-    confidence REAL NOT NULL, engine TEXT NOT NULL, crop_id INTEGER REFERENCES images(id),
-    PRIMARY KEY (page_id, item));
-CREATE TABLE IF NOT EXISTS decisions (
-    id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN {DecisionKind.sql_in()}),
-    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL DEFAULT '', previous TEXT, value TEXT,
-    decided_at TEXT NOT NULL, decided_by TEXT NOT NULL DEFAULT '', reverted_at TEXT);
-CREATE INDEX IF NOT EXISTS decisions_by_target ON decisions (kind, page_id, item);
-"""
-
-#: Every question for a person, with its effective answer. Used by review, status and export.  Stored in
-#: the ledger (so `sqlite3 papervoice.db` sees them too); created TEMP for old ledgers opened read-only.
-EFFECTIVE_VIEWS = """
-CREATE TEMP VIEW IF NOT EXISTS active_decisions AS
-    SELECT d.* FROM decisions d
-    WHERE d.reverted_at IS NULL AND d.id = (
-        SELECT MAX(d2.id) FROM decisions d2
-        WHERE d2.kind = d.kind AND d2.page_id = d.page_id AND d2.item = d.item AND d2.reverted_at IS NULL);
-CREATE TEMP VIEW IF NOT EXISTS effective_answers AS
-    SELECT p.serial, p.form_id, p.form_version, p.form_page, a.page_id, a.item, a.state AS machine_state,
-           a.value AS machine_value, a.reason, a.detail, a.confidence, a.crop_id,
-           CASE WHEN d.id IS NULL THEN a.value
-                WHEN d.value IS NULL OR d.value = '' THEN NULL ELSE CAST(d.value AS INTEGER) END AS value,
-           CASE WHEN d.id IS NOT NULL THEN 'reviewed' ELSE a.state END AS state,
-           d.id AS decision_id
-    FROM answers a JOIN pages p ON p.id = a.page_id
-    LEFT JOIN active_decisions d ON d.kind = 'answer' AND d.page_id = a.page_id AND d.item = a.item
-    WHERE p.status = 'form';
-CREATE TEMP VIEW IF NOT EXISTS effective_comments AS
-    SELECT p.serial, p.form_id, p.form_version, p.form_page, c.page_id, c.item, c.written, c.confidence, c.engine,
-           c.crop_id, c.text AS machine_text,
-           CASE WHEN d.id IS NULL THEN c.text ELSE COALESCE(d.value, '') END AS text,
-           d.id AS decision_id
-    FROM comments c JOIN pages p ON p.id = c.page_id
-    LEFT JOIN active_decisions d ON d.kind = 'comment' AND d.page_id = c.page_id AND d.item = c.item
-    WHERE p.status = 'form';
-"""
 
 
 def parse_page_decision(value: str | None) -> dict[str, Any] | None:
@@ -190,8 +124,7 @@ class Ledger:
                 self._when_unlocked(lambda: self.conn.execute("PRAGMA journal_mode = WAL"))
                 self.conn.execute("PRAGMA synchronous = NORMAL")
                 self._when_unlocked(self._migrate)
-            stored = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")}
-            if not {"active_decisions", "effective_answers", "effective_comments"} <= stored:
+            if not views_stored(self.conn):
                 self.conn.executescript(EFFECTIVE_VIEWS)
         except sqlite3.Error as exc:
             raise _ledger_error(self.path, exc) from exc
@@ -228,42 +161,7 @@ class Ledger:
 
     def _migrate(self) -> None:
         with self.transaction():
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    self.conn.execute(statement)
-            row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is not None and int(row[0]) > SCHEMA_VERSION:
-                raise LedgerError(f"the ledger {self.path} was written by a newer PaperVoice",
-                                  "upgrade PaperVoice before using this ledger")
-            if row is not None and int(row[0]) < 2:
-                self._upgrade_to_2()
-            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('survey_id', ?)", (new_survey_id(),))
-            for view in EFFECTIVE_VIEWS.split(";"):
-                if view.strip():
-                    self.conn.execute(view.replace("CREATE TEMP VIEW", "CREATE VIEW"))
-
-    def _upgrade_to_2(self) -> None:
-        """A version-1 ledger: new columns, and 'foreign' added to the page statuses the CHECK allows.
-
-        Widening a CHECK changes no stored row, so the table's SQL text is edited in place, the procedure
-        SQLite documents for such changes (https://sqlite.org/lang_altertable.html#otheralter).
-        """
-        columns = {r[1] for r in self.conn.execute("PRAGMA table_info(pages)")}
-        if "survey" not in columns:
-            self.conn.execute("ALTER TABLE pages ADD COLUMN survey TEXT")
-        if "complete" not in {r[1] for r in self.conn.execute("PRAGMA table_info(files)")}:
-            self.conn.execute("ALTER TABLE files ADD COLUMN complete INTEGER NOT NULL DEFAULT 1")
-        sql = self.conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'pages'").fetchone()[0]
-        if _NEW_PAGE_CHECK not in sql and _OLD_PAGE_CHECK in sql:
-            version = int(self.conn.execute("PRAGMA schema_version").fetchone()[0])
-            self.conn.execute("PRAGMA writable_schema = ON")
-            try:
-                self.conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'pages'",
-                                  (sql.replace(_OLD_PAGE_CHECK, _NEW_PAGE_CHECK),))
-                self.conn.execute(f"PRAGMA schema_version = {version + 1}")
-            finally:
-                self.conn.execute("PRAGMA writable_schema = OFF")
+            migrate(self.conn, self.path)
 
     @property
     def survey_id(self) -> str | None:
@@ -651,27 +549,3 @@ def _ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
         return LedgerError(f"the ledger {path} stayed locked by another PaperVoice for too long",
                            "wait for the other scan to finish, then run this again")
     return LedgerError(f"ledger {path}: {exc}", "run 'papervoice check' to look for damage")
-
-
-#: Columns that record when something happened, not what: left out when comparing ledgers.
-VOLATILE_COLUMNS = {"scanned_at", "issued_at", "decided_at", "reverted_at", "path", "output"}
-
-
-def content_snapshot(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table's rows without timestamps and file paths, images by their bytes, in a stable order.
-
-    Two scans of the same returns must give equal snapshots, however they ran:
-    one process or many, interrupted or not.
-    """
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        snapshot: dict[str, list[tuple[Any, ...]]] = {}
-        for table in tables:
-            columns = [r[1] for r in con.execute(f"PRAGMA table_info({table})") if r[1] not in VOLATILE_COLUMNS]
-            where = " WHERE key != 'survey_id'" if table == "meta" else ""  # random per ledger
-            rows = con.execute(f"SELECT {', '.join(columns)} FROM {table}{where}").fetchall()
-            snapshot[table] = sorted(rows, key=repr)
-        return snapshot
-    finally:
-        con.close()

@@ -1,0 +1,175 @@
+"""The ledger's tables and views, and how a ledger made by an older PaperVoice is brought up to date."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import LedgerError
+from pipeline.form.identity import new_survey_id
+from pipeline.vocab import DecisionKind, FileOutcome, ItemState, PageStatus
+
+SCHEMA_VERSION = 2  # 2: survey ids, 'foreign' pages, files committed page by page ('complete'), real views
+
+#: Version 1 ledgers' page CHECK ends with 'conflict'; version 2 adds 'foreign' (PageStatus.FOREIGN).
+_OLD_PAGE_CHECK = "'duplicate', 'conflict'))"
+_NEW_PAGE_CHECK = "'duplicate', 'conflict', 'foreign'))"
+
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS issue_batches (
+    id INTEGER PRIMARY KEY, form_id TEXT NOT NULL, form_version INTEGER NOT NULL, style TEXT NOT NULL,
+    paper TEXT NOT NULL, copies INTEGER NOT NULL, output TEXT, issued_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS serials (
+    serial TEXT PRIMARY KEY, number INTEGER NOT NULL UNIQUE, form_id TEXT NOT NULL, form_version INTEGER NOT NULL,
+    style TEXT NOT NULL, paper TEXT NOT NULL, pages INTEGER NOT NULL,
+    batch_id INTEGER NOT NULL REFERENCES issue_batches(id), issued_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, path TEXT NOT NULL, size_bytes INTEGER NOT NULL,
+    pages INTEGER NOT NULL, outcome TEXT NOT NULL CHECK (outcome IN {FileOutcome.sql_in()}), error TEXT,
+    scanned_at TEXT NOT NULL, complete INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS images (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, mime TEXT NOT NULL DEFAULT 'image/png', data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS pages (
+    id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id), page_index INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN {PageStatus.sql_in()}),
+    reason TEXT NOT NULL DEFAULT '', form_id TEXT, form_version INTEGER, style TEXT, paper TEXT, serial TEXT,
+    form_page INTEGER, page_count INTEGER, serial_issued INTEGER, rotation_deg REAL, fit_residual_mm REAL,
+    dpi REAL, duplicate_of INTEGER REFERENCES pages(id), image_id INTEGER REFERENCES images(id),
+    scanned_at TEXT NOT NULL, survey TEXT, UNIQUE (file_id, page_index));
+CREATE INDEX IF NOT EXISTS pages_by_serial ON pages (serial, form_page);
+CREATE TABLE IF NOT EXISTS box_measurements (
+    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, value INTEGER NOT NULL,
+    coverage REAL NOT NULL, darkness REAL NOT NULL, spill REAL NOT NULL, dx_mm REAL NOT NULL, dy_mm REAL NOT NULL,
+    state TEXT NOT NULL, confidence REAL NOT NULL, faint REAL NOT NULL DEFAULT 0, solid REAL NOT NULL DEFAULT 0,
+    match REAL NOT NULL DEFAULT 1, PRIMARY KEY (page_id, item, value));
+CREATE TABLE IF NOT EXISTS answers (
+    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, value INTEGER,
+    state TEXT NOT NULL CHECK (state IN {ItemState.sql_in()}), reason TEXT, detail TEXT NOT NULL DEFAULT '',
+    confidence REAL NOT NULL, crop_id INTEGER REFERENCES images(id), PRIMARY KEY (page_id, item));
+CREATE TABLE IF NOT EXISTS comments (
+    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, written INTEGER NOT NULL, text TEXT NOT NULL,
+    confidence REAL NOT NULL, engine TEXT NOT NULL, crop_id INTEGER REFERENCES images(id),
+    PRIMARY KEY (page_id, item));
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN {DecisionKind.sql_in()}),
+    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL DEFAULT '', previous TEXT, value TEXT,
+    decided_at TEXT NOT NULL, decided_by TEXT NOT NULL DEFAULT '', reverted_at TEXT);
+CREATE INDEX IF NOT EXISTS decisions_by_target ON decisions (kind, page_id, item);
+"""
+
+#: Every question for a person, with its effective answer. Used by review, status and export.  Stored in
+#: the ledger (so `sqlite3 papervoice.db` sees them too); created TEMP for old ledgers opened read-only.
+EFFECTIVE_VIEWS = """
+CREATE TEMP VIEW IF NOT EXISTS active_decisions AS
+    SELECT d.* FROM decisions d
+    WHERE d.reverted_at IS NULL AND d.id = (
+        SELECT MAX(d2.id) FROM decisions d2
+        WHERE d2.kind = d.kind AND d2.page_id = d.page_id AND d2.item = d.item AND d2.reverted_at IS NULL);
+CREATE TEMP VIEW IF NOT EXISTS effective_answers AS
+    SELECT p.serial, p.form_id, p.form_version, p.form_page, a.page_id, a.item, a.state AS machine_state,
+           a.value AS machine_value, a.reason, a.detail, a.confidence, a.crop_id,
+           CASE WHEN d.id IS NULL THEN a.value
+                WHEN d.value IS NULL OR d.value = '' THEN NULL ELSE CAST(d.value AS INTEGER) END AS value,
+           CASE WHEN d.id IS NOT NULL THEN 'reviewed' ELSE a.state END AS state,
+           d.id AS decision_id
+    FROM answers a JOIN pages p ON p.id = a.page_id
+    LEFT JOIN active_decisions d ON d.kind = 'answer' AND d.page_id = a.page_id AND d.item = a.item
+    WHERE p.status = 'form';
+CREATE TEMP VIEW IF NOT EXISTS effective_comments AS
+    SELECT p.serial, p.form_id, p.form_version, p.form_page, c.page_id, c.item, c.written, c.confidence, c.engine,
+           c.crop_id, c.text AS machine_text,
+           CASE WHEN d.id IS NULL THEN c.text ELSE COALESCE(d.value, '') END AS text,
+           d.id AS decision_id
+    FROM comments c JOIN pages p ON p.id = c.page_id
+    LEFT JOIN active_decisions d ON d.kind = 'comment' AND d.page_id = c.page_id AND d.item = c.item
+    WHERE p.status = 'form';
+"""
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Create what is missing, upgrade an older ledger, give it a survey id; inside the caller's transaction."""
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is not None and int(row[0]) > SCHEMA_VERSION:
+        raise LedgerError(f"the ledger {path} was written by a newer PaperVoice",
+                          "upgrade PaperVoice before using this ledger")
+    if row is not None and int(row[0]) < 2:
+        _upgrade_to_2(conn)
+    conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    conn.execute("INSERT OR IGNORE INTO meta VALUES ('survey_id', ?)", (new_survey_id(),))
+    _store_views(conn)
+
+
+def _plain(sql: str) -> str:
+    return re.sub(r"\s+", " ", sql.replace("IF NOT EXISTS ", "")).strip()
+
+
+def _store_views(conn: sqlite3.Connection) -> None:
+    """The views live in the ledger itself, so `sqlite3 papervoice.db` can query them; a view whose stored
+    definition differs from this version's is replaced."""
+    stored = {r[0]: _plain(r[1] or "") for r in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view'")}
+    for view in EFFECTIVE_VIEWS.split(";"):
+        if not view.strip():
+            continue
+        sql = view.replace("CREATE TEMP VIEW", "CREATE VIEW").strip()
+        name = sql.split()[5]  # CREATE VIEW IF NOT EXISTS <name> AS
+        if stored.get(name) != _plain(sql):
+            conn.execute(f"DROP VIEW IF EXISTS {name}")
+            conn.execute(sql)
+
+
+def views_stored(conn: sqlite3.Connection) -> bool:
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")}
+    return {"active_decisions", "effective_answers", "effective_comments"} <= names
+
+
+def _upgrade_to_2(conn: sqlite3.Connection) -> None:
+    """A version-1 ledger: new columns, and 'foreign' added to the page statuses the CHECK allows.
+
+    Widening a CHECK changes no stored row, so the table's SQL text is edited in place, the procedure
+    SQLite documents for such changes (https://sqlite.org/lang_altertable.html#otheralter).
+    """
+    if "survey" not in {r[1] for r in conn.execute("PRAGMA table_info(pages)")}:
+        conn.execute("ALTER TABLE pages ADD COLUMN survey TEXT")
+    if "complete" not in {r[1] for r in conn.execute("PRAGMA table_info(files)")}:
+        conn.execute("ALTER TABLE files ADD COLUMN complete INTEGER NOT NULL DEFAULT 1")
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'pages'").fetchone()[0]
+    if _NEW_PAGE_CHECK not in sql and _OLD_PAGE_CHECK in sql:
+        version = int(conn.execute("PRAGMA schema_version").fetchone()[0])
+        conn.execute("PRAGMA writable_schema = ON")
+        try:
+            conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'pages'",
+                         (sql.replace(_OLD_PAGE_CHECK, _NEW_PAGE_CHECK),))
+            conn.execute(f"PRAGMA schema_version = {version + 1}")
+        finally:
+            conn.execute("PRAGMA writable_schema = OFF")
+
+
+#: Columns that record when something happened, not what: left out when comparing ledgers.
+VOLATILE_COLUMNS = {"scanned_at", "issued_at", "decided_at", "reverted_at", "path", "output"}
+
+
+def content_snapshot(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's rows without timestamps and file paths, images by their bytes, in a stable order.
+
+    Two scans of the same returns must give equal snapshots, however they ran:
+    one process or many, interrupted or not.
+    """
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        snapshot: dict[str, list[tuple[Any, ...]]] = {}
+        for table in tables:
+            columns = [r[1] for r in con.execute(f"PRAGMA table_info({table})") if r[1] not in VOLATILE_COLUMNS]
+            where = " WHERE key != 'survey_id'" if table == "meta" else ""  # random per ledger
+            rows = con.execute(f"SELECT {', '.join(columns)} FROM {table}{where}").fetchall()
+            snapshot[table] = sorted(rows, key=repr)
+        return snapshot
+    finally:
+        con.close()

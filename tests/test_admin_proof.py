@@ -494,3 +494,40 @@ def test_every_db_option_says_what_it_is() -> None:
         for action in sub._actions:
             if "--db" in action.option_strings:
                 assert action.help and "ledger" in action.help, name
+
+
+def test_review_shows_a_foreign_page_and_will_not_assign_it(tmp_path: Path) -> None:
+    import re
+
+    from pipeline.options import ReviewOptions
+    from pipeline.review.app import create_app
+
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    printed_scan(a, tmp_path / "from-a.pdf")
+    printed_scan(b, tmp_path / "from-b.pdf")
+    scan([tmp_path / "from-a.pdf"], opts(b))
+    with Ledger(b, readonly=True) as ledger_b:
+        page_id = page_questions(ledger_b)[0].page_id
+    app = create_app(ReviewOptions(db=b, open_browser=False))
+    app.config["TESTING"] = True
+    client = app.test_client()
+    html = client.get(f"/page/{page_id}").get_data(as_text=True)
+    assert "Printed for another survey" in html and "Assign this page" not in html
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    refused = client.post(f"/page/{page_id}", data={"csrf_token": token, "action": "assign",
+                                                    "form": f"{FORM}@1", "serial": serial_for(1), "page": "1"})
+    assert refused.status_code == 400 and "another survey" in refused.get_data(as_text=True)
+    assert reconcile(b)["totals"]["returned"] == 0
+    assert client.post(f"/page/{page_id}", data={"csrf_token": token, "action": "not_form"}).status_code == 302
+    assert len(check_ledger(b)) == PAGES - 1  # a page set aside by a person is no longer reported
+
+
+def test_implausible_72_dpi_claim_is_replaced_by_the_page_size(tmp_path: Path) -> None:
+    db = tmp_path / "d72.db"
+    form = FormRegistry.from_dirs().get(FORM)
+    with Ledger(db) as ledger:
+        made = generate(form, 1, tmp_path / "p.pdf", ledger=ledger)
+    page = sim.render_pdf_pages(made.output, 1, 1, 200)[0]
+    Image.fromarray(page).save(tmp_path / "phone.jpg", dpi=(72, 72), quality=90)
+    summary = scan([tmp_path / "phone.jpg"], opts(db))
+    assert summary.page_status["form"] == 1, summary.problems

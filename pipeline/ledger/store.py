@@ -309,12 +309,14 @@ class Ledger:
                  " AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.kind = 'page' AND d.page_id = p.id"
                  " AND d.reverted_at IS NULL)")
 
-    def kept_for_definition(self, sha256: str) -> list[tuple[int, int, str, int]]:
+    def kept_for_definition(self, sha256: str) -> list[tuple[int, int, PageIdentity]]:
         """Pages of a file kept because their form was not defined (or did not match) when they were scanned,
-        and no person has dealt with yet: (page index, page id, form id, version)."""
-        return [(int(r[0]), int(r[1]), str(r[2]), int(r[3] or 0)) for r in self.execute(
-            "SELECT p.page_index, p.id, p.form_id, p.form_version " + self._KEPT_SQL + " AND f.sha256 = ?"
-            " ORDER BY p.page_index", (sha256,))]
+        and no person has dealt with yet: (page index, page id, what its code said)."""
+        return [(int(r["page_index"]), int(r["id"]),
+                 PageIdentity(str(r["form_id"]), int(r["form_version"] or 0), str(r["style"]), str(r["paper"]),
+                              int(r["form_page"] or 0), int(r["page_count"] or 0), str(r["serial"]), r["survey"]))
+                for r in self.execute("SELECT p.* " + self._KEPT_SQL + " AND f.sha256 = ? ORDER BY p.page_index",
+                                      (sha256,))]
 
     def files_with_kept_pages(self) -> list[str]:
         """Where the files holding such pages were scanned from (`scan --retry`)."""

@@ -23,6 +23,7 @@ from typing import Any
 
 from pipeline.atomic import atomic_write
 from pipeline.errors import ExitCode, InputFileError, PaperVoiceError
+from pipeline.form.identity import PageIdentity
 from pipeline.ledger.store import Ledger
 from pipeline.names import shown
 from pipeline.options import ScanOptions
@@ -245,8 +246,8 @@ def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, opti
             continue
         state = ledger.file_status(info.sha256)
         if state == "read":
-            kept = {i: page_id for i, page_id, form, version in ledger.kept_for_definition(info.sha256)
-                    if registry.find(form, version) is not None}
+            kept = {i: page_id for i, page_id, ident in ledger.kept_for_definition(info.sha256)
+                    if _defined_now(registry, ident)}
             if not kept:
                 summary.files_already_in_ledger += 1
                 continue
@@ -256,6 +257,15 @@ def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, opti
         if done:
             summary.files_resumed += 1
         yield from _file_pages(path, info, done, by_path)
+
+
+def _defined_now(registry: Any, ident: PageIdentity) -> bool:
+    """The form a kept page names is defined now, with the page count its code says (else reading it again
+    would only keep it again)."""
+    from pipeline.form.layout import compute_layout
+
+    form = registry.find(ident.form, ident.version)
+    return form is not None and compute_layout(form, ident.paper, ident.style).page_count == ident.pages
 
 
 def _forms(options: ScanOptions) -> Any:

@@ -10,8 +10,7 @@ from typing import get_args
 import pytest
 
 from pipeline import vocab
-from pipeline.ledger.schema import SCHEMA
-from pipeline.ledger.store import Ledger
+from pipeline.ledger.store import SCHEMA, Ledger
 from pipeline.scan import results
 from pipeline.scan.marks import decide_item
 from pipeline.scan.results import BoxReading

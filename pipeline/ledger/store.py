@@ -23,10 +23,81 @@ from typing import Any
 from pipeline import constants as C
 from pipeline.errors import LedgerError
 from pipeline.form.identity import serial_for
-from pipeline.ledger.schema import EFFECTIVE_VIEWS, SCHEMA, SCHEMA_VERSION
 from pipeline.scan.images import mime_of
 from pipeline.scan.results import FileInfo, Fingerprint, PageResult, fingerprint
-from pipeline.vocab import DecisionAction
+from pipeline.vocab import DecisionAction, DecisionKind, FileOutcome, ItemState, PageStatus
+
+SCHEMA_VERSION = 1
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS issue_batches (
+    id INTEGER PRIMARY KEY, form_id TEXT NOT NULL, form_version INTEGER NOT NULL, style TEXT NOT NULL,
+    paper TEXT NOT NULL, copies INTEGER NOT NULL, output TEXT, issued_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS serials (
+    serial TEXT PRIMARY KEY, number INTEGER NOT NULL UNIQUE, form_id TEXT NOT NULL, form_version INTEGER NOT NULL,
+    style TEXT NOT NULL, paper TEXT NOT NULL, pages INTEGER NOT NULL,
+    batch_id INTEGER NOT NULL REFERENCES issue_batches(id), issued_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, path TEXT NOT NULL, size_bytes INTEGER NOT NULL,
+    pages INTEGER NOT NULL, outcome TEXT NOT NULL CHECK (outcome IN {FileOutcome.sql_in()}), error TEXT,
+    scanned_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS images (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, mime TEXT NOT NULL DEFAULT 'image/png', data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS pages (
+    id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id), page_index INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN {PageStatus.sql_in()}),
+    reason TEXT NOT NULL DEFAULT '', form_id TEXT, form_version INTEGER, style TEXT, paper TEXT, serial TEXT,
+    form_page INTEGER, page_count INTEGER, serial_issued INTEGER, rotation_deg REAL, fit_residual_mm REAL,
+    dpi REAL, duplicate_of INTEGER REFERENCES pages(id), image_id INTEGER REFERENCES images(id),
+    scanned_at TEXT NOT NULL, UNIQUE (file_id, page_index));
+CREATE INDEX IF NOT EXISTS pages_by_serial ON pages (serial, form_page);
+CREATE TABLE IF NOT EXISTS box_measurements (
+    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, value INTEGER NOT NULL,
+    coverage REAL NOT NULL, darkness REAL NOT NULL, spill REAL NOT NULL, dx_mm REAL NOT NULL, dy_mm REAL NOT NULL,
+    state TEXT NOT NULL, confidence REAL NOT NULL, faint REAL NOT NULL DEFAULT 0, solid REAL NOT NULL DEFAULT 0,
+    match REAL NOT NULL DEFAULT 1, PRIMARY KEY (page_id, item, value));
+CREATE TABLE IF NOT EXISTS answers (
+    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, value INTEGER,
+    state TEXT NOT NULL CHECK (state IN {ItemState.sql_in()}), reason TEXT, detail TEXT NOT NULL DEFAULT '',
+    confidence REAL NOT NULL, crop_id INTEGER REFERENCES images(id), PRIMARY KEY (page_id, item));
+CREATE TABLE IF NOT EXISTS comments (
+    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, written INTEGER NOT NULL, text TEXT NOT NULL,
+    confidence REAL NOT NULL, engine TEXT NOT NULL, crop_id INTEGER REFERENCES images(id),
+    PRIMARY KEY (page_id, item));
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN {DecisionKind.sql_in()}),
+    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL DEFAULT '', previous TEXT, value TEXT,
+    decided_at TEXT NOT NULL, decided_by TEXT NOT NULL DEFAULT '', reverted_at TEXT);
+CREATE INDEX IF NOT EXISTS decisions_by_target ON decisions (kind, page_id, item);
+"""
+
+#: Every question for a person, with its effective answer. Used by review, status and export.
+EFFECTIVE_VIEWS = """
+CREATE TEMP VIEW IF NOT EXISTS active_decisions AS
+    SELECT d.* FROM decisions d
+    WHERE d.reverted_at IS NULL AND d.id = (
+        SELECT MAX(d2.id) FROM decisions d2
+        WHERE d2.kind = d.kind AND d2.page_id = d.page_id AND d2.item = d.item AND d2.reverted_at IS NULL);
+CREATE TEMP VIEW IF NOT EXISTS effective_answers AS
+    SELECT p.serial, p.form_id, p.form_version, p.form_page, a.page_id, a.item, a.state AS machine_state,
+           a.value AS machine_value, a.reason, a.detail, a.confidence, a.crop_id,
+           CASE WHEN d.id IS NULL THEN a.value
+                WHEN d.value IS NULL OR d.value = '' THEN NULL ELSE CAST(d.value AS INTEGER) END AS value,
+           CASE WHEN d.id IS NOT NULL THEN 'reviewed' ELSE a.state END AS state,
+           d.id AS decision_id
+    FROM answers a JOIN pages p ON p.id = a.page_id
+    LEFT JOIN active_decisions d ON d.kind = 'answer' AND d.page_id = a.page_id AND d.item = a.item
+    WHERE p.status = 'form';
+CREATE TEMP VIEW IF NOT EXISTS effective_comments AS
+    SELECT p.serial, p.form_id, p.form_version, p.form_page, c.page_id, c.item, c.written, c.confidence, c.engine,
+           c.crop_id, c.text AS machine_text,
+           CASE WHEN d.id IS NULL THEN c.text ELSE COALESCE(d.value, '') END AS text,
+           d.id AS decision_id
+    FROM comments c JOIN pages p ON p.id = c.page_id
+    LEFT JOIN active_decisions d ON d.kind = 'comment' AND d.page_id = c.page_id AND d.item = c.item
+    WHERE p.status = 'form';
+"""
 
 
 def parse_page_decision(value: str | None) -> dict[str, Any] | None:

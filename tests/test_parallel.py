@@ -29,8 +29,6 @@ def scan_with(tmp: Path, issued: Path, files: list[Path], name: str, **options: 
         for row in src.execute("SELECT form_id, form_version, style, paper, pages, COUNT(*) FROM serials "
                                "GROUP BY batch_id ORDER BY batch_id").fetchall():
             dst.issue_serials(row[0], row[1], row[2], row[3], row[4], row[5], None)
-        # the returns were printed for the issuing ledger's survey: every copy of it is that survey too
-        dst.execute("UPDATE meta SET value = ? WHERE key = 'survey_id'", (src.survey_id,))
     summary = scan(files, ScanOptions(db=db, quiet=True, ocr="tesseract", **options))  # type: ignore[arg-type]
     assert summary.files_failed == 0
     return db

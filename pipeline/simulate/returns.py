@@ -750,7 +750,6 @@ class PageTask:
     pages: tuple[PagePlan, ...]  # in the order they are returned
     files: tuple[FilePlan, ...]
     degrade: DegradeParams
-    survey: str | None = None  # the printing ledger's survey id, as `generate` prints it
 
 
 @dataclass(frozen=True)
@@ -814,8 +813,7 @@ def run_task(task: PageTask) -> tuple[list[EncodedPage], dict[str, str]]:
     if task.copy is not None and task.form is not None:
         layout = compute_layout(task.form, task.paper, task.style)
         # each worker prints its own copy: the generator's QR encoding is pure Python and costs as much as a render
-        prints = render_pdf_pages(render_pdf(task.form, layout, [task.copy.serial], survey=task.survey), 1,
-                                  layout.page_count)
+        prints = render_pdf_pages(render_pdf(task.form, layout, [task.copy.serial]), 1, layout.page_count)
         for page, img in zip(layout.pages, prints, strict=True):
             rng = np.random.default_rng([task.copy.ordinal, page.page, 17])
             written.update(fill_page(img, page, task.copy, rng))
@@ -916,7 +914,6 @@ def simulate_returns(spec: SimulationSpec, registry: FormRegistry) -> Simulation
     layouts: dict[int, Layout] = {}
     ordinal = 0
     with Ledger(spec.db) as ledger:
-        survey = ledger.survey_id
         for form_id in spec.forms:
             form = registry.get(form_id)
             for paper in spec.papers:
@@ -962,7 +959,7 @@ def simulate_returns(spec: SimulationSpec, registry: FormRegistry) -> Simulation
                     plans.append(_page(file, "blank", copy.ordinal, None, file_pages, seeds))
             if duplex and layout.page_count % 2:
                 plans.append(_page(file, "blank", copy.ordinal, order_in_copy[-1], file_pages, seeds))
-            tasks.append(PageTask(copy.form, copy.style, copy.paper, copy, tuple(plans), (), spec.degrade, survey))
+            tasks.append(PageTask(copy.form, copy.style, copy.paper, copy, tuple(plans), (), spec.degrade))
     tasks = [replace(t, files=tuple(files)) for t in tasks]
 
     # 3. render in parallel; results come back in task order, so output is the same for any --jobs

@@ -320,10 +320,12 @@ def test_interrupted_long_file_resumes_to_the_same_ledger(stop_after: int, six_p
     assert con.execute("SELECT COUNT(*) FROM pages").fetchone()[0] == stop_after  # kept, not lost
     con.close()
     assert check_ledger(db) == []
+    assert "a scan stopped part-way through" in format_status(reconcile(db))
     summary = scan([pdf], opts(db))
     assert summary.files_resumed == 1 and summary.pages == 3 * PAGES - stop_after  # only the pages not yet read
     assert content_snapshot(db) == content_snapshot(reference)
     assert reconcile(db)["totals"] == reconcile(reference)["totals"]
+    assert reconcile(db)["files"]["unfinished"] == []
 
 
 # --- 10. forms folder missing or forgotten ----------------------------------------------------------------------

@@ -76,6 +76,8 @@ def reconcile(db: Path) -> dict[str, Any]:
                  _rows(ledger, "SELECT outcome, COUNT(*) AS n FROM files GROUP BY outcome")}
         failed = [{"path": row["path"], "error": row["error"] or ""} for row in
                   _rows(ledger, "SELECT path, error FROM files WHERE outcome = 'failed' ORDER BY path")]
+        unfinished = ([shown(row["path"]) for row in _rows(ledger, "SELECT path FROM files WHERE complete = 0")]
+                      if ledger.has_column("files", "complete") else [])
         pages = dict.fromkeys(PAGE_STATUSES, 0)
         for row in _rows(ledger, "SELECT status, COUNT(*) AS n FROM pages GROUP BY status"):
             pages[row["status"]] = int(row["n"])
@@ -93,7 +95,8 @@ def reconcile(db: Path) -> dict[str, Any]:
     return {
         "ledger": str(db),
         "forms": rows,
-        "files": {"read": files.get("read", 0), "failed": files.get("failed", 0), "failed_files": failed},
+        "files": {"read": files.get("read", 0), "failed": files.get("failed", 0), "failed_files": failed,
+                  "unfinished": unfinished},
         "pages": {"total": sum(pages.values()), **pages},
         "pages_not_recognised": not_recognised,
         "duplicates": pages["duplicate"],
@@ -171,6 +174,9 @@ def format_status(report: dict[str, Any]) -> str:
     if todo["answers"] or todo["comments"] or todo["pages"]:
         steps.append(f"run 'papervoice review' to settle {', '.join(open_items[:2])} and {open_items[2]} "
                      "that the scanner could not decide")
+    if files["unfinished"]:
+        steps.append(f"a scan stopped part-way through {_listed(files['unfinished'])}: run the same scan again "
+                     "to read the rest (the pages already read are kept)")
     if files["failed"]:
         it = "it" if files["failed"] == 1 else "them"
         steps.append(f"look at the {_plural(files['failed'], 'file')} that could not be read (listed above), "

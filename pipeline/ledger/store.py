@@ -355,10 +355,6 @@ class Ledger:
             "SELECT form_id, form_version FROM serials UNION SELECT form_id, form_version FROM pages"
             " WHERE form_id IS NOT NULL AND form_version IS NOT NULL AND status != 'foreign' ORDER BY 1, 2")]
 
-    def page_reason(self, file_id: int | None, index: int) -> str:
-        row = self.execute("SELECT reason FROM pages WHERE file_id = ? AND page_index = ?", (file_id, index)).fetchone()
-        return "" if row is None else str(row[0])
-
     def record_unopened(self, path: str, error: str) -> None:
         """A file that could not even be opened (permission denied, a dangling link): kept under its name, so
         `status` counts it; forgotten once the file at that path is read."""

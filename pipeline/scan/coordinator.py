@@ -24,7 +24,7 @@ from typing import Any
 from pipeline.atomic import atomic_write
 from pipeline.errors import ExitCode, InputFileError, PaperVoiceError
 from pipeline.form.identity import PageIdentity
-from pipeline.ledger.store import Ledger
+from pipeline.ledger.store import Ledger, foreign_reason
 from pipeline.names import shown
 from pipeline.options import ScanOptions
 from pipeline.scan.executors import open_executor
@@ -390,7 +390,8 @@ def commit_page(ledger: Ledger, owner: _FileWork, r: PageResult, summary: ScanSu
         summary.answers_flagged += sum(1 for i in r.items if i.state == "flagged")
         summary.comments_written += sum(1 for c in r.comments if c.written)
     if status in ("unreadable", "foreign"):
-        reason = r.reason if status == "unreadable" else ledger.page_reason(owner.file_id, r.source.index)
+        reason = r.reason if status == "unreadable" or r.identity is None else foreign_reason(r.identity,
+                                                                                              ledger.survey_id)
         summary.problems.append(f"{shown(r.source.path)} page {r.source.index + 1}: {reason}")
         say(f"papervoice: {shown(r.source.path)} page {r.source.index + 1}: {reason}")
     if options.debug_dir is not None and r.debug_png:

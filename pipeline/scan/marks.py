@@ -79,10 +79,21 @@ class _Measure:
     dx: int
     dy: int
     match: float
+    corners: int = 4  # corners of the inner square holding ink: a fill reaches them, a dot or blob does not
+    dot_mm2: float = 0.0  # ink left after eroding away pen-stroke widths: a dot's solid core
+
+
+def _inked_corners(inked: np.ndarray) -> int:
+    """How many of the inner square's four corner patches are mostly ink."""
+    h, w = inked.shape
+    ch, cw = max(1, round(h * C.BOX_CORNER_SHARE)), max(1, round(w * C.BOX_CORNER_SHARE))
+    patches = (inked[:ch, :cw], inked[:ch, w - cw:], inked[h - ch:, :cw], inked[h - ch:, w - cw:])
+    return sum(int(p.mean() >= C.BOX_CORNER_MIN_INK) for p in patches)
 
 
 def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
-    """Ink in the inner square at two strengths, how solid it is, and the spill ring outside it."""
+    """Ink in the inner square at two strengths, how solid it is, which corners it reaches, and the spill ring
+    outside it."""
     dx, dy, match = locate_box(dark, box, px_per_pt)
     inset = C.mm(C.BOX_INNER_INSET_MM) * px_per_pt
     x0 = round(box.x * px_per_pt + dx + inset)
@@ -97,14 +108,24 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     faint = float((inner > C.FAINT_DARKNESS).mean())
     darkness = float(inner[inked].mean()) if inked.any() else 0.0
     solid = 0.0
+    corners = _inked_corners(inked) if coverage >= C.FILLED_MIN_COVERAGE_SOLID else 0
     if coverage > C.MARK_MIN_COVERAGE:
         # strokes vanish under an erosion wider than a pen; a filled-in box does not
         close = max(1, round(C.mm(C.SOLID_CLOSE_MM) * px_per_pt))
         closed = cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
         erode = max(1, round(C.mm(C.SOLID_ERODE_MM) * px_per_pt))
         solid = float(cv2.erode(closed, np.ones((erode, erode), np.uint8)).mean())
+    dot = 0.0
+    mm2_per_px = 1.0 / (px_per_pt * C.PT_PER_MM) ** 2
+    if coverage < C.MARK_MIN_COVERAGE and faint * inner.size * mm2_per_px >= C.DOT_MIN_CORE_MM2:
+        # little ink: a small dot (an answer) or a trace?  A dot keeps a solid core where strokes thin away
+        light = (inner > C.FAINT_DARKNESS).astype(np.uint8)
+        close = max(1, round(C.mm(C.DOT_CLOSE_MM) * px_per_pt))
+        light = cv2.morphologyEx(light, cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
+        erode = max(1, round(C.mm(C.DOT_ERODE_MM) * px_per_pt))
+        dot = float(cv2.erode(light, np.ones((erode, erode), np.uint8)).sum()) * mm2_per_px
     halo = round(C.mm(C.BOX_HALO_MM) * px_per_pt)
-    gap = round(C.mm(0.6) * px_per_pt)
+    gap = round(C.mm(C.BOX_HALO_GAP_MM) * px_per_pt)
     ox0, oy0 = round(box.x * px_per_pt + dx), round(box.y * px_per_pt + dy)
     ox1, oy1 = round(box.right * px_per_pt + dx), round(box.bottom * px_per_pt + dy)
     # spill: ink just above and below the box (the number sits to its left, so sides are not measured)
@@ -112,25 +133,61 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     below = dark[oy1 + gap:oy1 + gap + halo, ox0:ox1]
     ring = np.concatenate([above.ravel(), below.ravel()]) if above.size + below.size else np.zeros(1)
     spill = float((ring > C.INK_DARKNESS).mean())
-    return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match)
+    return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match, corners, dot)
 
 
-def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float, floor: float = 0.0
-             ) -> tuple[BoxState, float]:
+def _next_in_row(boxes: Sequence[Box]) -> list[Box | None]:
+    return [nxt if nxt is not None and nxt.item == box.item else None
+            for box, nxt in zip(boxes, [*boxes[1:], None], strict=False)]
+
+
+def measure_beside(dark: np.ndarray, box: Box, nxt: Box | None, m: _Measure, px_per_pt: float
+                   ) -> tuple[float, float, float]:
+    """Ink outside the box where nothing is printed: the gap to its right, up to the next box's number
+    (mm², and where across the gap its middle lies, 0 at this box .. 1 at the next number), and the strip
+    between its own number and its left side, which a circle round the number crosses (mm²).
+
+    A mark there is not in any box: a tick beside the box, a mark between two boxes, a circled number."""
+    k = px_per_pt * C.PT_PER_MM  # px per mm
+    y0, y1 = round(box.y * px_per_pt + m.dy), round(box.bottom * px_per_pt + m.dy)
+    right = box.right * px_per_pt + m.dx
+    x0 = round(right + C.BESIDE_GAP_MM * k)
+    end = (nxt.x * px_per_pt + m.dx - C.BESIDE_NUMBER_CLEAR_MM * k) if nxt is not None else right + C.BESIDE_LAST_MM * k
+    x1 = max(x0 + 1, round(end))
+    strip = dark[y0:y1, x0:x1] > C.INK_DARKNESS
+    gap_mm2 = float(strip.sum()) / (k * k)
+    at = 0.0
+    if strip.any():
+        at = float(np.nonzero(strip)[1].mean()) / max(1, strip.shape[1])
+    lx1 = round(box.x * px_per_pt + m.dx - C.BESIDE_GAP_MM * k)
+    lx0 = round(lx1 - C.NUMBER_GAP_STRIP_MM * k)
+    left = dark[y0:y1, max(0, lx0):max(0, lx1)] > C.INK_DARKNESS
+    return gap_mm2, at, float(left.sum()) / (k * k)
+
+
+def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float, floor: float = 0.0,
+             corners: int = 4, dot_mm2: float = 0.0) -> tuple[BoxState, float]:
     """State and confidence from the inner area's ink; shares are turned into mm² so a dot counts the same in
     a standard and a large-print box.  `floor` is what this page's empty boxes show (scan noise): ink clearly
     above it, however little, is never called empty - a pencil tick a black-and-white scan has all but erased
-    leaves only a dotted trace."""
+    leaves only a dotted trace.  `corners` (of the inner square, holding ink) tells a box filled in, which
+    reaches them, from a dot or blob in the middle, which is an answer however dense."""
     area = coverage * inner_area_mm2
     faint_area = faint * inner_area_mm2
-    if coverage >= C.FILLED_MIN_COVERAGE or (coverage >= C.FILLED_MIN_COVERAGE_SOLID and solid >= C.SOLID_FILLED):
+    compact = corners <= C.BLOB_MAX_CORNERS
+    if corners >= C.FILL_MIN_CORNERS and (coverage >= C.FILLED_MIN_COVERAGE
+                        or (coverage >= C.FILLED_MIN_COVERAGE_SOLID and solid >= C.SOLID_FILLED)):
         return "filled", min(1.0, 0.6 + coverage / 2)
+    if compact and coverage >= C.MARK_MIN_COVERAGE:
+        return "marked", 0.8  # a dot or blob in the box: an answer, not a fill
     if coverage > C.MARK_MAX_BELOW_FILLED and solid >= C.SOLID_STROKES_MAX:
-        return "uncertain", 0.3  # dense and partly solid: a heavy mark, or a fill left unfinished?
+        return "uncertain", 0.3  # dense, partly solid, reaching the corners: a heavy mark, or an unfinished fill?
     if area >= C.MARK_MIN_AREA_MM2 or coverage >= C.MARK_MIN_COVERAGE:
         return "marked", min(1.0, 0.6 + area / (4 * C.MARK_MIN_AREA_MM2))
     if faint_area >= C.FAINT_MARK_MIN_AREA_MM2:
         return "marked", 0.55  # pencil: little reaches full darkness, but plenty of light strokes
+    if dot_mm2 >= C.DOT_MIN_CORE_MM2:
+        return "marked", 0.6  # a small dot: solid where a stray line or scanner noise is not
     if area <= C.EMPTY_MAX_AREA_MM2 and coverage <= C.EMPTY_MAX_COVERAGE and faint_area <= C.FAINT_EMPTY_MAX_AREA_MM2:
         if (coverage - floor) * inner_area_mm2 >= C.TRACE_MIN_AREA_MM2:
             return "uncertain", 0.35
@@ -143,15 +200,19 @@ def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> tuple[l
     dark = darkness_map(canon, page, px_per_pt)
     mm_per_px = 1 / (px_per_pt * C.PT_PER_MM)
     measures = [measure_box(dark, box, px_per_pt) for box in page.boxes]
+    besides = [measure_beside(dark, box, nxt, m, px_per_pt)
+               for box, nxt, m in zip(page.boxes, _next_in_row(page.boxes), measures, strict=True)]
     # most boxes on a page are empty: their median is this scan's noise floor
     floor = float(np.median([m.coverage for m in measures])) if measures else 0.0
     readings = []
-    for box, m in zip(page.boxes, measures, strict=True):
+    for box, m, beside in zip(page.boxes, measures, besides, strict=True):
         inner_side_mm = box.w / C.PT_PER_MM - 2 * C.BOX_INNER_INSET_MM
-        state, confidence = classify(m.coverage, m.faint, m.solid, inner_side_mm ** 2, floor)
+        state, confidence = classify(m.coverage, m.faint, m.solid, inner_side_mm ** 2, floor, m.corners, m.dot_mm2)
         readings.append(BoxReading(box.item, box.value, round(m.coverage, 4), round(m.darkness, 3), round(m.spill, 4),
                                    round(m.dx * mm_per_px, 2), round(m.dy * mm_per_px, 2), state, round(confidence, 3),
-                                   faint=round(m.faint, 4), solid=round(m.solid, 4), match=round(m.match, 3)))
+                                   faint=round(m.faint, 4), solid=round(m.solid, 4), match=round(m.match, 3),
+                                   corners=m.corners, beside_mm2=round(beside[0], 2), beside_at=round(beside[1], 2),
+                                   left_mm2=round(beside[2], 2)))
     return readings, dark
 
 
@@ -179,6 +240,24 @@ def boxes_confirm_fit(boxes: Sequence[BoxReading]) -> bool:
     return offsets[len(offsets) // 2] <= C.BOX_CONFIRM_MEDIAN_MM and offsets[-1] <= C.BOX_CONFIRM_MAX_MM
 
 
+def outside_mark(boxes: Sequence[BoxReading], answer: BoxReading | None) -> str:
+    """A mark outside every box that a person would not read as one answer, named in plain words; '' if none.
+
+    With a clear answer, only ink beside *another* box counts (a big tick spills beside its own box); without
+    one, any ink beside a box, between two boxes or round a number is a mark that missed the boxes."""
+    for b in boxes:
+        if (answer is not None and b.value == answer.value) or b.state == "filled":
+            continue  # a big mark or a fill runs past its own box's edges
+        if b.beside_mm2 >= C.BESIDE_MIN_MM2:
+            nxt = next((o.value for o in boxes if o.value > b.value), None)
+            if nxt is not None and C.BETWEEN_AT[0] <= b.beside_at <= C.BETWEEN_AT[1]:
+                return f"a mark between boxes {b.value} and {nxt}, in neither box"
+            return f"a mark beside box {b.value}, not in it"
+        if b.left_mm2 >= C.NUMBER_CIRCLE_MIN_MM2:
+            return f"a mark round or beside the number {b.value} instead of in its box"
+    return ""
+
+
 def decide_item(item: str, boxes: Sequence[BoxReading], crop_png: bytes = b"") -> ItemReading:
     """One item's answer from its boxes: one mark is the answer, anything unclear goes to a person."""
     marked = [b for b in boxes if b.state == "marked"]
@@ -193,6 +272,11 @@ def decide_item(item: str, boxes: Sequence[BoxReading], crop_png: bytes = b"") -
     if len(marked) >= 2:
         values = " and ".join(str(b.value) for b in marked)
         return ItemReading(item, None, "flagged", "multiple", f"boxes {values} are both marked", 0.9, crop_png)
+    outside = outside_mark(boxes, marked[0] if len(marked) == 1 else None)
+    if outside:
+        best = marked[0].value if marked else None
+        also = f" (box {best} is marked too)" if best is not None else ""
+        return ItemReading(item, best, "flagged", "outside", outside + also, 0.4, crop_png)
     if unclear:
         values = ", ".join(str(b.value) for b in unclear)
         best = marked[0].value if marked else None

@@ -145,13 +145,16 @@ def read_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[float
     state, why = decide_written(evidence)
     record = warp_to_layout(image, homography, page_size, C.COMMENT_CROP_DPI, field, border=int(paper))
     crop_png = encode_png(whiten(record, paper))
-    measures = {"ink_mm2": round(evidence.ink_mm2, 2), "strokes": evidence.strokes,
-                "extent_mm": round(evidence.extent_mm, 1)}
+
+    def reading(written: bool, text: str, confidence: float, engine: str) -> CommentReading:
+        return CommentReading(field.item, written, text, confidence, engine, round(ink_fraction, 5), crop_png,
+                              possible=state == "possible", ink_mm2=round(evidence.ink_mm2, 2),
+                              strokes=evidence.strokes, extent_mm=round(evidence.extent_mm, 1))
+
     if state == "blank":
-        return CommentReading(field.item, False, "", 0.0, ocr, round(ink_fraction, 5), crop_png, **measures)
+        return reading(False, "", 0.0, ocr)
     if state == "possible":
-        return CommentReading(field.item, True, "", 0.0, why, round(ink_fraction, 5), crop_png, possible=True,
-                              **measures)
+        return reading(True, "", 0.0, why)
     # give the engine dark writing on white, trimmed to the writing plus a margin
     ys, xs = np.nonzero(mask)
     pad = int(3 * C.COMMENT_DPI / 25.4)
@@ -164,7 +167,5 @@ def read_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[float
     try:
         text = engine.read(normalised)
     except ExternalProgramError as exc:
-        return CommentReading(field.item, True, "", 0.0, f"{engine.name} (failed: {exc.message})",
-                              round(ink_fraction, 5), crop_png, **measures)
-    return CommentReading(field.item, True, text.text.strip(), round(text.confidence, 1), engine.name,
-                          round(ink_fraction, 5), crop_png, **measures)
+        return reading(True, "", 0.0, f"{engine.name} (failed: {exc.message})")
+    return reading(True, text.text.strip(), round(text.confidence, 1), engine.name)

@@ -121,9 +121,9 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
         # little ink: a small dot (an answer) or a trace?  A dot keeps a solid core where strokes thin away
         light = (inner > C.FAINT_DARKNESS).astype(np.uint8)
         close = max(1, round(C.mm(C.DOT_CLOSE_MM) * px_per_pt))
-        light = cv2.morphologyEx(light, cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
+        closed = cv2.morphologyEx(light, cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
         erode = max(1, round(C.mm(C.DOT_ERODE_MM) * px_per_pt))
-        dot = float(cv2.erode(light, np.ones((erode, erode), np.uint8)).sum()) * mm2_per_px
+        dot = float(cv2.erode(closed, np.ones((erode, erode), np.uint8)).sum()) * mm2_per_px
     halo = round(C.mm(C.BOX_HALO_MM) * px_per_pt)
     gap = round(C.mm(C.BOX_HALO_GAP_MM) * px_per_pt)
     ox0, oy0 = round(box.x * px_per_pt + dx), round(box.y * px_per_pt + dy)

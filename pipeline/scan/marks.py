@@ -81,6 +81,7 @@ class _Measure:
     match: float
     corners: int = 4  # corners of the inner square holding ink: a fill reaches them, a dot or blob does not
     dot_mm2: float = 0.0  # ink left after eroding away pen-stroke widths: a dot's solid core
+    cells: int = 0  # ninths of the inner square holding light ink (counted when there is plenty of it)
 
 
 def _inked_corners(inked: np.ndarray) -> int:
@@ -89,6 +90,15 @@ def _inked_corners(inked: np.ndarray) -> int:
     ch, cw = max(1, round(h * C.BOX_CORNER_SHARE)), max(1, round(w * C.BOX_CORNER_SHARE))
     patches = (inked[:ch, :cw], inked[:ch, w - cw:], inked[h - ch:, :cw], inked[h - ch:, w - cw:])
     return sum(int(p.mean() >= C.BOX_CORNER_MIN_INK) for p in patches)
+
+
+def _inked_cells(inked: np.ndarray) -> int:
+    """How many ninths of the inner square hold some ink: all nine for a fill, however light or broken (pencil
+    through a black-and-white scan); a tick, a cross or hatching leaves some nearly empty."""
+    h, w = inked.shape
+    ys, xs = np.linspace(0, h, 4).astype(int), np.linspace(0, w, 4).astype(int)
+    return sum(int(inked[ys[i]:ys[i + 1], xs[j]:xs[j + 1]].mean() >= C.BOX_CELL_MIN_INK)
+               for i in range(3) for j in range(3))
 
 
 def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
@@ -108,7 +118,8 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     faint = float((inner > C.FAINT_DARKNESS).mean())
     darkness = float(inner[inked].mean()) if inked.any() else 0.0
     solid = 0.0
-    corners = _inked_corners(inked) if coverage >= C.FILLED_MIN_COVERAGE_SOLID else 0
+    corners = _inked_corners(inked) if coverage >= C.MARK_MIN_COVERAGE else 0
+    cells = _inked_cells(inner > C.FAINT_DARKNESS) if faint >= C.LIGHT_FILL_MIN_FAINT else 0
     if coverage > C.MARK_MIN_COVERAGE:
         # strokes vanish under an erosion wider than a pen; a filled-in box does not
         close = max(1, round(C.mm(C.SOLID_CLOSE_MM) * px_per_pt))
@@ -133,7 +144,7 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     below = dark[oy1 + gap:oy1 + gap + halo, ox0:ox1]
     ring = np.concatenate([above.ravel(), below.ravel()]) if above.size + below.size else np.zeros(1)
     spill = float((ring > C.INK_DARKNESS).mean())
-    return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match, corners, dot)
+    return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match, corners, dot, cells)
 
 
 def _next_in_row(boxes: Sequence[Box]) -> list[Box | None]:
@@ -166,7 +177,7 @@ def measure_beside(dark: np.ndarray, box: Box, nxt: Box | None, m: _Measure, px_
 
 
 def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float, floor: float = 0.0,
-             corners: int = 4, dot_mm2: float = 0.0) -> tuple[BoxState, float]:
+             corners: int = 4, dot_mm2: float = 0.0, cells: int = 0) -> tuple[BoxState, float]:
     """State and confidence from the inner area's ink; shares are turned into mm² so a dot counts the same in
     a standard and a large-print box.  `floor` is what this page's empty boxes show (scan noise): ink clearly
     above it, however little, is never called empty - a pencil tick a black-and-white scan has all but erased
@@ -174,13 +185,15 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
     reaches them, from a dot or blob in the middle, which is an answer however dense."""
     area = coverage * inner_area_mm2
     faint_area = faint * inner_area_mm2
+    if cells == 9 and faint >= C.LIGHT_FILL_MIN_FAINT and coverage < C.FILLED_MIN_COVERAGE_SOLID:
+        return "uncertain", 0.3  # light ink all over the box: a fill scanned light or broken up, or shading?
     compact = corners <= C.BLOB_MAX_CORNERS
     if corners >= C.FILL_MIN_CORNERS and (coverage >= C.FILLED_MIN_COVERAGE
                         or (coverage >= C.FILLED_MIN_COVERAGE_SOLID and solid >= C.SOLID_FILLED)):
         return "filled", min(1.0, 0.6 + coverage / 2)
     if compact and coverage >= C.MARK_MIN_COVERAGE:
         return "marked", 0.8  # a dot or blob in the box: an answer, not a fill
-    if coverage > C.MARK_MAX_BELOW_FILLED and solid >= C.SOLID_STROKES_MAX:
+    if coverage > C.MARK_MAX_BELOW_FILLED and solid >= C.SOLID_STROKES_MAX and corners >= C.FILL_MIN_CORNERS:
         return "uncertain", 0.3  # dense, partly solid, reaching the corners: a heavy mark, or an unfinished fill?
     if area >= C.MARK_MIN_AREA_MM2 or coverage >= C.MARK_MIN_COVERAGE:
         return "marked", min(1.0, 0.6 + area / (4 * C.MARK_MIN_AREA_MM2))
@@ -207,7 +220,8 @@ def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> tuple[l
     readings = []
     for box, m, beside in zip(page.boxes, measures, besides, strict=True):
         inner_side_mm = box.w / C.PT_PER_MM - 2 * C.BOX_INNER_INSET_MM
-        state, confidence = classify(m.coverage, m.faint, m.solid, inner_side_mm ** 2, floor, m.corners, m.dot_mm2)
+        state, confidence = classify(m.coverage, m.faint, m.solid, inner_side_mm ** 2, floor, m.corners, m.dot_mm2,
+                                     m.cells)
         readings.append(BoxReading(box.item, box.value, round(m.coverage, 4), round(m.darkness, 3), round(m.spill, 4),
                                    round(m.dx * mm_per_px, 2), round(m.dy * mm_per_px, 2), state, round(confidence, 3),
                                    faint=round(m.faint, 4), solid=round(m.solid, 4), match=round(m.match, 3),

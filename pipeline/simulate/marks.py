@@ -202,15 +202,15 @@ def _draw_wide(mask: np.ndarray, box: tuple[float, float, float, float], kind: s
             cv2.ellipse(mask, (round(c[0] * 16), round(c[1] * 16)), axes, rng.uniform(0, 180), 0, 360, 255, -1,
                         cv2.LINE_AA, 4)
     elif kind == "hatch":
-        n = int(rng.integers(3, 7))
+        n = int(rng.integers(3, 6))
         for i in range(n):
             u = (i + 0.5) / n
             line(shape([(u - 0.2, 0.85), (u + 0.2, 0.15)], rng.uniform(0.6, 0.9), centre))
     elif kind == "scribble":
         t = np.linspace(0, 1, 60)
         f = rng.uniform(3, 6)
-        pts = np.stack([centre[0] + (t - 0.5) * bw * rng.uniform(0.4, 0.75),
-                        centre[1] + np.sin(t * f * 2 * math.pi) * bh * rng.uniform(0.15, 0.3)], 1)
+        pts = np.stack([centre[0] + (t - 0.5) * bw * rng.uniform(0.35, 0.6),
+                        centre[1] + np.sin(t * f * 2 * math.pi) * bh * rng.uniform(0.12, 0.22)], 1)
         _stroke(mask, pts + rng.normal(0, 0.3 * px_per_mm, pts.shape), width, pressure=pressure, rng=rng)
     elif kind == "circle":  # round the printed number, which sits left of the box
         c = np.array([bx - 2.9 * px_per_mm, centre[1]]) + rng.normal(0, 0.4 * px_per_mm, 2)

@@ -7,7 +7,7 @@ known from the layout and removed before deciding whether anything was written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import cv2
@@ -55,19 +55,21 @@ def clean_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[floa
     widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     min_side = C.COMMENT_MIN_COMPONENT_MM * px_per_mm
     flat = (heights < C.COMMENT_SLIVER_MAX_HEIGHT_MM * px_per_mm) & (widths > 2 * heights)
+    # what a black-and-white scan leaves of a grey writing line is a row of dashes and specks along it
+    band = C.COMMENT_RULE_BAND_MM * px_per_mm
+    tops, bottoms = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_TOP] + heights
+    on_rule = np.zeros(len(stats), bool)
+    for line_y in field.line_ys:
+        y = (line_y - region.y) * dpi / C.PT_PER_INCH
+        on_rule |= (tops >= y - band) & (bottoms <= y + band)
+    flat |= on_rule & (heights < C.COMMENT_SLIVER_MAX_HEIGHT_MM * px_per_mm)
     keep = (np.maximum(widths, heights) >= min_side) & ~flat
     keep[0] = False
     mask = keep[labels].astype(np.uint8) * 255
     _keep_dots(mask, labels, stats, keep, flat, px_per_mm)
     cleaned = np.where(mask > 0, crop, 255).astype(np.uint8)
     sizes = np.maximum(widths, heights)
-    speck = ~keep & ~flat & (sizes >= C.COMMENT_DOT_MIN_MM * px_per_mm)
-    # what a black-and-white scan leaves of a grey writing line is a row of specks along it: not writing
-    band = C.COMMENT_RULE_BAND_MM * px_per_mm
-    tops, bottoms = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_TOP] + heights
-    for line_y in field.line_ys:
-        y = (line_y - region.y) * dpi / C.PT_PER_INCH
-        speck &= ~((tops >= y - band) & (bottoms <= y + band))
+    speck = ~keep & ~flat & ~on_rule & (sizes >= C.COMMENT_DOT_MIN_MM * px_per_mm)
     speck[0] = False
     specks = (speck[labels] & (mask == 0)).astype(np.uint8) * 255 if speck.any() else np.zeros_like(mask)
     return cleaned, mask, specks
@@ -133,6 +135,13 @@ def decide_written(e: WritingEvidence) -> tuple[WrittenState, str]:
         return "possible", (f"possibly written: many faint specks ({e.speck_mm2:.1f} mm²), as a light pen leaves in "
                             "a black-and-white scan - please look at the crop")
     return "blank", ""
+
+
+def possibly_lost(reading: CommentReading) -> CommentReading:
+    """A field read as blank on a page whose marks look lost in scanning: it goes to a person with its crop."""
+    return replace(reading, written=True, possible=True,
+                   engine="possibly written: marks on this page look faint or lost in scanning, and light writing "
+                          "can vanish the same way - please check the paper form")
 
 
 def read_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[float, float], field: TextField,

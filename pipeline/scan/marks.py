@@ -82,6 +82,7 @@ class _Measure:
     corners: int = 4  # corners of the inner square holding ink: a fill reaches them, a dot or blob does not
     dot_mm2: float = 0.0  # ink left after eroding away pen-stroke widths: a dot's solid core
     cells: int = 0  # ninths of the inner square holding light ink (counted when there is plenty of it)
+    coherence: float = 0.0  # one direction to the strokes (hatching) or many (scribbled out): see _coherence
 
 
 def _inked_corners(inked: np.ndarray) -> int:
@@ -99,6 +100,15 @@ def _inked_cells(inked: np.ndarray) -> int:
     ys, xs = np.linspace(0, h, 4).astype(int), np.linspace(0, w, 4).astype(int)
     return sum(int(inked[ys[i]:ys[i + 1], xs[j]:xs[j + 1]].mean() >= C.BOX_CELL_MIN_INK)
                for i in range(3) for j in range(3))
+
+
+def _coherence(inked: np.ndarray) -> float:
+    """How much the ink's edges share one direction (structure tensor, 0 .. 1): near 1 for hatching, parallel
+    lines; lower for a scribble that crosses itself, as people scribble a box out."""
+    m = cv2.GaussianBlur(inked.astype(np.float32), (0, 0), 1.0)
+    gx, gy = cv2.Sobel(m, cv2.CV_32F, 1, 0), cv2.Sobel(m, cv2.CV_32F, 0, 1)
+    a, b, c = float((gx * gx).sum()), float((gx * gy).sum()), float((gy * gy).sum())
+    return float(np.sqrt((a - c) ** 2 + 4 * b * b) / (a + c)) if a + c > 0 else 0.0
 
 
 def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
@@ -119,7 +129,8 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     darkness = float(inner[inked].mean()) if inked.any() else 0.0
     solid = 0.0
     corners = _inked_corners(inked) if coverage >= C.MARK_MIN_COVERAGE else 0
-    cells = _inked_cells(inner > C.FAINT_DARKNESS) if faint >= C.LIGHT_FILL_MIN_FAINT else 0
+    cells = _inked_cells(inner > C.FAINT_DARKNESS) if faint >= C.SCRIBBLE_FILL_MIN_COVERAGE else 0
+    coherence = _coherence(inked) if cells >= C.SCRIBBLE_FILL_MIN_CELLS else 0.0
     if coverage > C.MARK_MIN_COVERAGE:
         # strokes vanish under an erosion wider than a pen; a filled-in box does not
         close = max(1, round(C.mm(C.SOLID_CLOSE_MM) * px_per_pt))
@@ -144,7 +155,7 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     below = dark[oy1 + gap:oy1 + gap + halo, ox0:ox1]
     ring = np.concatenate([above.ravel(), below.ravel()]) if above.size + below.size else np.zeros(1)
     spill = float((ring > C.INK_DARKNESS).mean())
-    return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match, corners, dot, cells)
+    return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match, corners, dot, cells, coherence)
 
 
 def _next_in_row(boxes: Sequence[Box]) -> list[Box | None]:
@@ -177,7 +188,8 @@ def measure_beside(dark: np.ndarray, box: Box, nxt: Box | None, m: _Measure, px_
 
 
 def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float, floor: float = 0.0,
-             corners: int = 4, dot_mm2: float = 0.0, cells: int = 0) -> tuple[BoxState, float]:
+             corners: int = 4, dot_mm2: float = 0.0, cells: int = 0, coherence: float = 0.0
+             ) -> tuple[BoxState, float]:
     """State and confidence from the inner area's ink; shares are turned into mm² so a dot counts the same in
     a standard and a large-print box.  `floor` is what this page's empty boxes show (scan noise): ink clearly
     above it, however little, is never called empty - a pencil tick a black-and-white scan has all but erased
@@ -185,9 +197,15 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
     reaches them, from a dot or blob in the middle, which is an answer however dense."""
     area = coverage * inner_area_mm2
     faint_area = faint * inner_area_mm2
-    if cells == 9 and faint >= C.LIGHT_FILL_MIN_FAINT and coverage < C.FILLED_MIN_COVERAGE_SOLID:
-        return "uncertain", 0.3  # light ink all over the box: a fill scanned light or broken up, or shading?
     compact = corners <= C.BLOB_MAX_CORNERS
+    if compact and solid >= C.SOLID_STROKES_MAX:
+        return "marked", 0.8  # a solid dot or blob in the middle: an answer, however big
+    if cells >= C.SCRIBBLE_FILL_MIN_CELLS and coverage >= C.SCRIBBLE_FILL_MIN_COVERAGE:
+        if coherence >= C.HATCH_MIN_COHERENCE and coverage < C.FILLED_MIN_COVERAGE:
+            return "marked", 0.7  # hatching: parallel lines across the box, a way of marking it
+        return "filled", 0.7  # scribbled over from edge to edge: how people cancel a box, holes and all
+    if cells == 9 and faint >= C.LIGHT_FILL_MIN_FAINT:
+        return "uncertain", 0.3  # light ink all over the box: a fill scanned light or broken up, or shading?
     if corners >= C.FILL_MIN_CORNERS and (coverage >= C.FILLED_MIN_COVERAGE
                         or (coverage >= C.FILLED_MIN_COVERAGE_SOLID and solid >= C.SOLID_FILLED)):
         return "filled", min(1.0, 0.6 + coverage / 2)
@@ -221,11 +239,12 @@ def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> tuple[l
     for box, m, beside in zip(page.boxes, measures, besides, strict=True):
         inner_side_mm = box.w / C.PT_PER_MM - 2 * C.BOX_INNER_INSET_MM
         state, confidence = classify(m.coverage, m.faint, m.solid, inner_side_mm ** 2, floor, m.corners, m.dot_mm2,
-                                     m.cells)
+                                     m.cells, m.coherence)
         readings.append(BoxReading(box.item, box.value, round(m.coverage, 4), round(m.darkness, 3), round(m.spill, 4),
                                    round(m.dx * mm_per_px, 2), round(m.dy * mm_per_px, 2), state, round(confidence, 3),
                                    faint=round(m.faint, 4), solid=round(m.solid, 4), match=round(m.match, 3),
-                                   corners=m.corners, beside_mm2=round(beside[0], 2), beside_at=round(beside[1], 2),
+                                   corners=m.corners, cells=m.cells, coherence=round(m.coherence, 2),
+                                   beside_mm2=round(beside[0], 2), beside_at=round(beside[1], 2),
                                    left_mm2=round(beside[2], 2)))
     return readings, dark
 
@@ -304,3 +323,20 @@ def decide_item(item: str, boxes: Sequence[BoxReading], crop_png: bytes = b"") -
         return ItemReading(item, None, "flagged", "cancelled",
                            f"box {values} filled in (cancelled) and no other box marked", 0.5, crop_png)
     return ItemReading(item, None, "blank", None, "", min(b.confidence for b in boxes) if boxes else 1.0, crop_png)
+
+
+def suspect_lost_marks(items: list[ItemReading], boxes: list[BoxReading]) -> tuple[list[ItemReading], bool]:
+    """A blank row is flagged only on evidence in that row - or on a page-level sign that marks were lost:
+    faint traces in several rows (pencil through a black-and-white scan), or no answer anywhere on the page.
+    Returns the items, blank rows flagged when the sign is there, and whether it was."""
+    trace_rows = {b.item for b in boxes if b.state == "uncertain" and b.coverage < C.MARK_MIN_COVERAGE}
+    if len(trace_rows) >= C.LOST_MARKS_MIN_TRACE_ROWS:
+        detail = ("nothing clear in this row, but other rows on this page show only faint traces: a light mark "
+                  "may have been lost in scanning - please check the paper form")
+    elif items and all(i.state == "blank" for i in items):
+        detail = ("no answer anywhere on this page: please check the paper form (faint pencil can vanish in a "
+                  "black-and-white scan)")
+    else:
+        return items, False
+    return [ItemReading(i.item, None, "flagged", "lost_marks", detail, 0.3, i.crop_png) if i.state == "blank" else i
+            for i in items], True

@@ -31,6 +31,8 @@ class BoxReading:
     solid: float = 0.0  # share still inked after eroding away pen strokes: high for a filled-in box
     match: float = 1.0  # how well the printed square was found (template score)
     corners: int = 4  # corners of the inner square holding ink (a fill reaches them; a dot does not)
+    cells: int = 0  # ninths of the inner square holding light ink (counted when there is plenty): 9 for a fill
+    coherence: float = 0.0  # strokes running one way (hatching, near 1) or crossing (scribbled out)
     beside_mm2: float = 0.0  # ink in the gap to the box's right, where nothing is printed
     beside_at: float = 0.0  # ... where across that gap it lies (0 at this box, 1 at the next box's number)
     left_mm2: float = 0.0  # ink between the box and its own number (a circle round the number crosses it)

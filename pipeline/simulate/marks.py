@@ -202,7 +202,8 @@ def _draw_wide(mask: np.ndarray, box: tuple[float, float, float, float], kind: s
             cv2.ellipse(mask, (round(c[0] * 16), round(c[1] * 16)), axes, rng.uniform(0, 180), 0, 360, 255, -1,
                         cv2.LINE_AA, 4)
     elif kind == "hatch":
-        n = int(rng.integers(3, 6))
+        # hatching leaves paper between its lines: a broad pen draws fewer of them
+        n = int(np.clip(rng.integers(3, 6), 2, max(2, int(0.75 * bw / (2.5 * width)))))
         for i in range(n):
             u = (i + 0.5) / n
             line(shape([(u - 0.2, 0.85), (u + 0.2, 0.15)], rng.uniform(0.6, 0.9), centre))

@@ -92,6 +92,9 @@ SCRIBBLE_FILL_MIN_COVERAGE = 0.33  # ink in nearly every ninth of the box and th
 SCRIBBLE_FILL_MIN_CELLS = 8  # ... (filled in to cancel, holes and all)
 HATCH_MIN_COHERENCE = 0.72  # ... unless its strokes run one way (hatching, a mark): real scribbled-out boxes
 #                             measure 0.4-0.65, hatching 0.75 and up
+CROSS_MAX_COHERENCE = 0.25  # ... and strokes square to each other (crosses 0-0.2; scribbled out 0.36+) ...
+SCRIBBLE_FILL_MIN_BARE = 0.24  # ... leaving its three emptiest ninths this bare (crosses 0.16-0.22) is a heavy
+#                                cross, not a fill
 LIGHT_FILL_MIN_FAINT = 0.4  # light ink over this share of the box, in every ninth of it: a light or broken fill
 FILL_MIN_CORNERS = 3  # a box filled in reaches at least this many corners of its inner square
 BESIDE_GAP_MM = 0.8  # the strips beside a box start this far from its printed edge
@@ -116,6 +119,7 @@ SOLID_ERODE_MM = 1.6  # erosion wider than any pen stroke
 FAINT_MARK_MIN_AREA_MM2 = 3.5  # light ink area that makes a pencil mark
 FAINT_EMPTY_MAX_AREA_MM2 = 1.6  # at most this much light ink in an empty box
 TRACE_MIN_AREA_MM2 = 0.2  # ink above the page's noise floor that makes an 'empty' box unclear instead
+BITONAL_MAX_GREY_LEVELS = 40  # a page showing at most this many mid-grey levels was scanned in black and white
 LOST_MARKS_MIN_TRACE_ROWS = 2  # rows with only faint traces that make a page-level sign of marks lost in scanning
 BOX_CONFIRM_MIN_SCORE = 0.5  # a printed square counts as found at this template score
 BOX_CONFIRM_MIN_SHARE = 0.8  # share of a page's squares that must be found to confirm a weakly anchored fit

@@ -19,6 +19,7 @@ import numpy as np
 from pipeline import constants as C
 from pipeline.form.layout import Box, PageLayout, Rect
 from pipeline.scan.results import BoxReading, BoxState, ItemReading
+from pipeline.vocab import FlagReason
 
 
 def darkness_map(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> np.ndarray:
@@ -83,6 +84,7 @@ class _Measure:
     dot_mm2: float = 0.0  # ink left after eroding away pen-stroke widths: a dot's solid core
     cells: int = 0  # ninths of the inner square holding light ink (counted when there is plenty of it)
     coherence: float = 0.0  # one direction to the strokes (hatching) or many (scribbled out): see _coherence
+    bare: float = 0.0  # mean ink of the three emptiest ninths of the inner square
 
 
 def _inked_corners(inked: np.ndarray) -> int:
@@ -93,13 +95,14 @@ def _inked_corners(inked: np.ndarray) -> int:
     return sum(int(p.mean() >= C.BOX_CORNER_MIN_INK) for p in patches)
 
 
-def _inked_cells(inked: np.ndarray) -> int:
-    """How many ninths of the inner square hold some ink: all nine for a fill, however light or broken (pencil
-    through a black-and-white scan); a tick, a cross or hatching leaves some nearly empty."""
+def _inked_cells(inked: np.ndarray) -> tuple[int, float]:
+    """How many ninths of the inner square hold some ink (all nine for a fill, however light or broken: pencil
+    through a black-and-white scan), and the mean ink of its three emptiest ninths: a box scribbled out leaves
+    no part of it bare; a heavy cross leaves the middles of its sides nearly empty."""
     h, w = inked.shape
     ys, xs = np.linspace(0, h, 4).astype(int), np.linspace(0, w, 4).astype(int)
-    return sum(int(inked[ys[i]:ys[i + 1], xs[j]:xs[j + 1]].mean() >= C.BOX_CELL_MIN_INK)
-               for i in range(3) for j in range(3))
+    shares = sorted(float(inked[ys[i]:ys[i + 1], xs[j]:xs[j + 1]].mean()) for i in range(3) for j in range(3))
+    return sum(int(v >= C.BOX_CELL_MIN_INK) for v in shares), sum(shares[:3]) / 3
 
 
 def _coherence(inked: np.ndarray) -> float:
@@ -129,7 +132,7 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     darkness = float(inner[inked].mean()) if inked.any() else 0.0
     solid = 0.0
     corners = _inked_corners(inked) if coverage >= C.MARK_MIN_COVERAGE else 0
-    cells = _inked_cells(inner > C.FAINT_DARKNESS) if faint >= C.SCRIBBLE_FILL_MIN_COVERAGE else 0
+    cells, bare = _inked_cells(inner > C.FAINT_DARKNESS) if faint >= C.SCRIBBLE_FILL_MIN_COVERAGE else (0, 0.0)
     coherence = _coherence(inked) if cells >= C.SCRIBBLE_FILL_MIN_CELLS else 0.0
     if coverage > C.MARK_MIN_COVERAGE:
         # strokes vanish under an erosion wider than a pen; a filled-in box does not
@@ -155,7 +158,7 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     below = dark[oy1 + gap:oy1 + gap + halo, ox0:ox1]
     ring = np.concatenate([above.ravel(), below.ravel()]) if above.size + below.size else np.zeros(1)
     spill = float((ring > C.INK_DARKNESS).mean())
-    return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match, corners, dot, cells, coherence)
+    return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match, corners, dot, cells, coherence, bare)
 
 
 def _next_in_row(boxes: Sequence[Box]) -> list[Box | None]:
@@ -188,7 +191,7 @@ def measure_beside(dark: np.ndarray, box: Box, nxt: Box | None, m: _Measure, px_
 
 
 def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float, floor: float = 0.0,
-             corners: int = 4, dot_mm2: float = 0.0, cells: int = 0, coherence: float = 0.0
+             corners: int = 4, dot_mm2: float = 0.0, cells: int = 0, coherence: float = 0.0, bare: float = 1.0
              ) -> tuple[BoxState, float]:
     """State and confidence from the inner area's ink; shares are turned into mm² so a dot counts the same in
     a standard and a large-print box.  `floor` is what this page's empty boxes show (scan noise): ink clearly
@@ -203,6 +206,8 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
     if cells >= C.SCRIBBLE_FILL_MIN_CELLS and coverage >= C.SCRIBBLE_FILL_MIN_COVERAGE:
         if coherence >= C.HATCH_MIN_COHERENCE and coverage < C.FILLED_MIN_COVERAGE:
             return "marked", 0.7  # hatching: parallel lines across the box, a way of marking it
+        if coherence < C.CROSS_MAX_COHERENCE and bare < C.SCRIBBLE_FILL_MIN_BARE and coverage < C.FILLED_MIN_COVERAGE:
+            return "marked", 0.7  # a heavy cross: two strokes square to each other, the sides' middles bare
         return "filled", 0.7  # scribbled over from edge to edge: how people cancel a box, holes and all
     if cells == 9 and faint >= C.LIGHT_FILL_MIN_FAINT:
         return "uncertain", 0.3  # light ink all over the box: a fill scanned light or broken up, or shading?
@@ -239,7 +244,7 @@ def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> tuple[l
     for box, m, beside in zip(page.boxes, measures, besides, strict=True):
         inner_side_mm = box.w / C.PT_PER_MM - 2 * C.BOX_INNER_INSET_MM
         state, confidence = classify(m.coverage, m.faint, m.solid, inner_side_mm ** 2, floor, m.corners, m.dot_mm2,
-                                     m.cells, m.coherence)
+                                     m.cells, m.coherence, m.bare)
         readings.append(BoxReading(box.item, box.value, round(m.coverage, 4), round(m.darkness, 3), round(m.spill, 4),
                                    round(m.dx * mm_per_px, 2), round(m.dy * mm_per_px, 2), state, round(confidence, 3),
                                    faint=round(m.faint, 4), solid=round(m.solid, 4), match=round(m.match, 3),
@@ -304,39 +309,50 @@ def decide_item(item: str, boxes: Sequence[BoxReading], crop_png: bytes = b"") -
     summary = ", ".join(f"{b.value}:{b.state}" for b in boxes if b.state != "empty") or "all empty"
     if len(marked) >= 2:
         values = " and ".join(str(b.value) for b in marked)
-        return ItemReading(item, None, "flagged", "multiple", f"boxes {values} are both marked", 0.9, crop_png)
+        return ItemReading(item, None, "flagged", FlagReason.MULTIPLE, f"boxes {values} are both marked", 0.9,
+                           crop_png)
     outside = outside_mark(boxes, marked[0] if len(marked) == 1 else None)
     if outside:
         best = marked[0].value if marked else None
         also = f" (box {best} is marked too)" if best is not None else ""
-        return ItemReading(item, best, "flagged", "outside", outside + also, 0.4, crop_png)
+        return ItemReading(item, best, "flagged", FlagReason.OUTSIDE, outside + also, 0.4, crop_png)
     if unclear:
         values = ", ".join(str(b.value) for b in unclear)
         best = marked[0].value if marked else None
-        return ItemReading(item, best, "flagged", "uncertain", f"unclear mark in box {values} ({summary})", 0.4,
-                           crop_png)
+        return ItemReading(item, best, "flagged", FlagReason.UNCERTAIN, f"unclear mark in box {values} ({summary})",
+                           0.4, crop_png)
     if len(marked) == 1:
         note = f"box {filled[0].value} filled in to cancel" if filled else ""
         return ItemReading(item, marked[0].value, "answered", None, note, marked[0].confidence, crop_png)
     if filled:
         values = ", ".join(str(b.value) for b in filled)
-        return ItemReading(item, None, "flagged", "cancelled",
+        return ItemReading(item, None, "flagged", FlagReason.CANCELLED,
                            f"box {values} filled in (cancelled) and no other box marked", 0.5, crop_png)
     return ItemReading(item, None, "blank", None, "", min(b.confidence for b in boxes) if boxes else 1.0, crop_png)
 
 
-def suspect_lost_marks(items: list[ItemReading], boxes: list[BoxReading]) -> tuple[list[ItemReading], bool]:
+def looks_bitonal(image: np.ndarray) -> bool:
+    """A black-and-white scan: few grey levels in the page (reducing a 1-bit page averages a handful of
+    pixels, so only a few dozen levels appear; a grey scan shows nearly all 256).  A sample is enough."""
+    levels = np.bincount(image[::5, ::5].ravel(), minlength=256)[32:224]  # mid greys: ink edges, not paper noise
+    return int(np.count_nonzero(levels)) <= C.BITONAL_MAX_GREY_LEVELS
+
+
+def suspect_lost_marks(items: list[ItemReading], boxes: list[BoxReading], bitonal: bool = False
+                       ) -> tuple[list[ItemReading], bool]:
     """A blank row is flagged only on evidence in that row - or on a page-level sign that marks were lost:
-    faint traces in several rows (pencil through a black-and-white scan), or no answer anywhere on the page.
-    Returns the items, blank rows flagged when the sign is there, and whether it was."""
+    faint traces in several rows, or in any row of a black-and-white scan (which erases light pencil whole),
+    or no answer anywhere on the page.  Returns the items, blank rows flagged when the sign is there, and
+    whether it was."""
     trace_rows = {b.item for b in boxes if b.state == "uncertain" and b.coverage < C.MARK_MIN_COVERAGE}
-    if len(trace_rows) >= C.LOST_MARKS_MIN_TRACE_ROWS:
-        detail = ("nothing clear in this row, but other rows on this page show only faint traces: a light mark "
-                  "may have been lost in scanning - please check the paper form")
+    if len(trace_rows) >= (1 if bitonal else C.LOST_MARKS_MIN_TRACE_ROWS):
+        detail = ("nothing clear in this row, but other rows on this page show only faint traces"
+                  + (" in a black-and-white scan" if bitonal else "")
+                  + ": a light mark may have been lost in scanning - please check the paper form")
     elif items and all(i.state == "blank" for i in items):
         detail = ("no answer anywhere on this page: please check the paper form (faint pencil can vanish in a "
                   "black-and-white scan)")
     else:
         return items, False
-    return [ItemReading(i.item, None, "flagged", "lost_marks", detail, 0.3, i.crop_png) if i.state == "blank" else i
-            for i in items], True
+    return [ItemReading(i.item, None, "flagged", FlagReason.LOST_MARKS, detail, 0.3, i.crop_png)
+            if i.state == "blank" else i for i in items], True

@@ -24,7 +24,14 @@ from pipeline.scan.comments import possibly_lost, read_field
 from pipeline.scan.debug import draw_overlay
 from pipeline.scan.images import encode_png, whiten
 from pipeline.scan.loading import PageJob
-from pipeline.scan.marks import boxes_confirm_fit, decide_item, evidence_crop, read_boxes, suspect_lost_marks
+from pipeline.scan.marks import (
+    boxes_confirm_fit,
+    decide_item,
+    evidence_crop,
+    looks_bitonal,
+    read_boxes,
+    suspect_lost_marks,
+)
 from pipeline.scan.register import (
     QrHit,
     Registration,
@@ -177,7 +184,7 @@ def _read_registered(image: np.ndarray, dpi: float, source: PageSource, config: 
                                   f"corner marks and {reg.codes_found} of 4 codes found): please check", 0.2,
                                   reading.crop_png)
         items.append(reading)
-    items, lost = suspect_lost_marks(items, boxes)
+    items, lost = suspect_lost_marks(items, boxes, looks_bitonal(image))
     comments: list[CommentReading] = [read_field(image, reg.homography, layout.page_size, f, paper, config.ocr)
                                       for f in page.text_fields]
     if lost:  # writing in the same light pen may have gone the same way: blank fields go to a person too

@@ -354,5 +354,5 @@ def suspect_lost_marks(items: list[ItemReading], boxes: list[BoxReading], bitona
                   "black-and-white scan)")
     else:
         return items, False
-    return [ItemReading(i.item, None, "flagged", FlagReason.LOST_MARKS, detail, 0.3, i.crop_png)
+    return [ItemReading(i.item, None, "flagged", FlagReason.LOST_MARKS, detail, C.LOST_MARK_CONFIDENCE, i.crop_png)
             if i.state == "blank" else i for i in items], True

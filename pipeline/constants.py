@@ -133,7 +133,8 @@ COMMENT_INSET_MM = 1.5  # drop this much inside the frame before looking for wri
 COMMENT_WRITTEN_MIN_INK_MM2 = 2.0  # stroke ink (lines and specks out) that makes a field written: "No." is ~3 mm²
 COMMENT_WRITTEN_MIN_EXTENT_MM = 2.5  # ... spread at least this far (a letter's height)
 COMMENT_POSSIBLE_MIN_INK_MM2 = 0.5  # less stroke ink than written but this much: possibly written, to a person
-COMMENT_POSSIBLE_MIN_SPECK_MM2 = 1.5  # ... or this much ink in specks (a light pen a B/W scan broke up)
+COMMENT_POSSIBLE_MIN_SPECK_MM2 = 0.8  # ... or this much ink in specks and strokes together (a light pen a B/W
+#                                        scan broke up); blank fields, rule remnants taken out, measure ~0
 COMMENT_RULE_BAND_MM = 1.0  # specks lying within this of a writing line are what a B/W scan left of the line
 COMMENT_MIN_COMPONENT_MM = 0.9  # specks smaller than this are noise, not writing
 COMMENT_DOT_REACH_MM = 1.5  # ... unless this close to writing: the dot of an 'i', a full stop

@@ -131,7 +131,7 @@ def decide_written(e: WritingEvidence) -> tuple[WrittenState, str]:
     if e.ink_mm2 >= C.COMMENT_POSSIBLE_MIN_INK_MM2:
         return "possible", (f"possibly written: a little ink ({e.ink_mm2:.1f} mm², {e.strokes} strokes) - "
                             "please look at the crop")
-    if e.speck_mm2 >= C.COMMENT_POSSIBLE_MIN_SPECK_MM2:
+    if e.speck_mm2 + e.ink_mm2 >= C.COMMENT_POSSIBLE_MIN_SPECK_MM2:
         return "possible", (f"possibly written: many faint specks ({e.speck_mm2:.1f} mm²), as a light pen leaves in "
                             "a black-and-white scan - please look at the crop")
     return "blank", ""

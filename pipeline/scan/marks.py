@@ -288,7 +288,9 @@ def outside_mark(boxes: Sequence[BoxReading], answer: BoxReading | None) -> str:
             continue  # a big mark or a fill runs past its own box's edges
         if b.beside_mm2 >= C.BESIDE_MIN_MM2:
             nxt = next((o.value for o in boxes if o.value > b.value), None)
-            if nxt is not None and C.BETWEEN_AT[0] <= b.beside_at <= C.BETWEEN_AT[1]:
+            if nxt is not None and b.beside_at > C.BETWEEN_AT[1]:
+                return f"a mark round or beside the number {nxt} instead of in its box"
+            if nxt is not None and b.beside_at >= C.BETWEEN_AT[0]:
                 return f"a mark between boxes {b.value} and {nxt}, in neither box"
             return f"a mark beside box {b.value}, not in it"
         if b.left_mm2 >= C.NUMBER_CIRCLE_MIN_MM2:

@@ -88,13 +88,12 @@ DOT_MIN_CORE_MM2 = 0.3  # a dot's solid core (after eroding pen-stroke widths) a
 DOT_CLOSE_MM = 0.3  # close pencil grain before eroding
 DOT_ERODE_MM = 0.45  # erosion wider than a biro line: lines vanish, a dot's core stays
 BOX_CELL_MIN_INK = 0.15  # a ninth of the inner square this inked holds ink
-SCRIBBLE_FILL_MIN_COVERAGE = 0.33  # ink in nearly every ninth of the box and this much of it: scribbled over
+SCRIBBLE_FILL_MIN_COVERAGE = 0.2  # ink in nearly every ninth of the box and this much of it: scribbled over
 SCRIBBLE_FILL_MIN_CELLS = 8  # ... (filled in to cancel, holes and all)
 HATCH_MIN_COHERENCE = 0.72  # ... unless its strokes run one way (hatching, a mark): real scribbled-out boxes
 #                             measure 0.4-0.65, hatching 0.75 and up
-CROSS_MAX_COHERENCE = 0.25  # ... and strokes square to each other (crosses 0-0.2; scribbled out 0.36+) ...
-SCRIBBLE_FILL_MIN_BARE = 0.24  # ... leaving its three emptiest ninths this bare (crosses 0.16-0.22) is a heavy
-#                                cross, not a fill
+SCRIBBLE_FILL_MIN_PASSES = 2.5  # ... and crossed by this many strokes on average along its rows or columns
+#                                  (real scribbled-out boxes 2.9-4.5; heavy crosses 1.4-1.7)
 LIGHT_FILL_MIN_FAINT = 0.4  # light ink over this share of the box, in every ninth of it: a light or broken fill
 FILL_MIN_CORNERS = 3  # a box filled in reaches at least this many corners of its inner square
 BESIDE_GAP_MM = 0.8  # the strips beside a box start this far from its printed edge

@@ -84,7 +84,7 @@ class _Measure:
     dot_mm2: float = 0.0  # ink left after eroding away pen-stroke widths: a dot's solid core
     cells: int = 0  # ninths of the inner square holding light ink (counted when there is plenty of it)
     coherence: float = 0.0  # one direction to the strokes (hatching) or many (scribbled out): see _coherence
-    bare: float = 0.0  # mean ink of the three emptiest ninths of the inner square
+    passes: float = 0.0  # strokes a line across the box meets: see _passes
 
 
 def _inked_corners(inked: np.ndarray) -> int:
@@ -95,14 +95,22 @@ def _inked_corners(inked: np.ndarray) -> int:
     return sum(int(p.mean() >= C.BOX_CORNER_MIN_INK) for p in patches)
 
 
-def _inked_cells(inked: np.ndarray) -> tuple[int, float]:
-    """How many ninths of the inner square hold some ink (all nine for a fill, however light or broken: pencil
-    through a black-and-white scan), and the mean ink of its three emptiest ninths: a box scribbled out leaves
-    no part of it bare; a heavy cross leaves the middles of its sides nearly empty."""
+def _inked_cells(inked: np.ndarray) -> int:
+    """How many ninths of the inner square hold some ink: all nine for a fill, however light or broken (pencil
+    through a black-and-white scan); a tick leaves some empty."""
     h, w = inked.shape
     ys, xs = np.linspace(0, h, 4).astype(int), np.linspace(0, w, 4).astype(int)
-    shares = sorted(float(inked[ys[i]:ys[i + 1], xs[j]:xs[j + 1]].mean()) for i in range(3) for j in range(3))
-    return sum(int(v >= C.BOX_CELL_MIN_INK) for v in shares), sum(shares[:3]) / 3
+    return sum(int(inked[ys[i]:ys[i + 1], xs[j]:xs[j + 1]].mean() >= C.BOX_CELL_MIN_INK)
+               for i in range(3) for j in range(3))
+
+
+def _passes(inked: np.ndarray) -> float:
+    """How many strokes a line across the box meets, on average, across its rows or its columns (the more):
+    a box scribbled out is crossed by pass after pass (3 and more); a cross, however heavy, by two at most."""
+    edges = inked.astype(np.int8)
+    rows = np.count_nonzero(np.diff(edges, axis=1) == 1, axis=1) + edges[:, 0]
+    cols = np.count_nonzero(np.diff(edges, axis=0) == 1, axis=0) + edges[0, :]
+    return float(max(rows.mean(), cols.mean()))
 
 
 def _coherence(inked: np.ndarray) -> float:
@@ -132,8 +140,10 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     darkness = float(inner[inked].mean()) if inked.any() else 0.0
     solid = 0.0
     corners = _inked_corners(inked) if coverage >= C.MARK_MIN_COVERAGE else 0
-    cells, bare = _inked_cells(inner > C.FAINT_DARKNESS) if faint >= C.SCRIBBLE_FILL_MIN_COVERAGE else (0, 0.0)
-    coherence = _coherence(inked) if cells >= C.SCRIBBLE_FILL_MIN_CELLS else 0.0
+    cells = _inked_cells(inner > C.FAINT_DARKNESS) if faint >= C.SCRIBBLE_FILL_MIN_COVERAGE else 0
+    dense = cells >= C.SCRIBBLE_FILL_MIN_CELLS
+    coherence = _coherence(inked) if dense else 0.0
+    passes = _passes(inked) if dense else 0.0
     if coverage > C.MARK_MIN_COVERAGE:
         # strokes vanish under an erosion wider than a pen; a filled-in box does not
         close = max(1, round(C.mm(C.SOLID_CLOSE_MM) * px_per_pt))
@@ -158,7 +168,7 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     below = dark[oy1 + gap:oy1 + gap + halo, ox0:ox1]
     ring = np.concatenate([above.ravel(), below.ravel()]) if above.size + below.size else np.zeros(1)
     spill = float((ring > C.INK_DARKNESS).mean())
-    return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match, corners, dot, cells, coherence, bare)
+    return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match, corners, dot, cells, coherence, passes)
 
 
 def _next_in_row(boxes: Sequence[Box]) -> list[Box | None]:
@@ -191,8 +201,8 @@ def measure_beside(dark: np.ndarray, box: Box, nxt: Box | None, m: _Measure, px_
 
 
 def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float, floor: float = 0.0,
-             corners: int = 4, dot_mm2: float = 0.0, cells: int = 0, coherence: float = 0.0, bare: float = 1.0
-             ) -> tuple[BoxState, float]:
+             corners: int = 4, dot_mm2: float = 0.0, cells: int = 0, coherence: float = 0.0,
+             passes: float = 9.0) -> tuple[BoxState, float]:
     """State and confidence from the inner area's ink; shares are turned into mm² so a dot counts the same in
     a standard and a large-print box.  `floor` is what this page's empty boxes show (scan noise): ink clearly
     above it, however little, is never called empty - a pencil tick a black-and-white scan has all but erased
@@ -206,8 +216,8 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
     if cells >= C.SCRIBBLE_FILL_MIN_CELLS and coverage >= C.SCRIBBLE_FILL_MIN_COVERAGE:
         if coherence >= C.HATCH_MIN_COHERENCE and coverage < C.FILLED_MIN_COVERAGE:
             return "marked", 0.7  # hatching: parallel lines across the box, a way of marking it
-        if coherence < C.CROSS_MAX_COHERENCE and bare < C.SCRIBBLE_FILL_MIN_BARE and coverage < C.FILLED_MIN_COVERAGE:
-            return "marked", 0.7  # a heavy cross: two strokes square to each other, the sides' middles bare
+        if passes < C.SCRIBBLE_FILL_MIN_PASSES and coverage < C.FILLED_MIN_COVERAGE:
+            return "marked", 0.7  # a heavy cross or tick: two strokes at most across the box, not pass on pass
         return "filled", 0.7  # scribbled over from edge to edge: how people cancel a box, holes and all
     if cells == 9 and faint >= C.LIGHT_FILL_MIN_FAINT:
         return "uncertain", 0.3  # light ink all over the box: a fill scanned light or broken up, or shading?
@@ -244,7 +254,7 @@ def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> tuple[l
     for box, m, beside in zip(page.boxes, measures, besides, strict=True):
         inner_side_mm = box.w / C.PT_PER_MM - 2 * C.BOX_INNER_INSET_MM
         state, confidence = classify(m.coverage, m.faint, m.solid, inner_side_mm ** 2, floor, m.corners, m.dot_mm2,
-                                     m.cells, m.coherence, m.bare)
+                                     m.cells, m.coherence, m.passes)
         readings.append(BoxReading(box.item, box.value, round(m.coverage, 4), round(m.darkness, 3), round(m.spill, 4),
                                    round(m.dx * mm_per_px, 2), round(m.dy * mm_per_px, 2), state, round(confidence, 3),
                                    faint=round(m.faint, 4), solid=round(m.solid, 4), match=round(m.match, 3),

@@ -210,8 +210,8 @@ def _draw_wide(mask: np.ndarray, box: tuple[float, float, float, float], kind: s
     elif kind == "scribble":
         t = np.linspace(0, 1, 60)
         f = rng.uniform(3, 6)
-        pts = np.stack([centre[0] + (t - 0.5) * bw * rng.uniform(0.35, 0.6),
-                        centre[1] + np.sin(t * f * 2 * math.pi) * bh * rng.uniform(0.12, 0.22)], 1)
+        pts = np.stack([centre[0] + (t - 0.5) * bw * rng.uniform(0.3, 0.5),
+                        centre[1] + np.sin(t * f * 2 * math.pi) * bh * rng.uniform(0.1, 0.18)], 1)
         _stroke(mask, pts + rng.normal(0, 0.3 * px_per_mm, pts.shape), width, pressure=pressure, rng=rng)
     elif kind == "circle":  # round the printed number, which sits left of the box
         c = np.array([bx - 2.9 * px_per_mm, centre[1]]) + rng.normal(0, 0.4 * px_per_mm, 2)

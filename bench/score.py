@@ -129,7 +129,7 @@ def score_by_kind(conn: sqlite3.Connection, truth: dict[str, Any]) -> dict[str, 
             kinds[kind][outcome] += 1
     glance: Counter[str] = Counter()
     for kind, counts in kinds.items():
-        if kind not in MUST_FLAG_KINDS:
+        if not any(must in kind for must in MUST_FLAG_KINDS):
             glance.update(counts)
     n = sum(glance.values())
     items = sum(sum(c.values()) for c in kinds.values())

@@ -143,7 +143,8 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     cells = _inked_cells(inner > C.FAINT_DARKNESS) if faint >= C.SCRIBBLE_FILL_MIN_COVERAGE else 0
     dense = cells >= C.SCRIBBLE_FILL_MIN_CELLS
     coherence = _coherence(inked) if dense else 0.0
-    passes = _passes(inked) if dense else 0.0
+    passes = _passes(cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((2, 2), np.uint8))) if dense \
+        else 0.0  # closed first: grainy pencil through a black-and-white scan is not many strokes
     if coverage > C.MARK_MIN_COVERAGE:
         # strokes vanish under an erosion wider than a pen; a filled-in box does not
         close = max(1, round(C.mm(C.SOLID_CLOSE_MM) * px_per_pt))
@@ -189,14 +190,14 @@ def measure_beside(dark: np.ndarray, box: Box, nxt: Box | None, m: _Measure, px_
     x0 = round(right + C.BESIDE_GAP_MM * k)
     end = (nxt.x * px_per_pt + m.dx - C.BESIDE_NUMBER_CLEAR_MM * k) if nxt is not None else right + C.BESIDE_LAST_MM * k
     x1 = max(x0 + 1, round(end))
-    strip = dark[y0:y1, x0:x1] > C.INK_DARKNESS
+    strip = dark[y0:y1, x0:x1] > C.FAINT_DARKNESS  # pencil too: nothing is printed here
     gap_mm2 = float(strip.sum()) / (k * k)
     at = 0.0
     if strip.any():
         at = float(np.nonzero(strip)[1].mean()) / max(1, strip.shape[1])
     lx1 = round(box.x * px_per_pt + m.dx - C.BESIDE_GAP_MM * k)
     lx0 = round(lx1 - C.NUMBER_GAP_STRIP_MM * k)
-    left = dark[y0:y1, max(0, lx0):max(0, lx1)] > C.INK_DARKNESS
+    left = dark[y0:y1, max(0, lx0):max(0, lx1)] > C.FAINT_DARKNESS
     return gap_mm2, at, float(left.sum()) / (k * k)
 
 

@@ -118,6 +118,8 @@ SOLID_ERODE_MM = 1.6  # erosion wider than any pen stroke
 FAINT_MARK_MIN_AREA_MM2 = 3.5  # light ink area that makes a pencil mark
 FAINT_EMPTY_MAX_AREA_MM2 = 1.6  # at most this much light ink in an empty box
 TRACE_MIN_AREA_MM2 = 0.2  # ink above the page's noise floor that makes an 'empty' box unclear instead
+TRACE_FAINT_MIN_AREA_MM2 = 0.35  # ... or this much light ink above the page's light-ink floor (what a
+#                                  black-and-white scan leaves of a pencil tick: a few dots)
 BITONAL_MAX_GREY_LEVELS = 40  # a page showing at most this many mid-grey levels was scanned in black and white
 LOST_MARKS_MIN_TRACE_ROWS = 2  # rows with only faint traces that make a page-level sign of marks lost in scanning
 BOX_CONFIRM_MIN_SCORE = 0.5  # a printed square counts as found at this template score

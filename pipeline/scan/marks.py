@@ -203,7 +203,7 @@ def measure_beside(dark: np.ndarray, box: Box, nxt: Box | None, m: _Measure, px_
 
 def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float, floor: float = 0.0,
              corners: int = 4, dot_mm2: float = 0.0, cells: int = 0, coherence: float = 0.0,
-             passes: float = 9.0) -> tuple[BoxState, float]:
+             passes: float = 9.0, faint_floor: float = 0.0) -> tuple[BoxState, float]:
     """State and confidence from the inner area's ink; shares are turned into mm² so a dot counts the same in
     a standard and a large-print box.  `floor` is what this page's empty boxes show (scan noise): ink clearly
     above it, however little, is never called empty - a pencil tick a black-and-white scan has all but erased
@@ -236,7 +236,8 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
     if dot_mm2 >= C.DOT_MIN_CORE_MM2:
         return "marked", 0.6  # a small dot: solid where a stray line or scanner noise is not
     if area <= C.EMPTY_MAX_AREA_MM2 and coverage <= C.EMPTY_MAX_COVERAGE and faint_area <= C.FAINT_EMPTY_MAX_AREA_MM2:
-        if (coverage - floor) * inner_area_mm2 >= C.TRACE_MIN_AREA_MM2:
+        if (coverage - floor) * inner_area_mm2 >= C.TRACE_MIN_AREA_MM2 \
+                or (faint - faint_floor) * inner_area_mm2 >= C.TRACE_FAINT_MIN_AREA_MM2:
             return "uncertain", 0.35
         return "empty", min(1.0, 1.0 - area / max(C.EMPTY_MAX_AREA_MM2, 1e-6) * 0.4)
     return "uncertain", 0.4
@@ -251,11 +252,12 @@ def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> tuple[l
                for box, nxt, m in zip(page.boxes, _next_in_row(page.boxes), measures, strict=True)]
     # most boxes on a page are empty: their median is this scan's noise floor
     floor = float(np.median([m.coverage for m in measures])) if measures else 0.0
+    faint_floor = float(np.median([m.faint for m in measures])) if measures else 0.0
     readings = []
     for box, m, beside in zip(page.boxes, measures, besides, strict=True):
         inner_side_mm = box.w / C.PT_PER_MM - 2 * C.BOX_INNER_INSET_MM
         state, confidence = classify(m.coverage, m.faint, m.solid, inner_side_mm ** 2, floor, m.corners, m.dot_mm2,
-                                     m.cells, m.coherence, m.passes)
+                                     m.cells, m.coherence, m.passes, faint_floor)
         readings.append(BoxReading(box.item, box.value, round(m.coverage, 4), round(m.darkness, 3), round(m.spill, 4),
                                    round(m.dx * mm_per_px, 2), round(m.dy * mm_per_px, 2), state, round(confidence, 3),
                                    faint=round(m.faint, 4), solid=round(m.solid, 4), match=round(m.match, 3),

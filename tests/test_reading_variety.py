@@ -20,8 +20,17 @@ from pipeline.form.identity import serial_for
 from pipeline.form.layout import Layout, PageLayout, compute_layout
 from pipeline.scan.reader import ReaderConfig, read_page
 from pipeline.scan.results import PageResult, PageSource
-from pipeline.simulate import DegradeParams, Hand, Pen, available_tiers, degrade, draw_mark, rect_px, write_comment
-from pipeline.simulate import render_pdf_pages
+from pipeline.simulate import (
+    DegradeParams,
+    Hand,
+    Pen,
+    available_tiers,
+    degrade,
+    draw_mark,
+    rect_px,
+    render_pdf_pages,
+    write_comment,
+)
 
 FORM = "care-planning-person"
 BLACK = Pen("black ballpoint", 40, 0.5)

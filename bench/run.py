@@ -8,7 +8,14 @@ Three simulated sets, both forms in both styles (the first two with junk pages m
 * marks    - every comment field blank: mark reading only (the mark-only throughput);
 * comments - half the comment fields handwritten: the OCR-bound throughput;
 * handwriting - every comment field handwritten, no junk: the CER figures per engine and per tier, on
-  enough fields (over a hundred in the full run) that a few hard lines do not swing them.
+  enough fields (over a hundred in the full run) that a few hard lines do not swing them;
+* variety  - the wide simulator (`variety="wide"`): any pen 0.3-1 mm (pencil, grey biro, felt tip, pressure
+  changes), marks from tidy to sloppy (dots, blobs, big ticks over the edges, hatching, scribbles, marks
+  beside or between boxes, circled numbers), comments from one word to a full box, on and across the rules,
+  in more hands, and black-and-white scans that thin light strokes.  Scored by kind of mark and of comment.
+
+Real pen marks (queXF's scans, when present beside the repository) are set into our boxes and read too
+(`bench.real_marks`).  The first three sets keep the tidy simulator, so figures stay comparable with earlier runs.
 
 Each set is scanned into its own copy of the freshly issued ledger with --jobs 1 and --jobs 2 (the
 handwriting set with each OCR engine installed), so the throughput ratio and the determinism across
@@ -41,8 +48,10 @@ from typing import Any, TypeVar
 import psutil
 
 from bench.score import answers_fingerprint, load_truth, score
+from bench.tables import kind_tables
 from pipeline.form.definition import FormRegistry
-from pipeline.simulate.returns import SimulationSpec, simulate_returns
+from pipeline.simulate import DegradeParams, SimulationSpec, simulate_returns
+from pipeline.simulate.world import WIDE_BITONAL_THRESHOLD
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "latest.json"
@@ -60,13 +69,15 @@ class Plan:
     marks_copies: int
     comments_copies: int
     handwriting_copies: int  # one comment field per copy, always written: the CER sample
+    variety_copies: int  # the wide simulator's set
     jobs1_comments: bool  # also scan the comments set with --jobs 1 (OCR-bound ratio)
     baseline_pages: int  # cap on pages for the naive baseline
 
 
 PLANS = {
-    "quick": Plan(marks_copies=4, comments_copies=3, handwriting_copies=4, jobs1_comments=False, baseline_pages=24),
-    "full": Plan(marks_copies=16, comments_copies=10, handwriting_copies=30, jobs1_comments=True,
+    "quick": Plan(marks_copies=4, comments_copies=3, handwriting_copies=4, variety_copies=4, jobs1_comments=False,
+                  baseline_pages=24),
+    "full": Plan(marks_copies=16, comments_copies=10, handwriting_copies=30, variety_copies=16, jobs1_comments=True,
                  baseline_pages=120),
 }
 
@@ -224,8 +235,11 @@ def run(mode: str, keep: Path | None, seed: int, skip_baseline: bool) -> dict[st
         marks = simulate_set("marks", plan.marks_copies, seed, work, blank_comments=True)
         comments = simulate_set("comments", plan.comments_copies, seed + 1, work, comment_rate=0.5)
         hands = simulate_set("handwriting", plan.handwriting_copies, seed + 2, work, comment_rate=1.0, junk=False)
-        sim_pages = marks["truth"].pages + comments["truth"].pages + hands["truth"].pages
-        sim_seconds = marks["truth"].seconds + comments["truth"].seconds + hands["truth"].seconds
+        variety = simulate_set("variety", plan.variety_copies, seed + 3, work, comment_rate=0.6, variety="wide",
+                               degrade=DegradeParams(bitonal_threshold=WIDE_BITONAL_THRESHOLD))
+        sets = (marks, comments, hands, variety)
+        sim_pages = sum(x["truth"].pages for x in sets)
+        sim_seconds = sum(x["truth"].seconds for x in sets)
         result["simulator"] = {"pages": sim_pages, "seconds": round(sim_seconds, 1),
                                "pages_per_second": round(sim_pages / sim_seconds, 2)}
 
@@ -250,6 +264,8 @@ def run(mode: str, keep: Path | None, seed: int, skip_baseline: bool) -> dict[st
             scans["handwriting_rapidocr_j2"] = run_scan(h_files, h_issued, work / "hand-rapidocr.db", 2, "rapidocr")
         else:
             log("  RapidOCR or its PP-OCRv5 models are not installed: skipping its CER")
+        v_files, v_issued = scan_files(variety["truth"].files), variety["spec"].db
+        scans["variety_j2"] = run_scan(v_files, v_issued, work / "variety-j2.db", 2, "tesseract")
         result["scans"] = scans
 
         log("Scoring...")
@@ -259,6 +275,8 @@ def run(mode: str, keep: Path | None, seed: int, skip_baseline: bool) -> dict[st
         c_score = score(work / "comments-j2.db", c_truth)
         result["marks_set"] = m_score
         result["comments_set"] = c_score
+        result["variety_set"] = score(work / "variety-j2.db", load_truth(variety["truth"].truth_path))
+        result["real_marks"] = real_marks()
         result["all_items"] = _combine_items(m_score["items"], c_score["items"])
         h_truth = load_truth(hands["truth"].truth_path)
         result["cer"] = {engine: score(work / f"hand-{engine}.db", h_truth)["comments"]["cer"]
@@ -298,6 +316,22 @@ def run(mode: str, keep: Path | None, seed: int, skip_baseline: bool) -> dict[st
             shutil.rmtree(work, ignore_errors=True)
     result["total_seconds"] = round(time.perf_counter() - started, 1)
     return result
+
+
+def real_marks() -> dict[str, Any] | None:
+    """Real pen marks set into our boxes, when queXF's scans are beside the repository (never copied in)."""
+    from bench.real_marks import find_quexf
+    from bench.real_marks import run as run_real
+    from bench.real_marks import summary as real_summary
+
+    root = find_quexf()
+    if root is None:
+        log("  queXF's real scans not found beside the repository: no real-marks figure")
+        return None
+    real = run_real(root)
+    real["summary"] = real_summary(real)
+    log(f"  real pen marks: {real['summary']}")
+    return real
 
 
 def rapidocr_installed() -> bool:
@@ -394,7 +428,7 @@ def table(r: dict[str, Any]) -> str:
             f"handwritten fields ({r['scans']['handwriting_tesseract_j2']['pages']} more pages)."
             if r["cer"].get("tesseract", {}).get("all") else "")
     lines = [head, "", "| Measure | Result |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
-    return "\n".join(lines)
+    return "\n".join(lines + kind_tables(r))
 
 
 def _memory_figures() -> dict[str, Any] | None:

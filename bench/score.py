@@ -74,6 +74,121 @@ def item_case(copy: dict[str, Any], item: str) -> str:
     return "plain"
 
 
+#: Readable names for the simulator's kinds of mark (tidy and wide sets).
+MARK_NAMES = {
+    "tick": "tick", "wtick": "tick", "cross": "cross", "wcross": "cross", "slash": "slash", "dot": "dot",
+    "wdot": "small dot", "blob": "blob", "overshoot": "tick/cross bigger than the box", "spill": "spill",
+    "hatch": "hatching", "scribble": "scribble", "faint": "faint pencil tick", "beside": "beside the box",
+    "circle": "circled number", "between": "between two boxes",
+}
+#: Kinds a person would not read as one answer at a glance: they must be flagged, and are left out of the
+#: "read at a glance" figure.
+MUST_FLAG_KINDS = ("two boxes", "between two boxes", "beside the box", "circled number")
+
+
+def mark_kind(copy: dict[str, Any], item: str) -> str:
+    """The kind of mark an item holds, for the by-kind table."""
+    kinds = copy.get("marks", {}).get(item, [])
+    if "between" in kinds:
+        return "between two boxes"
+    if item in copy["multiple"]:
+        return "two boxes"
+    if copy["answers"][item] is None:
+        return "blank row"
+    name = MARK_NAMES.get(kinds[-1], kinds[-1])
+    if "fill" in kinds:
+        return "fill to cancel + " + name
+    if copy.get("pen") == "pencil" and name != "faint pencil tick":
+        return "pencil " + name
+    return name
+
+
+def score_by_kind(conn: sqlite3.Connection, truth: dict[str, Any]) -> dict[str, Any]:
+    """Items by kind of mark: n, read right without a flag, flagged, wrong without a flag; and the share read
+    right of the answers a person reads at a glance (the must-flag kinds left out)."""
+    read: dict[tuple[str, str], tuple[str, int | None, str | None]] = {}
+    for row in conn.execute("SELECT serial, item, state, value, reason FROM effective_answers ORDER BY page_id"):
+        read.setdefault((row["serial"], row["item"]), (row["state"], row["value"], row["reason"]))
+    kinds: dict[str, Counter[str]] = defaultdict(Counter)
+    lost_marks = 0
+    for copy in truth["copies"]:
+        for item, value in copy["answers"].items():
+            kind = mark_kind(copy, item)
+            got = read.get((copy["serial"], item))
+            if got is None:
+                outcome = "missing"
+            elif got[0] == "flagged":
+                outcome = "flagged"
+                lost_marks += int(got[2] == "lost_marks")
+            elif kind in ("two boxes", "between two boxes"):
+                outcome = "wrong"  # no single answer to give: only a flag is right
+            elif (got[0] == "blank" and value is None) or (got[0] == "answered" and got[1] == value):
+                outcome = "right"
+            else:
+                outcome = "wrong"
+            kinds[kind][outcome] += 1
+    glance: Counter[str] = Counter()
+    for kind, counts in kinds.items():
+        if not any(must in kind for must in MUST_FLAG_KINDS):
+            glance.update(counts)
+    n = sum(glance.values())
+    items = sum(sum(c.values()) for c in kinds.values())
+    return {
+        "by_kind": {k: dict(v) for k, v in sorted(kinds.items())},
+        "glance": {"n": n, "right": glance["right"], "flagged": glance["flagged"], "wrong": glance["wrong"],
+                   "right_pct": _pct(glance["right"], n), "wrong_pct": _pct(glance["wrong"], n)},
+        "lost_marks_flags": [lost_marks, items],
+    }
+
+
+def comment_kinds(copy: dict[str, Any], c: dict[str, Any]) -> list[str]:
+    """The kinds a comment belongs to (several at once: a short comment in pencil is both)."""
+    text = normalise(c["text"])
+    if not text:
+        return ["blank field"]
+    kinds = ["one or two words" if len(text.split()) <= 2 else "sentences"]
+    if text.isupper():
+        kinds.append("capitals")
+    pen = copy.get("pen", "")
+    if pen == "pencil":
+        kinds.append("pencil")
+    elif pen in ("grey biro", "dark grey fineliner", "blue biro", "blue ballpoint"):
+        kinds.append("grey or blue biro")
+    if c.get("tier") in ("hard", "joined"):
+        kinds.append("joined-up hand")
+    return kinds
+
+
+def score_comment_kinds(conn: sqlite3.Connection, truth: dict[str, Any]) -> dict[str, Any]:
+    """Comments by kind: right (transcribed when written, blank when blank), flagged (possibly written: to a
+    person with the crop), wrong (written but read as blank, or blank but given text)."""
+    read: dict[tuple[str, str], tuple[bool, str, str]] = {}
+    for row in conn.execute("SELECT serial, item, written, text, engine FROM effective_comments ORDER BY page_id"):
+        read.setdefault((row["serial"], row["item"]), (bool(row["written"]), row["text"] or "", row["engine"] or ""))
+    kinds: dict[str, Counter[str]] = defaultdict(Counter)
+    written_as_blank = possible_blank = lost_sign = 0
+    for copy in truth["copies"]:
+        for field_id, c in copy["comments"].items():
+            got = read.get((copy["serial"], field_id))
+            if got is None:
+                continue
+            written, text, engine = got
+            possible = engine.startswith("possibly written")
+            lost_sign += int(possible and "on this page" in engine)
+            if not normalise(c["text"]):
+                outcome = "flagged" if possible else ("wrong" if written and normalise(text) else "right")
+                possible_blank += int(possible)
+            elif not written:
+                outcome = "wrong"
+                written_as_blank += 1
+            else:
+                outcome = "flagged" if possible else "right"
+            for kind in comment_kinds(copy, c):
+                kinds[kind][outcome] += 1
+    return {"by_kind": {k: dict(v) for k, v in sorted(kinds.items())}, "written_read_as_blank": written_as_blank,
+            "blank_sent_as_possibly_written": possible_blank, "lost_marks_sign_on_comments": lost_sign}
+
+
 def score_items(conn: sqlite3.Connection, truth: dict[str, Any]) -> dict[str, Any]:
     read: dict[tuple[str, str], tuple[str, int | None, str | None]] = {}
     for row in conn.execute("SELECT serial, item, state, value, reason FROM effective_answers ORDER BY page_id"):
@@ -196,7 +311,8 @@ def score(db: Path, truth: dict[str, Any]) -> dict[str, Any]:
     conn = _connect(db)
     try:
         return {"items": score_items(conn, truth), "comments": score_comments(conn, truth),
-                "pages": score_pages(conn, truth)}
+                "pages": score_pages(conn, truth), "marks_by_kind": score_by_kind(conn, truth),
+                "comments_by_kind": score_comment_kinds(conn, truth)}
     finally:
         conn.close()
 

@@ -190,7 +190,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from pipeline.simulate.returns import SimulationSpec, simulate_returns
 
     spec = SimulationSpec(forms=tuple(args.form), copies=args.copies, seed=args.seed, db=Path(args.db),
-                          output_dir=Path(args.output_dir), blank_comments=args.blank_comments)
+                          output_dir=Path(args.output_dir), blank_comments=args.blank_comments,
+                          variety=args.variety)
     truth = simulate_returns(spec, _registry(args))
     say(f"Wrote {truth.pages} simulated pages in {len(truth.files)} files to {args.output_dir}; "
         f"ground truth in {truth.truth_path}")
@@ -291,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
     p.add_argument("--output-dir", required=True)
     p.add_argument("--blank-comments", action="store_true")
+    p.add_argument("--variety", choices=("tidy", "wide"), default="tidy",
+                   help="tidy: the original set; wide: any pen, sloppy marks, short comments on the rules")
     p.set_defaults(func=cmd_simulate)
     return parser
 

@@ -81,6 +81,29 @@ BLANK_PAGE_INK_FRACTION = 0.002  # a page with less ink than this is blank
 BOX_SEARCH_RADIUS_MM = 1.6  # local search for the printed square around its predicted place
 BOX_INNER_INSET_MM = 1.1  # measured area starts this far inside the box's outer edge
 BOX_HALO_MM = 2.0  # ring outside the box watched for marks spilling over the edge
+BOX_HALO_GAP_MM = 0.6  # ... starting this far out, clear of the printed edge
+BOX_CORNER_SHARE = 0.25  # corner patches of the inner square, as a share of its side
+BOX_CORNER_MIN_INK = 0.35  # a corner patch this inked holds ink
+BLOB_MAX_CORNERS = 1  # ink reaching at most this many corners is a dot or blob, not a fill
+DOT_MIN_CORE_MM2 = 0.3  # a dot's solid core (after eroding pen-stroke widths) at least this big is an answer
+DOT_CLOSE_MM = 0.3  # close pencil grain before eroding
+DOT_ERODE_MM = 0.45  # erosion wider than a biro line: lines vanish, a dot's core stays
+BOX_CELL_MIN_INK = 0.15  # a ninth of the inner square this inked holds ink
+SCRIBBLE_FILL_MIN_COVERAGE = 0.2  # ink in nearly every ninth of the box and this much of it: scribbled over
+SCRIBBLE_FILL_MIN_CELLS = 8  # ... (filled in to cancel, holes and all)
+HATCH_MIN_COHERENCE = 0.72  # ... unless its strokes run one way (hatching, a mark): real scribbled-out boxes
+#                             measure 0.4-0.65, hatching 0.75 and up
+SCRIBBLE_FILL_MIN_PASSES = 2.5  # ... and crossed by this many strokes on average along its rows or columns
+#                                  (real scribbled-out boxes 2.9-4.5; heavy crosses 1.4-1.7)
+LIGHT_FILL_MIN_FAINT = 0.4  # light ink over this share of the box, in every ninth of it: a light or broken fill
+FILL_MIN_CORNERS = 3  # a box filled in reaches at least this many corners of its inner square
+BESIDE_GAP_MM = 0.8  # the strips beside a box start this far from its printed edge
+BESIDE_NUMBER_CLEAR_MM = 6.5  # ... and stop this far before the next box (its number sits there)
+BESIDE_LAST_MM = 8.0  # the strip right of a row's last box is this wide
+NUMBER_GAP_STRIP_MM = 0.5  # the strip between a box and its own number
+BESIDE_MIN_MM2 = 1.0  # this much ink beside a box (where nothing is printed) is a mark outside the boxes
+NUMBER_CIRCLE_MIN_MM2 = 0.25  # this much ink between a box and its number: a circle round the number
+BETWEEN_AT = (0.3, 0.75)  # a mark whose middle lies in this part of the gap is between two boxes
 INK_DARKNESS = 0.30  # a pixel is ink when it is this far from paper towards black
 EMPTY_MAX_COVERAGE = 0.035  # at most this inked share of the inner area: empty
 MARK_MIN_COVERAGE = 0.075  # at least this: a deliberate mark
@@ -96,6 +119,10 @@ SOLID_ERODE_MM = 1.6  # erosion wider than any pen stroke
 FAINT_MARK_MIN_AREA_MM2 = 3.5  # light ink area that makes a pencil mark
 FAINT_EMPTY_MAX_AREA_MM2 = 1.6  # at most this much light ink in an empty box
 TRACE_MIN_AREA_MM2 = 0.2  # ink above the page's noise floor that makes an 'empty' box unclear instead
+TRACE_FAINT_MIN_AREA_MM2 = 0.35  # ... or this much light ink above the page's light-ink floor (what a
+#                                  black-and-white scan leaves of a pencil tick: a few dots)
+BITONAL_MAX_GREY_LEVELS = 40  # a page showing at most this many mid-grey levels was scanned in black and white
+LOST_MARKS_MIN_TRACE_ROWS = 2  # rows with only faint traces that make a page-level sign of marks lost in scanning
 BOX_CONFIRM_MIN_SCORE = 0.5  # a printed square counts as found at this template score
 BOX_CONFIRM_MIN_SHARE = 0.8  # share of a page's squares that must be found to confirm a weakly anchored fit
 BOX_CONFIRM_MEDIAN_MM = 0.5  # ... with their median offset from the fit at most this
@@ -105,7 +132,12 @@ REFINE_MIN_BOXES = 8  # printed squares needed to refit a weakly anchored page b
 
 # --- Scanner: comments --------------------------------------------------------------------
 COMMENT_INSET_MM = 1.5  # drop this much inside the frame before looking for writing
-COMMENT_MIN_INK_FRACTION = 0.0025  # below this share of inked pixels the field is blank
+COMMENT_WRITTEN_MIN_INK_MM2 = 2.0  # stroke ink (lines and specks out) that makes a field written: "No." is ~3 mm²
+COMMENT_WRITTEN_MIN_EXTENT_MM = 2.5  # ... spread at least this far (a letter's height)
+COMMENT_POSSIBLE_MIN_INK_MM2 = 0.5  # less stroke ink than written but this much: possibly written, to a person
+COMMENT_POSSIBLE_MIN_SPECK_MM2 = 0.8  # ... or this much ink in specks and strokes together (a light pen a B/W
+#                                        scan broke up); blank fields, rule remnants taken out, measure ~0
+COMMENT_RULE_BAND_MM = 1.0  # specks lying within this of a writing line are what a B/W scan left of the line
 COMMENT_MIN_COMPONENT_MM = 0.9  # specks smaller than this are noise, not writing
 COMMENT_DOT_REACH_MM = 1.5  # ... unless this close to writing: the dot of an 'i', a full stop
 COMMENT_DOT_MIN_MM = 0.25  # ... and at least this big

@@ -83,6 +83,8 @@ class FlagReason(Vocab):
     POOR_FIT = "poor_fit", "the page did not line up well with the printed layout"
     CONFLICT = "conflict", "two scans of this page disagree"
     CANCELLED = "cancelled", "a box is filled in to cancel it and no other box is marked"
+    OUTSIDE = "outside", "a mark outside the boxes: beside a box, between two boxes, or round a number"
+    LOST_MARKS = "lost_marks", "nothing clear here, but marks on this page look faint or lost in scanning"
 
 
 class DecisionKind(Vocab):

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 SYSTEM_PACKAGES=(tesseract-ocr tesseract-ocr-eng poppler-utils fonts-dejavu-core
   fonts-dkg-handwriting fonts-breip fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-kristi
-  fonts-dancingscript)
+  fonts-dancingscript fonts-rufscript fonts-kaushanscript)
 if [ "${PAPERVOICE_BROWSER:-0}" = "1" ]; then SYSTEM_PACKAGES+=(chromium); fi
 
 missing=()

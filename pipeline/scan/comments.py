@@ -7,6 +7,9 @@ known from the layout and removed before deciding whether anything was written.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from typing import Literal
+
 import cv2
 import numpy as np
 
@@ -38,8 +41,8 @@ def remove_lines(dark: np.ndarray, px_per_mm: float) -> np.ndarray:
 
 
 def clean_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[float, float], field: TextField,
-                dpi: float, paper: float) -> tuple[np.ndarray, np.ndarray]:
-    """The field's inside at `dpi`, lines removed: (grey image for OCR, ink mask)."""
+                dpi: float, paper: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The field's inside at `dpi`, lines removed: (grey image for OCR, writing mask, specks left out)."""
     inset = C.mm(C.COMMENT_INSET_MM)
     region = Rect(field.x + inset, field.y + inset, field.w - 2 * inset, field.h - 2 * inset)
     crop = warp_to_layout(image, homography, page_size, dpi, region, border=int(paper))
@@ -52,12 +55,24 @@ def clean_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[floa
     widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     min_side = C.COMMENT_MIN_COMPONENT_MM * px_per_mm
     flat = (heights < C.COMMENT_SLIVER_MAX_HEIGHT_MM * px_per_mm) & (widths > 2 * heights)
+    # what a black-and-white scan leaves of a grey writing line is a row of dashes and specks along it
+    band = C.COMMENT_RULE_BAND_MM * px_per_mm
+    tops, bottoms = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_TOP] + heights
+    on_rule = np.zeros(len(stats), bool)
+    for line_y in field.line_ys:
+        y = (line_y - region.y) * dpi / C.PT_PER_INCH
+        on_rule |= (tops >= y - band) & (bottoms <= y + band)
+    flat |= on_rule & (heights < C.COMMENT_SLIVER_MAX_HEIGHT_MM * px_per_mm)
     keep = (np.maximum(widths, heights) >= min_side) & ~flat
     keep[0] = False
     mask = keep[labels].astype(np.uint8) * 255
     _keep_dots(mask, labels, stats, keep, flat, px_per_mm)
     cleaned = np.where(mask > 0, crop, 255).astype(np.uint8)
-    return cleaned, mask
+    sizes = np.maximum(widths, heights)
+    speck = ~keep & ~flat & ~on_rule & (sizes >= C.COMMENT_DOT_MIN_MM * px_per_mm)
+    speck[0] = False
+    specks = (speck[labels] & (mask == 0)).astype(np.uint8) * 255 if speck.any() else np.zeros_like(mask)
+    return cleaned, mask, specks
 
 
 def _keep_dots(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, keep: np.ndarray, flat: np.ndarray,
@@ -78,16 +93,77 @@ def _keep_dots(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, keep: np
             mask[y:y + h, x:x + w][speck] = 255
 
 
+@dataclass(frozen=True)
+class WritingEvidence:
+    """What the cleaned ink of a field shows, in absolute units: a word is the same size in any box."""
+
+    ink_mm2: float  # stroke-like ink (specks and line remnants taken out)
+    strokes: int  # stroke-like pieces
+    extent_mm: float  # longer side of the box around them
+    speck_mm2: float  # ink in specks too small to be strokes: what a black-and-white scan leaves of a light pen
+
+
+def writing_evidence(mask: np.ndarray, specks: np.ndarray, px_per_mm: float) -> WritingEvidence:
+    """Measure the writing left in `mask` (and the specks left out of it) in mm and mm²."""
+    mm2_per_px = 1.0 / (px_per_mm * px_per_mm)
+    ink = int(np.count_nonzero(mask))
+    if ink:
+        count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        strokes = count - 1
+        x0, y0 = stats[1:, 0].min(), stats[1:, 1].min()
+        x1 = (stats[1:, 0] + stats[1:, 2]).max()
+        y1 = (stats[1:, 1] + stats[1:, 3]).max()
+        extent = max(x1 - x0, y1 - y0) / px_per_mm
+    else:
+        strokes, extent = 0, 0.0
+    return WritingEvidence(ink * mm2_per_px, strokes, float(extent), int(np.count_nonzero(specks)) * mm2_per_px)
+
+
+WrittenState = Literal["blank", "possible", "written"]
+
+
+def decide_written(e: WritingEvidence) -> tuple[WrittenState, str]:
+    """Written, blank, or possibly written - on the writing itself, never on its share of the field, so
+    "No." counts in a large-print box as in a small one.  Between clearly blank and clearly written a field
+    goes to a person with its crop: a lost comment is the one mistake we must not make."""
+    if e.ink_mm2 >= C.COMMENT_WRITTEN_MIN_INK_MM2 and e.extent_mm >= C.COMMENT_WRITTEN_MIN_EXTENT_MM:
+        return "written", ""
+    if e.ink_mm2 >= C.COMMENT_POSSIBLE_MIN_INK_MM2:
+        return "possible", (f"possibly written: a little ink ({e.ink_mm2:.1f} mm², {e.strokes} strokes) - "
+                            "please look at the crop")
+    if e.speck_mm2 + e.ink_mm2 >= C.COMMENT_POSSIBLE_MIN_SPECK_MM2:
+        return "possible", (f"possibly written: many faint specks ({e.speck_mm2:.1f} mm²), as a light pen leaves in "
+                            "a black-and-white scan - please look at the crop")
+    return "blank", ""
+
+
+def possibly_lost(reading: CommentReading) -> CommentReading:
+    """A field read as blank on a page whose marks look lost in scanning: it goes to a person with its crop."""
+    return replace(reading, written=True, possible=True,
+                   engine="possibly written: marks on this page look faint or lost in scanning, and light writing "
+                          "can vanish the same way - please check the paper form")
+
+
 def read_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[float, float], field: TextField,
                paper: float, ocr: str) -> CommentReading:
     """Blank fields never start an engine: a worker that meets only blank comments never loads RapidOCR's
-    models (a few hundred MB)."""
-    cleaned, mask = clean_field(image, homography, page_size, field, C.COMMENT_DPI, paper)
+    models (a few hundred MB).  Nor does a field that is only possibly written: a person reads its crop."""
+    cleaned, mask, specks = clean_field(image, homography, page_size, field, C.COMMENT_DPI, paper)
     ink_fraction = float((mask > 0).mean())
+    evidence = writing_evidence(mask, specks, C.COMMENT_DPI / 25.4)
+    state, why = decide_written(evidence)
     record = warp_to_layout(image, homography, page_size, C.COMMENT_CROP_DPI, field, border=int(paper))
     crop_png = encode_png(whiten(record, paper))
-    if ink_fraction < C.COMMENT_MIN_INK_FRACTION:
-        return CommentReading(field.item, False, "", 0.0, ocr, round(ink_fraction, 5), crop_png)
+
+    def reading(written: bool, text: str, confidence: float, engine: str) -> CommentReading:
+        return CommentReading(field.item, written, text, confidence, engine, round(ink_fraction, 5), crop_png,
+                              possible=state == "possible", ink_mm2=round(evidence.ink_mm2, 2),
+                              strokes=evidence.strokes, extent_mm=round(evidence.extent_mm, 1))
+
+    if state == "blank":
+        return reading(False, "", 0.0, ocr)
+    if state == "possible":
+        return reading(True, "", 0.0, why)
     # give the engine dark writing on white, trimmed to the writing plus a margin
     ys, xs = np.nonzero(mask)
     pad = int(3 * C.COMMENT_DPI / 25.4)
@@ -100,7 +176,5 @@ def read_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[float
     try:
         text = engine.read(normalised)
     except ExternalProgramError as exc:
-        return CommentReading(field.item, True, "", 0.0, f"{engine.name} (failed: {exc.message})",
-                              round(ink_fraction, 5), crop_png)
-    return CommentReading(field.item, True, text.text.strip(), round(text.confidence, 1), engine.name,
-                          round(ink_fraction, 5), crop_png)
+        return reading(True, "", 0.0, f"{engine.name} (failed: {exc.message})")
+    return reading(True, text.text.strip(), round(text.confidence, 1), engine.name)

@@ -19,6 +19,7 @@ import numpy as np
 from pipeline import constants as C
 from pipeline.form.layout import Box, PageLayout, Rect
 from pipeline.scan.results import BoxReading, BoxState, ItemReading
+from pipeline.vocab import FlagReason
 
 
 def darkness_map(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> np.ndarray:
@@ -79,10 +80,51 @@ class _Measure:
     dx: int
     dy: int
     match: float
+    corners: int = 4  # corners of the inner square holding ink: a fill reaches them, a dot or blob does not
+    dot_mm2: float = 0.0  # ink left after eroding away pen-stroke widths: a dot's solid core
+    cells: int = 0  # ninths of the inner square holding light ink (counted when there is plenty of it)
+    coherence: float = 0.0  # one direction to the strokes (hatching) or many (scribbled out): see _coherence
+    passes: float = 0.0  # strokes a line across the box meets: see _passes
+
+
+def _inked_corners(inked: np.ndarray) -> int:
+    """How many of the inner square's four corner patches are mostly ink."""
+    h, w = inked.shape
+    ch, cw = max(1, round(h * C.BOX_CORNER_SHARE)), max(1, round(w * C.BOX_CORNER_SHARE))
+    patches = (inked[:ch, :cw], inked[:ch, w - cw:], inked[h - ch:, :cw], inked[h - ch:, w - cw:])
+    return sum(int(p.mean() >= C.BOX_CORNER_MIN_INK) for p in patches)
+
+
+def _inked_cells(inked: np.ndarray) -> int:
+    """How many ninths of the inner square hold some ink: all nine for a fill, however light or broken (pencil
+    through a black-and-white scan); a tick leaves some empty."""
+    h, w = inked.shape
+    ys, xs = np.linspace(0, h, 4).astype(int), np.linspace(0, w, 4).astype(int)
+    return sum(int(inked[ys[i]:ys[i + 1], xs[j]:xs[j + 1]].mean() >= C.BOX_CELL_MIN_INK)
+               for i in range(3) for j in range(3))
+
+
+def _passes(inked: np.ndarray) -> float:
+    """How many strokes a line across the box meets, on average, across its rows or its columns (the more):
+    a box scribbled out is crossed by pass after pass (3 and more); a cross, however heavy, by two at most."""
+    edges = inked.astype(np.int8)
+    rows = np.count_nonzero(np.diff(edges, axis=1) == 1, axis=1) + edges[:, 0]
+    cols = np.count_nonzero(np.diff(edges, axis=0) == 1, axis=0) + edges[0, :]
+    return float(max(rows.mean(), cols.mean()))
+
+
+def _coherence(inked: np.ndarray) -> float:
+    """How much the ink's edges share one direction (structure tensor, 0 .. 1): near 1 for hatching, parallel
+    lines; lower for a scribble that crosses itself, as people scribble a box out."""
+    m = cv2.GaussianBlur(inked.astype(np.float32), (0, 0), 1.0)
+    gx, gy = cv2.Sobel(m, cv2.CV_32F, 1, 0), cv2.Sobel(m, cv2.CV_32F, 0, 1)
+    a, b, c = float((gx * gx).sum()), float((gx * gy).sum()), float((gy * gy).sum())
+    return float(np.sqrt((a - c) ** 2 + 4 * b * b) / (a + c)) if a + c > 0 else 0.0
 
 
 def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
-    """Ink in the inner square at two strengths, how solid it is, and the spill ring outside it."""
+    """Ink in the inner square at two strengths, how solid it is, which corners it reaches, and the spill ring
+    outside it."""
     dx, dy, match = locate_box(dark, box, px_per_pt)
     inset = C.mm(C.BOX_INNER_INSET_MM) * px_per_pt
     x0 = round(box.x * px_per_pt + dx + inset)
@@ -97,14 +139,29 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     faint = float((inner > C.FAINT_DARKNESS).mean())
     darkness = float(inner[inked].mean()) if inked.any() else 0.0
     solid = 0.0
+    corners = _inked_corners(inked) if coverage >= C.MARK_MIN_COVERAGE else 0
+    cells = _inked_cells(inner > C.FAINT_DARKNESS) if faint >= C.SCRIBBLE_FILL_MIN_COVERAGE else 0
+    dense = cells >= C.SCRIBBLE_FILL_MIN_CELLS
+    coherence = _coherence(inked) if dense else 0.0
+    passes = _passes(cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((2, 2), np.uint8))) if dense \
+        else 0.0  # closed first: grainy pencil through a black-and-white scan is not many strokes
     if coverage > C.MARK_MIN_COVERAGE:
         # strokes vanish under an erosion wider than a pen; a filled-in box does not
         close = max(1, round(C.mm(C.SOLID_CLOSE_MM) * px_per_pt))
         closed = cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
         erode = max(1, round(C.mm(C.SOLID_ERODE_MM) * px_per_pt))
         solid = float(cv2.erode(closed, np.ones((erode, erode), np.uint8)).mean())
+    dot = 0.0
+    mm2_per_px = 1.0 / (px_per_pt * C.PT_PER_MM) ** 2
+    if coverage < C.MARK_MIN_COVERAGE and faint * inner.size * mm2_per_px >= C.DOT_MIN_CORE_MM2:
+        # little ink: a small dot (an answer) or a trace?  A dot keeps a solid core where strokes thin away
+        light = (inner > C.FAINT_DARKNESS).astype(np.uint8)
+        close = max(1, round(C.mm(C.DOT_CLOSE_MM) * px_per_pt))
+        closed = cv2.morphologyEx(light, cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
+        erode = max(1, round(C.mm(C.DOT_ERODE_MM) * px_per_pt))
+        dot = float(cv2.erode(closed, np.ones((erode, erode), np.uint8)).sum()) * mm2_per_px
     halo = round(C.mm(C.BOX_HALO_MM) * px_per_pt)
-    gap = round(C.mm(0.6) * px_per_pt)
+    gap = round(C.mm(C.BOX_HALO_GAP_MM) * px_per_pt)
     ox0, oy0 = round(box.x * px_per_pt + dx), round(box.y * px_per_pt + dy)
     ox1, oy1 = round(box.right * px_per_pt + dx), round(box.bottom * px_per_pt + dy)
     # spill: ink just above and below the box (the number sits to its left, so sides are not measured)
@@ -112,27 +169,75 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     below = dark[oy1 + gap:oy1 + gap + halo, ox0:ox1]
     ring = np.concatenate([above.ravel(), below.ravel()]) if above.size + below.size else np.zeros(1)
     spill = float((ring > C.INK_DARKNESS).mean())
-    return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match)
+    return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match, corners, dot, cells, coherence, passes)
 
 
-def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float, floor: float = 0.0
-             ) -> tuple[BoxState, float]:
+def _next_in_row(boxes: Sequence[Box]) -> list[Box | None]:
+    return [nxt if nxt is not None and nxt.item == box.item else None
+            for box, nxt in zip(boxes, [*boxes[1:], None], strict=False)]
+
+
+def measure_beside(dark: np.ndarray, box: Box, nxt: Box | None, m: _Measure, px_per_pt: float
+                   ) -> tuple[float, float, float]:
+    """Ink outside the box where nothing is printed: the gap to its right, up to the next box's number
+    (mm², and where across the gap its middle lies, 0 at this box .. 1 at the next number), and the strip
+    between its own number and its left side, which a circle round the number crosses (mm²).
+
+    A mark there is not in any box: a tick beside the box, a mark between two boxes, a circled number."""
+    k = px_per_pt * C.PT_PER_MM  # px per mm
+    y0, y1 = round(box.y * px_per_pt + m.dy), round(box.bottom * px_per_pt + m.dy)
+    right = box.right * px_per_pt + m.dx
+    x0 = round(right + C.BESIDE_GAP_MM * k)
+    end = (nxt.x * px_per_pt + m.dx - C.BESIDE_NUMBER_CLEAR_MM * k) if nxt is not None else right + C.BESIDE_LAST_MM * k
+    x1 = max(x0 + 1, round(end))
+    strip = dark[y0:y1, x0:x1] > C.FAINT_DARKNESS  # pencil too: nothing is printed here
+    gap_mm2 = float(strip.sum()) / (k * k)
+    at = 0.0
+    if strip.any():
+        at = float(np.nonzero(strip)[1].mean()) / max(1, strip.shape[1])
+    lx1 = round(box.x * px_per_pt + m.dx - C.BESIDE_GAP_MM * k)
+    lx0 = round(lx1 - C.NUMBER_GAP_STRIP_MM * k)
+    left = dark[y0:y1, max(0, lx0):max(0, lx1)] > C.FAINT_DARKNESS
+    return gap_mm2, at, float(left.sum()) / (k * k)
+
+
+def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float, floor: float = 0.0,
+             corners: int = 4, dot_mm2: float = 0.0, cells: int = 0, coherence: float = 0.0,
+             passes: float = 9.0, faint_floor: float = 0.0) -> tuple[BoxState, float]:
     """State and confidence from the inner area's ink; shares are turned into mm² so a dot counts the same in
     a standard and a large-print box.  `floor` is what this page's empty boxes show (scan noise): ink clearly
     above it, however little, is never called empty - a pencil tick a black-and-white scan has all but erased
-    leaves only a dotted trace."""
+    leaves only a dotted trace.  `corners` (of the inner square, holding ink) tells a box filled in, which
+    reaches them, from a dot or blob in the middle, which is an answer however dense."""
     area = coverage * inner_area_mm2
     faint_area = faint * inner_area_mm2
-    if coverage >= C.FILLED_MIN_COVERAGE or (coverage >= C.FILLED_MIN_COVERAGE_SOLID and solid >= C.SOLID_FILLED):
+    compact = corners <= C.BLOB_MAX_CORNERS
+    if compact and solid >= C.SOLID_STROKES_MAX:
+        return "marked", 0.8  # a solid dot or blob in the middle: an answer, however big
+    if cells >= C.SCRIBBLE_FILL_MIN_CELLS and coverage >= C.SCRIBBLE_FILL_MIN_COVERAGE:
+        if coherence >= C.HATCH_MIN_COHERENCE and coverage < C.FILLED_MIN_COVERAGE:
+            return "marked", 0.7  # hatching: parallel lines across the box, a way of marking it
+        if passes < C.SCRIBBLE_FILL_MIN_PASSES and coverage < C.FILLED_MIN_COVERAGE:
+            return "marked", 0.7  # a heavy cross or tick: two strokes at most across the box, not pass on pass
+        return "filled", 0.7  # scribbled over from edge to edge: how people cancel a box, holes and all
+    if cells == 9 and faint >= C.LIGHT_FILL_MIN_FAINT:
+        return "uncertain", 0.3  # light ink all over the box: a fill scanned light or broken up, or shading?
+    if corners >= C.FILL_MIN_CORNERS and (coverage >= C.FILLED_MIN_COVERAGE
+                        or (coverage >= C.FILLED_MIN_COVERAGE_SOLID and solid >= C.SOLID_FILLED)):
         return "filled", min(1.0, 0.6 + coverage / 2)
-    if coverage > C.MARK_MAX_BELOW_FILLED and solid >= C.SOLID_STROKES_MAX:
-        return "uncertain", 0.3  # dense and partly solid: a heavy mark, or a fill left unfinished?
+    if compact and coverage >= C.MARK_MIN_COVERAGE:
+        return "marked", 0.8  # a dot or blob in the box: an answer, not a fill
+    if coverage > C.MARK_MAX_BELOW_FILLED and solid >= C.SOLID_STROKES_MAX and corners >= C.FILL_MIN_CORNERS:
+        return "uncertain", 0.3  # dense, partly solid, reaching the corners: a heavy mark, or an unfinished fill?
     if area >= C.MARK_MIN_AREA_MM2 or coverage >= C.MARK_MIN_COVERAGE:
         return "marked", min(1.0, 0.6 + area / (4 * C.MARK_MIN_AREA_MM2))
     if faint_area >= C.FAINT_MARK_MIN_AREA_MM2:
         return "marked", 0.55  # pencil: little reaches full darkness, but plenty of light strokes
+    if dot_mm2 >= C.DOT_MIN_CORE_MM2:
+        return "marked", 0.6  # a small dot: solid where a stray line or scanner noise is not
     if area <= C.EMPTY_MAX_AREA_MM2 and coverage <= C.EMPTY_MAX_COVERAGE and faint_area <= C.FAINT_EMPTY_MAX_AREA_MM2:
-        if (coverage - floor) * inner_area_mm2 >= C.TRACE_MIN_AREA_MM2:
+        if (coverage - floor) * inner_area_mm2 >= C.TRACE_MIN_AREA_MM2 \
+                or (faint - faint_floor) * inner_area_mm2 >= C.TRACE_FAINT_MIN_AREA_MM2:
             return "uncertain", 0.35
         return "empty", min(1.0, 1.0 - area / max(C.EMPTY_MAX_AREA_MM2, 1e-6) * 0.4)
     return "uncertain", 0.4
@@ -143,15 +248,22 @@ def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> tuple[l
     dark = darkness_map(canon, page, px_per_pt)
     mm_per_px = 1 / (px_per_pt * C.PT_PER_MM)
     measures = [measure_box(dark, box, px_per_pt) for box in page.boxes]
+    besides = [measure_beside(dark, box, nxt, m, px_per_pt)
+               for box, nxt, m in zip(page.boxes, _next_in_row(page.boxes), measures, strict=True)]
     # most boxes on a page are empty: their median is this scan's noise floor
     floor = float(np.median([m.coverage for m in measures])) if measures else 0.0
+    faint_floor = float(np.median([m.faint for m in measures])) if measures else 0.0
     readings = []
-    for box, m in zip(page.boxes, measures, strict=True):
+    for box, m, beside in zip(page.boxes, measures, besides, strict=True):
         inner_side_mm = box.w / C.PT_PER_MM - 2 * C.BOX_INNER_INSET_MM
-        state, confidence = classify(m.coverage, m.faint, m.solid, inner_side_mm ** 2, floor)
+        state, confidence = classify(m.coverage, m.faint, m.solid, inner_side_mm ** 2, floor, m.corners, m.dot_mm2,
+                                     m.cells, m.coherence, m.passes, faint_floor)
         readings.append(BoxReading(box.item, box.value, round(m.coverage, 4), round(m.darkness, 3), round(m.spill, 4),
                                    round(m.dx * mm_per_px, 2), round(m.dy * mm_per_px, 2), state, round(confidence, 3),
-                                   faint=round(m.faint, 4), solid=round(m.solid, 4), match=round(m.match, 3)))
+                                   faint=round(m.faint, 4), solid=round(m.solid, 4), match=round(m.match, 3),
+                                   corners=m.corners, cells=m.cells, coherence=round(m.coherence, 2),
+                                   beside_mm2=round(beside[0], 2), beside_at=round(beside[1], 2),
+                                   left_mm2=round(beside[2], 2)))
     return readings, dark
 
 
@@ -179,6 +291,26 @@ def boxes_confirm_fit(boxes: Sequence[BoxReading]) -> bool:
     return offsets[len(offsets) // 2] <= C.BOX_CONFIRM_MEDIAN_MM and offsets[-1] <= C.BOX_CONFIRM_MAX_MM
 
 
+def outside_mark(boxes: Sequence[BoxReading], answer: BoxReading | None) -> str:
+    """A mark outside every box that a person would not read as one answer, named in plain words; '' if none.
+
+    With a clear answer, only ink beside *another* box counts (a big tick spills beside its own box); without
+    one, any ink beside a box, between two boxes or round a number is a mark that missed the boxes."""
+    for b in boxes:
+        if (answer is not None and b.value == answer.value) or b.state == "filled":
+            continue  # a big mark or a fill runs past its own box's edges
+        if b.beside_mm2 >= C.BESIDE_MIN_MM2:
+            nxt = next((o.value for o in boxes if o.value > b.value), None)
+            if nxt is not None and b.beside_at > C.BETWEEN_AT[1]:
+                return f"a mark round or beside the number {nxt} instead of in its box"
+            if nxt is not None and b.beside_at >= C.BETWEEN_AT[0]:
+                return f"a mark between boxes {b.value} and {nxt}, in neither box"
+            return f"a mark beside box {b.value}, not in it"
+        if b.left_mm2 >= C.NUMBER_CIRCLE_MIN_MM2:
+            return f"a mark round or beside the number {b.value} instead of in its box"
+    return ""
+
+
 def decide_item(item: str, boxes: Sequence[BoxReading], crop_png: bytes = b"") -> ItemReading:
     """One item's answer from its boxes: one mark is the answer, anything unclear goes to a person."""
     marked = [b for b in boxes if b.state == "marked"]
@@ -192,17 +324,50 @@ def decide_item(item: str, boxes: Sequence[BoxReading], crop_png: bytes = b"") -
     summary = ", ".join(f"{b.value}:{b.state}" for b in boxes if b.state != "empty") or "all empty"
     if len(marked) >= 2:
         values = " and ".join(str(b.value) for b in marked)
-        return ItemReading(item, None, "flagged", "multiple", f"boxes {values} are both marked", 0.9, crop_png)
+        return ItemReading(item, None, "flagged", FlagReason.MULTIPLE, f"boxes {values} are both marked", 0.9,
+                           crop_png)
+    outside = outside_mark(boxes, marked[0] if len(marked) == 1 else None)
+    if outside:
+        best = marked[0].value if marked else None
+        also = f" (box {best} is marked too)" if best is not None else ""
+        return ItemReading(item, best, "flagged", FlagReason.OUTSIDE, outside + also, 0.4, crop_png)
     if unclear:
         values = ", ".join(str(b.value) for b in unclear)
         best = marked[0].value if marked else None
-        return ItemReading(item, best, "flagged", "uncertain", f"unclear mark in box {values} ({summary})", 0.4,
-                           crop_png)
+        return ItemReading(item, best, "flagged", FlagReason.UNCERTAIN, f"unclear mark in box {values} ({summary})",
+                           0.4, crop_png)
     if len(marked) == 1:
         note = f"box {filled[0].value} filled in to cancel" if filled else ""
         return ItemReading(item, marked[0].value, "answered", None, note, marked[0].confidence, crop_png)
     if filled:
         values = ", ".join(str(b.value) for b in filled)
-        return ItemReading(item, None, "flagged", "cancelled",
+        return ItemReading(item, None, "flagged", FlagReason.CANCELLED,
                            f"box {values} filled in (cancelled) and no other box marked", 0.5, crop_png)
     return ItemReading(item, None, "blank", None, "", min(b.confidence for b in boxes) if boxes else 1.0, crop_png)
+
+
+def looks_bitonal(image: np.ndarray) -> bool:
+    """A black-and-white scan: few grey levels in the page (reducing a 1-bit page averages a handful of
+    pixels, so only a few dozen levels appear; a grey scan shows nearly all 256).  A sample is enough."""
+    levels = np.bincount(image[::5, ::5].ravel(), minlength=256)[32:224]  # mid greys: ink edges, not paper noise
+    return int(np.count_nonzero(levels)) <= C.BITONAL_MAX_GREY_LEVELS
+
+
+def suspect_lost_marks(items: list[ItemReading], boxes: list[BoxReading], bitonal: bool = False
+                       ) -> tuple[list[ItemReading], bool]:
+    """A blank row is flagged only on evidence in that row - or on a page-level sign that marks were lost:
+    faint traces in several rows, or in any row of a black-and-white scan (which erases light pencil whole),
+    or no answer anywhere on the page.  Returns the items, blank rows flagged when the sign is there, and
+    whether it was."""
+    trace_rows = {b.item for b in boxes if b.state == "uncertain" and b.coverage < C.MARK_MIN_COVERAGE}
+    if len(trace_rows) >= (1 if bitonal else C.LOST_MARKS_MIN_TRACE_ROWS):
+        detail = ("nothing clear in this row, but other rows on this page show only faint traces"
+                  + (" in a black-and-white scan" if bitonal else "")
+                  + ": a light mark may have been lost in scanning - please check the paper form")
+    elif items and all(i.state == "blank" for i in items):
+        detail = ("no answer anywhere on this page: please check the paper form (faint pencil can vanish in a "
+                  "black-and-white scan)")
+    else:
+        return items, False
+    return [ItemReading(i.item, None, "flagged", FlagReason.LOST_MARKS, detail, C.LOST_MARK_CONFIDENCE, i.crop_png)
+            if i.state == "blank" else i for i in items], True

@@ -20,11 +20,18 @@ from pipeline import constants as C
 from pipeline.form.definition import BUNDLED_FORMS_DIR, FormRegistry
 from pipeline.form.identity import PageIdentity
 from pipeline.form.layout import Layout, compute_layout
-from pipeline.scan.comments import read_field
+from pipeline.scan.comments import possibly_lost, read_field
 from pipeline.scan.debug import draw_overlay
 from pipeline.scan.images import encode_png, whiten
 from pipeline.scan.loading import PageJob
-from pipeline.scan.marks import boxes_confirm_fit, decide_item, evidence_crop, read_boxes
+from pipeline.scan.marks import (
+    boxes_confirm_fit,
+    decide_item,
+    evidence_crop,
+    looks_bitonal,
+    read_boxes,
+    suspect_lost_marks,
+)
 from pipeline.scan.register import (
     QrHit,
     Registration,
@@ -35,7 +42,7 @@ from pipeline.scan.register import (
     registrations_by_marks,
     warp_to_layout,
 )
-from pipeline.scan.results import BoxReading, CommentReading, ItemReading, PageResult, PageSource
+from pipeline.scan.results import CommentReading, ItemReading, PageResult, PageSource
 
 
 @dataclass(frozen=True)
@@ -187,9 +194,11 @@ def _read_registered(image: np.ndarray, dpi: float, source: PageSource, config: 
                                   f"corner marks and {reg.codes_found} of 4 codes found): please check",
                                   C.POOR_FIT_CONFIDENCE, reading.crop_png)
         items.append(reading)
-    items = _suspect_lost_marks(items, boxes)
+    items, lost = suspect_lost_marks(items, boxes, looks_bitonal(image))
     comments: list[CommentReading] = [read_field(image, reg.homography, layout.page_size, f, paper, config.ocr)
                                       for f in page.text_fields]
+    if lost:  # writing in the same light pen may have gone the same way: blank fields go to a person too
+        comments = [possibly_lost(c) if not c.written else c for c in comments]
     result = PageResult(source, "form", "" if good_fit else "poor fit: every answer goes to a person",
                         identity=ident, rotation_deg=round(reg.rotation_deg, 2),
                         fit_residual_mm=round(reg.residual_mm, 3), dpi=dpi, boxes=boxes, items=items,
@@ -204,22 +213,6 @@ class PathJob:
     """A page named by path and index, for workers that see the same files (`--shared-storage`)."""
 
     source: PageSource
-
-
-def _suspect_lost_marks(items: list[ItemReading], boxes: list[BoxReading]) -> list[ItemReading]:
-    """A page whose marks survive only as faint traces (pencil through a black-and-white scan) may have lost
-    some marks altogether: its blank rows go to a person too, rather than being trusted as blank."""
-    traces = [b for b in boxes if b.state == "uncertain" and b.coverage < C.MARK_MIN_COVERAGE]
-    if traces:
-        detail = ("nothing clear in this row, but other rows on this page show only faint traces: a light mark "
-                  "may have been lost in scanning - please check the paper form")
-    elif items and all(i.state == "blank" for i in items):
-        detail = ("no answer anywhere on this page: please check the paper form (faint pencil can vanish in a "
-                  "black-and-white scan)")
-    else:
-        return items
-    return [ItemReading(i.item, None, "flagged", "uncertain", detail, C.LOST_MARK_CONFIDENCE, i.crop_png)
-            if i.state == "blank" else i for i in items]
 
 
 def read_job(job: PageJob | PathJob, config: ReaderConfig) -> PageResult:

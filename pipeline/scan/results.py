@@ -37,6 +37,12 @@ class BoxReading:
     faint: float = 0.0  # share of the inner area with light ink (pencil) at least
     solid: float = 0.0  # share still inked after eroding away pen strokes: high for a filled-in box
     match: float = 1.0  # how well the printed square was found (template score)
+    corners: int = 4  # corners of the inner square holding ink (a fill reaches them; a dot does not)
+    cells: int = 0  # ninths of the inner square holding light ink (counted when there is plenty): 9 for a fill
+    coherence: float = 0.0  # strokes running one way (hatching, near 1) or crossing (scribbled out)
+    beside_mm2: float = 0.0  # ink in the gap to the box's right, where nothing is printed
+    beside_at: float = 0.0  # ... where across that gap it lies (0 at this box, 1 at the next box's number)
+    left_mm2: float = 0.0  # ink between the box and its own number (a circle round the number crosses it)
 
 
 @dataclass(frozen=True)
@@ -56,9 +62,13 @@ class CommentReading:
     written: bool
     text: str
     confidence: float  # 0-100, the OCR engine's own word confidence
-    engine: str
+    engine: str  # the engine that read it; for a field that is only possibly written, why it goes to a person
     ink_fraction: float
     crop_png: bytes = b""
+    possible: bool = False  # possibly written: not transcribed, sent to a person with the crop (written is True)
+    ink_mm2: float = 0.0  # writing's ink area after the printed lines and specks are taken out
+    strokes: int = 0  # stroke-like pieces of ink
+    extent_mm: float = 0.0  # how far the writing spreads (the longer side of its bounding box)
 
 
 @dataclass(frozen=True)

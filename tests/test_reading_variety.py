@@ -1,0 +1,182 @@
+"""Reading that holds on hands, pens and marks the scanner was not tuned to (issue 13).
+
+Each case is drawn in code on a real printed page (generator -> poppler), scanned by the simulator and read
+by the real per-page reader: a short comment in a big box and writing on the rules are never called blank, a
+blank field stays blank, a dot or blob in the middle of a box is an answer, a mark outside the boxes is
+flagged by name, and real pen marks from real scans (when present) are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import cache
+
+import numpy as np
+import pytest
+
+from pipeline.form.definition import FormRegistry
+from pipeline.form.generate import render_pdf
+from pipeline.form.identity import serial_for
+from pipeline.form.layout import Layout, PageLayout, compute_layout
+from pipeline.scan.reader import ReaderConfig, read_page
+from pipeline.scan.results import PageResult, PageSource
+from pipeline.simulate import (
+    DegradeParams,
+    Hand,
+    Pen,
+    available_tiers,
+    degrade,
+    draw_mark,
+    rect_px,
+    render_pdf_pages,
+    write_comment,
+)
+
+FORM = "care-planning-person"
+BLACK = Pen("black ballpoint", 40, 0.5)
+PENCIL = Pen("pencil", 130, 0.4, pencil=True)
+LIGHTLY_SCANNED = replace(DegradeParams.none(), noise_sigma=(2.0, 2.0), paper_tone=(236, 236), dpis=(200,),
+                          dpi_weights=(1.0,), max_rotation_deg=1.0, rotation_sigma_deg=1.0)
+
+
+@cache
+def _printed(style: str) -> tuple[Layout, tuple[np.ndarray, ...]]:
+    form = FormRegistry.from_dirs().get(FORM)
+    layout = compute_layout(form, "a4", style)
+    pages = render_pdf_pages(render_pdf(form, layout, [serial_for(4242)]), 1, layout.page_count)
+    return layout, tuple(pages)
+
+
+def printed(style: str) -> tuple[Layout, list[np.ndarray]]:
+    layout, pages = _printed(style)
+    return layout, [p.copy() for p in pages]
+
+
+def comment_page(layout: Layout) -> PageLayout:
+    """The page whose comment field is biggest (the last one stretches to fill its page)."""
+    return max((p for p in layout.pages if p.text_fields), key=lambda p: p.text_fields[-1].h)
+
+
+def read(img: np.ndarray, seed: int = 3, params: DegradeParams = LIGHTLY_SCANNED, bitonal: bool = False
+         ) -> PageResult:
+    scan = degrade(img, np.random.default_rng(seed), params, bitonal=bitonal)
+    result = read_page(scan.image, scan.dpi, PageSource("test", 0), ReaderConfig())
+    assert result.status == "form", result.reason
+    return result
+
+
+def hand(font_tier: str = "easy", x_height: float = 0.22, lift: tuple[float, float] = (0.05, 0.18),
+         pen: Pen = BLACK, **kw: object) -> Hand:
+    font = available_tiers()[font_tier][0]
+    return Hand(str(font), font_tier, x_height, 0.1, pen, 0, lift=lift, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("word", ["No.", "Thanks"])
+def test_one_word_in_the_large_print_box_is_not_blank(word: str) -> None:
+    layout, pages = printed("large-print")
+    page = comment_page(layout)
+    field = page.text_fields[-1]
+    write_comment(pages[page.page - 1], field, word, hand(), np.random.default_rng(1))
+    comment = next(c for c in read(pages[page.page - 1]).comments if c.item == field.item)
+    assert comment.written, f"'{word}' alone in a {field.h / 2.83:.0f} mm tall box was called blank"
+
+
+def test_a_short_word_at_the_far_end_of_a_lower_line_is_not_blank() -> None:
+    layout, pages = printed("standard")
+    page = comment_page(layout)
+    field = page.text_fields[-1]
+    write_comment(pages[page.page - 1], field, "OK", hand(first_line=3, far_end=True), np.random.default_rng(2))
+    comment = next(c for c in read(pages[page.page - 1]).comments if c.item == field.item)
+    assert comment.written
+
+
+@pytest.mark.parametrize("lift", [(-0.2, -0.15), (-0.02, 0.02)], ids=["rule-through-letters", "sitting-on-rule"])
+def test_writing_on_the_rules_is_not_blank(lift: tuple[float, float]) -> None:
+    layout, pages = printed("standard")
+    page = comment_page(layout)
+    field = page.text_fields[-1]
+    write_comment(pages[page.page - 1], field, "Fine", hand("middle", lift=lift), np.random.default_rng(3))
+    comment = next(c for c in read(pages[page.page - 1]).comments if c.item == field.item)
+    assert comment.written
+
+
+def test_a_light_pencil_word_in_a_black_and_white_scan_is_not_silently_blank() -> None:
+    layout, pages = printed("standard")
+    page = comment_page(layout)
+    field = page.text_fields[-1]
+    write_comment(pages[page.page - 1], field, "Thank you", hand(pen=PENCIL), np.random.default_rng(4))
+    comment = next(c for c in read(pages[page.page - 1], bitonal=True).comments if c.item == field.item)
+    assert comment.written  # transcribed, or 'possibly written' and sent to a person with the crop
+
+
+@pytest.mark.parametrize("bitonal", [False, True])
+def test_a_blank_field_stays_blank(bitonal: bool) -> None:
+    layout, pages = printed("large-print")
+    page = comment_page(layout)
+    # a clear answer on the page, so no page-level sign of lost marks sends the field to a person
+    for item in page.items:
+        box = page.boxes_of(item)[1]
+        draw_mark(pages[page.page - 1], rect_px(box), "tick", np.random.default_rng(5), BLACK)
+    for comment in read(pages[page.page - 1], params=replace(LIGHTLY_SCANNED, noise_sigma=(5.0, 5.0)),
+                        bitonal=bitonal).comments:
+        assert not comment.written and not comment.possible, comment.engine
+
+
+@pytest.mark.parametrize("style", ["standard", "large-print"])
+@pytest.mark.parametrize("kind", ["dot", "wdot", "blob"])
+def test_a_centred_dot_or_blob_is_an_answer_not_a_flag(style: str, kind: str) -> None:
+    layout, pages = printed(style)
+    page = layout.pages[0]
+    expected = {}
+    for n, item in enumerate(page.items):
+        box = page.boxes_of(item)[n % 5]
+        draw_mark(pages[0], rect_px(box), kind, np.random.default_rng(10 + n), BLACK)
+        expected[item] = box.value
+    got = {i.item: i for i in read(pages[0]).items}
+    for item, value in expected.items():
+        assert (got[item].state, got[item].value) == ("answered", value), got[item].detail
+
+
+def test_a_big_tick_over_the_edges_is_the_answer_for_its_box() -> None:
+    layout, pages = printed("standard")
+    page = layout.pages[0]
+    for n, item in enumerate(page.items):
+        draw_mark(pages[0], rect_px(page.boxes_of(item)[n + 1]), "overshoot", np.random.default_rng(20 + n),
+                  Pen("felt tip", 25, 0.9))
+    got = {i.item: i for i in read(pages[0]).items}
+    for n, item in enumerate(page.items):
+        assert (got[item].state, got[item].value) == ("answered", n + 2), got[item].detail
+
+
+@pytest.mark.parametrize("kind,words", [("circle", "round or beside the number"), ("beside", "beside box")])
+def test_a_mark_outside_the_boxes_is_flagged_by_name(kind: str, words: str) -> None:
+    layout, pages = printed("standard")
+    page = layout.pages[0]
+    item = page.items[0]
+    draw_mark(pages[0], rect_px(page.boxes_of(item)[2]), kind, np.random.default_rng(7), BLACK)
+    reading = next(i for i in read(pages[0]).items if i.item == item)
+    assert reading.state == "flagged" and reading.reason == "outside" and words in reading.detail
+
+
+def test_a_box_scribbled_out_plus_a_tick_is_the_tick() -> None:
+    layout, pages = printed("standard")
+    page = layout.pages[0]
+    item = page.items[0]
+    boxes = page.boxes_of(item)
+    draw_mark(pages[0], rect_px(boxes[1]), "fill", np.random.default_rng(8), BLACK)
+    draw_mark(pages[0], rect_px(boxes[3]), "wtick", np.random.default_rng(9), BLACK)
+    reading = next(i for i in read(pages[0]).items if i.item == item)
+    assert (reading.state, reading.value) == ("answered", 4)
+
+
+def test_real_pen_marks_from_real_scans_are_read() -> None:
+    """queXF's hand-filled 1-bit scans, cut out and set into our boxes (skipped when the data is absent)."""
+    from bench.real_marks import find_quexf, run, summary
+
+    root = find_quexf()
+    if root is None:
+        pytest.skip("queXF's real scans are not beside the repository")
+    result = run(root, styles=("standard",))
+    s = summary(result)
+    assert s["wrong"] == 0 and s["right_pct"] >= 97, result["examples"]
+    assert result["by_kind"]["real cross"].get("right", 0) == sum(result["by_kind"]["real cross"].values())

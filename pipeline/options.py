@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.errors import UsageError
+from pipeline.scan.ocr import DEFAULT_ENGINE, ENGINE_NAMES
 
 DEFAULT_DB = Path("papervoice.db")
-OCR_ENGINES = ("tesseract", "rapidocr", "none")
+OCR_ENGINES = ENGINE_NAMES  # from the engine registry (pipeline/scan/ocr.py)
 
 
 def default_jobs() -> int:
@@ -24,7 +25,7 @@ def default_jobs() -> int:
 class ScanOptions:
     db: Path = DEFAULT_DB
     jobs: int = field(default_factory=default_jobs)
-    ocr: str = "tesseract"
+    ocr: str = DEFAULT_ENGINE
     debug_dir: Path | None = None
     quiet: bool = False
     dask_scheduler: str | None = None  # an address, or "local" for a LocalCluster
@@ -61,6 +62,7 @@ class ReviewOptions:
     token: str | None = None
     open_browser: bool = True
     forms_dirs: tuple[Path, ...] = ()
+    ocr: str = DEFAULT_ENGINE  # the engine that reads a page again once a person has said which copy it is
 
     @property
     def is_local(self) -> bool:
@@ -73,5 +75,7 @@ class ReviewOptions:
             raise UsageError(
                 f"refusing to serve the review page on {self.host} without an access token",
                 "add --token SOME-LONG-SECRET (people will be asked for it), or leave --host at 127.0.0.1")
+        if self.ocr not in OCR_ENGINES:
+            raise UsageError(f"unknown OCR engine '{self.ocr}'", f"use one of: {', '.join(OCR_ENGINES)}")
         if self.token is not None and len(self.token) < 12:
             raise UsageError("the access token is too short to be safe", "use at least 12 characters")

@@ -333,7 +333,7 @@ def create_app(options: ReviewOptions, registry: FormRegistry | None = None) -> 
             if value is not None:
                 decision_id = led.decide("page", page_id, "", json.dumps(value, sort_keys=True), by=_who())
                 if value["action"] == "assign":
-                    said += _read_assigned(led, page_id, value, forms)
+                    said += _read_assigned(led, page_id, value, forms, options.ocr)
                 remember(decision_id, f"{said}: {Q.describe_value('page', json.dumps(value))}.")
                 target = _next_open(Q.page_questions(led), q.key)
                 if target is None:
@@ -414,13 +414,13 @@ def open_counts(led: Ledger) -> dict[str, int]:
     }
 
 
-def _read_assigned(led: Ledger, page_id: int, value: dict[str, Any], forms: FormRegistry) -> str:
+def _read_assigned(led: Ledger, page_id: int, value: dict[str, Any], forms: FormRegistry, ocr: str) -> str:
     """Read the kept page under its new identity, so its answers join the copy's; says how that went."""
     from pipeline.review.reassign import read_assigned_page
 
     try:
         result = read_assigned_page(led, page_id, value["form"], int(value["version"]), value["serial"],
-                                    int(value["page"]), forms)
+                                    int(value["page"]), forms, ocr)
     except PaperVoiceError as exc:  # tesseract missing and the like: the assignment itself stands
         return f" (its boxes could not be read: {exc.message})"
     if result is None:

@@ -99,6 +99,12 @@ class CommentQuestion(_ItemQuestion):
     crop_id: int | None
     decision_id: int | None
 
+    @property
+    def unread(self) -> bool:
+        """Writing the scanner could not make out (no transcription, or only junk it threw away): review says
+        so and asks for it to be typed, rather than showing an empty box as if nothing were written."""
+        return not self.machine_text.strip()
+
 
 @dataclass(frozen=True)
 class PageQuestion(_Settled):

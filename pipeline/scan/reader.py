@@ -25,6 +25,7 @@ from pipeline.scan.debug import draw_overlay
 from pipeline.scan.images import encode_png, whiten
 from pipeline.scan.loading import PageJob
 from pipeline.scan.marks import boxes_confirm_fit, decide_item, evidence_crop, read_boxes
+from pipeline.scan.ocr import DEFAULT_ENGINE
 from pipeline.scan.register import (
     QrHit,
     Registration,
@@ -43,7 +44,7 @@ class ReaderConfig:
     """Everything a worker needs besides the page: small, picklable."""
 
     forms_dirs: tuple[str, ...] = ()
-    ocr: str = "tesseract"
+    ocr: str = DEFAULT_ENGINE
     debug: bool = False
 
 

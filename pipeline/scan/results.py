@@ -48,10 +48,11 @@ class CommentReading:
     item: str
     written: bool
     text: str
-    confidence: float  # 0-100, the OCR engine's own word confidence
+    confidence: float  # 0-100, the OCR engine's own confidence (length-weighted over the lines read)
     engine: str
     ink_fraction: float
     crop_png: bytes = b""
+    line_confidences: tuple[float, ...] = ()  # 0-100 per line read, top to bottom: the weak line, not the average
 
 
 @dataclass(frozen=True)

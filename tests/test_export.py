@@ -16,12 +16,14 @@ import pytest
 from openpyxl import load_workbook
 
 from pipeline.errors import LedgerError, UnknownFormError
+from pipeline.export import cells
 from pipeline.export import workbook as E
 from pipeline.form.definition import FormRegistry
 from pipeline.form.identity import PageIdentity
 from pipeline.ledger.store import Ledger
 from pipeline.options import ExportOptions
 from pipeline.scan.results import CommentReading, FileInfo, ItemReading, PageResult, PageSource
+from pipeline.text import EXCEL_MAX_CELL_CHARS, clean_text
 
 ROOT = Path(__file__).resolve().parent.parent
 PERSON, PRACTITIONER, MYSTERY = "care-planning-person", "care-planning-practitioner", "mystery-form"
@@ -145,7 +147,7 @@ def test_sheets_present(built: dict) -> None:
 
 
 def _responses(built: dict, form: str):  # type: ignore[no-untyped-def]
-    names = E.sheet_title("Responses", [MYSTERY, PERSON, PRACTITIONER])
+    names = cells.sheet_title("Responses", [MYSTERY, PERSON, PRACTITIONER])
     return built["wb"][names[form]]
 
 
@@ -177,7 +179,7 @@ def test_open_items_highlighted_with_reason(built: dict) -> None:
     ws = _responses(built, PERSON)
     row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == built["person"][2])
     s03, s05 = ws.cell(row, 5 + 3), ws.cell(row, 5 + 5)
-    assert s03.fill.fgColor.rgb.endswith(E.REVIEW_FILL.fgColor.rgb[-6:])
+    assert s03.fill.fgColor.rgb.endswith(cells.REVIEW_FILL.fgColor.rgb[-6:])
     assert s03.comment is not None and "more than one box" in s03.comment.text
     assert "boxes 2 and 4" in s03.comment.text
     assert s05.comment is None and s05.fill.fgColor.rgb != s03.fill.fgColor.rgb  # settled: no longer highlighted
@@ -234,9 +236,9 @@ def test_large_crops_are_scaled_and_whitened(built: dict) -> None:
 
 
 def test_clean_text_rules() -> None:
-    assert E.clean_text("a\x00b\x0bc\x0cd\x7fe\x85f") == "abcdef"
-    assert E.clean_text("x\r\ny\rz\tw") == "x\ny\nz\tw"
-    assert len(E.clean_text("y" * 40_000)) <= E.EXCEL_MAX_CELL_CHARS
+    assert clean_text("a\x00b\x0bc\x0cd\x7fe\x85f") == "abcdef"
+    assert clean_text("x\r\ny\rz\tw") == "x\ny\nz\tw"
+    assert len(clean_text("y" * 40_000)) <= EXCEL_MAX_CELL_CHARS
 
 
 def test_comments_sheet_has_crops_beside_text(built: dict) -> None:
@@ -384,7 +386,7 @@ def test_one_form_only(built: dict, tmp_path: Path) -> None:
     out = E.export_workbook(ExportOptions(output=tmp_path / "p.xlsx", db=built["db"], form=PRACTITIONER))
     wb = load_workbook(out)
     assert "Comparison" not in wb.sheetnames
-    expected = E.sheet_title("Responses", [PRACTITIONER])[PRACTITIONER]
+    expected = cells.sheet_title("Responses", [PRACTITIONER])[PRACTITIONER]
     assert [n for n in wb.sheetnames if n.startswith("Resp")] == [expected]
     assert {r[1] for r in rows(wb["Comments"])[1:]} == {PRACTITIONER}
 

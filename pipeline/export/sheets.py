@@ -1,0 +1,418 @@
+"""The sheets of the workbook: Summary, Comparison, Responses, Comments, Review, Codebook and Pages."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.label import DataLabelList
+from openpyxl.comments import Comment
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.pagebreak import Break
+from openpyxl.worksheet.worksheet import Worksheet
+
+from pipeline import constants as C
+from pipeline.export.cells import (
+    CENTRE_TOP,
+    HEADER_FONT,
+    LEFT_WRAP_TOP,
+    NO,
+    REVIEW_FILL,
+    TITLE_FONT,
+    TOP,
+    WRAP_TOP,
+    YES,
+    header,
+    image_width,
+    print_setup,
+    put,
+    put_row,
+    table_sheet,
+)
+from pipeline.export.crops import CropPlan
+from pipeline.export.snapshot import (
+    COMMENT_REASON,
+    DEFAULT_SCALE,
+    FormReport,
+    PageRow,
+    ReturnedCopy,
+)
+from pipeline.text import clean_text
+from pipeline.vocab import PageStatus
+
+#: Pairs of forms that ask the same statements of two audiences; compared side by side when both have returns.
+COMPARISON_PAIRS: tuple[tuple[str, str], ...] = (("care-planning-person", "care-planning-practitioner"),)
+#: One colour per scale point, low to high (ColorBrewer RdBu, readable with the common colour-vision deficiencies).
+RATING_COLOURS = ("B2182B", "EF8A62", "BDBDBD", "67A9CF", "2166AC")
+COMPARISON_COLOURS = ("2166AC", "EF8A62")
+CM_PER_DEFAULT_ROW = 0.53  # a 15 pt row, used to leave room under a chart
+
+
+def write_summary(ws: Worksheet, forms: list[FormReport]) -> None:
+    """Per form: copies issued/returned/complete, a distribution table per statement, and a stacked bar chart."""
+    ws.title = "Summary"
+    print_setup(ws)
+    n_points = max((len(r.scale) for r in forms), default=5)
+    for col, width in enumerate([9.0, 58.0, 10.0] + [11.0] * (2 * n_points) + [9.0, 9.0, 9.0, 9.0], 1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+    row = 1
+    put(ws, row, 1, "Summary of returns").font = TITLE_FONT
+    row += 1
+    put(ws, row, 1, "Percentages are of the settled answers to each statement; answers still waiting for "
+                    "review are counted separately and left out. See the Codebook sheet.")
+    row += 2
+    if not forms:
+        put(ws, row, 1, "The ledger holds no forms yet.")
+    for n, report in enumerate(forms):
+        if n:
+            ws.row_breaks.append(Break(id=row - 1))  # each form's table and chart on a page of its own
+        row = _summary_block(ws, report, row) + 2
+
+
+def _summary_block(ws: Worksheet, report: FormReport, row: int) -> int:
+    form = report.definition
+    title = f"{report.form_id}" + (f": {form.title}" if form else " (no form definition found)")
+    put(ws, row, 1, title).font = TITLE_FONT
+    row += 1
+    returned = len(report.copies)
+    returned_issued = sum(1 for c in report.copies if c.issued)
+    facts: list[tuple[str, Any, str | None]] = [
+        ("Form versions", "; ".join(str(v) for v in sorted(report.definitions)), None),
+        ("Copies issued", report.issued, None),
+        ("Copies returned", returned, None),
+        ("Returned complete (all pages)", sum(1 for c in report.copies if c.complete), None),
+        ("Response rate (returned ÷ issued)", returned_issued / report.issued if report.issued else None, "0.0%"),
+    ]
+    if returned != returned_issued:
+        facts.append(("Returned with a serial this ledger did not issue", returned - returned_issued, None))
+    for label, value, fmt in facts:
+        put(ws, row, 1, label)
+        cell = put(ws, row, 3, value if value is not None else "n/a")
+        if fmt and value is not None:
+            cell.number_format = fmt
+        row += 1
+    row += 1
+    points = report.scale
+    head = (["Item", "Statement", "n answered"]
+            + [f"{p.value} {p.label}".strip() for p in points] + [f"% {p.value}" for p in points]
+            + ["Blank", "Needs review", "Mean", "Median"])
+    header(ws, row, head)
+    header_row = row
+    for item_id in report.item_ids:
+        row += 1
+        values = report.settled(item_id)
+        in_scale = [v for v in values if any(p.value == v for p in points)]
+        n = len(in_scale)
+        waiting = sum(1 for c in report.copies if (a := c.answers.get(item_id)) is not None and a.open)
+        put(ws, row, 1, item_id, TOP)
+        put(ws, row, 2, report.statement(item_id), WRAP_TOP)
+        put(ws, row, 3, n, TOP)
+        for k, p in enumerate(points):
+            count = sum(1 for v in in_scale if v == p.value)
+            put(ws, row, 4 + k, count, TOP)
+            pct = put(ws, row, 4 + len(points) + k, count / n if n else None, TOP)
+            pct.number_format = "0%"
+        col = 4 + 2 * len(points)
+        put(ws, row, col, len(report.copies) - n - waiting, TOP)
+        put(ws, row, col + 1, waiting, TOP)
+        put(ws, row, col + 2, statistics.fmean(in_scale) if in_scale else None, TOP).number_format = "0.00"
+        put(ws, row, col + 3, float(statistics.median(in_scale)) if in_scale else None, TOP).number_format = "0.0"
+    last = row
+    row += 2
+    if not report.copies or not report.item_ids:
+        put(ws, row, 1, "No returns yet: nothing to chart.")
+        return row
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap, chart.gapWidth = "bar", "percentStacked", 100, 40
+    chart.title = f"{report.form_id}: how people answered each statement"
+    chart.add_data(Reference(ws, min_col=4, max_col=3 + len(points), min_row=header_row, max_row=last),
+                   titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=header_row + 1, max_row=last))
+    for series, colour in zip(chart.series, _colours(len(points)), strict=True):
+        series.graphicalProperties.solidFill = colour
+        series.graphicalProperties.line.solidFill = "FFFFFF"
+    chart.x_axis.scaling.orientation = "maxMin"  # first statement at the top, as on the form
+    chart.x_axis.title = "Statement"
+    chart.y_axis.title = "Share of settled answers"
+    chart.y_axis.number_format = "0%"
+    chart.y_axis.majorGridlines = None
+    chart.x_axis.delete = chart.y_axis.delete = False  # openpyxl >= 3.1.4 hides axes unless told
+    chart.legend.position = "b"
+    chart.width = C.EXPORT_CHART_WIDTH_CM
+    chart.height = C.EXPORT_CHART_BASE_HEIGHT_CM + C.EXPORT_CHART_CM_PER_ITEM * len(report.item_ids)
+    ws.add_chart(chart, f"A{row}")
+    return row + math.ceil(chart.height / CM_PER_DEFAULT_ROW)
+
+
+def _colours(n: int) -> list[str]:
+    if n == len(RATING_COLOURS):
+        return list(RATING_COLOURS)
+    return [RATING_COLOURS[round(i * (len(RATING_COLOURS) - 1) / max(n - 1, 1))] for i in range(n)]
+
+
+def responses_header(report: FormReport) -> list[str]:
+    return ["Serial", "Form", "Version", "Scanned file", "Pages", *report.item_ids, *report.field_ids,
+            "Needs review"]
+
+
+def response_values(report: FormReport, copy: ReturnedCopy) -> list[Any]:
+    """One copy as a row of plain values: the same in the sheet and the CSV file."""
+    values: list[Any] = [copy.serial, copy.form_id, copy.version_text, "; ".join(copy.files),
+                         f"{len(copy.pages)} of {copy.page_count}"]
+    values += [a.value if (a := copy.answers.get(i)) is not None else None for i in report.item_ids]
+    values += [c.text if (c := copy.comments.get(f)) is not None else "" for f in report.field_ids]
+    values.append(YES if copy.needs_review else NO)
+    return values
+
+
+def write_responses(ws: Worksheet, report: FormReport) -> None:
+    head = responses_header(report)
+    header(ws, 1, head, [10, 26, 8, 30, 9] + [6.5] * len(report.item_ids) + [50] * len(report.field_ids) + [9])
+    first_item = 6
+    first_field = first_item + len(report.item_ids)
+    for r, copy in enumerate(report.copies, 2):
+        for c, value in enumerate(response_values(report, copy), 1):
+            if first_field <= c < first_field + len(report.field_ids):
+                style = WRAP_TOP
+            elif c == 3 or first_item <= c < first_field:
+                style = CENTRE_TOP
+            else:
+                style = TOP
+            put(ws, r, c, value, style)
+        for k, item_id in enumerate(report.item_ids):
+            answer = copy.answers.get(item_id)
+            if answer is not None and answer.open:
+                cell = ws.cell(row=r, column=first_item + k)
+                cell.fill = REVIEW_FILL
+                cell.comment = Comment(clean_text(f"Needs review: {answer.reason}. Read: {answer.read}."),
+                                       "PaperVoice", width=300, height=110)
+    table_sheet(ws, len(report.copies) + 1, len(head))
+
+
+def write_comments(ws: Worksheet, forms: list[FormReport], crops: CropPlan,
+                   place: dict[tuple[str, str, str], int]) -> None:
+    head = ["Serial", "Form", "Field", "Transcription", "OCR confidence", "Handwriting", "Checked by a person"]
+    header(ws, 1, head, [10, 26, 7, 50, 11, image_width(C.EXPORT_COMMENT_IMAGE_WIDTH_PX), 11])
+    row = 1
+    for report in forms:
+        for copy in report.copies:
+            for field_id in report.field_ids:
+                note = copy.comments.get(field_id)
+                if note is None or not note.present:
+                    continue
+                row += 1
+                place[(report.form_id, copy.serial, field_id)] = row
+                put(ws, row, 1, copy.serial, TOP)
+                put(ws, row, 2, report.form_id, TOP)
+                put(ws, row, 3, field_id, TOP)
+                put(ws, row, 4, note.text, WRAP_TOP)
+                put(ws, row, 5, round(note.confidence, 1), TOP)
+                put(ws, row, 7, YES if note.checked else NO, TOP)
+                crops.place(ws, row, 6, note.crop_id)
+    table_sheet(ws, row, len(head))
+
+
+def write_review(ws: Worksheet, forms: list[FormReport], pages: list[PageRow], crops: CropPlan,
+                 comment_rows: dict[tuple[str, str, str], int]) -> None:
+    """Open questions only, the same four kinds the review page asks: unsettled answers, unchecked
+    handwriting, copies with pages missing (until acknowledged) and unrecognised pages."""
+    head = ["Serial", "Form", "Item", "Reason", "What was read", "Crop"]
+    header(ws, 1, head, [10, 26, 7, 45, 34, image_width(C.EXPORT_ITEM_IMAGE_WIDTH_PX)])
+    row = 1
+    for report in forms:
+        for copy in report.copies:
+            for item_id in report.item_ids:
+                answer = copy.answers.get(item_id)
+                if answer is None or not answer.open:
+                    continue
+                row += 1
+                for c, value in enumerate((copy.serial, report.form_id, item_id, answer.reason, answer.read), 1):
+                    put(ws, row, c, value, WRAP_TOP)
+                crops.place(ws, row, 6, answer.crop_id)
+            for field_id in report.field_ids:
+                note = copy.comments.get(field_id)
+                if note is None or not note.open:
+                    continue
+                row += 1
+                read = note.text or "(the handwriting engine read nothing)"
+                for c, value in enumerate((copy.serial, report.form_id, field_id, COMMENT_REASON, read), 1):
+                    put(ws, row, c, value, WRAP_TOP)
+                target = comment_rows.get((report.form_id, copy.serial, field_id))
+                if target is not None:
+                    cell = put(ws, row, 6, "see the handwriting", TOP)
+                    cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'Comments'!F{target}")
+                    cell.font = Font(color="0563C1", underline="single")
+            if not copy.complete and not copy.missing_acknowledged:
+                row += 1
+                missing = ", ".join(map(str, copy.missing_pages))
+                put_row(ws, row, (copy.serial, report.form_id, "(pages)", f"page {missing} of {copy.page_count} "
+                                  "not returned", f"pages received: {', '.join(map(str, sorted(copy.pages)))}"),
+                        WRAP_TOP)
+    for page in pages:
+        if page.open:
+            row += 1
+            put_row(ws, row, ("", "", "(page)", f"{PageStatus.describe(page.status)}: {page.reason}",
+                              f"{page.file}, page {page.page}"), WRAP_TOP)
+            crops.place(ws, row, 6, page.image_id)
+    table_sheet(ws, row, len(head))
+
+
+def write_codebook(ws: Worksheet, forms: list[FormReport], response_sheets: dict[str, str]) -> None:
+    """Enough for an evaluator to analyse the data without PaperVoice: every id, label and coding rule."""
+    print_setup(ws)
+    for col, width in enumerate((28, 9, 12, 30, 90), 1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+    row = 1
+    put(ws, row, 1, "Codebook").font = TITLE_FONT
+    row += 2
+    put(ws, row, 1, "How the data are coded").font = HEADER_FONT
+    for rule in CODING_RULES:
+        row += 1
+        put(ws, row, 1, rule, LEFT_WRAP_TOP)
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=5)
+        ws.row_dimensions[row].height = C.EXPORT_POINTS_PER_TEXT_LINE * math.ceil(len(rule) / 140) + 3
+    row += 2
+    put(ws, row, 1, "Forms").font = HEADER_FONT
+    row += 1
+    header(ws, row, ["Form", "Version", "Copies issued", "Responses sheet", "Title / definition"])
+    for report in forms:
+        for version, form in sorted(report.definitions.items()):
+            row += 1
+            note = (f"{form.title} (definition: {form.path.name if form.path else 'bundled'})" if form else
+                    "No form definition found for this version: item and field ids only, no wording or labels.")
+            for c, value in enumerate((report.form_id, version, report.issued, response_sheets.get(report.form_id),
+                                       note), 1):
+                put(ws, row, c, value, LEFT_WRAP_TOP)
+    row += 2
+    put(ws, row, 1, "Statements (rated) and free-text fields").font = HEADER_FONT
+    row += 1
+    header(ws, row, ["Form", "Version", "Id", "Kind", "Full text"])
+    for report in forms:
+        for version, form in sorted(report.definitions.items()):
+            entries: list[tuple[str, str, str]]
+            if form is not None:
+                entries = ([(i.id, "rating", i.text) for i in form.items]
+                           + [(t.id, "free text", t.prompt) for t in form.free_text])
+            else:
+                entries = ([(i, "rating", "(wording unknown)") for i in report.item_ids]
+                           + [(f, "free text", "(wording unknown)") for f in report.field_ids])
+            for item_id, kind, text in entries:
+                row += 1
+                put_row(ws, row, (report.form_id, version, item_id, kind, text), LEFT_WRAP_TOP)
+    row += 2
+    put(ws, row, 1, "Rating scale").font = HEADER_FONT
+    row += 1
+    header(ws, row, ["Form", "Version", "Value", "Label", "Meaning in the data"])
+    for report in forms:
+        for version, form in sorted(report.definitions.items()):
+            points = form.scale if form is not None else DEFAULT_SCALE
+            for p in points:
+                row += 1
+                meaning = "the box ticked" + ("" if form is not None else " (labels unknown: no definition)")
+                put_row(ws, row, (report.form_id, version, p.value, p.label, meaning), LEFT_WRAP_TOP)
+
+
+CODING_RULES = (
+    "Responses sheets: one row per returned copy (a serial with at least one page read as a form). Each serial "
+    "appears once. Rating columns are headed by the item id exactly as in the form file and hold the whole number "
+    "ticked (1 to 5 on the bundled forms).",
+    "Blank: an empty rating cell means no answer - the statement was left blank, the person reviewing decided "
+    "there is no answer, or the page holding it was not returned (see Pages: 'n of m').",
+    "Flags: a highlighted rating cell with a cell comment still needs review. It shows the scanner's best reading "
+    "(empty when it could not choose); the comment says why. Such answers are left out of Summary and "
+    "Comparison until a person settles them. Once settled, the person's decision is shown and the highlight goes.",
+    "Free-text columns (C1 ...) hold the transcription: the person's correction when there is one, otherwise the "
+    "handwriting engine's reading. Text is always stored as text: a transcription starting with =, +, - or @ is "
+    "never a formula. Control characters are removed; tabs and line breaks are kept.",
+    "Comments needing review: a comment where handwriting was found needs review until a person has confirmed or "
+    "corrected its transcription, because machine reading of handwriting is only a draft. Such comments are "
+    "highlighted, counted in 'Needs review' and listed on the Review sheet.",
+    "Needs review = yes when any rating or comment of the copy still needs review; no otherwise (missing pages "
+    "are shown in Pages, 'n of m', not here).",
+    "Review sheet: every open question, as the review page asks them - unsettled ratings (with the scanned row), "
+    "unchecked handwriting (linked to its crop on Comments), copies with pages missing until a person "
+    "acknowledges it, and pages not recognised as a form until a person assigns them or confirms they are not.",
+    "Summary: n answered counts settled answers on the scale; % columns are shares of n answered; Blank counts "
+    "returned copies with no answer; Needs review counts answers waiting for a person. n answered + Blank + Needs "
+    "review = copies returned. Mean and median are of the settled answers.",
+    "Copies issued = serials printed by this ledger; complete = every page of the copy was read; response rate = "
+    "returned copies with a serial issued here, divided by copies issued.",
+    "Comparison: mean of settled answers from people receiving support beside practitioners' self-ratings; "
+    "gap = people's mean minus practitioners' mean (negative: people rate it lower than practitioners do).",
+    "Pages: every scanned page (page numbers count from 1 within each file) and what became of it; files that "
+    "could not be opened at all are listed with status 'failed'.",
+    "CSV files (export --csv): the Responses columns plus 'Items to review' (ids still needing review), UTF-8 "
+    "without byte-order mark; an empty field is a blank. Text is exactly as transcribed.",
+)
+
+
+def write_pages(ws: Worksheet, pages: list[PageRow]) -> None:
+    head = ["File", "Page", "Status", "Reason", "Serial", "Form", "Version", "Form page", "Scanned at",
+            "Person's decision"]
+    header(ws, 1, head, [40, 6, 11, 50, 10, 26, 8, 9, 21, 16])
+    for r, p in enumerate(pages, 2):
+        for c, value in enumerate((p.file, p.page, p.status, p.reason, p.serial, p.form_id, p.version, p.form_page,
+                                   p.scanned_at, p.decision), 1):
+            put(ws, r, c, value, WRAP_TOP if c in (1, 4) else CENTRE_TOP if c in (2, 7, 8) else TOP)
+    table_sheet(ws, len(pages) + 1, len(head))
+
+
+def comparison_pair(forms: list[FormReport]) -> tuple[FormReport, FormReport] | None:
+    by_id = {f.form_id: f for f in forms}
+    for people, practitioners in COMPARISON_PAIRS:
+        a, b = by_id.get(people), by_id.get(practitioners)
+        if a is not None and b is not None and a.copies and b.copies:
+            return a, b
+    return None
+
+
+def write_comparison(ws: Worksheet, people: FormReport, practitioners: FormReport) -> None:
+    """Mean rating per statement from people receiving support beside practitioners' self-ratings, and the gap."""
+    print_setup(ws)
+    ws.page_setup.fitToHeight = 1  # table and chart read together: keep them on one page
+    put(ws, 1, 1, "People receiving support and practitioners, statement by statement").font = TITLE_FONT
+    put(ws, 2, 1, f"Means of settled answers: {people.form_id} ({len(people.copies)} returns) and "
+                  f"{practitioners.form_id} ({len(practitioners.copies)} returns). "
+                  "Gap = people's mean minus practitioners' mean.")
+    head = ["Item", "Statement (person)", "Statement (practitioner)", "Mean: people receiving support", "n people",
+            "Mean: practitioners", "n practitioners", "Gap"]
+    header(ws, 4, head, [9, 45, 45, 16, 10, 16, 15, 9])
+    items = [i for i in people.item_ids if i in practitioners.item_ids]
+    row = 4
+    for item_id in items:
+        row += 1
+        mine, theirs = people.settled(item_id), practitioners.settled(item_id)
+        a = statistics.fmean(mine) if mine else None
+        b = statistics.fmean(theirs) if theirs else None
+        values = (item_id, people.statement(item_id), practitioners.statement(item_id), a, len(mine), b,
+                  len(theirs), a - b if a is not None and b is not None else None)
+        for c, value in enumerate(values, 1):
+            cell = put(ws, row, c, value, WRAP_TOP)
+            if c in (4, 6, 8):
+                cell.number_format = "0.00"
+    if not items:
+        return
+    chart = BarChart()
+    chart.type, chart.grouping, chart.gapWidth = "bar", "clustered", 60
+    chart.title = "Mean rating per statement"
+    for col in (4, 6):
+        chart.add_data(Reference(ws, min_col=col, min_row=4, max_row=row), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=5, max_row=row))
+    for series, colour in zip(chart.series, COMPARISON_COLOURS, strict=True):
+        series.graphicalProperties.solidFill = colour
+        series.graphicalProperties.line.solidFill = colour
+    chart.dataLabels = DataLabelList(showVal=True, showSerName=False, showCatName=False, showLegendKey=False,
+                                     showPercent=False, numFmt="0.0")
+    chart.x_axis.scaling.orientation = "maxMin"
+    chart.y_axis.scaling.min, chart.y_axis.scaling.max = 1, 5
+    chart.y_axis.majorUnit = 1
+    chart.y_axis.title = "Mean rating (1 = not at all, 5 = completely)"
+    chart.x_axis.delete = chart.y_axis.delete = False
+    chart.legend.position = "b"
+    chart.width = C.EXPORT_CHART_WIDTH_CM
+    chart.height = C.EXPORT_CHART_BASE_HEIGHT_CM + 1.4 * C.EXPORT_CHART_CM_PER_ITEM * len(items)
+    ws.add_chart(chart, f"A{row + 2}")

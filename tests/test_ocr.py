@@ -222,15 +222,16 @@ def _without_network() -> list[str] | None:
 
 
 @pytest.mark.skipif(_without_network() is None, reason="cannot cut networking off here (unshare -n)")
-def test_default_engine_reads_with_networking_cut_off(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["faster-paddle", "rapidocr"])
+def test_engine_reads_with_networking_cut_off(engine: str, tmp_path: Path) -> None:
     """Models come from the wheel: a scan in a network namespace with no network reads the comment as well."""
-    if not _ready(ocr.DEFAULT_ENGINE):
-        pytest.skip("the default engine is not installed (make setup installs it)")
+    if not _ready(engine):
+        pytest.skip(f"{engine} is not installed (make setup installs it)")
     db, serial, pdf = _written_copy(tmp_path)
     prefix = _without_network()
     assert prefix is not None
     done = subprocess.run([*prefix, sys.executable, "-m", "pipeline", "scan", str(pdf), "--db", str(db), "--jobs",
-                           "1", "-q"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+                           "1", "--ocr", engine, "-q"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr
     was_written, read = comments(db)[(serial, "C1")]
     expected = normalise(TEXT)
@@ -260,3 +261,25 @@ def test_review_offers_the_transcription_to_correct(tmp_path: Path) -> None:
     page = client.get("/comments", follow_redirects=True).get_data(as_text=True)
     first_line = read.splitlines()[0]
     assert f">{first_line}" in page and "Could not read" not in page
+
+
+def test_a_page_assigned_in_review_is_read_with_the_engine_chosen_for_review(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_review import FORM, _csrf, build_ledger
+
+    from pipeline.form.definition import FormRegistry
+    from pipeline.ledger.store import Ledger
+    from pipeline.review import queue as Q
+    from pipeline.review import reassign
+
+    used: list[str] = []
+    monkeypatch.setattr(reassign, "read_assigned_page", lambda *a, ocr="?", **kw: used.append(ocr))
+    built = build_ledger(tmp_path / "survey.db", FormRegistry.from_dirs())
+    with Ledger(built.db, readonly=True) as led:
+        stray = next(q for q in Q.page_questions(led) if q.status == "not_form")
+        copy = next(c for c in Q.incomplete_copies(led) if c.form_id == FORM)
+    client = create_app(ReviewOptions(db=built.db, open_browser=False, ocr="tesseract")).test_client()
+    token = _csrf(client, f"/page/{stray.page_id}")
+    client.post(f"/page/{stray.page_id}", data={"csrf_token": token, "action": "assign", "form": f"{FORM}@1",
+                                                "serial": copy.serial, "page": "3"})
+    assert used == ["tesseract"]

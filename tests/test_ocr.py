@@ -268,8 +268,8 @@ def test_a_page_assigned_in_review_is_read_with_the_engine_chosen_for_review(
     from test_review import FORM, _csrf, build_ledger
 
     from pipeline.form.definition import FormRegistry
+    from pipeline.ledger import queries as Q
     from pipeline.ledger.store import Ledger
-    from pipeline.review import queue as Q
     from pipeline.review import reassign
 
     used: list[str] = []

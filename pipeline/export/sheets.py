@@ -37,9 +37,9 @@ from pipeline.export.crops import CropPlan
 from pipeline.export.snapshot import (
     COMMENT_REASON,
     DEFAULT_SCALE,
+    CopyReport,
     FormReport,
     PageRow,
-    ReturnedCopy,
 )
 from pipeline.text import clean_text
 from pipeline.vocab import PageStatus
@@ -159,7 +159,7 @@ def responses_header(report: FormReport) -> list[str]:
             "Needs review"]
 
 
-def response_values(report: FormReport, copy: ReturnedCopy) -> list[Any]:
+def response_values(report: FormReport, copy: CopyReport) -> list[Any]:
     """One copy as a row of plain values: the same in the sheet and the CSV file."""
     values: list[Any] = [copy.serial, copy.form_id, copy.version_text, "; ".join(copy.files),
                          f"{len(copy.pages)} of {copy.page_count}"]
@@ -211,7 +211,7 @@ def write_comments(ws: Worksheet, forms: list[FormReport], crops: CropPlan,
                 put(ws, row, 3, field_id, TOP)
                 put(ws, row, 4, note.text, WRAP_TOP)
                 put(ws, row, 5, round(note.confidence, 1), TOP)
-                put(ws, row, 7, YES if note.checked else NO, TOP)
+                put(ws, row, 7, YES if note.settled else NO, TOP)
                 crops.place(ws, row, 6, note.crop_id)
     table_sheet(ws, row, len(head))
 

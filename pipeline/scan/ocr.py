@@ -87,7 +87,7 @@ class RapidOcrEngine(OcrEngine):
     """The same PP-OCRv6 small models run by RapidOCR: the widely used project, kept as the alternative."""
 
     name = "rapidocr"
-    summary = "PP-OCRv6 small via RapidOCR (the alternative; needs more memory)"
+    summary = "PP-OCRv6 small via RapidOCR (the alternative: the widely used project)"
 
     @classmethod
     def check(cls) -> None:

@@ -60,7 +60,10 @@ def read_boxes(engine: Any, image: np.ndarray) -> list[OcrBox]:
                                    "the comment is kept as an image for review")
     try:
         found = engine.ocr(png.tobytes())
-    except Exception as exc:
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a panic inside the Rust extension arrives as pyo3's PanicException
+        # (a BaseException): one comment must not take the worker, and its page, down with it
         raise ExternalProgramError(f"faster-paddle failed: {exc}",
                                    "the comment is kept as an image for review") from exc
     return [OcrBox(str(b["text"]), 100.0 * float(b["confidence"]), float(b["topLeftCoord"][0]),

@@ -24,6 +24,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pipeline import constants as C
 from pipeline.export.cells import TOP, put
 from pipeline.ledger.images import ImageReader
+from pipeline.workers import limit_worker_threads
 
 POINTS_PER_PIXEL = 0.75  # Excel row heights are in points, image sizes in 96-dpi pixels
 
@@ -56,10 +57,8 @@ def _open_images(db_path: str) -> None:
 
 
 def _start_worker(db_path: str) -> None:
-    """A pool process: one OpenCV thread each, since the processes already use every core (measured faster)."""
-    import cv2
-
-    cv2.setNumThreads(1)
+    """A pool process: one thread each, since the processes already use every core (measured faster)."""
+    limit_worker_threads()
     _open_images(db_path)
 
 

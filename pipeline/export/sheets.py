@@ -79,7 +79,7 @@ def _summary_block(ws: Worksheet, report: FormReport, row: int) -> int:
     put(ws, row, 1, title).font = TITLE_FONT
     row += 1
     returned = len(report.copies)
-    returned_issued = sum(1 for c in report.copies if c.issued)
+    returned_issued = sum(1 for c in report.copies if c.copy.issued)
     facts: list[tuple[str, Any, str | None]] = [
         ("Form versions", "; ".join(str(v) for v in sorted(report.definitions)), None),
         ("Copies issued", report.issued, None),
@@ -161,8 +161,8 @@ def responses_header(report: FormReport) -> list[str]:
 
 def response_values(report: FormReport, copy: CopyReport) -> list[Any]:
     """One copy as a row of plain values: the same in the sheet and the CSV file."""
-    values: list[Any] = [copy.serial, copy.form_id, copy.version_text, "; ".join(copy.files),
-                         f"{len(copy.pages)} of {copy.page_count}"]
+    values: list[Any] = [copy.serial, copy.form_id, copy.version_text, "; ".join(copy.copy.files),
+                         f"{len(copy.present)} of {copy.page_count}"]
     values += [a.value if (a := copy.answers.get(i)) is not None else None for i in report.item_ids]
     values += [c.text if (c := copy.comments.get(f)) is not None else "" for f in report.field_ids]
     values.append(YES if copy.needs_review else NO)
@@ -248,9 +248,9 @@ def write_review(ws: Worksheet, forms: list[FormReport], pages: list[PageRow], c
                     cell.font = Font(color="0563C1", underline="single")
             if not copy.complete and not copy.missing_acknowledged:
                 row += 1
-                missing = ", ".join(map(str, copy.missing_pages))
+                missing = ", ".join(map(str, copy.missing))
                 put_row(ws, row, (copy.serial, report.form_id, "(pages)", f"page {missing} of {copy.page_count} "
-                                  "not returned", f"pages received: {', '.join(map(str, sorted(copy.pages)))}"),
+                                  "not returned", f"pages received: {', '.join(map(str, sorted(copy.present)))}"),
                         WRAP_TOP)
     for page in pages:
         if page.open:

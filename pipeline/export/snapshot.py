@@ -15,6 +15,7 @@ from pipeline.errors import UnknownFormError
 from pipeline.form.definition import Form, FormRegistry, ScalePoint
 from pipeline.ledger import listings
 from pipeline.ledger.queries import (
+    CopyView,
     EffectiveAnswer,
     EffectiveComment,
     ReturnedCopy,
@@ -46,45 +47,13 @@ class Answer:
 
 
 @dataclass
-class CopyReport:
+class CopyReport(CopyView):
     """A returned copy (the read model's) with its answers and comments as the sheets show them."""
 
     copy: ReturnedCopy
     missing_acknowledged: bool = False
     answers: dict[str, Answer] = field(default_factory=dict)
     comments: dict[str, EffectiveComment] = field(default_factory=dict)
-
-    @property
-    def serial(self) -> str:
-        return self.copy.serial
-
-    @property
-    def form_id(self) -> str:
-        return self.copy.form_id
-
-    @property
-    def issued(self) -> bool:
-        return self.copy.issued
-
-    @property
-    def files(self) -> tuple[str, ...]:
-        return self.copy.files
-
-    @property
-    def pages(self) -> tuple[int, ...]:
-        return self.copy.present
-
-    @property
-    def page_count(self) -> int:
-        return self.copy.page_count
-
-    @property
-    def missing_pages(self) -> tuple[int, ...]:
-        return self.copy.missing
-
-    @property
-    def complete(self) -> bool:
-        return self.copy.complete
 
     @property
     def needs_review(self) -> bool:

@@ -44,11 +44,16 @@ class _Settled:
         return self.decision_id is not None
 
 
+@dataclass(frozen=True)
 class _ItemQuestion(_Settled):
-    """A question about one item (or comment field) of one page."""
+    """A question about one item (or comment field) of one page of a copy."""
 
     page_id: int
     item: str
+    serial: str
+    form_id: str
+    form_version: int
+    form_page: int
 
     @property
     def key(self) -> tuple[int, str]:
@@ -64,12 +69,6 @@ class _ItemQuestion(_Settled):
 class EffectiveAnswer(_ItemQuestion):
     """One rating as it stands: the machine's reading, or a person's decision once there is one."""
 
-    page_id: int
-    item: str
-    serial: str
-    form_id: str
-    form_version: int
-    form_page: int
     machine_state: str
     machine_value: int | None
     reason: str
@@ -98,12 +97,6 @@ AnswerQuestion = EffectiveAnswer
 class EffectiveComment(_ItemQuestion):
     """One free-text field as it stands: the engine's transcription, or a person's correction."""
 
-    page_id: int
-    item: str
-    serial: str
-    form_id: str
-    form_version: int
-    form_page: int
     written: bool  # the scanner found handwriting in the field
     machine_text: str
     text: str  # effective text
@@ -179,13 +172,10 @@ class ReturnedCopy:
         return not self.missing
 
 
-@dataclass(frozen=True)
-class IncompleteCopy(_Settled):
-    """A returned copy with pages missing: a question a person can only acknowledge."""
+class CopyView:
+    """What a returned copy says about itself, for objects that carry one as `copy` and add to it."""
 
     copy: ReturnedCopy
-    decision_id: int | None
-    assigned: tuple[tuple[int, int], ...]  # (form page, ledger page id) placed here by hand
 
     @property
     def serial(self) -> str:
@@ -210,6 +200,19 @@ class IncompleteCopy(_Settled):
     @property
     def missing(self) -> tuple[int, ...]:
         return self.copy.missing
+
+    @property
+    def complete(self) -> bool:
+        return self.copy.complete
+
+
+@dataclass(frozen=True)
+class IncompleteCopy(CopyView, _Settled):
+    """A returned copy with pages missing: a question a person can only acknowledge."""
+
+    copy: ReturnedCopy
+    decision_id: int | None
+    assigned: tuple[tuple[int, int], ...]  # (form page, ledger page id) placed here by hand
 
     @property
     def anchor_page_id(self) -> int:

@@ -7,8 +7,9 @@ Three simulated sets, both forms in both styles (the first two with junk pages m
 
 * marks    - every comment field blank: mark reading only (the mark-only throughput);
 * comments - half the comment fields handwritten: the OCR-bound throughput;
-* handwriting - every comment field handwritten, no junk: the CER figures per engine and per tier, on
-  enough fields (over a hundred in the full run) that a few hard lines do not swing them;
+* handwriting - every comment field handwritten, no junk: the CER figures per engine, per tier and per hand,
+  on enough fields (over a hundred in the full run) that a few hard lines do not swing them; its pages that
+  carry a comment, alone, give speed and memory with a comment on every page (bench/handwriting.py).
 * variety  - the wide simulator (`variety="wide"`): any pen 0.3-1 mm (pencil, grey biro, felt tip, pressure
   changes), marks from tidy to sloppy (dots, blobs, big ticks over the edges, hatching, scribbles, marks
   beside or between boxes, circled numbers), comments from one word to a full box, on and across the rules,
@@ -47,9 +48,11 @@ from typing import Any, TypeVar
 
 import psutil
 
+from bench import handwriting
 from bench.score import answers_fingerprint, load_truth, score
 from bench.tables import kind_tables
 from pipeline.form.definition import FormRegistry
+from pipeline.scan.ocr import DEFAULT_ENGINE
 from pipeline.simulate import DegradeParams, SimulationSpec, simulate_returns
 from pipeline.simulate.world import WIDE_BITONAL_THRESHOLD
 
@@ -58,7 +61,6 @@ RESULTS = ROOT / "bench" / "results" / "latest.json"
 README = ROOT / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 FORMS = ("care-planning-person", "care-planning-practitioner")
-ENGINE_NAMES = {"tesseract": "tesseract", "rapidocr": "RapidOCR with PP-OCRv5"}
 T = TypeVar("T")
 
 
@@ -83,34 +85,43 @@ PLANS = {
 
 
 class PeakMemory:
-    """Samples the resident memory of a process and all its children (the scan's workers) in a thread."""
+    """Samples the resident memory of a process and all its children (the scan's workers) in a thread.
+
+    `peak` adds up each process's resident size (RSS): pages the workers share with each other and with the
+    process they were forked from (Python, numpy, OpenCV, an OCR engine's library) are counted once per
+    process.  `peak_pss` shares each such page out between the processes using it (PSS), so it is the memory
+    the scan really takes from the machine; both are reported."""
 
     def __init__(self, pid: int | None = None, interval_s: float = 0.05) -> None:
         self.pid = pid or os.getpid()
         self.interval = interval_s
         self.peak = 0
+        self.peak_pss = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _sample(self) -> int:
+    def _sample(self) -> tuple[int, int]:
         try:
             me = psutil.Process(self.pid)
             family = [me, *me.children(recursive=True)]
         except psutil.Error:  # the process has just finished
-            return 0
-        total = 0
+            return 0, 0
+        rss = pss = 0
         for proc in family:
             with contextlib.suppress(psutil.Error):  # a worker may exit between listing and reading
-                total += proc.memory_info().rss
-        return total
+                full = proc.memory_full_info()
+                rss += full.rss
+                pss += getattr(full, "pss", full.rss)  # PSS where the system reports it (Linux)
+        return rss, pss
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self._sample())
+            rss, pss = self._sample()
+            self.peak, self.peak_pss = max(self.peak, rss), max(self.peak_pss, pss)
             self._stop.wait(self.interval)
 
     def __enter__(self) -> PeakMemory:
-        self.peak = self._sample()
+        self.peak, self.peak_pss = self._sample()
         self._thread.start()
         return self
 
@@ -163,9 +174,10 @@ def run_scan(files: list[Path], issued: Path, db: Path, jobs: int, ocr: str, das
     out = json.loads(stdout)
     pages = int(out["pages"])
     out.update({"wall_seconds": round(seconds, 2), "pages_per_second": round(pages / seconds, 2),
-                "peak_rss_mb": round(mem.peak / 2**20), "jobs": jobs, "ocr": ocr, "dask": dask, "db": str(db)})
+                "peak_rss_mb": round(mem.peak / 2**20), "peak_pss_mb": round(mem.peak_pss / 2**20), "jobs": jobs,
+                "ocr": ocr, "dask": dask, "db": str(db)})
     log(f"  scan jobs={jobs} ocr={ocr}{' dask=' + dask if dask else ''}: {pages} pages, {seconds:.1f} s, "
-        f"{out['pages_per_second']} pages/s, peak {out['peak_rss_mb']} MB")
+        f"{out['pages_per_second']} pages/s, peak {out['peak_rss_mb']} MB RSS, {out['peak_pss_mb']} MB PSS")
     return out
 
 
@@ -247,26 +259,24 @@ def run(mode: str, keep: Path | None, seed: int, skip_baseline: bool) -> dict[st
         scans: dict[str, dict[str, Any]] = {}
         m_files, c_files = scan_files(marks["truth"].files), scan_files(comments["truth"].files)
         m_issued, c_issued = marks["spec"].db, comments["spec"].db
-        scans["marks_j1"] = run_scan(m_files, m_issued, work / "marks-j1.db", 1, "tesseract")
-        scans["marks_j2"] = run_scan(m_files, m_issued, work / "marks-j2.db", 2, "tesseract")
+        scans["marks_j1"] = run_scan(m_files, m_issued, work / "marks-j1.db", 1, DEFAULT_ENGINE)
+        scans["marks_j2"] = run_scan(m_files, m_issued, work / "marks-j2.db", 2, DEFAULT_ENGINE)
         try:
             import distributed  # noqa: F401
 
-            scans["marks_dask2"] = run_scan(m_files, m_issued, work / "marks-dask.db", 2, "tesseract", dask="local")
+            scans["marks_dask2"] = run_scan(m_files, m_issued, work / "marks-dask.db", 2, DEFAULT_ENGINE,
+                                            dask="local")
         except ImportError:
             log("  Dask is not installed: skipping the cluster figure")
-        scans["comments_j2"] = run_scan(c_files, c_issued, work / "comments-j2.db", 2, "tesseract")
+        scans["comments_j2"] = run_scan(c_files, c_issued, work / "comments-j2.db", 2, DEFAULT_ENGINE)
         if plan.jobs1_comments:
-            scans["comments_j1"] = run_scan(c_files, c_issued, work / "comments-j1.db", 1, "tesseract")
-        h_files, h_issued = scan_files(hands["truth"].files), hands["spec"].db
-        scans["handwriting_tesseract_j2"] = run_scan(h_files, h_issued, work / "hand-tesseract.db", 2, "tesseract")
-        if rapidocr_installed():
-            scans["handwriting_rapidocr_j2"] = run_scan(h_files, h_issued, work / "hand-rapidocr.db", 2, "rapidocr")
-        else:
-            log("  RapidOCR or its PP-OCRv5 models are not installed: skipping its CER")
+            scans["comments_j1"] = run_scan(c_files, c_issued, work / "comments-j1.db", 1, DEFAULT_ENGINE)
         v_files, v_issued = scan_files(variety["truth"].files), variety["spec"].db
-        scans["variety_j2"] = run_scan(v_files, v_issued, work / "variety-j2.db", 2, "tesseract")
+        scans["variety_j2"] = run_scan(v_files, v_issued, work / "variety-j2.db", 2, DEFAULT_ENGINE)
         result["scans"] = scans
+        log("Handwriting, each installed engine...")
+        result["handwriting"] = handwriting.run(scan_files(hands["truth"].files), hands["spec"].db,
+                                                hands["truth"].truth_path, work, run_scan)
 
         log("Scoring...")
         m_truth = load_truth(marks["truth"].truth_path)
@@ -278,9 +288,6 @@ def run(mode: str, keep: Path | None, seed: int, skip_baseline: bool) -> dict[st
         result["variety_set"] = score(work / "variety-j2.db", load_truth(variety["truth"].truth_path))
         result["real_marks"] = real_marks()
         result["all_items"] = _combine_items(m_score["items"], c_score["items"])
-        h_truth = load_truth(hands["truth"].truth_path)
-        result["cer"] = {engine: score(work / f"hand-{engine}.db", h_truth)["comments"]["cer"]
-                         for engine in ("tesseract", "rapidocr") if f"handwriting_{engine}_j2" in scans}
         result["blank_given_text"] = [a + b for a, b in zip(m_score["comments"]["blank_given_text"],
                                                             c_score["comments"]["blank_given_text"], strict=True)]
         result["same_answers_jobs_1_and_2"] = answers_fingerprint(work / "marks-j1.db") == answers_fingerprint(
@@ -334,17 +341,6 @@ def real_marks() -> dict[str, Any] | None:
     return real
 
 
-def rapidocr_installed() -> bool:
-    from pipeline.errors import MissingDependencyError
-    from pipeline.scan.ocr import check_engine
-
-    try:
-        check_engine("rapidocr")
-    except MissingDependencyError:
-        return False
-    return True
-
-
 def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a and b else None
 
@@ -367,13 +363,6 @@ def _combine_items(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _fmt_cer(cer: dict[str, Any], tier: str) -> str:
-    t = cer.get(tier)
-    if not t or t["cer_pct"] is None:
-        return "-"
-    return f"{t['cer_pct']:.1f}% ({t['cer_nocase_pct']:.1f}%)"
-
-
 def table(r: dict[str, Any]) -> str:
     """The README table: markdown, one figure per row."""
     items, thr = r["all_items"], r["throughput"]
@@ -389,11 +378,7 @@ def table(r: dict[str, Any]) -> str:
         ("Two boxes marked: flagged", f"{items['multiple_flagged'][0]}/{items['multiple_flagged'][1]}"),
         ("Blank comment fields given text", f"{r['blank_given_text'][0]}/{r['blank_given_text'][1]}"),
     ]
-    for engine, cer in r["cer"].items():
-        scan_figures = r["scans"][f"handwriting_{engine}_j2"]
-        rows.append((f"Comment CER, {ENGINE_NAMES.get(engine, engine)} (ignoring case): easy / middle / hard "
-                     "hands", " / ".join(_fmt_cer(cer, t) for t in ("easy", "middle", "hard"))
-                     + f"; {scan_figures['pages_per_second']} pages/s, {scan_figures['peak_rss_mb']} MB at --jobs 2"))
+    rows += handwriting.rows(r.get("handwriting", {}))
     rows += [
         ("Pages/s, marks only, --jobs 1 / 2", f"{thr['marks_pages_per_s_j1']} / {thr['marks_pages_per_s_j2']} "
                                               f"(x{thr['marks_ratio_j2_j1']})"),
@@ -422,11 +407,12 @@ def table(r: dict[str, Any]) -> str:
     pages = r["marks_set"]["pages"]["forms_identified"]
     rows.append(("Form pages identified (marks set)", f"{pages[0]}/{pages[1]}"))
     m = r["machine"]
+    hand = next(iter(r.get("handwriting", {}).get("engines", {}).values()), None)
     head = (f"Measured {r['date'][:10]} by `make bench{'-quick' if r['mode'] == 'quick' else ''}` on "
             f"{m['cores']} cores ({m['cpu'] or 'unknown CPU'}), {r['scans']['marks_j2']['pages']} + "
-            f"{r['scans']['comments_j2']['pages']} simulated pages; CER on {r['cer']['tesseract']['all']['fields']} "
-            f"handwritten fields ({r['scans']['handwriting_tesseract_j2']['pages']} more pages)."
-            if r["cer"].get("tesseract", {}).get("all") else "")
+            f"{r['scans']['comments_j2']['pages']} simulated pages"
+            + (f"; CER on {hand['cer']['all']['fields']} handwritten fields ({hand['set_scan']['pages']} more pages)."
+               if hand and hand["cer"].get("all") else "."))
     lines = [head, "", "| Measure | Result |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
     return "\n".join(lines + kind_tables(r))
 

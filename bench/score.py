@@ -239,7 +239,8 @@ def score_comments(conn: sqlite3.Connection, truth: dict[str, Any]) -> dict[str,
         read.setdefault((row["serial"], row["item"]), (bool(row["written"]), row["text"] or "", row["engine"]))
     engines = Counter(engine for _, _, engine in read.values() if engine)
     tiers: dict[str, Counter[str]] = defaultdict(Counter)
-    blank_fields = blank_given_text = written_fields = written_missed = missing = 0
+    hands: dict[str, Counter[str]] = defaultdict(Counter)  # per handwriting font: the "no single hand" check
+    blank_fields = blank_given_text = written_fields = written_missed = written_empty = missing = 0
     for copy in truth["copies"]:
         for field_id, c in copy["comments"].items():
             got = read.get((copy["serial"], field_id))
@@ -256,19 +257,26 @@ def score_comments(conn: sqlite3.Connection, truth: dict[str, Any]) -> dict[str,
             if not written:
                 written_missed += 1
             hyp = normalise(text) if written else ""
-            for key in (c["tier"] or "?", "all"):
-                tiers[key]["chars"] += len(expected)
-                tiers[key]["edits"] += edit_distance(expected, hyp)
-                tiers[key]["edits_nocase"] += edit_distance(expected.lower(), hyp.lower())
-                tiers[key]["fields"] += 1
-    cer = {tier: {"fields": t["fields"], "chars": t["chars"],
-                  "cer_pct": _pct(t["edits"], t["chars"]), "cer_nocase_pct": _pct(t["edits_nocase"], t["chars"])}
-           for tier, t in sorted(tiers.items())}
+            written_empty += int(written and not hyp)
+            edits, edits_nocase = edit_distance(expected, hyp), edit_distance(expected.lower(), hyp.lower())
+            for counts in (tiers[c["tier"] or "?"], tiers["all"], hands[c.get("font") or "?"]):
+                counts["chars"] += len(expected)
+                counts["edits"] += edits
+                counts["edits_nocase"] += edits_nocase
+                counts["fields"] += 1
+
+    def figures(groups: dict[str, Counter[str]]) -> dict[str, dict[str, Any]]:
+        return {key: {"fields": t["fields"], "chars": t["chars"], "cer_pct": _pct(t["edits"], t["chars"]),
+                      "cer_nocase_pct": _pct(t["edits_nocase"], t["chars"])} for key, t in sorted(groups.items())}
+
+    cer = figures(tiers)
     return {
         "engine": engines.most_common(1)[0][0] if engines else None,
         "cer": cer,
+        "cer_by_hand": figures(hands),
         "blank_given_text": [blank_given_text, blank_fields],
         "written_missed": [written_missed, written_fields],
+        "written_empty": [written_empty, written_fields],  # found written, transcription empty: typed by a person
         "missing": missing,
     }
 

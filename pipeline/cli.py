@@ -16,6 +16,9 @@ from pipeline import __version__
 from pipeline.errors import ExitCode, PaperVoiceError
 from pipeline.names import shown
 from pipeline.options import DEFAULT_DB, OCR_ENGINES, ExportOptions, ReviewOptions, ScanOptions, default_jobs
+from pipeline.scan.ocr import DEFAULT_ENGINE, ENGINES
+
+OCR_HELP = "handwriting engine: " + "; ".join(e.summary for e in ENGINES.values())
 
 
 def say(message: str) -> None:
@@ -160,7 +163,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     from pipeline.review.app import serve
 
     serve(ReviewOptions(db=Path(args.db), host=args.host, port=args.port, token=args.token,
-                        open_browser=not args.no_browser, forms_dirs=_forms_dirs(args)))
+                        open_browser=not args.no_browser, ocr=args.ocr, forms_dirs=_forms_dirs(args)))
     return 0
 
 
@@ -250,9 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "ledger names (use with --forms-dir)")
     p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
     p.add_argument("--jobs", type=int, default=default_jobs(), help="pages read at once (default: all cores)")
-    p.add_argument("--ocr", choices=OCR_ENGINES, default="tesseract",
-                   help="handwriting engine: tesseract (the default, lighter) or rapidocr (PP-OCRv5: reads "
-                        "handwriting far better, needs about twice the memory)")
+    p.add_argument("--ocr", choices=OCR_ENGINES, default=DEFAULT_ENGINE, help=OCR_HELP)
     p.add_argument("--debug-dir", metavar="DIR", help="draw what the scanner saw on each page into DIR")
     p.add_argument("--dask-scheduler", metavar="ADDRESS", help="run on a Dask cluster ('local' starts one here)")
     p.add_argument("--shared-storage", action="store_true", help="Dask workers can open the input paths")
@@ -273,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--token", help="access token (required when --host is not local)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser window")
+    p.add_argument("--ocr", choices=OCR_ENGINES, default=DEFAULT_ENGINE,
+                   help="handwriting engine for pages read again once you say which copy they are")
     p.set_defaults(func=cmd_review)
 
     p = add("status", "copies issued, returned, complete, and what is still open")

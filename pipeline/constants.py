@@ -144,7 +144,11 @@ COMMENT_DOT_MIN_MM = 0.25  # ... and at least this big
 COMMENT_RULE_MIN_LENGTH_MM = 20.0  # straight strokes this long are printed rules, not writing
 COMMENT_SLIVER_MAX_HEIGHT_MM = 0.9  # flatter pieces (twice as wide as tall) are bits of a writing line
 COMMENT_RULE_BRIDGE_MM = 1.2  # a stroke crossing a removed rule is rejoined across a gap this tall
-RAPIDOCR_DET_MAX_SIDE_PX = 960  # RapidOCR's text finder sees the field at most this wide (PP-OCR's own default)
+OCR_DET_MAX_SIDE_PX = 1024  # PP-OCR's text finder sees a strip of writing at most this wide (a 200-dpi field is ~1380)
+OCR_STRIP_MAX_LINES = 3  # a field is read in strips of at most this many written lines, cut between lines
+OCR_TRIM_MARGIN_MM = 3.0  # the writing is given to the engine with this much paper round it
+OCR_MIN_READABLE_CHARS = 2  # a transcription with fewer letters or digits than this is "could not read"
+TESSERACT_PAGE_MODE = 6  # tesseract --psm: one block of text (read better than 4 on real handwritten comments)
 OCR_TIMEOUT_S = 30.0
 
 # --- Coordinator --------------------------------------------------------------------------

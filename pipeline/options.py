@@ -15,9 +15,10 @@ from pathlib import Path
 
 from pipeline import constants as C
 from pipeline.errors import UsageError
+from pipeline.scan.ocr import DEFAULT_ENGINE, ENGINE_NAMES
 
 DEFAULT_DB = Path("papervoice.db")
-OCR_ENGINES = ("tesseract", "rapidocr", "none")
+OCR_ENGINES = ENGINE_NAMES  # from the engine registry (pipeline/scan/ocr.py)
 
 
 def default_jobs() -> int:
@@ -28,7 +29,7 @@ def default_jobs() -> int:
 class ScanOptions:
     db: Path = DEFAULT_DB
     jobs: int = field(default_factory=default_jobs)
-    ocr: str = "tesseract"
+    ocr: str = DEFAULT_ENGINE
     debug_dir: Path | None = None
     quiet: bool = False
     dask_scheduler: str | None = None  # an address, or "local" for a LocalCluster
@@ -67,6 +68,7 @@ class ReviewOptions:
     token: str | None = None
     open_browser: bool = True
     forms_dirs: tuple[Path, ...] = ()
+    ocr: str = DEFAULT_ENGINE  # the engine that reads a page again once a person has said which copy it is
 
     @property
     def is_local(self) -> bool:
@@ -80,6 +82,8 @@ class ReviewOptions:
                 f"refusing to serve the review page on {self.host} without an access token",
                 f"add --token {secrets.token_urlsafe(16)} (a new random one: give it to the people reviewing; "
                 "they will be asked for it), or leave --host at 127.0.0.1")
+        if self.ocr not in OCR_ENGINES:
+            raise UsageError(f"unknown OCR engine '{self.ocr}'", f"use one of: {', '.join(OCR_ENGINES)}")
         if self.token is not None:
             problem = weak_token(self.token)
             if problem:

@@ -36,6 +36,26 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing PaperVoice and its Python dependencies into .venv" >&2
   # (the filter drops this machine's notes about package mirrors that do not exist; real errors still show)
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 >/dev/null | grep -v "is neither a file nor a directory" >&2 || true
-  .venv/bin/python -m pip install -q -e ".[dev,dask,rapidocr]" 2> >(grep -v "is neither a file nor a directory" >&2)
+  # The default handwriting engine (faster-paddle) ships wheels for glibc 2.34 and newer only (Debian 12,
+  # Ubuntu 22.04 and later).  On an older system everything else is installed and scans use --ocr tesseract.
+  glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}')
+  if [ -n "$glibc" ] && [ "$(printf '%s\n2.34\n' "$glibc" | sort -V | head -1)" != "2.34" ]; then
+    echo "setup: this system's C library (glibc $glibc) is older than the default handwriting engine needs" \
+         "(2.34): installing without it; scan with --ocr tesseract (or --ocr rapidocr)" >&2
+    .venv/bin/python - > .venv/requirements-no-faster-paddle.txt <<'PYEOF'
+import tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+wanted = project["dependencies"] + [d for extra in ("dev", "dask", "rapidocr")
+                                    for d in project["optional-dependencies"][extra]]
+print("\n".join(d for d in wanted if not d.startswith("faster-paddle")))
+PYEOF
+    .venv/bin/python -m pip install -q -r .venv/requirements-no-faster-paddle.txt 2> >(grep -v "is neither a file nor a directory" >&2)
+    .venv/bin/python -m pip install -q --no-deps -e . 2> >(grep -v "is neither a file nor a directory" >&2)
+  else
+    .venv/bin/python -m pip install -q -e ".[dev,dask,rapidocr]" 2> >(grep -v "is neither a file nor a directory" >&2)
+  fi
   touch "$stamp"
 fi
+# say now, not at the first scan, if the default handwriting engine cannot run here
+.venv/bin/python -c "from pipeline.scan.ocr import DEFAULT_ENGINE, check_engine; check_engine(DEFAULT_ENGINE)" 2>/dev/null \
+  || echo "setup: the default handwriting engine cannot run here; scan with --ocr tesseract" >&2

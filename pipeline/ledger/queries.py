@@ -115,6 +115,12 @@ class EffectiveComment(_ItemQuestion):
         """Something is there to show: handwriting was found, or a person typed a text."""
         return self.written or bool(self.text.strip())
 
+    @property
+    def unread(self) -> bool:
+        """Writing the scanner could not make out (no transcription, or only junk it threw away): review says
+        so and asks for it to be typed, rather than showing an empty box as if nothing were written."""
+        return self.written and not self.machine_text.strip()
+
 
 CommentQuestion = EffectiveComment
 

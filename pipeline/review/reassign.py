@@ -17,12 +17,13 @@ from pipeline.form.identity import PageIdentity
 from pipeline.form.layout import STYLES, compute_layout
 from pipeline.ledger.queries import issued_copy, kept_page
 from pipeline.ledger.store import Ledger
+from pipeline.scan.ocr import DEFAULT_ENGINE
 from pipeline.scan.reader import ReaderConfig, read_page
 from pipeline.scan.results import PageResult, PageSource
 
 
 def read_assigned_page(ledger: Ledger, page_id: int, form_id: str, version: int, serial: str, page_no: int,
-                       registry: FormRegistry, ocr: str = "tesseract") -> PageResult | None:
+                       registry: FormRegistry, ocr: str = DEFAULT_ENGINE) -> PageResult | None:
     """Read the kept picture of `page_id` as page `page_no` of copy `serial`; record and return the result.
 
     The copy's style and paper come from the ledger when it issued the serial; otherwise each is tried.

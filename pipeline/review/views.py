@@ -309,8 +309,8 @@ def _read_assigned(led: Ledger, page_id: int, value: dict[str, Any]) -> str:
 
     try:
         result = read_assigned_page(led, page_id, value["form"], int(value["version"]), value["serial"],
-                                    int(value["page"]), state().forms)
-    except PaperVoiceError as exc:  # tesseract missing and the like: the assignment itself stands
+                                    int(value["page"]), state().forms, ocr=state().options.ocr)
+    except PaperVoiceError as exc:  # the engine missing and the like: the assignment itself stands
         return f" (its boxes could not be read: {exc.message})"
     if result is None:
         return " (its boxes could not be read from the picture: enter its answers from the paper)"

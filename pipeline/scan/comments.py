@@ -16,6 +16,7 @@ import numpy as np
 from pipeline import constants as C
 from pipeline.errors import ExternalProgramError
 from pipeline.form.layout import Rect, TextField
+from pipeline.scan.handwriting import transcribe
 from pipeline.scan.images import encode_png, whiten
 from pipeline.scan.ocr import get_engine
 from pipeline.scan.register import warp_to_layout
@@ -146,8 +147,8 @@ def possibly_lost(reading: CommentReading) -> CommentReading:
 
 def read_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[float, float], field: TextField,
                paper: float, ocr: str) -> CommentReading:
-    """Blank fields never start an engine: a worker that meets only blank comments never loads RapidOCR's
-    models (a few hundred MB).  Nor does a field that is only possibly written: a person reads its crop."""
+    """Blank fields never start an engine: a worker that meets only blank comments never loads an engine's
+    models (over a hundred MB).  Nor does a field that is only possibly written: a person reads its crop."""
     cleaned, mask, specks = clean_field(image, homography, page_size, field, C.COMMENT_DPI, paper)
     ink_fraction = float((mask > 0).mean())
     evidence = writing_evidence(mask, specks, C.COMMENT_DPI / 25.4)
@@ -155,26 +156,27 @@ def read_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[float
     record = warp_to_layout(image, homography, page_size, C.COMMENT_CROP_DPI, field, border=int(paper))
     crop_png = encode_png(whiten(record, paper))
 
-    def reading(written: bool, text: str, confidence: float, engine: str) -> CommentReading:
+    def reading(written: bool, text: str, confidence: float, engine: str,
+                lines: tuple[float, ...] = ()) -> CommentReading:
         return CommentReading(field.item, written, text, confidence, engine, round(ink_fraction, 5), crop_png,
-                              possible=state == "possible", ink_mm2=round(evidence.ink_mm2, 2),
-                              strokes=evidence.strokes, extent_mm=round(evidence.extent_mm, 1))
+                              line_confidences=lines, possible=state == "possible",
+                              ink_mm2=round(evidence.ink_mm2, 2), strokes=evidence.strokes,
+                              extent_mm=round(evidence.extent_mm, 1))
 
     if state == "blank":
         return reading(False, "", 0.0, ocr)
     if state == "possible":
         return reading(True, "", 0.0, why)
-    # give the engine dark writing on white, trimmed to the writing plus a margin
-    ys, xs = np.nonzero(mask)
-    pad = int(3 * C.COMMENT_DPI / 25.4)
-    y0, y1 = max(0, ys.min() - pad), min(mask.shape[0], ys.max() + pad)
-    x0, x1 = max(0, xs.min() - pad), min(mask.shape[1], xs.max() + pad)
-    trimmed = cleaned[y0:y1, x0:x1]
-    low, high = float(trimmed.min()), float(trimmed.max())
-    normalised = ((trimmed.astype(np.float32) - low) * (255.0 / max(1.0, high - low))).astype(np.uint8)
     engine = get_engine(ocr)
     try:
-        text = engine.read(normalised)
+        text = transcribe(engine, cleaned, mask, rules_px(field, C.COMMENT_DPI), C.COMMENT_DPI)
     except ExternalProgramError as exc:
         return reading(True, "", 0.0, f"{engine.name} (failed: {exc.message})")
-    return reading(True, text.text.strip(), round(text.confidence, 1), engine.name)
+    return reading(True, text.text.strip(), round(text.confidence, 1), engine.name,
+                   tuple(round(line.confidence, 1) for line in text.lines))
+
+
+def rules_px(field: TextField, dpi: float) -> list[float]:
+    """The printed writing lines' heights in the cleaned field (the crop `clean_field` makes at `dpi`)."""
+    top = field.y + C.mm(C.COMMENT_INSET_MM)
+    return [(y - top) * dpi / 72.0 for y in field.line_ys]

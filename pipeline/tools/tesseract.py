@@ -9,22 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 
 from pipeline import constants as C
 from pipeline.errors import ExternalProgramError, MissingDependencyError
+from pipeline.tools.reading import OcrLine, OcrText
 
 MIN_VERSION = (4, 1)
 _INSTALL = "run 'make setup' as root, or 'sudo apt-get install tesseract-ocr tesseract-ocr-eng'"
-
-
-@dataclass(frozen=True)
-class OcrText:
-    text: str
-    confidence: float  # mean word confidence 0-100; 0 when nothing was read
 
 
 def _environment() -> None:
@@ -53,8 +47,9 @@ def check_tesseract() -> tuple[int, ...]:
     return parts
 
 
-def read_text(image: np.ndarray, *, psm: int = 6, timeout_s: float = C.OCR_TIMEOUT_S) -> OcrText:
-    """OCR a cleaned greyscale crop; returns the text with line breaks and the mean word confidence."""
+def read_text(image: np.ndarray, *, psm: int = C.TESSERACT_PAGE_MODE, timeout_s: float = C.OCR_TIMEOUT_S) -> OcrText:
+    """OCR a cleaned greyscale crop; returns the text with line breaks, each line's mean word confidence and
+    the mean over all words."""
     import pytesseract
 
     check_tesseract()
@@ -69,15 +64,15 @@ def read_text(image: np.ndarray, *, psm: int = 6, timeout_s: float = C.OCR_TIMEO
     except pytesseract.TesseractError as exc:
         raise ExternalProgramError(f"tesseract failed: {exc.message}",
                                    "the comment is kept as an image for review") from exc
-    lines: dict[tuple[int, int, int], list[str]] = {}
-    confidences: list[float] = []
+    lines: dict[tuple[int, int, int], list[tuple[str, float]]] = {}
     for i, word in enumerate(data["text"]):
         word = word.strip()
         conf = float(data["conf"][i])
         if not word or conf < 0:
             continue
         key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
-        lines.setdefault(key, []).append(word)
-        confidences.append(conf)
-    text = "\n".join(" ".join(words) for _, words in sorted(lines.items()))
-    return OcrText(text, float(np.mean(confidences)) if confidences else 0.0)
+        lines.setdefault(key, []).append((word, conf))
+    read = tuple(OcrLine(" ".join(w for w, _ in words), float(np.mean([c for _, c in words])))
+                 for _, words in sorted(lines.items()))
+    confidences = [c for words in lines.values() for _, c in words]
+    return OcrText("\n".join(line.text for line in read), float(np.mean(confidences)) if confidences else 0.0, read)

@@ -281,8 +281,27 @@ def read_in_order(pool: Executor, work: Iterator[_FileWork | tuple[_FileWork, Pa
         progress.page()
 
 
+def number_adopted_copies(ledger: Ledger, done: _FileWork) -> None:
+    """Returns of adopted forms carry no serial: each copy found in the file gets a new ledger number."""
+    from dataclasses import replace
+
+    from pipeline.adopt.copies import flag_doubt, group_copies
+
+    for copy in group_copies(done.results):
+        first = done.results[copy.members[0]].identity
+        assert first is not None
+        serial = ledger.issue_serials(copy.form, copy.version, first.style, first.paper, copy.pages, 1,
+                                      output=f"adopted return: {done.info.path}")[0]
+        for n in copy.members:
+            r = done.results[n]
+            assert r.identity is not None
+            r = replace(r, identity=replace(r.identity, serial=serial))
+            done.results[n] = flag_doubt(r, copy.doubt) if copy.doubt else r
+
+
 def commit_file(ledger: Ledger, done: _FileWork, summary: ScanSummary, options: ScanOptions) -> None:
     done.results.sort(key=lambda r: r.source.index)
+    number_adopted_copies(ledger, done)
     ledger.record_file(done.info, done.results, error=done.error)
     if done.error:
         summary.files_failed += 1

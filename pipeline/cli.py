@@ -141,7 +141,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from pipeline.ledger.status import check_ledger
+    from pipeline.ledger.check import check_ledger
 
     problems = check_ledger(Path(args.db))
     if args.json:

@@ -118,6 +118,14 @@ OCR_TIMEOUT_S = 30.0
 MAX_PAGES_IN_FLIGHT_PER_JOB = 3  # bounds memory: pages decoded but not yet written
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
+# --- Status and check ----------------------------------------------------------------------
+REPORT_MAX_LISTED = 20  # entries per kind of problem or list in status and check output
+
+# --- Review page ---------------------------------------------------------------------------
+REVIEW_WRONG_TOKEN_DELAY_S = 1.0  # pause after a wrong access token, so guessing it over the network is slow
+REVIEW_MAX_POST_BYTES = 256 * 1024  # a form post larger than this is refused
+REVIEW_ASSIGN_MAX_PAGES = 20  # pages a copy may have when its serial was not issued here (checks a typed page)
+
 # --- Scanner: marks, in absolute ink area (a dot is the same size whatever the box) ---------
 MARK_MIN_AREA_MM2 = 2.2  # at least this much ink: a deliberate mark
 EMPTY_MAX_AREA_MM2 = 0.9  # at most this much ink (and EMPTY_MAX_COVERAGE): empty

@@ -23,6 +23,7 @@ from pipeline.form.identity import PageIdentity
 from pipeline.ledger.store import Ledger
 from pipeline.options import ExportOptions
 from pipeline.scan.results import CommentReading, FileInfo, ItemReading, PageResult, PageSource
+from pipeline.text import EXCEL_MAX_CELL_CHARS, clean_text
 
 ROOT = Path(__file__).resolve().parent.parent
 PERSON, PRACTITIONER, MYSTERY = "care-planning-person", "care-planning-practitioner", "mystery-form"
@@ -235,9 +236,9 @@ def test_large_crops_are_scaled_and_whitened(built: dict) -> None:
 
 
 def test_clean_text_rules() -> None:
-    assert cells.clean_text("a\x00b\x0bc\x0cd\x7fe\x85f") == "abcdef"
-    assert cells.clean_text("x\r\ny\rz\tw") == "x\ny\nz\tw"
-    assert len(cells.clean_text("y" * 40_000)) <= cells.EXCEL_MAX_CELL_CHARS
+    assert clean_text("a\x00b\x0bc\x0cd\x7fe\x85f") == "abcdef"
+    assert clean_text("x\r\ny\rz\tw") == "x\ny\nz\tw"
+    assert len(clean_text("y" * 40_000)) <= EXCEL_MAX_CELL_CHARS
 
 
 def test_comments_sheet_has_crops_beside_text(built: dict) -> None:

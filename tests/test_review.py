@@ -246,7 +246,7 @@ def test_missing_ledger_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_token_is_asked_for_and_checked(built: Built, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("pipeline.review.app.WRONG_TOKEN_DELAY_S", 0)
+    monkeypatch.setattr("pipeline.constants.REVIEW_WRONG_TOKEN_DELAY_S", 0)
     client = _client(built, host="0.0.0.0", token="correct-horse-battery")
     resp = client.get("/answers")
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]

@@ -11,7 +11,8 @@ import pytest
 from pipeline.cli import main
 from pipeline.errors import LedgerError
 from pipeline.form.identity import PageIdentity, serial_for
-from pipeline.ledger.status import check_ledger, format_status, reconcile
+from pipeline.ledger.check import check_ledger
+from pipeline.ledger.status import format_status, reconcile
 from pipeline.ledger.store import Ledger
 from pipeline.scan.results import BoxReading, CommentReading, FileInfo, ItemReading, PageResult, PageSource
 

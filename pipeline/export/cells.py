@@ -1,7 +1,7 @@
 """Cells of the workbook: every value written as inert, clean text, and the shared styles and sheet setup.
 
 Everything that came off paper is treated as untrusted text: it is stored as text (never a formula), with
-control characters removed.  The review page shows OCR text through `clean_text` too, so both agree.
+control characters removed (`pipeline.text.clean_text`, shared with the review page).
 """
 
 from __future__ import annotations
@@ -18,12 +18,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline import constants as C
+from pipeline.text import clean_text
 
 YES, NO = "yes", "no"
-EXCEL_MAX_CELL_CHARS = 32_767
 FORMULA_STARTS = ("=", "+", "-", "@")
-#: C0 controls except tab and newline, DEL and C1 controls, lone surrogates and the XML non-characters.
-_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _SHEET_NAME_BAD_RE = re.compile(r"[\[\]:*?/\\']")
 
 HEADER_FONT = Font(bold=True)
@@ -34,19 +32,6 @@ WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
 CENTRE_TOP = Alignment(horizontal="center", vertical="top")
 LEFT_WRAP_TOP = Alignment(horizontal="left", wrap_text=True, vertical="top")
-
-
-def clean_text(value: object) -> str:
-    """Text from paper or from the ledger, made safe to store: no control characters, within Excel's limit.
-
-    Tab and newline are kept (people write on several lines); a carriage return becomes a newline.
-    """
-    text = "" if value is None else str(value)
-    text = _CONTROL_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    if len(text) > EXCEL_MAX_CELL_CHARS:
-        marker = " … [cut: longer than an Excel cell can hold]"
-        text = text[: EXCEL_MAX_CELL_CHARS - len(marker)] + marker
-    return text
 
 
 def put(ws: Worksheet, row: int, col: int, value: Any, style: Alignment | None = None) -> Any:

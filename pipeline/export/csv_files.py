@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 
 from pipeline.atomic import atomic_write
-from pipeline.export.cells import clean_text
 from pipeline.export.sheets import response_values, responses_header
 from pipeline.export.snapshot import FormReport
+from pipeline.text import clean_text
 
 
 def write_csv(directory: Path, report: FormReport) -> Path:

@@ -26,7 +26,6 @@ from pipeline.export.cells import (
     TOP,
     WRAP_TOP,
     YES,
-    clean_text,
     header,
     image_width,
     print_setup,
@@ -38,11 +37,12 @@ from pipeline.export.crops import CropPlan
 from pipeline.export.snapshot import (
     COMMENT_REASON,
     DEFAULT_SCALE,
-    PAGE_STATUS_WORDS,
     FormReport,
     PageRow,
     ReturnedCopy,
 )
+from pipeline.text import clean_text
+from pipeline.vocab import PageStatus
 
 #: Pairs of forms that ask the same statements of two audiences; compared side by side when both have returns.
 COMPARISON_PAIRS: tuple[tuple[str, str], ...] = (("care-planning-person", "care-planning-practitioner"),)
@@ -255,7 +255,7 @@ def write_review(ws: Worksheet, forms: list[FormReport], pages: list[PageRow], c
     for page in pages:
         if page.open:
             row += 1
-            put_row(ws, row, ("", "", "(page)", f"{PAGE_STATUS_WORDS[page.status]}: {page.reason}",
+            put_row(ws, row, ("", "", "(page)", f"{PageStatus.describe(page.status)}: {page.reason}",
                               f"{page.file}, page {page.page}"), WRAP_TOP)
             crops.place(ws, row, 6, page.image_id)
     table_sheet(ws, row, len(head))

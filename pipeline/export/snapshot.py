@@ -11,31 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.errors import LedgerError, UnknownFormError
-from pipeline.export.cells import clean_text
 from pipeline.form.definition import Form, FormRegistry, ScalePoint
 from pipeline.ledger.store import Ledger, describe_page_decision, parse_page_decision
+from pipeline.text import clean_text
+from pipeline.vocab import FileOutcome, FlagReason, PageStatus
 
 DEFAULT_SCALE = tuple(ScalePoint(v, "") for v in range(1, 6))
 
-#: Why the scanner asked a person, in words an evaluator understands (the ledger stores a short code).
-REASON_WORDS = {
-    "multiple": "more than one box is marked",
-    "uncertain": "a mark is too faint or unclear to be sure of",
-    "poor_fit": "the page did not line up well with the printed layout",
-    "conflict": "two scans of this page disagree",
-}
 COMMENT_REASON = "handwriting not yet checked by a person"
 
-#: What became of a page, when the ledger gives no reason of its own.
-PAGE_STATUS_WORDS = {
-    "form": "read into the ledger",
-    "blank": "no writing or marks on the page",
-    "not_form": "not a PaperVoice page (no readable code)",
-    "unreadable": "the page could not be read",
-    "duplicate": "the same page was scanned before",
-    "conflict": "scanned before with different answers",
-    "failed": "the file could not be opened",
-}
 
 
 
@@ -122,13 +106,9 @@ class FormReport:
         return known[-1] if known else None
 
     def statement(self, item_id: str) -> str:
-        for _, form in sorted(self.definitions.items(), reverse=True):
-            if form is not None:
-                try:
-                    return form.item(item_id).text
-                except KeyError:
-                    continue
-        return ""
+        """The wording of the newest version that has the item."""
+        found = (f.statement(item_id) for _, f in sorted(self.definitions.items(), reverse=True) if f is not None)
+        return next((text for text in found if text), "")
 
     def scale_label(self, value: int) -> str:
         return next((p.label for p in self.scale if p.value == value), "")
@@ -220,7 +200,7 @@ def _read_form(ledger: Ledger, registry: FormRegistry, form_id: str) -> FormRepo
         is_open = r["state"] == "flagged"
         reason = read = ""
         if is_open:
-            reason = REASON_WORDS.get(r["reason"] or "", r["reason"] or "unclear")
+            reason = FlagReason.describe(r["reason"], "unclear")
             if r["detail"]:
                 reason += f" ({r['detail']})"
             machine = r["machine_value"]
@@ -280,10 +260,10 @@ def _read_pages(ledger: Ledger, only: str | None) -> list[PageRow]:
             "p.scanned_at, (SELECT d.value FROM active_decisions d WHERE d.kind = 'page' AND d.page_id = p.id "
             "AND d.item = '') AS decision, p.id, p.image_id "
             f"FROM pages p JOIN files f ON f.id = p.file_id {where} ORDER BY f.path, f.id, p.page_index", params):
-        rows.append(PageRow(r[0], int(r[1]) + 1, r[2], r[3] or PAGE_STATUS_WORDS.get(r[2], ""), r[4], r[5], r[6],
+        rows.append(PageRow(r[0], int(r[1]) + 1, r[2], r[3] or PageStatus.describe(r[2]), r[4], r[5], r[6],
                             r[7], r[8], describe_page_decision(r[9]), int(r[10]), r[11]))
     for r in ledger.execute("SELECT path, error, scanned_at FROM files WHERE outcome = 'failed' AND "
                             "NOT EXISTS (SELECT 1 FROM pages p WHERE p.file_id = files.id) ORDER BY path"):
-        rows.append(PageRow(r[0], None, "failed", r[1] or PAGE_STATUS_WORDS["failed"], None, None, None, None,
-                            r[2], ""))
+        failed = FileOutcome.FAILED
+        rows.append(PageRow(r[0], None, failed.value, r[1] or failed.description, None, None, None, None, r[2], ""))
     return rows

@@ -82,6 +82,10 @@ class Form:
                 return it
         raise KeyError(item_id)
 
+    def statement(self, item_id: str) -> str:
+        """An item's wording, or '' when this version of the form has no such item (review and export show it)."""
+        return next((it.text for it in self.items if it.id == item_id), "")
+
     def free_text_field(self, field_id: str) -> FreeText:
         for ft in self.free_text:
             if ft.id == field_id:

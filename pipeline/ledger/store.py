@@ -25,10 +25,11 @@ from pipeline.errors import LedgerError
 from pipeline.form.identity import serial_for
 from pipeline.scan.images import mime_of
 from pipeline.scan.results import FileInfo, PageResult
+from pipeline.vocab import DecisionAction, DecisionKind, FileOutcome, ItemState, PageStatus
 
 SCHEMA_VERSION = 1
 
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS issue_batches (
     id INTEGER PRIMARY KEY, form_id TEXT NOT NULL, form_version INTEGER NOT NULL, style TEXT NOT NULL,
@@ -39,13 +40,13 @@ CREATE TABLE IF NOT EXISTS serials (
     batch_id INTEGER NOT NULL REFERENCES issue_batches(id), issued_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, path TEXT NOT NULL, size_bytes INTEGER NOT NULL,
-    pages INTEGER NOT NULL, outcome TEXT NOT NULL CHECK (outcome IN ('read', 'failed')), error TEXT,
+    pages INTEGER NOT NULL, outcome TEXT NOT NULL CHECK (outcome IN {FileOutcome.sql_in()}), error TEXT,
     scanned_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS images (
     id INTEGER PRIMARY KEY, kind TEXT NOT NULL, mime TEXT NOT NULL DEFAULT 'image/png', data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (
     id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id), page_index INTEGER NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('form', 'blank', 'not_form', 'unreadable', 'duplicate', 'conflict')),
+    status TEXT NOT NULL CHECK (status IN {PageStatus.sql_in()}),
     reason TEXT NOT NULL DEFAULT '', form_id TEXT, form_version INTEGER, style TEXT, paper TEXT, serial TEXT,
     form_page INTEGER, page_count INTEGER, serial_issued INTEGER, rotation_deg REAL, fit_residual_mm REAL,
     dpi REAL, duplicate_of INTEGER REFERENCES pages(id), image_id INTEGER REFERENCES images(id),
@@ -58,14 +59,14 @@ CREATE TABLE IF NOT EXISTS box_measurements (
     match REAL NOT NULL DEFAULT 1, PRIMARY KEY (page_id, item, value));
 CREATE TABLE IF NOT EXISTS answers (
     page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, value INTEGER,
-    state TEXT NOT NULL CHECK (state IN ('answered', 'blank', 'flagged')), reason TEXT, detail TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL CHECK (state IN {ItemState.sql_in()}), reason TEXT, detail TEXT NOT NULL DEFAULT '',
     confidence REAL NOT NULL, crop_id INTEGER REFERENCES images(id), PRIMARY KEY (page_id, item));
 CREATE TABLE IF NOT EXISTS comments (
     page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, written INTEGER NOT NULL, text TEXT NOT NULL,
     confidence REAL NOT NULL, engine TEXT NOT NULL, crop_id INTEGER REFERENCES images(id),
     PRIMARY KEY (page_id, item));
 CREATE TABLE IF NOT EXISTS decisions (
-    id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('answer', 'comment', 'page')),
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN {DecisionKind.sql_in()}),
     page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL DEFAULT '', previous TEXT, value TEXT,
     decided_at TEXT NOT NULL, decided_by TEXT NOT NULL DEFAULT '', reverted_at TEXT);
 CREATE INDEX IF NOT EXISTS decisions_by_target ON decisions (kind, page_id, item);
@@ -116,14 +117,14 @@ def describe_page_decision(value: str | None) -> str:
     if not decided:
         return ""
     action = decided.get("action")
-    if action == "assign":
-        return (f"assigned by hand to {decided.get('form')} v{decided.get('version')}, copy {decided.get('serial')}, "
-                f"page {decided.get('page')}")
-    if action == "not_form":
-        return "confirmed: not a form"
-    if action == "acknowledge_missing":
+    if action == DecisionAction.ASSIGN:
+        return (f"{DecisionAction.ASSIGN.description} to {decided.get('form')} v{decided.get('version')}, "
+                f"copy {decided.get('serial')}, page {decided.get('page')}")
+    if action == DecisionAction.NOT_FORM:
+        return DecisionAction.NOT_FORM.description
+    if action == DecisionAction.ACKNOWLEDGE_MISSING:
         missing = ", ".join(str(p) for p in decided.get("missing", []))
-        return f"acknowledged: page {missing} missing" if missing else "acknowledged: pages missing"
+        return f"acknowledged: page {missing} missing" if missing else DecisionAction.ACKNOWLEDGE_MISSING.description
     return str(decided.get("raw", value))
 
 

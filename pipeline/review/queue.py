@@ -27,19 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.ledger.store import Ledger, describe_page_decision, parse_page_decision
+from pipeline.vocab import FlagReason, PageStatus
 
-#: Plain words for the scanner's reasons, shown above the crop.
-REASONS: dict[str, str] = {
-    "multiple": "More than one box is marked",
-    "uncertain": "A mark is faint or unclear",
-    "poor_fit": "The page did not line up well, so the reading may be off",
-    "conflict": "Two scans of this page disagree",
-}
 
-PAGE_STATUS_WORDS: dict[str, str] = {
-    "not_form": "Not recognised as one of our forms",
-    "unreadable": "The page could not be read",
-}
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 class _Settled:
@@ -62,6 +54,11 @@ class _ItemQuestion(_Settled):
     def key(self) -> tuple[int, str]:
         return (self.page_id, self.item)
 
+    @property
+    def key_args(self) -> dict[str, Any]:
+        """The question's URL arguments on the review page."""
+        return {"page_id": self.page_id, "item": self.item}
+
 
 @dataclass(frozen=True)
 class AnswerQuestion(_ItemQuestion):
@@ -81,7 +78,7 @@ class AnswerQuestion(_ItemQuestion):
 
     @property
     def reason_words(self) -> str:
-        return REASONS.get(self.reason, self.reason or "The scanner was unsure")
+        return _sentence(FlagReason.describe(self.reason, "the scanner was unsure"))
 
 
 @dataclass(frozen=True)
@@ -113,11 +110,15 @@ class PageQuestion(_Settled):
 
     @property
     def status_words(self) -> str:
-        return PAGE_STATUS_WORDS.get(self.status, self.status)
+        return _sentence(PageStatus.describe(self.status))
 
     @property
     def key(self) -> tuple[int, str]:
         return (self.page_id, "")
+
+    @property
+    def key_args(self) -> dict[str, Any]:
+        return {"page_id": self.page_id}
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,11 @@ strings and PNG bytes only: never arrays or open files.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 from pipeline.form.identity import PageIdentity
-
-PageStatus = Literal["form", "blank", "not_form", "unreadable", "duplicate", "conflict"]
-BoxState = Literal["empty", "marked", "filled", "uncertain"]
-ItemState = Literal["answered", "blank", "flagged"]
+from pipeline.vocab import BoxStateCode as BoxState
+from pipeline.vocab import ItemStateCode as ItemState
+from pipeline.vocab import PageStatusCode as PageStatus
 
 
 @dataclass(frozen=True)
@@ -37,7 +35,7 @@ class ItemReading:
     item: str
     value: int | None
     state: ItemState
-    reason: str | None  # why flagged: multiple, uncertain, poor_fit, conflict
+    reason: str | None  # why flagged: a `vocab.FlagReason` code
     detail: str
     confidence: float
     crop_png: bytes = b""  # the item's row, paper flattened to white: evidence for a person

@@ -163,3 +163,55 @@ EXPORT_CHARS_PER_WIDTH_UNIT = 1.0  # characters of running text per unit of Exce
 EXPORT_POINTS_PER_TEXT_LINE = 15.0
 EXPORT_MAX_TEXT_LINES = 12  # rows grow for wrapped text up to this many lines; the cell holds it all anyway
 PNG_COMPRESSION_LEVEL = 3  # zlib level for kept PNGs: level 6 costs 3x the time for a few percent
+
+
+# ----------------------------------------------------------------------------------------------
+# Adopted forms (pipeline/adopt): finding boxes on a blank, matching returns to it, reading their boxes.
+ADOPT_DETECT_DPI = 200.0  # boxes of 3 mm are 24 px: enough to tell a square from a circle
+ADOPT_INK_OF_PAPER = 0.6  # darker than this share of the paper level is ink
+ADOPT_BOX_INNER_MIN_MM = 2.2  # paper inside the smallest box (3 mm outside, thin line)
+ADOPT_BOX_INNER_MAX_MM = 14.0
+ADOPT_BOX_MAX_ASPECT = 1.35
+ADOPT_SQUARE_MIN_FILL = 0.86  # enclosed paper's share of its bounding box: a square
+ADOPT_ROUND_FILL = (0.68, 0.86)  # ... a circle or ellipse (pi/4 = 0.785)
+ADOPT_ROUND_MAX_ASPECT = 1.2
+ADOPT_OUTLINE_MAX_MM = 0.9  # a box's wall is a thin line, not a letter's thick stroke
+ADOPT_OUTLINE_MIN_CLOSED = 0.8  # share of the wall's probes that find ink right outside the enclosed paper
+ADOPT_FIELD_MIN_W_MM = 25.0  # enclosed paper this wide (and FIELD_MIN_H_MM high) is a framed text area
+ADOPT_FIELD_MIN_H_MM = 5.0
+ADOPT_FIELD_MIN_FILL = 0.9
+ADOPT_COMB_GAP_RATIO = 0.45  # neighbouring boxes closer than this share of their size share a wall: a comb field
+ADOPT_WORD_JOIN_MM = (1.6, 0.5)  # letters closer than this join into one word-shaped anchor
+ADOPT_WORD_MM = ((1.2, 90.0), (1.0, 14.0))  # anchor width and height limits
+ADOPT_LINE_GAP_MM = 1.3  # gaps this long in a scanned line are closed before looking for enclosed paper
+ADOPT_MARK_CORNER_REACH_MM = 40.0  # corner marks sit this close to a corner of the page
+ADOPT_MARK_MIN_MM = 4.0  # a solid square mark at least this big
+ADOPT_MARK_L_MIN_MM = 9.0  # an L-shaped mark's arms at least this long (a heading's capital is smaller)
+ADOPT_ROW_TOLERANCE = 0.5  # share of a box's height two centres may differ by and still be in one row
+ADOPT_ROW_SPLIT_GAP = 2.5  # a gap this many times the row's typical gap (and wider than 3 boxes) starts a new question
+ADOPT_COLUMN_MAX_GAP = 3.0  # stacked boxes at most this many box heights apart are one question
+ADOPT_SKEWS_DEG = (-2.4, -1.2, 0.0, 1.2, 2.4)  # searched around each quarter turn; the fit takes it from there
+ADOPT_VOTE_BIN_PT = 4.0
+ADOPT_SIZE_TOLERANCE = 0.3  # blobs pair up when their sizes differ by at most this share (or 2.5 pt)
+ADOPT_MATCH_RADIUS_MM = 2.5  # an anchor is found again when a blob's centre lands this close
+ADOPT_RANSAC_MM = 1.2
+ADOPT_MIN_SCORE = 0.4  # share of anchors found again for a page to count as matched
+ADOPT_MIN_INLIERS = 8
+ADOPT_AMBIGUOUS_RATIO = 0.85  # a second page scoring this close to the best: not certain which page it is
+# classify() is given this area for every adopted box, so its thresholds scale with the box
+ADOPT_NATIVE_INNER_MM2 = (STANDARD_BOX_MM - 2 * BOX_INNER_INSET_MM) ** 2
+ADOPT_INSET_SHARE = 0.1  # measured area: this share of the box's side inside its printed line
+ADOPT_SEARCH_SHARE = 0.3  # the printed outline is looked for this share of the box's side around its place
+ADOPT_OUTLINE_MM = 0.3
+ADOPT_MAX_FIT_MM = 1.0  # anchors further off than this (median) mean a poor fit
+ADOPT_FOUND_SCORE = 0.3
+ADOPT_MIN_FOUND_SHARE = 0.6
+ADOPT_DENSE_COVERAGE = 0.42  # a tick or a cross covers 10-30 % of a box, unless the pen is thick for the box
+ADOPT_OPEN_GAP = 0.45  # open paper this wide (share of the inner side) among dense ink: strokes, not a fill
+ADOPT_OPEN_GAP_LIGHT = 0.36  # ... or this wide, among ink under LIGHT_DENSE_COVERAGE
+ADOPT_LIGHT_DENSE_COVERAGE = 0.55
+ADOPT_FILL_GAP = 0.2  # at most this: filled in or scribbled over (between the two: a person decides)
+ADOPT_MIN_BLANK_DPI = 150.0
+ADOPT_MIN_ANCHORS = 12  # printed things on a page to align a return by
+ADOPT_SMALL_BOX_MM = 3.4
+ADOPT_MAX_PAGES = 40

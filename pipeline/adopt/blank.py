@@ -23,11 +23,6 @@ from pipeline.errors import UsageError
 from pipeline.form.definition import FORM_ID_RE, load_form_file
 from pipeline.scan.loading import decode_page, open_pages
 
-MIN_BLANK_DPI = 150.0
-MIN_ANCHORS = 12  # printed things on a page to align a return by
-SMALL_BOX_MM = 3.4
-MAX_PAGES = 40
-
 
 @dataclass
 class AdoptReport:
@@ -52,13 +47,13 @@ def _spread(words: list[Found], limit: int) -> list[Found]:
 
 def _pages(blank: Path) -> list[tuple[np.ndarray, float]]:
     count, jobs = open_pages(blank)
-    if count > MAX_PAGES:
+    if count > C.ADOPT_MAX_PAGES:
         raise UsageError(f"{blank}: {count} pages is more than a blank form has",
                          "give the blank copy of the form alone (one copy, every page once)")
     pages = []
     for job in jobs:
         image, dpi = decode_page(job)
-        if dpi < MIN_BLANK_DPI:
+        if dpi < C.ADOPT_MIN_BLANK_DPI:
             raise UsageError(f"{blank}: page {job.source.index + 1} is {dpi:.0f} dpi, too coarse to measure boxes",
                              "scan the blank again at 300 dpi (or give the printed PDF)")
         pages.append((image, dpi))
@@ -92,12 +87,12 @@ def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False)
         round_n = sum(1 for b in boxes if b.shape == "round")
         lines.append(f"page {number}: {len(boxes)} answer boxes ({round_n} round) in {len(groups)} questions, "
                      f"{len(page_fields)} text areas, {len(marks)} corner marks, {len(words)} printed words")
-        if len(anchors[number]) < MIN_ANCHORS:
+        if len(anchors[number]) < C.ADOPT_MIN_ANCHORS:
             raise UsageError(f"{blank}: page {number} has almost nothing printed on it to align a return by",
                              "give a blank with its printed text (not a page of bare boxes), scanned upright")
-        small = [b for b in boxes if min(b.w, b.h) / C.PT_PER_MM < SMALL_BOX_MM]
+        small = [b for b in boxes if min(b.w, b.h) / C.PT_PER_MM < C.ADOPT_SMALL_BOX_MM]
         if small:
-            checks.append(f"page {number}: {len(small)} boxes are under {SMALL_BOX_MM} mm: marks in them are "
+            checks.append(f"page {number}: {len(small)} boxes are under {C.ADOPT_SMALL_BOX_MM} mm: marks in them are "
                           "hard to read; check the scan of a few returns closely")
         if not boxes and not page_fields:
             checks.append(f"page {number}: nothing to read was found on it (no boxes, no text areas)")

@@ -19,27 +19,6 @@ import numpy as np
 
 from pipeline import constants as C
 
-DETECT_DPI = 200.0  # boxes of 3 mm are 24 px: enough to tell a square from a circle
-INK_OF_PAPER = 0.6  # darker than this share of the paper level is ink
-BOX_INNER_MIN_MM = 2.2  # paper inside the smallest box (3 mm outside, thin line)
-BOX_INNER_MAX_MM = 14.0
-BOX_MAX_ASPECT = 1.35
-SQUARE_MIN_FILL = 0.86  # enclosed paper's share of its bounding box: a square
-ROUND_FILL = (0.68, 0.86)  # ... a circle or ellipse (pi/4 = 0.785)
-ROUND_MAX_ASPECT = 1.2
-OUTLINE_MAX_MM = 0.9  # a box's wall is a thin line, not a letter's thick stroke
-OUTLINE_MIN_CLOSED = 0.8  # share of the wall's probes that find ink right outside the enclosed paper
-FIELD_MIN_W_MM = 25.0  # enclosed paper this wide (and FIELD_MIN_H_MM high) is a framed text area
-FIELD_MIN_H_MM = 5.0
-FIELD_MIN_FILL = 0.9
-COMB_GAP_RATIO = 0.45  # neighbouring boxes closer than this share of their size share a wall: a comb field
-WORD_JOIN_MM = (1.6, 0.5)  # letters closer than this join into one word-shaped anchor
-WORD_MM = ((1.2, 90.0), (1.0, 14.0))  # anchor width and height limits
-LINE_GAP_MM = 1.3  # gaps this long in a scanned line are closed before looking for enclosed paper
-MARK_CORNER_REACH_MM = 40.0  # corner marks sit this close to a corner of the page
-MARK_MIN_MM = 4.0  # a solid square mark at least this big
-MARK_L_MIN_MM = 9.0  # an L-shaped mark's arms at least this long (a heading's capital is smaller)
-
 
 @dataclass(frozen=True)
 class Found:
@@ -51,7 +30,8 @@ class Found:
     w: float
     h: float
     shape: str = "square"
-    inner_ink: float = 0.0  # ink inside a box (a printed digit in a bubble; marks on a return)
+    inner_ink: float = 0.0
+    line: float = 0.0  # a box's wall, pt  # ink inside a box (a printed digit in a bubble; marks on a return)
 
     @property
     def cx(self) -> float:
@@ -63,17 +43,17 @@ class Found:
 
 
 def ink_mask(image: np.ndarray, dpi: float) -> tuple[np.ndarray, float]:
-    """The page reduced to DETECT_DPI as a 0/1 ink mask, and its pixels per mm."""
+    """The page reduced to C.ADOPT_DETECT_DPI as a 0/1 ink mask, and its pixels per mm."""
     # threshold first, then reduce: a hairline 1 px wide at 300 dpi must survive the reduction
     paper = float(np.percentile(image, 90))
-    full = (image < paper * INK_OF_PAPER).astype(np.float32)
-    factor = DETECT_DPI / dpi
+    full = (image < paper * C.ADOPT_INK_OF_PAPER).astype(np.float32)
+    factor = C.ADOPT_DETECT_DPI / dpi
     if abs(factor - 1) < 0.02:
-        return full.astype(np.uint8), DETECT_DPI / 25.4
+        return full.astype(np.uint8), C.ADOPT_DETECT_DPI / 25.4
     small = cv2.resize(full, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1
                        else cv2.INTER_LINEAR)
     mask = (small >= 0.3).astype(np.uint8)
-    return mask, DETECT_DPI / 25.4
+    return mask, C.ADOPT_DETECT_DPI / 25.4
 
 
 def _wall_thickness(mask: np.ndarray, x0: int, y0: int, x1: int, y1: int, reach: int) -> tuple[float, float]:
@@ -100,10 +80,20 @@ def _wall_thickness(mask: np.ndarray, x0: int, y0: int, x1: int, y1: int, reach:
     return float(runs[len(runs) // 2]), sum(1 for _, m in probes if m) / len(probes)
 
 
+def _corner_ink(mask: np.ndarray, x: int, y: int, w: int, h: int, line: float) -> float:
+    """Share of the four corners of a box's outer edge that are ink (the hole is x, y, w, h)."""
+    t = max(1, round(line))
+    hits = []
+    for cx, cy in ((x - t, y - t), (x + w - 1, y - t), (x - t, y + h - 1), (x + w - 1, y + h - 1)):
+        patch = mask[max(0, cy):cy + t + 1, max(0, cx):cx + t + 1]
+        hits.append(float(patch.mean()) if patch.size else 0.0)
+    return sum(1 for v in hits if v >= 0.3) / 4
+
+
 def find_enclosures(mask: np.ndarray, px_per_mm: float) -> list[Found]:
     """Boxes (square or round) and framed text areas, found by the paper they enclose."""
     # a thin line through a 1-bit scan breaks into dashes: close gaps along lines (not across them)
-    k = max(2, round(LINE_GAP_MM * px_per_mm))
+    k = max(2, round(C.ADOPT_LINE_GAP_MM * px_per_mm))
     closed = np.maximum(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((k, 1), np.uint8)),
                         cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, k), np.uint8)))
     paper = (1 - closed).astype(np.uint8)
@@ -111,13 +101,14 @@ def find_enclosures(mask: np.ndarray, px_per_mm: float) -> list[Found]:
     h, w = mask.shape
     pt_per_px = C.PT_PER_MM / px_per_mm
     found: list[Found] = []
-    lo, hi = BOX_INNER_MIN_MM * px_per_mm, BOX_INNER_MAX_MM * px_per_mm
+    lo, hi = C.ADOPT_BOX_INNER_MIN_MM * px_per_mm, C.ADOPT_BOX_INNER_MAX_MM * px_per_mm
     for n in range(1, count):
         x, y, bw, bh, area = (int(v) for v in stats[n])
         if x == 0 or y == 0 or x + bw >= w or y + bh >= h:
             continue  # the page's own background
-        is_field = bw >= FIELD_MIN_W_MM * px_per_mm and bh >= FIELD_MIN_H_MM * px_per_mm
-        if not is_field and not (lo <= bw <= hi and lo <= bh <= hi and max(bw, bh) / min(bw, bh) <= BOX_MAX_ASPECT):
+        is_field = bw >= C.ADOPT_FIELD_MIN_W_MM * px_per_mm and bh >= C.ADOPT_FIELD_MIN_H_MM * px_per_mm
+        aspect = max(bw, bh) / max(1, min(bw, bh))
+        if not is_field and not (lo <= bw <= hi and lo <= bh <= hi and aspect <= C.ADOPT_BOX_MAX_ASPECT):
             continue
         region = (labels[y:y + bh, x:x + bw] == n).astype(np.uint8)
         # paper plus whatever ink sits inside it (a printed digit, a mark): the whole enclosed shape
@@ -128,22 +119,24 @@ def find_enclosures(mask: np.ndarray, px_per_mm: float) -> list[Found]:
         fill = filled_area / float(bw * bh)
         inner_ink = enclosed / max(1.0, float(filled_area))
         thickness, closed_share = _wall_thickness(closed, x, y, x + bw, y + bh,
-                                                  int(OUTLINE_MAX_MM * px_per_mm * 2))
-        if closed_share < OUTLINE_MIN_CLOSED:
+                                                  int(C.ADOPT_OUTLINE_MAX_MM * px_per_mm * 2))
+        if closed_share < C.ADOPT_OUTLINE_MIN_CLOSED:
             continue
         line = max(1.0, thickness)
         ox, oy, ow, oh = (x - line) * pt_per_px, (y - line) * pt_per_px, (bw + 2 * line) * pt_per_px, \
             (bh + 2 * line) * pt_per_px
         if is_field:
-            if fill >= FIELD_MIN_FILL and inner_ink < 0.05:
+            if fill >= C.ADOPT_FIELD_MIN_FILL and inner_ink < 0.05:
                 found.append(Found("field", ox, oy, ow, oh))
             continue
-        if thickness > OUTLINE_MAX_MM * px_per_mm or inner_ink > 0.35:
+        if thickness > C.ADOPT_OUTLINE_MAX_MM * px_per_mm or inner_ink > 0.35:
             continue
-        if fill >= SQUARE_MIN_FILL:
-            found.append(Found("box", ox, oy, ow, oh, "square", round(inner_ink, 3)))
-        elif ROUND_FILL[0] <= fill < ROUND_FILL[1] and max(bw, bh) / min(bw, bh) <= ROUND_MAX_ASPECT:
-            found.append(Found("box", ox, oy, ow, oh, "round", round(inner_ink, 3)))
+        # a square's outline has ink in the corners of its bounding box, a circle's leaves them paper
+        square_corners = _corner_ink(mask, x, y, bw, bh, line) >= 0.5
+        if fill >= C.ADOPT_SQUARE_MIN_FILL and square_corners:
+            found.append(Found("box", ox, oy, ow, oh, "square", round(inner_ink, 3), line * pt_per_px))
+        elif C.ADOPT_ROUND_FILL[0] <= fill and not square_corners and aspect <= C.ADOPT_ROUND_MAX_ASPECT:
+            found.append(Found("box", ox, oy, ow, oh, "round", round(inner_ink, 3), line * pt_per_px))
     return _split_combs(found)
 
 
@@ -159,7 +152,7 @@ def _split_combs(found: list[Found]) -> list[Found]:
             if j <= i or abs(b.cy - o.cy) > 0.3 * b.h or abs(b.h - o.h) > 0.3 * b.h:
                 continue
             gap = max(o.x - b.x - b.w, b.x - o.x - o.w)
-            if gap < COMB_GAP_RATIO * min(b.w, o.w):
+            if gap < C.ADOPT_COMB_GAP_RATIO * min(b.w, o.w):
                 rows[i].append(j)
     # join neighbours transitively
     parent = list(range(len(boxes)))
@@ -190,13 +183,13 @@ def _split_combs(found: list[Found]) -> list[Found]:
 
 def find_words(mask: np.ndarray, px_per_mm: float) -> list[Found]:
     """Word-sized blobs of print: letters joined into words.  Printed content to align a return by."""
-    kx = max(1, round(WORD_JOIN_MM[0] * px_per_mm))
-    ky = max(1, round(WORD_JOIN_MM[1] * px_per_mm))
+    kx = max(1, round(C.ADOPT_WORD_JOIN_MM[0] * px_per_mm))
+    ky = max(1, round(C.ADOPT_WORD_JOIN_MM[1] * px_per_mm))
     joined = cv2.dilate(mask, np.ones((ky, kx), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     pt_per_px = C.PT_PER_MM / px_per_mm
     out = []
-    (wmin, wmax), (hmin, hmax) = WORD_MM
+    (wmin, wmax), (hmin, hmax) = C.ADOPT_WORD_MM
     for n in range(1, count):
         x, y, bw, bh, _ = (int(v) for v in stats[n])
         # undo the dilation's growth so the size matches the print
@@ -211,12 +204,12 @@ def find_corner_marks(mask: np.ndarray, px_per_mm: float) -> list[Found]:
     """Solid squares or L-shaped marks near the page's corners (many forms print them for scanning)."""
     count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     h, w = mask.shape
-    reach = MARK_CORNER_REACH_MM * px_per_mm
+    reach = C.ADOPT_MARK_CORNER_REACH_MM * px_per_mm
     pt_per_px = C.PT_PER_MM / px_per_mm
     out = []
     for n in range(1, count):
         x, y, bw, bh, area = (int(v) for v in stats[n])
-        if min(bw, bh) < MARK_MIN_MM * px_per_mm or max(bw, bh) > 40 * px_per_mm:
+        if min(bw, bh) < C.ADOPT_MARK_MIN_MM * px_per_mm or max(bw, bh) > 40 * px_per_mm:
             continue
         near_x = x < reach or w - (x + bw) < reach
         near_y = y < reach or h - (y + bh) < reach
@@ -224,7 +217,7 @@ def find_corner_marks(mask: np.ndarray, px_per_mm: float) -> list[Found]:
             continue
         fill = area / float(bw * bh)
         solid = fill >= 0.85 and max(bw, bh) / min(bw, bh) <= 1.3
-        corner = fill <= 0.35 and min(bw, bh) >= MARK_L_MIN_MM * px_per_mm and 0.5 <= bw / bh <= 2.0
+        corner = fill <= 0.35 and min(bw, bh) >= C.ADOPT_MARK_L_MIN_MM * px_per_mm and 0.5 <= bw / bh <= 2.0
         if solid or corner:
             out.append(Found("mark", x * pt_per_px, y * pt_per_px, bw * pt_per_px, bh * pt_per_px))
     return out

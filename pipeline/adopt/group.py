@@ -9,13 +9,11 @@ checks it on the numbered preview and edits the form file.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from statistics import median
 
+from pipeline import constants as C
 from pipeline.adopt.detect import Found
-
-ROW_TOLERANCE = 0.5  # share of a box's height two centres may differ by and still be in one row
-ROW_SPLIT_GAP = 2.5  # a gap this many times the row's typical gap (and wider than 3 boxes) starts a new question
-COLUMN_MAX_GAP = 3.0  # stacked boxes at most this many box heights apart are one question
 
 
 @dataclass(frozen=True)
@@ -28,7 +26,7 @@ class Proposed:
 def _rows(boxes: list[Found]) -> list[list[Found]]:
     rows: list[list[Found]] = []
     for box in sorted(boxes, key=lambda b: b.cy):
-        if rows and abs(box.cy - median(b.cy for b in rows[-1])) <= ROW_TOLERANCE * box.h:
+        if rows and abs(box.cy - median(b.cy for b in rows[-1])) <= C.ADOPT_ROW_TOLERANCE * box.h:
             rows[-1].append(box)
         else:
             rows.append([box])
@@ -41,11 +39,11 @@ def _split_row(row: list[Found]) -> list[list[Found]]:
         if len(row) == 2 and row[1].x - row[0].x - row[0].w > 12 * row[0].w:
             return [[row[0]], [row[1]]]
         return [row]
-    gaps = [b.x - a.x - a.w for a, b in zip(row, row[1:], strict=False)]
+    gaps = [b.x - a.x - a.w for a, b in pairwise(row)]
     typical = median(gaps)
     parts: list[list[Found]] = [[row[0]]]
     for gap, box in zip(gaps, row[1:], strict=True):
-        if gap > ROW_SPLIT_GAP * typical and gap > 3 * box.w:
+        if gap > C.ADOPT_ROW_SPLIT_GAP * typical and gap > 3 * box.w:
             parts.append([box])
         else:
             parts[-1].append(box)
@@ -58,7 +56,7 @@ def _columns(singles: list[Found]) -> list[list[Found]]:
     for box in sorted(singles, key=lambda b: (b.cy)):
         for col in columns:
             last = col[-1]
-            if abs(last.cx - box.cx) <= 0.5 * box.w and 0 <= box.y - last.y - last.h <= COLUMN_MAX_GAP * box.h:
+            if abs(last.cx - box.cx) <= 0.5 * box.w and 0 <= box.y - last.y - last.h <= C.ADOPT_COLUMN_MAX_GAP * box.h:
                 col.append(box)
                 break
         else:

@@ -24,15 +24,6 @@ from pipeline.adopt.detect import Found, find_all
 from pipeline.form.adopted import Anchor
 from pipeline.form.definition import Form
 
-SKEWS_DEG = (-2.4, -1.2, 0.0, 1.2, 2.4)  # searched around each quarter turn; the fit takes it from there
-VOTE_BIN_PT = 4.0
-SIZE_TOLERANCE = 0.3  # blobs pair up when their sizes differ by at most this share (or 2.5 pt)
-MATCH_RADIUS_MM = 2.5  # an anchor is found again when a blob's centre lands this close
-RANSAC_MM = 1.2
-MIN_SCORE = 0.4  # share of anchors found again for a page to count as matched
-MIN_INLIERS = 8
-AMBIGUOUS_RATIO = 0.85  # a second page scoring this close to the best: not certain which page it is
-
 
 @dataclass(frozen=True)
 class Blobs:
@@ -97,14 +88,14 @@ def _turned(blobs: Blobs, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _vote(anchors: np.ndarray, a_sizes: np.ndarray, pts: np.ndarray, p_sizes: np.ndarray
           ) -> tuple[int, np.ndarray]:
     """The shift (anchor - blob) most pairs of like-sized blobs agree on, and how many agree."""
-    tol = np.maximum(2.5, SIZE_TOLERANCE * a_sizes)  # (n, 2)
+    tol = np.maximum(2.5, C.ADOPT_SIZE_TOLERANCE * a_sizes)  # (n, 2)
     like = (np.abs(a_sizes[:, None, :] - p_sizes[None, :, :]) <= tol[:, None, :]).all(axis=2)
     ai, pi = np.nonzero(like)
     if not len(ai):
         return 0, np.zeros(2)
     shifts = anchors[ai] - pts[pi]
     lo = shifts.min(axis=0)
-    cells = np.floor((shifts - lo) / VOTE_BIN_PT).astype(np.int64)
+    cells = np.floor((shifts - lo) / C.ADOPT_VOTE_BIN_PT).astype(np.int64)
     shape = cells.max(axis=0) + 1
     grid = np.zeros((int(shape[1]) + 2, int(shape[0]) + 2), np.float32)
     np.add.at(grid, (cells[:, 1] + 1, cells[:, 0] + 1), 1.0)
@@ -129,7 +120,7 @@ def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs) -> tuple[in
     for k in range(4):
         pts, sizes, _ = _turned(blobs, k)
         centre = pts.mean(axis=0)
-        for skew in SKEWS_DEG:
+        for skew in C.ADOPT_SKEWS_DEG:
             t = np.radians(skew)
             rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
             moved = (pts - centre) @ rot.T + centre
@@ -140,32 +131,32 @@ def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs) -> tuple[in
     votes, k, skew, shift = best
     if votes < 4:
         return None
-    pts, sizes, to_image = _turned(blobs, k)
+    pts, _, _ = _turned(blobs, k)
     centre = pts.mean(axis=0)
     t = np.radians(skew)
     rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
     moved = (pts - centre) @ rot.T + centre + shift
     px_per_pt = blobs.dpi / C.PT_PER_INCH
-    idx, ok = _nearest(anchors, moved, C.mm(MATCH_RADIUS_MM * 2.5))
+    idx, ok = _nearest(anchors, moved, C.mm(C.ADOPT_MATCH_RADIUS_MM * 2.5))
     if ok.sum() < 4:
         return None
     image_pt = blobs.centres
     h, _ = cv2.findHomography(anchors[ok], image_pt[idx[ok]] * px_per_pt, cv2.RANSAC,
-                              C.mm(RANSAC_MM * 2) * px_per_pt)
+                              C.mm(C.ADOPT_RANSAC_MM * 2) * px_per_pt)
     if h is None:
         return None
-    for radius_mm in (MATCH_RADIUS_MM, MATCH_RADIUS_MM * 0.6):
+    for radius_mm in (C.ADOPT_MATCH_RADIUS_MM, C.ADOPT_MATCH_RADIUS_MM * 0.6):
         projected = cv2.perspectiveTransform(anchors.reshape(-1, 1, 2), h).reshape(-1, 2) / px_per_pt
         idx, ok = _nearest(projected, image_pt, C.mm(radius_mm))
         if ok.sum() < 4:
             return None
-        refit, inl = cv2.findHomography(anchors[ok], image_pt[idx[ok]] * px_per_pt, cv2.RANSAC,
-                                        C.mm(RANSAC_MM) * px_per_pt)
+        refit, _ = cv2.findHomography(anchors[ok], image_pt[idx[ok]] * px_per_pt, cv2.RANSAC,
+                                        C.mm(C.ADOPT_RANSAC_MM) * px_per_pt)
         if refit is None:
             break
         h = refit
     projected = cv2.perspectiveTransform(anchors.reshape(-1, 1, 2), h).reshape(-1, 2) / px_per_pt
-    idx, ok = _nearest(projected, image_pt, C.mm(MATCH_RADIUS_MM))
+    idx, ok = _nearest(projected, image_pt, C.mm(C.ADOPT_MATCH_RADIUS_MM))
     residual = np.linalg.norm(projected[ok] - image_pt[idx[ok]], axis=1)
     residual_mm = float(np.median(residual)) / C.PT_PER_MM if ok.any() else 99.0
     return k, h, int(ok.sum()), residual_mm
@@ -184,13 +175,13 @@ def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
             k, h, found, residual = fit
             candidates.append(Match(form, page.page, k, h, found / len(anchors), found, len(anchors), residual))
     candidates.sort(key=lambda m: m.score, reverse=True)
-    if not candidates or candidates[0].score < MIN_SCORE or candidates[0].anchors_found < MIN_INLIERS:
+    if not candidates or candidates[0].score < C.ADOPT_MIN_SCORE or candidates[0].anchors_found < C.ADOPT_MIN_INLIERS:
         best = f" (best: {candidates[0].form.id} page {candidates[0].page}, {candidates[0].score:.0%} of its " \
                "printed marks found)" if candidates else ""
         return None, f"not like any adopted form{best}"
     top = candidates[0]
     rivals = [m for m in candidates[1:] if (m.form.id, m.page) != (top.form.id, top.page)
-              and m.score >= AMBIGUOUS_RATIO * top.score]
+              and m.score >= C.ADOPT_AMBIGUOUS_RATIO * top.score]
     if rivals:
         r = rivals[0]
         return None, (f"looks like {top.form.id} page {top.page} ({top.score:.0%}) but just as much like "

@@ -27,15 +27,6 @@ from pipeline.scan.marks import classify, darkness_map, decide_item, evidence_cr
 from pipeline.scan.register import warp_to_layout
 from pipeline.scan.results import BoxReading, BoxState, CommentReading, ItemReading, PageResult, PageSource
 
-NATIVE_INNER_MM2 = (C.STANDARD_BOX_MM - 2 * C.BOX_INNER_INSET_MM) ** 2
-INSET_SHARE = C.BOX_INNER_INSET_MM / C.STANDARD_BOX_MM  # the measured area starts as far in as on our boxes
-SEARCH_SHARE = 0.3  # the printed outline is looked for this share of the box's side around its place
-OUTLINE_MM = 0.3
-MAX_FIT_MM = 1.0  # anchors further off than this (median) mean a poor fit
-FOUND_SCORE = 0.45
-MIN_FOUND_SHARE = 0.6
-DENSE_COVERAGE = 0.45  # a tick or a cross covers 10-30 % of a box; a scribble-over half or more  # boxes whose outline must be found near their place for the fit to be trusted
-
 
 @dataclass(frozen=True)
 class _Measured:
@@ -43,6 +34,7 @@ class _Measured:
     faint: float
     solid: float
     darkness: float
+    gap: float  # the widest open paper left inside, as a share of the inner side: strokes leave some, fills none
     dx: int
     dy: int
     match: float
@@ -61,20 +53,21 @@ def _template(w: int, h: int, line: int, shape: str) -> np.ndarray:
 def measure(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> _Measured:
     w, h = max(4, round(box.w * px_per_pt)), max(4, round(box.h * px_per_pt))
     x, y = round(box.x * px_per_pt), round(box.y * px_per_pt)
-    r = max(2, round(SEARCH_SHARE * min(w, h)))
+    r = max(2, round(C.ADOPT_SEARCH_SHARE * min(w, h)))
     window = dark[max(0, y - r):y + h + r, max(0, x - r):x + w + r]
     dx = dy = 0
     score = 0.0
     if y - r >= 0 and x - r >= 0 and window.shape == (h + 2 * r, w + 2 * r):
-        line = max(1, round(C.mm(OUTLINE_MM) * px_per_pt))
+        line = max(1, round(max(box.line, C.mm(C.ADOPT_OUTLINE_MM)) * px_per_pt))
         scores = cv2.matchTemplate(window, _template(w, h, line, box.shape), cv2.TM_CCOEFF_NORMED)
         _, score, _, (bx, by) = cv2.minMaxLoc(scores)
         if score >= C.BOX_MATCH_MIN_SCORE:
             dx, dy = bx - r, by - r
-    inset = max(2, round(INSET_SHARE * min(w, h)))
+    # inside the printed line, then a margin for print and fit drift that grows with the box
+    inset = max(2, round(box.line * px_per_pt + C.ADOPT_INSET_SHARE * min(w, h)))
     inner = dark[y + dy + inset:y + dy + h - inset, x + dx + inset:x + dx + w - inset]
     if not inner.size:
-        return _Measured(0.0, 0.0, 0.0, 0.0, dx, dy, float(score))
+        return _Measured(0.0, 0.0, 0.0, 0.0, 1.0, dx, dy, float(score))
     area = np.ones(inner.shape, bool)
     if box.shape == "round":
         area = np.zeros(inner.shape, np.uint8)
@@ -93,7 +86,10 @@ def measure(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> _Measured:
         erode = max(1, round(C.mm(C.SOLID_ERODE_MM) * px_per_pt * scale))
         closed = cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
         solid = float(cv2.erode(closed, np.ones((erode, erode), np.uint8))[area].mean())
-    return _Measured(coverage, faint, solid, darkness, dx, dy, float(score))
+    paper = np.pad((~inked & area).astype(np.uint8), 1)  # the box's own line walls the inside in
+    gap = float(cv2.distanceTransform(paper, cv2.DIST_L2, 3).max()) * 2 / min(inner.shape)
+    return _Measured(coverage, faint, solid, darkness, gap, dx, dy, float(score))
+
 
 
 def _box_readings(dark: np.ndarray, geo: AdoptedGeometry, page: int, px_per_pt: float
@@ -104,10 +100,20 @@ def _box_readings(dark: np.ndarray, geo: AdoptedGeometry, page: int, px_per_pt: 
     mm_per_px = 1 / (px_per_pt * C.PT_PER_MM)
     out = []
     for (q, b), m in zip(pairs, measured, strict=True):
-        state, confidence = classify(m.coverage, m.faint, m.solid, NATIVE_INNER_MM2, floor)
-        if state == "marked" and m.coverage >= DENSE_COVERAGE:
-            # denser than any tick or cross: a box scribbled over, whatever its solidity through a 1-bit scan
-            state, confidence = "filled", 0.6
+        state, confidence = classify(m.coverage, m.faint, m.solid, C.ADOPT_NATIVE_INNER_MM2, floor)
+        if m.coverage >= C.ADOPT_DENSE_COVERAGE and state != "empty":
+            # dense ink: a fill or scribble leaves no open paper, a heavy pen's tick or cross in a small box does
+            if m.gap <= C.ADOPT_FILL_GAP:
+                state, confidence = "filled", 0.7
+            elif m.gap >= C.ADOPT_OPEN_GAP or (m.gap >= C.ADOPT_OPEN_GAP_LIGHT
+                                               and m.coverage < C.ADOPT_LIGHT_DENSE_COVERAGE):
+                state, confidence = "marked", 0.7
+            elif geo.fill_to_cancel:
+                state, confidence = "uncertain", 0.4  # a scribble-over, or a heavy cross in a small box?
+            else:
+                state, confidence = "marked", 0.6  # no fill convention on the form: dense strokes are a mark
+        if state == "filled" and b.shape == "round" and not geo.fill_to_cancel:
+            state = "marked"  # bubbles are filled in to answer, unless the form says filling cancels
         out.append((q, b, BoxReading(q.item_of(b), b.value if q.kind == "one" else 1, round(m.coverage, 4),
                                      round(m.darkness, 3), 0.0, round(m.dx * mm_per_px, 2),
                                      round(m.dy * mm_per_px, 2), state, round(confidence, 3), faint=round(m.faint, 4),
@@ -152,8 +158,8 @@ def read_adopted(image: np.ndarray, dpi: float, source: PageSource, match: Match
     readings = _box_readings(dark, geo, match.page, px_per_pt)
     # an empty box must show its printed outline where the fit puts it (a marked one may not: ink hides it)
     empty = [r for _, _, r in readings if r.state == "empty"]
-    found = [r for r in empty if r.match >= FOUND_SCORE and np.hypot(r.dx_mm, r.dy_mm) <= 1.2]
-    good_fit = match.residual_mm <= MAX_FIT_MM and len(found) >= MIN_FOUND_SHARE * len(empty)
+    found = [r for r in empty if r.match >= C.ADOPT_FOUND_SCORE and np.hypot(r.dx_mm, r.dy_mm) <= 1.2]
+    good_fit = match.residual_mm <= C.ADOPT_MAX_FIT_MM and len(found) >= C.ADOPT_MIN_FOUND_SHARE * len(empty)
     items: list[ItemReading] = []
     for q in geo.questions_on(match.page):
         mine = [(b, r) for qq, b, r in readings if qq is q]

@@ -24,7 +24,7 @@ HEADER = """\
 #    'kind: one' = choose one box; 'kind: any' = each box is its own yes/no (exported as ID_value = 1 or 0).
 #  - delete any box that is not an answer box (an example in the instructions, a logo).
 #  - 'fill_to_cancel: true' if the form tells people to fill a box in to cancel it; with 'false' a filled-in
-#    box is sent to a person, since its meaning is not written on the form.
+#    round bubble is an answer and a filled-in square is sent to a person (the form does not say what it means).
 #  - positions are in pt (1/72 inch) from the top-left corner of the page; 'anchors' are what returns are
 #    aligned by: leave them alone.
 """
@@ -45,7 +45,7 @@ def form_document(form_id: str, source: str, page_size: tuple[float, float], pro
         qids.append(qid)
         questions.append({
             "id": qid, "page": p.page, "kind": p.kind, "text": f"(write question {qid} here)",
-            "boxes": [{"value": v, "x": _r(b.x), "y": _r(b.y), "w": _r(b.w), "h": _r(b.h),
+            "boxes": [{"value": v, "x": _r(b.x), "y": _r(b.y), "w": _r(b.w), "h": _r(b.h), "line": _r(b.line),
                        **({"shape": "round"} if b.shape == "round" else {})}
                       for v, b in enumerate(p.boxes, start=1)],
         })
@@ -76,7 +76,7 @@ def _dump(doc: dict[str, Any]) -> str:
         return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
 
     def boxes_flow(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
-        return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=len(data) <= 7
+        return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=len(data) <= 8
                                         and "value" in data)
 
     Dumper.add_representer(_FlowList, flow)

@@ -34,6 +34,7 @@ class AdoptedBox:
     h: float
     shape: BoxShape = "square"
     label: str = ""
+    line: float = 0.7  # the printed outline's width, pt: the measured area starts inside it
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,8 @@ def _number(value: Any, source: str, where: str, low: float = 0.0, high: float =
     return float(value)
 
 
-def _rect(entry: dict[str, Any], source: str, where: str, page_size: tuple[float, float]) -> tuple[float, ...]:
+def _rect(entry: dict[str, Any], source: str, where: str, page_size: tuple[float, float]
+          ) -> tuple[float, float, float, float]:
     x = _number(entry.get("x"), source, f"{where}.x", -50, page_size[0])
     y = _number(entry.get("y"), source, f"{where}.y", -50, page_size[1])
     w = _number(entry.get("w"), source, f"{where}.w", 1, page_size[0])
@@ -217,8 +219,9 @@ def _question(raw: Any, n: int, source: str, page_size: tuple[float, float], pag
         if shape not in ("square", "round"):
             raise _fail(source, f"{where}.shape", f"should be 'square' or 'round', found {shape!r}",
                         "write the shape of the printed box")
+        line = _number(box.get("line", 0.7), source, f"{where}.line", 0.0, 10.0)
         boxes.append(AdoptedBox(value, *_rect(box, source, where, page_size), shape=shape,
-                                label=_text(box.get("label"))))
+                                label=_text(box.get("label")), line=line))
     if kind == "one" and len(boxes) < 2:
         raise _fail(source, f"questions[{n}]", f"{qid} is 'choose one' but has a single box",
                     "make it 'kind: any' (the box is a yes/no of its own), or merge it with its neighbours")

@@ -7,6 +7,8 @@ returns are aligned by the anchors in the form file (`adopt.match`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pipeline import constants as C
 from pipeline.form.definition import Form
 from pipeline.form.layout import Box, ItemRow, Layout, PageLayout, Paper, Rect, TextField
@@ -22,7 +24,7 @@ def nearest_paper(page_size: tuple[float, float]) -> Paper:
     return "a4" if a4 <= letter else "letter"
 
 
-def question_rect(boxes: list[Rect] | tuple[Rect, ...], page_size: tuple[float, float]) -> Rect:
+def question_rect(boxes: Sequence[Rect], page_size: tuple[float, float]) -> Rect:
     """The boxes of a question with a margin, kept on the page."""
     x0 = max(0.0, min(b.x for b in boxes) - ROW_MARGIN_PT)
     y0 = max(0.0, min(b.y for b in boxes) - ROW_MARGIN_PT)

@@ -6,14 +6,11 @@ import os
 import tempfile
 from pathlib import Path
 
-from pipeline.errors import PaperVoiceError
-
-
-class OutputError(PaperVoiceError):
-    pass
+from pipeline.errors import OutputError
 
 
 def atomic_write(path: Path, data: bytes) -> None:
+    """Write under a temporary name in the same folder, flush to disk, then rename over the real name."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -123,6 +123,8 @@ REPORT_MAX_LISTED = 20  # entries per kind of problem or list in status and chec
 
 # --- Review page ---------------------------------------------------------------------------
 REVIEW_WRONG_TOKEN_DELAY_S = 1.0  # pause after a wrong access token, so guessing it over the network is slow
+REVIEW_TOKEN_MIN_CHARS = 12  # an access token is at least this long ...
+REVIEW_TOKEN_MIN_BITS = 40.0  # ... and at least this hard to guess (length x character entropy, in bits)
 REVIEW_MAX_POST_BYTES = 256 * 1024  # a form post larger than this is refused
 REVIEW_ASSIGN_MAX_PAGES = 20  # pages a copy may have when its serial was not issued here (checks a typed page)
 
@@ -136,6 +138,24 @@ EVIDENCE_GREY_LEVELS = 16
 PAGE_IMAGE_DPI = 150  # pages kept for a person (not a form, unreadable): readable again once assigned
 COMMENT_CROP_DPI = 150  # the handwriting crop kept as the record
 PAPER_WHITEN_MARGIN = 28  # grey levels: pixels this close to the paper's level are stored as white
+
+# --- Scanner: page checks and registration -------------------------------------------------
+INK_CHECK_DPI = 50.0  # the blank-page ink share is measured at this resolution: enough to see any writing
+INK_CHECK_EDGE_PARTS = 20  # 1/20 of each side is left out of it: scanners darken the page's edges
+INK_DARKER_THAN_PAPER = 0.6  # share of the paper's grey level below which a pixel counts as ink (blank check)
+READ_DOWNSCALE_SLACK = 1.05  # pages up to 5 % finer than READ_MAX_DPI are read as they are, not resized
+POOR_FIT_CONFIDENCE = 0.2  # confidence stored with an answer flagged because the page fits its layout badly
+LOST_MARK_CONFIDENCE = 0.3  # ... with a blank row flagged because other marks on the page are only traces
+MARK_DARKER_THAN_PAPER = 0.55  # share of the paper's grey level below which a pixel can be part of a corner mark
+MARK_MIN_FILL = 0.5  # a corner mark fills at least this share of its bounding box (a rotated square does)
+MARK_BOX_SIDE_RANGE = (0.6, 1.6)  # its bounding box's sides, as multiples of the printed mark's side
+PAPER_SAMPLE_PX = 300  # the paper's level is sampled on a grid about this many points a side
+PAPER_LEVEL_PERCENTILE = 90  # the paper's level: this percentile of the sample (robust to ink and dark borders)
+PAPER_MIN_LEVEL = 64.0  # grey level: a "paper" darker than this is a dark scan; this is used instead
+QR_CORNER_SEARCH_EXTRA_MM = 2.0  # the corner search window reaches this much past code and mark
+QR_DECODE_DPI = 250.0  # a corner crop is resized to about this resolution for decoding ...
+QR_DECODE_SCALE_RANGE = (0.35, 2.5)  # ... within these scale factors
+QR_OFF_CENTRE_WEIGHT = 0.05  # with several codes: misfit (px) plus this much per px the page centre lands off
 
 # --- Loading ------------------------------------------------------------------------------
 POPPLER_TIMEOUT_S = 120.0  # one pdftoppm/pdfinfo call; an A4 page at 300 dpi takes well under a second

@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad command line, options or form definition
     MISSING_DEPENDENCY = 3  # an external program (tesseract, poppler) is missing or too old
     LEDGER = 4  # the ledger could not be opened or written (read-only, disk full, corrupt)
+    OUTPUT = 5  # an output file (PDF, workbook, CSV, pictures) could not be written: no folder, no right, disk full
     INTERRUPTED = 130  # Ctrl-C: what was committed stays committed
 
 
@@ -80,3 +81,10 @@ class InputFileError(PaperVoiceError):
 
 class LedgerError(PaperVoiceError):
     exit_code = ExitCode.LEDGER
+
+
+class OutputError(PaperVoiceError):
+    """A file PaperVoice makes (print PDF, manifest, workbook, CSV) could not be written; nothing half-written is
+    left under its name.  Not a usage error: the command was right, the disk or the folder was not."""
+
+    exit_code = ExitCode.OUTPUT

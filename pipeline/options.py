@@ -6,10 +6,14 @@ and the review server get the same validation and the same messages.
 
 from __future__ import annotations
 
+import math
 import os
+import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline import constants as C
 from pipeline.errors import UsageError
 
 DEFAULT_DB = Path("papervoice.db")
@@ -72,6 +76,33 @@ class ReviewOptions:
         if not self.is_local and not self.token:
             raise UsageError(
                 f"refusing to serve the review page on {self.host} without an access token",
-                "add --token SOME-LONG-SECRET (people will be asked for it), or leave --host at 127.0.0.1")
-        if self.token is not None and len(self.token) < 12:
-            raise UsageError("the access token is too short to be safe", "use at least 12 characters")
+                f"add --token {secrets.token_urlsafe(16)} (a new random one: give it to the people reviewing; "
+                "they will be asked for it), or leave --host at 127.0.0.1")
+        if self.token is not None:
+            problem = weak_token(self.token)
+            if problem:
+                raise UsageError(problem, f"use a long random one, e.g. --token {secrets.token_urlsafe(16)}")
+
+
+def token_bits(token: str) -> float:
+    """A rough measure of how hard a token is to guess: its length times the entropy of its characters.
+
+    Twelve spaces or 'aaaaaaaaaaaa' measure 0; a random 16-character token about 60; a passphrase of
+    words more.  It is deliberately simple: it only has to refuse the obviously weak.
+    """
+    if not token:
+        return 0.0
+    counts = Counter(token)
+    per_char = -sum(n / len(token) * math.log2(n / len(token)) for n in counts.values())
+    return per_char * len(token)
+
+
+def weak_token(token: str) -> str | None:
+    """Why a token is too weak to guard a review page other computers can reach, or None if it will do."""
+    if len(token) < C.REVIEW_TOKEN_MIN_CHARS:
+        return f"the access token is too short to be safe (at least {C.REVIEW_TOKEN_MIN_CHARS} characters)"
+    if token != token.strip():
+        return "the access token starts or ends with a space, which people cannot see when they type it"
+    if token_bits(token) < C.REVIEW_TOKEN_MIN_BITS:
+        return "the access token is too easy to guess (too few different characters)"
+    return None

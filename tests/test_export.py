@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from openpyxl import load_workbook
 
-from pipeline.errors import LedgerError, UnknownFormError
+from pipeline.errors import ExitCode, LedgerError, OutputError, UnknownFormError
 from pipeline.export import cells
 from pipeline.export import workbook as E
 from pipeline.form.definition import FormRegistry
@@ -408,10 +408,15 @@ def test_failed_write_keeps_old_file(built: dict, tmp_path: Path, monkeypatch: p
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(E._Writer, "write_data", boom)
-    with pytest.raises(E.OutputError):
+    with pytest.raises(OutputError):
         E.export_workbook(ExportOptions(output=out, db=built["db"]))
     assert out.read_bytes() == b"previous workbook"
     assert [p.name for p in tmp_path.iterdir()] == ["r.xlsx"]
+    # a full disk is not a usage error: the command says so with its own exit code (README, Exit codes)
+    from pipeline.cli import main
+
+    assert main(["export", "-o", str(out), "--db", str(built["db"])]) == ExitCode.OUTPUT == 5
+    assert out.read_bytes() == b"previous workbook"
 
 
 def test_empty_ledger_and_undefined_registry(tmp_path: Path) -> None:

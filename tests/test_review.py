@@ -31,9 +31,9 @@ from pipeline.errors import LedgerError, UsageError
 from pipeline.form.definition import FormRegistry
 from pipeline.form.identity import PageIdentity
 from pipeline.form.layout import compute_layout
+from pipeline.ledger import queries as Q
 from pipeline.ledger.store import Ledger
 from pipeline.options import ReviewOptions
-from pipeline.review import queue as Q
 from pipeline.review.app import create_app
 from pipeline.scan.results import CommentReading, FileInfo, ItemReading, PageResult, PageSource
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import sqlite3
 import struct
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +23,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline import constants as C
 from pipeline.export.cells import TOP, put
+from pipeline.ledger.images import ImageReader
+from pipeline.workers import limit_worker_threads
 
 POINTS_PER_PIXEL = 0.75  # Excel row heights are in points, image sizes in 96-dpi pixels
 
@@ -46,20 +47,18 @@ class Shown:
     fmt: str
 
 
-_worker_db: sqlite3.Connection | None = None
+_worker_images: ImageReader | None = None
 
 
 def _open_images(db_path: str) -> None:
     """Pool initializer: each process reads image blobs itself, so only ids cross process boundaries."""
-    global _worker_db
-    _worker_db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=C.SQLITE_BUSY_TIMEOUT_MS / 1000)
+    global _worker_images
+    _worker_images = ImageReader(db_path)
 
 
 def _start_worker(db_path: str) -> None:
-    """A pool process: one OpenCV thread each, since the processes already use every core (measured faster)."""
-    import cv2
-
-    cv2.setNumThreads(1)
+    """A pool process: one thread each, since the processes already use every core (measured faster)."""
+    limit_worker_threads()
     _open_images(db_path)
 
 
@@ -73,11 +72,10 @@ def _prepare_image(job: ImageJob) -> tuple[int, int, str] | None:
     import numpy as np
     from PIL import Image as PILImage
 
-    assert _worker_db is not None
-    row = _worker_db.execute("SELECT data FROM images WHERE id = ?", (job.image_id,)).fetchone()
-    if row is None:
+    assert _worker_images is not None
+    data = _worker_images.read(job.image_id)
+    if data is None:
         return None
-    data = bytes(row[0])
     if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":  # what the scanner stores: read the size only
         width, height = struct.unpack(">II", data[16:24])
         fmt = "png"
@@ -166,14 +164,14 @@ class CropPlan:
         workers = min(C.EXPORT_IMAGE_WORKERS_MAX, os.cpu_count() or 1,
                       math.ceil(len(self.jobs) / C.EXPORT_IMAGES_PER_WORKER))
         if workers <= 1:
-            global _worker_db
+            global _worker_images
             _open_images(str(self.db_path))
             try:
                 self._done = [_prepare_image(job) for job in self.jobs]
             finally:
-                if _worker_db is not None:
-                    _worker_db.close()
-                _worker_db = None
+                if _worker_images is not None:
+                    _worker_images.close()
+                _worker_images = None
             return
         # spawn, not fork: the parent holds an open SQLite connection that must not be shared
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),

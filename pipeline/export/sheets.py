@@ -37,9 +37,9 @@ from pipeline.export.crops import CropPlan
 from pipeline.export.snapshot import (
     COMMENT_REASON,
     DEFAULT_SCALE,
+    CopyReport,
     FormReport,
     PageRow,
-    ReturnedCopy,
 )
 from pipeline.text import clean_text
 from pipeline.vocab import PageStatus
@@ -79,7 +79,7 @@ def _summary_block(ws: Worksheet, report: FormReport, row: int) -> int:
     put(ws, row, 1, title).font = TITLE_FONT
     row += 1
     returned = len(report.copies)
-    returned_issued = sum(1 for c in report.copies if c.issued)
+    returned_issued = sum(1 for c in report.copies if c.copy.issued)
     facts: list[tuple[str, Any, str | None]] = [
         ("Form versions", "; ".join(str(v) for v in sorted(report.definitions)), None),
         ("Copies issued", report.issued, None),
@@ -159,10 +159,10 @@ def responses_header(report: FormReport) -> list[str]:
             "Needs review"]
 
 
-def response_values(report: FormReport, copy: ReturnedCopy) -> list[Any]:
+def response_values(report: FormReport, copy: CopyReport) -> list[Any]:
     """One copy as a row of plain values: the same in the sheet and the CSV file."""
-    values: list[Any] = [copy.serial, copy.form_id, copy.version_text, "; ".join(copy.files),
-                         f"{len(copy.pages)} of {copy.page_count}"]
+    values: list[Any] = [copy.serial, copy.form_id, copy.version_text, "; ".join(copy.copy.files),
+                         f"{len(copy.present)} of {copy.page_count}"]
     values += [a.value if (a := copy.answers.get(i)) is not None else None for i in report.item_ids]
     values += [c.text if (c := copy.comments.get(f)) is not None else "" for f in report.field_ids]
     values.append(YES if copy.needs_review else NO)
@@ -211,7 +211,7 @@ def write_comments(ws: Worksheet, forms: list[FormReport], crops: CropPlan,
                 put(ws, row, 3, field_id, TOP)
                 put(ws, row, 4, note.text, WRAP_TOP)
                 put(ws, row, 5, round(note.confidence, 1), TOP)
-                put(ws, row, 7, YES if note.checked else NO, TOP)
+                put(ws, row, 7, YES if note.settled else NO, TOP)
                 crops.place(ws, row, 6, note.crop_id)
     table_sheet(ws, row, len(head))
 
@@ -248,9 +248,9 @@ def write_review(ws: Worksheet, forms: list[FormReport], pages: list[PageRow], c
                     cell.font = Font(color="0563C1", underline="single")
             if not copy.complete and not copy.missing_acknowledged:
                 row += 1
-                missing = ", ".join(map(str, copy.missing_pages))
+                missing = ", ".join(map(str, copy.missing))
                 put_row(ws, row, (copy.serial, report.form_id, "(pages)", f"page {missing} of {copy.page_count} "
-                                  "not returned", f"pages received: {', '.join(map(str, sorted(copy.pages)))}"),
+                                  "not returned", f"pages received: {', '.join(map(str, sorted(copy.present)))}"),
                         WRAP_TOP)
     for page in pages:
         if page.open:

@@ -18,7 +18,7 @@ from openpyxl.workbook.workbook import Workbook as WorkbookType
 from openpyxl.writer.excel import ExcelWriter
 
 from pipeline import constants as C
-from pipeline.atomic import OutputError
+from pipeline.errors import OutputError
 from pipeline.export.cells import sheet_title
 from pipeline.export.crops import CropPlan
 from pipeline.export.csv_files import write_csv
@@ -42,12 +42,9 @@ def export_workbook(options: ExportOptions, registry: FormRegistry | None = None
     """Write the workbook (and CSV files if asked) from a read-only snapshot of the ledger; returns the path."""
     output = Path(options.output)
     registry = registry if registry is not None else FormRegistry.from_dirs()
-    with Ledger(options.db, readonly=True) as ledger:
-        ledger.execute("BEGIN")  # one snapshot: a scan writing meanwhile cannot tear the workbook
-        try:
-            snapshot = read_snapshot(ledger, registry, options.form)
-        finally:
-            ledger.execute("ROLLBACK")
+    # one snapshot: a scan writing meanwhile cannot tear the workbook
+    with Ledger(options.db, readonly=True) as ledger, ledger.consistent_read():
+        snapshot = read_snapshot(ledger, registry, options.form)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=f".{output.name}.images.", dir=output.parent))

@@ -164,6 +164,20 @@ def parse_form(data: Any, source: str = "<form>") -> Form:
         ck.text({"i": v}, "i", f"instructions[{n}]") or "" for n, v in enumerate(ck.sequence(raw_instr, "instructions"))
     )
 
+    scale_points = _parse_scale(ck, top)
+    seen: set[str] = set()  # item and field ids share one name space
+    sections = _parse_sections(ck, top, seen)
+    free = _parse_free_text(ck, top, seen)
+
+    return Form(
+        id=form_id, version=version, title=title or "", audience=audience or "",
+        introduction=introduction or "", instructions=instructions, scale=tuple(scale_points),
+        sections=tuple(sections), free_text=tuple(free),
+        closing=ck.text(top, "closing", "", required=False), source=ck.text(top, "source", "", required=False),
+    )
+
+
+def _parse_scale(ck: _Checker, top: dict[str, Any]) -> list[ScalePoint]:
     scale_points: list[ScalePoint] = []
     for n, raw in enumerate(ck.sequence(top.get("scale"), "scale")):
         entry = ck.mapping(raw, f"scale[{n}]")
@@ -182,11 +196,14 @@ def parse_form(data: Any, source: str = "<form>") -> Form:
         raise ck.fail("scale", f"values {values} are not 2 to 7 consecutive whole numbers",
                       "number the points in order, e.g. 1 to 5")
 
+    return scale_points
+
+
+def _parse_sections(ck: _Checker, top: dict[str, Any], seen: set[str]) -> list[Section]:
     if ("items" in top) == ("sections" in top):
         raise ck.fail("items", "a form needs either 'items' or 'sections' (not both)",
                       "list the statements under 'items:', or group them under 'sections:'")
     raw_sections = [{"items": top["items"]}] if "items" in top else ck.sequence(top["sections"], "sections")
-    seen: set[str] = set()
     sections: list[Section] = []
     for s, raw_section in enumerate(raw_sections):
         where = "" if "items" in top else f"sections[{s}]."
@@ -208,6 +225,10 @@ def parse_form(data: Any, source: str = "<form>") -> Form:
         intro = ck.text(sec, "intro", where, required=False) if "items" not in top else None
         sections.append(Section(heading, intro, tuple(items)))
 
+    return sections
+
+
+def _parse_free_text(ck: _Checker, top: dict[str, Any], seen: set[str]) -> list[FreeText]:
     free: list[FreeText] = []
     for n, raw in enumerate(top.get("free_text") or []):
         entry = ck.mapping(raw, f"free_text[{n}]")
@@ -225,12 +246,7 @@ def parse_form(data: Any, source: str = "<form>") -> Form:
                           "say how many writing lines to print, e.g. 'lines: 6'")
         free.append(FreeText(fid, prompt, lines))
 
-    return Form(
-        id=form_id, version=version, title=title or "", audience=audience or "",
-        introduction=introduction or "", instructions=instructions, scale=tuple(scale_points),
-        sections=tuple(sections), free_text=tuple(free),
-        closing=ck.text(top, "closing", "", required=False), source=ck.text(top, "source", "", required=False),
-    )
+    return free
 
 
 def _parse_adopted(ck: _Checker, top: dict[str, Any], source: str) -> Form:

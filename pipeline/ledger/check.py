@@ -17,8 +17,10 @@ from pipeline import constants as C
 from pipeline.errors import LedgerError
 from pipeline.form.identity import is_valid_serial, serial_for
 from pipeline.ledger.store import Ledger
+from pipeline.vocab import PageStatus
 
-ANSWERED_PAGE_STATUSES = ("form", "duplicate", "conflict")
+#: Pages that carry readings: read as a form, or a repeat scan of one.
+ANSWERED_PAGE_STATUSES = tuple(s.value for s in (PageStatus.FORM, PageStatus.DUPLICATE, PageStatus.CONFLICT))
 MAX_LISTED = C.REPORT_MAX_LISTED
 
 

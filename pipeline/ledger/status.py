@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import constants as C
+from pipeline.ledger.queries import effective_answers, effective_comments, returned_copies
 from pipeline.ledger.store import Ledger
 from pipeline.vocab import PageStatus
 
@@ -30,9 +31,9 @@ def _rows(ledger: Ledger, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite
 def reconcile(db: Path) -> dict[str, Any]:
     """Everything `papervoice status` shows, as plain data (the --json output).
 
-    A copy counts as returned when at least one of its pages was read as a
-    form page; complete when every page of it was.  Pages that were scanned
-    twice are counted once (the second scan is a duplicate or a conflict).
+    Returned, complete and open questions are the read model's (`ledger.queries`), so
+    status, review and the workbook agree.  Pages that were scanned twice are counted
+    once (the second scan is a duplicate or a conflict).
     """
     with Ledger(db, readonly=True) as ledger:
         forms: dict[tuple[str, int], dict[str, Any]] = {}
@@ -47,33 +48,25 @@ def reconcile(db: Path) -> dict[str, Any]:
 
         for row in _rows(ledger, "SELECT form_id, form_version, COUNT(*) AS n FROM serials GROUP BY 1, 2"):
             entry(row["form_id"], row["form_version"])["issued"] = int(row["n"])
-        returned = _rows(ledger, """
-            SELECT s.serial, s.form_id, s.form_version, s.pages, GROUP_CONCAT(DISTINCT p.form_page) AS found
-            FROM serials s JOIN pages p ON p.serial = s.serial AND p.status = 'form'
-            GROUP BY s.serial ORDER BY s.number""")
-        for row in returned:
-            form = entry(row["form_id"], row["form_version"])
+        unissued = []
+        for copy in returned_copies(ledger):
+            form = entry(copy.form_id, copy.form_version)
+            if not copy.issued:
+                form["returned_not_issued"] += 1
+                unissued.append(copy.serial)
+                continue
             form["returned"] += 1
-            found = {int(v) for v in str(row["found"] or "").split(",") if v.strip().lstrip("-").isdigit()}
-            missing = [p for p in range(1, int(row["pages"]) + 1) if p not in found]
-            if missing:
-                form["incomplete"] += 1
-                form["incomplete_copies"].append({"serial": row["serial"], "pages_missing": missing})
-            else:
+            if copy.complete:
                 form["complete"] += 1
-        unissued = _rows(ledger, """
-            SELECT serial, form_id, form_version FROM pages
-            WHERE status = 'form' AND serial IS NOT NULL AND serial NOT IN (SELECT serial FROM serials)
-            GROUP BY serial ORDER BY serial""")
-        for row in unissued:
-            if row["form_id"] is not None and row["form_version"] is not None:
-                entry(row["form_id"], row["form_version"])["returned_not_issued"] += 1
-        for row in _rows(ledger, "SELECT form_id, form_version, COUNT(*) AS n FROM effective_answers "
-                                 "WHERE state = 'flagged' GROUP BY 1, 2"):
-            entry(row["form_id"], row["form_version"])["answers_to_review"] = int(row["n"])
-        for row in _rows(ledger, "SELECT form_id, form_version, COUNT(*) AS n FROM effective_comments "
-                                 "WHERE written = 1 AND decision_id IS NULL GROUP BY 1, 2"):
-            entry(row["form_id"], row["form_version"])["comments_to_review"] = int(row["n"])
+            else:
+                form["incomplete"] += 1
+                form["incomplete_copies"].append({"serial": copy.serial, "pages_missing": list(copy.missing)})
+        for answer in effective_answers(ledger):
+            if answer.open:
+                entry(answer.form_id, answer.form_version)["answers_to_review"] += 1
+        for note in effective_comments(ledger, written_only=True):
+            if note.open:
+                entry(note.form_id, note.form_version)["comments_to_review"] += 1
         for form in forms.values():
             form["not_returned"] = max(0, form["issued"] - form["returned"])
 
@@ -99,7 +92,7 @@ def reconcile(db: Path) -> dict[str, Any]:
         "pages_not_recognised": not_recognised,
         "duplicates": pages["duplicate"],
         "conflicts": pages["conflict"],
-        "serials_not_issued": [row["serial"] for row in unissued],
+        "serials_not_issued": sorted(unissued),
         "to_review": {"answers": answers, "comments": comments, "pages": not_recognised},
         "totals": {key: sum(f[key] for f in rows) for key in
                    ("issued", "returned", "complete", "incomplete", "not_returned", "returned_not_issued")},

@@ -24,7 +24,7 @@ from pipeline import constants as C
 from pipeline.errors import LedgerError
 from pipeline.form.identity import serial_for
 from pipeline.scan.images import mime_of
-from pipeline.scan.results import FileInfo, PageResult
+from pipeline.scan.results import FileInfo, Fingerprint, PageResult, fingerprint
 from pipeline.vocab import DecisionAction, DecisionKind, FileOutcome, ItemState, PageStatus
 
 SCHEMA_VERSION = 1
@@ -230,6 +230,15 @@ class Ledger:
             with suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
 
+    @contextmanager
+    def consistent_read(self) -> Iterator[Ledger]:
+        """Read as of one moment: a scan writing meanwhile cannot show half its file to the reader."""
+        self.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            self.execute("ROLLBACK")
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:
             return self.conn.execute(sql, params)
@@ -366,12 +375,13 @@ class Ledger:
         return db.execute("SELECT 1 FROM serials WHERE serial = ?", (serial,)).fetchone() is not None
 
     @staticmethod
-    def _fingerprint(db: sqlite3.Connection, page_id: int) -> tuple[tuple[str, int | None, str], ...]:
-        answers = tuple((r["item"], r["value"], r["state"]) for r in db.execute(
-            "SELECT item, value, state FROM answers WHERE page_id = ? ORDER BY rowid", (page_id,)))
-        comments = tuple((r["item"], None, "written" if r["written"] else "blank") for r in db.execute(
-            "SELECT item, written FROM comments WHERE page_id = ? ORDER BY rowid", (page_id,)))
-        return answers + comments
+    def _fingerprint(db: sqlite3.Connection, page_id: int) -> Fingerprint:
+        """The stored scan's fingerprint, by the same rule as `PageResult.fingerprint`."""
+        answers = [(r["item"], r["value"], r["state"]) for r in db.execute(
+            "SELECT item, value, state FROM answers WHERE page_id = ? ORDER BY rowid", (page_id,))]
+        comments = [(r["item"], bool(r["written"])) for r in db.execute(
+            "SELECT item, written FROM comments WHERE page_id = ? ORDER BY rowid", (page_id,))]
+        return fingerprint(answers, comments)
 
     @staticmethod
     def _flag_conflicts(db: sqlite3.Connection, primary_id: int, second: PageResult, second_id: int) -> None:

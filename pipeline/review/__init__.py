@@ -1,1 +1,1 @@
-"""The review page: a local web app where a person settles what the scanner was unsure of (see server.py)."""
+"""The review page: a local web app where a person settles what the scanner was unsure of (see app.py, views.py)."""

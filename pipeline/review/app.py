@@ -49,9 +49,9 @@ from werkzeug.serving import make_server
 from pipeline import constants as C
 from pipeline.errors import LedgerError, PaperVoiceError, UsageError
 from pipeline.form.definition import FormRegistry
+from pipeline.ledger import queries as Q
 from pipeline.ledger.store import Ledger
 from pipeline.options import ReviewOptions
-from pipeline.review import queue as Q
 from pipeline.review import views
 from pipeline.review.safety import LOCAL_HOST_NAMES, host_name, local_path
 
@@ -179,14 +179,44 @@ def _when(stamp: str | None) -> str:
 # --- serving ------------------------------------------------------------------------------
 
 
+#: Bind addresses that mean "every address of this computer": no one can browse to them.
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+#: An address from the documentation range: connecting a UDP socket to it sends nothing but picks the outgoing
+#: interface, whose address is the one other computers can reach this one on.
+_ROUTE_PROBE = ("192.0.2.1", 9)
+
+
 def _probe(host: str, port: int) -> None:
-    """Bind and release the address once, so a busy port becomes our message rather than werkzeug's exit."""
-    if port == 0:
-        return
-    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    """Resolve the host and bind the address once, so each failure gets our message, not werkzeug's exit.
+
+    Werkzeug exits with 'address already in use' for any failure to bind, an unknown host name included.
+    """
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror as exc:
+        raise UsageError(f"cannot open the review page on {host}: no such host name or address ({exc.strerror})",
+                         "check --host: give a name or address of this computer (0.0.0.0 for all of them), "
+                         "or leave it at 127.0.0.1") from exc
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))
+
+
+def _address_for_others(host: str) -> str:
+    """The address other computers can use: the bind address, or for 0.0.0.0 / :: this computer's own."""
+    if host not in WILDCARD_HOSTS:
+        return host
+    family = socket.AF_INET6 if host == "::" else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as route:
+            route.connect(_ROUTE_PROBE if family == socket.AF_INET else ("2001:db8::1", 9))
+            return str(route.getsockname()[0])
+    except OSError:  # no network route: the computer's name is the best guess
+        return socket.gethostname()
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
 
 
 def serve(options: ReviewOptions, *, ready: Callable[[str], None] | None = None) -> None:
@@ -198,24 +228,27 @@ def serve(options: ReviewOptions, *, ready: Callable[[str], None] | None = None)
     try:
         _probe(options.host, options.port)
         server = make_server(options.host, options.port, app, threaded=True)
-    except SystemExit as exc:  # werkzeug exits on EADDRINUSE; the probe above makes that rare
+    except SystemExit as exc:  # werkzeug exits on any bind failure; the probe above makes that rare
         raise busy from exc
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise busy from exc
         raise UsageError(f"cannot open the review page on {options.host}:{options.port}: {exc.strerror or exc}",
                          "check --host names an address of this computer, or leave it at 127.0.0.1") from exc
-    host = f"[{options.host}]" if ":" in options.host else options.host
-    url = f"http://{host}:{server.server_port}/"
+    url = _url(_address_for_others(options.host), server.server_port)
     print(f"Review page: {url}", file=sys.stderr)
+    local_url = url
+    if options.host in WILDCARD_HOSTS:
+        local_url = _url("127.0.0.1" if options.host != "::" else "::1", server.server_port)
+        print(f"  (on this computer also {local_url})", file=sys.stderr)
     if options.token:
         print("People will be asked for the access token you gave with --token.", file=sys.stderr)
     print("Every decision is saved as you make it. Press Ctrl-C here to stop.", file=sys.stderr)
-    if ready is not None:
-        ready(url)
-    if options.open_browser:
-        threading.Timer(0.3, webbrowser.open, args=(url,)).start()
     try:
+        if ready is not None:
+            ready(url)
+        if options.open_browser:
+            threading.Timer(0.3, webbrowser.open, args=(local_url,)).start()
         server.serve_forever()
     except KeyboardInterrupt:
         print("Review page closed; every decision is in the ledger.", file=sys.stderr)

@@ -15,6 +15,7 @@ from pipeline import constants as C
 from pipeline.form.definition import FormRegistry
 from pipeline.form.identity import PageIdentity
 from pipeline.form.layout import STYLES, compute_layout
+from pipeline.ledger.queries import issued_copy, kept_page
 from pipeline.ledger.store import Ledger
 from pipeline.scan.reader import ReaderConfig, read_page
 from pipeline.scan.results import PageResult, PageSource
@@ -27,11 +28,10 @@ def read_assigned_page(ledger: Ledger, page_id: int, form_id: str, version: int,
     The copy's style and paper come from the ledger when it issued the serial; otherwise each is tried.
     Returns None when no reading fits (the page stays assigned, for its answers to be entered by hand).
     """
-    row = ledger.execute("SELECT p.image_id, p.page_index, f.path FROM pages p JOIN files f ON f.id = p.file_id "
-                         "WHERE p.id = ?", (page_id,)).fetchone()
-    if row is None or row["image_id"] is None:
+    page = kept_page(ledger, page_id)
+    if page is None or page.image_id is None:
         return None
-    kept = ledger.image(int(row["image_id"]))
+    kept = ledger.image(page.image_id)
     if kept is None:
         return None
     image = cv2.imdecode(np.frombuffer(kept[1], np.uint8), cv2.IMREAD_GRAYSCALE)
@@ -40,9 +40,9 @@ def read_assigned_page(ledger: Ledger, page_id: int, form_id: str, version: int,
     form = registry.find(form_id, version)
     if form is None:
         return None
-    issued = ledger.execute("SELECT style, paper FROM serials WHERE serial = ?", (serial,)).fetchone()
-    options = [(issued["style"], issued["paper"])] if issued else [(s, p) for s in STYLES for p in ("a4", "letter")]
-    source = PageSource(str(row["path"]), int(row["page_index"]))
+    issued = issued_copy(ledger, serial)
+    options = [(issued.style, issued.paper)] if issued else [(s, p) for s in STYLES for p in ("a4", "letter")]
+    source = PageSource(page.file_path, page.page_index)
     config = ReaderConfig(tuple(str(p) for p in registry.dirs), ocr)
     for style, paper in options:
         layout = compute_layout(form, paper, style)

@@ -35,9 +35,9 @@ from flask import (
 from pipeline import constants as C
 from pipeline.errors import PaperVoiceError
 from pipeline.form.definition import Form, FormRegistry
+from pipeline.ledger import queries as Q
 from pipeline.ledger.store import Ledger
 from pipeline.options import ReviewOptions
-from pipeline.review import queue as Q
 from pipeline.review.assign import parse_assignment
 from pipeline.review.safety import local_path, token_matches
 from pipeline.text import clean_text
@@ -45,8 +45,8 @@ from pipeline.vocab import FlagReason, ItemState
 
 EXTENSION = "papervoice_review"
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/webp")
-#: A ledger row id in a URL.
-ID = "int"
+#: A ledger row id in a URL: SQLite's integers stop at 2**63 - 1; anything larger is no such row (404).
+ID = f"int(max={2**63 - 1})"
 
 T = TypeVar("T")
 

@@ -6,13 +6,13 @@ is the same everywhere.  Dask is imported only when asked for.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 from pipeline.errors import MissingDependencyError, UsageError
+from pipeline.workers import limit_worker_threads
 
 
 class InlineExecutor(Executor):
@@ -27,15 +27,6 @@ class InlineExecutor(Executor):
         return future
 
 
-def _worker_init() -> None:
-    # each worker reads one page at a time; their libraries must not start threads of their own
-    os.environ["OMP_THREAD_LIMIT"] = "1"
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import cv2
-
-    cv2.setNumThreads(1)
-
-
 @contextmanager
 def open_executor(jobs: int, dask_scheduler: str | None = None) -> Iterator[tuple[Executor, int]]:
     """Yields the executor and how many pages may be in flight at once (bounds memory)."""
@@ -46,10 +37,10 @@ def open_executor(jobs: int, dask_scheduler: str | None = None) -> Iterator[tupl
             yield executor, max(2, workers * C.MAX_PAGES_IN_FLIGHT_PER_JOB)
         return
     if jobs == 1:
-        _worker_init()
+        limit_worker_threads()
         yield InlineExecutor(), 1
         return
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=limit_worker_threads)
     try:
         yield pool, jobs * C.MAX_PAGES_IN_FLIGHT_PER_JOB
     finally:
@@ -81,7 +72,7 @@ def _dask_executor(address: str, jobs: int) -> Iterator[tuple[Executor, int]]:
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}",
                          "check the address (tcp://host:8786) and that the scheduler is running") from exc
     try:
-        client.run(_worker_init)
+        client.run(limit_worker_threads)
         workers = max(1, sum(client.nthreads().values()))
         yield client.get_executor(pure=False), workers
     finally:

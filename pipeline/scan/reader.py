@@ -65,11 +65,12 @@ def _keep_image(image: np.ndarray, dpi: float) -> bytes:
 
 def ink_fraction(image: np.ndarray, dpi: float, paper: float) -> float:
     """Share of the page that is clearly darker than paper, ignoring a scanner's dark edges."""
-    factor = min(1.0, 50.0 / dpi)
+    factor = min(1.0, C.INK_CHECK_DPI / dpi)
     small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     h, w = small.shape
-    inner = small[h // 20: h - h // 20, w // 20: w - w // 20]
-    return float((inner < paper * 0.6).mean())
+    edge_h, edge_w = h // C.INK_CHECK_EDGE_PARTS, w // C.INK_CHECK_EDGE_PARTS
+    inner = small[edge_h: h - edge_h, edge_w: w - edge_w]
+    return float((inner < paper * C.INK_DARKER_THAN_PAPER).mean())
 
 
 def read_page(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfig,
@@ -88,7 +89,7 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
     if dpi < C.MIN_PAGE_DPI:
         return PageResult(source, "unreadable", f"scanned at {dpi:.0f} dpi, too coarse to read marks; "
                           f"scan again at 200 or 300 dpi", dpi=dpi, image_png=_keep_image(image, dpi))
-    if dpi > C.READ_MAX_DPI * 1.05:
+    if dpi > C.READ_MAX_DPI * C.READ_DOWNSCALE_SLACK:
         # nothing on the page needs more: marks are read at WORK_DPI, handwriting at COMMENT_DPI
         factor = C.READ_MAX_DPI / dpi
         image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
@@ -187,8 +188,8 @@ def _read_registered(image: np.ndarray, dpi: float, source: PageSource, config: 
         if not good_fit:
             reading = ItemReading(item_id, reading.value, "flagged", "poor_fit",
                                   f"the page fits its layout badly ({reg.residual_mm:.1f} mm; {reg.marks_found} of 4 "
-                                  f"corner marks and {reg.codes_found} of 4 codes found): please check", 0.2,
-                                  reading.crop_png)
+                                  f"corner marks and {reg.codes_found} of 4 codes found): please check",
+                                  C.POOR_FIT_CONFIDENCE, reading.crop_png)
         items.append(reading)
     items = _suspect_lost_marks(items, boxes)
     comments: list[CommentReading] = [read_field(image, reg.homography, layout.page_size, f, paper, config.ocr)
@@ -221,8 +222,8 @@ def _suspect_lost_marks(items: list[ItemReading], boxes: list[BoxReading]) -> li
                   "black-and-white scan)")
     else:
         return items
-    return [ItemReading(i.item, None, "flagged", "uncertain", detail, 0.3, i.crop_png) if i.state == "blank" else i
-            for i in items]
+    return [ItemReading(i.item, None, "flagged", "uncertain", detail, C.LOST_MARK_CONFIDENCE, i.crop_png)
+            if i.state == "blank" else i for i in items]
 
 
 def read_job(job: PageJob | PathJob, config: ReaderConfig) -> PageResult:

@@ -105,9 +105,10 @@ def find_qr(image: np.ndarray, dpi: float, give_up_if_blank: Callable[[], bool] 
     # closer look at the four corners, where the codes sit in every orientation
     h, w = image.shape[:2]
     px_per_mm = dpi / 25.4
-    side = int(min(h, w, (C.QR_INSET_MM + C.QR_SIZE_MM + C.REG_MARK_SIZE_MM + 2 + C.QR_SEARCH_MARGIN_MM) * px_per_mm
-                       + 0.5 * C.QR_SIZE_MM * px_per_mm))
-    scale = min(2.5, max(0.35, 250.0 / dpi))
+    reach_mm = C.QR_INSET_MM + C.QR_SIZE_MM + C.REG_MARK_SIZE_MM + C.QR_CORNER_SEARCH_EXTRA_MM + C.QR_SEARCH_MARGIN_MM
+    side = int(min(h, w, reach_mm * px_per_mm + 0.5 * C.QR_SIZE_MM * px_per_mm))
+    low_scale, high_scale = C.QR_DECODE_SCALE_RANGE
+    scale = min(high_scale, max(low_scale, C.QR_DECODE_DPI / dpi))
     for x0, y0 in [(w - side, 0), (0, h - side), (0, 0), (w - side, h - side)]:
         crop = image[y0:y0 + side, x0:x0 + side]
         resized = cv2.resize(crop, None, fx=scale, fy=scale,
@@ -151,7 +152,7 @@ def _find_mark(image: np.ndarray, centre: np.ndarray, size_px: float, px_per_mm:
     if x1 - x0 < size_px or y1 - y0 < size_px:
         return None
     window = image[y0:y1, x0:x1]
-    mask = (window < paper * 0.55).astype(np.uint8)
+    mask = (window < paper * C.MARK_DARKER_THAN_PAPER).astype(np.uint8)
     count, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
     expected_area = size_px * size_px
     best: tuple[float, tuple[float, float]] | None = None
@@ -161,7 +162,7 @@ def _find_mark(image: np.ndarray, centre: np.ndarray, size_px: float, px_per_mm:
         if not low * expected_area <= area <= high * expected_area:
             continue
         # a rotated square fills at least half its bounding box; text and QR modules do not pass together
-        if area < 0.5 * bw * bh or max(bw, bh) > 1.6 * size_px or min(bw, bh) < 0.6 * size_px:
+        if not _square_like(bw, bh, area, size_px):
             continue
         mx, my = centroids[i]
         distance = float(np.hypot(mx + x0 - centre[0], my + y0 - centre[1]))
@@ -172,8 +173,14 @@ def _find_mark(image: np.ndarray, centre: np.ndarray, size_px: float, px_per_mm:
 
 def paper_level(image: np.ndarray) -> float:
     """Brightness of bare paper: a high percentile, robust to ink and to dark scan borders."""
-    small = image[:: max(1, image.shape[0] // 300), :: max(1, image.shape[1] // 300)]
-    return float(max(64.0, np.percentile(small, 90)))
+    step_y, step_x = (max(1, n // C.PAPER_SAMPLE_PX) for n in image.shape[:2])
+    return float(max(C.PAPER_MIN_LEVEL, np.percentile(image[::step_y, ::step_x], C.PAPER_LEVEL_PERCENTILE)))
+
+
+def _square_like(bw: int, bh: int, area: int, size_px: float) -> bool:
+    """A blob that can be a printed corner mark: filled enough, and its box about the mark's size."""
+    low, high = C.MARK_BOX_SIDE_RANGE
+    return bool(area >= C.MARK_MIN_FILL * bw * bh and low * size_px <= min(bw, bh) and max(bw, bh) <= high * size_px)
 
 
 def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray | None:
@@ -199,7 +206,7 @@ def _assign_codes(hits: list[QrHit], layout: Layout, image_shape: tuple[int, ...
         misfit = float(np.abs(_apply(estimate, src) - dst).max())
         guess = _apply(estimate, centre)[0]
         off = float(np.hypot(guess[0] - image_shape[1] / 2, guess[1] - image_shape[0] / 2))
-        score = misfit + 0.05 * off if len(hits) > 1 else off
+        score = misfit + C.QR_OFF_CENTRE_WEIGHT * off if len(hits) > 1 else off
         if best is None or score < best[0]:
             best = (score, pairs)
     return best[1] if best else []
@@ -271,13 +278,13 @@ def registrations_by_marks(image: np.ndarray, dpi: float, layout: Layout, page_n
     px_per_mm = dpi / 25.4
     size = C.REG_MARK_SIZE_MM * px_per_mm
     paper = paper_level(image)
-    mask = (image < paper * 0.55).astype(np.uint8)
+    mask = (image < paper * C.MARK_DARKER_THAN_PAPER).astype(np.uint8)
     count, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
     low, high = (1 - C.MARK_SIZE_TOLERANCE) ** 2 * size * size, (1 + C.MARK_SIZE_TOLERANCE) ** 2 * size * size
     squares = []
     for i in range(1, count):
         bw, bh, area = stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT], stats[i, cv2.CC_STAT_AREA]
-        if low <= area <= high and area >= 0.5 * bw * bh and 0.6 * size <= min(bw, bh) and max(bw, bh) <= 1.6 * size:
+        if low <= area <= high and _square_like(bw, bh, area, size):
             squares.append((float(centroids[i][0]), float(centroids[i][1])))
     if len(squares) < 4:
         return []

@@ -1,0 +1,25 @@
+"""Reading the ledger's kept images by id from another process (the export's crop workers).
+
+Each worker opens the ledger read-only itself, so only image ids cross process boundaries, never bytes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from pipeline import constants as C
+
+
+class ImageReader:
+    """A read-only connection that only fetches image bytes by id."""
+
+    def __init__(self, db_path: Path | str) -> None:
+        self._db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=C.SQLITE_BUSY_TIMEOUT_MS / 1000)
+
+    def read(self, image_id: int) -> bytes | None:
+        row = self._db.execute("SELECT data FROM images WHERE id = ?", (image_id,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def close(self) -> None:
+        self._db.close()

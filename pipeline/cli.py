@@ -55,7 +55,7 @@ def cmd_adopt(args: argparse.Namespace) -> int:
         raise_usage(f"{blank}: no such file", "give the path of a blank copy of the form (PDF, PNG or TIFF)")
     report = adopt_blank(blank, args.id, Path(args.forms_dir or "forms"), force=args.force)
     say(f"Adopted {blank} as '{args.id}': {report.boxes} answer boxes in {report.questions} questions, "
-        f"{report.fields} text areas, on {report.pages} pages.")
+        f"{report.fields} text areas, on {report.pages} page{'s' if report.pages > 1 else ''}.")
     for line in report.lines:
         say(f"  {line}")
     say(f"Wrote {report.form_path} and {len(report.previews)} preview pictures beside it.")

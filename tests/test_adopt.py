@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 import sys
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def _save_blank(pages: list[Image.Image], path: Path) -> Path:
 
 
 @pytest.mark.parametrize("spec", [ForeignSpec(11, "round", 3.6, 0.2, False, 1),
-                                  ForeignSpec(12, "square", 3.5, 0.2, True, 1),
+                                  ForeignSpec(12, "square", 3.5, 0.2, True, 1, fill_to_cancel=True),
                                   ForeignSpec(13, "square", 6.0, 0.5, False, 1)], ids=["bubbles", "small", "heavy"])
 def test_adopt_finds_every_box_and_groups_questions(tmp_path: Path, spec: ForeignSpec) -> None:
     blank, truth = draw_blank(spec)
@@ -48,6 +49,7 @@ def test_adopt_finds_every_box_and_groups_questions(tmp_path: Path, spec: Foreig
     assert form.adopted is not None
     drawn = [b for q in truth for b in q.boxes]
     assert report.boxes == len(drawn)  # no false boxes
+    assert report.fields == 1  # the comments area: a frame (odd seeds) or writing lines (even seeds)
     for box in drawn:  # and every box found where it was drawn
         assert _nearest_question(form, 1, box)[2] < 2.0
     for tq in truth:  # each drawn question is one proposed question, valued 1..n in order
@@ -123,6 +125,11 @@ def test_copies_are_grouped_by_page_order_and_doubts_flagged(tmp_path: Path) -> 
     copies = group_copies(results)
     assert [c.members for c in copies] == [[0, 1], [2]]
     assert copies[0].doubt == "" and "starts on page 2" in copies[1].doubt
+    # a person assigns the lone page in review: it is read against that page's blank, under the given copy
+    given = replace(results[2].identity, serial="000007X")
+    assigned = read_page(b[1], 200.0, PageSource("f", 2), config, identity=given)
+    assert assigned.status == "form" and assigned.identity == given
+    assert [i.value for i in assigned.items] == [i.value for i in results[2].items]
 
 
 def test_adopt_scan_export_through_the_command_line(tmp_path: Path) -> None:
@@ -140,6 +147,9 @@ def test_adopt_scan_export_through_the_command_line(tmp_path: Path) -> None:
     boxes = [b for p in layout["pages"] for b in p["boxes"]]
     assert len(boxes) == sum(len(q.boxes) for q in truth)
     assert all({"item", "value", "x", "y", "w", "h"} <= set(b) for b in boxes)
+    refused = papervoice("generate", "club-survey", "-o", tmp_path / "x.pdf", "--forms-dir", forms, "--db",
+                         tmp_path / "g.db")
+    assert refused.returncode == 2 and "adopted form" in refused.stderr and not (tmp_path / "x.pdf").exists()
 
     pages, states_by_copy = [], []
     for seed in (5, 6):

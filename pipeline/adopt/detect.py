@@ -223,7 +223,42 @@ def find_corner_marks(mask: np.ndarray, px_per_mm: float) -> list[Found]:
     return out
 
 
+def find_ruled_areas(mask: np.ndarray, px_per_mm: float, taken: list[Found]) -> list[Found]:
+    """Writing lines: two or more long horizontal rules of like extent, evenly spaced, are one text area
+    (from a line's spacing above the first rule down to the last).  Rules inside a framed area are its own."""
+    k = max(3, round(C.ADOPT_RULE_MIN_MM * px_per_mm))
+    rules_mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, k), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(rules_mask, connectivity=8)
+    pt_per_px = C.PT_PER_MM / px_per_mm
+    rules = sorted((int(s[1]) + int(s[3]) / 2, int(s[0]), int(s[0]) + int(s[2])) for s in stats[1:count]
+                   if s[3] <= 1.0 * px_per_mm)
+    groups: list[list[tuple[float, int, int]]] = []
+    for rule in rules:
+        g = groups[-1] if groups else None
+        tol = C.ADOPT_RULE_ALIGN_MM * px_per_mm
+        if g and abs(rule[1] - g[-1][1]) <= tol and abs(rule[2] - g[-1][2]) <= tol:
+            gap = rule[0] - g[-1][0]
+            lo, hi = (v * px_per_mm for v in C.ADOPT_RULE_SPACING_MM)
+            if lo <= gap <= hi and (len(g) < 2 or abs(gap - (g[-1][0] - g[-2][0])) <= 1.5 * px_per_mm):
+                g.append(rule)
+                continue
+        groups.append([rule])
+    out = []
+    for g in groups:
+        if len(g) < 2:
+            continue
+        spacing = g[1][0] - g[0][0]
+        x0, x1 = min(r[1] for r in g), max(r[2] for r in g)
+        y0, y1 = g[0][0] - spacing, g[-1][0] + 2
+        f = Found("field", x0 * pt_per_px, y0 * pt_per_px, (x1 - x0) * pt_per_px, (y1 - y0) * pt_per_px)
+        if not any(t.kind == "field" and t.x <= f.cx <= t.x + t.w and t.y <= f.cy <= t.y + t.h for t in taken):
+            out.append(f)
+    return out
+
+
 def find_all(image: np.ndarray, dpi: float) -> tuple[list[Found], list[Found]]:
     """(boxes, fields, combs and marks), and the word-sized anchors of the page."""
     mask, px_per_mm = ink_mask(image, dpi)
-    return find_enclosures(mask, px_per_mm) + find_corner_marks(mask, px_per_mm), find_words(mask, px_per_mm)
+    enclosed = find_enclosures(mask, px_per_mm)
+    return (enclosed + find_ruled_areas(mask, px_per_mm, enclosed) + find_corner_marks(mask, px_per_mm),
+            find_words(mask, px_per_mm))

@@ -88,9 +88,7 @@ def _turned(blobs: Blobs, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _vote(anchors: np.ndarray, a_sizes: np.ndarray, pts: np.ndarray, p_sizes: np.ndarray
           ) -> tuple[int, np.ndarray]:
     """The shift (anchor - blob) most pairs of like-sized blobs agree on, and how many agree."""
-    tol = np.maximum(2.5, C.ADOPT_SIZE_TOLERANCE * a_sizes)  # (n, 2)
-    like = (np.abs(a_sizes[:, None, :] - p_sizes[None, :, :]) <= tol[:, None, :]).all(axis=2)
-    ai, pi = np.nonzero(like)
+    ai, pi = np.nonzero(_like_sizes(a_sizes, p_sizes))
     if not len(ai):
         return 0, np.zeros(2)
     shifts = anchors[ai] - pts[pi]
@@ -105,9 +103,20 @@ def _vote(anchors: np.ndarray, a_sizes: np.ndarray, pts: np.ndarray, p_sizes: np
     return int(summed[y, x]), np.median(shifts[near], axis=0)
 
 
-def _nearest(projected: np.ndarray, centres: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """Index of the nearest blob for each projected anchor, and whether it is within `radius`."""
+def _like_sizes(a_sizes: np.ndarray, b_sizes: np.ndarray) -> np.ndarray:
+    """(n, m): anchor n and blob m are of a like size (in both directions)."""
+    tol = np.maximum(2.5, C.ADOPT_SIZE_TOLERANCE * a_sizes)
+    return (np.abs(a_sizes[:, None, :] - b_sizes[None, :, :]) <= tol[:, None, :]).all(axis=2)
+
+
+def _nearest(projected: np.ndarray, centres: np.ndarray, radius: float, like: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the nearest like-sized blob for each projected anchor, and whether it is within `radius`.
+
+    Size matters as much as place: on a page dense with print some blob is always near, but seldom one of
+    the same size - that is what keeps a page from matching another form's blank."""
     d = np.linalg.norm(projected[:, None, :] - centres[None, :, :], axis=2)
+    d = np.where(like, d, np.inf)
     idx = d.argmin(axis=1)
     return idx, d[np.arange(len(projected)), idx] <= radius
 
@@ -131,13 +140,14 @@ def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs) -> tuple[in
     votes, k, skew, shift = best
     if votes < 4:
         return None
-    pts, _, _ = _turned(blobs, k)
+    pts, turned_sizes, _ = _turned(blobs, k)
+    like = _like_sizes(a_sizes, turned_sizes)
     centre = pts.mean(axis=0)
     t = np.radians(skew)
     rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
     moved = (pts - centre) @ rot.T + centre + shift
     px_per_pt = blobs.dpi / C.PT_PER_INCH
-    idx, ok = _nearest(anchors, moved, C.mm(C.ADOPT_MATCH_RADIUS_MM * 2.5))
+    idx, ok = _nearest(anchors, moved, C.mm(C.ADOPT_MATCH_RADIUS_MM * 2.5), like)
     if ok.sum() < 4:
         return None
     image_pt = blobs.centres
@@ -147,7 +157,7 @@ def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs) -> tuple[in
         return None
     for radius_mm in (C.ADOPT_MATCH_RADIUS_MM, C.ADOPT_MATCH_RADIUS_MM * 0.6):
         projected = cv2.perspectiveTransform(anchors.reshape(-1, 1, 2), h).reshape(-1, 2) / px_per_pt
-        idx, ok = _nearest(projected, image_pt, C.mm(radius_mm))
+        idx, ok = _nearest(projected, image_pt, C.mm(radius_mm), like)
         if ok.sum() < 4:
             return None
         refit, _ = cv2.findHomography(anchors[ok], image_pt[idx[ok]] * px_per_pt, cv2.RANSAC,
@@ -156,7 +166,7 @@ def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs) -> tuple[in
             break
         h = refit
     projected = cv2.perspectiveTransform(anchors.reshape(-1, 1, 2), h).reshape(-1, 2) / px_per_pt
-    idx, ok = _nearest(projected, image_pt, C.mm(C.ADOPT_MATCH_RADIUS_MM))
+    idx, ok = _nearest(projected, image_pt, C.mm(C.ADOPT_MATCH_RADIUS_MM), like)
     residual = np.linalg.norm(projected[ok] - image_pt[idx[ok]], axis=1)
     residual_mm = float(np.median(residual)) / C.PT_PER_MM if ok.any() else 99.0
     return k, h, int(ok.sum()), residual_mm

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from pipeline import constants as C
-from pipeline.adopt.match import Match, match_page, scan_blobs
+from pipeline.adopt.match import Match, anchor_arrays, fit_page, match_page, scan_blobs
 from pipeline.form.adopted import AdoptedBox, AdoptedGeometry, Question
 from pipeline.form.adopted_layout import question_rect
 from pipeline.form.definition import Form
@@ -35,6 +35,7 @@ class _Measured:
     solid: float
     darkness: float
     gap: float  # the widest open paper left inside, as a share of the inner side: strokes leave some, fills none
+    lines: float  # share of the ink lying along its two strongest straight lines: high for a tick or a cross
     dx: int
     dy: int
     match: float
@@ -67,7 +68,7 @@ def measure(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> _Measured:
     inset = max(2, round(box.line * px_per_pt + C.ADOPT_INSET_SHARE * min(w, h)))
     inner = dark[y + dy + inset:y + dy + h - inset, x + dx + inset:x + dx + w - inset]
     if not inner.size:
-        return _Measured(0.0, 0.0, 0.0, 0.0, 1.0, dx, dy, float(score))
+        return _Measured(0.0, 0.0, 0.0, 0.0, 1.0, 0.0, dx, dy, float(score))
     area = np.ones(inner.shape, bool)
     if box.shape == "round":
         area = np.zeros(inner.shape, np.uint8)
@@ -88,8 +89,56 @@ def measure(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> _Measured:
         solid = float(cv2.erode(closed, np.ones((erode, erode), np.uint8))[area].mean())
     paper = np.pad((~inked & area).astype(np.uint8), 1)  # the box's own line walls the inside in
     gap = float(cv2.distanceTransform(paper, cv2.DIST_L2, 3).max()) * 2 / min(inner.shape)
-    return _Measured(coverage, faint, solid, darkness, gap, dx, dy, float(score))
+    lines = two_line_share(inked & area) if coverage >= C.ADOPT_DENSE_COVERAGE else 0.0
+    return _Measured(coverage, faint, solid, darkness, gap, lines, dx, dy, float(score))
 
+
+def two_line_share(ink: np.ndarray) -> float:
+    """Share of the ink within a stroke's width of its two strongest straight lines (a small Hough search).
+
+    A tick or a cross is two strokes, however thick the pen is for the box; a scribble-over is many."""
+    ys, xs = np.nonzero(ink)
+    if len(xs) < 8:
+        return 1.0
+    band = max(1.5, C.ADOPT_LINE_BAND_SHARE * min(ink.shape))
+    angles = np.radians(np.arange(0, 180, 4))
+    rho = xs[None, :] * np.cos(angles)[:, None] + ys[None, :] * np.sin(angles)[:, None]  # (angles, n)
+    left = np.ones(len(xs), bool)
+    for _ in range(2):
+        best, best_sel = 0, None
+        for a in range(len(angles)):
+            r = rho[a][left]
+            if not len(r):
+                break
+            bins = np.floor((r - r.min()) / band).astype(int)
+            counts = np.bincount(bins) + np.bincount(bins + 1, minlength=bins.max() + 2)[:-1]  # band of 2 bins
+            top = int(np.argmax(counts))
+            if counts[top] > best:
+                lo = r.min() + (top - 1) * band
+                best, best_sel = int(counts[top]), (a, lo, lo + 2 * band)
+        if best_sel is None:
+            break
+        a, lo, hi = best_sel
+        left &= ~((rho[a] >= lo) & (rho[a] < hi))
+    return 1.0 - float(left.sum()) / len(xs)
+
+
+
+def _dense_state(m: _Measured, fill_to_cancel: bool) -> tuple[BoxState, float]:
+    """Dense ink: filled or scribbled over, or a tick or cross drawn heavy for a small box?
+
+    A fill leaves no open paper; a tick or a cross lies along two straight lines, a scribble does not."""
+    if m.gap <= C.ADOPT_FILL_GAP:
+        return "filled", 0.7
+    if m.lines >= C.ADOPT_TWO_LINES_MARK:
+        return "marked", 0.75
+    if m.lines <= C.ADOPT_TWO_LINES_SCRIBBLE:
+        return "filled", 0.65
+    if m.gap >= C.ADOPT_OPEN_GAP or (m.gap >= C.ADOPT_OPEN_GAP_LIGHT and m.coverage < C.ADOPT_LIGHT_DENSE_COVERAGE):
+        return "marked", 0.7
+    if fill_to_cancel:
+        return "uncertain", 0.4  # a scribble-over, or a heavy cross in a small box? a person decides
+    return "marked", 0.6  # the form has no fill convention: dense strokes are a mark
 
 
 def _box_readings(dark: np.ndarray, geo: AdoptedGeometry, page: int, px_per_pt: float
@@ -102,16 +151,7 @@ def _box_readings(dark: np.ndarray, geo: AdoptedGeometry, page: int, px_per_pt: 
     for (q, b), m in zip(pairs, measured, strict=True):
         state, confidence = classify(m.coverage, m.faint, m.solid, C.ADOPT_NATIVE_INNER_MM2, floor)
         if m.coverage >= C.ADOPT_DENSE_COVERAGE and state != "empty":
-            # dense ink: a fill or scribble leaves no open paper, a heavy pen's tick or cross in a small box does
-            if m.gap <= C.ADOPT_FILL_GAP:
-                state, confidence = "filled", 0.7
-            elif m.gap >= C.ADOPT_OPEN_GAP or (m.gap >= C.ADOPT_OPEN_GAP_LIGHT
-                                               and m.coverage < C.ADOPT_LIGHT_DENSE_COVERAGE):
-                state, confidence = "marked", 0.7
-            elif geo.fill_to_cancel:
-                state, confidence = "uncertain", 0.4  # a scribble-over, or a heavy cross in a small box?
-            else:
-                state, confidence = "marked", 0.6  # no fill convention on the form: dense strokes are a mark
+            state, confidence = _dense_state(m, geo.fill_to_cancel)
         if state == "filled" and b.shape == "round" and not geo.fill_to_cancel:
             state = "marked"  # bubbles are filled in to answer, unless the form says filling cancels
         out.append((q, b, BoxReading(q.item_of(b), b.value if q.kind == "one" else 1, round(m.coverage, 4),
@@ -207,3 +247,23 @@ def read_unknown_page(image: np.ndarray, dpi: float, source: PageSource, forms: 
         return PageResult(source, "not_form", f"no PaperVoice code found, and {why} (a person can assign it in "
                           "review)", dpi=dpi)
     return read_adopted(image, dpi, source, match, paper, ocr, debug)
+
+
+def read_assigned_page(image: np.ndarray, dpi: float, source: PageSource, form: Form, identity: PageIdentity,
+                       paper: float, ocr: str, debug: bool = False) -> PageResult:
+    """A page a person assigned by hand to an adopted form's page (review): aligned to that page's blank only."""
+    assert form.adopted is not None
+    if not 1 <= identity.page <= len(form.adopted.pages):
+        return PageResult(source, "unreadable", f"{form.id} has no page {identity.page}", dpi=dpi,
+                          identity=identity)
+    anchors, sizes = anchor_arrays(form.adopted.pages[identity.page - 1].anchors)
+    fit = fit_page(anchors, sizes, scan_blobs(image, dpi))
+    if fit is None:
+        return PageResult(source, "unreadable", "assigned by hand, but its print does not line up with the blank "
+                          f"of {form.id} page {identity.page}: enter its answers from the paper", dpi=dpi,
+                          identity=identity)
+    k, homography, found, residual = fit
+    match = Match(form, identity.page, k, homography, found / max(1, len(anchors)), found, len(anchors), residual)
+    result = read_adopted(image, dpi, source, match, paper, ocr, debug)
+    result.identity = identity
+    return result

@@ -105,7 +105,11 @@ def preview(image: np.ndarray, dpi: float, page: int, questions: list[tuple[str,
         colour = colours[n % len(colours)]
         for v, b in enumerate(q.boxes, start=1):
             p0, p1 = (round(b.x * px), round(b.y * px)), (round((b.x + b.w) * px), round((b.y + b.h) * px))
-            cv2.rectangle(canvas, p0, p1, colour, 2)
+            if b.shape == "round":
+                cv2.ellipse(canvas, ((p0[0] + p1[0]) // 2, (p0[1] + p1[1]) // 2),
+                            ((p1[0] - p0[0]) // 2 + 1, (p1[1] - p0[1]) // 2 + 1), 0, 0, 360, colour, 2)
+            else:
+                cv2.rectangle(canvas, p0, p1, colour, 2)
             label = f"{qid}.{v}" if v == 1 or q.kind == "any" else str(v)
             cv2.putText(canvas, label, (p0[0], p0[1] - 3), font, 0.42, colour, 1, cv2.LINE_AA)
     for fid, f in fields:

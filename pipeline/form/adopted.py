@@ -22,7 +22,7 @@ from pipeline.errors import FormDefinitionError
 QUESTION_ID_RE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
 QuestionKind = Literal["one", "any"]
 BoxShape = Literal["square", "round"]
-ANCHOR_KINDS = ("mark", "box", "text", "line")
+ANCHOR_KINDS = ("mark", "box", "field", "comb", "text", "line")
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,17 @@ class Form:
         """An item's wording, or '' when this version of the form has no such item (review and export show it)."""
         return next((it.text for it in self.items if it.id == item_id), "")
 
+    def item_kind(self, item_id: str) -> str:
+        """How an item's answer is coded, in the words the codebook uses."""
+        if self.adopted is None:
+            return "rating"
+        for q in self.adopted.questions:
+            if q.id == item_id:
+                return "choose one"
+            if q.kind == "any" and item_id.startswith(f"{q.id}_"):
+                return "choose any: 1 marked, 0 not"
+        return "rating"
+
     def free_text_field(self, field_id: str) -> FreeText:
         for ft in self.free_text:
             if ft.id == field_id:
@@ -278,8 +289,8 @@ def _parse_adopted(ck: _Checker, top: dict[str, Any], source: str) -> Form:
                 labels.setdefault(b.value, set()).add(b.label)
         else:
             items.extend(Item(q.item_of(b), f"{q.text}: {b.label or f'box {b.value}'}") for b in q.boxes)
-    labels.setdefault(0, {"not marked"})
-    labels.setdefault(1, {"marked"})
+    if any(q.kind == "any" for q in geometry.questions):
+        labels.setdefault(1, {"marked"})  # a "choose any" box: 1 marked, 0 not (0 is no point of the scale)
     # one shared label per value when every question agrees on it, else the number itself
     scale = tuple(ScalePoint(v, next(iter(ls)) if len(ls) == 1 and next(iter(ls)) else str(v))
                   for v, ls in sorted(labels.items()))

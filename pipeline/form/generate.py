@@ -35,6 +35,11 @@ class GenerateResult:
 def generate(form: Form, copies: int, output: Path, *, ledger: Ledger, paper: str = "a4",
              style: str = "standard", manifest: Path | None = None) -> GenerateResult:
     """Issue `copies` serials in the ledger, then write the PDF (and manifest) atomically."""
+    if form.adopted is not None:
+        from pipeline.errors import UsageError
+
+        raise UsageError(f"'{form.id}' is an adopted form: PaperVoice reads its returns but does not print it",
+                         "print copies from the original form as before, then scan the returns with 'papervoice scan'")
     layout = compute_layout(form, paper, style)
     serials = ledger.issue_serials(form.id, form.version, layout.style, layout.paper, layout.page_count, copies,
                                    str(output))

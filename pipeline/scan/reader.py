@@ -98,6 +98,11 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
     blank = cache(lambda: ink_fraction(image, dpi, paper) < C.BLANK_PAGE_INK_FRACTION)  # asked twice at most
     hits = find_qr(image, dpi, give_up_if_blank=blank)
     if identity is not None and not hits:
+        form = _registry(config.forms_dirs).find(identity.form, identity.version)
+        if form is not None and form.adopted is not None:  # an adopted form's page, assigned by a person
+            from pipeline.adopt.read import read_assigned_page
+
+            return read_assigned_page(image, dpi, source, form, identity, paper, config.ocr, config.debug)
         return _read_by_marks(image, dpi, source, config, identity, paper)
     if not hits:
         if blank():

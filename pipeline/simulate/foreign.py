@@ -96,7 +96,7 @@ def _question(page: _Page, n: int, pn: int, rng: np.random.Generator) -> list[Tr
     out: list[TruthQuestion] = []
     if kind in ("scale", "grid"):
         cols = int(rng.integers(3, 6))
-        step = float(rng.uniform(max(14, s * 2.5), 22))
+        step = float(rng.uniform(max(20, s * 2.5), 24))
         x0 = 190 - cols * step
         for c in range(cols):
             page.text(x0 + c * step - 2, page.y, LABELS[c % len(LABELS)][:9])
@@ -137,9 +137,18 @@ def draw_blank(spec: ForeignSpec) -> tuple[list[Image.Image], list[TruthQuestion
     for pn in range(1, spec.pages + 1):
         page = _Page(spec, rng)
         page.text(20, 18, f"Community survey {spec.seed} - page {pn}")
-        while page.y < 230:
+        while page.y < 205:
             questions.extend(_question(page, n, pn, rng))
             n += 1
+        if pn == spec.pages:  # the last page asks for comments: a framed area, or writing lines
+            page.text(20, 236, "Any other comments?")
+            if spec.seed % 2:
+                page.draw.rectangle([page.px(20), page.px(243), page.px(190), page.px(266)], outline=0,
+                                    width=max(1, page.px(spec.line_mm)))
+            else:
+                for n_line in range(3):
+                    y = page.px(250 + n_line * 8)
+                    page.draw.line([(page.px(20), y), (page.px(190), y)], fill=0, width=max(1, page.px(0.2)))
         page.text(20, 272, "Thank you. Please return this form in the envelope provided.")
         pages.append(page.img)
     return pages, questions

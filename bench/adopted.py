@@ -98,6 +98,30 @@ def _reset_reader_caches() -> None:
     reader._adopted_forms.cache_clear()
 
 
+def junk_pages() -> list[np.ndarray]:
+    """Pages that are none of the forms: a covering letter, a form with other boxes, a photocopied notice."""
+    from PIL import Image, ImageDraw
+
+    from pipeline.simulate.foreign import _font
+
+    out = []
+    rng = np.random.default_rng(99)
+    for n in range(4):
+        page = Image.new("L", (1654, 2339), 255)
+        draw = ImageDraw.Draw(page)
+        font = _font(11)
+        for line in range(30 + 5 * n):
+            vocabulary = ["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit"]
+            words = " ".join(str(rng.choice(vocabulary)) for _ in range(int(rng.integers(4, 14))))
+            draw.text((int(rng.integers(100, 200)), 150 + line * 60), words, fill=0, font=font)
+        if n % 2:  # boxes of its own, in other places
+            for _ in range(12):
+                x, y = int(rng.integers(200, 1400)), int(rng.integers(200, 2100))
+                draw.rectangle([x, y, x + 40, y + 40], outline=0, width=2)
+        out.append(np.asarray(page.rotate(float(rng.uniform(-2, 2)), fillcolor=255)))
+    return out
+
+
 def run_synthetic(copies: int, work: Path) -> dict[str, Any]:
     total, pages, identified, edits_all = BoxScore(), 0, 0, []
     boxes_drawn = boxes_found = 0
@@ -128,7 +152,10 @@ def run_synthetic(copies: int, work: Path) -> dict[str, Any]:
                 t = {mapping[k]: s for k, s in states.items() if k[0] in {q.id for q in truth if q.page == n}}
                 assert form.adopted is not None
                 total.add(score_page(result, form.adopted.questions_on(n), t, f"form {spec.seed} copy {c} p{n}"))
+    junk = [read_page(page, 200.0, PageSource(f"junk-{n}", 0), config) for n, page in enumerate(junk_pages())]
+    junk_rejected = sum(1 for r in junk if r.status != "form")
     return {"forms": len(SPECS), "pages": pages, "pages_identified": identified, "boxes_drawn": boxes_drawn,
+            "junk_pages": len(junk), "junk_pages_rejected": junk_rejected,
             "boxes_found_on_blanks": boxes_found, "questions_grouped_right": grouped[0],
             "questions": grouped[1], "edits_per_form": edits_all, **total.as_dict()}
 
@@ -179,6 +206,9 @@ def table(syn: dict[str, Any], real: dict[str, Any] | None) -> str:
              row(f"Synthetic foreign forms ({syn['forms']} forms, squares and bubbles 3.5-6 mm)", syn)]
     if real:
         lines.append(row("queXF real returns (3 copies, pen, 1-bit 300 dpi)", real))
+    lines.append("")
+    lines.append(f"Pages that are none of the forms (letters, other forms): {syn['junk_pages_rejected']} of "
+                 f"{syn['junk_pages']} left for a person, none taken for a form.")
     lines.append("")
     lines.append(f"Blanks: {syn['boxes_found_on_blanks']} of {syn['boxes_drawn']} drawn boxes found; "
                  f"{syn['questions_grouped_right']} of {syn['questions']} questions grouped as drawn; YAML edits per "

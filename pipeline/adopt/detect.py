@@ -226,13 +226,9 @@ def find_corner_marks(mask: np.ndarray, px_per_mm: float) -> list[Found]:
 def find_ruled_areas(mask: np.ndarray, px_per_mm: float, taken: list[Found]) -> list[Found]:
     """Writing lines: two or more long horizontal rules of like extent, evenly spaced, are one text area
     (from a line's spacing above the first rule down to the last).  Rules inside a framed area are its own."""
-    k = max(3, round(C.ADOPT_RULE_MIN_MM * px_per_mm))
-    rules_mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, k), np.uint8))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(rules_mask, connectivity=8)
     pt_per_px = C.PT_PER_MM / px_per_mm
-    rules = sorted((int(s[1]) + int(s[3]) / 2, int(s[0]), int(s[0]) + int(s[2])) for s in stats[1:count]
-                   if s[3] <= 1.0 * px_per_mm)
-    groups: list[list[tuple[float, int, int]]] = []
+    rules = sorted(_segments(mask, px_per_mm, True, C.ADOPT_RULE_MIN_MM))
+    groups: list[list[tuple[int, int, int]]] = []
     for rule in rules:
         g = groups[-1] if groups else None
         tol = C.ADOPT_RULE_ALIGN_MM * px_per_mm
@@ -256,9 +252,79 @@ def find_ruled_areas(mask: np.ndarray, px_per_mm: float, taken: list[Found]) -> 
     return out
 
 
+def _segments(mask: np.ndarray, px_per_mm: float, horizontal: bool, min_mm: float
+              ) -> list[tuple[int, int, int]]:
+    """Long thin lines, dashes joined, a few degrees of skew allowed: (position across, start, end) in px."""
+    gap = max(2, round(C.ADOPT_FRAME_GAP_MM * px_per_mm))
+    length = max(3, round(min_mm * px_per_mm))
+    thick = max(3, round(C.ADOPT_LINE_BAND_MM * px_per_mm))  # a skewed line stays inside a band this thick
+    if not horizontal:
+        mask = mask.T
+    banded = cv2.dilate(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8)),
+                        np.ones((thick, 1), np.uint8))
+    lines = cv2.morphologyEx(banded, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+    slope = np.tan(np.radians(C.ADOPT_LINE_MAX_SKEW_DEG))
+    return [(int(y + h // 2), int(x), int(x + w)) for x, y, w, h, _ in stats[1:count]
+            if h <= thick + px_per_mm + w * slope and _is_thin(mask[y:y + h, x:x + w], px_per_mm)]
+
+
+def _is_thin(strip: np.ndarray, px_per_mm: float) -> bool:
+    """A printed line, not a line of text joined into a bar: where it has ink, the ink is one thin stroke."""
+    inked = strip.any(axis=0)
+    if inked.mean() < C.ADOPT_LINE_MIN_INKED:
+        return False
+    rows = np.arange(strip.shape[0])[:, None]
+    top = np.where(strip, rows, strip.shape[0]).min(axis=0)
+    bottom = np.where(strip, rows, -1).max(axis=0)
+    thin = (bottom - top + 1) <= C.ADOPT_LINE_MAX_MM * px_per_mm
+    return float(thin[inked].mean()) >= C.ADOPT_LINE_THIN_SHARE
+
+
+def find_frames(mask: np.ndarray, px_per_mm: float) -> list[Found]:
+    """Text areas framed by lines a scan has broken into dashes: a top rule with uprights at both ends, down
+    to a bottom rule of the same extent, or open at the bottom (the uprights' length then says how deep)."""
+    rules = sorted(_segments(mask, px_per_mm, True, C.ADOPT_FRAME_MIN_W_MM))
+    uprights = _segments(mask, px_per_mm, False, C.ADOPT_FRAME_TICK_MM)
+    near = C.ADOPT_FRAME_ALIGN_MM * px_per_mm
+    pt_per_px = C.PT_PER_MM / px_per_mm
+
+    def upright_at(x: int, y0: int) -> int | None:
+        """How far down an upright starting at the rule at (x, y0) reaches, if there is one."""
+        ends = [y1 for ux, uy0, y1 in uprights if abs(ux - x) <= near and abs(uy0 - y0) <= near]
+        return max(ends) if ends else None
+
+    out = []
+    used: set[int] = set()
+    for i, (y, x0, x1) in enumerate(rules):
+        if i in used:
+            continue
+        left, right = upright_at(x0, y), upright_at(x1, y)
+        if left is None or right is None:
+            continue
+        depth = min(left, right)
+        bottom = next((j for j, (yb, bx0, bx1) in enumerate(rules) if j > i and abs(bx0 - x0) <= near
+                       and abs(bx1 - x1) <= near and abs(yb - depth) <= near), None)
+        if bottom is not None:
+            used.add(bottom)
+        if depth - y >= C.ADOPT_FIELD_MIN_H_MM * px_per_mm:
+            out.append(Found("field", x0 * pt_per_px, y * pt_per_px, (x1 - x0) * pt_per_px, (depth - y) * pt_per_px))
+    return out
+
+
+def _merge_fields(found: list[Found]) -> list[Found]:
+    """One text area per place: a frame found both ways (or twice) is kept once, the larger."""
+    fields = sorted((f for f in found if f.kind == "field"), key=lambda f: -f.w * f.h)
+    kept: list[Found] = []
+    for f in fields:
+        if not any(k.x - 5 <= f.cx <= k.x + k.w + 5 and k.y - 5 <= f.cy <= k.y + k.h + 5 for k in kept):
+            kept.append(f)
+    return [f for f in found if f.kind != "field"] + kept
+
+
 def find_all(image: np.ndarray, dpi: float) -> tuple[list[Found], list[Found]]:
     """(boxes, fields, combs and marks), and the word-sized anchors of the page."""
     mask, px_per_mm = ink_mask(image, dpi)
-    enclosed = find_enclosures(mask, px_per_mm)
+    enclosed = _merge_fields(find_enclosures(mask, px_per_mm) + find_frames(mask, px_per_mm))
     return (enclosed + find_ruled_areas(mask, px_per_mm, enclosed) + find_corner_marks(mask, px_per_mm),
             find_words(mask, px_per_mm))

@@ -33,6 +33,7 @@ from pipeline.simulate.foreign import ForeignSpec, TruthQuestion, draw_blank, fi
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 START, END = "<!-- adopted-bench:start -->", "<!-- adopted-bench:end -->"
+SCAN_DPIS = (200.0, 150.0, 300.0)  # returns scanned at each in turn
 SPECS = (
     ForeignSpec(1, "square", 5.0, 0.25, True, 2, False),
     ForeignSpec(2, "round", 4.5, 0.3, False, 2, False),
@@ -143,9 +144,10 @@ def run_synthetic(copies: int, work: Path) -> dict[str, Any]:
                    for tq in truth for v, b in enumerate(tq.boxes)}
         _reset_reader_caches()
         for c in range(copies):
-            images, states, _turns = fill_return(blank, truth, spec, seed=spec.seed * 1000 + c)
+            dpi = SCAN_DPIS[c % len(SCAN_DPIS)]
+            images, states, _turns = fill_return(blank, truth, spec, seed=spec.seed * 1000 + c, dpi=dpi)
             for n, image in enumerate(images, start=1):
-                result = read_page(image, 200.0, PageSource(f"{spec.seed}-{c}", n - 1), config)
+                result = read_page(image, dpi, PageSource(f"{spec.seed}-{c}", n - 1), config)
                 pages += 1
                 if result.identity is not None and result.identity.page == n:
                     identified += 1

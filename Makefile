@@ -3,7 +3,7 @@
 PY := .venv/bin/python
 DEMO := demo-output
 
-.PHONY: setup setup-browser demo test test-fast lint bench bench-quick bench-memory bench-export previews clean
+.PHONY: setup setup-browser demo test test-fast lint bench bench-quick bench-memory bench-export bench-adopted previews clean
 
 setup:
 	@bash scripts/setup.sh
@@ -35,6 +35,9 @@ bench-memory: setup
 
 bench-export: setup
 	$(PY) -m bench.export_bench
+
+bench-adopted: setup
+	$(PY) -m bench.adopted
 
 previews: setup
 	$(PY) -m bench.previews

@@ -66,6 +66,25 @@ def cmd_forms(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_adopt(args: argparse.Namespace) -> int:
+    from pipeline.adopt.blank import adopt_blank
+
+    blank = Path(args.blank)
+    if not blank.exists():
+        raise_usage(f"{blank}: no such file", "give the path of a blank copy of the form (PDF, PNG or TIFF)")
+    report = adopt_blank(blank, args.id, Path(args.forms_dir or "forms"), force=args.force)
+    say(f"Adopted {blank} as '{args.id}': {report.boxes} answer boxes in {report.questions} questions, "
+        f"{report.fields} text areas, on {report.pages} page{'s' if report.pages > 1 else ''}.")
+    for line in report.lines:
+        say(f"  {line}")
+    say(f"Wrote {report.form_path} and {len(report.previews)} preview pictures beside it.")
+    say("Please check, then edit the form file:")
+    for check in report.checks:
+        say(f"  - {check}")
+    print(report.form_path)
+    return 0
+
+
 def cmd_layout(args: argparse.Namespace) -> int:
     from pipeline.form.layout import compute_layout
 
@@ -235,6 +254,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paper", choices=["a4", "letter"], default="a4")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_layout)
+
+    p = sub.add_parser("adopt", help="measure a blank paper form you already use, so its returns can be scanned",
+                       description="measure a blank paper form you already use, so its returns can be scanned")
+    p.add_argument("blank", metavar="BLANK.pdf|png|tif", help="a blank copy: the printed PDF, or a scan at 300 dpi")
+    p.add_argument("--id", required=True, help="the new form's id (lower-case letters, digits, hyphens)")
+    p.add_argument("--forms-dir", default=None, metavar="DIR", help="where to write ID.yaml (default: ./forms)")
+    p.add_argument("--force", action="store_true", help="replace an existing form file of that id")
+    p.set_defaults(func=cmd_adopt)
 
     p = add("generate", "print copies of a form as a PDF, each with its own serial")
     p.add_argument("form")

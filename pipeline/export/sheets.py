@@ -295,7 +295,7 @@ def write_codebook(ws: Worksheet, forms: list[FormReport], response_sheets: dict
         for version, form in sorted(report.definitions.items()):
             entries: list[tuple[str, str, str]]
             if form is not None:
-                entries = ([(i.id, "rating", i.text) for i in form.items]
+                entries = ([(i.id, form.item_kind(i.id), i.text) for i in form.items]
                            + [(t.id, "free text", t.prompt) for t in form.free_text])
             else:
                 entries = ([(i, "rating", "(wording unknown)") for i in report.item_ids]

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from pipeline.errors import FormDefinitionError, UnknownFormError
+from pipeline.form.adopted import AdoptedGeometry, parse_geometry
 
 ITEM_ID_RE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
 FORM_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,47}$")
@@ -65,6 +66,7 @@ class Form:
     closing: str | None
     source: str | None
     path: Path | None = field(default=None, compare=False)
+    adopted: AdoptedGeometry | None = None  # a form PaperVoice did not print: its measured geometry
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -83,6 +85,17 @@ class Form:
     def statement(self, item_id: str) -> str:
         """An item's wording, or '' when this version of the form has no such item (review and export show it)."""
         return next((it.text for it in self.items if it.id == item_id), "")
+
+    def item_kind(self, item_id: str) -> str:
+        """How an item's answer is coded, in the words the codebook uses."""
+        if self.adopted is None:
+            return "rating"
+        for q in self.adopted.questions:
+            if q.id == item_id:
+                return "choose one"
+            if q.kind == "any" and item_id.startswith(f"{q.id}_"):
+                return "choose any: 1 marked, 0 not"
+        return "rating"
 
     def free_text_field(self, field_id: str) -> FreeText:
         for ft in self.free_text:
@@ -131,6 +144,8 @@ def parse_form(data: Any, source: str = "<form>") -> Form:
     """Validate a form definition already loaded from YAML."""
     ck = _Checker(source)
     top = ck.mapping(data, "(top level)")
+    if "adopted" in top:
+        return _parse_adopted(ck, top, source)
     known = {"id", "version", "title", "audience", "introduction", "instructions", "scale", "items",
              "sections", "free_text", "closing", "source"}
     for key in top:
@@ -243,6 +258,56 @@ def _parse_free_text(ck: _Checker, top: dict[str, Any], seen: set[str]) -> list[
         free.append(FreeText(fid, prompt, lines))
 
     return free
+
+
+def _parse_adopted(ck: _Checker, top: dict[str, Any], source: str) -> Form:
+    """An adopted form: its questions and fields come with their measured geometry (see `form.adopted`).
+
+    The rest of the pipeline sees ordinary items: a "choose one" question is one item, a "choose any"
+    question one item per box (`<id>_<value>`, answered 1 or 0); the scale runs over every value used."""
+    known = {"id", "version", "title", "audience", "introduction", "instructions", "adopted", "questions",
+             "fields", "closing", "source"}
+    for key in top:
+        if key not in known:
+            raise ck.fail(str(key), "is not a known field of an adopted form",
+                          f"remove it or correct the spelling; known fields: {', '.join(sorted(known))}")
+    form_id = ck.text(top, "id", "") or ""
+    if not FORM_ID_RE.match(form_id):
+        raise ck.fail("id", f"'{form_id}' is not a valid form id",
+                      "use 2-48 lower-case letters, digits and hyphens, e.g. member-survey")
+    version = top.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 9999:
+        raise ck.fail("version", f"should be a whole number from 1 to 9999, found {version!r}",
+                      "write e.g. 'version: 1' and raise it whenever the printed form changes")
+    geometry = parse_geometry(top, source)
+    items: list[Item] = []
+    labels: dict[int, set[str]] = {}
+    for q in geometry.questions:
+        if q.kind == "one":
+            items.append(Item(q.id, q.text))
+            for b in q.boxes:
+                labels.setdefault(b.value, set()).add(b.label)
+        else:
+            items.extend(Item(q.item_of(b), f"{q.text}: {b.label or f'box {b.value}'}") for b in q.boxes)
+    if any(q.kind == "any" for q in geometry.questions):
+        labels.setdefault(1, {"marked"})  # a "choose any" box: 1 marked, 0 not (0 is no point of the scale)
+    # one shared label per value when every question agrees on it, else the number itself
+    scale = tuple(ScalePoint(v, next(iter(ls)) if len(ls) == 1 and next(iter(ls)) else str(v))
+                  for v, ls in sorted(labels.items()))
+    raw_instr = top.get("instructions") or []
+    instructions = tuple(ck.text({"i": v}, "i", f"instructions[{n}]") or ""
+                         for n, v in enumerate(raw_instr if isinstance(raw_instr, list) else [raw_instr]))
+    audience = ck.text(top, "audience", "", required=False) or "other"
+    if audience not in AUDIENCES:
+        raise ck.fail("audience", f"'{audience}' is not one of {', '.join(AUDIENCES)}", "pick one of those")
+    return Form(
+        id=form_id, version=version, title=ck.text(top, "title", "", required=False) or form_id,
+        audience=audience, introduction=ck.text(top, "introduction", "", required=False) or "",
+        instructions=instructions, scale=scale, sections=(Section(None, None, tuple(items)),),
+        free_text=tuple(FreeText(f.id, f.prompt, 2) for f in geometry.fields),
+        closing=ck.text(top, "closing", "", required=False), source=ck.text(top, "source", "", required=False),
+        adopted=geometry,
+    )
 
 
 def load_form_file(path: Path) -> Form:

@@ -43,6 +43,9 @@ def generate(form: Form, copies: int, output: Path, *, ledger: Ledger, paper: st
     """Draw `copies` copies with the next serials, then record the serials and write the PDF (and manifest)
     in one step: issued means printed.  Interrupted or failed anywhere before the PDF is in place, nothing
     is recorded, and running the same command again issues the same serials."""
+    if form.adopted is not None:
+        raise UsageError(f"'{form.id}' is an adopted form: PaperVoice reads its returns but does not print it",
+                         "print copies from the original form as before, then scan the returns with 'papervoice scan'")
     output, manifest = Path(output), Path(manifest) if manifest is not None else None
     for path, what in ((output, "-o"), (manifest, "--manifest")):
         if path is not None and path.is_dir():

@@ -417,7 +417,13 @@ def _identity_blocks(layout_pages: int, page: int, form: Form, style: Style, pag
 
 @lru_cache(maxsize=64)
 def compute_layout(form: Form, paper: str = "a4", style: str = "standard") -> Layout:
-    """Lay out `form` on `paper` in `style`.  Pure and cached: the same inputs give the same geometry."""
+    """Lay out `form` on `paper` in `style`.  Pure and cached: the same inputs give the same geometry.
+
+    An adopted form has one layout, measured from its blank: paper and style do not change it."""
+    if form.adopted is not None:
+        from pipeline.form.adopted_layout import adopted_layout
+
+        return adopted_layout(form)
     paper_, style_ = check_paper_style(paper, style)
     page_w, page_h = C.PAPER_SIZES_PT[paper_]
     spec = STYLE_SPECS[style_]

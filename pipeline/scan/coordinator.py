@@ -16,11 +16,12 @@ import time
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from pipeline.adopt.copies import flag_doubt, group_copies, is_adopted_unnumbered
 from pipeline.atomic import atomic_write
 from pipeline.errors import ExitCode, InputFileError, PaperVoiceError
 from pipeline.form.identity import PageIdentity
@@ -112,6 +113,7 @@ class _FileWork:
     unopened: bool = False  # could not even be opened: recorded under its name
     rereads: dict[int, int] = field(default_factory=dict)  # page index -> page id, for kept pages read again
     file_id: int | None = None
+    held: list[PageResult] = field(default_factory=list)  # pages of an adopted copy not yet whole (commit_page)
 
 
 #: What `plan_pages` hands on: a page to read, a page result known without reading, or a file's end.
@@ -179,7 +181,7 @@ def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
             work = plan_pages(files, ledger, summary, options, by_path=workers_see_files(options))
             for owner, result in read_in_order(pool, work, config, in_flight, progress):
                 if result is None:
-                    finish_file(ledger, owner, summary)
+                    finish_file(ledger, owner, summary, options)
                     progress.file()
                 else:
                     commit_page(ledger, owner, result, summary, options)
@@ -372,6 +374,49 @@ def read_in_order(pool: Executor, work: Iterator[_Planned], config: ReaderConfig
 
 
 def commit_page(ledger: Ledger, owner: _FileWork, r: PageResult, summary: ScanSummary, options: ScanOptions) -> None:
+    """One page into the ledger, in its own transaction, in input order.
+
+    Returns of adopted forms carry no serial and only their order in the file says which pages make one copy,
+    so from a copy's first page on, pages are held (native ones too, to keep the ledger's pages a prefix of the
+    file for resuming) until that copy is whole or the next one starts; then the copy gets its ledger number
+    and the held pages go in.  An interruption loses only the held pages, which the next run reads again."""
+    if owner.held or (not owner.rereads and is_adopted_unnumbered(r)):
+        if owner.held and is_adopted_unnumbered(r) and len(group_copies([*owner.held, r])) > 1:
+            release_held(ledger, owner, summary, options)
+        owner.held.append(r)
+        copies = group_copies(owner.held)
+        if len(copies) == 1 and len(copies[0].members) >= copies[0].pages:
+            release_held(ledger, owner, summary, options)
+        return
+    if owner.rereads and is_adopted_unnumbered(r):
+        r = number_copies(ledger, owner, [r])[0]  # a kept page read again alone: a copy of its own
+    record_page(ledger, owner, r, summary, options)
+
+
+def release_held(ledger: Ledger, owner: _FileWork, summary: ScanSummary, options: ScanOptions) -> None:
+    """The held pages of one adopted copy (and the pages between them) numbered and committed, in order."""
+    held, owner.held = owner.held, []
+    for r in number_copies(ledger, owner, held):
+        record_page(ledger, owner, r, summary, options)
+
+
+def number_copies(ledger: Ledger, owner: _FileWork, results: list[PageResult]) -> list[PageResult]:
+    """Each adopted copy among `results` gets a new ledger number; a copy whose grouping is a guess is flagged."""
+    results = list(results)
+    for copy in group_copies(results):
+        first = results[copy.members[0]].identity
+        assert first is not None
+        serial = ledger.issue_serials(copy.form, copy.version, first.style, first.paper, copy.pages, 1,
+                                      output=f"adopted return: {owner.info.path}")[0]
+        for n in copy.members:
+            r = results[n]
+            assert r.identity is not None
+            r = replace(r, identity=replace(r.identity, serial=serial))
+            results[n] = flag_doubt(r, copy.doubt) if copy.doubt else r
+    return results
+
+
+def record_page(ledger: Ledger, owner: _FileWork, r: PageResult, summary: ScanSummary, options: ScanOptions) -> None:
     """One page into the ledger, in its own transaction, and into the summary under the status it was given."""
     if owner.rereads:
         status = ledger.replace_kept_page(owner.rereads[r.source.index], r)
@@ -399,8 +444,10 @@ def commit_page(ledger: Ledger, owner: _FileWork, r: PageResult, summary: ScanSu
         atomic_write(options.debug_dir / f"{stem}-p{r.source.index + 1:03d}.png", r.debug_png)
 
 
-def finish_file(ledger: Ledger, done: _FileWork, summary: ScanSummary) -> None:
+def finish_file(ledger: Ledger, done: _FileWork, summary: ScanSummary, options: ScanOptions) -> None:
     """A file's end: it is complete in the ledger (or recorded as failed, under its name if it never opened)."""
+    if done.held:
+        release_held(ledger, done, summary, options)
     if done.rereads:
         return
     if done.unopened:

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from pipeline import constants as C
-from pipeline.form.definition import BUNDLED_FORMS_DIR, FormRegistry
+from pipeline.form.definition import BUNDLED_FORMS_DIR, Form, FormRegistry
 from pipeline.form.identity import PageIdentity
 from pipeline.form.layout import Layout, compute_layout
 from pipeline.scan.comments import possibly_lost, read_field
@@ -59,6 +59,11 @@ class ReaderConfig:
 @cache
 def _registry(forms_dirs: tuple[str, ...]) -> FormRegistry:
     return FormRegistry.from_dirs([Path(d) for d in forms_dirs] or [BUNDLED_FORMS_DIR])
+
+
+@cache
+def _adopted_forms(forms_dirs: tuple[str, ...]) -> tuple[Form, ...]:
+    return tuple(f for f in _registry(forms_dirs).all() if f.adopted is not None)
 
 
 def _keep_image(image: np.ndarray, dpi: float) -> bytes:
@@ -106,10 +111,23 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
     blank = cache(lambda: ink_fraction(image, dpi, paper) < C.BLANK_PAGE_INK_FRACTION)  # asked twice at most
     hits = find_qr(image, dpi, give_up_if_blank=blank)
     if identity is not None and not hits:
+        form = _registry(config.forms_dirs).find(identity.form, identity.version)
+        if form is not None and form.adopted is not None:  # an adopted form's page, assigned by a person
+            from pipeline.adopt.read import read_assigned_page
+
+            return read_assigned_page(image, dpi, source, form, identity, paper, config.ocr, config.debug)
         return _read_by_marks(image, dpi, source, config, identity, paper)
     if not hits:
         if blank():
             return PageResult(source, "blank", "blank page", dpi=dpi)
+        adopted = _adopted_forms(config.forms_dirs)
+        if adopted:  # a return of a form PaperVoice did not print, recognised by its print
+            from pipeline.adopt.read import read_unknown_page
+
+            result = read_unknown_page(image, dpi, source, adopted, paper, config.ocr, config.debug)
+            if result.status != "form":
+                result.image_png = _keep_image(image, dpi)
+            return result
         return PageResult(source, "not_form", "no PaperVoice code found: not one of our forms, or its codes are "
                           "damaged (a person can assign it in review)", dpi=dpi, image_png=_keep_image(image, dpi))
     if identity is not None:

@@ -1,0 +1,126 @@
+"""`papervoice adopt`: measure a blank copy of a paper form and write it as an adopted form.
+
+Recipe: open the blank (PDF, PNG, TIFF; any number of pages) with the scanner's own loader; on each page find
+the answer boxes, text areas, corner marks and words (`detect`); group the boxes into questions (`group`);
+write `forms/ID.yaml` and one numbered preview per page (`write`); say what was found and what a person
+should check.  A blank that cannot work (no boxes at all, too coarse, a page with nothing to align by) is
+refused with advice rather than adopted badly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pipeline import constants as C
+from pipeline.adopt.detect import Found, find_all
+from pipeline.adopt.group import Proposed, group_page
+from pipeline.adopt.write import MAX_TEXT_ANCHORS, form_document, preview, write_form
+from pipeline.atomic import atomic_write
+from pipeline.errors import UsageError
+from pipeline.form.definition import FORM_ID_RE, load_form_file
+from pipeline.scan.loading import decode_page, open_pages
+
+
+@dataclass
+class AdoptReport:
+    form_path: Path
+    previews: list[Path]
+    pages: int
+    boxes: int
+    questions: int
+    fields: int
+    lines: list[str] = field(default_factory=list)  # what was found, page by page
+    checks: list[str] = field(default_factory=list)  # what a person should look at
+
+
+def _spread(words: list[Found], limit: int) -> list[Found]:
+    """At most `limit` word anchors, taken evenly through the page in reading order."""
+    ordered = sorted(words, key=lambda f: (round(f.cy / 10), f.cx))
+    if len(ordered) <= limit:
+        return ordered
+    picks = np.linspace(0, len(ordered) - 1, limit).round().astype(int)
+    return [ordered[i] for i in sorted(set(picks.tolist()))]
+
+
+def _pages(blank: Path) -> list[tuple[np.ndarray, float]]:
+    count, jobs = open_pages(blank)
+    if count > C.ADOPT_MAX_PAGES:
+        raise UsageError(f"{blank}: {count} pages is more than a blank form has",
+                         "give the blank copy of the form alone (one copy, every page once)")
+    pages = []
+    for job in jobs:
+        image, dpi = decode_page(job)
+        if dpi < C.ADOPT_MIN_BLANK_DPI:
+            raise UsageError(f"{blank}: page {job.source.index + 1} is {dpi:.0f} dpi, too coarse to measure boxes",
+                             "scan the blank again at 300 dpi (or give the printed PDF)")
+        pages.append((image, dpi))
+    return pages
+
+
+def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False) -> AdoptReport:
+    if not FORM_ID_RE.match(form_id):
+        raise UsageError(f"'{form_id}' is not a valid form id", "use 2-48 lower-case letters, digits and hyphens, "
+                         "e.g. --id member-survey")
+    target = forms_dir / f"{form_id}.yaml"
+    if target.exists() and not force:
+        raise UsageError(f"{target} already exists (it may hold your edits)",
+                         "choose another --id, or add --force to replace it")
+    pages = _pages(blank)
+    page_size = (pages[0][0].shape[1] / pages[0][1] * C.PT_PER_INCH, pages[0][0].shape[0] / pages[0][1] * C.PT_PER_INCH)
+    proposed: list[Proposed] = []
+    fields: list[tuple[int, Found]] = []
+    anchors: dict[int, list[Found]] = {}
+    lines: list[str] = []
+    checks: list[str] = []
+    for number, (image, dpi) in enumerate(pages, start=1):
+        things, words = find_all(image, dpi)
+        boxes = [t for t in things if t.kind == "box"]
+        page_fields = [t for t in things if t.kind in ("field", "comb")]
+        marks = [t for t in things if t.kind == "mark"]
+        groups = group_page(number, boxes)
+        proposed.extend(groups)
+        fields.extend((number, f) for f in sorted(page_fields, key=lambda f: (f.y, f.x)))
+        anchors[number] = marks + boxes + page_fields + _spread(words, MAX_TEXT_ANCHORS)
+        round_n = sum(1 for b in boxes if b.shape == "round")
+        lines.append(f"page {number}: {len(boxes)} answer boxes ({round_n} round) in {len(groups)} questions, "
+                     f"{len(page_fields)} text areas, {len(marks)} corner marks, {len(words)} printed words")
+        if len(anchors[number]) < C.ADOPT_MIN_ANCHORS:
+            raise UsageError(f"{blank}: page {number} has almost nothing printed on it to align a return by",
+                             "give a blank with its printed text (not a page of bare boxes), scanned upright")
+        small = [b for b in boxes if min(b.w, b.h) / C.PT_PER_MM < C.ADOPT_SMALL_BOX_MM]
+        if small:
+            checks.append(f"page {number}: {len(small)} boxes are under {C.ADOPT_SMALL_BOX_MM} mm: marks in them are "
+                          "hard to read; check the scan of a few returns closely")
+        if not boxes and not page_fields:
+            checks.append(f"page {number}: nothing to read was found on it (no boxes, no text areas)")
+    if not proposed:
+        raise UsageError(f"{blank}: no answer boxes found on any page",
+                         "check it is the right file and the boxes are printed as outlines (square or round, "
+                         "3 mm or bigger); a photo or a scan under 200 dpi will not do: scan the blank at 300 dpi")
+    doc, qids, fids = form_document(form_id, blank.name, page_size, proposed, fields, anchors)
+    previews = [forms_dir / f"{form_id}.page-{n}.png" for n in range(1, len(pages) + 1)]
+    forms_dir.mkdir(parents=True, exist_ok=True)
+    for n, ((image, dpi), path) in enumerate(zip(pages, previews, strict=True), start=1):
+        qs = [(qid, p) for qid, p in zip(qids, proposed, strict=True) if p.page == n]
+        fs = [(fid, f) for fid, (page, f) in zip(fids, fields, strict=True) if page == n]
+        atomic_write(path, preview(image, dpi, n, qs, fs))
+    write_form(target, doc, previews)
+    load_form_file(target)  # what was written must load: a bug here is caught now, not at scan time
+    singles = sum(1 for p in proposed if p.kind == "any")
+    checks[:0] = [
+        f"open the previews ({', '.join(p.name for p in previews)}) and check every answer box has a number and "
+        "nothing else does",
+        "check the grouping: each question's boxes share a colour and are numbered 1, 2, 3 in the order of their "
+        "answers; merge or split questions in the form file where they are wrong",
+        "write each question's wording ('text') and the form's 'title'; set 'kind: any' where people may tick "
+        "several boxes",
+        "say whether the form tells people to fill a box in to cancel it ('fill_to_cancel')",
+    ]
+    if singles:
+        checks.append(f"{singles} boxes stand alone and were made yes/no questions of their own ('kind: any'): "
+                      "join them to a question if they belong to one")
+    return AdoptReport(target, previews, len(pages), sum(len(p.boxes) for p in proposed), len(proposed),
+                       len(fields), lines, checks)

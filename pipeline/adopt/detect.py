@@ -1,0 +1,330 @@
+"""Finding what is printed on a page: answer boxes, text areas, corner marks and the words around them.
+
+Answer boxes are found as the *paper they enclose*: a white region walled in by a thin outline, square or
+round, 2-14 mm across.  Looking at the enclosed paper rather than the outline makes the search indifferent
+to what touches the outline from outside (dotted leaders, arrows, connecting lines, a table's grid).  A row
+of boxes that share their walls is a hand-printed character field, not a set of answers.
+
+The same measurements serve `adopt` on a blank and `scan` on a return (where the words and boxes found are
+matched against the blank's anchors), so both see the page the same way.  Everything is in pt from the
+image's top-left corner; the image's own dpi converts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from pipeline import constants as C
+
+
+@dataclass(frozen=True)
+class Found:
+    """One printed thing, in pt from the page's top-left corner (outer edge for boxes)."""
+
+    kind: str  # box | field | comb | mark | text
+    x: float
+    y: float
+    w: float
+    h: float
+    shape: str = "square"
+    inner_ink: float = 0.0
+    line: float = 0.0  # a box's wall, pt  # ink inside a box (a printed digit in a bubble; marks on a return)
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+
+def ink_mask(image: np.ndarray, dpi: float) -> tuple[np.ndarray, float]:
+    """The page reduced to C.ADOPT_DETECT_DPI as a 0/1 ink mask, and its pixels per mm."""
+    # threshold first, then reduce: a hairline 1 px wide at 300 dpi must survive the reduction
+    paper = float(np.percentile(image, 90))
+    full = (image < paper * C.ADOPT_INK_OF_PAPER).astype(np.float32)
+    factor = C.ADOPT_DETECT_DPI / dpi
+    if abs(factor - 1) < 0.02:
+        return full.astype(np.uint8), C.ADOPT_DETECT_DPI / 25.4
+    small = cv2.resize(full, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1
+                       else cv2.INTER_LINEAR)
+    mask = (small >= 0.3).astype(np.uint8)
+    return mask, C.ADOPT_DETECT_DPI / 25.4
+
+
+def _wall_thickness(mask: np.ndarray, x0: int, y0: int, x1: int, y1: int, reach: int) -> tuple[float, float]:
+    """How thick the wall around an enclosed region is, and the share of probes that meet ink at once."""
+    h, w = mask.shape
+    cy, cx = (y0 + y1) // 2, (x0 + x1) // 2
+    probes = []
+    for (px, py, dx, dy) in ((x0 - 1, cy, -1, 0), (x1, cy, 1, 0), (cx, y0 - 1, 0, -1), (cx, y1, 0, 1),
+                             ((x0 + cx) // 2, y0 - 1, 0, -1), ((x0 + cx) // 2, y1, 0, 1),
+                             (x0 - 1, (y0 + cy) // 2, -1, 0), (x1, (y0 + cy) // 2, 1, 0)):
+        run = 0
+        met = False
+        for step in range(reach + 2):
+            x, y = px + dx * step, py + dy * step
+            if not (0 <= x < w and 0 <= y < h):
+                break
+            if mask[y, x]:
+                met = met or step <= 2
+                run += 1
+            elif run:
+                break
+        probes.append((run, met))
+    runs = sorted(r for r, _ in probes)
+    return float(runs[len(runs) // 2]), sum(1 for _, m in probes if m) / len(probes)
+
+
+def _corner_ink(mask: np.ndarray, x: int, y: int, w: int, h: int, line: float) -> float:
+    """Share of the four corners of a box's outer edge that are ink (the hole is x, y, w, h)."""
+    t = max(1, round(line))
+    hits = []
+    for cx, cy in ((x - t, y - t), (x + w - 1, y - t), (x - t, y + h - 1), (x + w - 1, y + h - 1)):
+        patch = mask[max(0, cy):cy + t + 1, max(0, cx):cx + t + 1]
+        hits.append(float(patch.mean()) if patch.size else 0.0)
+    return sum(1 for v in hits if v >= 0.3) / 4
+
+
+def find_enclosures(mask: np.ndarray, px_per_mm: float) -> list[Found]:
+    """Boxes (square or round) and framed text areas, found by the paper they enclose."""
+    # a thin line through a 1-bit scan breaks into dashes: close gaps along lines (not across them)
+    k = max(2, round(C.ADOPT_LINE_GAP_MM * px_per_mm))
+    closed = np.maximum(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((k, 1), np.uint8)),
+                        cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, k), np.uint8)))
+    paper = (1 - closed).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
+    h, w = mask.shape
+    pt_per_px = C.PT_PER_MM / px_per_mm
+    found: list[Found] = []
+    lo, hi = C.ADOPT_BOX_INNER_MIN_MM * px_per_mm, C.ADOPT_BOX_INNER_MAX_MM * px_per_mm
+    for n in range(1, count):
+        x, y, bw, bh, area = (int(v) for v in stats[n])
+        if x == 0 or y == 0 or x + bw >= w or y + bh >= h:
+            continue  # the page's own background
+        is_field = bw >= C.ADOPT_FIELD_MIN_W_MM * px_per_mm and bh >= C.ADOPT_FIELD_MIN_H_MM * px_per_mm
+        aspect = max(bw, bh) / max(1, min(bw, bh))
+        if not is_field and not (lo <= bw <= hi and lo <= bh <= hi and aspect <= C.ADOPT_BOX_MAX_ASPECT):
+            continue
+        region = (labels[y:y + bh, x:x + bw] == n).astype(np.uint8)
+        # paper plus whatever ink sits inside it (a printed digit, a mark): the whole enclosed shape
+        outside = np.pad(1 - region, 1, constant_values=1)
+        cv2.floodFill(outside, None, (0, 0), 2)
+        enclosed = int(np.count_nonzero(outside == 1))
+        filled_area = area + enclosed
+        fill = filled_area / float(bw * bh)
+        inner_ink = enclosed / max(1.0, float(filled_area))
+        thickness, closed_share = _wall_thickness(closed, x, y, x + bw, y + bh,
+                                                  int(C.ADOPT_OUTLINE_MAX_MM * px_per_mm * 2))
+        if closed_share < C.ADOPT_OUTLINE_MIN_CLOSED:
+            continue
+        line = max(1.0, thickness)
+        ox, oy, ow, oh = (x - line) * pt_per_px, (y - line) * pt_per_px, (bw + 2 * line) * pt_per_px, \
+            (bh + 2 * line) * pt_per_px
+        if is_field:
+            if fill >= C.ADOPT_FIELD_MIN_FILL and inner_ink < 0.05:
+                found.append(Found("field", ox, oy, ow, oh))
+            continue
+        if thickness > C.ADOPT_OUTLINE_MAX_MM * px_per_mm or inner_ink > 0.35:
+            continue
+        # a square's outline has ink in the corners of its bounding box, a circle's leaves them paper
+        square_corners = _corner_ink(mask, x, y, bw, bh, line) >= 0.5
+        if fill >= C.ADOPT_SQUARE_MIN_FILL and square_corners:
+            found.append(Found("box", ox, oy, ow, oh, "square", round(inner_ink, 3), line * pt_per_px))
+        elif C.ADOPT_ROUND_FILL[0] <= fill and not square_corners and aspect <= C.ADOPT_ROUND_MAX_ASPECT:
+            found.append(Found("box", ox, oy, ow, oh, "round", round(inner_ink, 3), line * pt_per_px))
+    return _split_combs(found)
+
+
+def _split_combs(found: list[Found]) -> list[Found]:
+    """Runs of three or more boxes that share walls are one character field ('comb'), not answers."""
+    boxes = [f for f in found if f.kind == "box"]
+    others = [f for f in found if f.kind != "box"]
+    used: set[int] = set()
+    rows: dict[int, list[int]] = {}
+    for i, b in enumerate(boxes):
+        rows.setdefault(i, [i])
+        for j, o in enumerate(boxes):
+            if j <= i or abs(b.cy - o.cy) > 0.3 * b.h or abs(b.h - o.h) > 0.3 * b.h:
+                continue
+            gap = max(o.x - b.x - b.w, b.x - o.x - o.w)
+            if gap < C.ADOPT_COMB_GAP_RATIO * min(b.w, o.w):
+                rows[i].append(j)
+    # join neighbours transitively
+    parent = list(range(len(boxes)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, members in rows.items():
+        for j in members:
+            parent[root(j)] = root(i)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(boxes)):
+        groups.setdefault(root(i), []).append(i)
+    result = list(others)
+    for members in groups.values():
+        if len(members) >= 3:
+            xs = [boxes[i] for i in members]
+            x0, y0 = min(b.x for b in xs), min(b.y for b in xs)
+            x1, y1 = max(b.x + b.w for b in xs), max(b.y + b.h for b in xs)
+            result.append(Found("comb", x0, y0, x1 - x0, y1 - y0))
+            used.update(members)
+    result.extend(b for i, b in enumerate(boxes) if i not in used)
+    return result
+
+
+def find_words(mask: np.ndarray, px_per_mm: float) -> list[Found]:
+    """Word-sized blobs of print: letters joined into words.  Printed content to align a return by."""
+    kx = max(1, round(C.ADOPT_WORD_JOIN_MM[0] * px_per_mm))
+    ky = max(1, round(C.ADOPT_WORD_JOIN_MM[1] * px_per_mm))
+    joined = cv2.dilate(mask, np.ones((ky, kx), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    pt_per_px = C.PT_PER_MM / px_per_mm
+    out = []
+    (wmin, wmax), (hmin, hmax) = C.ADOPT_WORD_MM
+    for n in range(1, count):
+        x, y, bw, bh, _ = (int(v) for v in stats[n])
+        # undo the dilation's growth so the size matches the print
+        bw, bh = bw - kx + 1, bh - ky + 1
+        x, y = x + kx // 2, y + ky // 2
+        if wmin * px_per_mm <= bw <= wmax * px_per_mm and hmin * px_per_mm <= bh <= hmax * px_per_mm:
+            out.append(Found("text", x * pt_per_px, y * pt_per_px, bw * pt_per_px, bh * pt_per_px))
+    return out
+
+
+def find_corner_marks(mask: np.ndarray, px_per_mm: float) -> list[Found]:
+    """Solid squares or L-shaped marks near the page's corners (many forms print them for scanning)."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    h, w = mask.shape
+    reach = C.ADOPT_MARK_CORNER_REACH_MM * px_per_mm
+    pt_per_px = C.PT_PER_MM / px_per_mm
+    out = []
+    for n in range(1, count):
+        x, y, bw, bh, area = (int(v) for v in stats[n])
+        if min(bw, bh) < C.ADOPT_MARK_MIN_MM * px_per_mm or max(bw, bh) > 40 * px_per_mm:
+            continue
+        near_x = x < reach or w - (x + bw) < reach
+        near_y = y < reach or h - (y + bh) < reach
+        if not (near_x and near_y) or x == 0 or y == 0 or x + bw >= w or y + bh >= h:
+            continue
+        fill = area / float(bw * bh)
+        solid = fill >= 0.85 and max(bw, bh) / min(bw, bh) <= 1.3
+        corner = fill <= 0.35 and min(bw, bh) >= C.ADOPT_MARK_L_MIN_MM * px_per_mm and 0.5 <= bw / bh <= 2.0
+        if solid or corner:
+            out.append(Found("mark", x * pt_per_px, y * pt_per_px, bw * pt_per_px, bh * pt_per_px))
+    return out
+
+
+def find_ruled_areas(mask: np.ndarray, px_per_mm: float, taken: list[Found]) -> list[Found]:
+    """Writing lines: two or more long horizontal rules of like extent, evenly spaced, are one text area
+    (from a line's spacing above the first rule down to the last).  Rules inside a framed area are its own."""
+    pt_per_px = C.PT_PER_MM / px_per_mm
+    rules = sorted(_segments(mask, px_per_mm, True, C.ADOPT_RULE_MIN_MM))
+    groups: list[list[tuple[int, int, int]]] = []
+    for rule in rules:
+        g = groups[-1] if groups else None
+        tol = C.ADOPT_RULE_ALIGN_MM * px_per_mm
+        if g and abs(rule[1] - g[-1][1]) <= tol and abs(rule[2] - g[-1][2]) <= tol:
+            gap = rule[0] - g[-1][0]
+            lo, hi = (v * px_per_mm for v in C.ADOPT_RULE_SPACING_MM)
+            if lo <= gap <= hi and (len(g) < 2 or abs(gap - (g[-1][0] - g[-2][0])) <= 1.5 * px_per_mm):
+                g.append(rule)
+                continue
+        groups.append([rule])
+    out = []
+    for g in groups:
+        if len(g) < 2:
+            continue
+        spacing = g[1][0] - g[0][0]
+        x0, x1 = min(r[1] for r in g), max(r[2] for r in g)
+        y0, y1 = g[0][0] - spacing, g[-1][0] + 2
+        f = Found("field", x0 * pt_per_px, y0 * pt_per_px, (x1 - x0) * pt_per_px, (y1 - y0) * pt_per_px)
+        if not any(t.kind == "field" and t.x <= f.cx <= t.x + t.w and t.y <= f.cy <= t.y + t.h for t in taken):
+            out.append(f)
+    return out
+
+
+def _segments(mask: np.ndarray, px_per_mm: float, horizontal: bool, min_mm: float
+              ) -> list[tuple[int, int, int]]:
+    """Long thin lines, dashes joined, a few degrees of skew allowed: (position across, start, end) in px."""
+    gap = max(2, round(C.ADOPT_FRAME_GAP_MM * px_per_mm))
+    length = max(3, round(min_mm * px_per_mm))
+    thick = max(3, round(C.ADOPT_LINE_BAND_MM * px_per_mm))  # a skewed line stays inside a band this thick
+    if not horizontal:
+        mask = mask.T
+    banded = cv2.dilate(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8)),
+                        np.ones((thick, 1), np.uint8))
+    lines = cv2.morphologyEx(banded, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+    slope = np.tan(np.radians(C.ADOPT_LINE_MAX_SKEW_DEG))
+    return [(int(y + h // 2), int(x), int(x + w)) for x, y, w, h, _ in stats[1:count]
+            if h <= thick + px_per_mm + w * slope and _is_thin(mask[y:y + h, x:x + w], px_per_mm)]
+
+
+def _is_thin(strip: np.ndarray, px_per_mm: float) -> bool:
+    """A printed line, not a line of text joined into a bar: where it has ink, the ink is one thin stroke."""
+    inked = strip.any(axis=0)
+    if inked.mean() < C.ADOPT_LINE_MIN_INKED:
+        return False
+    rows = np.arange(strip.shape[0])[:, None]
+    top = np.where(strip, rows, strip.shape[0]).min(axis=0)
+    bottom = np.where(strip, rows, -1).max(axis=0)
+    thin = (bottom - top + 1) <= C.ADOPT_LINE_MAX_MM * px_per_mm
+    return float(thin[inked].mean()) >= C.ADOPT_LINE_THIN_SHARE
+
+
+def find_frames(mask: np.ndarray, px_per_mm: float) -> list[Found]:
+    """Text areas framed by lines a scan has broken into dashes: a top rule with uprights at both ends, down
+    to a bottom rule of the same extent, or open at the bottom (the uprights' length then says how deep)."""
+    rules = sorted(_segments(mask, px_per_mm, True, C.ADOPT_FRAME_MIN_W_MM))
+    uprights = _segments(mask, px_per_mm, False, C.ADOPT_FRAME_TICK_MM)
+    near = C.ADOPT_FRAME_ALIGN_MM * px_per_mm
+    pt_per_px = C.PT_PER_MM / px_per_mm
+
+    def upright_at(x: int, y0: int) -> int | None:
+        """How far down an upright starting at the rule at (x, y0) reaches, if there is one."""
+        ends = [y1 for ux, uy0, y1 in uprights if abs(ux - x) <= near and abs(uy0 - y0) <= near]
+        return max(ends) if ends else None
+
+    out = []
+    used: set[int] = set()
+    for i, (y, x0, x1) in enumerate(rules):
+        if i in used:
+            continue
+        left, right = upright_at(x0, y), upright_at(x1, y)
+        if left is None or right is None:
+            continue
+        depth = min(left, right)
+        bottom = next((j for j, (yb, bx0, bx1) in enumerate(rules) if j > i and abs(bx0 - x0) <= near
+                       and abs(bx1 - x1) <= near and abs(yb - depth) <= near), None)
+        if bottom is not None:
+            used.add(bottom)
+        if depth - y >= C.ADOPT_FIELD_MIN_H_MM * px_per_mm:
+            out.append(Found("field", x0 * pt_per_px, y * pt_per_px, (x1 - x0) * pt_per_px, (depth - y) * pt_per_px))
+    return out
+
+
+def _merge_fields(found: list[Found]) -> list[Found]:
+    """One text area per place: a frame found both ways (or twice) is kept once, the larger."""
+    fields = sorted((f for f in found if f.kind == "field"), key=lambda f: -f.w * f.h)
+    kept: list[Found] = []
+    for f in fields:
+        if not any(k.x - 5 <= f.cx <= k.x + k.w + 5 and k.y - 5 <= f.cy <= k.y + k.h + 5 for k in kept):
+            kept.append(f)
+    return [f for f in found if f.kind != "field"] + kept
+
+
+def find_all(image: np.ndarray, dpi: float) -> tuple[list[Found], list[Found]]:
+    """(boxes, fields, combs and marks), and the word-sized anchors of the page."""
+    mask, px_per_mm = ink_mask(image, dpi)
+    enclosed = _merge_fields(find_enclosures(mask, px_per_mm) + find_frames(mask, px_per_mm))
+    return (enclosed + find_ruled_areas(mask, px_per_mm, enclosed) + find_corner_marks(mask, px_per_mm),
+            find_words(mask, px_per_mm))

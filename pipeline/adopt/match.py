@@ -1,0 +1,199 @@
+"""Which adopted form and page a scanned page is, which way up, and where its every point lies.
+
+A return carries no code of ours, so it is recognised by its print.  The blank's anchors (corner marks,
+boxes, word-sized blobs of text, in pt) are matched against the same kind of blobs found on the scan:
+for each quarter turn and a few small skews, every pair of blobs of a similar size votes for the shift
+that would put one on the other; the true shift gets a vote from most anchors, anything else from few.
+Handwriting, stamps, barcodes and marks add blobs that vote at random; a missing corner or a cross
+through a box loses a few votes.  The winning shift seeds a homography, fitted robustly (RANSAC) to the
+anchors it brings together and then refined on all anchors that land on a blob.
+
+The score is the share of the blank's anchors found again.  A page matches a form's page when the score is
+clearly the best; two pages scoring alike are left to a person, never guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from pipeline import constants as C
+from pipeline.adopt.detect import Found, find_all
+from pipeline.form.adopted import Anchor
+from pipeline.form.definition import Form
+
+
+@dataclass(frozen=True)
+class Blobs:
+    centres: np.ndarray  # (n, 2) pt
+    sizes: np.ndarray  # (n, 2) pt
+    image_size_pt: tuple[float, float]
+    dpi: float
+
+
+@dataclass(frozen=True)
+class Match:
+    form: Form
+    page: int
+    quarter_turns: int  # how far the scan is turned from upright, in quarter turns clockwise
+    homography: np.ndarray  # layout pt -> image px
+    score: float
+    anchors_found: int
+    anchors: int
+    residual_mm: float
+
+    @property
+    def rotation_deg(self) -> float:
+        return 90.0 * self.quarter_turns
+
+
+def blobs_of(found: list[Found], image_size_pt: tuple[float, float], dpi: float) -> Blobs:
+    usable = [f for f in found if f.kind in ("mark", "box", "text", "field", "comb")]
+    centres = np.array([[f.cx, f.cy] for f in usable], np.float64).reshape(-1, 2)
+    sizes = np.array([[f.w, f.h] for f in usable], np.float64).reshape(-1, 2)
+    return Blobs(centres, sizes, image_size_pt, dpi)
+
+
+def scan_blobs(image: np.ndarray, dpi: float) -> Blobs:
+    things, words = find_all(image, dpi)
+    size = (image.shape[1] / dpi * C.PT_PER_INCH, image.shape[0] / dpi * C.PT_PER_INCH)
+    return blobs_of(things + words, size, dpi)
+
+
+def anchor_arrays(anchors: tuple[Anchor, ...]) -> tuple[np.ndarray, np.ndarray]:
+    centres = np.array([[a.x + a.w / 2, a.y + a.h / 2] for a in anchors], np.float64).reshape(-1, 2)
+    sizes = np.array([[a.w, a.h] for a in anchors], np.float64).reshape(-1, 2)
+    return centres, sizes
+
+
+def _turned(blobs: Blobs, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Blob centres and sizes as they would be with the scan turned k quarter turns anticlockwise (so a page
+    scanned k quarter turns clockwise comes upright), and the 2x3 map from turned pt to image pt."""
+    w, h = blobs.image_size_pt
+    maps = {
+        0: np.array([[1, 0, 0], [0, 1, 0]], np.float64),
+        1: np.array([[0, -1, h], [1, 0, 0]], np.float64),  # turned (u, v) -> image (h - v, u)
+        2: np.array([[-1, 0, w], [0, -1, h]], np.float64),
+        3: np.array([[0, 1, 0], [-1, 0, w]], np.float64),
+    }
+    to_image = maps[k]
+    inverse = cv2.invertAffineTransform(to_image)
+    pts = blobs.centres @ inverse[:, :2].T + inverse[:, 2]
+    sizes = blobs.sizes[:, ::-1] if k % 2 else blobs.sizes
+    return pts, sizes, to_image
+
+
+def _vote(anchors: np.ndarray, a_sizes: np.ndarray, pts: np.ndarray, p_sizes: np.ndarray
+          ) -> tuple[int, np.ndarray]:
+    """The shift (anchor - blob) most pairs of like-sized blobs agree on, and how many agree."""
+    ai, pi = np.nonzero(_like_sizes(a_sizes, p_sizes))
+    if not len(ai):
+        return 0, np.zeros(2)
+    shifts = anchors[ai] - pts[pi]
+    lo = shifts.min(axis=0)
+    cells = np.floor((shifts - lo) / C.ADOPT_VOTE_BIN_PT).astype(np.int64)
+    shape = cells.max(axis=0) + 1
+    grid = np.zeros((int(shape[1]) + 2, int(shape[0]) + 2), np.float32)
+    np.add.at(grid, (cells[:, 1] + 1, cells[:, 0] + 1), 1.0)
+    summed = cv2.boxFilter(grid, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
+    y, x = np.unravel_index(int(np.argmax(summed)), summed.shape)
+    near = (np.abs(cells[:, 0] + 1 - x) <= 1) & (np.abs(cells[:, 1] + 1 - y) <= 1)
+    return int(summed[y, x]), np.median(shifts[near], axis=0)
+
+
+def _like_sizes(a_sizes: np.ndarray, b_sizes: np.ndarray) -> np.ndarray:
+    """(n, m): anchor n and blob m are of a like size (in both directions)."""
+    tol = np.maximum(2.5, C.ADOPT_SIZE_TOLERANCE * a_sizes)
+    return (np.abs(a_sizes[:, None, :] - b_sizes[None, :, :]) <= tol[:, None, :]).all(axis=2)
+
+
+def _nearest(projected: np.ndarray, centres: np.ndarray, radius: float, like: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the nearest like-sized blob for each projected anchor, and whether it is within `radius`.
+
+    Size matters as much as place: on a page dense with print some blob is always near, but seldom one of
+    the same size - that is what keeps a page from matching another form's blank."""
+    d = np.linalg.norm(projected[:, None, :] - centres[None, :, :], axis=2)
+    d = np.where(like, d, np.inf)
+    idx = d.argmin(axis=1)
+    return idx, d[np.arange(len(projected)), idx] <= radius
+
+
+def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs) -> tuple[int, np.ndarray, int, float] | None:
+    """Best quarter turn, homography (anchor pt -> image px), anchors found again, residual in mm."""
+    if len(anchors) < 4 or len(blobs.centres) < 4:
+        return None
+    best: tuple[int, int, float, np.ndarray] | None = None
+    for k in range(4):
+        pts, sizes, _ = _turned(blobs, k)
+        centre = pts.mean(axis=0)
+        for skew in C.ADOPT_SKEWS_DEG:
+            t = np.radians(skew)
+            rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+            moved = (pts - centre) @ rot.T + centre
+            votes, shift = _vote(anchors, a_sizes, moved, sizes)
+            if best is None or votes > best[0]:
+                best = (votes, k, skew, shift)
+    assert best is not None
+    votes, k, skew, shift = best
+    if votes < 4:
+        return None
+    pts, turned_sizes, _ = _turned(blobs, k)
+    like = _like_sizes(a_sizes, turned_sizes)
+    centre = pts.mean(axis=0)
+    t = np.radians(skew)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    moved = (pts - centre) @ rot.T + centre + shift
+    px_per_pt = blobs.dpi / C.PT_PER_INCH
+    idx, ok = _nearest(anchors, moved, C.mm(C.ADOPT_MATCH_RADIUS_MM * 2.5), like)
+    if ok.sum() < 4:
+        return None
+    image_pt = blobs.centres
+    h, _ = cv2.findHomography(anchors[ok], image_pt[idx[ok]] * px_per_pt, cv2.RANSAC,
+                              C.mm(C.ADOPT_RANSAC_MM * 2) * px_per_pt)
+    if h is None:
+        return None
+    for radius_mm in (C.ADOPT_MATCH_RADIUS_MM, C.ADOPT_MATCH_RADIUS_MM * 0.6):
+        projected = cv2.perspectiveTransform(anchors.reshape(-1, 1, 2), h).reshape(-1, 2) / px_per_pt
+        idx, ok = _nearest(projected, image_pt, C.mm(radius_mm), like)
+        if ok.sum() < 4:
+            return None
+        refit, _ = cv2.findHomography(anchors[ok], image_pt[idx[ok]] * px_per_pt, cv2.RANSAC,
+                                        C.mm(C.ADOPT_RANSAC_MM) * px_per_pt)
+        if refit is None:
+            break
+        h = refit
+    projected = cv2.perspectiveTransform(anchors.reshape(-1, 1, 2), h).reshape(-1, 2) / px_per_pt
+    idx, ok = _nearest(projected, image_pt, C.mm(C.ADOPT_MATCH_RADIUS_MM), like)
+    residual = np.linalg.norm(projected[ok] - image_pt[idx[ok]], axis=1)
+    residual_mm = float(np.median(residual)) / C.PT_PER_MM if ok.any() else 99.0
+    return k, h, int(ok.sum()), residual_mm
+
+
+def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
+    """The adopted form page this scan is, or None and why not (in words for a person)."""
+    candidates: list[Match] = []
+    for form in forms:
+        assert form.adopted is not None
+        for page in form.adopted.pages:
+            anchors, sizes = anchor_arrays(page.anchors)
+            fit = fit_page(anchors, sizes, blobs)
+            if fit is None:
+                continue
+            k, h, found, residual = fit
+            candidates.append(Match(form, page.page, k, h, found / len(anchors), found, len(anchors), residual))
+    candidates.sort(key=lambda m: m.score, reverse=True)
+    if not candidates or candidates[0].score < C.ADOPT_MIN_SCORE or candidates[0].anchors_found < C.ADOPT_MIN_INLIERS:
+        best = f" (best: {candidates[0].form.id} page {candidates[0].page}, {candidates[0].score:.0%} of its " \
+               "printed marks found)" if candidates else ""
+        return None, f"not like any adopted form{best}"
+    top = candidates[0]
+    rivals = [m for m in candidates[1:] if (m.form.id, m.page) != (top.form.id, top.page)
+              and m.score >= C.ADOPT_AMBIGUOUS_RATIO * top.score]
+    if rivals:
+        r = rivals[0]
+        return None, (f"looks like {top.form.id} page {top.page} ({top.score:.0%}) but just as much like "
+                      f"{r.form.id} page {r.page} ({r.score:.0%}): a person must say which")
+    return top, ""

@@ -1,0 +1,269 @@
+"""Reading a scanned page of an adopted form: a pure function, like the native page reader.
+
+The page is matched and aligned to its blank (`match`), warped into the blank's coordinates, and each box is
+measured with the scanner's own ink measures (`scan.marks`): darkness relative to the local paper, coverage,
+pencil-light ink, solidity.  Adopted boxes come in every size from 3 mm, so the measuring area, the search
+for the printed outline and the solidity test scale with the box, and `classify` is given the area a native
+box would have: every threshold stays the same share of the box.  Comments are read by `scan.comments`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from pipeline import constants as C
+from pipeline.adopt.match import Match, anchor_arrays, fit_page, match_page, scan_blobs
+from pipeline.form.adopted import AdoptedBox, AdoptedGeometry, Question
+from pipeline.form.adopted_layout import question_rect
+from pipeline.form.definition import Form
+from pipeline.form.identity import PageIdentity
+from pipeline.form.layout import Layout, Rect, TextField, compute_layout
+from pipeline.scan.comments import read_field
+from pipeline.scan.images import encode_png
+from pipeline.scan.marks import classify, darkness_map, decide_item, evidence_crop
+from pipeline.scan.register import warp_to_layout
+from pipeline.scan.results import BoxReading, BoxState, CommentReading, ItemReading, PageResult, PageSource
+
+
+@dataclass(frozen=True)
+class _Measured:
+    coverage: float
+    faint: float
+    solid: float
+    darkness: float
+    gap: float  # the widest open paper left inside, as a share of the inner side: strokes leave some, fills none
+    lines: float  # share of the ink lying along its two strongest straight lines: high for a tick or a cross
+    dx: int
+    dy: int
+    match: float
+
+
+def _template(w: int, h: int, line: int, shape: str) -> np.ndarray:
+    t = np.zeros((h, w), np.float32)
+    if shape == "round":
+        cv2.ellipse(t, (w // 2, h // 2), (max(1, w // 2 - line // 2), max(1, h // 2 - line // 2)), 0, 0, 360, 1.0,
+                    line)
+    else:
+        cv2.rectangle(t, (0, 0), (w - 1, h - 1), 1.0, line)
+    return t
+
+
+def measure(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> _Measured:
+    w, h = max(4, round(box.w * px_per_pt)), max(4, round(box.h * px_per_pt))
+    x, y = round(box.x * px_per_pt), round(box.y * px_per_pt)
+    r = max(2, round(C.ADOPT_SEARCH_SHARE * min(w, h)))
+    window = dark[max(0, y - r):y + h + r, max(0, x - r):x + w + r]
+    dx = dy = 0
+    score = 0.0
+    if y - r >= 0 and x - r >= 0 and window.shape == (h + 2 * r, w + 2 * r):
+        line = max(1, round(max(box.line, C.mm(C.ADOPT_OUTLINE_MM)) * px_per_pt))
+        scores = cv2.matchTemplate(window, _template(w, h, line, box.shape), cv2.TM_CCOEFF_NORMED)
+        _, score, _, (bx, by) = cv2.minMaxLoc(scores)
+        if score >= C.BOX_MATCH_MIN_SCORE:
+            dx, dy = bx - r, by - r
+    # inside the printed line, then a margin for print and fit drift that grows with the box
+    inset = max(2, round(box.line * px_per_pt + C.ADOPT_INSET_SHARE * min(w, h)))
+    inner = dark[y + dy + inset:y + dy + h - inset, x + dx + inset:x + dx + w - inset]
+    if not inner.size:
+        return _Measured(0.0, 0.0, 0.0, 0.0, 1.0, 0.0, dx, dy, float(score))
+    area = np.ones(inner.shape, bool)
+    if box.shape == "round":
+        area = np.zeros(inner.shape, np.uint8)
+        cv2.ellipse(area, (inner.shape[1] // 2, inner.shape[0] // 2), (inner.shape[1] // 2, inner.shape[0] // 2),
+                    0, 0, 360, 1, -1)
+        area = area.astype(bool)
+    values = inner[area]
+    inked = inner > C.INK_DARKNESS
+    coverage = float(inked[area].mean())
+    faint = float((values > C.FAINT_DARKNESS).mean())
+    darkness = float(values[values > C.INK_DARKNESS].mean()) if coverage > 0 else 0.0
+    solid = 0.0
+    if coverage > C.MARK_MIN_COVERAGE:
+        scale = min(w, h) / (C.STANDARD_BOX_MM / 25.4 * C.WORK_DPI)  # this box against one of ours
+        close = max(1, round(C.mm(C.SOLID_CLOSE_MM) * px_per_pt * scale))
+        erode = max(1, round(C.mm(C.SOLID_ERODE_MM) * px_per_pt * scale))
+        closed = cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
+        solid = float(cv2.erode(closed, np.ones((erode, erode), np.uint8))[area].mean())
+    paper = np.pad((~inked & area).astype(np.uint8), 1)  # the box's own line walls the inside in
+    gap = float(cv2.distanceTransform(paper, cv2.DIST_L2, 3).max()) * 2 / min(inner.shape)
+    lines = two_line_share(inked & area) if coverage >= C.ADOPT_DENSE_COVERAGE else 0.0
+    return _Measured(coverage, faint, solid, darkness, gap, lines, dx, dy, float(score))
+
+
+def two_line_share(ink: np.ndarray) -> float:
+    """Share of the ink within a stroke's width of its two strongest straight lines (a small Hough search).
+
+    A tick or a cross is two strokes, however thick the pen is for the box; a scribble-over is many."""
+    ys, xs = np.nonzero(ink)
+    if len(xs) < 8:
+        return 1.0
+    band = max(1.5, C.ADOPT_LINE_BAND_SHARE * min(ink.shape))
+    angles = np.radians(np.arange(0, 180, 4))
+    rho = xs[None, :] * np.cos(angles)[:, None] + ys[None, :] * np.sin(angles)[:, None]  # (angles, n)
+    left = np.ones(len(xs), bool)
+    for _ in range(2):
+        best, best_sel = 0, None
+        for a in range(len(angles)):
+            r = rho[a][left]
+            if not len(r):
+                break
+            bins = np.floor((r - r.min()) / band).astype(int)
+            counts = np.bincount(bins) + np.bincount(bins + 1, minlength=bins.max() + 2)[:-1]  # band of 2 bins
+            top = int(np.argmax(counts))
+            if counts[top] > best:
+                lo = r.min() + (top - 1) * band
+                best, best_sel = int(counts[top]), (a, lo, lo + 2 * band)
+        if best_sel is None:
+            break
+        a, lo, hi = best_sel
+        left &= ~((rho[a] >= lo) & (rho[a] < hi))
+    return 1.0 - float(left.sum()) / len(xs)
+
+
+
+def _dense_state(m: _Measured, fill_to_cancel: bool) -> tuple[BoxState, float]:
+    """Dense ink: filled or scribbled over, or a tick or cross drawn heavy for a small box?
+
+    A fill leaves no open paper; a tick or a cross lies along two straight lines, a scribble does not."""
+    if m.gap <= C.ADOPT_FILL_GAP:
+        return "filled", 0.7
+    if m.lines >= C.ADOPT_TWO_LINES_MARK:
+        return "marked", 0.75
+    if m.lines <= C.ADOPT_TWO_LINES_SCRIBBLE:
+        return "filled", 0.65
+    if m.gap >= C.ADOPT_OPEN_GAP or (m.gap >= C.ADOPT_OPEN_GAP_LIGHT and m.coverage < C.ADOPT_LIGHT_DENSE_COVERAGE):
+        return "marked", 0.7
+    if fill_to_cancel:
+        return "uncertain", 0.4  # a scribble-over, or a heavy cross in a small box? a person decides
+    return "marked", 0.6  # the form has no fill convention: dense strokes are a mark
+
+
+def _box_readings(dark: np.ndarray, geo: AdoptedGeometry, page: int, px_per_pt: float
+                  ) -> list[tuple[Question, AdoptedBox, BoxReading]]:
+    pairs = [(q, b) for q in geo.questions_on(page) for b in q.boxes]
+    measured = [measure(dark, b, px_per_pt) for _, b in pairs]
+    floor = float(np.median([m.coverage for m in measured])) if measured else 0.0
+    mm_per_px = 1 / (px_per_pt * C.PT_PER_MM)
+    out = []
+    for (q, b), m in zip(pairs, measured, strict=True):
+        state, confidence = classify(m.coverage, m.faint, m.solid, C.ADOPT_NATIVE_INNER_MM2, floor)
+        if m.coverage >= C.ADOPT_DENSE_COVERAGE and state != "empty":
+            state, confidence = _dense_state(m, geo.fill_to_cancel)
+        if state == "filled" and b.shape == "round" and not geo.fill_to_cancel:
+            state = "marked"  # bubbles are filled in to answer, unless the form says filling cancels
+        out.append((q, b, BoxReading(q.item_of(b), b.value if q.kind == "one" else 1, round(m.coverage, 4),
+                                     round(m.darkness, 3), 0.0, round(m.dx * mm_per_px, 2),
+                                     round(m.dy * mm_per_px, 2), state, round(confidence, 3), faint=round(m.faint, 4),
+                                     solid=round(m.solid, 4), match=round(m.match, 3))))
+    return out
+
+
+NO_CONVENTION = ("filled in, and this form does not say what filling a box in means (an answer, or a "
+                 "correction?): please check the paper")
+
+
+def _decide_one(q: Question, boxes: list[BoxReading], cancel: bool, crop: bytes) -> ItemReading:
+    filled = [b for b in boxes if b.state == "filled"]
+    if filled and not cancel:
+        values = ", ".join(str(b.value) for b in filled)
+        return ItemReading(q.id, None, "flagged", "uncertain", f"box {values} {NO_CONVENTION}", 0.4, crop)
+    return decide_item(q.id, boxes, crop)
+
+
+def _decide_any(q: Question, box: AdoptedBox, reading: BoxReading, cancel: bool, crop: bytes) -> ItemReading:
+    item = q.item_of(box)
+    state: BoxState = reading.state
+    if state == "marked":
+        return ItemReading(item, 1, "answered", None, "", reading.confidence, crop)
+    if state == "empty":
+        return ItemReading(item, 0, "answered", None, "", reading.confidence, crop)
+    if state == "filled" and cancel:
+        return ItemReading(item, 0, "answered", None, f"box {box.value} filled in to cancel", 0.6, crop)
+    detail = f"box {box.value} {NO_CONVENTION}" if state == "filled" else f"unclear mark in box {box.value}"
+    return ItemReading(item, None, "flagged", "uncertain", detail, 0.4, crop)
+
+
+def read_adopted(image: np.ndarray, dpi: float, source: PageSource, match: Match, paper: float, ocr: str,
+                 debug: bool = False) -> PageResult:
+    form = match.form
+    geo = form.adopted
+    assert geo is not None
+    layout: Layout = compute_layout(form)
+    px_per_pt = C.WORK_DPI / C.PT_PER_INCH
+    canon = warp_to_layout(image, match.homography, geo.page_size, C.WORK_DPI)
+    dark = darkness_map(canon, layout.pages[match.page - 1], px_per_pt)
+    readings = _box_readings(dark, geo, match.page, px_per_pt)
+    # an empty box must show its printed outline where the fit puts it (a marked one may not: ink hides it)
+    empty = [r for _, _, r in readings if r.state == "empty"]
+    found = [r for r in empty if r.match >= C.ADOPT_FOUND_SCORE and np.hypot(r.dx_mm, r.dy_mm) <= 1.2]
+    good_fit = match.residual_mm <= C.ADOPT_MAX_FIT_MM and len(found) >= C.ADOPT_MIN_FOUND_SHARE * len(empty)
+    items: list[ItemReading] = []
+    for q in geo.questions_on(match.page):
+        mine = [(b, r) for qq, b, r in readings if qq is q]
+        crop = encode_png(evidence_crop(dark, question_rect([Rect(b.x, b.y, b.w, b.h) for b, _ in mine],
+                                                            geo.page_size), px_per_pt))
+        if q.kind == "one":
+            decided = [_decide_one(q, [r for _, r in mine], geo.fill_to_cancel, crop)]
+        else:
+            decided = [_decide_any(q, b, r, geo.fill_to_cancel, crop) for b, r in mine]
+        for reading in decided:
+            if not good_fit:
+                reading = ItemReading(reading.item, reading.value, "flagged", "poor_fit",
+                                      f"the page lines up badly with its blank ({match.residual_mm:.1f} mm; "
+                                      f"{len(found)} of {len(empty)} empty boxes found in place): please check",
+                                      0.2, reading.crop_png)
+            items.append(reading)
+    comments: list[CommentReading] = [
+        read_field(image, match.homography, geo.page_size, TextField(f.x, f.y, f.w, f.h, item=f.id), paper, ocr)
+        for f in geo.fields_on(match.page)]
+    ident = PageIdentity(form.id, form.version, layout.style, layout.paper, match.page, layout.page_count, "")
+    result = PageResult(source, "form", "" if good_fit else "poor fit: every answer goes to a person",
+                        identity=ident, rotation_deg=match.rotation_deg, fit_residual_mm=round(match.residual_mm, 3),
+                        dpi=dpi, boxes=[r for _, _, r in readings], items=items, comments=comments)
+    if debug:
+        result.debug_png = encode_png(_overlay(canon, readings, px_per_pt))
+    return result
+
+
+def _overlay(canon: np.ndarray, readings: list[tuple[Question, AdoptedBox, BoxReading]],
+             px_per_pt: float) -> np.ndarray:
+    colours = {"empty": (160, 160, 160), "marked": (0, 160, 0), "filled": (200, 0, 200), "uncertain": (0, 0, 230)}
+    out = cv2.cvtColor(canon, cv2.COLOR_GRAY2BGR)
+    for _, b, r in readings:
+        p0 = (round(b.x * px_per_pt), round(b.y * px_per_pt))
+        p1 = (round((b.x + b.w) * px_per_pt), round((b.y + b.h) * px_per_pt))
+        cv2.rectangle(out, p0, p1, colours[r.state], 2)
+    return out
+
+
+def read_unknown_page(image: np.ndarray, dpi: float, source: PageSource, forms: tuple[Form, ...], paper: float,
+                      ocr: str, debug: bool = False) -> PageResult:
+    """A page with no code of ours: one of the adopted forms, or a page a person must look at."""
+    match, why = match_page(scan_blobs(image, dpi), list(forms))
+    if match is None:
+        return PageResult(source, "not_form", f"no PaperVoice code found, and {why} (a person can assign it in "
+                          "review)", dpi=dpi)
+    return read_adopted(image, dpi, source, match, paper, ocr, debug)
+
+
+def read_assigned_page(image: np.ndarray, dpi: float, source: PageSource, form: Form, identity: PageIdentity,
+                       paper: float, ocr: str, debug: bool = False) -> PageResult:
+    """A page a person assigned by hand to an adopted form's page (review): aligned to that page's blank only."""
+    assert form.adopted is not None
+    if not 1 <= identity.page <= len(form.adopted.pages):
+        return PageResult(source, "unreadable", f"{form.id} has no page {identity.page}", dpi=dpi,
+                          identity=identity)
+    anchors, sizes = anchor_arrays(form.adopted.pages[identity.page - 1].anchors)
+    fit = fit_page(anchors, sizes, scan_blobs(image, dpi))
+    if fit is None:
+        return PageResult(source, "unreadable", "assigned by hand, but its print does not line up with the blank "
+                          f"of {form.id} page {identity.page}: enter its answers from the paper", dpi=dpi,
+                          identity=identity)
+    k, homography, found, residual = fit
+    match = Match(form, identity.page, k, homography, found / max(1, len(anchors)), found, len(anchors), residual)
+    result = read_adopted(image, dpi, source, match, paper, ocr, debug)
+    result.identity = identity
+    return result

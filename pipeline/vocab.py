@@ -12,6 +12,12 @@ from enum import StrEnum
 from typing import Literal
 
 
+#: How a comment field that is only *possibly* written is stored: written (so it waits for a person), no
+#: transcription, and this prefix before the plain-English reason in the engine column.  Review shows the
+#: reason and asks the person to look; it is never a "could not read" nor a blank.
+POSSIBLY_WRITTEN = "possibly written"
+
+
 class Vocab(StrEnum):
     """A stored code with its description (and, where a count is shown, a shorter label)."""
 

@@ -283,3 +283,24 @@ def test_a_page_assigned_in_review_is_read_with_the_engine_chosen_for_review(
     client.post(f"/page/{stray.page_id}", data={"csrf_token": token, "action": "assign", "form": f"{FORM}@1",
                                                 "serial": copy.serial, "page": "3"})
     assert used == ["tesseract"]
+
+
+def test_a_field_that_is_only_possibly_written_asks_whether_anything_is_there(tmp_path: Path) -> None:
+    """A small blot in a comment box is neither a comment nor nothing: review shows the scanner's doubt in
+    plain words and asks the person to look, not "could not read" and never blank."""
+    db = tmp_path / "survey.db"
+    serial, pages, layout = issue_copy(db, "care-planning-person", "standard")
+    for n, page in enumerate(layout.pages):  # type: ignore[attr-defined]
+        for field in page.text_fields:
+            if field.item == "C1":
+                x, y, w, h = sim.rect_px(field)
+                k = sim.PRINT_DPI / 25.4
+                cv2.circle(pages[n], (int(x + w / 2), int(y + h / 2)), round(0.6 * k), 0, -1)
+    images = [scanned(p, n, dpis=(200,), dpi_weights=(1.0,), jpeg_quality=(90, 90)).image
+              for n, p in enumerate(pages)]
+    scan([save_pdf(images, 200, tmp_path / "batch.pdf")], opts(db, ocr="none"))
+    assert comments(db)[(serial, "C1")] == (1, "")
+    client = create_app(ReviewOptions(db=db, open_browser=False)).test_client()
+    page = client.get("/comments", follow_redirects=True).get_data(as_text=True)
+    assert "Is anything written here?" in page and "please look at the picture" in page
+    assert "Could not read; please type it." not in page

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.ledger.store import Ledger, describe_page_decision, parse_page_decision
-from pipeline.vocab import DecisionAction, FlagReason, ItemState, PageStatus
+from pipeline.vocab import POSSIBLY_WRITTEN, DecisionAction, FlagReason, ItemState, PageStatus
 
 
 def _sentence(text: str) -> str:
@@ -116,10 +116,20 @@ class EffectiveComment(_ItemQuestion):
         return self.written or bool(self.text.strip())
 
     @property
+    def possible(self) -> bool:
+        """Possibly written: too little ink to be sure either way; the reason is in `engine`."""
+        return self.written and self.engine.startswith(POSSIBLY_WRITTEN)
+
+    @property
+    def possible_reason(self) -> str:
+        """Why the scanner was unsure, in plain words ("a little ink (0.8 mm², 2 strokes) - please look ...")."""
+        return self.engine.removeprefix(POSSIBLY_WRITTEN).lstrip(": ") if self.possible else ""
+
+    @property
     def unread(self) -> bool:
         """Writing the scanner could not make out (no transcription, or only junk it threw away): review says
         so and asks for it to be typed, rather than showing an empty box as if nothing were written."""
-        return self.written and not self.machine_text.strip()
+        return self.written and not self.possible and not self.machine_text.strip()
 
 
 CommentQuestion = EffectiveComment

@@ -21,6 +21,7 @@ from pipeline.scan.images import encode_png, whiten
 from pipeline.scan.ocr import get_engine
 from pipeline.scan.register import warp_to_layout
 from pipeline.scan.results import CommentReading
+from pipeline.vocab import POSSIBLY_WRITTEN
 
 
 def remove_lines(dark: np.ndarray, px_per_mm: float) -> np.ndarray:
@@ -130,18 +131,18 @@ def decide_written(e: WritingEvidence) -> tuple[WrittenState, str]:
     if e.ink_mm2 >= C.COMMENT_WRITTEN_MIN_INK_MM2 and e.extent_mm >= C.COMMENT_WRITTEN_MIN_EXTENT_MM:
         return "written", ""
     if e.ink_mm2 >= C.COMMENT_POSSIBLE_MIN_INK_MM2:
-        return "possible", (f"possibly written: a little ink ({e.ink_mm2:.1f} mm², {e.strokes} strokes) - "
-                            "please look at the crop")
+        return "possible", (f"{POSSIBLY_WRITTEN}: a little ink ({e.ink_mm2:.1f} mm², {e.strokes} strokes) - "
+                            "please look at the picture")
     if e.speck_mm2 + e.ink_mm2 >= C.COMMENT_POSSIBLE_MIN_SPECK_MM2:
-        return "possible", (f"possibly written: many faint specks ({e.speck_mm2:.1f} mm²), as a light pen leaves in "
-                            "a black-and-white scan - please look at the crop")
+        return "possible", (f"{POSSIBLY_WRITTEN}: many faint specks ({e.speck_mm2:.1f} mm²), as a light pen leaves in "
+                            "a black-and-white scan - please look at the picture")
     return "blank", ""
 
 
 def possibly_lost(reading: CommentReading) -> CommentReading:
     """A field read as blank on a page whose marks look lost in scanning: it goes to a person with its crop."""
     return replace(reading, written=True, possible=True,
-                   engine="possibly written: marks on this page look faint or lost in scanning, and light writing "
+                   engine=f"{POSSIBLY_WRITTEN}: marks on this page look faint or lost in scanning, and light writing "
                           "can vanish the same way - please check the paper form")
 
 

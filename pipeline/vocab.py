@@ -11,7 +11,6 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-
 #: How a comment field that is only *possibly* written is stored: written (so it waits for a person), no
 #: transcription, and this prefix before the plain-English reason in the engine column.  Review shows the
 #: reason and asks the person to look; it is never a "could not read" nor a blank.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline import __version__
@@ -230,6 +230,9 @@ def raise_usage(message: str, advice: str) -> None:
 DB_HELP = "the ledger file (default: ./papervoice.db)"
 
 
+_Add = Callable[..., argparse.ArgumentParser]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="papervoice", allow_abbrev=False,
@@ -237,13 +240,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"papervoice {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(name: str, help_: str) -> argparse.ArgumentParser:
+    def add(name: str, help_: str, forms_dirs: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_, allow_abbrev=False)
-        p.add_argument("--forms-dir", action="append", metavar="DIR",
-                       help="folder of form definitions (default: the bundled forms)")
+        if forms_dirs:
+            p.add_argument("--forms-dir", action="append", metavar="DIR",
+                           help="folder of form definitions (default: the bundled forms)")
         p.set_defaults(parser=p)
         return p
 
+    _form_commands(add)
+    _reading_commands(add)
+    return parser
+
+
+def _form_commands(add: _Add) -> None:
+    """The commands about forms themselves: list, lay out, adopt, print."""
     p = add("forms", "list the forms that can be printed and scanned")
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
     p.set_defaults(func=cmd_forms)
@@ -255,8 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_layout)
 
-    p = sub.add_parser("adopt", help="measure a blank paper form you already use, so its returns can be scanned",
-                       description="measure a blank paper form you already use, so its returns can be scanned")
+    p = add("adopt", "measure a blank paper form you already use, so its returns can be scanned", forms_dirs=False)
     p.add_argument("blank", metavar="BLANK.pdf|png|tif", help="a blank copy: the printed PDF, or a scan at 300 dpi")
     p.add_argument("--id", required=True, help="the new form's id (lower-case letters, digits, hyphens)")
     p.add_argument("--forms-dir", default=None, metavar="DIR", help="where to write ID.yaml (default: ./forms)")
@@ -273,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", metavar="OUT.csv", help="write serial,pdf_page,form_page for every PDF page")
     p.set_defaults(func=cmd_generate)
 
+
+def _reading_commands(add: _Add) -> None:
+    """The commands about returns: scan, export, review, status, check, and simulate for demos."""
     p = add("scan", "read scanned returns (PDF, TIFF, JPEG, PNG files or folders) into the ledger")
     p.add_argument("inputs", nargs="*", metavar="INPUT")
     p.add_argument("--retry", action="store_true",
@@ -325,7 +338,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variety", choices=("tidy", "wide"), default="tidy",
                    help="tidy: the original set; wide: any pen, sloppy marks, short comments on the rules")
     p.set_defaults(func=cmd_simulate)
-    return parser
 
 
 INTERRUPTED = {

@@ -17,6 +17,7 @@ from pipeline.errors import ExitCode, PaperVoiceError
 from pipeline.names import shown
 from pipeline.options import DEFAULT_DB, OCR_ENGINES, ExportOptions, ReviewOptions, ScanOptions, default_jobs
 from pipeline.scan.ocr import DEFAULT_ENGINE, ENGINES
+from pipeline.text import plural
 
 OCR_HELP = "handwriting engine: " + "; ".join(e.summary for e in ENGINES.values())
 
@@ -73,11 +74,12 @@ def cmd_adopt(args: argparse.Namespace) -> int:
     if not blank.exists():
         raise_usage(f"{blank}: no such file", "give the path of a blank copy of the form (PDF, PNG or TIFF)")
     report = adopt_blank(blank, args.id, Path(args.forms_dir or "forms"), force=args.force)
-    say(f"Adopted {blank} as '{args.id}': {report.boxes} answer boxes in {report.questions} questions, "
-        f"{report.fields} text areas, on {report.pages} page{'s' if report.pages > 1 else ''}.")
+    say(f"Adopted {blank} as '{args.id}': {plural(report.boxes, 'answer box', 'answer boxes')} in "
+        f"{plural(report.questions, 'question')}, {plural(report.fields, 'text area')}, on "
+        f"{plural(report.pages, 'page')}.")
     for line in report.lines:
         say(f"  {line}")
-    say(f"Wrote {report.form_path} and {len(report.previews)} preview pictures beside it.")
+    say(f"Wrote {report.form_path} and {plural(len(report.previews), 'preview picture')} beside it.")
     say("Please check, then edit the form file:")
     for check in report.checks:
         say(f"  - {check}")
@@ -95,7 +97,7 @@ def cmd_layout(args: argparse.Namespace) -> int:
     else:
         for page in layout.pages:
             print(f"page {page.page}: {len(page.boxes)} boxes for items {', '.join(page.items) or '-'}; "
-                  f"{len(page.text_fields)} comment fields")
+                  f"{plural(len(page.text_fields), 'comment field')}")
     return 0
 
 
@@ -113,7 +115,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                           progress=_GenerateProgress(args.copies))
     serials = (f"serial {result.serials[0]}" if len(result.serials) == 1
                else f"serials {result.serials[0]} to {result.serials[-1]}")
-    copies = "1 copy" if len(result.serials) == 1 else f"{len(result.serials)} copies"
+    copies = plural(len(result.serials), "copy", "copies")
     pages = "1 page" if result.pages == 1 else f"{result.pages} pages"
     say(f"Wrote {shown(result.output)}: {copies} of {form.id} v{form.version}, {pages} ({serials}, recorded in "
         f"{shown(args.db)}).")

@@ -331,12 +331,12 @@ def _reading_commands(add: _Add) -> None:
     p.set_defaults(func=cmd_check)
 
     p = add("simulate", "make realistic filled-in returns for demos and benchmarks")
-    p.add_argument("form", nargs="+")
-    p.add_argument("--copies", type=int, default=5)
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("form", nargs="+", help="the forms to fill in (see 'papervoice forms')")
+    p.add_argument("--copies", type=int, default=5, help="copies per form and per style (standard, large print)")
+    p.add_argument("--seed", type=int, default=1, help="the same seed gives the same files and truth")
     p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
-    p.add_argument("--output-dir", required=True)
-    p.add_argument("--blank-comments", action="store_true")
+    p.add_argument("--output-dir", required=True, help="where the scans and truth.json are written")
+    p.add_argument("--blank-comments", action="store_true", help="leave every comment field empty")
     p.add_argument("--variety", choices=("tidy", "wide"), default="tidy",
                    help="tidy: the original set; wide: any pen, sloppy marks, short comments on the rules")
     p.set_defaults(func=cmd_simulate)

@@ -28,6 +28,7 @@ from pipeline import constants as C
 from pipeline.form.identity import is_valid_serial, parse_payload
 from pipeline.form.layout import PAPERS, STYLES
 from pipeline.ledger.store import Ledger
+from pipeline.scan.register import _zxing_decode
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMS = ("care-planning-person", "care-planning-practitioner")
@@ -135,7 +136,8 @@ def find_registration_marks(gray: np.ndarray, dpi: int) -> list[tuple[float, flo
 
 
 def decode_codes(gray: np.ndarray, dpi: int, codes: list[dict]) -> tuple[list[str], str]:
-    """Decode the page's QR codes: the whole page first, then each code's crop from the layout, upscaled.
+    """Decode the page's QR codes: the whole page first, then each code's crop from the layout, upscaled,
+    with both decoders the scanner uses (zxing-cpp, then OpenCV).
 
     Returns the decoded texts and which method was needed, so failures say how hard it was.
     """
@@ -151,8 +153,9 @@ def decode_codes(gray: np.ndarray, dpi: int, codes: list[dict]) -> tuple[list[st
         x0, y0 = int(code["x"] * scale - margin), int(code["y"] * scale - margin)
         x1, y1 = int((code["x"] + code["w"]) * scale + margin), int((code["y"] + code["h"]) * scale + margin)
         crop = gray[max(0, y0):y1, max(0, x0):x1]
-        text = ""
-        for factor in (1, 2, 0.5, 3):
+        zx = _zxing_decode(crop)
+        text = zx[0][0] if zx else ""
+        for factor in (() if text else (1, 2, 0.5, 3)):
             big = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC) if factor != 1 else crop
             text, _, _ = detector.detectAndDecode(big)
             if text:

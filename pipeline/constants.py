@@ -95,6 +95,10 @@ HATCH_MIN_COHERENCE = 0.72  # ... unless its strokes run one way (hatching, a ma
 #                             measure 0.4-0.65, hatching 0.75 and up
 SCRIBBLE_FILL_MIN_PASSES = 2.5  # ... and crossed by this many strokes on average along its rows or columns
 #                                  (real scribbled-out boxes 2.9-4.5; heavy crosses 1.4-1.7)
+SCRIBBLE_PART_MIN_CELLS = 7  # ink in this many ninths (not quite all), crossed pass on pass like a box scribbled
+#                             out: a loose scribble over most of the box, an answer or crossed out? (to a person)
+#                             (a real 5 mm scribble-out set into an 11 mm box at its pen width: 7 ninths, 2.75
+#                             passes; real crosses reach 5-7 ninths at 1.6-1.9 passes)
 LIGHT_FILL_MIN_FAINT = 0.4  # light ink over this share of the box, in every ninth of it: a light or broken fill
 FILL_MIN_CORNERS = 3  # a box filled in reaches at least this many corners of its inner square
 BESIDE_GAP_MM = 0.8  # the strips beside a box start this far from its printed edge
@@ -168,7 +172,8 @@ REVIEW_ASSIGN_MAX_PAGES = 20  # pages a copy may have when its serial was not is
 # --- Scanner: marks, in absolute ink area (a dot is the same size whatever the box) ---------
 MARK_MIN_AREA_MM2 = 2.2  # at least this much ink: a deliberate mark
 EMPTY_MAX_AREA_MM2 = 0.9  # at most this much ink (and EMPTY_MAX_COVERAGE): empty
-STRAY_RATIO = 0.3  # an unclear box with under this share of the clear mark's ink is a stray touch
+STRAY_RATIO = 0.3  # an unclear box with under this share of the clear mark's ink (dark and light) is a
+#                    stray touch
 BOX_MATCH_MIN_SCORE = 0.35  # below this the printed square was not found: keep the predicted place
 EVIDENCE_DPI = 100  # item-row crops kept as evidence for a person
 EVIDENCE_GREY_LEVELS = 16

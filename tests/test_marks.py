@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pipeline.scan.marks import classify, decide_item
 from pipeline.scan.results import BoxReading
 
@@ -75,3 +77,35 @@ def test_classify_thresholds() -> None:
     assert classify(0.035, 0.045, 0.0, area)[0] == "uncertain"
     # a faint pencil tick: nothing dark, but plenty of light ink
     assert classify(0.0, 0.2, 0.0, area)[0] == "marked"
+
+
+def test_a_faded_second_mark_beside_a_faded_mark_is_not_taken_for_a_brush() -> None:
+    """Pencil through a black-and-white scan: a big cross in box 1 and hatching in box 5 both survive as broken
+    traces (measures of the wide bench's case).  Box 5 holds little dark ink but over a third of box 1's light
+    ink, and box 1 is itself no clear mark: a second answer may be there, so a person looks."""
+    boxes = row()
+    boxes[0] = replace(box(1, "marked", 0.0473), faint=0.0862)
+    boxes[4] = replace(box(5, "uncertain", 0.0085), faint=0.0325)
+    item = decide_item("S01", boxes)
+    assert item.state == "flagged" and item.reason == "uncertain", item
+
+
+def test_a_light_brush_beside_a_clear_pencil_mark_is_still_ignored() -> None:
+    boxes = row()
+    boxes[2] = replace(box(3, "marked", 0.12), faint=0.25)
+    boxes[3] = replace(box(4, "uncertain", 0.01), faint=0.03)
+    assert decide_item("S01", boxes).value == 3
+
+
+def test_a_loose_scribble_over_most_of_the_box_is_asked_about() -> None:
+    """A real box scribbled out to cancel (queXF), set into an 11 mm box at its pen width: strokes in 7 of 9
+    ninths, crossed 2.75 times - an answer or crossed out?  A real cross reaching as far is crossed at most
+    twice and stays a mark; hatching (one direction) stays a mark."""
+    area = 8.8 ** 2
+    assert classify(0.234, 0.31, 0.0, area, corners=0, cells=7, coherence=0.37, passes=2.75)[0] == "uncertain"
+    assert classify(0.19, 0.21, 0.0, area, corners=1, cells=7, coherence=0.11, passes=1.68)[0] == "marked"
+    assert classify(0.25, 0.3, 0.0, area, corners=1, cells=7, coherence=0.8, passes=3.5)[0] == "marked"
+    boxes = row()
+    boxes[2] = replace(box(3, "uncertain", 0.234), faint=0.31, cells=7)
+    item = decide_item("S01", boxes)
+    assert item.state == "flagged" and "scribbled over" in item.detail, item.detail

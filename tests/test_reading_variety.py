@@ -31,6 +31,7 @@ from pipeline.simulate import (
     render_pdf_pages,
     write_comment,
 )
+from pipeline.simulate.world import PRINT_DPI
 
 FORM = "care-planning-person"
 BLACK = Pen("black ballpoint", 40, 0.5)
@@ -167,6 +168,28 @@ def test_a_box_scribbled_out_plus_a_tick_is_the_tick() -> None:
     draw_mark(pages[0], rect_px(boxes[3]), "wtick", np.random.default_rng(9), BLACK)
     reading = next(i for i in read(pages[0]).items if i.item == item)
     assert (reading.state, reading.value) == ("answered", 4)
+
+
+#: a box scribbled out loosely with a biro, as a real one from queXF (test_filled_3 B3_1): passes to and fro
+#: over most of the box, one corner left clear, and strokes back across them (x, y as shares of the box)
+LOOSE_SCRIBBLE = ((0.284, 0.33), (0.928, 0.284), (0.192, 0.56), (0.882, 0.514), (0.284, 0.836), (0.928, 0.836),
+                  (0.56, 0.192), (0.468, 0.928))
+
+
+def test_a_lone_loose_scribble_over_most_of_a_big_box_is_asked_about() -> None:
+    """Scribbled out to cancel, or a mark?  Crossing passes over most of an 11 mm box, one ninth short of the
+    whole box, are not an answer a person reads at a glance: flagged and named, never silently the answer."""
+    import cv2
+
+    layout, pages = printed("large-print")
+    page = next(p for p in layout.pages if p.items)
+    item = page.items[0]
+    x, y, w, h = rect_px(page.boxes_of(item)[3])
+    pts = np.array([(x + w * u, y + h * v) for u, v in LOOSE_SCRIBBLE])
+    cv2.polylines(pages[page.page - 1], [np.round(pts).astype(np.int32)], False, 40, round(0.5 * PRINT_DPI / 25.4),
+                  cv2.LINE_AA)
+    reading = next(i for i in read(pages[page.page - 1]).items if i.item == item)
+    assert reading.state == "flagged" and "scribbled over" in reading.detail, (reading.value, reading.detail)
 
 
 def test_real_pen_marks_from_real_scans_are_read() -> None:

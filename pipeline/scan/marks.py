@@ -141,7 +141,7 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     solid = 0.0
     corners = _inked_corners(inked) if coverage >= C.MARK_MIN_COVERAGE else 0
     cells = _inked_cells(inner > C.FAINT_DARKNESS) if faint >= C.SCRIBBLE_FILL_MIN_COVERAGE else 0
-    dense = cells >= C.SCRIBBLE_FILL_MIN_CELLS
+    dense = cells >= C.SCRIBBLE_PART_MIN_CELLS
     coherence = _coherence(inked) if dense else 0.0
     passes = _passes(cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((2, 2), np.uint8))) if dense \
         else 0.0  # closed first: grainy pencil through a black-and-white scan is not many strokes
@@ -220,6 +220,9 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
         if passes < C.SCRIBBLE_FILL_MIN_PASSES and coverage < C.FILLED_MIN_COVERAGE:
             return "marked", 0.7  # a heavy cross or tick: two strokes at most across the box, not pass on pass
         return "filled", 0.7  # scribbled over from edge to edge: how people cancel a box, holes and all
+    if (cells >= C.SCRIBBLE_PART_MIN_CELLS and coverage >= C.SCRIBBLE_FILL_MIN_COVERAGE
+            and passes >= C.SCRIBBLE_FILL_MIN_PASSES and coherence < C.HATCH_MIN_COHERENCE):
+        return "uncertain", 0.3  # scribbled pass on pass over most of the box: an answer, or crossed out?
     if cells == 9 and faint >= C.LIGHT_FILL_MIN_FAINT:
         return "uncertain", 0.3  # light ink all over the box: a fill scanned light or broken up, or shading?
     if corners >= C.FILL_MIN_CORNERS and (coverage >= C.FILLED_MIN_COVERAGE
@@ -297,8 +300,8 @@ def outside_mark(boxes: Sequence[BoxReading], answer: BoxReading | None) -> str:
     With a clear answer, only ink beside *another* box counts (a big tick spills beside its own box); without
     one, any ink beside a box, between two boxes or round a number is a mark that missed the boxes."""
     for b in boxes:
-        if (answer is not None and b.value == answer.value) or b.state == "filled":
-            continue  # a big mark or a fill runs past its own box's edges
+        if (answer is not None and b.value == answer.value) or b.state == "filled" or _scribbled_over(b):
+            continue  # a big mark, a fill or a scribble runs past its own box's edges (the last is asked about)
         if b.beside_mm2 >= C.BESIDE_MIN_MM2:
             nxt = next((o.value for o in boxes if o.value > b.value), None)
             if nxt is not None and b.beside_at > C.BETWEEN_AT[1]:
@@ -311,16 +314,37 @@ def outside_mark(boxes: Sequence[BoxReading], answer: BoxReading | None) -> str:
     return ""
 
 
+def _stray(box: BoxReading, mark: BoxReading) -> bool:
+    """A brush of the pen in a neighbouring box, not a second answer: little ink beside a mark that is clear by
+    itself.  Judged on light ink as well as dark, since pencil through a black-and-white scan keeps only broken
+    traces of both marks: a faded mark beside another faded mark is as likely a second answer as a brush."""
+    if mark.coverage < C.MARK_MIN_COVERAGE or box.coverage >= C.MARK_MIN_COVERAGE:
+        return False
+    return (box.coverage < C.STRAY_RATIO * mark.coverage
+            and max(box.faint, box.coverage) < C.STRAY_RATIO * max(mark.faint, mark.coverage))
+
+
+def _scribbled_over(box: BoxReading) -> bool:
+    """Unclear because scribbled over most of the box (see `classify`): strokes reaching nearly every ninth."""
+    return (box.state == "uncertain" and box.cells >= C.SCRIBBLE_PART_MIN_CELLS
+            and box.coverage >= C.SCRIBBLE_FILL_MIN_COVERAGE and box.solid < C.SOLID_STROKES_MAX)
+
+
+def _unclear_detail(unclear: Sequence[BoxReading], summary: str) -> str:
+    """Why a person is asked, in plain words: a box scribbled over most of the way is named as such."""
+    values = ", ".join(str(b.value) for b in unclear)
+    if all(_scribbled_over(b) for b in unclear):
+        return f"box {values} scribbled over: an answer, or crossed out to cancel? ({summary})"
+    return f"unclear mark in box {values} ({summary})"
+
+
 def decide_item(item: str, boxes: Sequence[BoxReading], crop_png: bytes = b"") -> ItemReading:
     """One item's answer from its boxes: one mark is the answer, anything unclear goes to a person."""
     marked = [b for b in boxes if b.state == "marked"]
     filled = [b for b in boxes if b.state == "filled"]
     unclear = [b for b in boxes if b.state == "uncertain"]
-    if len(marked) == 1 and unclear:
-        # a brush of the pen in a neighbouring box is not a second answer when the mark is clear
-        strong = marked[0]
-        if all(b.coverage < C.STRAY_RATIO * strong.coverage and b.coverage < C.MARK_MIN_COVERAGE for b in unclear):
-            unclear = []
+    if len(marked) == 1 and unclear and all(_stray(b, marked[0]) for b in unclear):
+        unclear = []
     summary = ", ".join(f"{b.value}:{b.state}" for b in boxes if b.state != "empty") or "all empty"
     if len(marked) >= 2:
         values = " and ".join(str(b.value) for b in marked)
@@ -332,10 +356,9 @@ def decide_item(item: str, boxes: Sequence[BoxReading], crop_png: bytes = b"") -
         also = f" (box {best} is marked too)" if best is not None else ""
         return ItemReading(item, best, "flagged", FlagReason.OUTSIDE, outside + also, 0.4, crop_png)
     if unclear:
-        values = ", ".join(str(b.value) for b in unclear)
         best = marked[0].value if marked else None
-        return ItemReading(item, best, "flagged", FlagReason.UNCERTAIN, f"unclear mark in box {values} ({summary})",
-                           0.4, crop_png)
+        return ItemReading(item, best, "flagged", FlagReason.UNCERTAIN, _unclear_detail(unclear, summary), 0.4,
+                           crop_png)
     if len(marked) == 1:
         note = f"box {filled[0].value} filled in to cancel" if filled else ""
         return ItemReading(item, marked[0].value, "answered", None, note, marked[0].confidence, crop_png)

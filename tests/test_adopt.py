@@ -215,3 +215,31 @@ def test_quexf_real_returns(tmp_path: Path) -> None:
         total.add(score_page(result, form.adopted.questions_on(page_no),
                              {mapping[b["id"]]: b["state"] for b in page["boxes"]}))
     assert total.total == 72 and total.wrong == 0, total.wrong_cases
+
+
+def test_a_return_scanned_before_its_form_was_given_is_read_on_retry(tmp_path: Path) -> None:
+    """Scanned without --forms-dir, an adopted form's return is kept as 'not recognised'; `scan --retry` with the
+    folder reads it in place.  A byte-identical copy of a file in the same batch is read once and named."""
+    spec = ForeignSpec(42, "square", 5.0, 0.25, True, 1)
+    blank, truth = draw_blank(spec)
+    forms = tmp_path / "forms"
+    assert papervoice("adopt", _save_blank(blank, tmp_path / "blank.tif"), "--id", "late-form", "--forms-dir",
+                      forms).returncode == 0
+    edit_like_a_person(forms / "late-form.yaml", truth, False)
+    images, _, _ = fill_return(blank, truth, spec, seed=7)
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    Image.fromarray(images[0]).save(scans / "a.png", dpi=(200, 200))
+    (scans / "b-copy.png").write_bytes((scans / "a.png").read_bytes())
+    db = tmp_path / "survey.db"
+    first = papervoice("scan", scans, "--db", db, "--jobs", "1", "--ocr", "none", "--json")
+    summary = json.loads(first.stdout)
+    assert summary["pages_by_status"] == {"not_form": 1} and summary["files_already_in_ledger"] == 1
+    assert "b-copy.png: the same file as" in first.stderr
+    retry = papervoice("scan", "--retry", "--db", db, "--forms-dir", forms, "--jobs", "1", "--ocr", "none", "-q",
+                       "--json")
+    assert retry.returncode == 0, retry.stderr
+    again = json.loads(retry.stdout)
+    assert again["pages_reread"] == 1 and again["copies_read"] == 1
+    check = papervoice("check", "--db", db)
+    assert check.returncode == 0, check.stdout + check.stderr

@@ -318,9 +318,24 @@ class Ledger:
                 for r in self.execute("SELECT p.* " + self._KEPT_SQL + " AND f.sha256 = ? ORDER BY p.page_index",
                                       (sha256,))]
 
-    def files_with_kept_pages(self) -> list[str]:
-        """Where the files holding such pages were scanned from (`scan --retry`)."""
-        return [str(r[0]) for r in self.execute("SELECT DISTINCT f.path " + self._KEPT_SQL + " ORDER BY f.id")]
+    _UNCODED_SQL = ("FROM pages p JOIN files f ON f.id = p.file_id WHERE p.status = 'not_form' AND p.form_id IS NULL"
+                    " AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.kind = 'page' AND d.page_id = p.id"
+                    " AND d.reverted_at IS NULL)")
+
+    def kept_without_code(self, sha256: str) -> list[tuple[int, int]]:
+        """Pages of a file kept as carrying no PaperVoice code, no person has dealt with yet: (page index, page
+        id).  Once an adopted form is defined they may turn out to be its returns."""
+        return [(int(r["page_index"]), int(r["id"]))
+                for r in self.execute("SELECT p.page_index, p.id " + self._UNCODED_SQL
+                                      + " AND f.sha256 = ? ORDER BY p.page_index", (sha256,))]
+
+    def files_with_kept_pages(self, uncoded: bool = False) -> list[str]:
+        """Where the files holding such pages were scanned from (`scan --retry`); with `uncoded`, also those
+        holding pages kept for carrying no code (when adopted forms are defined)."""
+        sql = "SELECT DISTINCT f.path, f.id " + self._KEPT_SQL
+        if uncoded:
+            sql += " UNION SELECT DISTINCT f.path, f.id " + self._UNCODED_SQL
+        return [str(r[0]) for r in self.execute(sql + " ORDER BY 2")]
 
     def replace_kept_page(self, page_id: int, r: PageResult) -> str | None:
         """A kept page read again now that its form is defined: it takes the new reading (form, duplicate,

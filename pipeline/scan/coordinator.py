@@ -176,7 +176,7 @@ def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
             config = ReaderConfig(tuple(str(d) for d in options.forms_dirs), options.ocr,
                                   options.debug_dir is not None, ledger.survey_id)
             if options.retry:
-                files = _with_kept_files(files, ledger)
+                files = _with_kept_files(files, ledger, _adopted_defined(options))
                 progress.total = len(files)
             reading_started = time.perf_counter()
             work = plan_pages(files, ledger, summary, options, by_path=workers_see_files(options))
@@ -206,10 +206,11 @@ def find_inputs(inputs: Sequence[Path]) -> list[Path]:
     return expand_inputs(list(inputs))
 
 
-def _with_kept_files(files: list[Path], ledger: Ledger) -> list[Path]:
-    """`scan --retry`: the files holding pages kept for a form that was not defined, from the ledger."""
+def _with_kept_files(files: list[Path], ledger: Ledger, uncoded: bool) -> list[Path]:
+    """`scan --retry`: the files holding pages kept for a form that was not defined, from the ledger (and, when
+    adopted forms are defined, pages kept for carrying no code: they may be those forms' returns)."""
     known = {str(p) for p in files}
-    extra = [Path(p) for p in ledger.files_with_kept_pages() if p not in known and Path(p).is_file()]
+    extra = [Path(p) for p in ledger.files_with_kept_pages(uncoded) if p not in known and Path(p).is_file()]
     return files + extra
 
 
@@ -235,6 +236,8 @@ def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, opti
                by_path: bool = False) -> Iterator[_Planned]:
     """Open files one at a time, lazily: yields a file's pages (to read, or already known), then its end."""
     registry = _forms(options)
+    adopted = any(form.adopted is not None for form in registry.all())
+    first_of: dict[str, Path] = {}  # contents already met in this batch -> the file that had them
     for path in files:
         summary.files_seen += 1
         if path.suffix.lower() in NOT_SCANS:
@@ -247,10 +250,17 @@ def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, opti
         except InputFileError as exc:  # cannot even be opened: recorded under its name, so status counts it
             yield _FileWork(FileInfo(str(path), "", 0), 0, error=str(exc), unopened=True), None
             continue
+        if info.sha256 in first_of:  # a copy of a file met earlier in this batch: its pages are read once
+            summary.files_already_in_ledger += 1
+            say(f"papervoice: {shown(path)}: the same file as {shown(first_of[info.sha256])}, read once")
+            continue
+        first_of[info.sha256] = path
         state = ledger.file_status(info.sha256)
         if state == "read":
             kept = {i: page_id for i, page_id, ident in ledger.kept_for_definition(info.sha256)
                     if _defined_now(registry, ident)}
+            if adopted:
+                kept.update(ledger.kept_without_code(info.sha256))
             if not kept:
                 summary.files_already_in_ledger += 1
                 continue
@@ -269,6 +279,10 @@ def _defined_now(registry: Any, ident: PageIdentity) -> bool:
 
     form = registry.find(ident.form, ident.version)
     return form is not None and compute_layout(form, ident.paper, ident.style).page_count == ident.pages
+
+
+def _adopted_defined(options: ScanOptions) -> bool:
+    return any(form.adopted is not None for form in _forms(options).all())
 
 
 def _forms(options: ScanOptions) -> Any:

@@ -142,6 +142,7 @@ class NoOcr(OcrEngine):
 ENGINES: dict[str, type[OcrEngine]] = {e.name: e for e in (FasterPaddleEngine, RapidOcrEngine, TesseractEngine, NoOcr)}
 ENGINE_NAMES: tuple[str, ...] = tuple(ENGINES)
 DEFAULT_ENGINE = FasterPaddleEngine.name
+FALLBACK_ENGINE = TesseractEngine.name  # reads a written field the chosen engine read as nothing
 TRANSCRIBING_ENGINES: tuple[str, ...] = tuple(n for n in ENGINE_NAMES if n != NoOcr.name)  # for the bench
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline import __version__
@@ -17,6 +17,7 @@ from pipeline.errors import ExitCode, PaperVoiceError
 from pipeline.names import shown
 from pipeline.options import DEFAULT_DB, OCR_ENGINES, ExportOptions, ReviewOptions, ScanOptions, default_jobs
 from pipeline.scan.ocr import DEFAULT_ENGINE, ENGINES
+from pipeline.text import plural
 
 OCR_HELP = "handwriting engine: " + "; ".join(e.summary for e in ENGINES.values())
 
@@ -73,11 +74,12 @@ def cmd_adopt(args: argparse.Namespace) -> int:
     if not blank.exists():
         raise_usage(f"{blank}: no such file", "give the path of a blank copy of the form (PDF, PNG or TIFF)")
     report = adopt_blank(blank, args.id, Path(args.forms_dir or "forms"), force=args.force)
-    say(f"Adopted {blank} as '{args.id}': {report.boxes} answer boxes in {report.questions} questions, "
-        f"{report.fields} text areas, on {report.pages} page{'s' if report.pages > 1 else ''}.")
+    say(f"Adopted {blank} as '{args.id}': {plural(report.boxes, 'answer box', 'answer boxes')} in "
+        f"{plural(report.questions, 'question')}, {plural(report.fields, 'text area')}, on "
+        f"{plural(report.pages, 'page')}.")
     for line in report.lines:
         say(f"  {line}")
-    say(f"Wrote {report.form_path} and {len(report.previews)} preview pictures beside it.")
+    say(f"Wrote {report.form_path} and {plural(len(report.previews), 'preview picture')} beside it.")
     say("Please check, then edit the form file:")
     for check in report.checks:
         say(f"  - {check}")
@@ -95,7 +97,7 @@ def cmd_layout(args: argparse.Namespace) -> int:
     else:
         for page in layout.pages:
             print(f"page {page.page}: {len(page.boxes)} boxes for items {', '.join(page.items) or '-'}; "
-                  f"{len(page.text_fields)} comment fields")
+                  f"{plural(len(page.text_fields), 'comment field')}")
     return 0
 
 
@@ -113,7 +115,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                           progress=_GenerateProgress(args.copies))
     serials = (f"serial {result.serials[0]}" if len(result.serials) == 1
                else f"serials {result.serials[0]} to {result.serials[-1]}")
-    copies = "1 copy" if len(result.serials) == 1 else f"{len(result.serials)} copies"
+    copies = plural(len(result.serials), "copy", "copies")
     pages = "1 page" if result.pages == 1 else f"{result.pages} pages"
     say(f"Wrote {shown(result.output)}: {copies} of {form.id} v{form.version}, {pages} ({serials}, recorded in "
         f"{shown(args.db)}).")
@@ -230,6 +232,9 @@ def raise_usage(message: str, advice: str) -> None:
 DB_HELP = "the ledger file (default: ./papervoice.db)"
 
 
+_Add = Callable[..., argparse.ArgumentParser]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="papervoice", allow_abbrev=False,
@@ -237,13 +242,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"papervoice {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(name: str, help_: str) -> argparse.ArgumentParser:
+    def add(name: str, help_: str, forms_dirs: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_, allow_abbrev=False)
-        p.add_argument("--forms-dir", action="append", metavar="DIR",
-                       help="folder of form definitions (default: the bundled forms)")
+        if forms_dirs:
+            p.add_argument("--forms-dir", action="append", metavar="DIR",
+                           help="folder of form definitions (default: the bundled forms)")
         p.set_defaults(parser=p)
         return p
 
+    _form_commands(add)
+    _reading_commands(add)
+    return parser
+
+
+def _form_commands(add: _Add) -> None:
+    """The commands about forms themselves: list, lay out, adopt, print."""
     p = add("forms", "list the forms that can be printed and scanned")
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
     p.set_defaults(func=cmd_forms)
@@ -255,8 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_layout)
 
-    p = sub.add_parser("adopt", help="measure a blank paper form you already use, so its returns can be scanned",
-                       description="measure a blank paper form you already use, so its returns can be scanned")
+    p = add("adopt", "measure a blank paper form you already use, so its returns can be scanned", forms_dirs=False)
     p.add_argument("blank", metavar="BLANK.pdf|png|tif", help="a blank copy: the printed PDF, or a scan at 300 dpi")
     p.add_argument("--id", required=True, help="the new form's id (lower-case letters, digits, hyphens)")
     p.add_argument("--forms-dir", default=None, metavar="DIR", help="where to write ID.yaml (default: ./forms)")
@@ -273,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", metavar="OUT.csv", help="write serial,pdf_page,form_page for every PDF page")
     p.set_defaults(func=cmd_generate)
 
+
+def _reading_commands(add: _Add) -> None:
+    """The commands about returns: scan, export, review, status, check, and simulate for demos."""
     p = add("scan", "read scanned returns (PDF, TIFF, JPEG, PNG files or folders) into the ledger")
     p.add_argument("inputs", nargs="*", metavar="INPUT")
     p.add_argument("--retry", action="store_true",
@@ -316,16 +331,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     p = add("simulate", "make realistic filled-in returns for demos and benchmarks")
-    p.add_argument("form", nargs="+")
-    p.add_argument("--copies", type=int, default=5)
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("form", nargs="+", help="the forms to fill in (see 'papervoice forms')")
+    p.add_argument("--copies", type=int, default=5, help="copies per form and per style (standard, large print)")
+    p.add_argument("--seed", type=int, default=1, help="the same seed gives the same files and truth")
     p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
-    p.add_argument("--output-dir", required=True)
-    p.add_argument("--blank-comments", action="store_true")
+    p.add_argument("--output-dir", required=True, help="where the scans and truth.json are written")
+    p.add_argument("--blank-comments", action="store_true", help="leave every comment field empty")
     p.add_argument("--variety", choices=("tidy", "wide"), default="tidy",
                    help="tidy: the original set; wide: any pen, sloppy marks, short comments on the rules")
     p.set_defaults(func=cmd_simulate)
-    return parser
 
 
 INTERRUPTED = {

@@ -14,6 +14,11 @@ EXCEL_MAX_CELL_CHARS = 32_767
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """'1 copy', '2 copies': counts in messages read as a person would write them."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 def clean_text(value: object) -> str:
     """Text from paper or from the ledger, made safe to store: no control characters, within Excel's limit.
 

@@ -259,3 +259,17 @@ def test_cli_reports_bad_form_dir_with_exit_code(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == ExitCode.USAGE
     assert "items[0].id" in out.stderr and "What to do:" in out.stderr
+
+
+def test_a_forms_folder_adds_forms_and_never_hides_the_bundled_ones(tmp_path: Path) -> None:
+    """A batch may mix our own checklists with a form of the organisation's: --forms-dir adds, and a folder's
+    form of the same id and version takes the bundled one's place."""
+    write_form(tmp_path, VALID)
+    reg = FormRegistry.from_dirs([tmp_path])
+    ids = {f.id for f in reg.all()}
+    assert "sample-form" in ids and "care-planning-person" in ids
+    bundled = FormRegistry.from_dirs().get("care-planning-person")
+    write_form(tmp_path, {**VALID, "id": "care-planning-person", "version": bundled.version},
+               name="care-planning-person")
+    mine = FormRegistry.from_dirs([tmp_path]).get("care-planning-person", bundled.version)
+    assert mine.path is not None and Path(mine.path).parent == tmp_path

@@ -22,6 +22,7 @@ from pipeline.atomic import atomic_write
 from pipeline.errors import UsageError
 from pipeline.form.definition import FORM_ID_RE, load_form_file
 from pipeline.scan.loading import decode_page, open_pages
+from pipeline.text import plural
 
 
 @dataclass
@@ -85,8 +86,9 @@ def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False)
         fields.extend((number, f) for f in sorted(page_fields, key=lambda f: (f.y, f.x)))
         anchors[number] = marks + boxes + page_fields + _spread(words, MAX_TEXT_ANCHORS)
         round_n = sum(1 for b in boxes if b.shape == "round")
-        lines.append(f"page {number}: {len(boxes)} answer boxes ({round_n} round) in {len(groups)} questions, "
-                     f"{len(page_fields)} text areas, {len(marks)} corner marks, {len(words)} printed words")
+        lines.append(f"page {number}: {plural(len(boxes), 'answer box', 'answer boxes')} ({round_n} round) in "
+                     f"{plural(len(groups), 'question')}, {plural(len(page_fields), 'text area')}, "
+                     f"{plural(len(marks), 'corner mark')}, {plural(len(words), 'printed word')}")
         if len(anchors[number]) < C.ADOPT_MIN_ANCHORS:
             raise UsageError(f"{blank}: page {number} has almost nothing printed on it to align a return by",
                              "give a blank with its printed text (not a page of bare boxes), scanned upright")

@@ -330,6 +330,18 @@ def load_form_file(path: Path) -> Form:
     return Form(**{**form.__dict__, "path": path})
 
 
+def _load_dir(folder: Path) -> list[Form]:
+    """Every form file in a folder (`<id>@<version>.yaml` files are older versions kept for old returns)."""
+    forms: list[Form] = []
+    for path in sorted(folder.glob("*.yaml")):
+        if "@" in path.stem:
+            form = parse_form(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+            forms.append(Form(**{**form.__dict__, "path": path}))
+        else:
+            forms.append(load_form_file(path))
+    return forms
+
+
 class FormRegistry:
     """All forms known to this installation, looked up by id and version.
 
@@ -349,16 +361,16 @@ class FormRegistry:
 
     @classmethod
     def from_dirs(cls, dirs: list[Path] | None = None) -> FormRegistry:
-        forms: list[Form] = []
-        dirs = list(dirs or [BUNDLED_FORMS_DIR])
-        for d in dirs:
-            for path in sorted(Path(d).glob("*.yaml")):
-                if "@" in path.stem:
-                    form = parse_form(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
-                    forms.append(Form(**{**form.__dict__, "path": path}))
-                else:
-                    forms.append(load_form_file(path))
-        return cls(forms, tuple(Path(d) for d in dirs))
+        """The bundled forms and the forms in `dirs` (`--forms-dir`).
+
+        A folder adds forms; it never hides the bundled ones, so a batch that mixes our own checklists with
+        an adopted form reads both.  A folder's form of the same id and version replaces the bundled one."""
+        bundled = BUNDLED_FORMS_DIR.resolve()
+        extra = [Path(d) for d in (dirs or []) if Path(d).resolve() != bundled]
+        own = [form for d in extra for form in _load_dir(Path(d))]
+        replaced = {(f.id, f.version) for f in own}
+        forms = [f for f in _load_dir(bundled) if (f.id, f.version) not in replaced] + own
+        return cls(forms, (bundled, *extra))
 
     def all(self) -> list[Form]:
         return sorted(self._forms.values(), key=lambda f: (f.id, f.version))

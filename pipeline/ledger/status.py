@@ -17,6 +17,7 @@ from pipeline.ledger.check import FOREIGN_SQL
 from pipeline.ledger.queries import effective_answers, effective_comments, returned_copies
 from pipeline.ledger.store import Ledger
 from pipeline.names import shown
+from pipeline.text import plural
 from pipeline.vocab import PageStatus
 
 PAGE_STATUSES = tuple(status.value for status in PageStatus)
@@ -109,10 +110,6 @@ def reconcile(db: Path) -> dict[str, Any]:
     }
 
 
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
-
-
 def _listed(items: list[str]) -> str:
     shown = ", ".join(items[:MAX_LISTED])
     return shown + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
@@ -145,7 +142,7 @@ def format_status(report: dict[str, Any]) -> str:
         lines.append("")
 
     files, pages = report["files"], report["pages"]
-    lines.append(f"Files: {_plural(files['read'], 'file')} read, {files['failed']} could not be read")
+    lines.append(f"Files: {plural(files['read'], 'file')} read, {files['failed']} could not be read")
     for failed in files["failed_files"][:MAX_LISTED]:
         error = failed["error"].splitlines()[0] if failed["error"] else ""
         name = shown(failed["path"])
@@ -169,8 +166,8 @@ def format_status(report: dict[str, Any]) -> str:
     todo = report["to_review"]
     lines.append("")
     steps = []
-    open_items = [_plural(todo["answers"], "answer"), _plural(todo["comments"], "comment"),
-                  _plural(todo["pages"], "page")]
+    open_items = [plural(todo["answers"], "answer"), plural(todo["comments"], "comment"),
+                  plural(todo["pages"], "page")]
     if todo["answers"] or todo["comments"] or todo["pages"]:
         steps.append(f"run 'papervoice review' to settle {', '.join(open_items[:2])} and {open_items[2]} "
                      "that the scanner could not decide")
@@ -179,7 +176,7 @@ def format_status(report: dict[str, Any]) -> str:
                      "to read the rest (the pages already read are kept)")
     if files["failed"]:
         it = "it" if files["failed"] == 1 else "them"
-        steps.append(f"look at the {_plural(files['failed'], 'file')} that could not be read (listed above), "
+        steps.append(f"look at the {plural(files['failed'], 'file')} that could not be read (listed above), "
                      f"fix or re-scan {it}, and run the scan again")
     if report["foreign_pages"]:
         steps.append("scan the pages printed for another survey (listed above) into that survey's ledger")

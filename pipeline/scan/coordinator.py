@@ -32,6 +32,7 @@ from pipeline.scan.executors import open_executor
 from pipeline.scan.loading import PageError, PageJob, expand_inputs, file_info, open_pages
 from pipeline.scan.reader import PathJob, ReaderConfig, read_job
 from pipeline.scan.results import FileInfo, PageResult, PageSource
+from pipeline.text import plural
 
 #: Data and text files that share folders with scans; anything else that is not a scan (a Word file, a HEIC
 #: photo) is reported as a file that could not be read, since it may hold a return in the wrong format.
@@ -90,7 +91,7 @@ class ScanSummary:
             f"Answers flagged for review: {self.answers_flagged}; comments written: {self.comments_written}",
         ]
         if self.files_resumed:
-            lines.insert(1, f"Carried on with {self.files_resumed} file(s) an earlier scan had not finished.")
+            lines.insert(1, f"Carried on with {plural(self.files_resumed, 'file')} an earlier scan had not finished.")
         if self.pages_reread:
             lines.append(f"Pages read again now that their form is defined: {self.pages_reread}")
         if s.get("foreign"):

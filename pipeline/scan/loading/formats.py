@@ -10,6 +10,7 @@ from pipeline.scan.loading.jobs import (
     _BY_SUFFIX,
     _NAMES,
     _RESCAN,
+    SUPPORTED_CHOICES,
     SUPPORTED_SUFFIXES,
     SUPPORTED_WORDS,
     PageError,
@@ -109,7 +110,7 @@ def open_pages(path: Path, first: int = 0) -> tuple[int, Iterator[PageJob]]:
         raise InputFileError(
             name, f"the name ends in {path.suffix} but the contents are not a {expected} file"
                   + (f" (it looks like {what})" if what else " (damaged, or not a picture at all)"),
-            f"open it to check; save it again as {SUPPORTED_WORDS} and scan that, or " + _RESCAN)
+            f"open it to check; save it again as {SUPPORTED_CHOICES} and scan that, or " + _RESCAN)
     if fmt == "pdf":
         count, pages = _open_pdf(path)
     elif fmt == "tiff":

@@ -17,6 +17,7 @@ from pipeline.scan.results import PageSource
 SUPPORTED_SUFFIXES = frozenset({".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png"})
 LEDGER_SUFFIXES = (".db", ".db-wal", ".db-shm", ".db-journal")
 SUPPORTED_WORDS = "PDF, TIFF, JPEG and PNG"
+SUPPORTED_CHOICES = "PDF, TIFF, JPEG or PNG"  # "save it again as one of these"
 
 # PIL's own guard warns at this size and refuses at twice it; ours (below) refuses first, before decoding.
 Image.MAX_IMAGE_PIXELS = C.MAX_IMAGE_PIXELS

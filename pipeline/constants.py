@@ -147,6 +147,7 @@ COMMENT_RULE_BRIDGE_MM = 1.2  # a stroke crossing a removed rule is rejoined acr
 OCR_DET_MAX_SIDE_PX = 768  # PP-OCR's text finder sees a strip at most this wide (a 200-dpi field ~1380; README)
 OCR_STRIP_MAX_LINES = 3  # a field is read in strips of at most this many written lines, cut between lines
 OCR_TRIM_MARGIN_MM = 3.0  # the writing is given to the engine with this much paper round it
+TESSERACT_MIN_SIDE_PX = 40  # writing read as nothing is read again at half size only if this stays
 OCR_MIN_READABLE_CHARS = 2  # a transcription with fewer letters or digits than this is "could not read"
 TESSERACT_PAGE_MODE = 6  # tesseract --psm: one block of text (read better than 4 on real handwritten comments)
 OCR_TIMEOUT_S = 30.0

@@ -213,6 +213,30 @@ def test_a_written_field_the_engine_reads_as_nothing_is_read_by_tesseract_before
     assert edit_distance(normalise("The staff were kind"), normalise(text.text)) <= 5
 
 
+def test_tesseract_reads_large_writing_it_found_nothing_in_again_at_half_size(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen on the bench: a flowing blue-biro line 100 px tall came back from tesseract as nothing at all, and
+    read well at half the size.  Here the first (full-size) reading is made to find nothing."""
+    if not _ready("tesseract"):
+        pytest.skip("tesseract is not installed")
+    from PIL import Image, ImageDraw, ImageFont
+
+    from pipeline.tools import tesseract
+    font = next(f for f in sim.available_tiers()["easy"])
+    image = Image.new("L", (1500, 170), 255)
+    ImageDraw.Draw(image).text((30, 20), "The staff were kind", font=ImageFont.truetype(str(font), 110), fill=0)
+    real, heights = tesseract.read_text, []
+
+    def first_finds_nothing(img: np.ndarray, **kw: object) -> object:
+        heights.append(img.shape[0])
+        return real(img) if len(heights) > 1 else tesseract.OcrText("", 0.0, ())
+
+    monkeypatch.setattr(tesseract, "read_text", first_finds_nothing)
+    read = ocr.TesseractEngine().read(np.asarray(image))
+    assert heights == [170, 85]
+    assert edit_distance(normalise("The staff were kind"), normalise(read.text)) <= 4
+
+
 # --- the engines on real writing ---------------------------------------------------------------------------
 
 def _ready(name: str) -> bool:

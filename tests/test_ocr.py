@@ -167,6 +167,76 @@ def test_writing_that_ignores_the_rules_is_not_cut_through() -> None:
     assert sum(inked) == int((mask > 0).sum())
 
 
+def test_a_strip_never_spans_an_empty_stretch_of_the_field() -> None:
+    """One line at the top and a speck at the foot of a tall field: two small strips, not the whole field (the
+    text finder's working memory grows with the strip, and ONNX Runtime keeps the most it ever needed)."""
+    cleaned, mask, rules = _lined_field(1, spacing=80)
+    mask = np.pad(mask, ((0, 800), (0, 0)))
+    cv2.circle(mask, (900, mask.shape[0] - 40), 4, 255, -1)
+    cleaned = np.where(mask > 0, 40, 255).astype(np.uint8)
+    rules = [float(80 * (i + 1)) for i in range(mask.shape[0] // 80 - 1)]
+    parts = handwriting.strips(cleaned, mask, rules, 200, max_lines=3)
+    assert len(parts) == 2 and max(p.shape[0] for p in parts) < 200
+    assert sum(int((p < 128).sum()) for p in parts) == int((mask > 0).sum())
+
+
+def test_lines_whose_tails_touch_can_be_cut_apart_when_asked() -> None:
+    """The second reading of a field read as nothing cuts at every rule, through a tail that crosses it."""
+    cleaned, mask, rules = _lined_field(3)
+    for rule in rules[:2]:
+        for x in range(100, 1000, 150):
+            cv2.line(mask, (x, int(rule) - 20), (x, int(rule) + 70), 255, 6)  # long tails into the next line
+    cleaned = np.where(mask > 0, 40, 255).astype(np.uint8)
+    assert not any(60 < gap < 210 for gap in handwriting.line_gaps(mask, rules))
+    parts = handwriting.strips(cleaned, mask, rules, 200, max_lines=1, max_ink=1.0)
+    assert len(parts) >= 3 and max(p.shape[0] for p in parts) < 160
+
+
+class _ReadsNothing(ocr.NoOcr):
+    """An engine whose detector finds no text in writing (as PP-OCR did on two lines whose tails touch)."""
+
+    name = "reads-nothing"
+
+
+def test_a_written_field_the_engine_reads_as_nothing_is_read_by_tesseract_before_giving_up(
+        tmp_path: Path) -> None:
+    if not _ready("tesseract"):
+        pytest.skip("tesseract is not installed")
+    font = next(f for f in sim.available_tiers()["easy"])
+    from PIL import Image, ImageDraw, ImageFont
+    image = Image.new("L", (1200, 160), 255)
+    ImageDraw.Draw(image).text((30, 40), "The staff were kind", font=ImageFont.truetype(str(font), 64), fill=0)
+    cleaned = np.asarray(image)
+    mask = np.where(cleaned < 128, 255, 0).astype(np.uint8)
+    text, reader = handwriting.transcribe(_ReadsNothing(), cleaned, mask, [120.0], 200)
+    assert reader == "tesseract (after reads-nothing read nothing)"
+    assert edit_distance(normalise("The staff were kind"), normalise(text.text)) <= 5
+
+
+def test_tesseract_reads_large_writing_it_found_nothing_in_again_at_half_size(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen on the bench: a flowing blue-biro line 100 px tall came back from tesseract as nothing at all, and
+    read well at half the size.  Here the first (full-size) reading is made to find nothing."""
+    if not _ready("tesseract"):
+        pytest.skip("tesseract is not installed")
+    from PIL import Image, ImageDraw, ImageFont
+
+    from pipeline.tools import tesseract
+    font = next(f for f in sim.available_tiers()["easy"])
+    image = Image.new("L", (1500, 170), 255)
+    ImageDraw.Draw(image).text((30, 20), "The staff were kind", font=ImageFont.truetype(str(font), 110), fill=0)
+    real, heights = tesseract.read_text, []
+
+    def first_finds_nothing(img: np.ndarray, **kw: object) -> object:
+        heights.append(img.shape[0])
+        return real(img) if len(heights) > 1 else tesseract.OcrText("", 0.0, ())
+
+    monkeypatch.setattr(tesseract, "read_text", first_finds_nothing)
+    read = ocr.TesseractEngine().read(np.asarray(image))
+    assert heights == [170, 85]
+    assert edit_distance(normalise("The staff were kind"), normalise(read.text)) <= 4
+
+
 # --- the engines on real writing ---------------------------------------------------------------------------
 
 def _ready(name: str) -> bool:

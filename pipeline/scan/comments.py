@@ -170,10 +170,10 @@ def read_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[float
         return reading(True, "", 0.0, why)
     engine = get_engine(ocr)
     try:
-        text = transcribe(engine, cleaned, mask, rules_px(field, C.COMMENT_DPI), C.COMMENT_DPI)
+        text, reader = transcribe(engine, cleaned, mask, rules_px(field, C.COMMENT_DPI), C.COMMENT_DPI)
     except ExternalProgramError as exc:
         return reading(True, "", 0.0, f"{engine.name} (failed: {exc.message})")
-    return reading(True, text.text.strip(), round(text.confidence, 1), engine.name,
+    return reading(True, text.text.strip(), round(text.confidence, 1), reader,
                    tuple(round(line.confidence, 1) for line in text.lines))
 
 

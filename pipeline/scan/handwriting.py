@@ -15,7 +15,8 @@ from itertools import pairwise
 import numpy as np
 
 from pipeline import constants as C
-from pipeline.scan.ocr import OcrEngine, tidy
+from pipeline.errors import MissingDependencyError
+from pipeline.scan.ocr import FALLBACK_ENGINE, NoOcr, OcrEngine, check_engine, get_engine, tidy
 from pipeline.tools.reading import OcrText
 
 # where to look for the gap between two written lines, as shares of the rule spacing around a printed rule
@@ -24,15 +25,16 @@ _GAP_ABOVE, _GAP_BELOW = 0.2, 0.6
 _GAP_MAX_INK = 0.04  # a row is a gap when it holds at most this share of the busiest row's ink
 
 
-def line_gaps(mask: np.ndarray, rules_px: list[float]) -> list[int]:
-    """Rows between written lines, one per printed rule at most, where a cut would touch (almost) no ink."""
+def line_gaps(mask: np.ndarray, rules_px: list[float], max_ink: float = _GAP_MAX_INK) -> list[int]:
+    """Rows between written lines, one per printed rule at most, where a cut would touch at most `max_ink` of
+    the busiest row's ink (1.0: cut at the emptiest row near every rule, through any writing there)."""
     rows = (mask > 0).sum(axis=1)
     inked = np.flatnonzero(rows)
     if inked.size == 0:
         return []
     top, bottom = int(inked[0]), int(inked[-1]) + 1
     spacing = float(np.median(np.diff(rules_px))) if len(rules_px) > 1 else mask.shape[0]
-    limit = _GAP_MAX_INK * float(rows.max())
+    limit = max_ink * float(rows.max())
     gaps = set()
     for rule in rules_px:
         lo, hi = max(top + 1, int(rule - _GAP_ABOVE * spacing)), min(bottom - 1, int(rule + _GAP_BELOW * spacing))
@@ -45,20 +47,34 @@ def line_gaps(mask: np.ndarray, rules_px: list[float]) -> list[int]:
 
 
 def strips(cleaned: np.ndarray, mask: np.ndarray, rules_px: list[float], dpi: float,
-           max_lines: int = C.OCR_STRIP_MAX_LINES) -> list[np.ndarray]:
+           max_lines: int = C.OCR_STRIP_MAX_LINES, max_ink: float = _GAP_MAX_INK) -> list[np.ndarray]:
     """The writing in strips of at most `max_lines` written lines, top to bottom, each trimmed to its writing
-    plus a margin and stretched to full contrast (dark writing on white)."""
+    plus a margin and stretched to full contrast (dark writing on white); cut only where a row holds at most
+    `max_ink` of the busiest row's ink."""
     rows = (mask > 0).sum(axis=1)
     inked = np.flatnonzero(rows)
     if inked.size == 0:
         return []
-    edges = [int(inked[0]), *line_gaps(mask, rules_px), int(inked[-1]) + 1]
-    bands = [(a, b) for a, b in pairwise(edges) if rows[a:b].any()]
+    edges = [int(inked[0]), *line_gaps(mask, rules_px, max_ink), int(inked[-1]) + 1]
     out = []
-    for i in range(0, len(bands), max_lines):
-        a, b = bands[i][0], bands[min(len(bands), i + max_lines) - 1][1]
-        out.append(_trimmed(cleaned, mask, a, b, dpi))
+    for run in _runs([(a, b) for a, b in pairwise(edges) if rows[a:b].any()]):
+        for i in range(0, len(run), max_lines):
+            a, b = run[i][0], run[min(len(run), i + max_lines) - 1][1]
+            out.append(_trimmed(cleaned, mask, a, b, dpi))
     return out
+
+
+def _runs(bands: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Written bands in runs of neighbours: a strip never spans an empty band.  (A line at the top and a speck
+    at the foot of a tall field would otherwise make one strip of the whole field: the text finder's working
+    memory grows with the strip, and ONNX Runtime keeps the most it ever needed.)"""
+    runs: list[list[tuple[int, int]]] = []
+    for band in bands:
+        if runs and runs[-1][-1][1] == band[0]:
+            runs[-1].append(band)
+        else:
+            runs.append([band])
+    return runs
 
 
 def _trimmed(cleaned: np.ndarray, mask: np.ndarray, a: int, b: int, dpi: float) -> np.ndarray:
@@ -75,6 +91,30 @@ def _trimmed(cleaned: np.ndarray, mask: np.ndarray, a: int, b: int, dpi: float) 
 
 
 def transcribe(engine: OcrEngine, cleaned: np.ndarray, mask: np.ndarray, rules_px: list[float],
-               dpi: float) -> OcrText:
-    """Read a field strip by strip; the lines of all strips, in order, tidied as one transcription."""
-    return tidy([line for part in strips(cleaned, mask, rules_px, dpi) for line in engine.read_lines(part)])
+               dpi: float) -> tuple[OcrText, str]:
+    """Read a field strip by strip; the lines of all strips, in order, tidied as one transcription, with the
+    name of the engine that read it.
+
+    The field has writing (blank fields never get here), so an empty reading is the engine failing, not the
+    field being empty.  Seen: two lines whose tails touch are found as one tall box of text, which the
+    recogniser reads as nothing.  So before giving up the field is read again one written line at a time, cut
+    at the emptiest row near every printed rule even where a tail crosses it (a cut letter costs less than a
+    lost comment); and if that is empty too, by tesseract (always installed, and it fails differently).
+    Whatever comes back stays a draft that a person confirms in review; still nothing, and review asks for
+    it to be typed."""
+    text = _read(engine, strips(cleaned, mask, rules_px, dpi))
+    if not text.text:
+        text = _read(engine, strips(cleaned, mask, rules_px, dpi, max_lines=1, max_ink=1.0))
+    if text.text or engine.name in (FALLBACK_ENGINE, NoOcr.name):
+        return text, engine.name
+    try:
+        check_engine(FALLBACK_ENGINE)
+    except MissingDependencyError:
+        return text, engine.name
+    fallback = get_engine(FALLBACK_ENGINE)
+    text = _read(fallback, strips(cleaned, mask, rules_px, dpi))
+    return text, (f"{fallback.name} (after {engine.name} read nothing)" if text.text else engine.name)
+
+
+def _read(engine: OcrEngine, parts: list[np.ndarray]) -> OcrText:
+    return tidy([line for part in parts for line in engine.read_lines(part)])

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any, ClassVar
 
+import cv2
 import numpy as np
 
 from pipeline import constants as C
@@ -122,7 +123,13 @@ class TesseractEngine(OcrEngine):
         tesseract.check_tesseract()
 
     def read_lines(self, image: np.ndarray) -> list[OcrLine]:
-        return [OcrLine(_LONE_BAR.sub("I", line.text), line.confidence) for line in tesseract.read_text(image).lines]
+        lines = tesseract.read_text(image).lines
+        if not any(_signs(line.text) for line in lines) and min(image.shape[:2]) >= 2 * C.TESSERACT_MIN_SIDE_PX:
+            # tesseract looks for letters of printed size: large writing (seen: a 100 px line of a flowing
+            # hand) can come back as nothing at all, and read well at half the size
+            half = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+            lines = tesseract.read_text(half).lines
+        return [OcrLine(_LONE_BAR.sub("I", line.text), line.confidence) for line in lines]
 
 
 class NoOcr(OcrEngine):
@@ -142,6 +149,7 @@ class NoOcr(OcrEngine):
 ENGINES: dict[str, type[OcrEngine]] = {e.name: e for e in (FasterPaddleEngine, RapidOcrEngine, TesseractEngine, NoOcr)}
 ENGINE_NAMES: tuple[str, ...] = tuple(ENGINES)
 DEFAULT_ENGINE = FasterPaddleEngine.name
+FALLBACK_ENGINE = TesseractEngine.name  # reads a written field the chosen engine read as nothing
 TRANSCRIBING_ENGINES: tuple[str, ...] = tuple(n for n in ENGINE_NAMES if n != NoOcr.name)  # for the bench
 
 

@@ -154,6 +154,9 @@ def test_rescanning_adds_nothing(person_return: dict[str, object]) -> None:
     before = [con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("files", "pages", "answers")]
     again = scan([person_return["path"]], opts(db))  # type: ignore[list-item, arg-type]
     assert again.files_already_in_ledger == 1 and again.pages == 0
+    # nothing new was flagged, but what earlier runs left open is still said, so "0 flagged" never reads as done
+    assert again.answers_flagged == 0 and again.answers_open == 1
+    assert "Waiting for a person in this ledger" in again.text() and "papervoice review" in again.text()
     after = [con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("files", "pages", "answers")]
     assert before == after
 

@@ -25,6 +25,7 @@ from pipeline.adopt.copies import flag_doubt, group_copies, is_adopted_unnumbere
 from pipeline.atomic import atomic_write
 from pipeline.errors import ExitCode, InputFileError, PaperVoiceError
 from pipeline.form.identity import PageIdentity
+from pipeline.ledger.queries import effective_answers, effective_comments
 from pipeline.ledger.store import Ledger, foreign_reason
 from pipeline.names import shown
 from pipeline.options import ScanOptions
@@ -53,6 +54,8 @@ class ScanSummary:
     page_status: Counter[str] = field(default_factory=Counter)
     copies: set[str] = field(default_factory=set)
     answers_flagged: int = 0
+    answers_open: int = 0  # in the whole ledger after this run, not only this run's pages: what review holds
+    comments_open: int = 0
     comments_written: int = 0
     seconds: float = 0.0
     reading_seconds: float = 0.0  # from the workers being ready to the last file written: start-up left out
@@ -71,6 +74,7 @@ class ScanSummary:
             "pages": self.pages, "pages_reread": self.pages_reread, "pages_by_status": dict(self.page_status),
             "copies_read": len(self.copies),
             "answers_flagged": self.answers_flagged, "comments_written": self.comments_written,
+            "answers_open": self.answers_open, "comments_open": self.comments_open,
             "seconds": round(self.seconds, 2),
             "pages_per_second": round(self.pages / self.seconds, 2) if self.seconds else None,
             "reading_seconds": round(self.reading_seconds, 2),
@@ -92,6 +96,9 @@ class ScanSummary:
         ]
         if self.files_resumed:
             lines.insert(1, f"Carried on with {plural(self.files_resumed, 'file')} an earlier scan had not finished.")
+        if self.answers_open or self.comments_open:
+            lines.append(f"Waiting for a person in this ledger (this run and earlier ones): "
+                         f"{plural(self.answers_open, 'answer')}, {plural(self.comments_open, 'written comment')}")
         if self.pages_reread:
             lines.append(f"Pages read again now that their form is defined: {self.pages_reread}")
         if s.get("foreign"):
@@ -99,7 +106,7 @@ class ScanSummary:
                          "into the ledger that printed them.")
         if self.pages and self.seconds:
             lines.append(f"Time: {self.seconds:.1f} s ({self.pages / self.seconds:.1f} pages/s)")
-        if s.get("not_form", 0) or self.answers_flagged or s.get("conflict", 0):
+        if s.get("not_form", 0) or self.answers_open or self.comments_open or s.get("conflict", 0):
             lines.append("Next: run 'papervoice review' to settle the flagged answers and unrecognised pages.")
         return "\n".join(lines)
 
@@ -189,6 +196,8 @@ def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
                 if options.stop_after_pages is not None and summary.pages >= options.stop_after_pages:
                     raise KeyboardInterrupt  # tests: an interruption at a chosen point
             summary.reading_seconds = time.perf_counter() - reading_started
+            summary.answers_open = sum(1 for a in effective_answers(ledger) if a.open)
+            summary.comments_open = sum(1 for c in effective_comments(ledger, written_only=True) if c.open)
     finally:
         progress.close()
     summary.seconds = time.perf_counter() - started

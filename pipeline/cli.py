@@ -43,9 +43,9 @@ def _forms_dirs(args: argparse.Namespace) -> tuple[Path, ...]:
 
 
 def _registry(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from pipeline.form.definition import BUNDLED_FORMS_DIR, FormRegistry
+    from pipeline.form.definition import FormRegistry
 
-    return FormRegistry.from_dirs(list(_forms_dirs(args)) or [BUNDLED_FORMS_DIR])
+    return FormRegistry.from_dirs(list(_forms_dirs(args)))
 
 
 def cmd_forms(args: argparse.Namespace) -> int:

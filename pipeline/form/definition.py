@@ -372,6 +372,11 @@ class FormRegistry:
         forms = [f for f in _load_dir(bundled) if (f.id, f.version) not in replaced] + own
         return cls(forms, (bundled, *extra))
 
+    @property
+    def has_adopted(self) -> bool:
+        """Some form here was adopted: pages with no PaperVoice code may be its returns."""
+        return any(form.adopted is not None for form in self._forms.values())
+
     def all(self) -> list[Form]:
         return sorted(self._forms.values(), key=lambda f: (f.id, f.version))
 

@@ -70,7 +70,7 @@ def create_app(options: ReviewOptions, registry: FormRegistry | None = None) -> 
     if not db.exists():
         raise LedgerError(f"no ledger at {db}", "scan some returns first, or pass the right --db")
     Ledger(db).close()  # create/upgrade the schema once, so every later read-only open finds it in place
-    forms = registry or FormRegistry.from_dirs(list(options.forms_dirs) or None)
+    forms = registry or FormRegistry.from_dirs(list(options.forms_dirs))
 
     app = Flask(__name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
     app.config.update(

@@ -24,6 +24,7 @@ from typing import Any
 from pipeline.adopt.copies import flag_doubt, group_copies, is_adopted_unnumbered
 from pipeline.atomic import atomic_write
 from pipeline.errors import ExitCode, InputFileError, PaperVoiceError
+from pipeline.form.definition import FormRegistry
 from pipeline.form.identity import PageIdentity
 from pipeline.ledger.queries import effective_answers, effective_comments
 from pipeline.ledger.store import Ledger, foreign_reason
@@ -182,11 +183,12 @@ def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
         with Ledger(options.db) as ledger, open_executor(options.jobs, options.dask_scheduler) as (pool, in_flight):
             config = ReaderConfig(tuple(str(d) for d in options.forms_dirs), options.ocr,
                                   options.debug_dir is not None, ledger.survey_id)
+            registry = FormRegistry.from_dirs(list(options.forms_dirs))
             if options.retry:
-                files = _with_kept_files(files, ledger, _adopted_defined(options))
+                files = _with_kept_files(files, ledger, registry.has_adopted)
                 progress.total = len(files)
             reading_started = time.perf_counter()
-            work = plan_pages(files, ledger, summary, options, by_path=workers_see_files(options))
+            work = plan_pages(files, ledger, registry, summary, by_path=workers_see_files(options))
             for owner, result in read_in_order(pool, work, config, in_flight, progress):
                 if result is None:
                     finish_file(ledger, owner, summary, options)
@@ -241,11 +243,9 @@ def check_dependencies(options: ScanOptions) -> None:
     check_engine(options.ocr)
 
 
-def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, options: ScanOptions,
+def plan_pages(files: Sequence[Path], ledger: Ledger, registry: FormRegistry, summary: ScanSummary,
                by_path: bool = False) -> Iterator[_Planned]:
     """Open files one at a time, lazily: yields a file's pages (to read, or already known), then its end."""
-    registry = _forms(options)
-    adopted = any(form.adopted is not None for form in registry.all())
     first_of: dict[str, Path] = {}  # contents already met in this batch -> the file that had them
     for path in files:
         summary.files_seen += 1
@@ -268,7 +268,7 @@ def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, opti
         if state == "read":
             kept = {i: page_id for i, page_id, ident in ledger.kept_for_definition(info.sha256)
                     if _defined_now(registry, ident)}
-            if adopted:
+            if registry.has_adopted:
                 kept.update(ledger.kept_without_code(info.sha256))
             if not kept:
                 summary.files_already_in_ledger += 1
@@ -281,23 +281,13 @@ def plan_pages(files: Sequence[Path], ledger: Ledger, summary: ScanSummary, opti
         yield from _file_pages(path, info, done, by_path)
 
 
-def _defined_now(registry: Any, ident: PageIdentity) -> bool:
+def _defined_now(registry: FormRegistry, ident: PageIdentity) -> bool:
     """The form a kept page names is defined now, with the page count its code says (else reading it again
     would only keep it again)."""
     from pipeline.form.layout import compute_layout
 
     form = registry.find(ident.form, ident.version)
     return form is not None and compute_layout(form, ident.paper, ident.style).page_count == ident.pages
-
-
-def _adopted_defined(options: ScanOptions) -> bool:
-    return any(form.adopted is not None for form in _forms(options).all())
-
-
-def _forms(options: ScanOptions) -> Any:
-    from pipeline.form.definition import BUNDLED_FORMS_DIR, FormRegistry
-
-    return FormRegistry.from_dirs(list(options.forms_dirs) or [BUNDLED_FORMS_DIR])
 
 
 def _reread(path: Path, info: FileInfo, kept: dict[int, int], by_path: bool) -> Iterator[_Planned]:

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from pipeline import constants as C
-from pipeline.form.definition import BUNDLED_FORMS_DIR, Form, FormRegistry
+from pipeline.form.definition import Form, FormRegistry
 from pipeline.form.identity import PageIdentity
 from pipeline.form.layout import Layout, compute_layout
 from pipeline.scan.comments import possibly_lost, read_field
@@ -58,7 +58,7 @@ class ReaderConfig:
 
 @cache
 def _registry(forms_dirs: tuple[str, ...]) -> FormRegistry:
-    return FormRegistry.from_dirs([Path(d) for d in forms_dirs] or [BUNDLED_FORMS_DIR])
+    return FormRegistry.from_dirs([Path(d) for d in forms_dirs])
 
 
 @cache

@@ -126,6 +126,33 @@ def test_survey_id_costs_no_qr_size(registry: FormRegistry) -> None:
             assert parse_payload(new.payload()) == new
 
 
+def test_the_ledger_itself_sets_aside_a_page_of_another_survey(tmp_path: Path) -> None:
+    """The ledger's own guard, not only the reader's: a page handed in as a form but carrying another survey's id
+    (a reader that missed it, a page assigned by hand) is stored `foreign`, its answers kept out."""
+    import hashlib
+
+    from pipeline.scan.results import FileInfo, ItemReading, PageResult, PageSource
+
+    db = tmp_path / "guard.db"
+    with Ledger(db) as ledger:
+        serial = ledger.issue_serials(FORM, 1, "standard", "a4", PAGES, 1, None)[0]
+        ours = ledger.survey_id
+        assert ours and ours != "ZZ9Z"
+        items = [ItemReading("S01", 4, "answered", None, "", 0.95, b"")]
+        for name, survey in (("theirs.pdf", "ZZ9Z"), ("ours.pdf", ours)):
+            ident = PageIdentity(FORM, 1, "standard", "a4", 1, PAGES, serial, survey)
+            ledger.record_file(FileInfo(name, hashlib.sha256(name.encode()).hexdigest(), 100),
+                               [PageResult(PageSource(name, 0), "form", identity=ident, items=list(items))])
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT f.path, p.status, p.reason, (SELECT COUNT(*) FROM answers a WHERE a.page_id = p.id)"
+                       " FROM pages p JOIN files f ON f.id = p.file_id ORDER BY f.path").fetchall()
+    con.close()
+    (ours_row, theirs_row) = rows
+    assert theirs_row[:2] == ("theirs.pdf", "foreign") and theirs_row[3] == 0
+    assert "another survey (ZZ9Z)" in theirs_row[2] and ours in theirs_row[2]
+    assert ours_row[:2] == ("ours.pdf", "form") and ours_row[3] == 1
+
+
 def test_a_ledger_made_by_an_older_papervoice_is_upgraded(tmp_path: Path) -> None:
     db = tmp_path / "v1.db"
     con = sqlite3.connect(db)

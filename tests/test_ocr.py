@@ -111,7 +111,8 @@ def test_foreign_script_and_letterless_lines_are_dropped_and_confidence_kept_per
     read = ocr.tidy([OcrLine("The carer is kind」", 90.0), OcrLine("ハ」 .", 40.0), OcrLine("café at 10", 60.0)])
     assert read.text == "The carer is kind\ncafé at 10"
     assert [line.confidence for line in read.lines] == [90.0, 60.0]
-    assert 60.0 < read.confidence < 90.0  # weighted by length
+    # weighted by length: (17 x 90 + 10 x 60) / 27, not the plain mean of 75
+    assert read.confidence == pytest.approx((17 * 90.0 + 10 * 60.0) / 27, abs=0.01)
 
 
 @pytest.mark.parametrize("junk", ["", "ハ」", ". ,", "7」"])

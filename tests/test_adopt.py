@@ -20,6 +20,7 @@ from PIL import Image
 
 from bench.adopted import SPECS, _nearest_question, edit_like_a_person, real_root
 from bench.adopted_score import BoxScore, score_page
+from bench.shared_data import where_looked
 from pipeline.adopt.blank import adopt_blank
 from pipeline.adopt.copies import group_copies
 from pipeline.errors import FormDefinitionError, UsageError
@@ -186,7 +187,8 @@ def test_adopt_scan_export_through_the_command_line(tmp_path: Path) -> None:
     assert form.adopted.questions[0].text in codebook
 
 
-@pytest.mark.skipif(real_root() is None, reason="real scans (../shared/real/quexf) not present")
+@pytest.mark.realdata
+@pytest.mark.skipif(real_root() is None, reason=f"queXF's real scans are not there: looked in {where_looked()}")
 def test_quexf_real_returns(tmp_path: Path) -> None:
     root = real_root()
     assert root is not None

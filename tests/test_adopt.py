@@ -61,6 +61,7 @@ def test_adopt_finds_every_box_and_groups_questions(tmp_path: Path, spec: Foreig
     assert all(p.exists() for p in report.previews)
 
 
+@pytest.mark.slow
 def test_adopted_returns_read_right_or_flagged(tmp_path: Path) -> None:
     """Several synthetic forms, returns turned every way, some 1-bit: no box wrong without a flag."""
     total = BoxScore()
@@ -133,6 +134,7 @@ def test_copies_are_grouped_by_page_order_and_doubts_flagged(tmp_path: Path) -> 
     assert [i.value for i in assigned.items] == [i.value for i in results[2].items]
 
 
+@pytest.mark.slow
 def test_adopt_scan_export_through_the_command_line(tmp_path: Path) -> None:
     """adopt -> edit -> scan a multi-page TIFF of two copies -> export: serials given, 'choose any' as 1/0."""
     spec = ForeignSpec(41, "square", 5.0, 0.25, True, 2, fill_to_cancel=False)

@@ -269,6 +269,7 @@ def _written_copy(tmp_path: Path) -> tuple[Path, str, Path]:
 
 
 @pytest.mark.parametrize("engine", ["faster-paddle", "rapidocr"])
+@pytest.mark.slow
 def test_engine_reads_a_middling_hand_over_several_lines(engine: str, tmp_path: Path) -> None:
     if not _ready(engine):
         pytest.skip(f"{engine} is not installed (make setup installs it)")
@@ -294,6 +295,7 @@ def _without_network() -> list[str] | None:
 
 @pytest.mark.skipif(_without_network() is None, reason="cannot cut networking off here (unshare -n)")
 @pytest.mark.parametrize("engine", ["faster-paddle", "rapidocr"])
+@pytest.mark.slow
 def test_engine_reads_with_networking_cut_off(engine: str, tmp_path: Path) -> None:
     """Models come from the wheel: a scan in a network namespace with no network reads the comment as well."""
     if not _ready(engine):

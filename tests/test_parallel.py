@@ -74,6 +74,7 @@ def assert_matches_truth(db: Path, files: list[Path]) -> None:
             assert state == "flagged" or read == value, (copy["serial"], item, read, value)
 
 
+@pytest.mark.slow
 def test_jobs_1_jobs_2_and_dask_give_identical_ledgers(batch: tuple[Path, list[Path]], tmp_path: Path) -> None:
     issued, files = batch
     one = content_snapshot(scan_with(tmp_path, issued, files, "one", jobs=1))
@@ -100,6 +101,7 @@ def process_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield cluster.scheduler_address
 
 
+@pytest.mark.slow
 def test_dask_workers_without_the_files_are_sent_the_pages(batch: tuple[Path, list[Path]], tmp_path: Path,
                                                             process_cluster: str,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:

@@ -193,6 +193,7 @@ def test_a_lone_loose_scribble_over_most_of_a_big_box_is_asked_about() -> None:
 
 
 @pytest.mark.realdata
+@pytest.mark.slow
 def test_real_pen_marks_from_real_scans_are_read() -> None:
     """queXF's hand-filled 1-bit scans, cut out and set into our boxes (skipped when the data is absent)."""
     from bench.real_marks import find_quexf, run, summary

@@ -403,6 +403,30 @@ def test_overview_and_navigation_count_what_is_left(built: Built, client: FlaskC
 
 # --- the real thing: a browser ----------------------------------------------------------------
 
+def test_chromium_is_found_wherever_it_is_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not only Debian's /usr/bin/chromium: the names other systems use on PATH, or a path given in
+    PAPERVOICE_CHROMIUM (a wrong one is not silently replaced by another browser)."""
+    import browsers
+
+    monkeypatch.setattr(browsers, "DEBIAN", tmp_path / "no-debian-chromium")
+    monkeypatch.delenv("PAPERVOICE_CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert browsers.find_chromium() is None
+    for name in ("google-chrome", "chromium-browser", "chromium"):  # the later ones are preferred
+        exe = tmp_path / name
+        exe.write_text("#!/bin/sh\n")
+        exe.chmod(0o755)
+        assert browsers.find_chromium() == exe
+    own = tmp_path / "own" / "chrome"
+    own.parent.mkdir()
+    own.write_text("#!/bin/sh\n")
+    own.chmod(0o755)
+    monkeypatch.setenv("PAPERVOICE_CHROMIUM", str(own))
+    assert browsers.find_chromium() == own
+    monkeypatch.setenv("PAPERVOICE_CHROMIUM", str(tmp_path / "missing"))
+    assert browsers.find_chromium() is None
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     chromium = find_chromium()

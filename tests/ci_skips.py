@@ -5,6 +5,10 @@ A test marked `browser` (Chromium), `postgres` (a real PostgreSQL server) or `re
 `CI=true`) such a skip hides exactly what CI is there to run.  This plugin (named in conftest.py's
 `pytest_plugins`) notes every such skip while the tests run, names each one with its reason at the end, and on CI
 makes the run fail.  Elsewhere the same lines are a note and the exit status is left alone.
+
+It sees skips of tests (in a fixture, a `skipif` mark or the test body), which is how every such test skips.  A
+whole module skipped while it is imported (`pytest.importorskip` at module level) is reported by pytest before
+its marks are known: put that check inside a fixture instead, so this one can see it.
 """
 
 from __future__ import annotations

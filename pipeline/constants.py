@@ -75,6 +75,7 @@ MARK_SIZE_TOLERANCE = 0.45  # accepted relative size error of a found mark
 QR_SEARCH_MARGIN_MM = 14.0  # extra margin around the corner crops of the closer QR search
 QR_DECODE_PAD_PX = 16  # white margin added around an image before decoding
 QR_SEARCH_DPI = 150.0  # the whole page is first searched for codes at this resolution
+QR_MAX_HITS = 8  # codes kept from one page for the vote: its own four, and a few strays beside them
 BLANK_PAGE_INK_FRACTION = 0.002  # a page with less ink than this is blank
 
 # --- Scanner: marks -----------------------------------------------------------------------

@@ -103,7 +103,16 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
         _upgrade_to_2(conn)
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     conn.execute("INSERT OR IGNORE INTO meta VALUES ('survey_id', ?)", (new_survey_id(),))
+    _ensure_survey_printed(conn)
     _store_views(conn)
+
+
+def _ensure_survey_printed(conn: sqlite3.Connection) -> None:
+    """`issue_batches.survey_printed`: 1 when the batch's pages carry this ledger's survey id, 0 when they carry
+    the older survey-less code.  A survey-less page is this ledger's copy only if its serial went to a
+    survey-less print; NULL (batches recorded before the column) keeps the old rule, taken as ours."""
+    if "survey_printed" not in {r[1] for r in conn.execute("PRAGMA table_info(issue_batches)")}:
+        conn.execute("ALTER TABLE issue_batches ADD COLUMN survey_printed INTEGER")
 
 
 def _plain(sql: str) -> str:

@@ -78,6 +78,11 @@ def stored_path(path: str) -> str:
 
 def foreign_reason(ident: PageIdentity, local: str | None) -> str:
     """Why a page from another survey is set aside, naming both surveys."""
+    if ident.survey is None:
+        return (f"printed without a survey id, but this ledger printed copy {ident.serial} of {ident.form} with its "
+                f"own survey id ({local or 'none'}): this page comes from another ledger's print (an old print or "
+                "a simulation), not from this survey's copy; scan it into the ledger that printed it. "
+                "It is not counted here")
     return (f"printed for another survey ({ident.survey}), not this ledger's ({local or 'none'}): "
             f"copy {ident.serial} of {ident.form} belongs to that survey; scan it into that survey's ledger. "
             "It is not counted here")
@@ -218,13 +223,15 @@ class Ledger:
 
     def issue_serials(self, form_id: str, version: int, style: str, paper: str, pages: int, copies: int,
                       output: str | None, *, start: int | None = None,
-                      then: Callable[[], None] | None = None) -> list[str]:
+                      then: Callable[[], None] | None = None, survey_printed: bool = False) -> list[str]:
         """Record `copies` new serials; numbers only ever grow, so none is reused.
 
         Issued means printed: `then` (writing the PDF) runs inside the same transaction, so the serials are
         recorded if and only if it succeeds; Ctrl-C or any failure before it is done records nothing.
         `start` is the first number the caller already printed: if another PaperVoice issued serials in the
         meantime, `SerialsMoved` is raised and nothing is recorded (render again with new numbers).
+        `survey_printed`: the pages carry this ledger's survey id (then a survey-less code of these serials is
+        another ledger's print); False for pages printed with the older survey-less code.
         """
         with self.transaction() as db:
             stamp = now()
@@ -232,8 +239,9 @@ class Ledger:
             if start is not None and start != first:
                 raise SerialsMoved(first)
             batch = db.execute(
-                "INSERT INTO issue_batches (form_id, form_version, style, paper, copies, output, issued_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)", (form_id, version, style, paper, copies, output, stamp)).lastrowid
+                "INSERT INTO issue_batches (form_id, form_version, style, paper, copies, output, issued_at,"
+                " survey_printed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (form_id, version, style, paper, copies, output, stamp, int(survey_printed))).lastrowid
             serials = [serial_for(n) for n in range(first, first + copies)]
             db.executemany(
                 "INSERT INTO serials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -403,11 +411,14 @@ class Ledger:
             self._record_readings(db, page_id, r, status, duplicate_of)
         return status
 
-    def _place(self, db: sqlite3.Connection, r: PageResult) -> tuple[str, str, int | None, int | None]:
-        """Status, reason, the earlier scan it repeats (if any), and whether its serial was issued here."""
+    def _place(self, db: sqlite3.Connection, r: PageResult,
+               by_hand: bool = False) -> tuple[str, str, int | None, int | None]:
+        """Status, reason, the earlier scan it repeats (if any), and whether its serial was issued here.
+        `by_hand`: a person named the copy (review), so what the page's code says does not matter."""
         ident = r.identity
         status, reason, duplicate_of = r.status, r.reason, None
-        if ident is not None and status in ("form", "foreign", "not_form") and self._is_foreign(db, ident):
+        if (ident is not None and status in ("form", "foreign", "not_form") and not by_hand
+                and self._is_foreign(db, ident)):
             return "foreign", foreign_reason(ident, self._survey(db)), None, None
         if ident is not None and status == "form":
             primary = db.execute(
@@ -448,7 +459,7 @@ class Ledger:
             row = db.execute("SELECT status FROM pages WHERE id = ?", (page_id,)).fetchone()
             if row is None or row["status"] not in ("not_form", "unreadable"):
                 raise LedgerError(f"page {page_id} is not waiting to be assigned", "reload the review page")
-            status, reason, duplicate_of, issued = self._place(db, r)
+            status, reason, duplicate_of, issued = self._place(db, r, by_hand=True)
             ident = r.identity
             assert ident is not None
             if status == "foreign":
@@ -469,9 +480,14 @@ class Ledger:
         return None if row is None else str(row[0])
 
     def _is_foreign(self, db: sqlite3.Connection, ident: PageIdentity) -> bool:
-        """Printed for another survey: its serial means nothing here.  Pages printed before survey ids existed
-        (survey None) are taken as ours, as they always were."""
-        return ident.survey is not None and ident.survey != self._survey(db)
+        """Printed for another survey: its serial means nothing here.  A page without a survey id (an old print,
+        an old simulation) is ours only where this ledger issued its serial to a survey-less print: once a
+        serial was printed with our survey id, a survey-less code of it is another ledger's copy."""
+        if ident.survey is not None:
+            return ident.survey != self._survey(db)
+        row = db.execute("SELECT b.survey_printed FROM serials s JOIN issue_batches b ON b.id = s.batch_id"
+                         " WHERE s.serial = ?", (ident.serial,)).fetchone()
+        return row is not None and row[0] == 1
 
     @staticmethod
     def serial_issued_in(db: sqlite3.Connection, serial: str) -> bool:

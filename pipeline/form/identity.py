@@ -16,8 +16,8 @@ scan (their survey is None).
 
 from __future__ import annotations
 
-import secrets
 import re
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -88,7 +88,8 @@ def parse_payload(text: str) -> PageIdentity | None:
     form = form.lower()
     styles = {v: k for k, v in _STYLE_CODES.items()}
     papers = {v: k for k, v in _PAPER_CODES.items()}
-    if style not in styles or paper not in papers or not all(_SMALL_NUMBER.fullmatch(n) for n in (version, page, pages)):
+    numbers_ok = all(_SMALL_NUMBER.fullmatch(n) for n in (version, page, pages))
+    if style not in styles or paper not in papers or not numbers_ok:
         return None
     if not is_valid_serial(serial) or not 1 <= int(page) <= int(pages):
         return None

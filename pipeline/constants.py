@@ -137,6 +137,8 @@ REFINE_MIN_BOXES = 8  # printed squares needed to refit a weakly anchored page b
 
 # --- Scanner: comments --------------------------------------------------------------------
 COMMENT_INSET_MM = 1.5  # drop this much inside the frame before looking for writing
+COMMENT_BACKGROUND_MM = 4.0  # a comment field's own background: closing this wide (wider than any pen stroke)
+COMMENT_DARKEST_TINT = 0.5  # share of the paper's level: a field shaded darker than this is not a background
 COMMENT_WRITTEN_MIN_INK_MM2 = 2.0  # stroke ink (lines and specks out) that makes a field written: "No." is ~3 mm²
 COMMENT_WRITTEN_MIN_EXTENT_MM = 2.5  # ... spread at least this far (a letter's height)
 COMMENT_POSSIBLE_MIN_INK_MM2 = 0.5  # less stroke ink than written but this much: possibly written, to a person

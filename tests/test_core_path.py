@@ -65,7 +65,7 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     n = layout.page_count
     pages = sim.render_pdf_pages(tmp / "print.pdf", 1, 2 * n, dpi=DPI)
     return {"db": db, "tmp": tmp, "serials": result.serials, "survey": survey, "layout": layout,
-            "first": pages[0], "second": pages[n]}
+            "first": pages[0], "second": pages[n], "copy1": pages[:n]}
 
 
 def _pages(db: Path) -> list[tuple[str, str, str | None]]:
@@ -199,3 +199,52 @@ def test_status_names_the_ledgers_own_survey_id(printed: dict[str, object], tmp_
     report = reconcile(db)
     assert report["survey_id"] == printed["survey"]
     assert f"Survey id: {printed['survey']}" in format_status(report)
+
+
+# --- W9: comment ink is judged against the field's own background -------------------------------------------
+
+
+@pytest.mark.parametrize("grey", [220, 180, 165, 120])
+def test_black_writing_on_a_grey_shaded_comment_field_is_read(printed: dict[str, object], tmp_path: Path,
+                                                              grey: int) -> None:
+    """W9: the comment field filled with grey, black writing on it (DejaVu Sans, 56 px at 200 dpi)."""
+    from PIL import ImageDraw, ImageFont
+
+    from pipeline.form.fonts import _find
+
+    layout: Layout = printed["layout"]  # type: ignore[assignment]
+    page_no = next(p.page for p in layout.pages if p.text_fields)
+    field = layout.pages[page_no - 1].text_fields[0]
+    k = DPI / 72
+    image = Image.fromarray(np.array(printed["copy1"][page_no - 1]).copy())  # type: ignore[index]
+    draw = ImageDraw.Draw(image)
+    x, y, w, h = (int(v * k) for v in (field.x, field.y, field.w, field.h))
+    draw.rectangle([x, y, x + w, y + h], fill=grey)
+    font = ImageFont.truetype(str(_find("DejaVuSans.ttf")), 56)
+    draw.text((x + 60, y + 60), "The carers never turned up on time", fill=0, font=font)
+    db = _fresh_ledger(printed, tmp_path)
+    scan([_save_png(np.array(image), tmp_path / "shaded.png")], _opts(db))
+    con = sqlite3.connect(db)
+    [(written, text)] = con.execute("SELECT written, text FROM comments").fetchall()
+    con.close()
+    assert written == 1
+    assert "carers" in text.lower() and "time" in text.lower(), text
+
+
+def test_a_grey_field_with_nothing_written_stays_blank(printed: dict[str, object], tmp_path: Path) -> None:
+    """The other side of W9: shading alone is not writing (no comment invented from a tinted box)."""
+    from PIL import ImageDraw
+
+    layout: Layout = printed["layout"]  # type: ignore[assignment]
+    page_no = next(p.page for p in layout.pages if p.text_fields)
+    field = layout.pages[page_no - 1].text_fields[0]
+    k = DPI / 72
+    image = Image.fromarray(np.array(printed["copy1"][page_no - 1]).copy())  # type: ignore[index]
+    x, y, w, h = (int(v * k) for v in (field.x, field.y, field.w, field.h))
+    ImageDraw.Draw(image).rectangle([x, y, x + w, y + h], fill=180)
+    db = _fresh_ledger(printed, tmp_path)
+    scan([_save_png(np.array(image), tmp_path / "shaded-blank.png")], _opts(db))
+    con = sqlite3.connect(db)
+    [(written,)] = con.execute("SELECT written FROM comments").fetchall()
+    con.close()
+    assert written == 0

@@ -136,6 +136,8 @@ MARKS_ONLY_CORNER_REACH_MM = 45.0  # a corner mark is looked for this far from t
 REFINE_MIN_BOXES = 8  # printed squares needed to refit a weakly anchored page by them
 
 # --- Scanner: comments --------------------------------------------------------------------
+FORM_FILE_MAX_NODES = 2_000_000  # values in a form file once YAML aliases are written out (billion laughs: 10**9)
+FORM_FILE_MAX_BYTES = 8_000_000  # a form file larger than this is refused unread (real ones are a few kB to 1 MB)
 COMMENT_INSET_MM = 1.5  # drop this much inside the frame before looking for writing
 COMMENT_BACKGROUND_MM = 4.0  # a comment field's own background: closing this wide (wider than any pen stroke)
 COMMENT_DARKEST_TINT = 0.5  # share of the paper's level: a field shaded darker than this is not a background

@@ -6,7 +6,10 @@ reason in the ledger, the message and the exit code.  Fixtures are printed, mark
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -248,3 +251,138 @@ def test_a_grey_field_with_nothing_written_stays_blank(printed: dict[str, object
     [(written,)] = con.execute("SELECT written FROM comments").fetchall()
     con.close()
     assert written == 0
+
+
+# --- C3, C4, H1-H3, C2, C6: form files are read bounded, plain and checked -----------------------------------
+
+
+def _form_text() -> str:
+    return (Path(__file__).parents[1] / "forms" / f"{FORM}.yaml").read_text(encoding="utf-8")
+
+
+def _forms_cmd(folder: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pipeline", "forms", "--forms-dir", str(folder)],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _assert_clean_refusal(done: subprocess.CompletedProcess[str], path: Path, *words: str) -> None:
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert str(path) in done.stderr and "What to do:" in done.stderr, done.stderr
+    for word in words:
+        assert word.lower() in done.stderr.lower(), done.stderr
+
+
+def test_a_form_file_saved_as_latin1_names_the_file_and_the_fix(tmp_path: Path) -> None:
+    """C3: Windows Notepad's 'ANSI' (Latin-1): `title: café`."""
+    folder = tmp_path / "forms"
+    folder.mkdir()
+    path = folder / "cafe-form.yaml"
+    text = _form_text().replace(f"id: {FORM}", "id: cafe-form", 1)
+    text = text.replace("title:", "title: café", 1) if "title: " in text else text
+    path.write_bytes(text.encode("latin-1", "replace"))
+    _assert_clean_refusal(_forms_cmd(folder), path, "UTF-8", "Save As")
+
+
+def test_a_utf8_form_file_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    folder = tmp_path / "forms"
+    folder.mkdir()
+    (folder / "bom-form.yaml").write_bytes(b"\xef\xbb\xbf" + _form_text().replace(f"id: {FORM}", "id: bom-form", 1)
+                                           .encode("utf-8"))
+    done = _forms_cmd(folder)
+    assert done.returncode == 0 and "bom-form" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize(("name", "content", "words"), [
+    ("x@3.yaml", b"id: x\nversion: [1\n", ("not valid YAML", "line")),
+    ("x@3.yaml", "title: caf\u00e9\n".encode("latin-1"), ("UTF-8",)),
+    ("x@3.yaml", None, ("does not match the file name",)),
+    (f"{FORM}@3.yaml", None, ("version", "does not match the file name")),
+])
+def test_kept_version_files_are_guarded(tmp_path: Path, name: str, content: bytes | None,
+                                        words: tuple[str, ...]) -> None:
+    """C4: `<id>@<version>.yaml` files get the same checks as the others, and must match their name."""
+    folder = tmp_path / "forms"
+    folder.mkdir()
+    path = folder / name
+    path.write_bytes(content if content is not None else _form_text().replace("version: 1", "version: 7", 1)
+                     .encode("utf-8"))
+    _assert_clean_refusal(_forms_cmd(folder), path, *words)
+
+
+def test_billion_laughs_is_refused_at_once(tmp_path: Path) -> None:
+    """H1: a 700-byte file whose aliases expand to 9**9 strings."""
+    folder = tmp_path / "laughs"
+    folder.mkdir()
+    levels = ['&a ["l","l","l","l","l","l","l","l","l"]']
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        levels.append(f"&{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    path = folder / "laughs.yaml"
+    path.write_text("id: laughs\nversion: [" + ", ".join(levels) + "]\n", encoding="utf-8")
+    _assert_clean_refusal(_forms_cmd(folder, timeout=30), path, "alias")
+
+
+def test_a_few_yaml_aliases_are_still_fine(tmp_path: Path) -> None:
+    """PyYAML's own dumper writes an alias for a repeated value: a form file using a few still loads."""
+    import yaml
+
+    from pipeline.form.definition import load_form_file
+
+    data = yaml.safe_load(_form_text())
+    data.update(id="alias-form", closing=None, source=None)
+    del data["closing"], data["source"]
+    path = tmp_path / "alias-form.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False) + "closing: &c Thank you\nsource: *c\n", encoding="utf-8")
+    form = load_form_file(path)
+    assert form.closing == form.source == "Thank you"
+
+
+def test_a_fifo_in_the_forms_folder_does_not_hang(tmp_path: Path) -> None:
+    """H2: a FIFO named x.yaml; H3 below: a link to /dev/zero."""
+    folder = tmp_path / "forms"
+    folder.mkdir()
+    os.mkfifo(folder / "x.yaml")
+    _assert_clean_refusal(_forms_cmd(folder, timeout=30), folder / "x.yaml", "not an ordinary file")
+
+
+def test_a_link_to_dev_zero_in_the_forms_folder_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "forms"
+    folder.mkdir()
+    (folder / "x.yaml").symlink_to("/dev/zero")
+    _assert_clean_refusal(_forms_cmd(folder, timeout=30), folder / "x.yaml", "not an ordinary file")
+
+
+def test_an_oversized_form_file_is_refused_unread(tmp_path: Path) -> None:
+    from pipeline import constants as C
+
+    folder = tmp_path / "forms"
+    folder.mkdir()
+    path = folder / "big.yaml"
+    with path.open("wb") as fh:
+        fh.truncate(C.FORM_FILE_MAX_BYTES + 10)
+    _assert_clean_refusal(_forms_cmd(folder, timeout=30), path, "larger than")
+
+
+def test_scale_values_beyond_a_small_integer_are_refused(tmp_path: Path) -> None:
+    """C2: scale values of 2**63 and more passed validation and crashed scan."""
+    import re
+
+    folder = tmp_path / "forms"
+    folder.mkdir()
+    path = folder / "big-scale.yaml"
+    text = _form_text().replace(f"id: {FORM}", "id: big-scale", 1)
+    text = re.sub(r"value: (\d)", lambda m: f"value: 10000000000000000000{m.group(1)}", text)
+    path.write_text(text, encoding="utf-8")
+    _assert_clean_refusal(_forms_cmd(folder), path, "scale[0].value", "999")
+
+
+def test_adopt_forms_dir_naming_a_file(tmp_path: Path) -> None:
+    """C6: `adopt blank.pdf --id x --forms-dir some-file`."""
+    blank = tmp_path / "blank.png"
+    Image.new("L", (1700, 2300), 255).save(blank, dpi=(200, 200))
+    target = tmp_path / "some-file"
+    target.write_text("not a folder\n")
+    done = subprocess.run([sys.executable, "-m", "pipeline", "adopt", str(blank), "--id", "x-form",
+                           "--forms-dir", str(target)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "not a folder" in done.stderr and "What to do:" in done.stderr

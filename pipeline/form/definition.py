@@ -199,7 +199,8 @@ def _parse_scale(ck: _Checker, top: dict[str, Any]) -> list[ScalePoint]:
     for n, raw in enumerate(ck.sequence(top.get("scale"), "scale")):
         entry = ck.mapping(raw, f"scale[{n}]")
         value = entry.get("value")
-        if not isinstance(value, int) or isinstance(value, bool) or not -SCALE_VALUE_LIMIT <= value <= SCALE_VALUE_LIMIT:
+        if (not isinstance(value, int) or isinstance(value, bool)
+                or not -SCALE_VALUE_LIMIT <= value <= SCALE_VALUE_LIMIT):
             shown = repr(value) if isinstance(value, int | float | str) else type(value).__name__
             raise ck.fail(f"scale[{n}].value", f"should be a whole number from {-SCALE_VALUE_LIMIT} to "
                           f"{SCALE_VALUE_LIMIT}, found {shown[:40]}", "number the points 1, 2, 3 ...")

@@ -386,3 +386,18 @@ def test_adopt_forms_dir_naming_a_file(tmp_path: Path) -> None:
                            "--forms-dir", str(target)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert "not a folder" in done.stderr and "What to do:" in done.stderr
+
+
+# --- W13: a PDF whose name is not valid UTF-8 is read ---------------------------------------------------------
+
+
+def test_a_pdf_named_in_latin1_bytes_is_read(printed: dict[str, object], tmp_path: Path) -> None:
+    """W13: `cp good.pdf "$(printf 'caf\\xe9.pdf')"` was called damaged and never read."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(np.array(printed["first"])).save(folder / "good.pdf", resolution=DPI)
+    os.rename(folder / "good.pdf", os.path.join(os.fsencode(folder), b"caf\xe9.pdf"))
+    db = _fresh_ledger(printed, tmp_path)
+    summary = scan([folder], _opts(db))
+    assert summary.pages == 1
+    assert [s for s, _, _ in _pages(db)] == ["form"]

@@ -401,3 +401,54 @@ def test_a_pdf_named_in_latin1_bytes_is_read(printed: dict[str, object], tmp_pat
     summary = scan([folder], _opts(db))
     assert summary.pages == 1
     assert [s for s, _, _ in _pages(db)] == ["form"]
+
+
+# --- W14 / M12: another program's SQLite file is never added to ------------------------------------------------
+
+
+def _other_programs_db(path: Path) -> Path:
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE foo (x)")
+    con.execute("INSERT INTO foo VALUES (1)")
+    con.commit()
+    con.close()
+    return path
+
+
+@pytest.mark.parametrize("command", [["generate", FORM, "--copies", "1", "-o", "{tmp}/p.pdf"],
+                                     ["scan", "{tmp}/in"], ["status"], ["check"], ["export", "-o", "{tmp}/r.xlsx"]])
+def test_another_programs_sqlite_file_is_refused_untouched(tmp_path: Path, command: list[str]) -> None:
+    """W14: `scan` and `generate` added PaperVoice's tables to it and exited 0; the readers said 'no such
+    table'.  Every command now refuses it by name (exit 4) and the file keeps only its own table."""
+    db = _other_programs_db(tmp_path / "other.db")
+    (tmp_path / "in").mkdir()
+    Image.new("L", (1700, 2300), 255).save(tmp_path / "in" / "blank.png", dpi=(200, 200))
+    args = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    done = subprocess.run([sys.executable, "-m", "pipeline", *args, "--db", str(db)], capture_output=True,
+                          text=True, timeout=120)
+    said = done.stdout + done.stderr  # `check` reports on stdout
+    assert done.returncode == 4, said
+    assert "another program" in said and "Traceback" not in said, said
+    con = sqlite3.connect(db)
+    tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master")]
+    con.close()
+    assert tables == ["foo"]
+
+
+def test_readers_refuse_an_empty_file_and_a_newer_ledger(printed: dict[str, object], tmp_path: Path) -> None:
+    """M12: a 0-byte ledger said 'no such table'; a newer schema_version said 'ledger OK'."""
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    done = subprocess.run([sys.executable, "-m", "pipeline", "status", "--db", str(empty)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 4 and "is empty" in done.stderr, done.stderr
+    newer = _fresh_ledger(printed, tmp_path)
+    con = sqlite3.connect(newer)
+    con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    for command in ("status", "check"):
+        done = subprocess.run([sys.executable, "-m", "pipeline", command, "--db", str(newer)], capture_output=True,
+                              text=True, timeout=60)
+        said = done.stdout + done.stderr
+        assert done.returncode == 4 and "newer PaperVoice" in said, said

@@ -30,6 +30,7 @@ from pipeline.ledger.schema import (  # noqa: F401 (SCHEMA, content_snapshot: pa
     SCHEMA,
     SCHEMA_VERSION,
     VOLATILE_COLUMNS,
+    check_is_ledger,
     content_snapshot,
     migrate,
     views_stored,
@@ -125,6 +126,7 @@ class Ledger:
             self.conn.row_factory = sqlite3.Row
             self.conn.execute(f"PRAGMA busy_timeout = {C.SQLITE_BUSY_TIMEOUT_MS}")
             self.conn.execute("PRAGMA foreign_keys = ON")
+            check_is_ledger(self.conn, self.path, readonly)
             if not readonly:
                 self._when_unlocked(lambda: self.conn.execute("PRAGMA journal_mode = WAL"))
                 self.conn.execute("PRAGMA synchronous = NORMAL")

@@ -216,6 +216,7 @@ SINGLE_IMAGE_MIN_COVER = 0.9  # an embedded image covering this share of the pag
 MAX_INSPECTED_CONTENT_BYTES = 262_144  # PDF pages drawing more than this are rendered, not inspected for one image
 
 # --- Export -------------------------------------------------------------------------------
+EXPORT_SCRATCH_ABANDONED_S = 86_400  # a scratch folder of an export this old, whose process cannot be asked, is removed
 EXPORT_COMMENT_IMAGE_WIDTH_PX = 600  # handwriting crops are shown this wide (96-dpi pixels, about 16 cm)
 EXPORT_COMMENT_IMAGE_MAX_HEIGHT_PX = 380  # ... and at most this tall (Excel rows stop at 409 pt)
 EXPORT_ITEM_IMAGE_WIDTH_PX = 560  # an item's row (statement and boxes) on the Review sheet

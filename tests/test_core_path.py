@@ -7,9 +7,11 @@ reason in the ledger, the message and the exit code.  Fixtures are printed, mark
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -452,3 +454,83 @@ def test_readers_refuse_an_empty_file_and_a_newer_ledger(printed: dict[str, obje
                               text=True, timeout=60)
         said = done.stdout + done.stderr
         assert done.returncode == 4 and "newer PaperVoice" in said, said
+
+
+# --- C5: export onto a nearly full disk; scratch folders of killed exports -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def with_comment(printed: dict[str, object], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ledger holding one page with a written comment (its picture goes into the workbook)."""
+    from PIL import ImageDraw, ImageFont
+
+    from pipeline.form.fonts import _find
+
+    tmp = tmp_path_factory.mktemp("comment")
+    layout: Layout = printed["layout"]  # type: ignore[assignment]
+    page_no = next(p.page for p in layout.pages if p.text_fields)
+    field = layout.pages[page_no - 1].text_fields[0]
+    image = Image.fromarray(np.array(printed["copy1"][page_no - 1]).copy())  # type: ignore[index]
+    k = DPI / 72
+    ImageDraw.Draw(image).text((field.x * k + 60, field.y * k + 60), "The carers were kind to me",
+                               fill=0, font=ImageFont.truetype(str(_find("DejaVuSans.ttf")), 56))
+    db = _fresh_ledger(printed, tmp)
+    scan([_save_png(np.array(image), tmp / "comment.png")], _opts(db))
+    return db
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs.  Needs root and mount rights (as the ledger's full-disk test)."""
+    where = tmp_path / "small"
+    where.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "papervoice-test", str(where)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()})")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], capture_output=True, check=False)
+
+
+def _fill(folder: Path, leave_bytes: int) -> None:
+    free = shutil.disk_usage(folder).free
+    with (folder / "filler").open("wb") as fh:
+        fh.write(b"\0" * max(0, free - leave_bytes))
+
+
+@pytest.mark.parametrize("leave_kb", [0, 4, 8, 24])
+def test_export_onto_a_nearly_full_disk_exits_5(with_comment: Path, small_disk: Path, leave_kb: int) -> None:
+    """C5: OSError ENOSPC from writing the pictures gave a traceback and exit 1."""
+    workbook = small_disk / "results.xlsx"
+    workbook.write_bytes(b"the old workbook")
+    _fill(small_disk, leave_kb * 1024)
+    done = subprocess.run([sys.executable, "-m", "pipeline", "export", "--db", str(with_comment), "-o",
+                           str(workbook)], capture_output=True, text=True, timeout=120)
+    if done.returncode == 0:  # it fitted: nothing to prove at this size
+        return
+    assert done.returncode == 5, done.stderr
+    assert "Traceback" not in done.stderr and "What to do:" in done.stderr and "space" in done.stderr, done.stderr
+    assert workbook.read_bytes() == b"the old workbook"
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler", "results.xlsx"]
+
+
+def test_scratch_folders_of_a_killed_export_are_cleared(with_comment: Path, tmp_path: Path) -> None:
+    """SIGKILL during export left hidden `.results.xlsx.images.*` folders that later exports never removed."""
+    out = tmp_path / "out"
+    out.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    abandoned = out / f".results.xlsx.images.{dead}.abc123"
+    abandoned.mkdir()
+    (abandoned / "1.img").write_bytes(b"x" * 1000)
+    alive = out / f".results.xlsx.images.{os.getpid()}.def456"  # a running export's (this process's) folder
+    alive.mkdir()
+    other = out / ".other.xlsx.images.1.xyz"
+    other.mkdir()
+    assert subprocess.run([sys.executable, "-m", "pipeline", "export", "--db", str(with_comment), "-o",
+                           str(out / "results.xlsx")], capture_output=True, text=True, timeout=120).returncode == 0
+    assert not abandoned.exists() and alive.exists() and other.exists()

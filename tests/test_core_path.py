@@ -534,3 +534,30 @@ def test_scratch_folders_of_a_killed_export_are_cleared(with_comment: Path, tmp_
     assert subprocess.run([sys.executable, "-m", "pipeline", "export", "--db", str(with_comment), "-o",
                            str(out / "results.xlsx")], capture_output=True, text=True, timeout=120).returncode == 0
     assert not abandoned.exists() and alive.exists() and other.exists()
+
+
+# --- C7 and --port: addresses bounded where they are parsed --------------------------------------------------
+
+
+@pytest.mark.parametrize(("address", "words"), [("127.0.0.1", "port number is missing"),
+                                                ("inproc://x", "not supported"), ("ucx://10.0.0.5:8786", "not supported"),
+                                                ("tcp://10.0.0.5:99999", "from 1 to 65535"), ("tcp://a b:1", "not a")])
+def test_a_mistyped_dask_scheduler_is_refused_before_anything_starts(tmp_path: Path, address: str,
+                                                                     words: str) -> None:
+    """C7: `--dask-scheduler 127.0.0.1` (no port), `inproc://`, `ucx://` gave tracebacks."""
+    (tmp_path / "in").mkdir()
+    done = subprocess.run([sys.executable, "-m", "pipeline", "scan", str(tmp_path / "in"), "--db",
+                           str(tmp_path / "s.db"), "--dask-scheduler", address], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert words in done.stderr and "tcp://" in done.stderr, done.stderr
+    assert not (tmp_path / "s.db").exists()
+
+
+@pytest.mark.parametrize("port", [80, 1023, 65536, -1])
+def test_review_port_outside_the_range_the_message_names(port: int) -> None:
+    from pipeline.errors import UsageError
+    from pipeline.options import ReviewOptions
+
+    with pytest.raises(UsageError, match="1024 to 65535"):
+        ReviewOptions(db=Path("x.db"), port=port, open_browser=False)

@@ -136,6 +136,9 @@ MARKS_ONLY_CORNER_REACH_MM = 45.0  # a corner mark is looked for this far from t
 REFINE_MIN_BOXES = 8  # printed squares needed to refit a weakly anchored page by them
 
 # --- Scanner: comments --------------------------------------------------------------------
+TIFF_MAX_FRAMES = 100_000  # pages of one TIFF file read at most (a 5,000-page stack is already large)
+TIFF_MAX_TAG_BYTES = 16_000_000  # one value in a TIFF page's directory: larger is damage
+TIFF_MAX_FRAME_BYTES = 600_000_000  # a TIFF page's stored picture data (118 Mpx of colour is about 360 MB)
 FORM_FILE_MAX_NODES = 2_000_000  # values in a form file once YAML aliases are written out (billion laughs: 10**9)
 FORM_FILE_MAX_BYTES = 8_000_000  # a form file larger than this is refused unread (real ones are a few kB to 1 MB)
 COMMENT_INSET_MM = 1.5  # drop this much inside the frame before looking for writing

@@ -320,10 +320,13 @@ def _file_pages(path: Path, info: FileInfo, done: set[int], by_path: bool) -> It
         return
     work = _FileWork(info, count)
     if by_path:
-        # every worker sees the same files: send only the page's name, not its bytes
+        # every worker sees the same files: send only the page's name (and a TIFF page's place), not its bytes
+        offsets = getattr(jobs, "frame_offsets", None)
+        getattr(jobs, "close", lambda: None)()
         for index in range(count):
             if index not in done:
-                yield work, PathJob(PageSource(str(path), index))
+                offset = offsets[index] if offsets is not None and index < len(offsets) else None
+                yield work, PathJob(PageSource(str(path), index), offset)
         yield work, None
         return
     index = first

@@ -237,6 +237,7 @@ class PathJob:
     """A page named by path and index, for workers that see the same files (`--shared-storage`)."""
 
     source: PageSource
+    frame_offset: int | None = None  # a multi-page TIFF's page: where its directory is (found once, by the loader)
 
 
 def read_job(job: PageJob | PathJob, config: ReaderConfig) -> PageResult:
@@ -246,7 +247,7 @@ def read_job(job: PageJob | PathJob, config: ReaderConfig) -> PageResult:
 
     try:
         if isinstance(job, PathJob):
-            job = page_job(Path(job.source.path), job.source.index)
+            job = page_job(Path(job.source.path), job.source.index, job.frame_offset)
         image, dpi = decode_page(job)
     except InputFileError as exc:
         return PageResult(job.source, "unreadable", exc.reason + (f" ({exc.advice})" if exc.advice else ""))

@@ -561,3 +561,145 @@ def test_review_port_outside_the_range_the_message_names(port: int) -> None:
 
     with pytest.raises(UsageError, match="1024 to 65535"):
         ReviewOptions(db=Path("x.db"), port=port, open_browser=False)
+
+
+# --- H4: multi-page TIFF frames taken out as stored, by their place in the file ---------------------------------
+
+
+def _big_endian_tiff(path: Path, frames: list[np.ndarray], dpi: int = 200) -> None:
+    """A hand-made big-endian ('MM') multi-page TIFF of 8-bit grey, uncompressed strips (Pillow writes 'II')."""
+    import struct
+
+    out = bytearray(b"MM\x00*" + struct.pack(">I", 0))
+    previous_next_at = 4
+    for frame in frames:
+        h, w = frame.shape
+        data_at = len(out)
+        out += frame.tobytes()
+        res_at = len(out)
+        out += struct.pack(">IIII", dpi, 1, dpi, 1)
+        ifd_at = len(out)
+        struct.pack_into(">I", out, previous_next_at, ifd_at)
+        entries = [(256, 4, 1, w), (257, 4, 1, h), (258, 3, 1, 8 << 16), (259, 3, 1, 1 << 16),
+                   (262, 3, 1, 1 << 16), (273, 4, 1, data_at), (277, 3, 1, 1 << 16), (278, 4, 1, h),
+                   (279, 4, 1, w * h), (282, 5, 1, res_at), (283, 5, 1, res_at + 8), (296, 3, 1, 2 << 16)]
+        out += struct.pack(">H", len(entries))
+        for tag, kind, count, value in entries:
+            out += struct.pack(">HHII", tag, kind, count, value)
+        previous_next_at = len(out)
+        out += b"\0\0\0\0"
+    path.write_bytes(bytes(out))
+
+
+def _pages_of(path: Path) -> list[np.ndarray]:
+    with Image.open(path) as img:
+        found = []
+        for i in range(img.n_frames):
+            img.seek(i)
+            found.append(np.array(img.convert("L")))
+        return found
+
+
+@pytest.mark.parametrize("kind", ["group4", "tiff_lzw", "big-endian"])
+def test_every_tiff_frame_decodes_as_pillow_reads_it(tmp_path: Path, kind: str) -> None:
+    from pipeline.scan.loading import decode_page, open_pages, page_job
+
+    rng = np.random.default_rng(5)
+    arrays = [np.where(rng.random((585, 414)) < 0.1, 0, 255).astype(np.uint8) for _ in range(5)]  # A4 at 50 dpi
+    path = tmp_path / f"{kind}.tif"
+    if kind == "big-endian":
+        _big_endian_tiff(path, arrays, dpi=50)
+    else:
+        pictures = [Image.fromarray(a).convert("1") if kind == "group4" else Image.fromarray(a) for a in arrays]
+        pictures[0].save(path, save_all=True, append_images=pictures[1:], compression=kind, dpi=(50, 50))
+    expected = _pages_of(path)
+    count, jobs = open_pages(path)
+    offsets = jobs.frame_offsets  # type: ignore[attr-defined]
+    assert count == 5 and offsets is not None and len(offsets) == 5
+    for i, job in enumerate(jobs):
+        grey, dpi = decode_page(job)
+        assert dpi == 50 and np.array_equal(grey, expected[i])
+        alone, _ = decode_page(page_job(path, i, offsets[i]))  # as a worker that sees the file takes it
+        assert np.array_equal(alone, expected[i])
+
+
+def test_a_g4_frame_travels_as_its_stored_strips(tmp_path: Path) -> None:
+    """No frame is decoded and encoded again in the coordinator: the job carries the file's own G4 bytes."""
+    from pipeline.scan.loading import open_pages
+
+    rng = np.random.default_rng(6)
+    pictures = [Image.fromarray(np.where(rng.random((500, 400)) < 0.05, 0, 255).astype(np.uint8)).convert("1")
+                for _ in range(3)]
+    path = tmp_path / "g4.tif"
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], compression="group4", dpi=(200, 200))
+    raw = path.read_bytes()
+    with Image.open(path) as img:
+        stored = []
+        for i in range(3):
+            img.seek(i)
+            (offset,), (length,) = img.tag_v2[273][:1], img.tag_v2[279][:1]
+            stored.append(raw[offset:offset + length])
+    _, jobs = open_pages(path)
+    for i, job in enumerate(jobs):
+        assert stored[i] in job.data and len(job.data) < len(stored[i]) + 2000
+
+
+def test_a_tiff_cut_off_in_its_frame_chain_reports_the_missing_page(tmp_path: Path) -> None:
+    """The chain pointing past the file's end: the pages found are read, the next one is named as cut off."""
+    import struct
+
+    from pipeline.scan.loading import PageError, decode_page, open_pages
+
+    arrays = [np.full((300, 200), 255, np.uint8) for _ in range(3)]
+    path = tmp_path / "cut.tif"
+    _big_endian_tiff(path, arrays)
+    data = bytearray(path.read_bytes())
+    struct.pack_into(">I", data, len(data) - 4, len(data) + 1000)  # the last frame's "next" points nowhere
+    path.write_bytes(bytes(data))
+    count, jobs = open_pages(path)
+    assert count == 4
+    for _ in range(3):
+        decode_page(next(jobs))
+    with pytest.raises(PageError, match="cut off"):
+        next(jobs)
+
+
+def test_a_multipage_tiff_scans_the_same_with_one_or_two_workers(printed: dict[str, object],
+                                                                 tmp_path: Path) -> None:
+    """The process pool reads each page by its place in the file: same ledger content as one process."""
+    from pipeline.ledger.schema import content_snapshot
+
+    pages = [Image.fromarray(np.array(p)).convert("1") for p in printed["copy1"]]  # type: ignore[attr-defined]
+    tiff = tmp_path / "stack.tif"
+    pages[0].save(tiff, save_all=True, append_images=pages[1:], compression="group4", dpi=(DPI, DPI))
+    snapshots = []
+    for jobs in (1, 2):
+        db = tmp_path / f"j{jobs}.db"
+        db.write_bytes(Path(printed["db"]).read_bytes())  # type: ignore[arg-type]
+        scan([tiff], ScanOptions(db=db, jobs=jobs, quiet=True))
+        snapshots.append(content_snapshot(db))
+    assert [s for s, _, _ in _pages(tmp_path / "j1.db")] == ["form"] * len(pages)
+    assert snapshots[0] == snapshots[1]
+
+
+# --- new-user trial P15: blank trailing rows on a grey scan get the right reason ---------------------------------
+
+
+def test_a_page_left_out_on_a_grey_scan_is_asked_about_with_the_right_reason(tmp_path: Path) -> None:
+    """Practitioner form, pages 1-2 answered, page 3 (S09, S10 and the comment) left blank, scanned as grey
+    JPEG: the two rows go to a person as 'left out', not with black-and-white advice; the blank comment
+    field is not sent to review as 'possibly lost'."""
+    form = FormRegistry.from_dirs().get("care-planning-practitioner")
+    db = tmp_path / "p.db"
+    with Ledger(db) as ledger:
+        generate(form, 1, tmp_path / "print.pdf", ledger=ledger)
+    page3 = sim.render_pdf_pages(tmp_path / "print.pdf", 3, 3, dpi=DPI)[0]
+    Image.fromarray(page3).save(tmp_path / "page3.jpg", quality=85, dpi=(DPI, DPI))
+    scan([tmp_path / "page3.jpg"], _opts(db))
+    con = sqlite3.connect(db)
+    answers = con.execute("SELECT item, state, reason, detail FROM answers ORDER BY item").fetchall()
+    comments = con.execute("SELECT written, engine FROM comments").fetchall()
+    con.close()
+    assert [(i, s, r) for i, s, r, _ in answers] == [("S09", "flagged", "page_blank"), ("S10", "flagged", "page_blank")]
+    assert all("left this page out" in d and "black-and-white" not in d for *_, d in answers)
+    assert comments == [(0, comments[0][1])]

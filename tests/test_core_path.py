@@ -539,9 +539,9 @@ def test_scratch_folders_of_a_killed_export_are_cleared(with_comment: Path, tmp_
 # --- C7 and --port: addresses bounded where they are parsed --------------------------------------------------
 
 
-@pytest.mark.parametrize(("address", "words"), [("127.0.0.1", "port number is missing"),
-                                                ("inproc://x", "not supported"), ("ucx://10.0.0.5:8786", "not supported"),
-                                                ("tcp://10.0.0.5:99999", "from 1 to 65535"), ("tcp://a b:1", "not a")])
+@pytest.mark.parametrize(("address", "words"), [
+    ("127.0.0.1", "port number is missing"), ("inproc://x", "not supported"), ("ucx://10.0.0.5:8786", "not supported"),
+    ("tcp://10.0.0.5:99999", "from 1 to 65535"), ("tcp://a b:1", "not a")])
 def test_a_mistyped_dask_scheduler_is_refused_before_anything_starts(tmp_path: Path, address: str,
                                                                      words: str) -> None:
     """C7: `--dask-scheduler 127.0.0.1` (no port), `inproc://`, `ucx://` gave tracebacks."""
@@ -703,3 +703,28 @@ def test_a_page_left_out_on_a_grey_scan_is_asked_about_with_the_right_reason(tmp
     assert [(i, s, r) for i, s, r, _ in answers] == [("S09", "flagged", "page_blank"), ("S10", "flagged", "page_blank")]
     assert all("left this page out" in d and "black-and-white" not in d for *_, d in answers)
     assert comments == [(0, comments[0][1])]
+
+
+# --- M3: a third scan of a page in conflict adds its reading, it does not overwrite ----------------------------
+
+
+def test_every_reading_of_a_page_scanned_three_times_is_kept_in_the_question(tmp_path: Path) -> None:
+    """Page scanned as 3, then 1, then 3 again: review read "first scan read 3; a later scan read 3"."""
+    form = FormRegistry.from_dirs().get(FORM)
+    db = tmp_path / "c.db"
+    with Ledger(db) as ledger:
+        generate(form, 1, tmp_path / "print.pdf", ledger=ledger)
+    layout = compute_layout(form, "a4", "standard")
+    page = sim.render_pdf_pages(tmp_path / "print.pdf", 1, 1)[0]
+    box_of = {b.value: b for b in layout.pages[0].boxes_of("S01")}
+    for n, value in enumerate((3, 1, 3)):
+        marked = page.copy()
+        sim.draw_mark(marked, sim.rect_px(box_of[value]), "cross", np.random.default_rng(n),
+                      sim.Pen("black ballpoint", 40, 0.5))
+        Image.fromarray(marked).save(tmp_path / f"scan{n}.png", dpi=(sim.PRINT_DPI, sim.PRINT_DPI))
+        scan([tmp_path / f"scan{n}.png"], ScanOptions(db=db, jobs=1, quiet=True, ocr="none"))
+    con = sqlite3.connect(db)
+    (detail,) = con.execute("SELECT a.detail FROM answers a JOIN pages p ON p.id = a.page_id WHERE a.item = 'S01'"
+                            " AND p.status = 'form'").fetchone()
+    con.close()
+    assert detail == "first scan read 3; a later scan read 1; another scan read 3"

@@ -511,12 +511,18 @@ class Ledger:
             return str(value) if value is not None else ("unclear" if state == "flagged" else "blank")
 
         for item in second.items:
-            row = db.execute("SELECT value, state FROM answers WHERE page_id = ? AND item = ?",
+            row = db.execute("SELECT value, state, reason, detail FROM answers WHERE page_id = ? AND item = ?",
                              (primary_id, item.item)).fetchone()
-            if row is None or (row["value"], row["state"]) == (item.value, item.state):
+            if row is None:
                 continue
-            detail = (f"first scan read {show(row['value'], row['state'])}; "
-                      f"a later scan read {show(item.value, item.state)}")
+            if row["reason"] == "conflict" and str(row["detail"] or "").startswith("first scan read"):
+                # already in question: every further reading is added, never written over the first two
+                detail = f"{row['detail']}; another scan read {show(item.value, item.state)}"
+            elif (row["value"], row["state"]) == (item.value, item.state):
+                continue
+            else:
+                detail = (f"first scan read {show(row['value'], row['state'])}; "
+                          f"a later scan read {show(item.value, item.state)}")
             db.execute("UPDATE answers SET state = 'flagged', reason = 'conflict', detail = ? "
                        "WHERE page_id = ? AND item = ?", (detail, primary_id, item.item))
         for c in second.comments:

@@ -38,8 +38,10 @@ def _page(number: int) -> Image.Image:
 
 
 def _write_tiff(path: Path, numbers: range) -> None:
-    pages = [_page(n) for n in numbers]
-    pages[0].save(path, save_all=True, append_images=pages[1:], compression="group4", dpi=(200, 200))
+    """Pages made one at a time as they are written (a list of 1,000 A4 pages would hold gigabytes)."""
+    first, *rest = numbers
+    _page(first).save(path, save_all=True, append_images=(_page(n) for n in rest), compression="group4",
+                      dpi=(200, 200))
 
 
 def build(folder: Path, pages: int) -> tuple[Path, Path]:

@@ -728,3 +728,20 @@ def test_every_reading_of_a_page_scanned_three_times_is_kept_in_the_question(tmp
                             " AND p.status = 'form'").fetchone()
     con.close()
     assert detail == "first scan read 3; a later scan read 1; another scan read 3"
+
+
+# --- M2: an interrupted scan whose file then changed stops asking to be run again ------------------------------
+
+
+def test_an_interrupted_scan_of_a_file_that_changed_is_closed(printed: dict[str, object], tmp_path: Path) -> None:
+    pages = [Image.fromarray(np.array(p)) for p in printed["copy1"]]  # type: ignore[attr-defined]
+    pdf = tmp_path / "long2.pdf"
+    pages[0].save(pdf, save_all=True, append_images=pages[1:], resolution=DPI)
+    db = _fresh_ledger(printed, tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        scan([pdf], ScanOptions(db=db, jobs=1, quiet=True, stop_after_pages=1))
+    assert "stopped part-way through" in format_status(reconcile(db))
+    pages[0].save(pdf, save_all=True, append_images=pages[1:2], resolution=DPI)  # re-saved with a page less
+    scan([pdf], _opts(db))
+    text = format_status(reconcile(db))
+    assert "stopped part-way through" not in text, text

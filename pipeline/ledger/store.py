@@ -281,9 +281,14 @@ class Ledger:
     def start_file(self, info: FileInfo) -> int:
         """The file's row, created (incomplete) before its first page is committed; an incomplete row left by
         an interrupted scan is carried on.  A file that failed before is tried again from scratch, and a
-        failure recorded under its name alone (it could not be opened then) is forgotten."""
+        failure recorded under its name alone (it could not be opened then) is forgotten.  A scan interrupted
+        part-way through an earlier version of the same file (the scanner saved it again, pages were taken
+        out) can never be finished: it is closed, its pages kept, so status stops asking to run it again."""
         with self.transaction() as db:
             db.execute("DELETE FROM files WHERE sha256 = ?", (UNOPENED_KEY + stored_path(info.path),))
+            db.execute("UPDATE files SET complete = 1, error = ? WHERE path = ? AND complete = 0 AND sha256 <> ?",
+                       ("the file changed before its scan finished; the pages read from the earlier version are "
+                        "kept", stored_path(info.path), info.sha256))
             old = db.execute("SELECT id, outcome, complete FROM files WHERE sha256 = ?", (info.sha256,)).fetchone()
             if old is not None:
                 if old["outcome"] == "read":

@@ -745,3 +745,31 @@ def test_an_interrupted_scan_of_a_file_that_changed_is_closed(printed: dict[str,
     scan([pdf], _opts(db))
     text = format_status(reconcile(db))
     assert "stopped part-way through" not in text, text
+
+
+# --- M1: scan --retry from another folder names the files it cannot find -------------------------------------
+
+
+def test_retry_from_another_folder_names_the_files_it_cannot_find(printed: dict[str, object], tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The kept page's form is not defined here (its code names a form nobody has): the file is kept for
+    --retry; run from another folder, --retry said "Files: 0" and nothing else."""
+    layout: Layout = printed["layout"]  # type: ignore[assignment]
+    page = np.array(printed["first"]).copy()
+    for index in range(4):
+        _paint_code(page, layout, 1, index, f"P/NOT-DEFINED-HERE/1A/1/3/000001G{printed['survey']}")
+    first = tmp_path / "first"
+    first.mkdir()
+    _save_png(page, first / "kept.png")
+    db = _fresh_ledger(printed, tmp_path)
+    monkeypatch.chdir(first)
+    scan([Path("kept.png")], _opts(db))
+    assert [s for s, _, _ in _pages(db)] == ["not_form"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    scan([], ScanOptions(db=db, jobs=1, quiet=True, retry=True))
+    said = capsys.readouterr().err
+    assert "not found from" in said and "kept.png" in said and "folder the first scan ran in" in said, said

@@ -219,9 +219,23 @@ def find_inputs(inputs: Sequence[Path]) -> list[Path]:
 
 def _with_kept_files(files: list[Path], ledger: Ledger, uncoded: bool) -> list[Path]:
     """`scan --retry`: the files holding pages kept for a form that was not defined, from the ledger (and, when
-    adopted forms are defined, pages kept for carrying no code: they may be those forms' returns)."""
+    adopted forms are defined, pages kept for carrying no code: they may be those forms' returns).
+
+    The ledger keeps each file's path as it was given to the scan that read it (often relative to the folder
+    it ran in): a file not found from here is named, never silently left out."""
     known = {str(p) for p in files}
-    extra = [Path(p) for p in ledger.files_with_kept_pages(uncoded) if p not in known and Path(p).is_file()]
+    kept = [p for p in ledger.files_with_kept_pages(uncoded) if p not in known]
+    extra = [Path(p) for p in kept if Path(p).is_file()]
+    missing = [p for p in kept if not Path(p).is_file()]
+    if missing:
+        say(f"papervoice: --retry: {plural(len(missing), 'file')} holding kept pages "
+            f"{'was' if len(missing) == 1 else 'were'} not found from {shown(Path.cwd())} "
+            f"({', '.join(shown(p) for p in missing[:3])}{' ...' if len(missing) > 3 else ''}).\n"
+            "  What to do: run the scan --retry from the folder the first scan ran in, or give those files "
+            "(or their folder) to scan again with --forms-dir")
+    elif not kept and not files:
+        say("papervoice: --retry: no kept pages are waiting to be read again in this ledger "
+            "(pages are kept when their form was not defined; give --forms-dir with the form's folder)")
     return files + extra
 
 

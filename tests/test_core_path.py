@@ -773,3 +773,34 @@ def test_retry_from_another_folder_names_the_files_it_cannot_find(printed: dict[
     scan([], ScanOptions(db=db, jobs=1, quiet=True, retry=True))
     said = capsys.readouterr().err
     assert "not found from" in said and "kept.png" in said and "folder the first scan ran in" in said, said
+
+
+# --- M4: a ledger in a read-only folder can still be read ----------------------------------------------------
+
+
+def test_status_check_and_export_read_a_ledger_in_a_read_only_folder(with_comment: Path, tmp_path: Path) -> None:
+    """WAL needs its -shm file even to read: status, check and export all said "the ledger is read-only"."""
+    from test_storage_faults import permissions_bind
+
+    bind = permissions_bind()
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    db = archive / "survey.db"
+    src = sqlite3.connect(with_comment)
+    dst = sqlite3.connect(db)
+    src.backup(dst)
+    src.close()
+    dst.execute("PRAGMA journal_mode = WAL")
+    dst.close()
+    for leftover in (Path(f"{db}-wal"), Path(f"{db}-shm")):
+        leftover.unlink(missing_ok=True)
+    archive.chmod(0o555)
+    try:
+        for command in (["status"], ["check"], ["export", "-o", str(tmp_path / "out.xlsx")]):
+            done = subprocess.run([sys.executable, "-m", "pipeline", *command, "--db", str(db)], capture_output=True,
+                                  text=True, timeout=120, preexec_fn=bind)
+            assert done.returncode == 0, done.stdout + done.stderr
+        assert (tmp_path / "out.xlsx").stat().st_size > 0
+        assert sorted(p.name for p in archive.iterdir()) == ["survey.db"]
+    finally:
+        archive.chmod(0o755)

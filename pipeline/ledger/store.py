@@ -25,6 +25,7 @@ from typing import Any
 from pipeline import constants as C
 from pipeline.errors import LedgerError
 from pipeline.form.identity import PageIdentity, serial_for
+from pipeline.ledger.readonly import open_readonly
 from pipeline.ledger.schema import (  # noqa: F401 (SCHEMA, content_snapshot: part of the ledger's API)
     EFFECTIVE_VIEWS,
     SCHEMA,
@@ -117,8 +118,7 @@ class Ledger:
             raise LedgerError(f"no ledger at {self.path}", "scan or generate first, or pass the right --db")
         try:
             if readonly:
-                self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
-                                            timeout=C.SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+                self.conn = open_readonly(self.path)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.conn = sqlite3.connect(self.path, timeout=C.SQLITE_BUSY_TIMEOUT_MS / 1000,

@@ -167,6 +167,7 @@ OCR_TIMEOUT_S = 30.0
 # --- Coordinator --------------------------------------------------------------------------
 MAX_PAGES_IN_FLIGHT_PER_JOB = 3  # bounds memory: pages decoded but not yet written
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+LEDGER_WAIT_NOTICE_S = 2.0  # waiting longer than this for a ledger another program holds is said on stderr
 
 # --- Status and check ----------------------------------------------------------------------
 REPORT_MAX_LISTED = 20  # entries per kind of problem or list in status and check output

@@ -804,3 +804,29 @@ def test_status_check_and_export_read_a_ledger_in_a_read_only_folder(with_commen
         assert sorted(p.name for p in archive.iterdir()) == ["survey.db"]
     finally:
         archive.chmod(0o755)
+
+
+# --- M5: a ledger another program holds: the wait is said, not silent ---------------------------------------
+
+
+def test_a_locked_ledger_says_it_is_waiting(printed: dict[str, object], tmp_path: Path) -> None:
+    """M5: scan waited 61 s in silence.  The lock is let go only once the scan has said it is waiting."""
+    db = _fresh_ledger(printed, tmp_path)
+    (tmp_path / "in").mkdir()
+    _save_png(np.array(printed["first"]), tmp_path / "in" / "p.png")
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    child = subprocess.Popen([sys.executable, "-m", "pipeline", "scan", str(tmp_path / "in"), "--db", str(db), "-q"],
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stderr is not None
+        first_line = child.stderr.readline()  # blocks until the scan says something
+        holder.execute("COMMIT")
+        rest = child.communicate(timeout=120)[1]
+    finally:
+        holder.close()
+        if child.poll() is None:
+            child.kill()
+    assert "in use by another program" in first_line and "waiting up to" in first_line, first_line + rest
+    assert child.returncode == 0, rest
+    assert [s for s, _, _ in _pages(db)] == ["form"]

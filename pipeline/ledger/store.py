@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -114,6 +115,7 @@ class Ledger:
     def __init__(self, path: Path | str, readonly: bool = False) -> None:
         self.path = Path(path)
         self.readonly = readonly
+        self._told_waiting = False
         if readonly and not self.path.exists():
             raise LedgerError(f"no ledger at {self.path}", "scan or generate first, or pass the right --db")
         try:
@@ -139,14 +141,15 @@ class Ledger:
             raise LedgerError(f"cannot open the ledger {self.path}: {exc.strerror}",
                               "check the folder exists and you may write to it, or pass another --db") from exc
 
-    @staticmethod
-    def _when_unlocked(step: Callable[[], object]) -> None:
+    def _when_unlocked(self, step: Callable[[], object]) -> None:
         """Run a set-up step, waiting out another PaperVoice that holds the file.
 
         Switching a new file to WAL can fail with 'locked' at once, without SQLite's busy
         handler waiting, when two scans create the same ledger at the same moment.
         """
-        deadline = time.monotonic() + C.SQLITE_BUSY_TIMEOUT_MS / 1000
+        started = time.monotonic()
+        deadline = started + C.SQLITE_BUSY_TIMEOUT_MS / 1000
+        told = False
         while True:
             try:
                 step()
@@ -155,6 +158,9 @@ class Ledger:
                 text = str(exc).lower()
                 if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
                     raise
+                if not told and time.monotonic() - started > C.LEDGER_WAIT_NOTICE_S:
+                    told = True
+                    _tell_waiting(self.path)
                 time.sleep(0.05)
 
     def __enter__(self) -> Ledger:
@@ -181,9 +187,12 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE: take the write lock up front so two scans queue rather than deadlock."""
+        """BEGIN IMMEDIATE: take the write lock up front so two scans queue rather than deadlock.
+
+        A wait longer than a moment (another program holds the ledger) is said once on stderr, so a person
+        does not stare at a silent terminal for a minute."""
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._begin_immediate()
         except sqlite3.Error as exc:
             raise _ledger_error(self.path, exc) from exc
         try:
@@ -194,6 +203,23 @@ class Ledger:
             if isinstance(exc, sqlite3.Error):  # e.g. the disk filled up part-way through the file's pages
                 raise _ledger_error(self.path, exc) from exc
             raise
+
+    def _begin_immediate(self) -> None:
+        notice_ms = int(C.LEDGER_WAIT_NOTICE_S * 1000)
+        self.conn.execute(f"PRAGMA busy_timeout = {notice_ms}")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if "locked" not in text and "busy" not in text:
+                raise
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {C.SQLITE_BUSY_TIMEOUT_MS}")
+        if not self._told_waiting:
+            self._told_waiting = True
+            _tell_waiting(self.path)
+        self.conn.execute("BEGIN IMMEDIATE")
 
     def _rollback(self) -> None:
         # after some errors (disk full, I/O error) SQLite has already rolled back by itself; a failed
@@ -573,6 +599,11 @@ class Ledger:
     def image(self, image_id: int) -> tuple[str, bytes] | None:
         row = self.execute("SELECT mime, data FROM images WHERE id = ?", (image_id,)).fetchone()
         return None if row is None else (str(row[0]), bytes(row[1]))
+
+
+def _tell_waiting(path: Path) -> None:
+    print(f"papervoice: the ledger {path} is in use by another program (another PaperVoice, or a tool that has "
+          f"it open); waiting up to {C.SQLITE_BUSY_TIMEOUT_MS // 1000} s for it...", file=sys.stderr, flush=True)
 
 
 def _ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:

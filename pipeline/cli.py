@@ -217,6 +217,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from pipeline.simulate.returns import SimulationSpec, simulate_returns
 
+    if not 1 <= args.copies <= 10_000:  # per form and style: 10,000 already makes tens of thousands of pages
+        raise_usage(f"--copies must be from 1 to 10000, not {args.copies}", "use e.g. --copies 5")
     spec = SimulationSpec(forms=tuple(args.form), copies=args.copies, seed=args.seed, db=Path(args.db),
                           output_dir=Path(args.output_dir), blank_comments=args.blank_comments,
                           variety=args.variety)

@@ -830,3 +830,25 @@ def test_a_locked_ledger_says_it_is_waiting(printed: dict[str, object], tmp_path
     assert "in use by another program" in first_line and "waiting up to" in first_line, first_line + rest
     assert child.returncode == 0, rest
     assert [s for s, _, _ in _pages(db)] == ["form"]
+
+
+# --- cosmetic: counts read as a person writes them --------------------------------------------------------------
+
+
+def test_scan_summary_says_one_copy_and_names_a_file_given_twice(printed: dict[str, object], tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _save_png(np.array(printed["first"]), folder / "a.png")
+    (folder / "b.png").write_bytes((folder / "a.png").read_bytes())
+    summary = scan([folder], _opts(_fresh_ledger(printed, tmp_path)))
+    text = summary.text()
+    assert "1 form page from 1 copy," in text, text
+    assert "1 repeated in this batch" in text and "0 already in the ledger" in text, text
+
+
+@pytest.mark.parametrize("copies", ["-1", "0", "99999999"])
+def test_simulate_copies_out_of_range_is_refused(tmp_path: Path, copies: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "pipeline", "simulate", FORM, "--copies", copies, "--db",
+                           str(tmp_path / "s.db"), "--output-dir", str(tmp_path / "out")], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and "--copies must be from 1 to 10000" in done.stderr, done.stderr

@@ -158,7 +158,8 @@ def _first_open(items: Sequence[Any], what: str, scope: dict[str, Any], endpoint
     """A queue's list URL: the first open question, or 'all done'."""
     first = next((q for q in items if not q.settled), None)
     if first is None:
-        return render_template("done.html", what=what, scope=scope, total=len(items))
+        one = what.removesuffix("s")  # "flagged answers" -> "flagged answer": "the one ... is settled"
+        return render_template("done.html", what=what, what_one=one, scope=scope, total=len(items))
     return redirect(url_for(endpoint, **first.key_args, **scope))
 
 

@@ -852,3 +852,31 @@ def test_simulate_copies_out_of_range_is_refused(tmp_path: Path, copies: str) ->
                            str(tmp_path / "s.db"), "--output-dir", str(tmp_path / "out")], capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 2 and "--copies must be from 1 to 10000" in done.stderr, done.stderr
+
+
+# --- M6: a long web address is broken across lines, never printed past the margin -----------------------------
+
+
+def test_a_long_web_address_in_a_statement_stays_inside_the_margins(tmp_path: Path) -> None:
+    import yaml
+
+    from pipeline.form.definition import load_form_file
+    from pipeline.form.fonts import text_width_pt
+
+    url = "https://www.example-council.gov.uk/adult-social-care/care-and-support-planning/have-your-say/form"
+    data = yaml.safe_load(_form_text())
+    data["id"] = "long-url"
+    data["items"][0]["text"] = f"Read more at {url} before you answer."
+    path = tmp_path / "long-url.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    form = load_form_file(path)
+    for style in ("standard", "large-print"):
+        layout = compute_layout(form, "a4", style)
+        blocks = [b for p in layout.pages for b in p.text_blocks if b.kind == "statement"]
+        first = next(b for b in blocks if any("example-council" in line for line in b.lines))
+        assert "".join(first.lines).replace(" ", "").find(url) >= 0  # nothing of it lost
+        for line in first.lines:
+            assert text_width_pt(line, first.size_pt, first.bold) <= first.w + 0.01, line
+        broken = [line for line in first.lines if "example-council" in line or "have-your-say" in line]
+        assert all(line[-1] in "/-._?&=#,;:" or line.endswith(("form", "answer.", "before"))
+                   for line in broken), first.lines  # broken after a '/' or '-', where an address reads well

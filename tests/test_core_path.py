@@ -880,3 +880,24 @@ def test_a_long_web_address_in_a_statement_stays_inside_the_margins(tmp_path: Pa
         broken = [line for line in first.lines if "example-council" in line or "have-your-say" in line]
         assert all(line[-1] in "/-._?&=#,;:" or line.endswith(("form", "answer.", "before"))
                    for line in broken), first.lines  # broken after a '/' or '-', where an address reads well
+
+
+# --- M14: review never cuts a person's correction without telling them ---------------------------------------
+
+
+def test_review_refuses_a_comment_longer_than_a_cell_and_says_why(tmp_path: Path) -> None:
+    import pipeline.ledger.queries as Q
+    from test_review import _client, _csrf, build_ledger
+
+    built = build_ledger(tmp_path / "survey.db", FormRegistry.from_dirs())
+    client = _client(built)
+    with Ledger(built.db, readonly=True) as led:
+        q = Q.comment_questions(led)[0]
+    url = f"/comment/{q.page_id}/{q.item}"
+    token = _csrf(client, url)
+    assert 'maxlength="32767"' in client.get(url).get_data(as_text=True)
+    refused = client.post(url, data={"text": "x" * 200_000, "csrf_token": token})
+    assert refused.status_code == 400 and "32,767" in refused.get_data(as_text=True)
+    with Ledger(built.db, readonly=True) as led:
+        assert Q.comment_questions(led)[0].text == q.text  # nothing saved
+    assert client.post(url, data={"text": "They were kind", "csrf_token": token}).status_code == 302

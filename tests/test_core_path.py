@@ -886,8 +886,9 @@ def test_a_long_web_address_in_a_statement_stays_inside_the_margins(tmp_path: Pa
 
 
 def test_review_refuses_a_comment_longer_than_a_cell_and_says_why(tmp_path: Path) -> None:
-    import pipeline.ledger.queries as Q
     from test_review import _client, _csrf, build_ledger
+
+    import pipeline.ledger.queries as Q
 
     built = build_ledger(tmp_path / "survey.db", FormRegistry.from_dirs())
     client = _client(built)

@@ -73,7 +73,11 @@ def cmd_adopt(args: argparse.Namespace) -> int:
     blank = Path(args.blank)
     if not blank.exists():
         raise_usage(f"{blank}: no such file", "give the path of a blank copy of the form (PDF, PNG or TIFF)")
-    report = adopt_blank(blank, args.id, Path(args.forms_dir or "forms"), force=args.force)
+    forms_dir = Path(args.forms_dir or "forms")
+    if forms_dir.exists() and not forms_dir.is_dir():
+        raise_usage(f"--forms-dir {shown(forms_dir)}: is a file, not a folder",
+                    "give the folder the form definition should be written to (it is made if it does not exist)")
+    report = adopt_blank(blank, args.id, forms_dir, force=args.force)
     say(f"Adopted {blank} as '{args.id}': {plural(report.boxes, 'answer box', 'answer boxes')} in "
         f"{plural(report.questions, 'question')}, {plural(report.fields, 'text area')}, on "
         f"{plural(report.pages, 'page')}.")
@@ -213,6 +217,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from pipeline.simulate.returns import SimulationSpec, simulate_returns
 
+    if not 1 <= args.copies <= 10_000:  # per form and style: 10,000 already makes tens of thousands of pages
+        raise_usage(f"--copies must be from 1 to 10000, not {args.copies}", "use e.g. --copies 5")
     spec = SimulationSpec(forms=tuple(args.form), copies=args.copies, seed=args.seed, db=Path(args.db),
                           output_dir=Path(args.output_dir), blank_comments=args.blank_comments,
                           variety=args.variety)

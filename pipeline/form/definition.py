@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipeline.errors import FormDefinitionError, UnknownFormError
 from pipeline.form.adopted import AdoptedGeometry, parse_geometry
+from pipeline.form.yamlfile import load_yaml
 
 ITEM_ID_RE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
 FORM_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,47}$")
 AUDIENCES = ("person", "practitioner", "team", "parent", "organisation", "other")
+SCALE_VALUE_LIMIT = 999  # a point's number is stored and exported as a small integer: bounded where it is read
 
 #: Bundled forms live next to the package in a source checkout.
 BUNDLED_FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
@@ -104,6 +104,12 @@ class Form:
         raise KeyError(field_id)
 
 
+def _shown(value: Any) -> str:
+    """A wrong value as a message shows it: short, whatever the file held."""
+    text = repr(value) if isinstance(value, int | float | str | None) else f"a {type(value).__name__}"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 class _Checker:
     """Collects the location of each value so errors can name the exact field."""
 
@@ -160,7 +166,7 @@ def parse_form(data: Any, source: str = "<form>") -> Form:
                       "use 2-48 lower-case letters, digits and hyphens, e.g. care-planning-person")
     version = top.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 9999:
-        raise ck.fail("version", f"should be a whole number from 1 to 9999, found {version!r}",
+        raise ck.fail("version", f"should be a whole number from 1 to 9999, found {_shown(version)}",
                       "write e.g. 'version: 1' and raise it whenever the printed wording changes")
     title = ck.text(top, "title", "")
     audience = ck.text(top, "audience", "")
@@ -193,9 +199,11 @@ def _parse_scale(ck: _Checker, top: dict[str, Any]) -> list[ScalePoint]:
     for n, raw in enumerate(ck.sequence(top.get("scale"), "scale")):
         entry = ck.mapping(raw, f"scale[{n}]")
         value = entry.get("value")
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ck.fail(f"scale[{n}].value", f"should be a whole number, found {value!r}",
-                          "number the points 1, 2, 3 ...")
+        if (not isinstance(value, int) or isinstance(value, bool)
+                or not -SCALE_VALUE_LIMIT <= value <= SCALE_VALUE_LIMIT):
+            shown = repr(value) if isinstance(value, int | float | str) else type(value).__name__
+            raise ck.fail(f"scale[{n}].value", f"should be a whole number from {-SCALE_VALUE_LIMIT} to "
+                          f"{SCALE_VALUE_LIMIT}, found {shown[:40]}", "number the points 1, 2, 3 ...")
         label = ck.text(entry, "label", f"scale[{n}].")
         assert label is not None
         if len(label) > 24:
@@ -253,7 +261,7 @@ def _parse_free_text(ck: _Checker, top: dict[str, Any], seen: set[str]) -> list[
         seen.add(fid)
         lines = entry.get("lines", 6)
         if not isinstance(lines, int) or isinstance(lines, bool) or not 2 <= lines <= 20:
-            raise ck.fail(f"free_text[{n}].lines", f"should be a whole number from 2 to 20, found {lines!r}",
+            raise ck.fail(f"free_text[{n}].lines", f"should be a whole number from 2 to 20, found {_shown(lines)}",
                           "say how many writing lines to print, e.g. 'lines: 6'")
         free.append(FreeText(fid, prompt, lines))
 
@@ -277,7 +285,7 @@ def _parse_adopted(ck: _Checker, top: dict[str, Any], source: str) -> Form:
                       "use 2-48 lower-case letters, digits and hyphens, e.g. member-survey")
     version = top.get("version", 1)
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 9999:
-        raise ck.fail("version", f"should be a whole number from 1 to 9999, found {version!r}",
+        raise ck.fail("version", f"should be a whole number from 1 to 9999, found {_shown(version)}",
                       "write e.g. 'version: 1' and raise it whenever the printed form changes")
     geometry = parse_geometry(top, source)
     items: list[Item] = []
@@ -311,35 +319,24 @@ def _parse_adopted(ck: _Checker, top: dict[str, Any], source: str) -> Form:
 
 
 def load_form_file(path: Path) -> Form:
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FormDefinitionError(f"{path}: cannot be read ({exc.strerror})", "check the file exists") from exc
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise FormDefinitionError(f"{path}: is not valid YAML{where}",
-                                  "check the indentation and that text containing ':' is in quotes") from exc
-    form = parse_form(data, str(path))
-    expected = path.stem
+    """A form file, checked against its name: `<id>.yaml`, or `<id>@<version>.yaml` for an older version kept
+    for returns printed before a wording change (loaded through `form.yamlfile`: bounded, plain, UTF-8)."""
+    form = parse_form(load_yaml(path), str(path))
+    expected, _, kept_version = path.stem.partition("@")
     if form.id != expected:
+        name = f"{form.id}@{form.version}.yaml" if kept_version else f"{form.id}.yaml"
         raise FormDefinitionError(f"{path}: field 'id': '{form.id}' does not match the file name",
-                                  f"name the file {form.id}.yaml or set 'id: {expected}'")
+                                  f"name the file {name} or set 'id: {expected}'")
+    if kept_version and kept_version != str(form.version):
+        raise FormDefinitionError(f"{path}: field 'version': {form.version} does not match the file name "
+                                  f"(version {kept_version})",
+                                  f"name the file {form.id}@{form.version}.yaml or set 'version: {kept_version}'")
     return Form(**{**form.__dict__, "path": path})
 
 
 def _load_dir(folder: Path) -> list[Form]:
     """Every form file in a folder (`<id>@<version>.yaml` files are older versions kept for old returns)."""
-    forms: list[Form] = []
-    for path in sorted(folder.glob("*.yaml")):
-        if "@" in path.stem:
-            form = parse_form(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
-            forms.append(Form(**{**form.__dict__, "path": path}))
-        else:
-            forms.append(load_form_file(path))
-    return forms
+    return [load_form_file(path) for path in sorted(folder.glob("*.yaml"))]
 
 
 class FormRegistry:

@@ -8,6 +8,7 @@ recommended for clear print, and free to embed in the PDF.
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache
 from pathlib import Path
 
@@ -57,11 +58,46 @@ def ascent_descent(size_pt: float, bold: bool = False) -> tuple[float, float]:
     return face.ascent * size_pt / 1000.0, -face.descent * size_pt / 1000.0
 
 
+_BREAK_AFTER = "/-._?&=#,;:"  # where a web address or a file path can be broken across lines
+
+
+def _pieces(word: str, size_pt: float, width_pt: float, bold: bool) -> list[str]:
+    """A word wider than the line (a web address, say) in pieces that each fit: broken after a '/', '-', '.'
+    and the like where one is near the end of the line, else between two letters (never before a combining
+    mark).  Printing it whole would run past the page's margin."""
+    pieces: list[str] = []
+    rest = word
+    while len(rest) > 1 and text_width_pt(rest, size_pt, bold) > width_pt:
+        low, high = 1, len(rest) - 1  # the longest start of `rest` that fits
+        while low < high:
+            mid = (low + high + 1) // 2
+            if text_width_pt(rest[:mid], size_pt, bold) <= width_pt:
+                low = mid
+            else:
+                high = mid - 1
+        cut = low
+        soft = max(rest.rfind(ch, 0, cut) for ch in _BREAK_AFTER)
+        if soft + 1 >= cut * 2 // 3:
+            cut = soft + 1
+        while cut > 1 and unicodedata.combining(rest[cut]):
+            cut -= 1
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    return [*pieces, rest] if rest else pieces
+
+
 def wrap(text: str, size_pt: float, width_pt: float, bold: bool = False) -> list[str]:
-    """Greedy word wrap by real glyph widths (left-aligned, never hyphenated)."""
+    """Greedy word wrap by real glyph widths (left-aligned, never hyphenated; a word longer than a line is
+    broken, see `_pieces`)."""
     lines: list[str] = []
     current = ""
     for word in text.split():
+        if text_width_pt(word, size_pt, bold) > width_pt:
+            *whole, word = _pieces(word, size_pt, width_pt, bold)
+            if current:
+                lines.append(current)
+            lines.extend(whole)
+            current = ""
         trial = f"{current} {word}" if current else word
         if current and text_width_pt(trial, size_pt, bold) > width_pt:
             lines.append(current)

@@ -67,7 +67,7 @@ def generate(form: Form, copies: int, output: Path, *, ledger: Ledger, paper: st
 
         try:
             ledger.issue_serials(form.id, form.version, layout.style, layout.paper, layout.page_count, copies,
-                                 str(output), start=start, then=write)
+                                 str(output), start=start, then=write, survey_printed=ledger.survey_id is not None)
         except SerialsMoved:
             continue  # another PaperVoice issued serials meanwhile: number again
         except BaseException:

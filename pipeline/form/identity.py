@@ -16,6 +16,7 @@ scan (their survey is None).
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,6 +35,10 @@ _PAPER_CODES = {"a4": "A", "letter": "L"}
 _SERIAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: they read as 1 and 0
 _SURVEY_ALPHABET = "0123456789" + _SERIAL_ALPHABET
 SURVEY_ID_LENGTH = 4  # 34**4 = 1.3 million: two ledgers of one office drawing the same id is very unlikely
+#: A number in a payload: ASCII digits only (not `str.isdigit`, which takes superscripts and other scripts'
+#: digits) and short enough that it can never overflow a ledger integer, whatever a stray code carries.
+_SMALL_NUMBER = re.compile(r"[0-9]{1,6}")
+_SERIAL_NUMBER = re.compile(r"[0-9]{6,12}")
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,8 @@ def parse_payload(text: str) -> PageIdentity | None:
     form = form.lower()
     styles = {v: k for k, v in _STYLE_CODES.items()}
     papers = {v: k for k, v in _PAPER_CODES.items()}
-    if style not in styles or paper not in papers or not (version.isdigit() and page.isdigit() and pages.isdigit()):
+    numbers_ok = all(_SMALL_NUMBER.fullmatch(n) for n in (version, page, pages))
+    if style not in styles or paper not in papers or not numbers_ok:
         return None
     if not is_valid_serial(serial) or not 1 <= int(page) <= int(pages):
         return None
@@ -107,7 +113,8 @@ def serial_for(number: int) -> str:
 
 
 def is_valid_serial(serial: str) -> bool:
-    return len(serial) >= 7 and serial[:-1].isdigit() and serial_for(int(serial[:-1])) == serial
+    return (_SERIAL_NUMBER.fullmatch(serial[:-1]) is not None and len(serial) >= 7
+            and serial_for(int(serial[:-1])) == serial)
 
 
 @lru_cache(maxsize=256)

@@ -34,13 +34,14 @@ from pipeline.scan.marks import (
 )
 from pipeline.scan.ocr import DEFAULT_ENGINE
 from pipeline.scan.register import (
-    QrHit,
     Registration,
     find_qr,
+    hits_for,
     paper_level,
     refine_with_boxes,
     register,
     registrations_by_marks,
+    vote,
     warp_to_layout,
 )
 from pipeline.scan.results import CommentReading, ItemReading, PageResult, PageSource
@@ -131,7 +132,11 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
         return PageResult(source, "not_form", "no PaperVoice code found: not one of our forms, or its codes are "
                           "damaged (a person can assign it in review)", dpi=dpi, image_png=_keep_image(image, dpi))
     if identity is not None:
-        hits = [QrHit(identity, hit.corners_px) for hit in hits]
+        hits = hits_for(hits, identity)
+    else:
+        hits, disagreement = vote(hits)
+        if disagreement:
+            return PageResult(source, "not_form", disagreement, dpi=dpi, image_png=_keep_image(image, dpi))
     ident = hits[0].identity
     if identity is None and ident.survey is not None and config.survey is not None and ident.survey != config.survey:
         # its serial belongs to another ledger's numbering: never read it against ours (the ledger words it)
@@ -232,6 +237,7 @@ class PathJob:
     """A page named by path and index, for workers that see the same files (`--shared-storage`)."""
 
     source: PageSource
+    frame_offset: int | None = None  # a multi-page TIFF's page: where its directory is (found once, by the loader)
 
 
 def read_job(job: PageJob | PathJob, config: ReaderConfig) -> PageResult:
@@ -241,7 +247,7 @@ def read_job(job: PageJob | PathJob, config: ReaderConfig) -> PageResult:
 
     try:
         if isinstance(job, PathJob):
-            job = page_job(Path(job.source.path), job.source.index)
+            job = page_job(Path(job.source.path), job.source.index, job.frame_offset)
         image, dpi = decode_page(job)
     except InputFileError as exc:
         return PageResult(job.source, "unreadable", exc.reason + (f" ({exc.advice})" if exc.advice else ""))

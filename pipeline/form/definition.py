@@ -36,6 +36,7 @@ class ScalePoint:
 class Item:
     id: str
     text: str
+    picture: str | None = None  # a picture name beside the statement in Easy Read (pipeline/form/pictures.py)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,11 @@ class Form:
     source: str | None
     path: Path | None = field(default=None, compare=False)
     adopted: AdoptedGeometry | None = None  # a form PaperVoice did not print: its measured geometry
+    language: str = "en"  # the language of its wording (and of the fixed text printed with it); "cy+en" bilingual
+    contact: str | None = None  # who to ask for other formats and languages, and how answers are used
+    other_formats: bool = False  # print the "other formats and languages" block (always, when contact is given)
+    translation_status: str | None = None  # a translation's own note, e.g. "to be checked by a Welsh speaker"
+    translated: bool = False  # loaded from `<id>.<language>.yaml`: another language of the same form and version
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -147,7 +153,7 @@ def parse_form(data: Any, source: str = "<form>") -> Form:
     if "adopted" in top:
         return _parse_adopted(ck, top, source)
     known = {"id", "version", "title", "audience", "introduction", "instructions", "scale", "items",
-             "sections", "free_text", "closing", "source"}
+             "sections", "free_text", "closing", "source", *LANGUAGE_FIELDS}
     for key in top:
         if key not in known:
             raise ck.fail(str(key), "is not a known field",
@@ -175,7 +181,8 @@ def parse_form(data: Any, source: str = "<form>") -> Form:
         ck.text({"i": v}, "i", f"instructions[{n}]") or "" for n, v in enumerate(ck.sequence(raw_instr, "instructions"))
     )
 
-    scale_points = _parse_scale(ck, top)
+    language, contact, status, other_formats = _parse_language(ck, top)
+    scale_points = _parse_scale(ck, top, language)
     seen: set[str] = set()  # item and field ids share one name space
     sections = _parse_sections(ck, top, seen)
     free = _parse_free_text(ck, top, seen)
@@ -185,10 +192,39 @@ def parse_form(data: Any, source: str = "<form>") -> Form:
         introduction=introduction or "", instructions=instructions, scale=tuple(scale_points),
         sections=tuple(sections), free_text=tuple(free),
         closing=ck.text(top, "closing", "", required=False), source=ck.text(top, "source", "", required=False),
+        language=language, contact=contact, translation_status=status, other_formats=other_formats,
     )
 
 
-def _parse_scale(ck: _Checker, top: dict[str, Any]) -> list[ScalePoint]:
+LANGUAGE_FIELDS = ("language", "contact", "translation_status", "other_formats")
+
+
+def _parse_language(ck: _Checker, top: dict[str, Any]) -> tuple[str, str | None, str | None, bool]:
+    """The form's language (default English), the contact the "other formats" block gives, a translation's note."""
+    from pipeline.form.i18n import LANGUAGE_NAMES
+
+    language = ck.text(top, "language", "", required=False) or "en"
+    if language not in LANGUAGE_NAMES:
+        raise ck.fail("language", f"'{language}' is not a language code PaperVoice knows",
+                      f"use one of: {', '.join(sorted(LANGUAGE_NAMES))} (e.g. 'language: cy' for Welsh)")
+    other = top.get("other_formats", False)
+    if not isinstance(other, bool):
+        raise ck.fail("other_formats", f"should be true or false, found {other!r}",
+                      "write 'other_formats: true' to print the 'other formats and languages' block")
+    return (language, ck.text(top, "contact", "", required=False),
+            ck.text(top, "translation_status", "", required=False), other)
+
+
+#: Scale words used when a form file gives a point no label, by the number of points (translated on print).
+DEFAULT_SCALE_WORDS = {
+    2: ("No", "Yes"),
+    3: ("No", "Not sure", "Yes"),
+    4: ("Never", "Sometimes", "Often", "Always"),
+    5: ("Not at all", "A little", "Partly", "Mostly", "Completely"),
+}
+
+
+def _parse_scale(ck: _Checker, top: dict[str, Any], language: str = "en") -> list[ScalePoint]:
     scale_points: list[ScalePoint] = []
     for n, raw in enumerate(ck.sequence(top.get("scale"), "scale")):
         entry = ck.mapping(raw, f"scale[{n}]")
@@ -196,8 +232,14 @@ def _parse_scale(ck: _Checker, top: dict[str, Any]) -> list[ScalePoint]:
         if not isinstance(value, int) or isinstance(value, bool):
             raise ck.fail(f"scale[{n}].value", f"should be a whole number, found {value!r}",
                           "number the points 1, 2, 3 ...")
-        label = ck.text(entry, "label", f"scale[{n}].")
-        assert label is not None
+        label = ck.text(entry, "label", f"scale[{n}].", required=False)
+        if label is None:
+            from pipeline.form.i18n import translator
+
+            words = DEFAULT_SCALE_WORDS.get(len(top["scale"]))
+            if words is None:
+                raise ck.fail(f"scale[{n}].label", "is missing", "give every point a label, e.g. 'label: Mostly'")
+            label = translator(language)(words[n])
         if len(label) > 24:
             raise ck.fail(f"scale[{n}].label", f"'{label}' is too long to sit under a box ({len(label)} characters)",
                           "keep scale labels to 24 characters or fewer")
@@ -224,14 +266,21 @@ def _parse_sections(ck: _Checker, top: dict[str, Any], seen: set[str]) -> list[S
             entry = ck.mapping(raw, f"{where}items[{n}]")
             item_id = ck.text(entry, "id", f"{where}items[{n}].")
             text = ck.text(entry, "text", f"{where}items[{n}].")
+            picture = ck.text(entry, "picture", f"{where}items[{n}].", required=False)
             assert item_id is not None and text is not None
+            if picture is not None:
+                from pipeline.form.pictures import PICTURES
+
+                if picture not in PICTURES:
+                    raise ck.fail(f"{where}items[{n}].picture", f"'{picture}' is not one of the pictures",
+                                  f"use one of: {', '.join(sorted(PICTURES))}, or leave it out")
             if not ITEM_ID_RE.match(item_id):
                 raise ck.fail(f"{where}items[{n}].id", f"'{item_id}' is not a valid id",
                               "use a capital letter then up to 7 capitals or digits, e.g. S01")
             if item_id in seen:
                 raise ck.fail(f"{where}items[{n}].id", f"'{item_id}' is used twice", "give every item its own id")
             seen.add(item_id)
-            items.append(Item(item_id, text))
+            items.append(Item(item_id, text, picture))
         heading = ck.text(sec, "heading", where, required=False) if "items" not in top else None
         intro = ck.text(sec, "intro", where, required=False) if "items" not in top else None
         sections.append(Section(heading, intro, tuple(items)))
@@ -323,11 +372,15 @@ def load_form_file(path: Path) -> Form:
         raise FormDefinitionError(f"{path}: is not valid YAML{where}",
                                   "check the indentation and that text containing ':' is in quotes") from exc
     form = parse_form(data, str(path))
-    expected = path.stem
+    expected, _, language = path.stem.partition(".")
     if form.id != expected:
         raise FormDefinitionError(f"{path}: field 'id': '{form.id}' does not match the file name",
                                   f"name the file {form.id}.yaml or set 'id: {expected}'")
-    return Form(**{**form.__dict__, "path": path})
+    if language and language != form.language:
+        raise FormDefinitionError(f"{path}: field 'language': '{form.language}' does not match the file name",
+                                  f"a translation is named <id>.<language>.yaml: set 'language: {language}' or "
+                                  f"rename the file {form.id}.{form.language}.yaml")
+    return Form(**{**form.__dict__, "path": path, "translated": bool(language)})
 
 
 def _load_dir(folder: Path) -> list[Form]:
@@ -336,7 +389,7 @@ def _load_dir(folder: Path) -> list[Form]:
     for path in sorted(folder.glob("*.yaml")):
         if "@" in path.stem:
             form = parse_form(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
-            forms.append(Form(**{**form.__dict__, "path": path}))
+            forms.append(Form(**{**form.__dict__, "path": path, "translated": "." in path.stem}))
         else:
             forms.append(load_form_file(path))
     return forms
@@ -352,12 +405,25 @@ class FormRegistry:
     def __init__(self, forms: list[Form], dirs: tuple[Path, ...] = ()) -> None:
         self.dirs = dirs  # where the forms came from, so worker processes can load the same ones
         self._forms: dict[tuple[str, int], Form] = {}
+        self._translations: dict[tuple[str, int, str], Form] = {}
         for form in forms:
+            if form.translated:
+                self._translations[(form.id, form.version, form.language)] = form
+                continue
             key = (form.id, form.version)
             if key in self._forms:
                 raise FormDefinitionError(f"{form.path}: form {form.id} version {form.version} is defined twice",
                                           "raise the version number in the newer file")
             self._forms[key] = form
+        from pipeline.form.translate import check_translation
+
+        for (form_id, version, _), translation in self._translations.items():
+            base = self._forms.get((form_id, version))
+            if base is None:
+                raise FormDefinitionError(f"{translation.path}: a translation of {form_id} version {version}, "
+                                          "which is not defined", f"add forms/{form_id}.yaml, or correct the id "
+                                          "and version to those of the form it translates")
+            check_translation(base, translation)
 
     @classmethod
     def from_dirs(cls, dirs: list[Path] | None = None) -> FormRegistry:
@@ -368,8 +434,8 @@ class FormRegistry:
         bundled = BUNDLED_FORMS_DIR.resolve()
         extra = [Path(d) for d in (dirs or []) if Path(d).resolve() != bundled]
         own = [form for d in extra for form in _load_dir(Path(d))]
-        replaced = {(f.id, f.version) for f in own}
-        forms = [f for f in _load_dir(bundled) if (f.id, f.version) not in replaced] + own
+        replaced = {(f.id, f.version, f.translated and f.language) for f in own}
+        forms = [f for f in _load_dir(bundled) if (f.id, f.version, f.translated and f.language) not in replaced] + own
         return cls(forms, (bundled, *extra))
 
     @property
@@ -397,5 +463,35 @@ class FormRegistry:
                                    f"add the old definition as forms/{form_id}@{version}.yaml")
         return form
 
-    def find(self, form_id: str, version: int) -> Form | None:
-        return self._forms.get((form_id, version))
+    def find(self, form_id: str, version: int, language: str | None = None) -> Form | None:
+        """A form by id and version; with `language`, that language of it (None when it has none)."""
+        form = self._forms.get((form_id, version))
+        if form is None or language is None or language == form.language:
+            return form
+        from pipeline.form.translate import bilingual
+
+        parts = language.split("+")
+        found = [form if p == form.language else self._translations.get((form_id, version, p)) for p in parts]
+        if any(f is None for f in found):
+            return None
+        return found[0] if len(found) == 1 else bilingual(found[0], found[1])  # type: ignore[arg-type]
+
+    def languages(self, form_id: str, version: int) -> list[str]:
+        """The languages a form version can be printed in: its own first, then its translations."""
+        form = self._forms.get((form_id, version))
+        if form is None:
+            return []
+        return [form.language, *sorted(lang for (fid, v, lang) in self._translations if (fid, v) == (form_id, version))]
+
+    def in_language(self, form: Form, language: str | None) -> Form:
+        """`form` in `language` ('cy', or 'cy+en' for a bilingual print), or a clear error naming what exists."""
+        if language is None or language == form.language:
+            return form
+        found = self.find(form.id, form.version, language)
+        if found is None:
+            have = ", ".join(self.languages(form.id, form.version)) or form.language
+            raise UnknownFormError(f"form '{form.id}' version {form.version} has no '{language}' translation "
+                                   f"(it has: {have})",
+                                   f"add forms/{form.id}.{language.split('+')[0]}.yaml with the same id, version "
+                                   "and item ids, and the wording translated")
+        return found

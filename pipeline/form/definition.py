@@ -17,6 +17,7 @@ import yaml
 
 from pipeline.errors import FormDefinitionError, UnknownFormError
 from pipeline.form.adopted import AdoptedGeometry, parse_geometry
+from pipeline.form.i18n import N_
 
 ITEM_ID_RE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
 FORM_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,47}$")
@@ -217,10 +218,10 @@ def _parse_language(ck: _Checker, top: dict[str, Any]) -> tuple[str, str | None,
 
 #: Scale words used when a form file gives a point no label, by the number of points (translated on print).
 DEFAULT_SCALE_WORDS = {
-    2: ("No", "Yes"),
-    3: ("No", "Not sure", "Yes"),
-    4: ("Never", "Sometimes", "Often", "Always"),
-    5: ("Not at all", "A little", "Partly", "Mostly", "Completely"),
+    2: (N_("No"), N_("Yes")),
+    3: (N_("No"), N_("Not sure"), N_("Yes")),
+    4: (N_("Never"), N_("Sometimes"), N_("Often"), N_("Always")),
+    5: (N_("Not at all"), N_("A little"), N_("Partly"), N_("Mostly"), N_("Completely")),
 }
 
 

@@ -37,6 +37,11 @@ LANGUAGE_NAMES = {
 RTL_LANGUAGES = frozenset({"ur", "ar", "fa", "he", "ps", "ku"})
 
 
+def N_(text: str) -> str:
+    """Marks a message for the catalogue where it is defined; it is translated where it is printed."""
+    return text
+
+
 def check_language(code: str) -> str:
     """A language code a form or `--language` may use: one language, or two joined by '+' (bilingual)."""
     parts = code.split("+")

@@ -25,6 +25,8 @@ from functools import lru_cache
 
 from reportlab.graphics.barcode import qrencoder
 
+from pipeline.form.i18n import N_
+
 #: Written into every print file's metadata, so `scan` recognises (and refuses) the print file itself.
 PRINT_FILE_KEYWORD = "PaperVoice print file: not a scan"
 
@@ -33,7 +35,8 @@ SURVEY_PREFIX = "P"  # pages that carry their survey id
 _STYLE_PAPER_CODES = {("standard", "a4"): "A", ("standard", "letter"): "B", ("large-print", "a4"): "C",
                       ("large-print", "letter"): "D", ("easy-read", "a4"): "E", ("easy-read", "letter"): "F"}
 _STYLE_CODES = {"standard": "S", "large-print": "L", "easy-read": "E"}
-_STYLE_WORDS = {"standard": "standard", "large-print": "large print", "easy-read": "Easy Read"}
+_STYLE_WORDS = {"standard": N_("standard"), "large-print": N_("large print"), "easy-read": N_("Easy Read")}
+_SMALL_PRINT_WORDS = (N_("survey"), N_("page"), N_("copy"))  # translated where printed
 _PAPER_CODES = {"a4": "A", "letter": "L"}
 _SERIAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: they read as 1 and 0
 _SURVEY_ALPHABET = "0123456789" + _SERIAL_ALPHABET

@@ -371,12 +371,17 @@ def _free_text_unit(flow: _Flow, spec: StyleSpec, field_id: str, prompt: str, li
         if closing else None
     tail = mm(6) + closing_block.h if closing_block else 0.0
     after_h = sum(b.h for b in after) + mm(2) * max(len(after) - 1, 0)
-    tail += mm(6) + after_h if after else 0.0
     spacing = mm(spec.comment_line_mm)
     min_lines = max(3, lines - 2)
 
     def height(n: int) -> float:
         return prompt_block.h + mm(2) + spacing * n + mm(3) + tail
+
+    separate = ()
+    if after and height(min_lines) + mm(6) + after_h > flow.bottom - flow.top:
+        after, separate = (), after  # too much to keep together on one page: it follows on the next
+    elif after:
+        tail += mm(6) + after_h
 
     if flow.y + height(min_lines) > flow.bottom:
         flow.new_page()
@@ -398,6 +403,15 @@ def _free_text_unit(flow: _Flow, spec: StyleSpec, field_id: str, prompt: str, li
     for block in after:
         page["blocks"].append(_shift(block, y + mm(2)))
         y += mm(2) + block.h
+    if separate:
+        _place_together(flow, separate)
+
+
+def _place_together(flow: _Flow, blocks: tuple[TextBlock, ...]) -> None:
+    top = flow.place(sum(b.h for b in blocks) + mm(2) * (len(blocks) - 1), mm(4))
+    for block in blocks:
+        flow.current["blocks"].append(_shift(block, top))
+        top += block.h + mm(2)
 
 
 def _reading_width(flow: _Flow) -> float:
@@ -543,9 +557,7 @@ def compute_layout(form: Form, paper: str = "a4", style: str = "standard") -> La
     if form.closing and not form.free_text:
         _paragraph(flow, form.closing, spec.body_pt, True, "closing", 6)
     if other and not form.free_text:
-        top = flow.place(sum(b.h for b in other) + mm(2), mm(4))
-        flow.current["blocks"].append(_shift(other[0], top))
-        flow.current["blocks"].append(_shift(other[1], top + other[0].h + mm(2)))
+        _place_together(flow, other)
 
     marks = registration_marks(page_w, page_h)
     codes = code_rects(page_w, page_h)

@@ -122,7 +122,6 @@ def cmd_adopt(args: argparse.Namespace) -> int:
 
 def cmd_layout(args: argparse.Namespace) -> int:
     from pipeline.form.layout import compute_layout
-
     from pipeline.form.printable import check_printable
 
     form = _form_in_language(args)

@@ -238,7 +238,8 @@ def _parse_scale(ck: _Checker, top: dict[str, Any], language: str = "en") -> lis
             from pipeline.form.i18n import translator
 
             words = DEFAULT_SCALE_WORDS.get(len(top["scale"]))
-            if words is None:
+            labelled = any(isinstance(e, dict) and e.get("label") is not None for e in top["scale"])
+            if words is None or labelled:  # default words for the whole scale, or none: a half-labelled scale is a slip
                 raise ck.fail(f"scale[{n}].label", "is missing", "give every point a label, e.g. 'label: Mostly'")
             label = translator(language)(words[n])
         if len(label) > 24:
@@ -436,7 +437,10 @@ class FormRegistry:
         extra = [Path(d) for d in (dirs or []) if Path(d).resolve() != bundled]
         own = [form for d in extra for form in _load_dir(Path(d))]
         replaced = {(f.id, f.version, f.translated and f.language) for f in own}
-        forms = [f for f in _load_dir(bundled) if (f.id, f.version, f.translated and f.language) not in replaced] + own
+        own_bases = {(f.id, f.version) for f in own if not f.translated}
+        # a folder's own version of a form also replaces the bundled translations of it (they translate ours)
+        forms = [f for f in _load_dir(bundled) if (f.id, f.version, f.translated and f.language) not in replaced
+                 and not (f.translated and (f.id, f.version) in own_bases)] + own
         return cls(forms, (bundled, *extra))
 
     @property

@@ -317,7 +317,7 @@ class Ledger:
         return [(int(r["page_index"]), int(r["id"]),
                  PageIdentity(str(r["form_id"]), int(r["form_version"] or 0), str(r["style"]), str(r["paper"]),
                               int(r["form_page"] or 0), int(r["page_count"] or 0), str(r["serial"]), r["survey"],
-                              r["language"] if "language" in r.keys() else None))
+                              r["language"] if "language" in r.keys() else None))  # noqa: SIM118 (Row: "in" looks at values)
                 for r in self.execute("SELECT p.* " + self._KEPT_SQL + " AND f.sha256 = ? ORDER BY p.page_index",
                                       (sha256,))]
 

@@ -82,7 +82,7 @@ PICTURES: dict[str, tuple[Stroke, ...]] = {
 def face(point: int, points: int) -> tuple[Stroke, ...]:
     """The face for scale point `point` (0-based) of `points`: the first frowns, the last smiles broadly."""
     mood = point / max(points - 1, 1) * 2 - 1  # -1 (frown) .. +1 (smile)
-    curve = 18 * mood
+    curve = 24 * mood
     mouth = tuple((30 + 40 * t, 66 + curve * (1 - (2 * t - 1) ** 2) - curve * 0.5) for t in
                   (i / 8 for i in range(9)))
-    return (("circle", 50, 50, 44), ("dot", 35, 38, 5), ("dot", 65, 38, 5), ("poly", mouth, False))
+    return (("circle", 50, 50, 44), ("dot", 35, 36, 5.5), ("dot", 65, 36, 5.5), ("poly", mouth, False))

@@ -134,6 +134,10 @@ def is_rtl(text: str) -> bool:
     return False
 
 
+def _has_ltr(word: str) -> bool:
+    return any(unicodedata.bidirectional(ch) in ("L", "EN", "AN") for ch in word) and not is_rtl(word)
+
+
 def _needs_shaping(word: str) -> bool:
     return any(_in(ord(ch), _NEEDS_SHAPING) for ch in word)
 
@@ -193,10 +197,12 @@ def placed_words(line: str, size_pt: float, bold: bool) -> Iterator[tuple[float,
     rtl = is_rtl(line)
     order = list(range(len(words)))
     if rtl:
+        # words with a left-to-right letter or a digit (a name, a number, a web address) keep their order in a
+        # run; a word of punctuation only (a dash) takes the line's direction and stands alone
+        ltr = [_has_ltr(w) for w in words]
         groups: list[list[int]] = []
-        for i, w in enumerate(words):
-            ltr_word = not _run(w, bold).rtl
-            if groups and ltr_word and not _run(words[groups[-1][-1]], bold).rtl:
+        for i in range(len(words)):
+            if groups and ltr[i] and ltr[groups[-1][-1]]:
                 groups[-1].append(i)
             else:
                 groups.append([i])

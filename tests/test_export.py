@@ -153,7 +153,8 @@ def _responses(built: dict, form: str):  # type: ignore[no-untyped-def]
 
 def test_responses_header_and_values_equal_ledger(built: dict) -> None:
     ws = _responses(built, PERSON)
-    assert header(ws) == ["Serial", "Form", "Version", "Scanned file", "Pages", *ITEMS, "C1", "Needs review", "Language"]
+    assert header(ws) == ["Serial", "Form", "Version", "Scanned file", "Pages", *ITEMS, "C1", "Needs review",
+                          "Language"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:R{ws.max_row}"
     data = rows(ws)[1:]
     serials = [r[0] for r in data]

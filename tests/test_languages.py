@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import unicodedata
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +37,9 @@ URDU = {
     "title": "آپ کی دیکھ بھال اور مدد کی منصوبہ بندی کیسی رہی؟",
     "introduction": "ہم جاننا چاہتے ہیں کہ آپ کی منصوبہ بندی آپ کے لیے کیسی رہی۔ کوئی جواب صحیح یا غلط نہیں ہے۔",
     "instructions": ["ہر جملہ پڑھیں۔", "ہر جملے کے لیے ایک خانے میں نشان لگائیں۔"],
-    "scale": [{"value": 1, "label": "بالکل نہیں"}, {"value": 2, "label": "تھوڑا سا"}, {"value": 3, "label": "کچھ حد تک"},
-              {"value": 4, "label": "زیادہ تر"}, {"value": 5, "label": "مکمل طور پر"}],
+    "scale": [{"value": 1, "label": "بالکل نہیں"}, {"value": 2, "label": "تھوڑا سا"},
+              {"value": 3, "label": "کچھ حد تک"}, {"value": 4, "label": "زیادہ تر"},
+              {"value": 5, "label": "مکمل طور پر"}],
     "items": [{"id": "S01", "text": "مجھ پر بھروسہ کیا گیا کہ میں اپنا منصوبہ خود لکھوں۔"},
               {"id": "S02", "text": "میرا منصوبہ میری پوری زندگی کے بارے میں ہے۔"},
               {"id": "S03", "text": "لوگوں نے وہی کیا جو انہوں نے کہا تھا۔"}],
@@ -206,7 +208,7 @@ def test_urdu_prints_shaped_right_to_left_and_reads_back(tmp_path: Path) -> None
     layout = compute_layout(form)
     assert layout.direction == "rtl"
     s01 = sorted(layout.pages[0].boxes_of("S01"), key=lambda b: b.value)
-    assert all(a.x > b.x for a, b in zip(s01, s01[1:], strict=False)), "the scale reads from the right"
+    assert all(a.x > b.x for a, b in pairwise(s01)), "the scale reads from the right"
     title = next(b for b in layout.pages[0].text_blocks if b.kind == "title")
     assert title.align == "right"
     answers = {"S01": 1, "S02": 4, "S03": 5}

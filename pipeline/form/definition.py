@@ -202,12 +202,12 @@ LANGUAGE_FIELDS = ("language", "contact", "translation_status", "other_formats")
 
 def _parse_language(ck: _Checker, top: dict[str, Any]) -> tuple[str, str | None, str | None, bool]:
     """The form's language (default English), the contact the "other formats" block gives, a translation's note."""
-    from pipeline.form.i18n import LANGUAGE_NAMES
+    from pipeline.form.i18n import is_language_code
 
     language = ck.text(top, "language", "", required=False) or "en"
-    if language not in LANGUAGE_NAMES:
-        raise ck.fail("language", f"'{language}' is not a language code PaperVoice knows",
-                      f"use one of: {', '.join(sorted(LANGUAGE_NAMES))} (e.g. 'language: cy' for Welsh)")
+    if not is_language_code(language):
+        raise ck.fail("language", f"'{language}' is not a language code",
+                      "use a two- or three-letter ISO 639 code in lower case, e.g. 'language: cy' for Welsh")
     other = top.get("other_formats", False)
     if not isinstance(other, bool):
         raise ck.fail("other_formats", f"should be true or false, found {other!r}",

@@ -25,16 +25,7 @@ LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 DOMAIN = "papervoice"
 SOURCE_LANGUAGE = "en"
 
-#: Languages the form files and catalogues may name, with their names in English and in themselves.
-LANGUAGE_NAMES = {
-    "en": ("English", "English"), "cy": ("Welsh", "Cymraeg"), "ur": ("Urdu", "اردو"), "ar": ("Arabic", "العربية"),
-    "pa": ("Punjabi", "ਪੰਜਾਬੀ"), "bn": ("Bengali", "বাংলা"), "pl": ("Polish", "Polski"),
-    "gd": ("Scottish Gaelic", "Gàidhlig"), "ga": ("Irish", "Gaeilge"), "fa": ("Farsi", "فارسی"),
-    "so": ("Somali", "Soomaali"), "ro": ("Romanian", "Română"), "pt": ("Portuguese", "Português"),
-    "es": ("Spanish", "Español"), "fr": ("French", "Français"), "gu": ("Gujarati", "ગુજરાતી"),
-    "ta": ("Tamil", "தமிழ்"), "hi": ("Hindi", "हिन्दी"),
-}
-RTL_LANGUAGES = frozenset({"ur", "ar", "fa", "he", "ps", "ku"})
+RTL_LANGUAGES = frozenset({"ur", "ar", "fa", "he", "ps", "ckb", "ug", "yi", "dv", "sd"})
 
 
 def N_(text: str) -> str:
@@ -45,11 +36,16 @@ def N_(text: str) -> str:
 def check_language(code: str) -> str:
     """A language code a form or `--language` may use: one language, or two joined by '+' (bilingual)."""
     parts = code.split("+")
-    if len(parts) > 2 or any(p not in LANGUAGE_NAMES for p in parts) or len(set(parts)) != len(parts):
-        known = ", ".join(sorted(LANGUAGE_NAMES))
-        raise UsageError(f"'{code}' is not a language PaperVoice knows",
-                         f"use a code from: {known}; or two joined by '+' for a bilingual print, e.g. cy+en")
+    if len(parts) > 2 or not all(is_language_code(p) for p in parts) or len(set(parts)) != len(parts):
+        raise UsageError(f"'{code}' is not a language code",
+                         "use a two- or three-letter ISO 639 code in lower case (cy Welsh, ur Urdu, pa Punjabi, "
+                         "bn Bengali, pl Polish ...), or two joined by '+' for a bilingual print, e.g. cy+en")
     return code
+
+
+def is_language_code(code: str) -> bool:
+    """A two- or three-letter ISO 639 code in lower case ('cy', 'ur', 'ti')."""
+    return 2 <= len(code) <= 3 and code.isascii() and code.isalpha() and code.islower()
 
 
 @cache

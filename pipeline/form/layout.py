@@ -538,7 +538,7 @@ def compute_layout(form: Form, paper: str = "a4", style: str = "standard") -> La
         if section.heading:
             heading = _text(flow.left, 0, flow.width, section.heading, spec.heading_pt, True, "heading")
             # keep a heading with the first item below it
-            if flow.y + heading.h + mm(45) > flow.bottom:
+            if flow.y + heading.h + mm(80 if style_ == "easy-read" else 45) > flow.bottom:
                 flow.new_page()
             top = flow.place(heading.h, mm(2))  # first: place() may start a new page
             flow.current["blocks"].append(_shift(heading, top))

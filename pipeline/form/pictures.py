@@ -73,6 +73,22 @@ PICTURES: dict[str, tuple[Stroke, ...]] = {
     # a heart: what matters to me
     "heart": (("poly", ((50, 86), (14, 50), (12, 32), (24, 18), (40, 18), (50, 30), (60, 18), (76, 18), (88, 32),
                         (86, 50)), True),),
+    # a banknote: being paid
+    "money": (("rect", 6, 26, 88, 48), ("circle", 50, 50, 14), ("line", 16, 36, 24, 36), ("line", 76, 64, 84, 64)),
+    # a bus: travel
+    "travel": (("rect", 10, 14, 80, 62), ("line", 10, 46, 90, 46), ("line", 36, 14, 36, 46),
+               ("line", 64, 14, 64, 46), ("circle", 28, 84, 8), ("circle", 72, 84, 8)),
+    # an adult and a child: childcare, caring for others
+    "child": (*_person(-14, 2, 0.9), *_person(46, 40, 0.55)),
+    # a map pin: where things happen
+    "place": (("poly", ((50, 96), (24, 56), (20, 40), (28, 20), (50, 8), (72, 20), (80, 40), (76, 56)), True),
+              ("circle", 50, 38, 12)),
+    # a star: what people are good at
+    "star": (("poly", ((50, 6), (61, 38), (95, 38), (68, 58), (78, 92), (50, 72), (22, 92), (32, 58), (5, 38),
+                       (39, 38)), True),),
+    # houses side by side: the community
+    "community": (("poly", ((4, 56), (26, 34), (48, 56)), False), ("rect", 10, 56, 32, 36),
+                  ("poly", ((52, 46), (74, 22), (96, 46)), False), ("rect", 58, 46, 32, 46)),
     # a telephone handset: contact us
     "phone": (("poly", ((22, 12), (38, 12), (44, 32), (34, 40), (60, 66), (68, 56), (88, 62), (88, 78), (76, 88),
                         (12, 24)), True),),

@@ -188,8 +188,15 @@ def test_a_bilingual_print_carries_both_languages(tmp_path: Path) -> None:
     assert text.index("Sut i lenwi") < text.index("How to fill in this form")  # Welsh first
     assert "Tudalen 1 o" in text and "Page 1 of" in text
     with Ledger(tmp_path / "s.db") as ledger:
-        assert ledger.batch_language("000001" + ledger.execute("SELECT serial FROM serials").fetchone()[0][-1]) \
-            == "cy+en"
+        serial = ledger.execute("SELECT serial FROM serials").fetchone()[0]
+        assert ledger.batch_language(serial) == "cy+en"
+    registry = FormRegistry.from_dirs()
+    both = registry.in_language(registry.get("care-planning-practitioner"), "cy+en")
+    answers = {"S01": 4, "S06": 2, "S10": 5}
+    scan([save_pdf(return_copy(pdf, both, "standard", answers, 3), tmp_path / "scan.pdf")],
+         ScanOptions(db=tmp_path / "s.db", jobs=1, quiet=True))
+    got = read_answers(tmp_path / "s.db", "care-planning-practitioner")
+    assert {i: got[(serial, i)] for i in answers} == answers
 
 
 # --- every script printed right or refused -----------------------------------------------------------------
@@ -294,3 +301,24 @@ def test_long_words_and_web_addresses_wrap_inside_the_page(style: str) -> None:
     printed = "".join(line for p in layout.pages for b in p.text_blocks for line in b.lines)
     assert url in printed  # broken across lines, nothing lost
     assert max(text_width_pt(w, 14) for w in url.split("/")) < page_w
+
+
+def test_right_to_left_lines_keep_numbers_and_names_in_their_own_order() -> None:
+    from pipeline.form.fonts import placed_words
+
+    def order(line: str) -> list[str]:
+        return [unicodedata.normalize("NFKC", str(w))[::-1] if any("\u0600" <= ch <= "\u06ff" for ch in
+                unicodedata.normalize("NFKC", str(w))) else str(w) for _, w, _ in placed_words(line, 14, False)]
+
+    # visual order, left to right: the first word rightmost; "NHS 111" stays one left-to-right run
+    assert order("صفحہ 1 از 3 - جاری") == ["جاری", "-", "3", "از", "1", "صفحہ"]
+    assert order("فون NHS 111 کریں") == ["کریں", "NHS", "111", "فون"]
+
+
+def test_a_joined_script_without_the_shaper_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.form import fonts
+
+    monkeypatch.setattr(fonts, "shaping_available", lambda: False)
+    problem = fonts.unprintable(URDU["closing"])  # type: ignore[arg-type]
+    assert problem is not None and "uharfbuzz" in problem[1]
+    assert fonts.unprintable("Sut oedd eich cynllunio gofal? ŵŷ") is None  # Welsh needs no shaping

@@ -105,7 +105,9 @@ def render_pdf(form: Form, layout: Layout, serials: list[str], survey: str | Non
     """The print file.  `survey` is the issuing ledger's id, printed in the codes and the small print."""
     register_fonts()
     buf = io.BytesIO()
-    canvas = Canvas(buf, pagesize=layout.page_size, pageCompression=1, initialFontName=font_name(False))
+    # the document's language, for screen readers reading the PDF aloud (the first of a bilingual print)
+    canvas = Canvas(buf, pagesize=layout.page_size, pageCompression=1, initialFontName=font_name(False),
+                    lang=form.language.split("+")[0])
     canvas.setTitle(form.title)
     canvas.setAuthor("PaperVoice")
     canvas.setSubject(f"{form.id} version {form.version}, {layout.style}, {layout.paper.upper()}")

@@ -84,12 +84,13 @@ def cmd_forms(args: argparse.Namespace) -> int:
     from pipeline.form.layout import compute_layout
 
     rows = []
-    for form in _registry(args).all():
+    registry = _registry_cached(args)
+    for form in registry.all():
         std = compute_layout(form, "a4", "standard").page_count
         large = compute_layout(form, "a4", "large-print").page_count
         rows.append({"id": form.id, "version": form.version, "title": form.title, "audience": form.audience,
                      "items": len(form.items), "pages_standard": std, "pages_large_print": large,
-                     "languages": _registry_cached(args).languages(form.id, form.version)})
+                     "languages": registry.languages(form.id, form.version)})
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

@@ -141,9 +141,10 @@ def draw_page(canvas: Canvas, layout: Layout, page: PageLayout, ident: PageIdent
     tr = translator(layout.language.split("+")[0])
     for block in page.text_blocks:
         lines = (ident.human(tr),) if block.kind == "identity" else block.lines
-        canvas.setFont(font_name(block.bold), block.size_pt)
-        for line, baseline in zip(lines, block.baselines(), strict=True):
-            _draw_line(canvas, block, line, page_h - baseline)
+        for n, (line, baseline) in enumerate(zip(lines, block.baselines(), strict=True)):
+            bold = block.bold_at(n)
+            canvas.setFont(font_name(bold), block.size_pt)
+            _draw_line(canvas, block, line, page_h - baseline, bold)
 
     _draw_pictures(canvas, page, page_h)
 
@@ -186,10 +187,10 @@ def draw_page(canvas: Canvas, layout: Layout, page: PageLayout, ident: PageIdent
     canvas.setStrokeColor(black)
 
 
-def _draw_line(canvas: Canvas, block: TextBlock, line: str, y: float) -> None:
+def _draw_line(canvas: Canvas, block: TextBlock, line: str, y: float, bold: bool) -> None:
     """One line of a block.  Lines of one face and no shaping are drawn whole; others word by word, each in the
     face of its script, shaped, right-to-left lines ordered from the right (`fonts.placed_words`)."""
-    if not needs_runs(line, block.bold):
+    if not needs_runs(line, bold):
         if block.align == "center":
             canvas.drawCentredString(block.cx, y, line)
         elif block.align == "right":
@@ -197,12 +198,12 @@ def _draw_line(canvas: Canvas, block: TextBlock, line: str, y: float) -> None:
         else:
             canvas.drawString(block.x, y, line)
         return
-    width = text_width_pt(line, block.size_pt, block.bold)
+    width = text_width_pt(line, block.size_pt, bold)
     x0 = {"center": block.cx - width / 2, "right": block.right - width}.get(block.align, block.x)
-    for dx, drawn, face_name in placed_words(line, block.size_pt, block.bold):
+    for dx, drawn, face_name in placed_words(line, block.size_pt, bold):
         canvas.setFont(face_name, block.size_pt)
         canvas.drawString(x0 + dx, y, drawn)
-    canvas.setFont(font_name(block.bold), block.size_pt)
+    canvas.setFont(font_name(bold), block.size_pt)
 
 
 def _draw_pictures(canvas: Canvas, page: PageLayout, page_h: float) -> None:

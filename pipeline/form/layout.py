@@ -79,6 +79,11 @@ class TextBlock(Rect):
     bold: bool = False
     align: Literal["left", "center", "right"] = "left"
     kind: str = "body"
+    regular_from: int | None = None  # bold text whose lines from here on are regular: a bilingual print's second
+
+    def bold_at(self, line: int) -> bool:
+        """Whether line `line` is set bold (in a bilingual print, the second language is set in regular)."""
+        return self.bold and (self.regular_from is None or line < self.regular_from)
 
     @property
     def line_height(self) -> float:
@@ -278,13 +283,20 @@ class _Flow:
 
 def _text(x: float, y: float, width: float, text: str, size: float, bold: bool, kind: str,
           align: Literal["left", "center"] = "left") -> TextBlock:
-    """Wrapped text; a line break in `text` (the two languages of a bilingual print) starts a new line."""
+    """Wrapped text; a line break in `text` (the two languages of a bilingual print) starts a new line, and in
+    bold text the second language is set in regular, so the eye tells the two apart."""
+    if bold and "\n" in text:
+        first, second = text.split("\n", 1)
+        head = wrap(first, size, width, True)
+        lines = (*head, *wrap(second, size, width, False))
+        return TextBlock(x, y, width, len(lines) * size * C.LINE_SPACING, lines, size, bold, align, kind,
+                         regular_from=len(head))
     lines = tuple(wrap(text, size, width, bold))
     return TextBlock(x, y, width, len(lines) * size * C.LINE_SPACING, lines, size, bold, align, kind)
 
 
 def _shift(block: TextBlock, y: float) -> TextBlock:
-    return TextBlock(block.x, y, block.w, block.h, block.lines, block.size_pt, block.bold, block.align, block.kind)
+    return replace(block, y=y)
 
 
 def _item_unit(flow: _Flow, form: Form, spec: StyleSpec, item_id: str, text: str) -> None:
@@ -309,8 +321,7 @@ def _item_unit(flow: _Flow, form: Form, spec: StyleSpec, item_id: str, text: str
     for n, point in enumerate(form.scale):
         cx = flow.left + n * slot_w + slot_w / 2
         lbl = labels[n]
-        page["blocks"].append(TextBlock(cx - label_w / 2, label_top + label_h - lbl.h, label_w, lbl.h, lbl.lines,
-                                        lbl.size_pt, lbl.bold, "center", "label"))
+        page["blocks"].append(replace(lbl, x=cx - label_w / 2, y=label_top + label_h - lbl.h))
         page["boxes"].append(Box(cx - box / 2, box_top, box, box, item=item_id, value=point.value))
         page["blocks"].append(TextBlock(cx - box / 2 - mm(1.5) - number_w, box_top + (box - number_h) / 2, number_w,
                                         number_h, (str(point.value),), number_size, True, "right", "number"))
@@ -351,8 +362,7 @@ def _easy_read_unit(flow: _Flow, form: Form, spec: StyleSpec, item: Item) -> Non
         cx = flow.left + n * slot_w + slot_w / 2
         lbl = labels[n]
         page["pictures"].append(Picture(cx - face / 2, face_top, face, face, name=f"face:{n}/{len(form.scale)}"))
-        page["blocks"].append(TextBlock(cx - label_w / 2, label_top, label_w, lbl.h, lbl.lines, lbl.size_pt,
-                                        lbl.bold, "center", "label"))
+        page["blocks"].append(replace(lbl, x=cx - label_w / 2, y=label_top))
         page["boxes"].append(Box(cx - box / 2, box_top, box, box, item=item.id, value=point.value))
     page["rows"].append(ItemRow(item.id, Rect(flow.left, top, flow.width, height)))
     _rule_after(flow, top + height)
@@ -433,8 +443,7 @@ def _examples(flow: _Flow, spec: StyleSpec, tr: Translator) -> None:
     for n, (kind, block) in enumerate(zip(kinds, blocks, strict=True)):
         x = flow.left + n * col_w
         flow.current["examples"].append(Example(x + mm(1), top + (height - box) / 2, box, box, kind=kind))
-        flow.current["blocks"].append(TextBlock(x + mm(1) + box + gap, top + (height - block.h) / 2, block.w,
-                                                block.h, block.lines, size, spec.bold, "left", "example"))
+        flow.current["blocks"].append(replace(block, x=x + mm(1) + box + gap, y=top + (height - block.h) / 2))
 
 
 def _paragraph(flow: _Flow, text: str, size: float, bold: bool, kind: str, gap_mm: float) -> None:
@@ -604,4 +613,5 @@ def _mirrored(page: PageLayout, page_w: float) -> PageLayout:
 
 def text_fits(block: TextBlock) -> bool:
     """Every line of a block fits its width (used by the layout tests)."""
-    return all(text_width_pt(line, block.size_pt, block.bold) <= block.w + 0.5 for line in block.lines)
+    return all(text_width_pt(line, block.size_pt, block.bold_at(n)) <= block.w + 0.5
+               for n, line in enumerate(block.lines))

@@ -112,13 +112,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
         result = generate(form, args.copies, Path(args.output), ledger=ledger, paper=args.paper,
                           style="large-print" if args.large_print else "standard",
                           manifest=Path(args.manifest) if args.manifest else None,
-                          progress=_GenerateProgress(args.copies))
+                          progress=_GenerateProgress(args.copies), label=args.label)
     serials = (f"serial {result.serials[0]}" if len(result.serials) == 1
                else f"serials {result.serials[0]} to {result.serials[-1]}")
     copies = plural(len(result.serials), "copy", "copies")
     pages = "1 page" if result.pages == 1 else f"{result.pages} pages"
-    say(f"Wrote {shown(result.output)}: {copies} of {form.id} v{form.version}, {pages} ({serials}, recorded in "
-        f"{shown(args.db)}).")
+    labelled = f', labelled "{result.label}"' if result.label else ""
+    say(f"Wrote {shown(result.output)}: {copies} of {form.id} v{form.version}{labelled}, {pages} ({serials}, "
+        f"recorded in {shown(args.db)}).")
     if result.manifest:
         say(f"Manifest: {shown(result.manifest)}")
     print(result.output)
@@ -160,12 +161,17 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return int(summary.exit_code)
 
 
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    from pipeline.export.workbook import export_workbook
+    from pipeline.export.workbook import export_files
     from pipeline.ledger.store import Ledger
 
-    options = ExportOptions(output=Path(args.output), db=Path(args.db), form=args.form,
-                            csv_dir=Path(args.csv) if args.csv else None)
+    options = ExportOptions(output=_path(args.output), db=Path(args.db), form=args.form, csv_dir=_path(args.csv),
+                            sav=_path(args.sav), dta=_path(args.dta), r_dir=_path(args.r),
+                            no_images=args.no_images)
     registry = _registry(args)
     with Ledger(options.db, readonly=True) as ledger:
         undefined = [(f, v) for f, v in ledger.forms_seen()
@@ -174,9 +180,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         say(f"papervoice: warning: no definition of form '{form_id}' version {version} here, so its sheets show "
             "item ids and numbers instead of its statements and answer words\n  What to do: pass --forms-dir "
             "with the folder holding its .yaml file, and export again")
-    result = export_workbook(options, registry=registry)
-    say(f"Wrote {options.output}" + (f" and CSV files in {options.csv_dir}" if options.csv_dir else ""))
-    print(result)
+    written = export_files(options, registry=registry)
+    say(f"Wrote {plural(len(written), 'file')}" + (" (no pictures of handwriting or pages)" if options.no_images
+                                                     and options.output else "") + ":")
+    for path in written:
+        print(path)
     return 0
 
 
@@ -283,6 +291,8 @@ def _form_commands(add: _Add) -> None:
     p.add_argument("--paper", choices=["a4", "letter"], default="a4")
     p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
     p.add_argument("--manifest", metavar="OUT.csv", help="write serial,pdf_page,form_page for every PDF page")
+    p.add_argument("--label", metavar="TEXT",
+                   help='a team, site or batch for these copies (e.g. "North team"); every export carries it')
     p.set_defaults(func=cmd_generate)
 
 
@@ -303,11 +313,16 @@ def _reading_commands(add: _Add) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.set_defaults(func=cmd_scan)
 
-    p = add("export", "write the consolidated Excel workbook")
-    p.add_argument("-o", "--output", required=True, metavar="results.xlsx")
+    p = add("export", "write the consolidated Excel workbook and statistics files")
+    p.add_argument("-o", "--output", metavar="results.xlsx", help="the Excel workbook")
     p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
     p.add_argument("--form", help="only this form")
     p.add_argument("--csv", metavar="DIR", help="also write each form's responses as CSV into DIR")
+    p.add_argument("--sav", metavar="FILE.sav", help="SPSS file with labels and missing codes (one per form)")
+    p.add_argument("--dta", metavar="FILE.dta", help="Stata file with labels and missing codes (one per form)")
+    p.add_argument("--r", metavar="DIR", help="an R-ready CSV and a script applying the labels, per form, into DIR")
+    p.add_argument("--no-images", action="store_true",
+                   help="leave the pictures of handwriting and pages out of the workbook (for sharing)")
     p.set_defaults(func=cmd_export)
 
     p = add("review", "open the review page to settle what the scanner was unsure of")

@@ -295,3 +295,10 @@ ADOPT_LINE_MAX_SKEW_DEG = 3.0
 ADOPT_LINE_MIN_INKED = 0.4  # a dashed line still has ink along this share of its length
 ADOPT_LINE_MAX_MM = 0.8  # ... in one stroke at most this thick
 ADOPT_LINE_THIN_SHARE = 0.8  # ... along this share of its inked length (a line of text is thick and broken)
+
+# --- results (labels, statistics files, printed summary, data protection) ----------------------------------
+LABEL_MAX_CHARS = 60  # a print label names a team, site or batch: a short line
+REPORT_SMALL_N = 5  # fewer answers than this: the summary and the Comparison sheet say to read with care
+REPORT_FONT_PT = 14.0  # the printed summary's smallest text (clear print)
+REPORT_LARGE_FONT_PT = 18.0  # ... in large print (bold)
+STATS_STRING_MAX_CHARS = 2000  # comment text in SPSS/Stata files is cut here (Stata strL aside, a safe width)

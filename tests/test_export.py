@@ -151,34 +151,47 @@ def _responses(built: dict, form: str):  # type: ignore[no-untyped-def]
     return built["wb"][names[form]]
 
 
+COPY_HEAD = ["Serial", "Form", "Version", "Style", "Label", "Date returned", "Date settled", "Pages returned",
+             "Pages in copy", "Scanned file"]
+STATUS_HEAD = [f"{i} status" for i in ITEMS]
+FIRST_ITEM = len(COPY_HEAD)  # 0-based index of S01 in a row
+
+
 def test_responses_header_and_values_equal_ledger(built: dict) -> None:
     ws = _responses(built, PERSON)
-    assert header(ws) == ["Serial", "Form", "Version", "Scanned file", "Pages", *ITEMS, "C1", "Needs review"]
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:Q{ws.max_row}"
+    assert header(ws) == [*COPY_HEAD, *ITEMS, "C1", "Needs review", *STATUS_HEAD]
+    assert ws.freeze_panes == "B2" and ws.auto_filter.ref == f"A1:AF{ws.max_row}"
     data = rows(ws)[1:]
     serials = [r[0] for r in data]
     assert serials == sorted(built["person"][:5]) and len(set(serials)) == len(serials)
     con = sqlite3.connect(built["db"])
     con.executescript(__import__("pipeline.ledger.store", fromlist=["EFFECTIVE_VIEWS"]).EFFECTIVE_VIEWS)
     for r in data:
-        expected = dict(con.execute("SELECT item, value FROM effective_answers WHERE serial = ?", (r[0],)).fetchall())
-        got = dict(zip(ITEMS, r[5:15], strict=True))
+        expected = dict(con.execute("SELECT item, value FROM effective_answers WHERE serial = ? AND "
+                                    "state != 'flagged'", (r[0],)).fetchall())
+        got = dict(zip(ITEMS, r[FIRST_ITEM:FIRST_ITEM + 10], strict=True))
         assert got == {i: expected.get(i) for i in ITEMS}
     by_serial = {r[0]: r for r in data}
     p = built["person"]
-    assert by_serial[p[0]][1:5] == [PERSON, 1, "scans/batch1.pdf", "2 of 2"]
-    assert by_serial[p[4]][4] == "1 of 2" and by_serial[p[4]][15] is None
-    assert by_serial[p[2]][9] == 4  # S05 settled by a person
-    assert by_serial[p[2]][7] is None  # S03: machine could not choose
-    assert by_serial[p[3]][7] is None  # S03 left blank
-    assert [by_serial[s][-1] for s in p[:5]] == ["yes", "no", "yes", "yes", "no"]
+    first = by_serial[p[0]]
+    assert first[1:5] == [PERSON, 1, "standard", None] and first[7:10] == [2, 2, "scans/batch1.pdf"]
+    assert first[5] is not None and first[6] is None  # returned today; nothing decided in review
+    assert by_serial[p[2]][6] is not None  # S05 settled: the copy has a date settled
+    assert by_serial[p[4]][7:9] == [1, 2] and by_serial[p[4]][FIRST_ITEM + 6] is None
+    status = {s: dict(zip(ITEMS, by_serial[s][-10:], strict=True)) for s in p[:5]}
+    assert by_serial[p[2]][FIRST_ITEM + 4] == 4  # S05 settled by a person
+    assert by_serial[p[2]][FIRST_ITEM + 2] is None  # S03: machine could not choose
+    assert status[p[2]]["S03"] == "more than one box (not yet settled)"
+    assert by_serial[p[3]][FIRST_ITEM + 2] is None and status[p[3]]["S03"] == "left blank"
+    assert status[p[4]]["S07"] == "page not returned" and status[p[4]]["S01"] is None
+    assert [by_serial[s][FIRST_ITEM + 11] for s in p[:5]] == ["yes", "no", "yes", "yes", "no"]
     assert p[5] not in by_serial  # never returned
 
 
 def test_open_items_highlighted_with_reason(built: dict) -> None:
     ws = _responses(built, PERSON)
     row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == built["person"][2])
-    s03, s05 = ws.cell(row, 5 + 3), ws.cell(row, 5 + 5)
+    s03, s05 = ws.cell(row, FIRST_ITEM + 3), ws.cell(row, FIRST_ITEM + 5)
     assert s03.fill.fgColor.rgb.endswith(cells.REVIEW_FILL.fgColor.rgb[-6:])
     assert s03.comment is not None and "more than one box" in s03.comment.text
     assert "boxes 2 and 4" in s03.comment.text
@@ -204,9 +217,9 @@ def test_transcriptions_stay_inert_text(built: dict) -> None:
             if name.startswith("xl/worksheets/sheet"):
                 assert b"<f>" not in z.read(name) and b"<f " not in z.read(name)
     person = _responses(built, PERSON)
-    cell = next(c for c in person["P"] if c.value == INJECTIONS[0])
+    cell = next(c for c in person["U"] if c.value == INJECTIONS[0])
     assert cell.data_type == "s" and cell.quotePrefix
-    at = next(c for c in _responses(built, PRACTITIONER)["P"] if c.value == INJECTIONS[3])
+    at = next(c for c in _responses(built, PRACTITIONER)["U"] if c.value == INJECTIONS[3])
     assert at.data_type == "s" and at.quotePrefix
     assert texts[built["pract"][1]] == INJECTIONS[3]
 
@@ -304,7 +317,7 @@ def test_settled_questions_leave_review(built: dict, tmp_path: Path) -> None:
     assert rows(wb["Review"])[1:] == []
     assert not wb["Review"]._images
     responses = _responses({"wb": wb}, PERSON)
-    assert {r[-1] for r in rows(responses)[1:]} == {"no"}
+    assert {r[FIRST_ITEM + 11] for r in rows(responses)[1:]} == {"no"}
     assert not any(c.comment for row in responses.iter_rows() for c in row)
     pages = {r[2]: r[9] for r in rows(wb["Pages"])[1:] if r[2] == "not_form"}
     assert pages == {"not_form": "confirmed: not a form"}
@@ -356,7 +369,7 @@ def test_codebook_and_pages(built: dict) -> None:
     assert any(MYSTERY in line and "No form definition found" in line for line in flat)
     assert any("Q1" in line and "rating" in line for line in flat)
     assert any("Not at all" in line for line in flat)
-    assert any(line.startswith("Blank:") for line in flat) and any(line.startswith("Flags:") for line in flat)
+    assert any(line.startswith("Missing answers:") for line in flat) and any(line.startswith("Flags:") for line in flat)
     pages = built["wb"]["Pages"]
     assert header(pages)[:4] == ["File", "Page", "Status", "Reason"]
     statuses = [r[2] for r in rows(pages)[1:]]
@@ -369,12 +382,13 @@ def test_codebook_and_pages(built: dict) -> None:
 def test_csv(built: dict) -> None:
     with open(built["csv"] / f"{PERSON}.csv", encoding="utf-8", newline="") as fh:
         data = list(csv.reader(fh))
-    assert data[0] == ["Serial", "Form", "Version", "Scanned file", "Pages", *ITEMS, "C1", "Needs review",
-                       "Items to review"]
+    assert data[0] == [*COPY_HEAD, *ITEMS, "C1", "Needs review", *STATUS_HEAD, "Items to review"]
     by_serial = {r[0]: r for r in data[1:]}
     p = built["person"]
-    assert by_serial[p[2]][7] == "" and by_serial[p[2]][9] == "4" and by_serial[p[2]][-1] == "S03 C1"
-    assert by_serial[p[0]][15] == INJECTIONS[0] and by_serial[p[3]][15] == CONTROL_CLEAN
+    row = by_serial[p[2]]
+    assert row[FIRST_ITEM + 2] == "" and row[FIRST_ITEM + 4] == "4" and row[-1] == "S03 C1"
+    assert row[3] == "standard" and len(row[5]) == 10 and row[5][4] == "-"  # an ISO date
+    assert by_serial[p[0]][FIRST_ITEM + 10] == INJECTIONS[0] and by_serial[p[3]][FIRST_ITEM + 10] == CONTROL_CLEAN
     assert (built["csv"] / f"{MYSTERY}.csv").exists()
 
 

@@ -143,8 +143,9 @@ class CropPlan:
     which also sets each row tall enough for its picture.
     """
 
-    def __init__(self, db_path: Path, scratch: Path) -> None:
+    def __init__(self, db_path: Path, scratch: Path, omit: bool = False) -> None:
         self.db_path, self.scratch = db_path, scratch
+        self.omit = omit  # export --no-images: no picture of handwriting or pages leaves the ledger
         self.jobs: list[ImageJob] = []
         self._dest: dict[int, str] = {}
         self._places: list[tuple[Worksheet, int, int, int]] = []
@@ -179,7 +180,9 @@ class CropPlan:
         self._pending = self._pool.map(_prepare_image, self.jobs, chunksize=16)
 
     def place(self, ws: Worksheet, row: int, col: int, image_id: int | None) -> None:
-        if image_id is None or image_id not in self._dest:
+        if self.omit:
+            put(ws, row, col, "(pictures left out of this export)", TOP)
+        elif image_id is None or image_id not in self._dest:
             put(ws, row, col, "(no image)", TOP)
         else:
             self._places.append((ws, row, col, image_id))

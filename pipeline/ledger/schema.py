@@ -103,7 +103,35 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
         _upgrade_to_2(conn)
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     conn.execute("INSERT OR IGNORE INTO meta VALUES ('survey_id', ?)", (new_survey_id(),))
+    _ensure_results(conn)
     _store_views(conn)
+
+
+#: Tables for results and data protection (issue 23): comments a person marked fine to share in a printed
+#: summary, and the audit of erasures (which copy, when, how much was removed: never what it said).
+RESULTS_TABLES = """
+CREATE TABLE IF NOT EXISTS shared_comments (
+    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, shared INTEGER NOT NULL,
+    decided_at TEXT NOT NULL, decided_by TEXT NOT NULL DEFAULT '', PRIMARY KEY (page_id, item));
+CREATE TABLE IF NOT EXISTS erasures (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, serial TEXT, erased_at TEXT NOT NULL, pages INTEGER NOT NULL,
+    answers INTEGER NOT NULL, comments INTEGER NOT NULL, images INTEGER NOT NULL, decisions INTEGER NOT NULL,
+    note TEXT NOT NULL DEFAULT '');
+"""
+
+
+def _ensure_results(conn: sqlite3.Connection) -> None:
+    """Idempotent: the print label on each batch (NULL = none), the shared-comment marks and the erasure audit."""
+    if "label" not in _columns(conn, "issue_batches"):
+        conn.execute("ALTER TABLE issue_batches ADD COLUMN label TEXT")
+    for statement in RESULTS_TABLES.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    """A table's column names, asked in a way every database answers (no PRAGMA)."""
+    return {d[0] for d in conn.execute(f"SELECT * FROM {table} WHERE 1 = 0").description}
 
 
 def _plain(sql: str) -> str:

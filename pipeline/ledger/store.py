@@ -218,13 +218,14 @@ class Ledger:
 
     def issue_serials(self, form_id: str, version: int, style: str, paper: str, pages: int, copies: int,
                       output: str | None, *, start: int | None = None,
-                      then: Callable[[], None] | None = None) -> list[str]:
+                      then: Callable[[], None] | None = None, label: str | None = None) -> list[str]:
         """Record `copies` new serials; numbers only ever grow, so none is reused.
 
         Issued means printed: `then` (writing the PDF) runs inside the same transaction, so the serials are
         recorded if and only if it succeeds; Ctrl-C or any failure before it is done records nothing.
         `start` is the first number the caller already printed: if another PaperVoice issued serials in the
         meantime, `SerialsMoved` is raised and nothing is recorded (render again with new numbers).
+        `label` (a team, site or batch; None for none) is kept on the batch and carried into every export.
         """
         with self.transaction() as db:
             stamp = now()
@@ -232,8 +233,9 @@ class Ledger:
             if start is not None and start != first:
                 raise SerialsMoved(first)
             batch = db.execute(
-                "INSERT INTO issue_batches (form_id, form_version, style, paper, copies, output, issued_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)", (form_id, version, style, paper, copies, output, stamp)).lastrowid
+                "INSERT INTO issue_batches (form_id, form_version, style, paper, copies, output, issued_at, label)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (form_id, version, style, paper, copies, output, stamp, label or None)).lastrowid
             serials = [serial_for(n) for n in range(first, first + copies)]
             db.executemany(
                 "INSERT INTO serials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -218,6 +218,40 @@ def cmd_check(args: argparse.Namespace) -> int:
     return int(ExitCode.LEDGER) if problems else 0
 
 
+def cmd_erase(args: argparse.Namespace) -> int:
+    from pipeline.ledger import erase
+    from pipeline.ledger.store import Ledger
+
+    if args.list:
+        with Ledger(args.db, readonly=True) as ledger:
+            for entry in erase.erasures(ledger):
+                print(entry.describe())
+        return 0
+    if not args.serial and args.images_older_than is None:
+        raise_usage("erase needs a serial, or --images-older-than DAYS",
+                    "e.g. papervoice erase 000123X --yes  (or --list to see past erasures)")
+    if args.serial and args.images_older_than is not None:
+        raise_usage("give a serial or --images-older-than, not both", "run erase once for each")
+    with Ledger(args.db) as ledger:
+        if not args.yes:
+            if args.serial:
+                pages = erase.copy_pages(ledger, args.serial.strip().upper())
+                what = (f"copy {args.serial.upper()}: its answers, comments, review decisions and the pictures of its "
+                        f"{plural(len(pages), 'page')}")
+            else:
+                what = (f"the pictures of pages scanned more than {args.images_older_than} days ago (answers and "
+                        "transcriptions stay)")
+            raise_usage(f"this would erase {what}, for good", "add --yes to erase it (keep a copy of the ledger "
+                        "first if you are unsure)")
+        if args.serial:
+            entry = erase.erase_copy(ledger, args.serial)
+        else:
+            entry = erase.erase_images_older_than(ledger, args.images_older_than)
+    say(f"Erased: {entry.describe()}.")
+    say("Exports made from now on leave it out; workbooks and files written before still hold it: delete those too.")
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from pipeline.simulate.returns import SimulationSpec, simulate_returns
 
@@ -344,6 +378,16 @@ def _reading_commands(add: _Add) -> None:
     p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_check)
+
+    p = add("erase", "erase one copy's answers, comments and pictures (a person's request), or old page pictures",
+            forms_dirs=False)
+    p.add_argument("serial", nargs="?", help="the serial of the copy to erase (printed at the foot of each page)")
+    p.add_argument("--images-older-than", type=int, metavar="DAYS",
+                   help="retention: delete pictures of pages scanned more than DAYS days ago; answers stay")
+    p.add_argument("--yes", action="store_true", help="really erase (without it, erase only says what it would do)")
+    p.add_argument("--list", action="store_true", help="list the erasures made so far (the audit)")
+    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.set_defaults(func=cmd_erase)
 
     p = add("simulate", "make realistic filled-in returns for demos and benchmarks")
     p.add_argument("form", nargs="+", help="the forms to fill in (see 'papervoice forms')")

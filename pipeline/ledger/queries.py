@@ -342,7 +342,7 @@ def returned_copies(ledger: Ledger, form_id: str | None = None) -> list[Returned
     where, params = _where(("p.form_id", form_id))
     rows = ledger.execute(
         "SELECT p.id, p.serial, p.form_id, p.form_version, p.form_page, COALESCE(p.page_count, s.pages, 0) AS count,"
-        " p.serial_issued, f.path, COALESCE(s.style, p.style, '') AS style, b.label, p.scanned_at"
+        f" p.serial_issued, f.path, COALESCE(s.style, p.style, '') AS style, {_label_column(ledger)}, p.scanned_at"
         " FROM pages p JOIN files f ON f.id = p.file_id"
         " LEFT JOIN serials s ON s.serial = p.serial LEFT JOIN issue_batches b ON b.id = s.batch_id"
         " WHERE p.status = 'form' AND p.serial IS NOT NULL"
@@ -363,6 +363,11 @@ def returned_copies(ledger: Ledger, form_id: str | None = None) -> list[Returned
             style=str(pages[0]["style"]), label=pages[0]["label"], returned_at=min(str(r["scanned_at"]) for r in pages),
             settled_at=settled.get((form, serial))))
     return copies
+
+
+def _label_column(ledger: Ledger) -> str:
+    """The batch's print label; a ledger older than labels, opened read-only, has none."""
+    return "b.label" if ledger.has_column("issue_batches", "label") else "NULL AS label"
 
 
 def _settled_at(ledger: Ledger, form_id: str | None) -> dict[tuple[str, str], str]:
@@ -389,11 +394,12 @@ class UnreturnedCopy:
 def unreturned_copies(ledger: Ledger, form_id: str | None = None) -> list[UnreturnedCopy]:
     """Every issued copy with no page read as a form, by serial: the statistics files' 'copy not returned' rows."""
     where, params = _where(("s.form_id", form_id))
+    if ledger.has_column("erasures", "serial"):
+        where.append("NOT EXISTS (SELECT 1 FROM erasures e WHERE e.serial = s.serial)")
     rows = ledger.execute(
-        "SELECT s.serial, s.form_id, s.form_version, s.style, b.label, s.pages FROM serials s"
+        f"SELECT s.serial, s.form_id, s.form_version, s.style, {_label_column(ledger)}, s.pages FROM serials s"
         " LEFT JOIN issue_batches b ON b.id = s.batch_id"
         " WHERE NOT EXISTS (SELECT 1 FROM pages p WHERE p.serial = s.serial AND p.status = 'form')"
-        " AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.serial = s.serial)"
         + "".join(f" AND {w}" for w in where) + " ORDER BY s.form_id, s.serial", params)
     return [UnreturnedCopy(str(r[0]), str(r[1]), int(r[2]), str(r[3]), r[4], int(r[5])) for r in rows]
 

@@ -188,6 +188,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipeline.report.summary import ReportOptions, write_report
+
+    options = ReportOptions(output=Path(args.output), db=Path(args.db), form=args.form, large_print=args.large_print,
+                            title=args.title)
+    path = write_report(options, registry=_registry(args))
+    say(f"Wrote {shown(path)}: the summary of results" + (" in large print" if args.large_print else "")
+        + ". Only comments marked in review as fine to share are in it.")
+    print(path)
+    return 0
+
+
 def cmd_review(args: argparse.Namespace) -> int:
     from pipeline.review.app import serve
 
@@ -358,6 +370,14 @@ def _reading_commands(add: _Add) -> None:
     p.add_argument("--no-images", action="store_true",
                    help="leave the pictures of handwriting and pages out of the workbook (for sharing)")
     p.set_defaults(func=cmd_export)
+
+    p = add("report", "print a summary of the results (charts, comments marked fine to share) as a PDF")
+    p.add_argument("-o", "--output", required=True, metavar="summary.pdf")
+    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--form", help="only this form")
+    p.add_argument("--large-print", action="store_true", help="18 pt bold text")
+    p.add_argument("--title", help="the heading on the first page (default: the form's title)")
+    p.set_defaults(func=cmd_report)
 
     p = add("review", "open the review page to settle what the scanner was unsure of")
     p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)

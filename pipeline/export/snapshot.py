@@ -28,6 +28,7 @@ from pipeline.ledger.queries import (
     returned_copies,
     unreturned_copies,
 )
+from pipeline.ledger.sharing import shared_comments
 from pipeline.ledger.store import Ledger, describe_page_decision
 from pipeline.vocab import FileOutcome, FlagReason, MissingKind, PageStatus
 
@@ -134,6 +135,7 @@ class PageRow:
 class Snapshot:
     forms: list[FormReport]
     pages: list[PageRow]
+    shared: set[tuple[int, str]] = field(default_factory=set)  # comments marked fine to share (page id, field)
 
 
 def read_snapshot(ledger: Ledger, registry: FormRegistry, only: str | None) -> Snapshot:
@@ -146,7 +148,7 @@ def read_snapshot(ledger: Ledger, registry: FormRegistry, only: str | None) -> S
                                    f"use one of: {', '.join(form_ids) or '(the ledger is empty)'}")
         form_ids = [only]
     forms = [_read_form(ledger, registry, form_id) for form_id in form_ids]
-    return Snapshot(forms, _read_pages(ledger, only))
+    return Snapshot(forms, _read_pages(ledger, only), shared_comments(ledger))
 
 
 def _read_form(ledger: Ledger, registry: FormRegistry, form_id: str) -> FormReport:

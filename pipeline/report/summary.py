@@ -210,7 +210,8 @@ def _statement_block(number: int, item_id: str, forms: list[tuple[FormReport, Co
     else:
         panel_w = (width - gap) / 2
         table = Table([[_panel(g, panel_w, look, styles) for g in groups]], colWidths=[panel_w + gap / 2] * 2)
-        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("FONTNAME", (0, 0), (-1, -1), look.font), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("FONTNAME", (0, 0), (-1, -1), look.font),
+                                   ("LEFTPADDING", (0, 0), (-1, -1), 0),
                                    ("RIGHTPADDING", (0, 0), (-1, -1), gap / 2)]))
         table.hAlign = "LEFT"
         parts.append(table)

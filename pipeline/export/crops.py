@@ -35,6 +35,7 @@ class ImageJob:
     dest: str
     max_width_px: int
     max_height_px: int
+    trim: bool = False  # cut to the writing (comment fields): a short "No." is not half a page of empty lines
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ def _prepare_image(job: ImageJob) -> tuple[int, int, str] | None:
     data = _worker_images.read(job.image_id)
     if data is None:
         return None
+    if job.trim:
+        data = _trim_to_writing(data)
     if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":  # what the scanner stores: read the size only
         width, height = struct.unpack(">II", data[16:24])
         fmt = "png"
@@ -111,6 +114,46 @@ def _prepare_image(job: ImageJob) -> tuple[int, int, str] | None:
         out, fmt = encoded.tobytes(), "png"
     Path(job.dest).write_bytes(out)
     return shown_w, shown_h, fmt
+
+
+def _trim_to_writing(data: bytes) -> bytes:
+    """The part of a comment field that holds writing, with a margin; the whole field when none is found.
+
+    Ink is what is clearly darker than the paper and the printed guide lines (light grey by design); specks
+    smaller than a pen stroke are ignored so scanner dust does not stretch the box.
+    """
+    import cv2
+    import numpy as np
+
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if pixels is None or pixels.size == 0:
+        return data
+    paper = float(np.median(pixels[::4, ::4]))
+    ink = (pixels < paper * C.EXPORT_TRIM_INK_FRACTION).astype(np.uint8)
+    ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    h, w = pixels.shape
+
+    def writing(box: Any) -> bool:
+        """A pen's mark, not the field's frame or a printed guide line (long and thin, or spanning the field)."""
+        bw, bh = int(box[cv2.CC_STAT_WIDTH]), int(box[cv2.CC_STAT_HEIGHT])
+        if box[cv2.CC_STAT_AREA] < C.EXPORT_TRIM_MIN_INK_PX or bw > 0.9 * w or bh > 0.9 * h:
+            return False
+        return not (bw > 0.3 * w and bh <= max(4, 0.012 * h))
+
+    boxes = [stats[i] for i in range(1, count) if writing(stats[i])]
+    if not boxes:
+        return data
+    pad = max(4, round(h * C.EXPORT_TRIM_MARGIN))
+    x0 = max(0, min(int(b[0]) for b in boxes) - pad)
+    y0 = max(0, min(int(b[1]) for b in boxes) - pad)
+    x1 = min(w, max(int(b[0] + b[2]) for b in boxes) + pad)
+    y1 = min(h, max(int(b[1] + b[3]) for b in boxes) + pad)
+    if (x1 - x0) * (y1 - y0) > 0.85 * w * h:
+        return data  # writing all over: nothing to gain
+    full = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    ok, encoded = cv2.imencode(".png", full[y0:y1, x0:x1])
+    return encoded.tobytes() if ok else data
 
 
 def _whiten_paper(pixels: Any) -> Any:
@@ -153,12 +196,12 @@ class CropPlan:
         self._pending: Iterator[tuple[int, int, str] | None] | None = None
         self._done: list[tuple[int, int, str] | None] | None = None
 
-    def want(self, image_id: int | None, max_width_px: int, max_height_px: int) -> None:
+    def want(self, image_id: int | None, max_width_px: int, max_height_px: int, trim: bool = False) -> None:
         if image_id is None or image_id in self._dest:
             return
         dest = str(self.scratch / f"{image_id}.img")
         self._dest[image_id] = dest
-        self.jobs.append(ImageJob(image_id, dest, max_width_px, max_height_px))
+        self.jobs.append(ImageJob(image_id, dest, max_width_px, max_height_px, trim))
 
     def start(self) -> None:
         """Begin preparing, in parallel when there are enough crops to repay starting processes."""

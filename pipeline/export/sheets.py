@@ -69,8 +69,10 @@ def write_summary(ws: Worksheet, forms: list[FormReport]) -> None:
     if not forms:
         put(ws, row, 1, "The ledger holds no forms yet.")
     for n, report in enumerate(forms):
-        if n:
+        if n and not ws.row_breaks.brk:
             ws.row_breaks.append(Break(id=row - 1))  # each form's table and chart on a page of its own
+        elif n and ws.row_breaks.brk[-1].id < row - 2:
+            ws.row_breaks.append(Break(id=row - 1))
         row = _summary_block(ws, report, row) + 2
 
 
@@ -144,9 +146,14 @@ def _summary_block(ws: Worksheet, report: FormReport, row: int) -> int:
     chart.x_axis.delete = chart.y_axis.delete = False  # openpyxl >= 3.1.4 hides axes unless told
     chart.legend.position = "b"
     chart.width = C.EXPORT_CHART_WIDTH_CM
-    chart.height = C.EXPORT_CHART_BASE_HEIGHT_CM + C.EXPORT_CHART_CM_PER_ITEM * len(report.item_ids)
+    chart.height = min(C.EXPORT_CHART_BASE_HEIGHT_CM + C.EXPORT_CHART_CM_PER_ITEM * len(report.item_ids),
+                       C.EXPORT_CHART_MAX_HEIGHT_CM)
+    # the chart starts a printed page and its rows are kept off the next: a chart is never cut by a page break
+    ws.row_breaks.append(Break(id=row - 1))
     ws.add_chart(chart, f"A{row}")
-    return row + math.ceil(chart.height / CM_PER_DEFAULT_ROW)
+    end = row + math.ceil(chart.height / CM_PER_DEFAULT_ROW)
+    ws.row_breaks.append(Break(id=end))
+    return end
 
 
 def _colours(n: int) -> list[str]:
@@ -237,8 +244,8 @@ def write_comments(ws: Worksheet, forms: list[FormReport], crops: CropPlan,
         for copy in report.copies:
             for field_id in report.field_ids:
                 note = copy.comments.get(field_id)
-                if note is None or not note.present:
-                    continue
+                if note is None or not note.present or (note.settled and not note.text.strip()):
+                    continue  # nothing written, or a person marked it "No comment"
                 row += 1
                 place[(report.form_id, copy.serial, field_id)] = row
                 put(ws, row, 1, copy.serial, TOP)

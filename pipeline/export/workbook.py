@@ -99,8 +99,9 @@ def _want_crops(crops: CropPlan, snapshot: Snapshot) -> None:
     for report in snapshot.forms:
         for copy in report.copies:
             for note in copy.comments.values():
-                if note.present:
-                    crops.want(note.crop_id, C.EXPORT_COMMENT_IMAGE_WIDTH_PX, C.EXPORT_COMMENT_IMAGE_MAX_HEIGHT_PX)
+                if note.present and not (note.settled and not note.text.strip()):  # "No comment": not shown
+                    crops.want(note.crop_id, C.EXPORT_COMMENT_IMAGE_WIDTH_PX, C.EXPORT_COMMENT_IMAGE_MAX_HEIGHT_PX,
+                               trim=True)
             for answer in copy.answers.values():
                 if answer.open:
                     crops.want(answer.crop_id, C.EXPORT_ITEM_IMAGE_WIDTH_PX, C.EXPORT_ITEM_IMAGE_MAX_HEIGHT_PX)

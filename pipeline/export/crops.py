@@ -125,7 +125,7 @@ def _trim_to_writing(data: bytes) -> bytes:
     import cv2
     import numpy as np
 
-    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    pixels: Any = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if pixels is None or pixels.size == 0:
         return data
     paper = float(np.median(pixels[::4, ::4]))
@@ -137,9 +137,11 @@ def _trim_to_writing(data: bytes) -> bytes:
     def writing(box: Any) -> bool:
         """A pen's mark, not the field's frame or a printed guide line (long and thin, or spanning the field)."""
         bw, bh = int(box[cv2.CC_STAT_WIDTH]), int(box[cv2.CC_STAT_HEIGHT])
-        if box[cv2.CC_STAT_AREA] < C.EXPORT_TRIM_MIN_INK_PX or bw > 0.9 * w or bh > 0.9 * h:
+        if box[cv2.CC_STAT_AREA] < C.EXPORT_TRIM_MIN_INK_PX or (bw > 0.9 * w and bh > 0.9 * h):
             return False
-        return not (bw > 0.3 * w and bh <= max(4, 0.012 * h))
+        flat = bw > 0.3 * w and bh <= max(4, 0.012 * h)
+        upright = bh > 0.3 * h and bw <= max(4, 0.012 * w)
+        return not (flat or upright)
 
     boxes = [stats[i] for i in range(1, count) if writing(stats[i])]
     if not boxes:
@@ -151,7 +153,7 @@ def _trim_to_writing(data: bytes) -> bytes:
     y1 = min(h, max(int(b[1] + b[3]) for b in boxes) + pad)
     if (x1 - x0) * (y1 - y0) > 0.85 * w * h:
         return data  # writing all over: nothing to gain
-    full = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    full: Any = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     ok, encoded = cv2.imencode(".png", full[y0:y1, x0:x1])
     return encoded.tobytes() if ok else data
 

@@ -34,6 +34,7 @@ from tests.test_export import (
     page,
     record,
 )
+from tests.test_review import browser, build_ledger  # noqa: F401  (browser: the Chromium fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_TEXT = "The staff listened and we wrote the plan together."
@@ -278,3 +279,47 @@ def test_retention_deletes_old_images_keeps_answers(survey: dict[str, Any], tmp_
     con.close()
     assert 0 < left == open_crops < images_before  # only the pictures a person still needs are kept
     assert check_ledger(db) == []
+
+
+# --- "fine to share" in review: a real browser, by keyboard --------------------------------------
+
+@pytest.mark.browser
+def test_share_mark_in_review_by_keyboard(browser: Any, tmp_path: Path) -> None:  # noqa: F811
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from pipeline.form.definition import FormRegistry
+    from pipeline.ledger import queries as Q
+    from pipeline.options import ReviewOptions
+    from pipeline.review.app import create_app
+
+    built = build_ledger(tmp_path / "review.db", FormRegistry.from_dirs())
+    server = make_server("127.0.0.1", 0, create_app(ReviewOptions(db=built.db, port=0, open_browser=False)),
+                         threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with Ledger(built.db, readonly=True) as led:
+            q = next(q for q in Q.comment_questions(led) if q.serial == built.serials[1])
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{server.server_port}/comment/{q.page_id}/{q.item}")
+        box = page.get_by_label("Fine to share in the printed summary", exact=False)
+        assert not box.is_checked()  # default: nothing is shared
+        box.focus()
+        page.keyboard.press("Space")
+        assert box.is_checked()
+        page.focus("#save")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert "fine to share" in page.inner_text(".banner")
+        with Ledger(built.db, readonly=True) as led:
+            assert shared_comments(led) == {(q.page_id, q.item)}
+        page.goto(f"http://127.0.0.1:{server.server_port}/comment/{q.page_id}/{q.item}")
+        assert page.get_by_label("Fine to share in the printed summary", exact=False).is_checked()
+        out = write_report(ReportOptions(output=tmp_path / "s.pdf", db=built.db))
+        text = " ".join(subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout.split())
+        assert "My social worker listened" in text
+    finally:
+        server.shutdown()
+        server.server_close()

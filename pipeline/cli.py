@@ -15,7 +15,15 @@ from pathlib import Path
 from pipeline import __version__
 from pipeline.errors import ExitCode, PaperVoiceError
 from pipeline.names import shown
-from pipeline.options import DEFAULT_DB, OCR_ENGINES, ExportOptions, ReviewOptions, ScanOptions, default_jobs
+from pipeline.options import (
+    DEFAULT_DB,
+    OCR_ENGINES,
+    ExportOptions,
+    ReportOptions,
+    ReviewOptions,
+    ScanOptions,
+    default_jobs,
+)
 from pipeline.scan.ocr import DEFAULT_ENGINE, ENGINES
 from pipeline.text import plural
 
@@ -189,7 +197,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from pipeline.report.summary import ReportOptions, write_report
+    from pipeline.report.summary import write_report
 
     options = ReportOptions(output=Path(args.output), db=Path(args.db), form=args.form, large_print=args.large_print,
                             title=args.title)

@@ -72,6 +72,21 @@ class ExportOptions:
 
 
 @dataclass(frozen=True)
+class ReportOptions:
+    """What `papervoice report` writes (the printed summary); shared by the command and the office app."""
+
+    output: Path
+    db: Path = DEFAULT_DB
+    form: str | None = None
+    large_print: bool = False
+    title: str | None = None  # the heading on the first page (default: the form's title)
+
+    def __post_init__(self) -> None:
+        if Path(self.output).suffix.lower() != ".pdf":
+            raise UsageError(f"the summary's name {self.output} should end in .pdf", "use e.g. -o summary.pdf")
+
+
+@dataclass(frozen=True)
 class ReviewOptions:
     db: Path = DEFAULT_DB
     host: str = "127.0.0.1"

@@ -334,18 +334,21 @@ def test_summary_counts_and_chart(built: dict) -> None:
     assert facts["Response rate (returned ÷ issued)"] == pytest.approx(5 / 6)
     head_i = next(i for i in range(start, len(data)) if data[i][0] == "Item")
     head = data[head_i]
-    assert head[:4] == ["Item", "Statement", "n answered", "1 Not at all"] and head[-4:] == [
-        "Blank", "Needs review", "Mean", "Median"]
+    assert head[:4] == ["Item", "Statement", "n answered", "1 Not at all"] and head[-6:] == [
+        "Left blank", "Cannot be told", "Page not returned", "Needs review", "Mean", "Median"]
     by_item = {r[0]: dict(zip(head, r, strict=False)) for r in data[head_i + 1:head_i + 11]}
     # S03: 3, 4, (open), blank, 2 (incomplete copy has page 1) -> settled 3, 4, 2
     s03 = by_item["S03"]
-    assert (s03["n answered"], s03["Blank"], s03["Needs review"]) == (3, 1, 1)
+    assert (s03["n answered"], s03["Left blank"], s03["Needs review"]) == (3, 1, 1)
     assert s03["Mean"] == pytest.approx(3.0) and s03["Median"] == 3
     assert s03["% 3"] == pytest.approx(1 / 3)
     s05 = by_item["S05"]  # 1, 4, 4 (reviewed), 5, 2
     assert s05["n answered"] == 5 and s05["Mean"] == pytest.approx(16 / 5)
     s10 = by_item["S10"]  # page 2 missing for the incomplete copy: blank
-    assert (s10["n answered"], s10["Blank"]) == (4, 1)
+    assert (s10["n answered"], s10["Left blank"], s10["Page not returned"]) == (4, 0, 1)
+    for row in by_item.values():  # every returned copy is counted once, in one column
+        assert row["n answered"] + row["Left blank"] + row["Cannot be told"] + row["Page not returned"] + row[
+            "Needs review"] == facts["Copies returned"]
     assert by_item["S01"]["Statement"].startswith("I was trusted to write my own plan")
     assert len(ws._charts) == 3  # one per form with returns
     assert all(c.grouping == "percentStacked" for c in ws._charts)

@@ -20,8 +20,8 @@ from pipeline.ledger import erase
 from pipeline.ledger.check import check_ledger
 from pipeline.ledger.sharing import set_shared, shared_comments
 from pipeline.ledger.store import Ledger
-from pipeline.options import ExportOptions
-from pipeline.report.summary import ReportOptions, write_report
+from pipeline.options import ExportOptions, ReportOptions
+from pipeline.report.summary import write_report
 from pipeline.vocab import MissingKind
 from tests.test_export import (
     ITEMS,

@@ -58,7 +58,7 @@ def write_summary(ws: Worksheet, forms: list[FormReport]) -> None:
     ws.title = "Summary"
     print_setup(ws)
     n_points = max((len(r.scale) for r in forms), default=5)
-    for col, width in enumerate([9.0, 58.0, 10.0] + [11.0] * (2 * n_points) + [9.0, 9.0, 9.0, 9.0], 1):
+    for col, width in enumerate([9.0, 58.0, 10.0] + [11.0] * (2 * n_points) + [9.0] * 6, 1):
         ws.column_dimensions[get_column_letter(col)].width = width
     row = 1
     put(ws, row, 1, "Summary of returns").font = TITLE_FONT
@@ -102,7 +102,7 @@ def _summary_block(ws: Worksheet, report: FormReport, row: int) -> int:
     points = report.scale
     head = (["Item", "Statement", "n answered"]
             + [f"{p.value} {p.label}".strip() for p in points] + [f"% {p.value}" for p in points]
-            + ["Blank", "Needs review", "Mean", "Median"])
+            + ["Left blank", "Cannot be told", "Page not returned", "Needs review", "Mean", "Median"])
     header(ws, row, head)
     header_row = row
     for item_id in report.item_ids:
@@ -120,10 +120,12 @@ def _summary_block(ws: Worksheet, report: FormReport, row: int) -> int:
             pct = put(ws, row, 4 + len(points) + k, count / n if n else None, TOP)
             pct.number_format = "0%"
         col = 4 + 2 * len(points)
-        put(ws, row, col, len(report.copies) - n - waiting, TOP)
-        put(ws, row, col + 1, waiting, TOP)
-        put(ws, row, col + 2, statistics.fmean(in_scale) if in_scale else None, TOP).number_format = "0.00"
-        put(ws, row, col + 3, float(statistics.median(in_scale)) if in_scale else None, TOP).number_format = "0.0"
+        kinds = [c.status(item_id) for c in report.copies]
+        for k, kind in enumerate((MissingKind.LEFT_BLANK, MissingKind.CANNOT_TELL, MissingKind.PAGE_NOT_RETURNED)):
+            put(ws, row, col + k, sum(1 for found in kinds if found == kind), TOP)
+        put(ws, row, col + 3, waiting, TOP)
+        put(ws, row, col + 4, statistics.fmean(in_scale) if in_scale else None, TOP).number_format = "0.00"
+        put(ws, row, col + 5, float(statistics.median(in_scale)) if in_scale else None, TOP).number_format = "0.0"
     last = row
     row += 2
     if not report.copies or not report.item_ids:
@@ -390,9 +392,10 @@ CODING_RULES = (
     "Review sheet: every open question, as the review page asks them - unsettled ratings (with the scanned row), "
     "unchecked handwriting (linked to its crop on Comments), copies with pages missing until a person "
     "acknowledges it, and pages not recognised as a form until a person assigns them or confirms they are not.",
-    "Summary: n answered counts settled answers on the scale; % columns are shares of n answered; Blank counts "
-    "returned copies with no answer; Needs review counts answers waiting for a person. n answered + Blank + Needs "
-    "review = copies returned. Mean and median are of the settled answers.",
+    "Summary: n answered counts settled answers on the scale; % columns are shares of n answered; Left blank, "
+    "Cannot be told and Page not returned count returned copies without an answer, by reason; Needs review counts "
+    "answers waiting for a person (more than one box, or unreadable). n answered + those four = copies returned. "
+    "Mean and median are of the settled answers.",
     "Copies issued = serials printed by this ledger; complete = every page of the copy was read; response rate = "
     "returned copies with a serial issued here, divided by copies issued.",
     "Comparison: mean of settled answers from people receiving support beside practitioners' self-ratings; "

@@ -37,12 +37,12 @@ from reportlab.platypus.flowables import Flowable
 
 from pipeline import constants as C
 from pipeline.atomic import atomic_write
-from pipeline.errors import UsageError
 from pipeline.export.sheets import comparison_pair
 from pipeline.export.snapshot import FormReport, Snapshot, read_snapshot
 from pipeline.form.definition import FormRegistry
 from pipeline.form.fonts import font_name, register_fonts, text_width_pt
 from pipeline.ledger.store import Ledger
+from pipeline.options import ReportOptions
 from pipeline.text import clean_text, plural
 
 #: Okabe & Ito (2008): distinguishable with protanopia, deuteranopia and tritanopia, and in grey.
@@ -50,21 +50,6 @@ PEOPLE_COLOUR = HexColor("#0072B2")
 PRACTITIONER_COLOUR = HexColor("#E69F00")
 TRACK_COLOUR = Color(0.93, 0.93, 0.93)
 MARGIN = 16 * mm
-
-
-@dataclass(frozen=True)
-class ReportOptions:
-    """What `papervoice report` writes; shared by the command and the office app."""
-
-    output: Path
-    db: Path = Path("papervoice.db")
-    form: str | None = None
-    large_print: bool = False
-    title: str | None = None  # the heading on the first page (default: from the form)
-
-    def __post_init__(self) -> None:
-        if Path(self.output).suffix.lower() != ".pdf":
-            raise UsageError(f"the summary's name {self.output} should end in .pdf", "use e.g. -o summary.pdf")
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,13 @@ class MissingKind(Vocab):
         return next((m for m in cls if m.code == code), None)
 
 
+class ErasureKind(Vocab):
+    """What an erasure removed (`erasures.kind`): the audit says which, never what it said."""
+
+    COPY = "copy", "one copy's answers, comments, decisions and pictures, at the person's request"
+    IMAGES = "images", "pictures of pages past the retention period (answers and text kept)"
+
+
 #: The same codes for the scanner's small result types (mypy checks these; a test holds them equal to the enums).
 PageStatusCode = Literal["form", "blank", "not_form", "unreadable", "duplicate", "conflict", "foreign"]
 BoxStateCode = Literal["empty", "marked", "filled", "uncertain"]
@@ -148,4 +155,4 @@ ItemStateCode = Literal["answered", "blank", "flagged"]
 
 #: Every enum, for tests and documentation.
 ALL: tuple[type[Vocab], ...] = (PageStatus, FileOutcome, BoxState, ItemState, FlagReason, DecisionKind,
-                                DecisionAction, MissingKind)
+                                DecisionAction, MissingKind, ErasureKind)

@@ -20,7 +20,7 @@ from typing import Any
 
 from pipeline.errors import UsageError
 from pipeline.ledger.store import Ledger, now
-from pipeline.vocab import PageStatus
+from pipeline.vocab import ErasureKind, PageStatus
 
 CHUNK = 500  # ids per IN (...) list: well inside every database's limit on bound parameters
 
@@ -30,7 +30,7 @@ class Erasure:
     """One audit entry: what kind of erasure, of which copy (None for a retention sweep), and the counts."""
 
     id: int
-    kind: str  # 'copy' or 'images'
+    kind: ErasureKind
     serial: str | None
     erased_at: str
     pages: int
@@ -41,7 +41,7 @@ class Erasure:
     note: str
 
     def describe(self) -> str:
-        what = f"copy {self.serial}" if self.kind == "copy" else "page images"
+        what = f"copy {self.serial}" if self.kind == ErasureKind.COPY else "page images"
         return (f"erasure {self.id} at {self.erased_at}: {what}: {self.pages} pages unlinked, {self.answers} answers, "
                 f"{self.comments} comments, {self.images} images, {self.decisions} review decisions removed"
                 + (f" ({self.note})" if self.note else ""))
@@ -91,9 +91,9 @@ def erase_copy(ledger: Ledger, serial: str, by: str = "") -> Erasure:
             db.execute(f"DELETE FROM shared_comments WHERE page_id IN ({marks})", ids)
         number = db.execute(
             "INSERT INTO erasures (kind, serial, erased_at, pages, answers, comments, images, decisions, note)"
-            " VALUES ('copy', ?, ?, ?, ?, ?, ?, ?, ?)",
-            (serial, now(), len(pages), counts["answers"], counts["comments"], len(images), counts["decisions"],
-             f"by {by}" if by else "")).lastrowid
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (ErasureKind.COPY.value, serial, now(), len(pages), counts["answers"], counts["comments"], len(images),
+             counts["decisions"], f"by {by}" if by else "")).lastrowid
         reason = f"erased at the person's request (erasure {number}); what the page said is no longer kept"
         for ids in _chunks(pages):
             db.execute(
@@ -141,8 +141,9 @@ def erase_images_older_than(ledger: Ledger, days: int) -> Erasure:
         touched = len({p for p, _ in answers} | {p for p, _ in comments} | {p for p, _ in pages})
         number = db.execute(
             "INSERT INTO erasures (kind, serial, erased_at, pages, answers, comments, images, decisions, note)"
-            " VALUES ('images', NULL, ?, ?, 0, 0, ?, 0, ?)",
-            (now(), touched, len(images), f"pictures of pages scanned more than {days} days ago")).lastrowid
+            " VALUES (?, NULL, ?, ?, 0, 0, ?, 0, ?)",
+            (ErasureKind.IMAGES.value, now(), touched, len(images),
+             f"pictures of pages scanned more than {days} days ago")).lastrowid
     if images:
         _compact(ledger)
     return erasures(ledger, number)[0]
@@ -165,5 +166,6 @@ def erasures(ledger: Ledger, erasure_id: int | None = None) -> list[Erasure]:
         return []
     sql = ("SELECT id, kind, serial, erased_at, pages, answers, comments, images, decisions, note FROM erasures"
            + (" WHERE id = ?" if erasure_id is not None else "") + " ORDER BY id")
-    return [Erasure(int(r[0]), str(r[1]), r[2], str(r[3]), int(r[4]), int(r[5]), int(r[6]), int(r[7]), int(r[8]),
-                    str(r[9] or "")) for r in ledger.execute(sql, () if erasure_id is None else (erasure_id,))]
+    rows = ledger.execute(sql, () if erasure_id is None else (erasure_id,))
+    return [Erasure(int(r[0]), ErasureKind[str(r[1]).upper()], r[2], str(r[3]), int(r[4]), int(r[5]), int(r[6]),
+                    int(r[7]), int(r[8]), str(r[9] or "")) for r in rows]

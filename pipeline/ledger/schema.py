@@ -9,7 +9,7 @@ from typing import Any
 
 from pipeline.errors import LedgerError
 from pipeline.form.identity import new_survey_id
-from pipeline.vocab import DecisionKind, FileOutcome, ItemState, PageStatus
+from pipeline.vocab import DecisionKind, ErasureKind, FileOutcome, ItemState, PageStatus
 
 SCHEMA_VERSION = 2  # 2: survey ids, 'foreign' pages, files committed page by page ('complete'), real views
 
@@ -109,14 +109,14 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
 
 #: Tables for results and data protection (issue 23): comments a person marked fine to share in a printed
 #: summary, and the audit of erasures (which copy, when, how much was removed: never what it said).
-RESULTS_TABLES = """
+RESULTS_TABLES = f"""
 CREATE TABLE IF NOT EXISTS shared_comments (
     page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, shared INTEGER NOT NULL,
     decided_at TEXT NOT NULL, decided_by TEXT NOT NULL DEFAULT '', PRIMARY KEY (page_id, item));
 CREATE TABLE IF NOT EXISTS erasures (
-    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, serial TEXT, erased_at TEXT NOT NULL, pages INTEGER NOT NULL,
-    answers INTEGER NOT NULL, comments INTEGER NOT NULL, images INTEGER NOT NULL, decisions INTEGER NOT NULL,
-    note TEXT NOT NULL DEFAULT '');
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN {ErasureKind.sql_in()}), serial TEXT,
+    erased_at TEXT NOT NULL, pages INTEGER NOT NULL, answers INTEGER NOT NULL, comments INTEGER NOT NULL,
+    images INTEGER NOT NULL, decisions INTEGER NOT NULL, note TEXT NOT NULL DEFAULT '');
 """
 
 

@@ -323,3 +323,21 @@ def test_share_mark_in_review_by_keyboard(browser: Any, tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_comment_pictures_cut_to_the_writing() -> None:
+    import cv2
+    import numpy as np
+
+    from pipeline.export.crops import _trim_to_writing
+
+    field = np.full((431, 1051), 236, np.uint8)  # a comment field as the scanner keeps it: frame, grey lines
+    cv2.rectangle(field, (2, 2), (1048, 428), 60, 2)
+    for y in range(59, 421, 59):
+        cv2.line(field, (8, y), (1043, y), 160, 1)
+    empty = cv2.imencode(".png", field)[1].tobytes()
+    assert _trim_to_writing(empty) == empty  # nothing written: the whole field, unchanged
+    cv2.putText(field, "No.", (40, 100), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.4, 40, 3)
+    cut = cv2.imdecode(np.frombuffer(_trim_to_writing(cv2.imencode(".png", field)[1].tobytes()), np.uint8), 0)
+    assert cut.shape[0] < 150 and cut.shape[1] < 250  # a "No." is not half a page of empty lines
+    assert (cut < 100).sum() > 100  # and the writing is all there

@@ -341,3 +341,16 @@ def test_comment_pictures_cut_to_the_writing() -> None:
     cut = cv2.imdecode(np.frombuffer(_trim_to_writing(cv2.imencode(".png", field)[1].tobytes()), np.uint8), 0)
     assert cut.shape[0] < 150 and cut.shape[1] < 250  # a "No." is not half a page of empty lines
     assert (cut < 100).sum() > 100  # and the writing is all there
+
+
+def test_comparison_cautions_small_numbers(survey: dict[str, Any]) -> None:
+    ws = load_workbook(survey["out"] / "r.xlsx")["Comparison"]
+    rows = [list(r) for r in ws.iter_rows(min_row=4, values_only=True)]
+    head = rows[0]
+    s01 = dict(zip(head, rows[1], strict=False))
+    assert s01["n practitioners"] == 1 and s01["Caution"] == "few answers: read with care"
+    wb = load_workbook(survey["out"] / "r.xlsx")
+    for sheet in wb.worksheets:  # every sheet prints with its name and page numbers
+        assert sheet.oddFooter.right.text == "Page &P of &N" and sheet.oddHeader.right.text == "&A"
+    summary = wb["Summary"]
+    assert len(summary.row_breaks.brk) >= 2 * len(summary._charts)  # each chart starts a page and ends one

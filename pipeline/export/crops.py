@@ -77,9 +77,11 @@ def _prepare_image(job: ImageJob) -> tuple[int, int, str] | None:
     data = _worker_images.read(job.image_id)
     if data is None:
         return None
-    if job.trim:
-        data = _trim_to_writing(data)
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":  # what the scanner stores: read the size only
+    cut = _trim_to_writing(data) if job.trim else None  # decoded pixels of the writing, or None: the whole
+    if cut is not None:
+        height, width = cut.shape[:2]
+        fmt = "png"
+    elif data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":  # the scanner stores PNG: read the size only
         width, height = struct.unpack(">II", data[16:24])
         fmt = "png"
     else:
@@ -94,10 +96,10 @@ def _prepare_image(job: ImageJob) -> tuple[int, int, str] | None:
     scale = min(job.max_width_px / width, job.max_height_px / height, C.EXPORT_IMAGE_MAX_ENLARGE)
     shown_w, shown_h = max(1, round(width * scale)), max(1, round(height * scale))
     keep_w = round(shown_w * C.EXPORT_IMAGE_STORED_SCALE)
-    if fmt in ("png", "jpeg") and width <= keep_w * 1.1:
+    if cut is None and fmt in ("png", "jpeg") and width <= keep_w * 1.1:
         out = data
     else:
-        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        pixels = cut if cut is not None else cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
         if pixels is None:
             return None
         if width > keep_w:
@@ -116,8 +118,9 @@ def _prepare_image(job: ImageJob) -> tuple[int, int, str] | None:
     return shown_w, shown_h, fmt
 
 
-def _trim_to_writing(data: bytes) -> bytes:
-    """The part of a comment field that holds writing, with a margin; the whole field when none is found.
+def _trim_to_writing(data: bytes) -> Any | None:
+    """The part of a comment field that holds writing, with a margin, as pixels; None to show the whole field
+    (nothing written, writing all over, or an image that cannot be decoded).
 
     Ink is what is clearly darker than the paper and the printed guide lines (light grey by design); specks
     smaller than a pen stroke are ignored so scanner dust does not stretch the box.
@@ -125,9 +128,10 @@ def _trim_to_writing(data: bytes) -> bytes:
     import cv2
     import numpy as np
 
-    pixels: Any = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
-    if pixels is None or pixels.size == 0:
-        return data
+    full: Any = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if full is None or full.size == 0:
+        return None
+    pixels = full if full.ndim == 2 else cv2.cvtColor(full[..., :3], cv2.COLOR_BGR2GRAY)
     paper = float(np.median(pixels[::4, ::4]))
     ink = (pixels < paper * C.EXPORT_TRIM_INK_FRACTION).astype(np.uint8)
     ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
@@ -145,17 +149,15 @@ def _trim_to_writing(data: bytes) -> bytes:
 
     boxes = [stats[i] for i in range(1, count) if writing(stats[i])]
     if not boxes:
-        return data
+        return None
     pad = max(4, round(h * C.EXPORT_TRIM_MARGIN))
     x0 = max(0, min(int(b[0]) for b in boxes) - pad)
     y0 = max(0, min(int(b[1]) for b in boxes) - pad)
     x1 = min(w, max(int(b[0] + b[2]) for b in boxes) + pad)
     y1 = min(h, max(int(b[1] + b[3]) for b in boxes) + pad)
     if (x1 - x0) * (y1 - y0) > 0.85 * w * h:
-        return data  # writing all over: nothing to gain
-    full: Any = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    ok, encoded = cv2.imencode(".png", full[y0:y1, x0:x1])
-    return encoded.tobytes() if ok else data
+        return None  # writing all over: nothing to gain
+    return full[y0:y1, x0:x1]
 
 
 def _whiten_paper(pixels: Any) -> Any:

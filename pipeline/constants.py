@@ -243,6 +243,10 @@ EXPORT_IMAGES_PER_WORKER = 200  # fewer crops than this per process are not wort
 EXPORT_CHART_WIDTH_CM = 24.0
 EXPORT_CHART_BASE_HEIGHT_CM = 4.0  # title, axis and legend
 EXPORT_CHART_CM_PER_ITEM = 0.9  # one bar per statement
+EXPORT_TRIM_INK_FRACTION = 0.55  # comment crops are cut to pixels darker than this share of the paper's shade
+EXPORT_TRIM_MIN_INK_PX = 12  # ... in blobs at least this many pixels (a dot of a pen, not a speck of dust)
+EXPORT_TRIM_MARGIN = 0.06  # ... with this share of the field's height as a margin all round
+EXPORT_CHART_MAX_HEIGHT_CM = 15.0  # a chart fits one landscape A4 page (about 17 cm printable) at full width
 EXPORT_CHARS_PER_WIDTH_UNIT = 1.0  # characters of running text per unit of Excel column width (guess for wrap)
 EXPORT_POINTS_PER_TEXT_LINE = 15.0
 EXPORT_MAX_TEXT_LINES = 12  # rows grow for wrapped text up to this many lines; the cell holds it all anyway
@@ -314,3 +318,10 @@ ADOPT_LINE_MAX_SKEW_DEG = 3.0
 ADOPT_LINE_MIN_INKED = 0.4  # a dashed line still has ink along this share of its length
 ADOPT_LINE_MAX_MM = 0.8  # ... in one stroke at most this thick
 ADOPT_LINE_THIN_SHARE = 0.8  # ... along this share of its inked length (a line of text is thick and broken)
+
+# --- results (labels, statistics files, printed summary, data protection) ----------------------------------
+LABEL_MAX_CHARS = 60  # a print label names a team, site or batch: a short line
+REPORT_SMALL_N = 5  # fewer answers than this: the summary and the Comparison sheet say to read with care
+REPORT_FONT_PT = 14.0  # the printed summary's smallest text (clear print)
+REPORT_LARGE_FONT_PT = 18.0  # ... in large print (bold)
+STATS_STRING_MAX_CHARS = 2000  # comment text in SPSS/Stata files is cut here (Stata strL aside, a safe width)

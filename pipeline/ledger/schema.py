@@ -9,7 +9,7 @@ from typing import Any
 
 from pipeline.errors import LedgerError
 from pipeline.form.identity import new_survey_id
-from pipeline.vocab import DecisionKind, FileOutcome, ItemState, PageStatus
+from pipeline.vocab import DecisionKind, ErasureKind, FileOutcome, ItemState, PageStatus
 
 SCHEMA_VERSION = 2  # 2: survey ids, 'foreign' pages, files committed page by page ('complete'), real views
 
@@ -129,6 +129,7 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
     conn.execute("INSERT OR IGNORE INTO meta VALUES ('survey_id', ?)", (new_survey_id(),))
     _ensure_survey_printed(conn)
     _ensure_languages(conn)
+    _ensure_results(conn)
     _store_views(conn)
 
 
@@ -136,7 +137,7 @@ def _ensure_survey_printed(conn: sqlite3.Connection) -> None:
     """`issue_batches.survey_printed`: 1 when the batch's pages carry this ledger's survey id, 0 when they carry
     the older survey-less code.  A survey-less page is this ledger's copy only if its serial went to a
     survey-less print; NULL (batches recorded before the column) keeps the old rule, taken as ours."""
-    if "survey_printed" not in {r[1] for r in conn.execute("PRAGMA table_info(issue_batches)")}:
+    if "survey_printed" not in _columns(conn, "issue_batches"):
         conn.execute("ALTER TABLE issue_batches ADD COLUMN survey_printed INTEGER")
 
 
@@ -146,8 +147,35 @@ def _ensure_languages(conn: sqlite3.Connection) -> None:
     Copies of one form in several languages share its id and version (one column set); the language says
     which layout a page was printed from and is a column of the export."""
     for table in ("issue_batches", "pages"):
-        if "language" not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
+        if "language" not in _columns(conn, table):
             conn.execute(f"ALTER TABLE {table} ADD COLUMN language TEXT")
+
+
+#: Tables for results and data protection (issue 23): comments a person marked fine to share in a printed
+#: summary, and the audit of erasures (which copy, when, how much was removed: never what it said).
+RESULTS_TABLES = f"""
+CREATE TABLE IF NOT EXISTS shared_comments (
+    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, shared INTEGER NOT NULL,
+    decided_at TEXT NOT NULL, decided_by TEXT NOT NULL DEFAULT '', PRIMARY KEY (page_id, item));
+CREATE TABLE IF NOT EXISTS erasures (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN {ErasureKind.sql_in()}), serial TEXT,
+    erased_at TEXT NOT NULL, pages INTEGER NOT NULL, answers INTEGER NOT NULL, comments INTEGER NOT NULL,
+    images INTEGER NOT NULL, decisions INTEGER NOT NULL, note TEXT NOT NULL DEFAULT '');
+"""
+
+
+def _ensure_results(conn: sqlite3.Connection) -> None:
+    """Idempotent: the print label on each batch (NULL = none), the shared-comment marks and the erasure audit."""
+    if "label" not in _columns(conn, "issue_batches"):
+        conn.execute("ALTER TABLE issue_batches ADD COLUMN label TEXT")
+    for statement in RESULTS_TABLES.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    """A table's column names, asked in a way every database answers (no PRAGMA)."""
+    return {d[0] for d in conn.execute(f"SELECT * FROM {table} WHERE 1 = 0").description}
 
 
 def _plain(sql: str) -> str:

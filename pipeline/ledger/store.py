@@ -252,7 +252,7 @@ class Ledger:
     def issue_serials(self, form_id: str, version: int, style: str, paper: str, pages: int, copies: int,
                       output: str | None, *, start: int | None = None,
                       then: Callable[[], None] | None = None, survey_printed: bool = False,
-                      language: str | None = None) -> list[str]:
+                      language: str | None = None, label: str | None = None) -> list[str]:
         """Record `copies` new serials; numbers only ever grow, so none is reused.
 
         Issued means printed: `then` (writing the PDF) runs inside the same transaction, so the serials are
@@ -261,6 +261,7 @@ class Ledger:
         meantime, `SerialsMoved` is raised and nothing is recorded (render again with new numbers).
         `survey_printed`: the pages carry this ledger's survey id (then a survey-less code of these serials is
         another ledger's print); False for pages printed with the older survey-less code.
+        `label` (a team, site or batch; None for none) is kept on the batch and carried into every export.
         """
         with self.transaction() as db:
             stamp = now()
@@ -269,8 +270,9 @@ class Ledger:
                 raise SerialsMoved(first)
             batch = db.execute(
                 "INSERT INTO issue_batches (form_id, form_version, style, paper, copies, output, issued_at,"
-                " survey_printed, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (form_id, version, style, paper, copies, output, stamp, int(survey_printed), language)).lastrowid
+                " survey_printed, language, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (form_id, version, style, paper, copies, output, stamp, int(survey_printed), language,
+                 label or None)).lastrowid
             serials = [serial_for(n) for n in range(first, first + copies)]
             db.executemany(
                 "INSERT INTO serials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -36,8 +36,9 @@ COPY_VARIABLES = (
     ("serial", "Serial printed on the copy"),
     ("form", "Form id"),
     ("version", "Form version the copy was read as"),
-    ("style", "Print: standard or large-print"),
+    ("style", "Print: standard, large-print or easy-read"),
     ("label", "Label given at print time (team, site or batch)"),
+    ("language", "Language the copy was printed in (e.g. en, cy, cy+en)"),
     ("date_returned", "Date returned (first page scanned, UTC)"),
     ("date_settled", "Date settled (last review decision, UTC)"),
     ("pages_returned", "Pages returned"),
@@ -93,9 +94,10 @@ def build_table(report: FormReport) -> StatsTable:
         cols[v] = []
     cols["needs_review"] = []
     for copy in report.copies:
-        serial, form, _, style, label, returned, settled, present, count, _ = copy_values(copy)
+        serial, form, _, style, label, language, returned, settled, present, count, _ = copy_values(copy)
         for name, value in zip([n for n, _ in COPY_VARIABLES],
-                               (serial, form, copy.form_version, style, label, returned, settled, present, count),
+                               (serial, form, copy.form_version, style, label, language, returned, settled, present,
+                                count),
                                strict=True):
             cols[name].append(value)
         cols["returned"].append(1)
@@ -109,7 +111,7 @@ def build_table(report: FormReport) -> StatsTable:
     for missing in report.unreturned:
         for name, value in zip([n for n, _ in COPY_VARIABLES],
                                (missing.serial, missing.form_id, missing.form_version, missing.style,
-                                missing.label or "", None, None, 0, missing.page_count), strict=True):
+                                missing.label or "", "", None, None, 0, missing.page_count), strict=True):
             cols[name].append(value)
         cols["returned"].append(0)
         for v in items.values():
@@ -129,7 +131,7 @@ def build_table(report: FormReport) -> StatsTable:
     table.value_labels["returned"] = YES_NO
     table.value_labels["needs_review"] = YES_NO
     table.items = list(items.values())
-    table.texts = ["serial", "form", "style", "label", *fields.values()]
+    table.texts = ["serial", "form", "style", "label", "language", *fields.values()]
     table.dates = ["date_returned", "date_settled"]
     return table
 

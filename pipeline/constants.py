@@ -127,6 +127,30 @@ TRACE_FAINT_MIN_AREA_MM2 = 0.35  # ... or this much light ink above the page's l
 #                                  black-and-white scan leaves of a pencil tick: a few dots)
 BITONAL_MAX_GREY_LEVELS = 40  # a page showing at most this many mid-grey levels was scanned in black and white
 LOST_MARKS_MIN_TRACE_ROWS = 2  # rows with only faint traces that make a page-level sign of marks lost in scanning
+# Confidences (0 .. 1) the mark cascade gives each decision: a box's, then an item's.  They order the review
+# queue and the gallery; the state, not the figure, decides what goes to a person.
+BLOB_CONFIDENCE = 0.8  # a solid dot or blob in the middle of the box
+HATCH_CONFIDENCE = 0.7  # hatching: parallel strokes across the box
+HEAVY_STROKES_CONFIDENCE = 0.7  # a heavy cross or tick reaching most of the box
+SCRIBBLE_FILL_CONFIDENCE = 0.7  # scribbled over edge to edge: filled in to cancel
+SCRIBBLE_UNCLEAR_CONFIDENCE = 0.3  # scribbled pass on pass over most of the box
+LIGHT_FILL_UNCLEAR_CONFIDENCE = 0.3  # light ink all over the box
+FILLED_BASE_CONFIDENCE = 0.6  # a fill: this, plus ...
+FILLED_CONFIDENCE_PER_COVERAGE = 0.5  # ... this much per unit of coverage
+HEAVY_UNCLEAR_CONFIDENCE = 0.3  # dense, partly solid, reaching the corners
+MARK_BASE_CONFIDENCE = 0.6  # a mark: this, rising to 1 at ...
+MARK_SURE_AREA_MULTIPLE = 4.0  # ... this many times MARK_MIN_AREA_MM2 above it
+PENCIL_MARK_CONFIDENCE = 0.55  # plenty of light strokes, little full darkness
+DOT_MARK_CONFIDENCE = 0.6  # a small dot with a solid core
+TRACE_UNCLEAR_CONFIDENCE = 0.35  # a trace above the page's noise floor
+EMPTY_CONFIDENCE_DROP = 0.4  # an empty box's confidence falls by this much as its ink nears EMPTY_MAX_AREA_MM2
+UNCLEAR_CONFIDENCE = 0.4  # anything else between empty and a mark
+ITEM_MULTIPLE_CONFIDENCE = 0.9  # two boxes marked (the flag is sure; the answer is the person's)
+ITEM_OUTSIDE_CONFIDENCE = 0.4  # a mark outside every box
+ITEM_UNCLEAR_CONFIDENCE = 0.4  # an unclear box in the row
+ITEM_CANCELLED_CONFIDENCE = 0.5  # a box filled in to cancel and nothing else marked
+PAGE_INK_MAX_DARKNESS_RATIO = 0.6  # the page's ink level (registration marks) is taken at least this dark
+DEFAULT_INK_RATIO = 0.3  # ... or this, when no registration mark was measured
 BOX_CONFIRM_MIN_SCORE = 0.5  # a printed square counts as found at this template score
 BOX_CONFIRM_MIN_SHARE = 0.8  # share of a page's squares that must be found to confirm a weakly anchored fit
 BOX_CONFIRM_MEDIAN_MM = 0.5  # ... with their median offset from the fit at most this

@@ -430,6 +430,19 @@ class Ledger:
             "INSERT INTO box_measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(page_id, b.item, b.value, b.coverage, b.darkness, b.spill, b.dx_mm, b.dy_mm, b.state, b.confidence,
               b.faint, b.solid, b.match) for b in r.boxes])
+        measured = [(i, b, b.measures) for i, b in enumerate(r.boxes) if b.measures is not None]
+        if measured:  # decision inputs, for `reclassify` (an adopted form's boxes are decided otherwise)
+            db.executemany(
+                "INSERT INTO box_measures (page_id, item, value, position, coverage, faint, solid, inner_mm2, floor,"
+                " faint_floor, corners, dot_mm2, cells, coherence, passes, cut_mm2, beside_mm2, beside_at,"
+                " left_mm2) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(page_id, b.item, b.value, i, m.coverage, m.faint, m.solid, m.inner_mm2, m.floor, m.faint_floor,
+                  m.corners, m.dot_mm2, m.cells, m.coherence, m.passes, m.cut_mm2, b.beside_mm2, b.beside_at,
+                  b.left_mm2) for i, b, m in measured])
+            poor_fit = next((a.detail for a in r.items if a.reason == "poor_fit"), "")
+            db.execute("INSERT INTO page_measures (page_id, bitonal, poor_fit) VALUES (?, ?, ?)"
+                       " ON CONFLICT (page_id) DO UPDATE SET bitonal = excluded.bitonal, poor_fit = excluded.poor_fit",
+                       (page_id, int(r.bitonal), poor_fit))
         for item in r.items:
             crop = self._image(db, "item", item.crop_png)
             db.execute("INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -10,15 +10,16 @@ later without scanning again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from itertools import groupby
 
 import cv2
 import numpy as np
 
 from pipeline import constants as C
 from pipeline.form.layout import Box, PageLayout, Rect
-from pipeline.scan.results import BoxReading, BoxState, ItemReading
+from pipeline.scan.results import BoxMeasures, BoxReading, BoxState, ItemReading
 from pipeline.vocab import FlagReason
 
 
@@ -44,7 +45,7 @@ def darkness_map(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> np.nd
         patch = ratio[y0:y1, x0:x1]
         if patch.size:
             inks.append(float(np.median(patch)))
-    ink = min(0.6, min(inks)) if inks else 0.3
+    ink = min(C.PAGE_INK_MAX_DARKNESS_RATIO, min(inks)) if inks else C.DEFAULT_INK_RATIO
     return np.clip((1.0 - ratio) / (1.0 - ink), 0.0, 1.0)
 
 
@@ -85,6 +86,7 @@ class _Measure:
     cells: int = 0  # ninths of the inner square holding light ink (counted when there is plenty of it)
     coherence: float = 0.0  # one direction to the strokes (hatching) or many (scribbled out): see _coherence
     passes: float = 0.0  # strokes a line across the box meets: see _passes
+    cut_mm2: float = 0.0  # the inner square as cut in whole pixels
 
 
 def _inked_corners(inked: np.ndarray) -> int:
@@ -134,32 +136,29 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     inner = dark[y0:y1, x0:x1]
     if not inner.size:
         return _Measure(0.0, 0.0, 0.0, 0.0, 0.0, dx, dy, match)
+    # every measure is taken for every box, whatever the thresholds: which of them count is decided in
+    # `gated`, so a change of thresholds re-decides from the stored measures exactly as a new scan would
     inked = inner > C.INK_DARKNESS
+    light = inner > C.FAINT_DARKNESS
     coverage = float(inked.mean())
-    faint = float((inner > C.FAINT_DARKNESS).mean())
+    faint = float(light.mean())
     darkness = float(inner[inked].mean()) if inked.any() else 0.0
-    solid = 0.0
-    corners = _inked_corners(inked) if coverage >= C.MARK_MIN_COVERAGE else 0
-    cells = _inked_cells(inner > C.FAINT_DARKNESS) if faint >= C.SCRIBBLE_FILL_MIN_COVERAGE else 0
-    dense = cells >= C.SCRIBBLE_PART_MIN_CELLS
-    coherence = _coherence(inked) if dense else 0.0
-    passes = _passes(cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((2, 2), np.uint8))) if dense \
-        else 0.0  # closed first: grainy pencil through a black-and-white scan is not many strokes
-    if coverage > C.MARK_MIN_COVERAGE:
-        # strokes vanish under an erosion wider than a pen; a filled-in box does not
-        close = max(1, round(C.mm(C.SOLID_CLOSE_MM) * px_per_pt))
-        closed = cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
-        erode = max(1, round(C.mm(C.SOLID_ERODE_MM) * px_per_pt))
-        solid = float(cv2.erode(closed, np.ones((erode, erode), np.uint8)).mean())
-    dot = 0.0
+    corners = _inked_corners(inked)
+    cells = _inked_cells(light)
+    coherence = _coherence(inked)
+    # closed first: grainy pencil through a black-and-white scan is not many strokes
+    passes = _passes(cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((2, 2), np.uint8)))
+    # strokes vanish under an erosion wider than a pen; a filled-in box does not
+    close = max(1, round(C.mm(C.SOLID_CLOSE_MM) * px_per_pt))
+    closed = cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
+    erode = max(1, round(C.mm(C.SOLID_ERODE_MM) * px_per_pt))
+    solid = float(cv2.erode(closed, np.ones((erode, erode), np.uint8)).mean())
+    # a small dot (an answer) or a trace?  A dot keeps a solid core where strokes thin away
     mm2_per_px = 1.0 / (px_per_pt * C.PT_PER_MM) ** 2
-    if coverage < C.MARK_MIN_COVERAGE and faint * inner.size * mm2_per_px >= C.DOT_MIN_CORE_MM2:
-        # little ink: a small dot (an answer) or a trace?  A dot keeps a solid core where strokes thin away
-        light = (inner > C.FAINT_DARKNESS).astype(np.uint8)
-        close = max(1, round(C.mm(C.DOT_CLOSE_MM) * px_per_pt))
-        closed = cv2.morphologyEx(light, cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
-        erode = max(1, round(C.mm(C.DOT_ERODE_MM) * px_per_pt))
-        dot = float(cv2.erode(closed, np.ones((erode, erode), np.uint8)).sum()) * mm2_per_px
+    close = max(1, round(C.mm(C.DOT_CLOSE_MM) * px_per_pt))
+    closed = cv2.morphologyEx(light.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
+    erode = max(1, round(C.mm(C.DOT_ERODE_MM) * px_per_pt))
+    dot = float(cv2.erode(closed, np.ones((erode, erode), np.uint8)).sum()) * mm2_per_px
     halo = round(C.mm(C.BOX_HALO_MM) * px_per_pt)
     gap = round(C.mm(C.BOX_HALO_GAP_MM) * px_per_pt)
     ox0, oy0 = round(box.x * px_per_pt + dx), round(box.y * px_per_pt + dy)
@@ -169,7 +168,8 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     below = dark[oy1 + gap:oy1 + gap + halo, ox0:ox1]
     ring = np.concatenate([above.ravel(), below.ravel()]) if above.size + below.size else np.zeros(1)
     spill = float((ring > C.INK_DARKNESS).mean())
-    return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match, corners, dot, cells, coherence, passes)
+    return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match, corners, dot, cells, coherence, passes,
+                    inner.size * mm2_per_px)
 
 
 def _next_in_row(boxes: Sequence[Box]) -> list[Box | None]:
@@ -213,37 +213,92 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
     faint_area = faint * inner_area_mm2
     compact = corners <= C.BLOB_MAX_CORNERS
     if compact and solid >= C.SOLID_STROKES_MAX:
-        return "marked", 0.8  # a solid dot or blob in the middle: an answer, however big
+        return "marked", C.BLOB_CONFIDENCE  # a solid dot or blob in the middle: an answer, however big
     if cells >= C.SCRIBBLE_FILL_MIN_CELLS and coverage >= C.SCRIBBLE_FILL_MIN_COVERAGE:
         if coherence >= C.HATCH_MIN_COHERENCE and coverage < C.FILLED_MIN_COVERAGE:
-            return "marked", 0.7  # hatching: parallel lines across the box, a way of marking it
+            return "marked", C.HATCH_CONFIDENCE  # hatching: parallel lines across the box, a way of marking it
         if passes < C.SCRIBBLE_FILL_MIN_PASSES and coverage < C.FILLED_MIN_COVERAGE:
-            return "marked", 0.7  # a heavy cross or tick: two strokes at most across the box, not pass on pass
-        return "filled", 0.7  # scribbled over from edge to edge: how people cancel a box, holes and all
+            # a heavy cross or tick: two strokes at most across the box, not pass on pass
+            return "marked", C.HEAVY_STROKES_CONFIDENCE
+        # scribbled over from edge to edge: how people cancel a box, holes and all
+        return "filled", C.SCRIBBLE_FILL_CONFIDENCE
     if (cells >= C.SCRIBBLE_PART_MIN_CELLS and coverage >= C.SCRIBBLE_FILL_MIN_COVERAGE
             and passes >= C.SCRIBBLE_FILL_MIN_PASSES and coherence < C.HATCH_MIN_COHERENCE):
-        return "uncertain", 0.3  # scribbled pass on pass over most of the box: an answer, or crossed out?
+        # scribbled pass on pass over most of the box: an answer, or crossed out?
+        return "uncertain", C.SCRIBBLE_UNCLEAR_CONFIDENCE
     if cells == 9 and faint >= C.LIGHT_FILL_MIN_FAINT:
-        return "uncertain", 0.3  # light ink all over the box: a fill scanned light or broken up, or shading?
+        # light ink all over the box: a fill scanned light or broken up, or shading?
+        return "uncertain", C.LIGHT_FILL_UNCLEAR_CONFIDENCE
     if corners >= C.FILL_MIN_CORNERS and (coverage >= C.FILLED_MIN_COVERAGE
                         or (coverage >= C.FILLED_MIN_COVERAGE_SOLID and solid >= C.SOLID_FILLED)):
-        return "filled", min(1.0, 0.6 + coverage / 2)
+        return "filled", min(1.0, C.FILLED_BASE_CONFIDENCE + coverage * C.FILLED_CONFIDENCE_PER_COVERAGE)
     if compact and coverage >= C.MARK_MIN_COVERAGE:
-        return "marked", 0.8  # a dot or blob in the box: an answer, not a fill
+        return "marked", C.BLOB_CONFIDENCE  # a dot or blob in the box: an answer, not a fill
     if coverage > C.MARK_MAX_BELOW_FILLED and solid >= C.SOLID_STROKES_MAX and corners >= C.FILL_MIN_CORNERS:
-        return "uncertain", 0.3  # dense, partly solid, reaching the corners: a heavy mark, or an unfinished fill?
+        # dense, partly solid, reaching the corners: a heavy mark, or an unfinished fill?
+        return "uncertain", C.HEAVY_UNCLEAR_CONFIDENCE
     if area >= C.MARK_MIN_AREA_MM2 or coverage >= C.MARK_MIN_COVERAGE:
-        return "marked", min(1.0, 0.6 + area / (4 * C.MARK_MIN_AREA_MM2))
+        return "marked", min(1.0, C.MARK_BASE_CONFIDENCE + area / (C.MARK_SURE_AREA_MULTIPLE * C.MARK_MIN_AREA_MM2))
     if faint_area >= C.FAINT_MARK_MIN_AREA_MM2:
-        return "marked", 0.55  # pencil: little reaches full darkness, but plenty of light strokes
+        return "marked", C.PENCIL_MARK_CONFIDENCE  # pencil: little reaches full darkness, but plenty of light strokes
     if dot_mm2 >= C.DOT_MIN_CORE_MM2:
-        return "marked", 0.6  # a small dot: solid where a stray line or scanner noise is not
+        return "marked", C.DOT_MARK_CONFIDENCE  # a small dot: solid where a stray line or scanner noise is not
     if area <= C.EMPTY_MAX_AREA_MM2 and coverage <= C.EMPTY_MAX_COVERAGE and faint_area <= C.FAINT_EMPTY_MAX_AREA_MM2:
         if (coverage - floor) * inner_area_mm2 >= C.TRACE_MIN_AREA_MM2 \
                 or (faint - faint_floor) * inner_area_mm2 >= C.TRACE_FAINT_MIN_AREA_MM2:
-            return "uncertain", 0.35
-        return "empty", min(1.0, 1.0 - area / max(C.EMPTY_MAX_AREA_MM2, 1e-6) * 0.4)
-    return "uncertain", 0.4
+            return "uncertain", C.TRACE_UNCLEAR_CONFIDENCE
+        return "empty", min(1.0, 1.0 - area / max(C.EMPTY_MAX_AREA_MM2, 1e-6) * C.EMPTY_CONFIDENCE_DROP)
+    return "uncertain", C.UNCLEAR_CONFIDENCE
+
+
+def gated(m: BoxMeasures) -> BoxMeasures:
+    """The measures that count under today's thresholds: corners and solidity only with enough ink for a
+    mark, a dot's core only with too little, ninths only with plenty of light ink, stroke direction and
+    passes only over most of the box.  (Measured always, counted here: see `measure_box`.)"""
+    enough = m.coverage >= C.MARK_MIN_COVERAGE
+    cells = m.cells if m.faint >= C.SCRIBBLE_FILL_MIN_COVERAGE else 0
+    dense = cells >= C.SCRIBBLE_PART_MIN_CELLS
+    dot = m.dot_mm2 if not enough and m.faint * m.cut_mm2 >= C.DOT_MIN_CORE_MM2 else 0.0
+    return replace(m, corners=m.corners if enough else 0, solid=m.solid if m.coverage > C.MARK_MIN_COVERAGE else 0.0,
+                   dot_mm2=dot, cells=cells, coherence=m.coherence if dense else 0.0,
+                   passes=m.passes if dense else 0.0)
+
+
+def classify_measures(m: BoxMeasures) -> tuple[BoxState, float]:
+    """`classify` from a box's measures: what scanning does, and what `reclassify` does again."""
+    g = gated(m)
+    return classify(g.coverage, g.faint, g.solid, g.inner_mm2, g.floor, g.corners, g.dot_mm2, g.cells,
+                    g.coherence, g.passes, g.faint_floor)
+
+
+def decision_margin(m: BoxMeasures) -> float:
+    """How close a box came to another decision: the smallest distance, as a log ratio (0 = on the line,
+    0.1 = about 10 % away), of its main measures from the thresholds that part one state from another.
+    The gallery shows the closest calls first, which is where a threshold is judged by eye."""
+    m = gated(m)
+    area, faint_area = m.coverage * m.inner_mm2, m.faint * m.inner_mm2
+    pairs = ((m.coverage, C.EMPTY_MAX_COVERAGE), (m.coverage, C.MARK_MIN_COVERAGE),
+             (m.coverage, C.FILLED_MIN_COVERAGE), (area, C.MARK_MIN_AREA_MM2), (area, C.EMPTY_MAX_AREA_MM2),
+             (faint_area, C.FAINT_MARK_MIN_AREA_MM2), (faint_area, C.FAINT_EMPTY_MAX_AREA_MM2),
+             (m.solid, C.SOLID_STROKES_MAX), (m.dot_mm2, C.DOT_MIN_CORE_MM2),
+             ((m.coverage - m.floor) * m.inner_mm2, C.TRACE_MIN_AREA_MM2))
+    tiny = 1e-4
+    return float(min(abs(np.log((max(v, 0.0) + tiny) / (t + tiny))) for v, t in pairs))
+
+
+def reclassify_box(box: BoxReading) -> BoxReading:
+    """The box decided again from its measures under today's thresholds (unchanged without measures)."""
+    if box.measures is None:
+        return box
+    return _decided(box, box.measures)
+
+
+def _decided(box: BoxReading, m: BoxMeasures) -> BoxReading:
+    """`box` with its decision, and the gated figures `decide_item` reads, from its measures."""
+    state, confidence = classify_measures(m)
+    g = gated(m)
+    return replace(box, state=state, confidence=round(confidence, 3), solid=round(g.solid, 4), corners=g.corners,
+                   cells=g.cells, coherence=round(g.coherence, 2), measures=m)
 
 
 def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> tuple[list[BoxReading], np.ndarray]:
@@ -259,15 +314,31 @@ def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> tuple[l
     readings = []
     for box, m, beside in zip(page.boxes, measures, besides, strict=True):
         inner_side_mm = box.w / C.PT_PER_MM - 2 * C.BOX_INNER_INSET_MM
-        state, confidence = classify(m.coverage, m.faint, m.solid, inner_side_mm ** 2, floor, m.corners, m.dot_mm2,
-                                     m.cells, m.coherence, m.passes, faint_floor)
-        readings.append(BoxReading(box.item, box.value, round(m.coverage, 4), round(m.darkness, 3), round(m.spill, 4),
-                                   round(m.dx * mm_per_px, 2), round(m.dy * mm_per_px, 2), state, round(confidence, 3),
-                                   faint=round(m.faint, 4), solid=round(m.solid, 4), match=round(m.match, 3),
-                                   corners=m.corners, cells=m.cells, coherence=round(m.coherence, 2),
-                                   beside_mm2=round(beside[0], 2), beside_at=round(beside[1], 2),
-                                   left_mm2=round(beside[2], 2)))
+        kept = BoxMeasures(m.coverage, m.faint, m.solid, inner_side_mm ** 2, floor, faint_floor, m.corners,
+                           m.dot_mm2, m.cells, m.coherence, m.passes, m.cut_mm2)
+        shown = BoxReading(box.item, box.value, round(m.coverage, 4), round(m.darkness, 3), round(m.spill, 4),
+                           round(m.dx * mm_per_px, 2), round(m.dy * mm_per_px, 2), "empty", 1.0,
+                           faint=round(m.faint, 4), match=round(m.match, 3), beside_mm2=round(beside[0], 2),
+                           beside_at=round(beside[1], 2), left_mm2=round(beside[2], 2))
+        readings.append(_decided(shown, kept))
     return readings, dark
+
+
+def decide_page(boxes: Sequence[BoxReading], crop: Callable[[str], bytes], poor_fit: str, bitonal: bool
+                ) -> tuple[list[ItemReading], bool]:
+    """Every item of a page from its boxes (in layout order), and whether marks look lost in scanning.
+
+    The one place a page's answers are decided: by the reader after measuring, and by `reclassify` from the
+    ledger's stored measures, so both give the same answers.  `poor_fit` (the registration's misfit, in plain
+    words; '' when the page fits) sends every answer to a person; `crop` gives an item's evidence PNG."""
+    items: list[ItemReading] = []
+    for item_id, group in groupby(boxes, key=lambda b: b.item):
+        reading = decide_item(item_id, list(group), crop(item_id))
+        if poor_fit:
+            reading = ItemReading(item_id, reading.value, "flagged", FlagReason.POOR_FIT, poor_fit,
+                                  C.POOR_FIT_CONFIDENCE, reading.crop_png)
+        items.append(reading)
+    return suspect_lost_marks(items, list(boxes), bitonal)
 
 
 def evidence_crop(dark: np.ndarray, rect: Rect, px_per_pt: float) -> np.ndarray:
@@ -348,24 +419,26 @@ def decide_item(item: str, boxes: Sequence[BoxReading], crop_png: bytes = b"") -
     summary = ", ".join(f"{b.value}:{b.state}" for b in boxes if b.state != "empty") or "all empty"
     if len(marked) >= 2:
         values = " and ".join(str(b.value) for b in marked)
-        return ItemReading(item, None, "flagged", FlagReason.MULTIPLE, f"boxes {values} are both marked", 0.9,
-                           crop_png)
+        return ItemReading(item, None, "flagged", FlagReason.MULTIPLE, f"boxes {values} are both marked",
+                           C.ITEM_MULTIPLE_CONFIDENCE, crop_png)
     outside = outside_mark(boxes, marked[0] if len(marked) == 1 else None)
     if outside:
         best = marked[0].value if marked else None
         also = f" (box {best} is marked too)" if best is not None else ""
-        return ItemReading(item, best, "flagged", FlagReason.OUTSIDE, outside + also, 0.4, crop_png)
+        return ItemReading(item, best, "flagged", FlagReason.OUTSIDE, outside + also, C.ITEM_OUTSIDE_CONFIDENCE,
+                           crop_png)
     if unclear:
         best = marked[0].value if marked else None
-        return ItemReading(item, best, "flagged", FlagReason.UNCERTAIN, _unclear_detail(unclear, summary), 0.4,
-                           crop_png)
+        return ItemReading(item, best, "flagged", FlagReason.UNCERTAIN, _unclear_detail(unclear, summary),
+                           C.ITEM_UNCLEAR_CONFIDENCE, crop_png)
     if len(marked) == 1:
         note = f"box {filled[0].value} filled in to cancel" if filled else ""
         return ItemReading(item, marked[0].value, "answered", None, note, marked[0].confidence, crop_png)
     if filled:
         values = ", ".join(str(b.value) for b in filled)
         return ItemReading(item, None, "flagged", FlagReason.CANCELLED,
-                           f"box {values} filled in (cancelled) and no other box marked", 0.5, crop_png)
+                           f"box {values} filled in (cancelled) and no other box marked", C.ITEM_CANCELLED_CONFIDENCE,
+                           crop_png)
     return ItemReading(item, None, "blank", None, "", min(b.confidence for b in boxes) if boxes else 1.0, crop_png)
 
 

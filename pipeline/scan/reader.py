@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from functools import cache
-from itertools import groupby
 from pathlib import Path
 
 import cv2
@@ -26,11 +25,10 @@ from pipeline.scan.images import encode_png, whiten
 from pipeline.scan.loading import PageJob
 from pipeline.scan.marks import (
     boxes_confirm_fit,
-    decide_item,
+    decide_page,
     evidence_crop,
     looks_bitonal,
     read_boxes,
-    suspect_lost_marks,
 )
 from pipeline.scan.ocr import DEFAULT_ENGINE
 from pipeline.scan.register import (
@@ -43,7 +41,7 @@ from pipeline.scan.register import (
     registrations_by_marks,
     warp_to_layout,
 )
-from pipeline.scan.results import CommentReading, ItemReading, PageResult, PageSource
+from pipeline.scan.results import CommentReading, PageResult, PageSource
 
 
 @dataclass(frozen=True)
@@ -203,17 +201,12 @@ def _read_registered(image: np.ndarray, dpi: float, source: PageSource, config: 
             boxes, dark = read_boxes(canon, page, px_per_pt)
     # weakly anchored (corner marks cut off by a skewed scan)? the boxes themselves can vouch for the fit
     good_fit = reg.is_good() or (reg.residual_mm <= C.MAX_FIT_RESIDUAL_MM and boxes_confirm_fit(boxes))
-    items: list[ItemReading] = []
-    for item_id, group in groupby(boxes, key=lambda b: b.item):
-        row = next(r for r in page.item_rows if r.item == item_id)
-        reading = decide_item(item_id, list(group), encode_png(evidence_crop(dark, row.rect, px_per_pt)))
-        if not good_fit:
-            reading = ItemReading(item_id, reading.value, "flagged", "poor_fit",
-                                  f"the page fits its layout badly ({reg.residual_mm:.1f} mm; {reg.marks_found} of 4 "
-                                  f"corner marks and {reg.codes_found} of 4 codes found): please check",
-                                  C.POOR_FIT_CONFIDENCE, reading.crop_png)
-        items.append(reading)
-    items, lost = suspect_lost_marks(items, boxes, looks_bitonal(image))
+    poor_fit = "" if good_fit else (f"the page fits its layout badly ({reg.residual_mm:.1f} mm; {reg.marks_found} "
+                                     f"of 4 corner marks and {reg.codes_found} of 4 codes found): please check")
+    rows = {r.item: r.rect for r in page.item_rows}
+    bitonal = looks_bitonal(image)
+    items, lost = decide_page(boxes, lambda item: encode_png(evidence_crop(dark, rows[item], px_per_pt)), poor_fit,
+                              bitonal)
     comments: list[CommentReading] = [read_field(image, reg.homography, layout.page_size, f, paper, config.ocr)
                                       for f in page.text_fields]
     if lost:  # writing in the same light pen may have gone the same way: blank fields go to a person too
@@ -221,7 +214,7 @@ def _read_registered(image: np.ndarray, dpi: float, source: PageSource, config: 
     result = PageResult(source, "form", "" if good_fit else "poor fit: every answer goes to a person",
                         identity=ident, rotation_deg=round(reg.rotation_deg, 2),
                         fit_residual_mm=round(reg.residual_mm, 3), dpi=dpi, boxes=boxes, items=items,
-                        comments=comments)
+                        comments=comments, bitonal=bitonal)
     if config.debug:
         result.debug_png = encode_png(draw_overlay(canon, page, boxes, items, comments, reg, px_per_pt))
     return result

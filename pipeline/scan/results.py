@@ -24,6 +24,26 @@ def fingerprint(answers: Iterable[tuple[str, int | None, str]], comments: Iterab
 
 
 @dataclass(frozen=True)
+class BoxMeasures:
+    """Every input of `marks.classify` for one box, unrounded and measured whatever the thresholds (which of
+    them count is `marks.gated`): the ledger keeps them so a change of thresholds can re-decide every box
+    without scanning again (`papervoice reclassify`)."""
+
+    coverage: float  # share of the inner area that is ink
+    faint: float  # share with light ink (pencil) at least
+    solid: float  # share surviving an erosion wider than a pen stroke
+    inner_mm2: float  # the inner area measured
+    floor: float  # what this page's empty boxes show (median coverage): the scan's noise
+    faint_floor: float  # ... and median light-ink share
+    corners: int  # corners of the inner square holding ink
+    dot_mm2: float  # solid core left after eroding stroke widths (a dot's)
+    cells: int  # ninths holding light ink
+    coherence: float  # one direction to the strokes (hatching) or many
+    passes: float  # strokes a line across the box meets
+    cut_mm2: float  # the inner area as cut in whole pixels (`inner_mm2` is the layout's)
+
+
+@dataclass(frozen=True)
 class BoxReading:
     item: str
     value: int
@@ -43,6 +63,7 @@ class BoxReading:
     beside_mm2: float = 0.0  # ink in the gap to the box's right, where nothing is printed
     beside_at: float = 0.0  # ... where across that gap it lies (0 at this box, 1 at the next box's number)
     left_mm2: float = 0.0  # ink between the box and its own number (a circle round the number crosses it)
+    measures: BoxMeasures | None = None  # what `state` was decided from (None: an adopted form's box)
 
 
 @dataclass(frozen=True)
@@ -90,6 +111,7 @@ class PageResult:
     boxes: list[BoxReading] = field(default_factory=list)
     items: list[ItemReading] = field(default_factory=list)
     comments: list[CommentReading] = field(default_factory=list)
+    bitonal: bool = False  # scanned in black and white: a decision input of the lost-marks sign (reclassify)
     image_png: bytes = b""  # kept for pages a person must look at (not a form, unreadable)
     debug_png: bytes = b""
     seconds: float = 0.0

@@ -99,6 +99,17 @@ SCRIBBLE_PART_MIN_CELLS = 7  # ink in this many ninths (not quite all), crossed 
 #                             out: a loose scribble over most of the box, an answer or crossed out? (to a person)
 #                             (a real 5 mm scribble-out set into an 11 mm box at its pen width: 7 ninths, 2.75
 #                             passes; real crosses reach 5-7 ninths at 1.6-1.9 passes)
+HOLLOW_BRIDGE_MM = 1.0  # a broad stroke's middle a 1-bit scan left hollow is closed across this much
+HOLLOW_MAX_COVERAGE = 0.25  # a cross left hollow inks at most this much of the box (real scribble-outs 0.28+)
+HOLLOW_MAX_BRIDGED_PASSES = 2.0  # ... and, closed, a line across meets it at most this often (crosses 1.6-1.9;
+#                                   real scribble-outs closed the same way still 2.0-3.1)
+HEAVY_CROSS_MIN_OPEN_GAP = 0.25  # a heavy cross leaves paper this wide (share of the side) between its arms
+#                                  (bold and looped crosses 0.28-0.5; fills 0-0.06)
+HEAVY_CROSS_MAX_SOLID = 0.25  # ... and stays strokes, not solid (looped crosses 0.2; a fill 1.0)
+HEAVY_CROSS_MAX_COVERAGE = 0.85  # ... and leaves this much paper at least
+SPECK_MAX_PIECES = 3  # dust and toner: at most this many specks in a box ...
+SPECK_MAX_MM2 = 0.3  # ... none bigger than this (a 3-px speck at 300 dpi measures about 0.2 mm²) ...
+SPECKS_MAX_TOTAL_MM2 = 0.6  # ... and this much light ink in all: an empty box, not the trace of a mark
 LIGHT_FILL_MIN_FAINT = 0.4  # light ink over this share of the box, in every ninth of it: a light or broken fill
 FILL_MIN_CORNERS = 3  # a box filled in reaches at least this many corners of its inner square
 BESIDE_GAP_MM = 0.8  # the strips beside a box start this far from its printed edge
@@ -132,6 +143,7 @@ LOST_MARKS_MIN_TRACE_ROWS = 2  # rows with only faint traces that make a page-le
 BLOB_CONFIDENCE = 0.8  # a solid dot or blob in the middle of the box
 HATCH_CONFIDENCE = 0.7  # hatching: parallel strokes across the box
 HEAVY_STROKES_CONFIDENCE = 0.7  # a heavy cross or tick reaching most of the box
+HOLLOW_CONFIDENCE = 0.65  # a broad cross a black-and-white scan kept only the edges of
 SCRIBBLE_FILL_CONFIDENCE = 0.7  # scribbled over edge to edge: filled in to cancel
 SCRIBBLE_UNCLEAR_CONFIDENCE = 0.3  # scribbled pass on pass over most of the box
 LIGHT_FILL_UNCLEAR_CONFIDENCE = 0.3  # light ink all over the box

@@ -87,6 +87,11 @@ class _Measure:
     coherence: float = 0.0  # one direction to the strokes (hatching) or many (scribbled out): see _coherence
     passes: float = 0.0  # strokes a line across the box meets: see _passes
     cut_mm2: float = 0.0  # the inner square as cut in whole pixels
+    open_gap: float = 0.0  # widest open paper among the ink, as a share of the side: see _open_gap
+    bridged_passes: float = 0.0  # passes once strokes' hollow middles are closed: see measure_box
+    bridged_solid: float = 0.0  # ... and the share of that which is solid, not strokes
+    pieces: int = 0  # separate pieces of light ink
+    largest_mm2: float = 0.0  # the biggest of them
 
 
 def _inked_corners(inked: np.ndarray) -> int:
@@ -113,6 +118,26 @@ def _passes(inked: np.ndarray) -> float:
     rows = np.count_nonzero(np.diff(edges, axis=1) == 1, axis=1) + edges[:, 0]
     cols = np.count_nonzero(np.diff(edges, axis=0) == 1, axis=0) + edges[0, :]
     return float(max(rows.mean(), cols.mean()))
+
+
+def _open_gap(inked: np.ndarray) -> float:
+    """The widest round patch of paper among the ink (its diameter, as a share of the inner side), the
+    square's edge counting as ink: a cross, however heavy, leaves four open triangles between its arms; a box
+    filled in or scribbled out leaves only small holes."""
+    h, w = inked.shape
+    if not h or not w:
+        return 0.0
+    paper = np.pad((~inked).astype(np.uint8), 1, constant_values=0)
+    return float(2 * cv2.distanceTransform(paper, cv2.DIST_L2, 3).max() / max(1, min(h, w)))
+
+
+def _pieces(light: np.ndarray, mm2_per_px: float) -> tuple[int, float]:
+    """How many separate pieces of light ink, and the biggest one's area (mm²): dust and toner leave one to
+    three specks; what a black-and-white scan leaves of a pencil tick is a trail of many."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(light.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return 0, 0.0
+    return n - 1, float(stats[1:, cv2.CC_STAT_AREA].max()) * mm2_per_px
 
 
 def _coherence(inked: np.ndarray) -> float:
@@ -151,14 +176,22 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     # strokes vanish under an erosion wider than a pen; a filled-in box does not
     close = max(1, round(C.mm(C.SOLID_CLOSE_MM) * px_per_pt))
     closed = cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
-    erode = max(1, round(C.mm(C.SOLID_ERODE_MM) * px_per_pt))
-    solid = float(cv2.erode(closed, np.ones((erode, erode), np.uint8)).mean())
+    erode_solid = max(1, round(C.mm(C.SOLID_ERODE_MM) * px_per_pt))
+    solid = float(cv2.erode(closed, np.ones((erode_solid, erode_solid), np.uint8)).mean())
     # a small dot (an answer) or a trace?  A dot keeps a solid core where strokes thin away
     mm2_per_px = 1.0 / (px_per_pt * C.PT_PER_MM) ** 2
     close = max(1, round(C.mm(C.DOT_CLOSE_MM) * px_per_pt))
     closed = cv2.morphologyEx(light.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
     erode = max(1, round(C.mm(C.DOT_ERODE_MM) * px_per_pt))
     dot = float(cv2.erode(closed, np.ones((erode, erode), np.uint8)).sum()) * mm2_per_px
+    # a broad stroke a black-and-white scan kept only the edges of is two thin lines a pen's width apart:
+    # closed across that width it is one stroke again, and a line across the box meets it once, not twice
+    bridge = max(1, round(C.mm(C.HOLLOW_BRIDGE_MM) * px_per_pt))
+    bridged = cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE,
+                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (bridge, bridge)))
+    bridged_passes = _passes(bridged)
+    bridged_solid = float(cv2.erode(bridged, np.ones((erode_solid, erode_solid), np.uint8)).mean())
+    pieces, largest = _pieces(light, mm2_per_px)
     halo = round(C.mm(C.BOX_HALO_MM) * px_per_pt)
     gap = round(C.mm(C.BOX_HALO_GAP_MM) * px_per_pt)
     ox0, oy0 = round(box.x * px_per_pt + dx), round(box.y * px_per_pt + dy)
@@ -169,7 +202,7 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     ring = np.concatenate([above.ravel(), below.ravel()]) if above.size + below.size else np.zeros(1)
     spill = float((ring > C.INK_DARKNESS).mean())
     return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match, corners, dot, cells, coherence, passes,
-                    inner.size * mm2_per_px)
+                    inner.size * mm2_per_px, _open_gap(inked), bridged_passes, bridged_solid, pieces, largest)
 
 
 def _next_in_row(boxes: Sequence[Box]) -> list[Box | None]:
@@ -203,13 +236,20 @@ def measure_beside(dark: np.ndarray, box: Box, nxt: Box | None, m: _Measure, px_
 
 def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float, floor: float = 0.0,
              corners: int = 4, dot_mm2: float = 0.0, cells: int = 0, coherence: float = 0.0,
-             passes: float = 9.0, faint_floor: float = 0.0) -> tuple[BoxState, float]:
+             passes: float = 9.0, faint_floor: float = 0.0, open_gap: float = 0.0, bridged_passes: float = 9.0,
+             pieces: int = 99, largest_mm2: float = 99.0) -> tuple[BoxState, float]:
     """State and confidence from the inner area's ink; shares are turned into mm² so a dot counts the same in
     a standard and a large-print box.  `floor` is what this page's empty boxes show (scan noise): ink clearly
     above it, however little, is never called empty - a pencil tick a black-and-white scan has all but erased
     leaves only a dotted trace.  `corners` (of the inner square, holding ink) tells a box filled in, which
-    reaches them, from a dot or blob in the middle, which is an answer however dense."""
+    reaches them, from a dot or blob in the middle, which is an answer however dense.  `open_gap` (the widest
+    paper among the ink) tells a heavy cross, which leaves open triangles between its arms, from a box filled
+    in; `bridged_passes` tells a broad cross a black-and-white scan left hollow from pass-on-pass scribbling;
+    `pieces` and `largest_mm2` tell dust and toner specks from what is left of a light mark."""
     area = coverage * inner_area_mm2
+    heavy_cross = (passes < C.SCRIBBLE_FILL_MIN_PASSES and open_gap >= C.HEAVY_CROSS_MIN_OPEN_GAP
+                   and solid < C.HEAVY_CROSS_MAX_SOLID and coverage < C.HEAVY_CROSS_MAX_COVERAGE)
+    hollow = coverage < C.HOLLOW_MAX_COVERAGE and bridged_passes < C.HOLLOW_MAX_BRIDGED_PASSES
     faint_area = faint * inner_area_mm2
     compact = corners <= C.BLOB_MAX_CORNERS
     if compact and solid >= C.SOLID_STROKES_MAX:
@@ -220,10 +260,14 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
         if passes < C.SCRIBBLE_FILL_MIN_PASSES and coverage < C.FILLED_MIN_COVERAGE:
             # a heavy cross or tick: two strokes at most across the box, not pass on pass
             return "marked", C.HEAVY_STROKES_CONFIDENCE
+        if heavy_cross:  # a bold or looped cross over most of the box: strokes with open paper between arms
+            return "marked", C.HEAVY_STROKES_CONFIDENCE
+        if hollow:  # the two edges of each broad stroke, as a black-and-white scan keeps them
+            return "marked", C.HOLLOW_CONFIDENCE
         # scribbled over from edge to edge: how people cancel a box, holes and all
         return "filled", C.SCRIBBLE_FILL_CONFIDENCE
     if (cells >= C.SCRIBBLE_PART_MIN_CELLS and coverage >= C.SCRIBBLE_FILL_MIN_COVERAGE
-            and passes >= C.SCRIBBLE_FILL_MIN_PASSES and coherence < C.HATCH_MIN_COHERENCE):
+            and passes >= C.SCRIBBLE_FILL_MIN_PASSES and coherence < C.HATCH_MIN_COHERENCE and not hollow):
         # scribbled pass on pass over most of the box: an answer, or crossed out?
         return "uncertain", C.SCRIBBLE_UNCLEAR_CONFIDENCE
     if cells == 9 and faint >= C.LIGHT_FILL_MIN_FAINT:
@@ -234,7 +278,8 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
         return "filled", min(1.0, C.FILLED_BASE_CONFIDENCE + coverage * C.FILLED_CONFIDENCE_PER_COVERAGE)
     if compact and coverage >= C.MARK_MIN_COVERAGE:
         return "marked", C.BLOB_CONFIDENCE  # a dot or blob in the box: an answer, not a fill
-    if coverage > C.MARK_MAX_BELOW_FILLED and solid >= C.SOLID_STROKES_MAX and corners >= C.FILL_MIN_CORNERS:
+    if (coverage > C.MARK_MAX_BELOW_FILLED and solid >= C.SOLID_STROKES_MAX and corners >= C.FILL_MIN_CORNERS
+            and not heavy_cross):
         # dense, partly solid, reaching the corners: a heavy mark, or an unfinished fill?
         return "uncertain", C.HEAVY_UNCLEAR_CONFIDENCE
     if area >= C.MARK_MIN_AREA_MM2 or coverage >= C.MARK_MIN_COVERAGE:
@@ -244,8 +289,10 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
     if dot_mm2 >= C.DOT_MIN_CORE_MM2:
         return "marked", C.DOT_MARK_CONFIDENCE  # a small dot: solid where a stray line or scanner noise is not
     if area <= C.EMPTY_MAX_AREA_MM2 and coverage <= C.EMPTY_MAX_COVERAGE and faint_area <= C.FAINT_EMPTY_MAX_AREA_MM2:
-        if (coverage - floor) * inner_area_mm2 >= C.TRACE_MIN_AREA_MM2 \
-                or (faint - faint_floor) * inner_area_mm2 >= C.TRACE_FAINT_MIN_AREA_MM2:
+        specks = (pieces <= C.SPECK_MAX_PIECES and largest_mm2 <= C.SPECK_MAX_MM2
+                  and faint_area <= C.SPECKS_MAX_TOTAL_MM2)  # dust or toner: a person sees an empty box
+        if not specks and ((coverage - floor) * inner_area_mm2 >= C.TRACE_MIN_AREA_MM2
+                           or (faint - faint_floor) * inner_area_mm2 >= C.TRACE_FAINT_MIN_AREA_MM2):
             return "uncertain", C.TRACE_UNCLEAR_CONFIDENCE
         return "empty", min(1.0, 1.0 - area / max(C.EMPTY_MAX_AREA_MM2, 1e-6) * C.EMPTY_CONFIDENCE_DROP)
     return "uncertain", C.UNCLEAR_CONFIDENCE
@@ -261,14 +308,14 @@ def gated(m: BoxMeasures) -> BoxMeasures:
     dot = m.dot_mm2 if not enough and m.faint * m.cut_mm2 >= C.DOT_MIN_CORE_MM2 else 0.0
     return replace(m, corners=m.corners if enough else 0, solid=m.solid if m.coverage > C.MARK_MIN_COVERAGE else 0.0,
                    dot_mm2=dot, cells=cells, coherence=m.coherence if dense else 0.0,
-                   passes=m.passes if dense else 0.0)
+                   passes=m.passes if dense else 0.0, bridged_passes=m.bridged_passes if dense else 0.0)
 
 
 def classify_measures(m: BoxMeasures) -> tuple[BoxState, float]:
     """`classify` from a box's measures: what scanning does, and what `reclassify` does again."""
     g = gated(m)
     return classify(g.coverage, g.faint, g.solid, g.inner_mm2, g.floor, g.corners, g.dot_mm2, g.cells,
-                    g.coherence, g.passes, g.faint_floor)
+                    g.coherence, g.passes, g.faint_floor, g.open_gap, g.bridged_passes, g.pieces, g.largest_mm2)
 
 
 def decision_margin(m: BoxMeasures) -> float:
@@ -315,7 +362,8 @@ def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> tuple[l
     for box, m, beside in zip(page.boxes, measures, besides, strict=True):
         inner_side_mm = box.w / C.PT_PER_MM - 2 * C.BOX_INNER_INSET_MM
         kept = BoxMeasures(m.coverage, m.faint, m.solid, inner_side_mm ** 2, floor, faint_floor, m.corners,
-                           m.dot_mm2, m.cells, m.coherence, m.passes, m.cut_mm2)
+                           m.dot_mm2, m.cells, m.coherence, m.passes, m.cut_mm2, m.open_gap, m.bridged_passes,
+                           m.bridged_solid, m.pieces, m.largest_mm2)
         shown = BoxReading(box.item, box.value, round(m.coverage, 4), round(m.darkness, 3), round(m.spill, 4),
                            round(m.dx * mm_per_px, 2), round(m.dy * mm_per_px, 2), "empty", 1.0,
                            faint=round(m.faint, 4), match=round(m.match, 3), beside_mm2=round(beside[0], 2),

@@ -41,6 +41,11 @@ class BoxMeasures:
     coherence: float  # one direction to the strokes (hatching) or many
     passes: float  # strokes a line across the box meets
     cut_mm2: float  # the inner area as cut in whole pixels (`inner_mm2` is the layout's)
+    open_gap: float = 0.0  # widest open paper among the ink, as a share of the side (a cross leaves wide gaps)
+    bridged_passes: float = 0.0  # passes with hollow strokes (a 1-bit scan's edges of a broad pen) closed
+    bridged_solid: float = 0.0  # ... and how solid that closed ink is
+    pieces: int = 0  # separate pieces of light ink (specks: one to three)
+    largest_mm2: float = 0.0  # the biggest piece's area
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ main bench scores: right without a flag, flagged, wrong without a flag.
 This is the simulator grading itself: a figure here that improves must be checked on what the simulator did
 not draw (`python -m bench.real_marks`, real pen marks from real scans).
 
-    python -m bench.real_ink            # the table by kind
+    python -m bench.real_ink [COPIES [SEED]]      # the table by kind
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def run(seed: int = 5, copies: int = 2, bitonal_share: float = 0.35) -> dict[str
                             detail = f"{reading.state} {reading.value} {reading.detail}" if reading else "not read"
                             detail += "".join(
                                 f"\n      {b.value}: {b.state} {b.measures}" for b in result.boxes
-                                if b.item == item and b.state != "empty")
+                                if b.item == item and (b.state != "empty" or b.value == want))
                             examples.append(f"{style} {kind} bitonal={bitonal} want {want} -> {detail}")
     return {"by_kind": {k: dict(v) for k, v in table.items()}, "examples": examples}
 
@@ -105,7 +105,8 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> int:
-    result = run(copies=int(sys.argv[1]) if len(sys.argv) > 1 else 2)
+    args = [int(a) for a in sys.argv[1:3]]
+    result = run(copies=args[0] if args else 2, seed=args[1] if len(args) > 1 else 5)
     for kind, c in result["by_kind"].items():
         print(f"{kind:12s} n={sum(c.values()):3d} right={c.get('right', 0):3d} flagged={c.get('flagged', 0):3d} "
               f"wrong={c.get('wrong', 0):3d}")

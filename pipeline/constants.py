@@ -100,12 +100,14 @@ SCRIBBLE_PART_MIN_CELLS = 7  # ink in this many ninths (not quite all), crossed 
 #                             (a real 5 mm scribble-out set into an 11 mm box at its pen width: 7 ninths, 2.75
 #                             passes; real crosses reach 5-7 ninths at 1.6-1.9 passes)
 HOLLOW_BRIDGE_MM = 1.0  # a broad stroke's middle a 1-bit scan left hollow is closed across this much
-HOLLOW_MAX_COVERAGE = 0.25  # a cross left hollow inks at most this much of the box (real scribble-outs 0.28+)
-HOLLOW_MAX_BRIDGED_PASSES = 2.0  # ... and, closed, a line across meets it at most this often (crosses 1.6-1.9;
-#                                   real scribble-outs closed the same way still 2.0-3.1)
-HEAVY_CROSS_MIN_OPEN_GAP = 0.25  # a heavy cross leaves paper this wide (share of the side) between its arms
-#                                  (bold and looped crosses 0.28-0.5; fills 0-0.06)
-HEAVY_CROSS_MAX_SOLID = 0.25  # ... and stays strokes, not solid (looped crosses 0.2; a fill 1.0)
+HOLLOW_MAX_COVERAGE = 0.32  # a cross left hollow inks at most this much of the box (crosses 0.12-0.3) ...
+HOLLOW_MAX_BRIDGED_PASSES = 2.5  # ... closed, a line across meets it fewer times than this (crosses 1.6-2.4) ...
+HOLLOW_MIN_PIECES = 4  # ... and its edges lie in four pieces, cut apart by the inner square at the arms' ends
+#                        (a scribble is one unbroken line or a few: real scribble-outs measure 1-3)
+HOLLOW_MAX_BRIDGED_SOLID = 0.05  # ... which, closed, are strokes still, not a solid patch
+HEAVY_CROSS_MIN_OPEN_GAP = 0.22  # a heavy cross leaves paper this wide (share of the side) between its arms
+#                                  (bold and looped crosses 0.24-0.5; fills 0-0.06)
+HEAVY_CROSS_MAX_SOLID = 0.45  # ... and stays mostly strokes (looped crosses 0.2-0.4; a fill 1.0)
 HEAVY_CROSS_MAX_COVERAGE = 0.85  # ... and leaves this much paper at least
 SPECK_MAX_PIECES = 3  # dust and toner: at most this many specks in a box ...
 SPECK_MAX_MM2 = 0.3  # ... none bigger than this (a 3-px speck at 300 dpi measures about 0.2 mm²) ...

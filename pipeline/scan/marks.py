@@ -237,7 +237,7 @@ def measure_beside(dark: np.ndarray, box: Box, nxt: Box | None, m: _Measure, px_
 def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float, floor: float = 0.0,
              corners: int = 4, dot_mm2: float = 0.0, cells: int = 0, coherence: float = 0.0,
              passes: float = 9.0, faint_floor: float = 0.0, open_gap: float = 0.0, bridged_passes: float = 9.0,
-             pieces: int = 99, largest_mm2: float = 99.0) -> tuple[BoxState, float]:
+             pieces: int = 99, largest_mm2: float = 99.0, bridged_solid: float = 1.0) -> tuple[BoxState, float]:
     """State and confidence from the inner area's ink; shares are turned into mm² so a dot counts the same in
     a standard and a large-print box.  `floor` is what this page's empty boxes show (scan noise): ink clearly
     above it, however little, is never called empty - a pencil tick a black-and-white scan has all but erased
@@ -249,7 +249,8 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
     area = coverage * inner_area_mm2
     heavy_cross = (passes < C.SCRIBBLE_FILL_MIN_PASSES and open_gap >= C.HEAVY_CROSS_MIN_OPEN_GAP
                    and solid < C.HEAVY_CROSS_MAX_SOLID and coverage < C.HEAVY_CROSS_MAX_COVERAGE)
-    hollow = coverage < C.HOLLOW_MAX_COVERAGE and bridged_passes < C.HOLLOW_MAX_BRIDGED_PASSES
+    hollow = (coverage < C.HOLLOW_MAX_COVERAGE and bridged_passes < C.HOLLOW_MAX_BRIDGED_PASSES
+              and pieces >= C.HOLLOW_MIN_PIECES and bridged_solid < C.HOLLOW_MAX_BRIDGED_SOLID)
     faint_area = faint * inner_area_mm2
     compact = corners <= C.BLOB_MAX_CORNERS
     if compact and solid >= C.SOLID_STROKES_MAX:
@@ -315,7 +316,8 @@ def classify_measures(m: BoxMeasures) -> tuple[BoxState, float]:
     """`classify` from a box's measures: what scanning does, and what `reclassify` does again."""
     g = gated(m)
     return classify(g.coverage, g.faint, g.solid, g.inner_mm2, g.floor, g.corners, g.dot_mm2, g.cells,
-                    g.coherence, g.passes, g.faint_floor, g.open_gap, g.bridged_passes, g.pieces, g.largest_mm2)
+                    g.coherence, g.passes, g.faint_floor, g.open_gap, g.bridged_passes, g.pieces, g.largest_mm2,
+                    g.bridged_solid)
 
 
 def decision_margin(m: BoxMeasures) -> float:

@@ -76,6 +76,9 @@ def draw_mark(img: np.ndarray, box_px: tuple[float, float, float, float], kind: 
     wobbled, so no two marks are alike.  A `faint` mark is a tick or cross in
     pencil whatever `pen` is; a `spill` is a tick or cross far larger than the box.
     """
+    if kind == "specks":
+        draw_specks(img, box_px, rng, dpi)
+        return
     if kind == "faint":
         pen = PENCIL
         kind = "tick" if rng.random() < 0.6 else "cross"
@@ -275,7 +278,7 @@ def _draw_real_ink(mask: np.ndarray, box: tuple[float, float, float, float], kin
             u = [(x + rng.uniform(-0.05, 0.05), y + rng.uniform(-0.05, 0.05)) for x, y in unit]
             _stroke(stroke, _jitter_path(at(u, size), rng, w * 0.05), w)
         if kind == "hollowcross":
-            edge = max(1, round(rng.uniform(0.12, 0.25) * px_per_mm))
+            edge = max(1, round(rng.uniform(0.2, 0.35) * px_per_mm))
             inner = cv2.erode(stroke, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge + 1, 2 * edge + 1)))
             stroke = cv2.subtract(stroke, inner)
         np.maximum(mask, stroke, out=mask)

@@ -148,3 +148,12 @@ def test_reclassify_says_so_when_the_ledger_does_not_exist(tmp_path: Path,
     assert main(["reclassify", "--db", str(tmp_path / "none.db")]) != 0
     assert "no ledger" in capsys.readouterr().err
     assert not (tmp_path / "none.db").exists()
+
+
+def test_the_ledger_keeps_every_measure_classify_takes(tmp_path: Path) -> None:
+    """Every field of BoxMeasures (every input of a box's decision) has its column in box_measures."""
+    from pipeline.scan.results import measure_columns
+
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        columns = {r[1] for r in ledger.execute("PRAGMA table_info(box_measures)")}
+    assert set(measure_columns()) <= columns

@@ -22,8 +22,9 @@ from pipeline.atomic import atomic_write
 from pipeline.errors import LedgerError
 from pipeline.form.definition import FormRegistry
 from pipeline.form.layout import Layout, compute_layout
+from pipeline.ledger.reclassify import stored_measures
+from pipeline.ledger.store import MEASURE_COLUMNS
 from pipeline.scan.marks import decision_margin
-from pipeline.scan.results import BoxMeasures
 from pipeline.vocab import BoxState
 
 TILE_PX = 96
@@ -31,10 +32,9 @@ LABEL_PX = 30
 COLUMNS = 12
 STATES = ("empty", "marked", "filled", "uncertain")
 
-_SQL = """
+_SQL = f"""
 SELECT b.page_id, b.item, b.value, b.state, b.confidence, p.serial, p.form_id, p.form_version, p.style, p.paper,
-       p.form_page, i.data, m.coverage, m.faint, m.solid, m.inner_mm2, m.floor, m.faint_floor, m.corners,
-       m.dot_mm2, m.cells, m.coherence, m.passes, m.cut_mm2
+       p.form_page, i.data, {", ".join("m." + c for c in MEASURE_COLUMNS)}
 FROM box_measurements b
 JOIN box_measures m ON m.page_id = b.page_id AND m.item = b.item AND m.value = b.value
 JOIN pages p ON p.id = b.page_id
@@ -89,9 +89,7 @@ def _tiles(db: Path, registry: FormRegistry) -> list[Tile]:
         cut = row_crop[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]
         if not cut.size:
             continue
-        m = BoxMeasures(r["coverage"], r["faint"], r["solid"], r["inner_mm2"], r["floor"], r["faint_floor"],
-                        int(r["corners"]), r["dot_mm2"], int(r["cells"]), r["coherence"], r["passes"],
-                        r["cut_mm2"])
+        m = stored_measures(r)
         margin = decision_margin(m)
         tile = np.full((TILE_PX + LABEL_PX, TILE_PX), 255, np.uint8)
         tile[:TILE_PX] = cv2.resize(cut, (TILE_PX, TILE_PX), interpolation=cv2.INTER_AREA)

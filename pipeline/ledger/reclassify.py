@@ -14,17 +14,16 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from pipeline.ledger.store import Ledger
+from pipeline.ledger.store import MEASURE_COLUMNS, Ledger
 from pipeline.scan.comments import possibly_lost
 from pipeline.scan.marks import decide_page, reclassify_box
 from pipeline.scan.results import BoxMeasures, BoxReading, CommentReading, ItemReading
 from pipeline.vocab import FlagReason
 
-_BOXES_SQL = """
+_BOXES_SQL = f"""
 SELECT b.page_id, b.item, b.value, b.coverage AS shown_coverage, b.darkness, b.spill, b.dx_mm, b.dy_mm, b.state,
-       b.confidence, b.faint AS shown_faint, b.solid AS shown_solid, b.match, m.position, m.coverage, m.faint,
-       m.solid, m.inner_mm2, m.floor, m.faint_floor, m.corners, m.dot_mm2, m.cells, m.coherence, m.passes,
-       m.cut_mm2, m.beside_mm2, m.beside_at, m.left_mm2, pm.bitonal, pm.poor_fit
+       b.confidence, b.faint AS shown_faint, b.solid AS shown_solid, b.match, m.position,
+       {", ".join("m." + c for c in MEASURE_COLUMNS)}, m.beside_mm2, m.beside_at, m.left_mm2, pm.bitonal, pm.poor_fit
 FROM box_measurements b
 JOIN box_measures m ON m.page_id = b.page_id AND m.item = b.item AND m.value = b.value
 JOIN page_measures pm ON pm.page_id = b.page_id
@@ -35,6 +34,11 @@ ORDER BY b.page_id, m.position
 
 #: what the reader writes as the engine of a blank comment field sent to a person because marks look lost
 _LOST_ENGINE = possibly_lost(CommentReading("", False, "", 0.0, "", 0.0)).engine
+
+
+def stored_measures(row: sqlite3.Row) -> BoxMeasures:
+    """A box's measures from its box_measures row."""
+    return BoxMeasures(*(row[c] for c in MEASURE_COLUMNS))
 
 
 @dataclass(frozen=True)
@@ -96,13 +100,10 @@ class Reclassified:
 
 
 def _box(row: sqlite3.Row) -> BoxReading:
-    measures = BoxMeasures(row["coverage"], row["faint"], row["solid"], row["inner_mm2"], row["floor"],
-                           row["faint_floor"], int(row["corners"]), row["dot_mm2"], int(row["cells"]),
-                           row["coherence"], row["passes"], row["cut_mm2"])
     return BoxReading(row["item"], int(row["value"]), row["shown_coverage"], row["darkness"], row["spill"],
                       row["dx_mm"], row["dy_mm"], row["state"], row["confidence"], faint=row["shown_faint"],
                       solid=row["shown_solid"], match=row["match"], beside_mm2=row["beside_mm2"],
-                      beside_at=row["beside_at"], left_mm2=row["left_mm2"], measures=measures)
+                      beside_at=row["beside_at"], left_mm2=row["left_mm2"], measures=stored_measures(row))
 
 
 def _pages(db: sqlite3.Connection) -> Iterator[tuple[int, list[BoxReading], bool, str]]:

@@ -35,8 +35,11 @@ from pipeline.ledger.schema import (  # noqa: F401 (SCHEMA, content_snapshot: pa
     views_stored,
 )
 from pipeline.scan.images import mime_of
-from pipeline.scan.results import FileInfo, Fingerprint, PageResult, fingerprint
+from pipeline.scan.results import FileInfo, Fingerprint, PageResult, fingerprint, measure_columns
 from pipeline.vocab import DecisionAction
+
+#: box_measures' columns holding a `BoxMeasures`, named as its fields
+MEASURE_COLUMNS = measure_columns()
 
 #: A file that could not even be opened has no content hash: it is recorded under this key and its path.
 UNOPENED_KEY = "unopened:"
@@ -433,11 +436,9 @@ class Ledger:
         measured = [(i, b, b.measures) for i, b in enumerate(r.boxes) if b.measures is not None]
         if measured:  # decision inputs, for `reclassify` (an adopted form's boxes are decided otherwise)
             db.executemany(
-                "INSERT INTO box_measures (page_id, item, value, position, coverage, faint, solid, inner_mm2, floor,"
-                " faint_floor, corners, dot_mm2, cells, coherence, passes, cut_mm2, beside_mm2, beside_at,"
-                " left_mm2) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(page_id, b.item, b.value, i, m.coverage, m.faint, m.solid, m.inner_mm2, m.floor, m.faint_floor,
-                  m.corners, m.dot_mm2, m.cells, m.coherence, m.passes, m.cut_mm2, b.beside_mm2, b.beside_at,
+                f"INSERT INTO box_measures (page_id, item, value, position, {', '.join(MEASURE_COLUMNS)},"
+                " beside_mm2, beside_at, left_mm2) VALUES (" + ", ".join("?" * (len(MEASURE_COLUMNS) + 7)) + ")",
+                [(page_id, b.item, b.value, i, *(getattr(m, c) for c in MEASURE_COLUMNS), b.beside_mm2, b.beside_at,
                   b.left_mm2) for i, b, m in measured])
             poor_fit = next((a.detail for a in r.items if a.reason == "poor_fit"), "")
             db.execute("INSERT INTO page_measures (page_id, bitonal, poor_fit) VALUES (?, ?, ?)"

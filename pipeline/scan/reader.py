@@ -80,17 +80,33 @@ def ink_fraction(image: np.ndarray, dpi: float, paper: float) -> float:
     return float((inner < paper * C.INK_DARKER_THAN_PAPER).mean())
 
 
+class _Stages:
+    """Where one page's time goes (register / marks / comments), for the bench: seconds per stage."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def done(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = round(self.seconds.get(stage, 0.0) + now - self._last, 5)
+        self._last = now
+
+
 def read_page(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfig,
               identity: PageIdentity | None = None) -> PageResult:
     """Read one page.  `identity` forces the form, serial and page (a person's assignment in review)."""
     started = time.perf_counter()
-    result = _read(image, dpi, source, config, identity)
+    stages = _Stages()
+    result = _read(image, dpi, source, config, identity, stages)
+    stages.done("other")
+    result.stage_seconds = dict(stages.seconds)
     result.seconds = round(time.perf_counter() - started, 4)
     return result
 
 
 def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfig,
-          identity: PageIdentity | None) -> PageResult:
+          identity: PageIdentity | None, stages: _Stages) -> PageResult:
     if image.ndim != 2:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     height, width = image.shape
@@ -139,7 +155,8 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
     if isinstance(layout_or_problem, PageResult):
         return layout_or_problem
     layout = layout_or_problem
-    return _read_registered(image, dpi, source, config, ident, layout, register(image, dpi, layout, hits), paper)
+    return _read_registered(image, dpi, source, config, ident, layout, register(image, dpi, layout, hits), paper,
+                            stages)
 
 
 def _layout_for(ident: PageIdentity, config: ReaderConfig, source: PageSource, image: np.ndarray,
@@ -183,11 +200,14 @@ def _read_by_marks(image: np.ndarray, dpi: float, source: PageSource, config: Re
 
 
 def _read_registered(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfig,
-                     ident: PageIdentity, layout: Layout, reg: Registration, paper: float) -> PageResult:
+                     ident: PageIdentity, layout: Layout, reg: Registration, paper: float,
+                     stages: _Stages | None = None) -> PageResult:
     """Everything after registration: boxes, items, comments."""
+    stages = stages or _Stages()
     page = layout.pages[ident.page - 1]
     px_per_pt = C.WORK_DPI / C.PT_PER_INCH
     canon = warp_to_layout(image, reg.homography, layout.page_size, C.WORK_DPI)
+    stages.done("register")
     boxes, dark = read_boxes(canon, page, px_per_pt)
     if not reg.is_good():
         # weakly anchored (corner marks cut off by a skewed scan): let the printed squares pin the fit down
@@ -207,10 +227,12 @@ def _read_registered(image: np.ndarray, dpi: float, source: PageSource, config: 
     bitonal = looks_bitonal(image)
     items, lost = decide_page(boxes, lambda item: encode_png(evidence_crop(dark, rows[item], px_per_pt)), poor_fit,
                               bitonal)
+    stages.done("marks")
     comments: list[CommentReading] = [read_field(image, reg.homography, layout.page_size, f, paper, config.ocr)
                                       for f in page.text_fields]
     if lost:  # writing in the same light pen may have gone the same way: blank fields go to a person too
         comments = [possibly_lost(c) if not c.written else c for c in comments]
+    stages.done("comments")
     result = PageResult(source, "form", "" if good_fit else "poor fit: every answer goes to a person",
                         identity=ident, rotation_deg=round(reg.rotation_deg, 2),
                         fit_residual_mm=round(reg.residual_mm, 3), dpi=dpi, boxes=boxes, items=items,
@@ -232,10 +254,14 @@ def read_job(job: PageJob | PathJob, config: ReaderConfig) -> PageResult:
     from pipeline.errors import InputFileError
     from pipeline.scan.loading import decode_page, page_job
 
+    started = time.perf_counter()
     try:
         if isinstance(job, PathJob):
             job = page_job(Path(job.source.path), job.source.index)
-        image, dpi = decode_page(job)
+        image, dpi = decode_page(job, min_dpi=C.READ_MAX_DPI)  # decoded once, at about the size that is read
     except InputFileError as exc:
         return PageResult(job.source, "unreadable", exc.reason + (f" ({exc.advice})" if exc.advice else ""))
-    return read_page(image, dpi, job.source, config)
+    decoded = time.perf_counter() - started
+    result = read_page(image, dpi, job.source, config)
+    result.stage_seconds["decode"] = round(decoded, 5)
+    return result

@@ -7,7 +7,7 @@ strings and PNG bytes only: never arrays or open files.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from pipeline.form.identity import PageIdentity
 from pipeline.vocab import BoxStateCode as BoxState
@@ -46,6 +46,11 @@ class BoxMeasures:
     bridged_solid: float = 0.0  # ... and how solid that closed ink is
     pieces: int = 0  # separate pieces of light ink (specks: one to three)
     largest_mm2: float = 0.0  # the biggest piece's area
+
+
+def measure_columns() -> tuple[str, ...]:
+    """`BoxMeasures`' fields, in order: the ledger's box_measures columns of the same names."""
+    return tuple(f.name for f in fields(BoxMeasures))
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,7 @@ class PageResult:
     image_png: bytes = b""  # kept for pages a person must look at (not a form, unreadable)
     debug_png: bytes = b""
     seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # decode / register / marks / comments / other
 
     def fingerprint(self) -> Fingerprint:
         """What a second scan of the same page must agree on to count as a duplicate."""

@@ -127,10 +127,19 @@ CREATE TABLE IF NOT EXISTS page_measures (
 
 
 def _ensure_box_measures(conn: sqlite3.Connection) -> None:
-    """The tables `reclassify` decides from (idempotent: a ledger that has them keeps them)."""
+    """The tables `reclassify` decides from (idempotent: a ledger that has them keeps them, and gains any
+    measure a newer version keeps, as 0 for the boxes read before)."""
     for statement in BOX_MEASURES.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+        if not statement.strip():
+            continue
+        conn.execute(statement)
+        table = statement.split("EXISTS", 1)[1].split("(", 1)[0].strip()
+        have = {d[0] for d in conn.execute(f"SELECT * FROM {table} LIMIT 0").description}
+        body = statement.split("(", 1)[1]
+        for name, kind in re.findall(r"(\w+) (DOUBLE PRECISION|INTEGER|TEXT) NOT NULL", body):
+            if name not in have:
+                default = "''" if kind == "TEXT" else "0"
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind} NOT NULL DEFAULT {default}")
 
 
 def _plain(sql: str) -> str:

@@ -32,7 +32,7 @@ from pipeline.names import shown
 from pipeline.options import ScanOptions
 from pipeline.scan.executors import open_executor
 from pipeline.scan.loading import PageError, PageJob, expand_inputs, file_info, open_pages
-from pipeline.scan.reader import PathJob, ReaderConfig, read_job
+from pipeline.scan.reader import PathJob, ReaderConfig, read_job, warm_up
 from pipeline.scan.results import FileInfo, PageResult, PageSource
 from pipeline.text import plural
 
@@ -181,6 +181,8 @@ def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
     files = find_inputs(inputs)
     check_dependencies(options)
     progress = _Progress(len(files), options.quiet)
+    if options.jobs > 1 and not options.dask_scheduler:
+        warm_up()  # before the pool forks its workers: start-up kept off their first pages
     try:
         with Ledger(options.db) as ledger, open_executor(options.jobs, options.dask_scheduler) as (pool, in_flight):
             config = ReaderConfig(tuple(str(d) for d in options.forms_dirs), options.ocr,

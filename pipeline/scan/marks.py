@@ -168,6 +168,10 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     coverage = float(inked.mean())
     faint = float(light.mean())
     darkness = float(inner[inked].mean()) if inked.any() else 0.0
+    mm2_per_px = 1.0 / (px_per_pt * C.PT_PER_MM) ** 2
+    if not light.any():  # most boxes: not one pixel of ink, so no strokes to measure (all paper: the gap is 1)
+        return _Measure(0.0, 0.0, 0.0, 0.0, _spill(dark, box, dx, dy, px_per_pt), dx, dy, match, 0, 0.0, 0, 0.0,
+                        0.0, inner.size * mm2_per_px, 1.0)
     corners = _inked_corners(inked)
     cells = _inked_cells(light)
     coherence = _coherence(inked)
@@ -179,7 +183,6 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     erode_solid = max(1, round(C.mm(C.SOLID_ERODE_MM) * px_per_pt))
     solid = float(cv2.erode(closed, np.ones((erode_solid, erode_solid), np.uint8)).mean())
     # a small dot (an answer) or a trace?  A dot keeps a solid core where strokes thin away
-    mm2_per_px = 1.0 / (px_per_pt * C.PT_PER_MM) ** 2
     close = max(1, round(C.mm(C.DOT_CLOSE_MM) * px_per_pt))
     closed = cv2.morphologyEx(light.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
     erode = max(1, round(C.mm(C.DOT_ERODE_MM) * px_per_pt))
@@ -192,17 +195,21 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     bridged_passes = _passes(bridged)
     bridged_solid = float(cv2.erode(bridged, np.ones((erode_solid, erode_solid), np.uint8)).mean())
     pieces, largest = _pieces(light, mm2_per_px)
+    return _Measure(coverage, faint, solid, darkness, _spill(dark, box, dx, dy, px_per_pt), dx, dy, match, corners,
+                    dot, cells, coherence, passes, inner.size * mm2_per_px, _open_gap(inked), bridged_passes,
+                    bridged_solid, pieces, largest)
+
+
+def _spill(dark: np.ndarray, box: Box, dx: int, dy: int, px_per_pt: float) -> float:
+    """Ink just above and below the box (the number sits to its left, so sides are not measured)."""
     halo = round(C.mm(C.BOX_HALO_MM) * px_per_pt)
     gap = round(C.mm(C.BOX_HALO_GAP_MM) * px_per_pt)
     ox0, oy0 = round(box.x * px_per_pt + dx), round(box.y * px_per_pt + dy)
     ox1, oy1 = round(box.right * px_per_pt + dx), round(box.bottom * px_per_pt + dy)
-    # spill: ink just above and below the box (the number sits to its left, so sides are not measured)
     above = dark[max(0, oy0 - gap - halo):max(0, oy0 - gap), ox0:ox1]
     below = dark[oy1 + gap:oy1 + gap + halo, ox0:ox1]
     ring = np.concatenate([above.ravel(), below.ravel()]) if above.size + below.size else np.zeros(1)
-    spill = float((ring > C.INK_DARKNESS).mean())
-    return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match, corners, dot, cells, coherence, passes,
-                    inner.size * mm2_per_px, _open_gap(inked), bridged_passes, bridged_solid, pieces, largest)
+    return float((ring > C.INK_DARKNESS).mean())
 
 
 def _next_in_row(boxes: Sequence[Box]) -> list[Box | None]:

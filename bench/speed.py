@@ -6,7 +6,8 @@ minutes (decode, --jobs 1, --jobs 2, decode, --jobs 1, --jobs 2, ...) are what t
 * pure decode: every page of the files opened and decoded once, as the scan decodes it (at the resolution
   the reader needs), nothing else - the speed limit of reading in one process;
 * `papervoice scan --jobs 1` and `--jobs 2` into fresh copies of the issued ledger (the real command, start-up
-  included), with the scan's own time per stage (decode / register / marks / comments / ledger / files).
+  included), with the scan's own time per stage (decode / register / marks / comments / ledger / files);
+* `papervoice reclassify` on the --jobs 1 ledger, as a share of that scan's time.
 
     python -m bench.speed MARKS_DIR ISSUED.db [--rounds 3]
 
@@ -59,6 +60,14 @@ def scan(files: list[Path], issued: Path, jobs: int, work: Path) -> dict[str, An
     return {"pages": out["pages"], "wall_seconds": wall, "stage_seconds": out.get("stage_seconds", {})}
 
 
+def reclassify_seconds(db: Path) -> float:
+    """`papervoice reclassify` (a dry run, the real command) on a scanned ledger: seconds, start-up included."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pipeline", "reclassify", "--db", str(db), "--json"], capture_output=True,
+                   check=True)
+    return time.perf_counter() - started
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scans", type=Path)
@@ -68,13 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.scan.loading import expand_inputs
 
     files = expand_inputs([args.scans])
-    decode_rate, j1_rate, j2_rate, stages = [], [], [], []
+    decode_rate, j1_rate, j2_rate, stages, retune = [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for n in range(args.rounds):
             pages, seconds = pure_decode(files)
             decode_rate.append(pages / seconds)
             one = scan(files, args.issued, 1, Path(tmp))
             j1_rate.append(one["pages"] / one["wall_seconds"])
+            retune.append(reclassify_seconds(Path(tmp) / "scan-j1.db") / one["wall_seconds"])
             stages.append(one["stage_seconds"])
             two = scan(files, args.issued, 2, Path(tmp))
             j2_rate.append(two["pages"] / two["wall_seconds"])
@@ -89,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         "jobs2_pages_per_s": round(statistics.median(j2_rate), 1),
         "jobs1_over_decode": round(statistics.median(a / b for a, b in zip(j1_rate, decode_rate, strict=True)), 3),
         "jobs2_over_jobs1": round(statistics.median(a / b for a, b in zip(j2_rate, j1_rate, strict=True)), 3),
+        "reclassify_over_scan_jobs1": round(statistics.median(retune), 3),
         "jobs1_stage_share_pct": {k: round(100 * v / whole, 1) for k, v in total.items()},
         "jobs1_stage_ms_per_page": {k: round(1000 * v / max(1, pages), 2) for k, v in total.items()},
     }

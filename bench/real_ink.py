@@ -106,13 +106,9 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> int:
     args = [int(a) for a in sys.argv[1:3]]
-    result = run(copies=args[0] if args else 2, seed=args[1] if len(args) > 1 else 5)
-    for kind, c in result["by_kind"].items():
-        print(f"{kind:12s} n={sum(c.values()):3d} right={c.get('right', 0):3d} flagged={c.get('flagged', 0):3d} "
-              f"wrong={c.get('wrong', 0):3d}")
-    print(summary(result))
-    for line in result["examples"]:
-        print("  ", line)
+    from bench.real_marks import print_table
+
+    print_table(run(copies=args[0] if args else 2, seed=args[1] if len(args) > 1 else 5), summary)
     return 0
 
 

@@ -21,7 +21,7 @@ from pipeline import constants as C
 from pipeline.atomic import atomic_write
 from pipeline.errors import LedgerError
 from pipeline.form.definition import FormRegistry
-from pipeline.form.layout import Layout, compute_layout
+from pipeline.form.layout import Layout, PageLayout, compute_layout
 from pipeline.ledger.reclassify import stored_measures
 from pipeline.ledger.store import MEASURE_COLUMNS
 from pipeline.scan.marks import decision_margin
@@ -52,6 +52,17 @@ class Tile:
     image: np.ndarray
 
 
+def cut_box(row_crop: np.ndarray, page: PageLayout, item: str, value: int, pad_mm: float) -> np.ndarray:
+    """One box (and `pad_mm` round it) cut from its item row's evidence crop (kept at EVIDENCE_DPI)."""
+    k = C.EVIDENCE_DPI / C.PT_PER_INCH
+    row = next(x for x in page.item_rows if x.item == item).rect
+    box = next(b for b in page.boxes_of(item) if b.value == value)
+    pad = C.mm(pad_mm)
+    x0, y0 = round((box.x - row.x - pad) * k), round((box.y - row.y - pad) * k)
+    x1, y1 = round((box.right - row.x + pad) * k), round((box.bottom - row.y + pad) * k)
+    return row_crop[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]
+
+
 def _tiles(db: Path, registry: FormRegistry) -> list[Tile]:
     if not db.exists():
         raise LedgerError(f"no ledger at {db}", "pass the ledger you scanned into with --db")
@@ -73,20 +84,13 @@ def _tiles(db: Path, registry: FormRegistry) -> list[Tile]:
     def crop(data: bytes) -> np.ndarray | None:
         return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
 
-    k = C.EVIDENCE_DPI / C.PT_PER_INCH
     out = []
     for r in rows:
         lay = layout(r["form_id"], int(r["form_version"]), r["style"], r["paper"])
         row_crop = crop(bytes(r["data"]))
         if lay is None or row_crop is None:
             continue
-        page = lay.pages[int(r["form_page"]) - 1]
-        row = next(x for x in page.item_rows if x.item == r["item"]).rect
-        box = next(b for b in page.boxes_of(r["item"]) if b.value == r["value"])
-        pad = C.mm(2)
-        x0, y0 = round((box.x - row.x - pad) * k), round((box.y - row.y - pad) * k)
-        x1, y1 = round((box.right - row.x + pad) * k), round((box.bottom - row.y + pad) * k)
-        cut = row_crop[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]
+        cut = cut_box(row_crop, lay.pages[int(r["form_page"]) - 1], r["item"], int(r["value"]), 2.0)
         if not cut.size:
             continue
         m = stored_measures(r)
@@ -103,8 +107,10 @@ def _tiles(db: Path, registry: FormRegistry) -> list[Tile]:
     return out
 
 
-def _sheet(parts: list[np.ndarray]) -> np.ndarray:
+def sheet(parts: list[np.ndarray]) -> np.ndarray:
     """Tiles in rows of COLUMNS, a grey line between them."""
+    if not parts:
+        return np.full((40, 400), 255, np.uint8)
     h, w = parts[0].shape
     rows = []
     for i in range(0, len(parts), COLUMNS):
@@ -125,7 +131,7 @@ def write_gallery(db: Path, out: Path, per_state: int = 240, registry: FormRegis
         if not chosen:
             sections.append(f"<h2>{state}</h2><p>No box was decided '{state}'.</p>")
             continue
-        ok, png = cv2.imencode(".png", _sheet([t.image for t in chosen]))
+        ok, png = cv2.imencode(".png", sheet([t.image for t in chosen]))
         assert ok
         path = out / f"{state}.png"
         atomic_write(path, png.tobytes())

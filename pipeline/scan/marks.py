@@ -23,12 +23,13 @@ from pipeline.scan.results import BoxMeasures, BoxReading, BoxState, ItemReading
 from pipeline.vocab import FlagReason
 
 
-def darkness_map(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> np.ndarray:
+def darkness_map(canon: np.ndarray, page: PageLayout, px_per_pt: float, rows_only: bool = False) -> np.ndarray:
     """0 for this spot's own paper, 1 for the page's blackest ink, as float32.
 
     The paper level is estimated locally (a wide max-filter of a reduced page),
     so grey paper, uneven light and a shadow along the spine all read as paper,
-    and pencil is judged against the paper right beside it.
+    and pencil is judged against the paper right beside it.  `rows_only`: made only for the band of the
+    page holding its item rows (all a printed form's boxes), the rest left 0.
     """
     h, w = canon.shape
     factor = 4
@@ -36,17 +37,29 @@ def darkness_map(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> np.nd
     side = int(C.mm(C.PAPER_FILTER_MM) * px_per_pt / factor) | 1
     background = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
     background = cv2.GaussianBlur(background, (0, 0), side / 3)
-    background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    ratio = canon.astype(np.float32) / np.maximum(background, 1.0)
+    background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
+
+    def ratio(y0: int, y1: int, x0: int = 0, x1: int = w) -> np.ndarray:
+        return canon[y0:y1, x0:x1].astype(np.float32) / np.maximum(background[y0:y1, x0:x1].astype(np.float32), 1.0)
+
     inks = []
     for mark in page.registration_marks:
         x0, y0 = int((mark.x + mark.w * 0.25) * px_per_pt), int((mark.y + mark.h * 0.25) * px_per_pt)
         x1, y1 = int((mark.right - mark.w * 0.25) * px_per_pt), int((mark.bottom - mark.h * 0.25) * px_per_pt)
-        patch = ratio[y0:y1, x0:x1]
+        patch = ratio(max(0, y0), max(0, y1), max(0, x0), max(0, x1))
         if patch.size:
             inks.append(float(np.median(patch)))
     ink = min(C.PAGE_INK_MAX_DARKNESS_RATIO, min(inks)) if inks else C.DEFAULT_INK_RATIO
-    return np.clip((1.0 - ratio) / (1.0 - ink), 0.0, 1.0)
+    # only the band of the page holding the item rows is ever read (boxes, the strips beside them, the rows'
+    # evidence crops): the rest stays 0, paper, and costs nothing
+    top, bottom = 0, h
+    if rows_only and page.item_rows:
+        reach = C.mm(C.DARKNESS_BAND_MARGIN_MM)
+        top = max(0, int((min(r.rect.y for r in page.item_rows) - reach) * px_per_pt))
+        bottom = min(h, int((max(r.rect.bottom for r in page.item_rows) + reach) * px_per_pt) + 1)
+    dark = np.zeros((h, w), np.float32)
+    dark[top:bottom] = np.clip((1.0 - ratio(top, bottom)) / (1.0 - ink), 0.0, 1.0)
+    return dark
 
 
 def _outline_template(size_px: int, line_px: int) -> np.ndarray:
@@ -359,7 +372,7 @@ def _decided(box: BoxReading, m: BoxMeasures) -> BoxReading:
 
 def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> tuple[list[BoxReading], np.ndarray]:
     """The page's boxes, and its darkness map (reused for the evidence crops)."""
-    dark = darkness_map(canon, page, px_per_pt)
+    dark = darkness_map(canon, page, px_per_pt, rows_only=True)
     mm_per_px = 1 / (px_per_pt * C.PT_PER_MM)
     measures = [measure_box(dark, box, px_per_pt) for box in page.boxes]
     besides = [measure_beside(dark, box, nxt, m, px_per_pt)

@@ -336,6 +336,29 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reclassify(args: argparse.Namespace) -> int:
+    from pipeline.errors import LedgerError
+    from pipeline.ledger.reclassify import format_reclassified, reclassify
+    from pipeline.ledger.store import Ledger
+
+    if not Path(args.db).exists():
+        raise LedgerError(f"no ledger at {args.db}", "pass the ledger you scanned into with --db")
+    with Ledger(Path(args.db)) as ledger:
+        result = reclassify(ledger, apply=args.apply)
+    print(json.dumps(result.as_dict(), indent=2) if args.json else format_reclassified(result, args.limit))
+    return 0
+
+
+def cmd_gallery(args: argparse.Namespace) -> int:
+    from pipeline.ledger.gallery import write_gallery
+
+    pages = write_gallery(Path(args.db), Path(args.output), per_state=args.limit, registry=_registry(args))
+    say(f"Wrote the box gallery to {args.output} ({plural(len(pages) - 1, 'sheet')}); open index.html")
+    for page in pages:
+        print(page)
+    return 0
+
+
 def raise_usage(message: str, advice: str) -> None:
     from pipeline.errors import UsageError
 
@@ -365,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _form_commands(add)
     _reading_commands(add)
+    _tuning_commands(add)
     return parser
 
 
@@ -377,6 +401,24 @@ def _language_options(p: argparse.ArgumentParser) -> None:
                         "joined by '+' (cy+en) print both languages together")
     p.add_argument("--bilingual", action="store_true",
                    help="with --language: print that language and the form's own together, the translation first")
+
+
+def _tuning_commands(add: _Add) -> None:
+    """Judging and retuning the mark thresholds from what the ledger keeps, without scanning again."""
+    p = add("reclassify", "decide every box again from its stored measures (after a change of thresholds) and "
+            "say what changes; nothing is written without --apply", forms_dirs=False)
+    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--apply", action="store_true", help="write the new answers into the ledger")
+    p.add_argument("--limit", type=int, default=50, help="changed answers listed (default 50; all are counted)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    p.set_defaults(func=cmd_reclassify)
+
+    p = add("gallery", "draw every box of the ledger, grouped by decision and sorted by how close it came to "
+            "another, for tuning thresholds by eye")
+    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for index.html and the sheets")
+    p.add_argument("--limit", type=int, default=240, help="boxes shown per decision, closest calls first")
+    p.set_defaults(func=cmd_gallery)
 
 
 def _form_commands(add: _Add) -> None:

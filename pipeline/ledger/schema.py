@@ -125,6 +125,7 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
                           "upgrade PaperVoice before using this ledger")
     if row is not None and int(row[0]) < 2:
         _upgrade_to_2(conn)
+    _ensure_box_measures(conn)
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     conn.execute("INSERT OR IGNORE INTO meta VALUES ('survey_id', ?)", (new_survey_id(),))
     _ensure_survey_printed(conn)
@@ -176,6 +177,41 @@ def _ensure_results(conn: sqlite3.Connection) -> None:
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
     """A table's column names, asked in a way every database answers (no PRAGMA)."""
     return {d[0] for d in conn.execute(f"SELECT * FROM {table} WHERE 1 = 0").description}
+
+
+#: Every input of a box's decision (`marks.classify`) and of its page's (`marks.decide_page`), unrounded, so
+#: `papervoice reclassify` can decide every box again after a change of thresholds, as SDAPS does.
+#: `position` is the box's place in the layout's order; the rounded figures stay in box_measurements.
+BOX_MEASURES = """
+CREATE TABLE IF NOT EXISTS box_measures (
+    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, value INTEGER NOT NULL,
+    position INTEGER NOT NULL, coverage DOUBLE PRECISION NOT NULL, faint DOUBLE PRECISION NOT NULL,
+    solid DOUBLE PRECISION NOT NULL, inner_mm2 DOUBLE PRECISION NOT NULL, floor DOUBLE PRECISION NOT NULL,
+    faint_floor DOUBLE PRECISION NOT NULL, corners INTEGER NOT NULL, dot_mm2 DOUBLE PRECISION NOT NULL,
+    cells INTEGER NOT NULL, coherence DOUBLE PRECISION NOT NULL, passes DOUBLE PRECISION NOT NULL,
+    cut_mm2 DOUBLE PRECISION NOT NULL, open_gap DOUBLE PRECISION NOT NULL,
+    bridged_passes DOUBLE PRECISION NOT NULL, bridged_solid DOUBLE PRECISION NOT NULL, pieces INTEGER NOT NULL,
+    largest_mm2 DOUBLE PRECISION NOT NULL, beside_mm2 DOUBLE PRECISION NOT NULL,
+    beside_at DOUBLE PRECISION NOT NULL, left_mm2 DOUBLE PRECISION NOT NULL, PRIMARY KEY (page_id, item, value));
+CREATE TABLE IF NOT EXISTS page_measures (
+    page_id INTEGER PRIMARY KEY REFERENCES pages(id), bitonal INTEGER NOT NULL, poor_fit TEXT NOT NULL DEFAULT '');
+"""
+
+
+def _ensure_box_measures(conn: sqlite3.Connection) -> None:
+    """The tables `reclassify` decides from (idempotent: a ledger that has them keeps them, and gains any
+    measure a newer version keeps, as 0 for the boxes read before)."""
+    for statement in BOX_MEASURES.split(";"):
+        if not statement.strip():
+            continue
+        conn.execute(statement)
+        table = statement.split("EXISTS", 1)[1].split("(", 1)[0].strip()
+        have = {d[0] for d in conn.execute(f"SELECT * FROM {table} LIMIT 0").description}
+        body = statement.split("(", 1)[1]
+        for name, kind in re.findall(r"(\w+) (DOUBLE PRECISION|INTEGER|TEXT) NOT NULL", body):
+            if name not in have:
+                default = "''" if kind == "TEXT" else "0"
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind} NOT NULL DEFAULT {default}")
 
 
 def _plain(sql: str) -> str:

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from pipeline.errors import ExitCode, LedgerError, OutputError, UnknownFormError
 from pipeline.export import cells
@@ -155,6 +156,7 @@ COPY_HEAD = ["Serial", "Form", "Version", "Style", "Label", "Language", "Date re
              "Pages returned", "Pages in copy", "Scanned file"]
 STATUS_HEAD = [f"{i} status" for i in ITEMS]
 FIRST_ITEM = len(COPY_HEAD)  # 0-based index of S01 in a row
+COMMENT_COLUMN = get_column_letter(FIRST_ITEM + len(ITEMS) + 1)  # the sheet's column of C1
 
 
 def test_responses_header_and_values_equal_ledger(built: dict) -> None:
@@ -218,9 +220,9 @@ def test_transcriptions_stay_inert_text(built: dict) -> None:
             if name.startswith("xl/worksheets/sheet"):
                 assert b"<f>" not in z.read(name) and b"<f " not in z.read(name)
     person = _responses(built, PERSON)
-    cell = next(c for c in person["U"] if c.value == INJECTIONS[0])
+    cell = next(c for c in person[COMMENT_COLUMN] if c.value == INJECTIONS[0])
     assert cell.data_type == "s" and cell.quotePrefix
-    at = next(c for c in _responses(built, PRACTITIONER)["U"] if c.value == INJECTIONS[3])
+    at = next(c for c in _responses(built, PRACTITIONER)[COMMENT_COLUMN] if c.value == INJECTIONS[3])
     assert at.data_type == "s" and at.quotePrefix
     assert texts[built["pract"][1]] == INJECTIONS[3]
 

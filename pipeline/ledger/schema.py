@@ -9,7 +9,7 @@ from typing import Any
 
 from pipeline.errors import LedgerError
 from pipeline.form.identity import new_survey_id
-from pipeline.vocab import DecisionKind, FileOutcome, ItemState, PageStatus
+from pipeline.vocab import DecisionKind, ErasureKind, FileOutcome, ItemState, PageStatus
 
 SCHEMA_VERSION = 2  # 2: survey ids, 'foreign' pages, files committed page by page ('complete'), real views
 
@@ -125,10 +125,12 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
                           "upgrade PaperVoice before using this ledger")
     if row is not None and int(row[0]) < 2:
         _upgrade_to_2(conn)
+    _ensure_box_measures(conn)
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     conn.execute("INSERT OR IGNORE INTO meta VALUES ('survey_id', ?)", (new_survey_id(),))
     _ensure_survey_printed(conn)
     _ensure_languages(conn)
+    _ensure_results(conn)
     _store_views(conn)
 
 
@@ -136,7 +138,7 @@ def _ensure_survey_printed(conn: sqlite3.Connection) -> None:
     """`issue_batches.survey_printed`: 1 when the batch's pages carry this ledger's survey id, 0 when they carry
     the older survey-less code.  A survey-less page is this ledger's copy only if its serial went to a
     survey-less print; NULL (batches recorded before the column) keeps the old rule, taken as ours."""
-    if "survey_printed" not in {r[1] for r in conn.execute("PRAGMA table_info(issue_batches)")}:
+    if "survey_printed" not in _columns(conn, "issue_batches"):
         conn.execute("ALTER TABLE issue_batches ADD COLUMN survey_printed INTEGER")
 
 
@@ -146,8 +148,70 @@ def _ensure_languages(conn: sqlite3.Connection) -> None:
     Copies of one form in several languages share its id and version (one column set); the language says
     which layout a page was printed from and is a column of the export."""
     for table in ("issue_batches", "pages"):
-        if "language" not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
+        if "language" not in _columns(conn, table):
             conn.execute(f"ALTER TABLE {table} ADD COLUMN language TEXT")
+
+
+#: Tables for results and data protection (issue 23): comments a person marked fine to share in a printed
+#: summary, and the audit of erasures (which copy, when, how much was removed: never what it said).
+RESULTS_TABLES = f"""
+CREATE TABLE IF NOT EXISTS shared_comments (
+    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, shared INTEGER NOT NULL,
+    decided_at TEXT NOT NULL, decided_by TEXT NOT NULL DEFAULT '', PRIMARY KEY (page_id, item));
+CREATE TABLE IF NOT EXISTS erasures (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN {ErasureKind.sql_in()}), serial TEXT,
+    erased_at TEXT NOT NULL, pages INTEGER NOT NULL, answers INTEGER NOT NULL, comments INTEGER NOT NULL,
+    images INTEGER NOT NULL, decisions INTEGER NOT NULL, note TEXT NOT NULL DEFAULT '');
+"""
+
+
+def _ensure_results(conn: sqlite3.Connection) -> None:
+    """Idempotent: the print label on each batch (NULL = none), the shared-comment marks and the erasure audit."""
+    if "label" not in _columns(conn, "issue_batches"):
+        conn.execute("ALTER TABLE issue_batches ADD COLUMN label TEXT")
+    for statement in RESULTS_TABLES.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    """A table's column names, asked in a way every database answers (no PRAGMA)."""
+    return {d[0] for d in conn.execute(f"SELECT * FROM {table} WHERE 1 = 0").description}
+
+
+#: Every input of a box's decision (`marks.classify`) and of its page's (`marks.decide_page`), unrounded, so
+#: `papervoice reclassify` can decide every box again after a change of thresholds, as SDAPS does.
+#: `position` is the box's place in the layout's order; the rounded figures stay in box_measurements.
+BOX_MEASURES = """
+CREATE TABLE IF NOT EXISTS box_measures (
+    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, value INTEGER NOT NULL,
+    position INTEGER NOT NULL, coverage DOUBLE PRECISION NOT NULL, faint DOUBLE PRECISION NOT NULL,
+    solid DOUBLE PRECISION NOT NULL, inner_mm2 DOUBLE PRECISION NOT NULL, floor DOUBLE PRECISION NOT NULL,
+    faint_floor DOUBLE PRECISION NOT NULL, corners INTEGER NOT NULL, dot_mm2 DOUBLE PRECISION NOT NULL,
+    cells INTEGER NOT NULL, coherence DOUBLE PRECISION NOT NULL, passes DOUBLE PRECISION NOT NULL,
+    cut_mm2 DOUBLE PRECISION NOT NULL, open_gap DOUBLE PRECISION NOT NULL,
+    bridged_passes DOUBLE PRECISION NOT NULL, bridged_solid DOUBLE PRECISION NOT NULL, pieces INTEGER NOT NULL,
+    largest_mm2 DOUBLE PRECISION NOT NULL, beside_mm2 DOUBLE PRECISION NOT NULL,
+    beside_at DOUBLE PRECISION NOT NULL, left_mm2 DOUBLE PRECISION NOT NULL, PRIMARY KEY (page_id, item, value));
+CREATE TABLE IF NOT EXISTS page_measures (
+    page_id INTEGER PRIMARY KEY REFERENCES pages(id), bitonal INTEGER NOT NULL, poor_fit TEXT NOT NULL DEFAULT '');
+"""
+
+
+def _ensure_box_measures(conn: sqlite3.Connection) -> None:
+    """The tables `reclassify` decides from (idempotent: a ledger that has them keeps them, and gains any
+    measure a newer version keeps, as 0 for the boxes read before)."""
+    for statement in BOX_MEASURES.split(";"):
+        if not statement.strip():
+            continue
+        conn.execute(statement)
+        table = statement.split("EXISTS", 1)[1].split("(", 1)[0].strip()
+        have = {d[0] for d in conn.execute(f"SELECT * FROM {table} LIMIT 0").description}
+        body = statement.split("(", 1)[1]
+        for name, kind in re.findall(r"(\w+) (DOUBLE PRECISION|INTEGER|TEXT) NOT NULL", body):
+            if name not in have:
+                default = "''" if kind == "TEXT" else "0"
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind} NOT NULL DEFAULT {default}")
 
 
 def _plain(sql: str) -> str:

@@ -38,8 +38,11 @@ from pipeline.ledger.schema import (  # noqa: F401 (SCHEMA, content_snapshot: pa
     views_stored,
 )
 from pipeline.scan.images import mime_of
-from pipeline.scan.results import FileInfo, Fingerprint, PageResult, fingerprint
+from pipeline.scan.results import FileInfo, Fingerprint, PageResult, fingerprint, measure_columns
 from pipeline.vocab import DecisionAction
+
+#: box_measures' columns holding a `BoxMeasures`, named as its fields
+MEASURE_COLUMNS = measure_columns()
 
 #: A file that could not even be opened has no content hash: it is recorded under this key and its path.
 UNOPENED_KEY = "unopened:"
@@ -252,7 +255,7 @@ class Ledger:
     def issue_serials(self, form_id: str, version: int, style: str, paper: str, pages: int, copies: int,
                       output: str | None, *, start: int | None = None,
                       then: Callable[[], None] | None = None, survey_printed: bool = False,
-                      language: str | None = None) -> list[str]:
+                      language: str | None = None, label: str | None = None) -> list[str]:
         """Record `copies` new serials; numbers only ever grow, so none is reused.
 
         Issued means printed: `then` (writing the PDF) runs inside the same transaction, so the serials are
@@ -261,6 +264,7 @@ class Ledger:
         meantime, `SerialsMoved` is raised and nothing is recorded (render again with new numbers).
         `survey_printed`: the pages carry this ledger's survey id (then a survey-less code of these serials is
         another ledger's print); False for pages printed with the older survey-less code.
+        `label` (a team, site or batch; None for none) is kept on the batch and carried into every export.
         """
         with self.transaction() as db:
             stamp = now()
@@ -269,8 +273,9 @@ class Ledger:
                 raise SerialsMoved(first)
             batch = db.execute(
                 "INSERT INTO issue_batches (form_id, form_version, style, paper, copies, output, issued_at,"
-                " survey_printed, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (form_id, version, style, paper, copies, output, stamp, int(survey_printed), language)).lastrowid
+                " survey_printed, language, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (form_id, version, style, paper, copies, output, stamp, int(survey_printed), language,
+                 label or None)).lastrowid
             serials = [serial_for(n) for n in range(first, first + copies)]
             db.executemany(
                 "INSERT INTO serials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -478,6 +483,17 @@ class Ledger:
             "INSERT INTO box_measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(page_id, b.item, b.value, b.coverage, b.darkness, b.spill, b.dx_mm, b.dy_mm, b.state, b.confidence,
               b.faint, b.solid, b.match) for b in r.boxes])
+        measured = [(i, b, b.measures) for i, b in enumerate(r.boxes) if b.measures is not None]
+        if measured:  # decision inputs, for `reclassify` (an adopted form's boxes are decided otherwise)
+            db.executemany(
+                f"INSERT INTO box_measures (page_id, item, value, position, {', '.join(MEASURE_COLUMNS)},"
+                " beside_mm2, beside_at, left_mm2) VALUES (" + ", ".join("?" * (len(MEASURE_COLUMNS) + 7)) + ")",
+                [(page_id, b.item, b.value, i, *(getattr(m, c) for c in MEASURE_COLUMNS), b.beside_mm2, b.beside_at,
+                  b.left_mm2) for i, b, m in measured])
+            poor_fit = next((a.detail for a in r.items if a.reason == "poor_fit"), "")
+            db.execute("INSERT INTO page_measures (page_id, bitonal, poor_fit) VALUES (?, ?, ?)"
+                       " ON CONFLICT (page_id) DO UPDATE SET bitonal = excluded.bitonal, poor_fit = excluded.poor_fit",
+                       (page_id, int(r.bitonal), poor_fit))
         for item in r.items:
             crop = self._image(db, "item", item.crop_png)
             db.execute("INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

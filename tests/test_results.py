@@ -4,6 +4,7 @@ the printed summary, erasure and retention, export without images (issue 23)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import shutil
 import sqlite3
 import subprocess
@@ -22,6 +23,7 @@ from pipeline.ledger.sharing import set_shared, shared_comments
 from pipeline.ledger.store import Ledger
 from pipeline.options import ExportOptions, ReportOptions
 from pipeline.report.summary import write_report
+from pipeline.scan.results import PageResult
 from pipeline.vocab import MissingKind
 from tests.test_export import (
     ITEMS,
@@ -32,9 +34,17 @@ from tests.test_export import (
     flagged,
     full_copy,
     page,
-    record,
 )
+from tests.test_export import record as record_unstamped
 from tests.test_review import browser, build_ledger  # noqa: F401  (browser: the Chromium fixture)
+
+
+def record(ledger: Ledger, name: str, results: list[PageResult]) -> None:
+    """Record pages as printed by this ledger's `generate`: their codes carry its survey id (a survey-less page
+    of a serial printed with one is another ledger's print, and is set aside as foreign)."""
+    stamped = [dataclasses.replace(r, identity=dataclasses.replace(r.identity, survey=ledger.survey_id))
+               if r.identity is not None else r for r in results]
+    record_unstamped(ledger, name, stamped)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_TEXT = "The staff listened and we wrote the plan together."

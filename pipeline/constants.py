@@ -168,7 +168,6 @@ REVIEW_WRONG_TOKEN_DELAY_S = 1.0  # pause after a wrong access token, so guessin
 REVIEW_TOKEN_MIN_CHARS = 12  # an access token is at least this long ...
 REVIEW_TOKEN_MIN_BITS = 40.0  # ... and at least this hard to guess (length x character entropy, in bits)
 REVIEW_MAX_POST_BYTES = 256 * 1024  # a form post larger than this is refused
-REVIEW_ASSIGN_MAX_PAGES = 20  # pages a copy may have when its serial was not issued here (checks a typed page)
 
 # --- Scanner: marks, in absolute ink area (a dot is the same size whatever the box) ---------
 MARK_MIN_AREA_MM2 = 2.2  # at least this much ink: a deliberate mark

@@ -97,6 +97,20 @@ class Form:
                 return "choose any: 1 marked, 0 not"
         return "rating"
 
+    def answer_choices(self, item_id: str) -> tuple[tuple[int, str], ...]:
+        """The values a person may settle this item to, with their words: the boxes printed for it.
+
+        A rating item offers the form's scale; an adopted "choose one" question only its own boxes (a 5
+        is no answer to a yes/no); a "choose any" box is ticked (1) or not ticked (0).  Review offers
+        these, and refuses anything else."""
+        if self.adopted is not None:
+            for q in self.adopted.questions:
+                if q.kind == "one" and q.id == item_id:
+                    return tuple((b.value, b.label) for b in sorted(q.boxes, key=lambda b: b.value))
+                if q.kind == "any" and any(q.item_of(b) == item_id for b in q.boxes):
+                    return ((1, "ticked"), (0, "not ticked"))
+        return tuple((p.value, p.label) for p in self.scale)
+
     def free_text_field(self, field_id: str) -> FreeText:
         for ft in self.free_text:
             if ft.id == field_id:

@@ -394,6 +394,12 @@ def issued_copy(ledger: Ledger, serial: str) -> IssuedCopy | None:
                                              str(r["style"]), str(r["paper"]), int(r["pages"]))
 
 
+def copy_seen(ledger: Ledger, serial: str, form_id: str) -> bool:
+    """Some page of copy `serial` of this form was read into the ledger (printed elsewhere, but returned)."""
+    return ledger.execute("SELECT 1 FROM pages WHERE serial = ? AND form_id = ? AND status IN ('form', 'duplicate',"
+                          " 'conflict') LIMIT 1", (serial, form_id)).fetchone() is not None
+
+
 @dataclass(frozen=True)
 class KeptPage:
     """Where a page came from and the picture of it the ledger kept (for pages a person must look at)."""

@@ -57,7 +57,16 @@ def group_copies(results: list[PageResult]) -> list[Copy]:
 
 def flag_doubt(r: PageResult, doubt: str) -> PageResult:
     """Every answer on a page whose copy is uncertain goes to a person, with the machine's reading kept."""
-    items = [ItemReading(i.item, i.value, "flagged", "uncertain", f"{doubt}; read as "
-                         f"{'blank' if i.value is None else i.value} - please check which copy this page belongs to",
-                         min(i.confidence, 0.4), i.crop_png) for i in r.items]
+    items = [_doubted(i, doubt) for i in r.items]
     return replace(r, items=items, reason=doubt)
+
+
+def _doubted(i: ItemReading, doubt: str) -> ItemReading:
+    """An answer already flagged keeps its own reason first (two marks stay two marks); the copy's doubt is
+    added to what the person is told."""
+    which = "please check which copy this page belongs to"
+    if i.state == "flagged":
+        return ItemReading(i.item, i.value, "flagged", i.reason, f"{i.detail}; also, {doubt}: {which}",
+                           min(i.confidence, 0.4), i.crop_png)
+    return ItemReading(i.item, i.value, "flagged", "uncertain", f"{doubt}; read as "
+                       f"{'blank' if i.value is None else i.value} - {which}", min(i.confidence, 0.4), i.crop_png)

@@ -163,6 +163,10 @@ def parse_geometry(top: dict[str, Any], source: str) -> AdoptedGeometry:
             anchors.append(Anchor(str(kind), *_rect({"x": x, "y": y, "w": w, "h": h}, source, where, page_size)))
         pages.append(AdoptedPage(n + 1, tuple(anchors)))
     seen: set[str] = set()
+    if top.get("questions") == []:
+        raise _fail(source, "questions", "is empty: an adopted form needs at least one question with its boxes",
+                    "put back the questions 'adopt' wrote (or run 'adopt' again); to leave a question out, delete "
+                    "only that one")
     questions = [_question(raw, n, source, page_size, len(pages), seen)
                  for n, raw in enumerate(_list(top.get("questions"), source, "questions"))]
     fields = []

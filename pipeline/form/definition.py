@@ -356,6 +356,18 @@ def _load_dir(folder: Path) -> list[Form]:
     return forms
 
 
+def _refuse_adopted_over_bundled(bundled: list[Form], own: list[Form]) -> None:
+    """An adopted form may not take a bundled form's id: it would read that form's own returns by the wrong
+    geometry (and the ledger keeps what it read).  The folder's file is named, with the way out."""
+    ids = {f.id for f in bundled if f.adopted is None}
+    for form in own:
+        if form.adopted is not None and form.id in ids:
+            raise FormDefinitionError(f"{form.path}: the adopted form '{form.id}' has the id of a form PaperVoice "
+                                      "prints itself, and would take over its returns",
+                                      f"give the adopted form its own id: rename the file and its 'id:' line, "
+                                      f"e.g. {form.id}-paper")
+
+
 class FormRegistry:
     """All forms known to this installation, looked up by id and version.
 
@@ -383,7 +395,9 @@ class FormRegistry:
         extra = [Path(d) for d in (dirs or []) if Path(d).resolve() != bundled]
         own = [form for d in extra for form in _load_dir(Path(d))]
         replaced = {(f.id, f.version) for f in own}
-        forms = [f for f in _load_dir(bundled) if (f.id, f.version) not in replaced] + own
+        ours = _load_dir(bundled)
+        _refuse_adopted_over_bundled(ours, own)
+        forms = [f for f in ours if (f.id, f.version) not in replaced] + own
         return cls(forms, (bundled, *extra))
 
     @property

@@ -87,6 +87,7 @@ def read_page(image: np.ndarray, dpi: float, source: PageSource, config: ReaderC
     """Read one page.  `identity` forces the form, serial and page (a person's assignment in review)."""
     started = time.perf_counter()
     result = _read(image, dpi, source, config, identity)
+    result.dpi = dpi  # the page's own resolution, not the one it was read at (finer scans are reduced first)
     result.seconds = round(time.perf_counter() - started, 4)
     return result
 

@@ -1,0 +1,250 @@
+"""Adopted forms and hand assignment: never silently wrong outside the scanner either.
+
+Choose-any questions through check, review and export; a person's page assignment that can be undone,
+that is refused for a page or copy that does not exist, and that is never half recorded; adopt refusing
+to hide a form PaperVoice prints, refusing a blank where it plainly found too little, and saying when a
+blank looks turned.  Fixtures are drawn in code (`simulate.foreign`, the generator's own prints).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+import yaml
+from flask.testing import FlaskClient
+from PIL import Image
+from test_reassign import wipe_codes
+from test_scan import issue_copy, mark, opts, save_pdf
+
+from bench.adopted import edit_like_a_person
+from pipeline.adopt.blank import adopt_blank
+from pipeline.adopt.copies import flag_doubt
+from pipeline.errors import FormDefinitionError, UsageError
+from pipeline.export.workbook import export_workbook
+from pipeline.form.definition import FormRegistry, parse_form
+from pipeline.ledger import queries as Q
+from pipeline.ledger.check import check_ledger
+from pipeline.ledger.store import Ledger
+from pipeline.options import ExportOptions, ReviewOptions
+from pipeline.review import reassign
+from pipeline.review.app import create_app
+from pipeline.scan.coordinator import scan
+from pipeline.scan.marks import decide_item
+from pipeline.scan.results import BoxReading, ItemReading, PageResult, PageSource
+from pipeline.simulate.foreign import ForeignSpec, draw_blank, fill_return
+
+
+def _csrf(client: FlaskClient, path: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
+    assert match
+    return match.group(1)
+
+
+def _save(pages: list[Image.Image], path: Path) -> Path:
+    pages[0].save(path, save_all=True, append_images=pages[1:], dpi=(300, 300), compression="tiff_lzw")
+    return path
+
+
+@pytest.fixture(scope="module")
+def any_ledger(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A two-page adopted form with a choose-any question; one return's first page alone (so every answer
+    of it goes to a person: its second page was not found with it)."""
+    tmp = tmp_path_factory.mktemp("any")
+    spec = ForeignSpec(41, "square", 5.0, 0.25, True, 2)
+    blank, truth = draw_blank(spec)
+    forms = tmp / "forms"
+    report = adopt_blank(_save(blank, tmp / "blank.tif"), "club-survey", forms)
+    edit_like_a_person(report.form_path, truth, False)
+    images, _, _ = fill_return(blank, truth, spec, seed=5)
+    page1 = next(i for i, q in enumerate(images) if any(t.page == 1 for t in truth))
+    db = tmp / "survey.db"
+    Image.fromarray(images[page1]).save(tmp / "p1.png", dpi=(200, 200))
+    scan([tmp / "p1.png"], opts(db, forms_dirs=(forms,), ocr="none"))
+    return db, forms
+
+
+def test_choose_any_in_check_review_and_export(any_ledger: tuple[Path, Path], tmp_path: Path) -> None:
+    db, forms = any_ledger
+    assert check_ledger(db) == []  # every 0 ("not ticked") of a choose-any box is a printed answer
+    registry = FormRegistry.from_dirs([forms])
+    form = registry.get("club-survey")
+    assert form.adopted is not None
+    any_q = next(q for q in form.adopted.questions if q.kind == "any")
+    yes_no = next(q for q in form.adopted.questions if q.kind == "one" and len(q.boxes) == 2)
+    any_item = any_q.item_of(any_q.boxes[0])
+    assert form.answer_choices(any_item) == ((1, "ticked"), (0, "not ticked"))
+    assert [v for v, _ in form.answer_choices(yes_no.id)] == [b.value for b in yes_no.boxes]
+    with Ledger(db, readonly=True) as led:
+        open_items = {q.item: q for q in Q.answer_questions(led)}
+    assert any_item in open_items and yes_no.id in open_items, sorted(open_items)
+    client = create_app(ReviewOptions(db=db, open_browser=False, forms_dirs=(forms,), ocr="none")).test_client()
+    page_id = open_items[any_item].page_id
+    html = client.get(f"/answer/{page_id}/{any_item}").get_data(as_text=True)
+    assert "not ticked" in html and "ticked" in html and 'value="5"' not in html
+    token = _csrf(client, f"/answer/{page_id}/{any_item}")
+    assert client.post(f"/answer/{page_id}/{any_item}", data={"csrf_token": token, "value": "0"}).status_code == 302
+    assert client.post(f"/answer/{page_id}/{any_item}", data={"csrf_token": token, "value": "7"}).status_code == 400
+    yn_page = open_items[yes_no.id].page_id
+    refused = client.post(f"/answer/{yn_page}/{yes_no.id}", data={"csrf_token": token, "value": "5"})
+    assert refused.status_code == 400 and "not one of the boxes" in refused.get_data(as_text=True)
+    ok = client.post(f"/answer/{yn_page}/{yes_no.id}", data={"csrf_token": token, "value": "2"})
+    assert ok.status_code == 302
+    assert check_ledger(db) == []  # the person's 0 on a lone box is no broken promise either
+    out = tmp_path / "results.xlsx"
+    export_workbook(ExportOptions(db=db, output=out), FormRegistry.from_dirs([forms]))
+    sheet = next(ws for ws in openpyxl.load_workbook(out).worksheets if ws.title.startswith("Responses"))
+    rows = list(sheet.iter_rows(values_only=True))
+    head = list(rows[0])
+    assert rows[1][head.index(any_item)] == 0 and rows[1][head.index(yes_no.id)] == 2
+
+
+def test_a_decision_a_lone_box_never_had_is_caught(any_ledger: tuple[Path, Path], tmp_path: Path) -> None:
+    db = tmp_path / "copy.db"
+    db.write_bytes(any_ledger[0].read_bytes())
+    with Ledger(db) as led:
+        q = next(q for q in Q.answer_questions(led) if "_" in q.item)
+        led.decide("answer", q.page_id, q.item, "5")
+    assert any("not one of the boxes" in p for p in check_ledger(db))
+
+
+def test_copy_doubt_keeps_a_flags_own_reason() -> None:
+    boxes = [BoxReading("Q1", v, 0.3, 0.6, 0.0, 0, 0, "marked", 0.9) for v in (1, 5, 9)]
+    item = decide_item("Q1", boxes)
+    assert item.detail == "boxes 1, 5 and 9 are all marked"
+    page = PageResult(PageSource("f", 0), "form", items=[item, ItemReading("Q2", 2, "answered", None, "", 0.9)])
+    doubted = flag_doubt(page, "only 1 of the form's 2 pages were found together")
+    assert doubted.items[0].reason == "multiple" and doubted.items[0].detail.startswith("boxes 1, 5 and 9")
+    assert "only 1 of the form's 2 pages" in doubted.items[0].detail
+    assert doubted.items[1].reason == "uncertain" and "only 1 of" in doubted.items[1].detail
+
+
+@pytest.fixture()
+def torn(tmp_path: Path) -> tuple[Path, str, str, int]:
+    """Two copies issued; copy A's first page scanned with every code wiped (kept, unrecognised)."""
+    db = tmp_path / "s.db"
+    serial_a, pages, layout = issue_copy(db, "care-planning-person", "standard")
+    serial_b, _, _ = issue_copy(db, "care-planning-person", "standard")
+    for n, item in enumerate(layout.pages[0].items):  # type: ignore[attr-defined]
+        mark(pages, layout, item, n % 5 + 1, "cross", seed=n)
+    wipe_codes(pages[0], layout.pages[0])  # type: ignore[attr-defined]
+    scan([save_pdf([pages[0]], 300, tmp_path / "torn.pdf")], opts(db, ocr="none"))
+    page_id = sqlite3.connect(db).execute("SELECT id FROM pages").fetchone()[0]
+    return db, serial_a, serial_b, page_id
+
+
+def _assign(client: FlaskClient, page_id: int, serial: str, page: str) -> tuple[int, str]:
+    token = _csrf(client, f"/page/{page_id}")
+    resp = client.post(f"/page/{page_id}", data={"csrf_token": token, "action": "assign",
+                                                 "form": "care-planning-person@1", "serial": serial, "page": page})
+    return resp.status_code, resp.get_data(as_text=True)
+
+
+def test_undoing_an_assignment_undoes_its_reading(torn: tuple[Path, str, str, int]) -> None:
+    db, serial_a, serial_b, page_id = torn
+    client = create_app(ReviewOptions(db=db, open_browser=False, ocr="none")).test_client()
+    assert _assign(client, page_id, serial_b, "1")[0] == 302  # the wrong copy, by mistake: read under it
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT status, serial FROM pages WHERE id = ?", (page_id,)).fetchone() == ("form", serial_b)
+    decision = con.execute("SELECT id FROM decisions WHERE kind = 'page'").fetchone()[0]
+    token = _csrf(client, f"/page/{page_id}")
+    assert client.post(f"/decision/{decision}/undo", data={"csrf_token": token}).status_code == 302
+    row = con.execute("SELECT status, serial, form_page FROM pages WHERE id = ?", (page_id,)).fetchone()
+    assert row == ("not_form", None, None)
+    assert con.execute("SELECT COUNT(*) FROM answers WHERE page_id = ?", (page_id,)).fetchone()[0] == 0
+    with Ledger(db, readonly=True) as led:
+        assert [q.page_id for q in Q.page_questions(led) if not q.settled] == [page_id]
+    assert _assign(client, page_id, serial_a, "1")[0] == 302  # and the right assignment now goes in
+    assert con.execute("SELECT status, serial FROM pages WHERE id = ?", (page_id,)).fetchone() == ("form", serial_a)
+    assert check_ledger(db) == []
+
+
+def test_an_assignment_to_what_does_not_exist_is_refused(torn: tuple[Path, str, str, int]) -> None:
+    db, serial_a, _, page_id = torn
+    client = create_app(ReviewOptions(db=db, open_browser=False, ocr="none")).test_client()
+    status, html = _assign(client, page_id, serial_a, "9")
+    assert status == 400 and "Page 9 does not exist" in html
+    status, html = _assign(client, page_id, "000050B", "1")  # a valid copy number this ledger never issued
+    assert status == 400 and "no copy 000050B" in html
+    assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 0
+
+
+def test_a_crash_while_reading_an_assignment_records_nothing(torn: tuple[Path, str, str, int],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    db, serial_a, _, page_id = torn
+    real = reassign.read_assigned
+
+    def dies(*args: object, **kw: object) -> PageResult | None:
+        raise SystemExit("the server was killed while it read the page")
+
+    monkeypatch.setattr(reassign, "read_assigned", dies)
+    client = create_app(ReviewOptions(db=db, open_browser=False, ocr="none")).test_client()
+    with pytest.raises(SystemExit):
+        _assign(client, page_id, serial_a, "1")
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 0  # not settled: still in the queue
+    assert con.execute("SELECT status FROM pages WHERE id = ?", (page_id,)).fetchone()[0] == "not_form"
+    monkeypatch.setattr(reassign, "read_assigned", real)
+    assert _assign(client, page_id, serial_a, "1")[0] == 302
+    assert con.execute("SELECT status FROM pages WHERE id = ?", (page_id,)).fetchone()[0] == "form"
+
+
+def test_adopt_never_hides_a_form_papervoice_prints(tmp_path: Path) -> None:
+    blank, _ = draw_blank(ForeignSpec(11, pages=1))
+    path = _save(blank, tmp_path / "b.tif")
+    with pytest.raises(UsageError, match="PaperVoice prints itself"):
+        adopt_blank(path, "care-planning-person", tmp_path / "mine")
+    from pipeline.form.definition import BUNDLED_FORMS_DIR
+    with pytest.raises(UsageError, match="forms PaperVoice itself prints"):
+        adopt_blank(path, "brand-new", BUNDLED_FORMS_DIR)
+    # a file edited by hand to take a bundled id is refused when the forms are loaded, naming the file
+    report = adopt_blank(path, "my-form", tmp_path / "mine")
+    doc = yaml.safe_load(report.form_path.read_text())
+    doc["id"] = "care-planning-person"
+    (tmp_path / "mine" / "care-planning-person.yaml").write_text(yaml.safe_dump(doc))
+    with pytest.raises(FormDefinitionError, match="would take over its returns"):
+        FormRegistry.from_dirs([tmp_path / "mine"])
+
+
+def test_adopt_refuses_too_little_and_says_when_a_blank_is_turned(tmp_path: Path) -> None:
+    blank, _ = draw_blank(ForeignSpec(11, pages=1))
+    art = np.asarray(blank[0])
+    # the blank's printed words and one box only: the rest of the boxes painted out
+    one = art.copy()
+    one[int(art.shape[0] * 0.15):, int(art.shape[1] * 0.1):] = 255  # keep the words down the left edge
+    one[int(art.shape[0] * 0.05):int(art.shape[0] * 0.15), int(art.shape[1] * 0.65):] = 255
+    page = Image.fromarray(one)
+    page.save(tmp_path / "little.png", dpi=(300, 300))
+    with pytest.raises(UsageError, match="too few to be the form"):
+        adopt_blank(tmp_path / "little.png", "little", tmp_path / "f")
+    turned = blank[0].rotate(180)
+    report = adopt_blank(_save([turned], tmp_path / "turned.tif"), "turned", tmp_path / "f")
+    assert any("upside down" in w for w in report.warnings), report.warnings
+    upright = adopt_blank(_save(blank, tmp_path / "upright.tif"), "upright", tmp_path / "f")
+    assert upright.warnings == []
+
+
+def test_an_empty_question_list_says_so(tmp_path: Path) -> None:
+    blank, _ = draw_blank(ForeignSpec(21, pages=1))
+    report = adopt_blank(_save(blank, tmp_path / "b.tif"), "emptied", tmp_path)
+    doc = yaml.safe_load(report.form_path.read_text())
+    doc["questions"] = []
+    with pytest.raises(FormDefinitionError, match="needs at least one question"):
+        parse_form(doc, "emptied.yaml")
+
+
+def test_each_page_records_its_own_resolution(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    _, pages, _ = issue_copy(db, "care-planning-person", "standard")
+    small = np.asarray(Image.fromarray(pages[0]).resize((pages[0].shape[1] * 2 // 3, pages[0].shape[0] * 2 // 3)))
+    Image.fromarray(small).save(tmp_path / "p200.png", dpi=(200, 200))
+    Image.fromarray(pages[1]).save(tmp_path / "p300.png", dpi=(300, 300))
+    scan([tmp_path / "p200.png", tmp_path / "p300.png"], opts(db, ocr="none"))
+    dpis = sorted(r[0] for r in sqlite3.connect(db).execute("SELECT dpi FROM pages"))
+    assert dpis == [200.0, 300.0]
+    assert json.dumps(dpis)

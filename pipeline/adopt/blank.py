@@ -152,7 +152,8 @@ def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False)
         "answers; merge or split questions in the form file where they are wrong",
         "write each question's wording ('text') and the form's 'title'; set 'kind: any' where people may tick "
         "several boxes",
-        "say whether the form tells people to fill a box in to cancel it ('fill_to_cancel')",
+        "say what a box filled in solid means on this form ('filled_box': answer, cancel, or ask), and how each "
+        "return's pages reach the scanner ('copies': in-order or one-file)",
     ]
     if singles:
         checks.append(f"{singles} boxes stand alone and were made yes/no questions of their own ('kind: any'): "

@@ -152,8 +152,8 @@ def _box_readings(dark: np.ndarray, geo: AdoptedGeometry, page: int, px_per_pt: 
         state, confidence = classify(m.coverage, m.faint, m.solid, C.ADOPT_NATIVE_INNER_MM2, floor)
         if m.coverage >= C.ADOPT_DENSE_COVERAGE and state != "empty":
             state, confidence = _dense_state(m, geo.fill_to_cancel)
-        if state == "filled" and b.shape == "round" and not geo.fill_to_cancel:
-            state = "marked"  # bubbles are filled in to answer, unless the form says filling cancels
+        if state == "filled" and (geo.fill_answers or (b.shape == "round" and not geo.fill_to_cancel)):
+            state = "marked"  # bubbles (and any box on a form that says so) are filled in to answer
         out.append((q, b, BoxReading(q.item_of(b), b.value if q.kind == "one" else 1, round(m.coverage, 4),
                                      round(m.darkness, 3), 0.0, round(m.dx * mm_per_px, 2),
                                      round(m.dy * mm_per_px, 2), state, round(confidence, 3), faint=round(m.faint, 4),
@@ -219,6 +219,8 @@ def read_adopted(image: np.ndarray, dpi: float, source: PageSource, match: Match
     comments: list[CommentReading] = [
         read_field(image, match.homography, geo.page_size, TextField(f.x, f.y, f.w, f.h, item=f.id), paper, ocr)
         for f in geo.fields_on(match.page)]
+    if readings and all(r.state == "empty" for _, _, r in readings) and not any(c.written for c in comments):
+        items = [_nothing_marked(i) for i in items]
     ident = PageIdentity(form.id, form.version, layout.style, layout.paper, match.page, layout.page_count, "")
     result = PageResult(source, "form", "" if good_fit else "poor fit: every answer goes to a person",
                         identity=ident, rotation_deg=match.rotation_deg, fit_residual_mm=round(match.residual_mm, 3),
@@ -226,6 +228,15 @@ def read_adopted(image: np.ndarray, dpi: float, source: PageSource, match: Match
     if debug:
         result.debug_png = encode_png(_overlay(canon, readings, px_per_pt))
     return result
+
+
+def _nothing_marked(i: ItemReading) -> ItemReading:
+    """Not one mark on the whole page: a blank form scanned by mistake (the blank itself), or marks lost in
+    scanning.  A person looks before it counts as a return with every answer blank."""
+    if i.state == "flagged":
+        return i
+    return ItemReading(i.item, i.value, "flagged", "lost_marks", "nothing is marked anywhere on this page: an unused "
+                       "blank scanned by mistake, or marks lost in scanning? Check the paper", 0.3, i.crop_png)
 
 
 def _overlay(canon: np.ndarray, readings: list[tuple[Question, AdoptedBox, BoxReading]],

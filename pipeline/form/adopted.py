@@ -22,6 +22,8 @@ from pipeline.errors import FormDefinitionError
 QUESTION_ID_RE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
 QuestionKind = Literal["one", "any"]
 BoxShape = Literal["square", "round"]
+FILLED_BOX = ("ask", "answer", "cancel")  # what a box filled in solid means on this form
+COPY_ARRIVALS = ("in-order", "one-file")  # how a copy's pages arrive in the scans (see adopt.copies)
 ANCHOR_KINDS = ("mark", "box", "field", "comb", "text", "line")
 
 
@@ -86,6 +88,8 @@ class AdoptedGeometry:
     fields: tuple[AdoptedField, ...]
     fill_to_cancel: bool
     source: str = ""
+    copies: str = "in-order"  # how a copy's pages arrive: "in-order" (one after another) or "one-file"
+    fill_answers: bool = False  # filling a box in is how people answer (AMC, bubble sheets): 'filled_box: answer'
 
     def questions_on(self, page: int) -> tuple[Question, ...]:
         return tuple(q for q in self.questions if q.page == page)
@@ -147,6 +151,20 @@ def parse_geometry(top: dict[str, Any], source: str) -> AdoptedGeometry:
     if not isinstance(cancel, bool):
         raise _fail(source, "adopted.fill_to_cancel", f"should be true or false, found {cancel!r}",
                     "write 'true' if the form tells people to fill a box in to cancel it, else 'false'")
+    filled = adopted.get("filled_box", "cancel" if cancel else "ask")
+    if cancel and filled == "ask":
+        filled = "cancel"  # 'fill_to_cancel: true' (older files) says the same as 'filled_box: cancel'
+    if filled not in FILLED_BOX or (cancel and filled != "cancel"):
+        raise _fail(source, "adopted.filled_box", f"should be one of {', '.join(FILLED_BOX)}"
+                    + (" (fill_to_cancel: true says 'cancel')" if cancel else ""),
+                    "'answer' when people fill a box in to answer (bubble sheets, exams), 'cancel' when the form "
+                    "says filling a box in cancels it, 'ask' when the form does not say (a person decides)")
+    cancel = filled == "cancel"
+    copies = adopted.get("copies", "in-order")
+    if copies not in COPY_ARRIVALS:
+        raise _fail(source, "adopted.copies", f"should be one of {', '.join(COPY_ARRIVALS)}",
+                    "'in-order' when each copy's pages come one after another in the scans (page 1, 2, ...), "
+                    "'one-file' when each scanned file holds one copy")
     pages: list[AdoptedPage] = []
     for n, raw in enumerate(_list(adopted.get("pages"), source, "adopted.pages")):
         entry = _mapping(raw, source, f"adopted.pages[{n}]")
@@ -178,7 +196,7 @@ def parse_geometry(top: dict[str, Any], source: str) -> AdoptedGeometry:
         fields.append(AdoptedField(fid, _text(entry.get("prompt")) or fid, page,
                                    *_rect(entry, source, f"fields[{n}]", page_size)))
     return AdoptedGeometry(page_size, tuple(pages), tuple(questions), tuple(fields), cancel,
-                           _text(adopted.get("source")))
+                           _text(adopted.get("source")), str(copies), filled == "answer")
 
 
 def _check_id(qid: str, seen: set[str], source: str, where: str) -> None:

@@ -103,7 +103,15 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
         _upgrade_to_2(conn)
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     conn.execute("INSERT OR IGNORE INTO meta VALUES ('survey_id', ?)", (new_survey_id(),))
+    _ensure_adopted_sheets(conn)
     _store_views(conn)
+
+
+def _ensure_adopted_sheets(conn: sqlite3.Connection) -> None:
+    """Adopted returns that carry a code of their own per sheet (a barcode the blank lacks): the ledger
+    number their copy was given, so a re-scan or a re-read of the same sheet joins the same copy."""
+    conn.execute("CREATE TABLE IF NOT EXISTS adopted_sheets (form_id TEXT NOT NULL, code TEXT NOT NULL, "
+                 "serial TEXT NOT NULL REFERENCES serials(serial), PRIMARY KEY (form_id, code))")
 
 
 def _plain(sql: str) -> str:

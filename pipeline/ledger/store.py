@@ -242,6 +242,22 @@ class Ledger:
                 then()
         return serials
 
+    def adopted_copy_serial(self, form_id: str, code: str, version: int, style: str, paper: str, pages: int,
+                            output: str) -> str:
+        """The ledger number of the adopted copy whose sheets carry `code`: the one given before (a re-scan,
+        a re-read), else a new one, recorded with the code in the same transaction."""
+        with self.transaction() as db:
+            row = db.execute("SELECT serial FROM adopted_sheets WHERE form_id = ? AND code = ?",
+                             (form_id, code)).fetchone()
+            if row is not None:
+                return str(row[0])
+        serial = self.issue_serials(form_id, version, style, paper, pages, 1, output)[0]
+        with self.transaction() as db:
+            db.execute("INSERT INTO adopted_sheets (form_id, code, serial) VALUES (?, ?, ?) "
+                       "ON CONFLICT (form_id, code) DO NOTHING", (form_id, code, serial))
+            return str(db.execute("SELECT serial FROM adopted_sheets WHERE form_id = ? AND code = ?",
+                                  (form_id, code)).fetchone()[0])
+
     def serial_issued(self, serial: str) -> bool:
         return self.serial_issued_in(self.conn, serial)
 

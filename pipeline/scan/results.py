@@ -90,6 +90,7 @@ class PageResult:
     boxes: list[BoxReading] = field(default_factory=list)
     items: list[ItemReading] = field(default_factory=list)
     comments: list[CommentReading] = field(default_factory=list)
+    sheet_code: str = ""  # an adopted return's own per-sheet code (barcode/QR the blank lacks): its copy
     image_png: bytes = b""  # kept for pages a person must look at (not a form, unreadable)
     debug_png: bytes = b""
     seconds: float = 0.0

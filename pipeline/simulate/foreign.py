@@ -176,9 +176,11 @@ def _mark(draw: ImageDraw.ImageDraw, box: tuple[float, float, float, float], sty
 
 
 def fill_return(blank: list[Image.Image], questions: list[TruthQuestion], spec: ForeignSpec, seed: int,
-                dpi: float = 200.0) -> tuple[list[np.ndarray], dict[tuple[str, int], str], list[int]]:
+                dpi: float = 200.0, one_sheet: bool = False
+                ) -> tuple[list[np.ndarray], dict[tuple[str, int], str], list[int]]:
     """A filled-in, scanned copy: page images at `dpi`, the truth per (question, value), each page's quarter
-    turns."""
+    turns.  `one_sheet`: the copy's pages go through the scanner together (the two sides of one sheet, or a
+    stapled copy), so they share one turn; otherwise each page is turned on its own."""
     rng = np.random.default_rng(seed)
     pages = [p.copy() for p in blank]
     draws = [ImageDraw.Draw(p) for p in pages]
@@ -213,6 +215,8 @@ def fill_return(blank: list[Image.Image], questions: list[TruthQuestion], spec: 
             stamp.rectangle([x, y, x + 420, y + 110], outline=60, width=6)
             stamp.text((x + 20, y + 25), "RECEIVED 12 MAR", fill=60, font=_font(14))
         k = int(rng.choice([0, 0, 0, 2, 1, 3], p=[0.3, 0.3, 0.15, 0.15, 0.05, 0.05]))
+        if one_sheet and turns:
+            k = turns[0]
         out.append(_scan(np.asarray(page), rng, dpi, k))
         turns.append(k)
         del n

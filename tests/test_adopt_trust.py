@@ -248,3 +248,137 @@ def test_each_page_records_its_own_resolution(tmp_path: Path) -> None:
     dpis = sorted(r[0] for r in sqlite3.connect(db).execute("SELECT dpi FROM pages"))
     assert dpis == [200.0, 300.0]
     assert json.dumps(dpis)
+
+
+# --- copies of adopted returns, by evidence ---------------------------------------------------------------
+
+TWO = ForeignSpec(41, "square", 5.0, 0.25, True, 2)
+
+
+@pytest.fixture(scope="module")
+def two_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Image.Image], list[object]]:
+    tmp = tmp_path_factory.mktemp("two")
+    blank, truth = draw_blank(TWO)
+    forms = tmp / "forms"
+    report = adopt_blank(_save(blank, tmp / "blank.tif"), "club-survey", forms)
+    edit_like_a_person(report.form_path, truth, False)
+    return forms, blank, truth  # type: ignore[return-value]
+
+
+def _returns(two_page: tuple[Path, list[Image.Image], list[object]], seeds: range, **kw: object
+             ) -> list[list[Image.Image]]:
+    _, blank, truth = two_page
+    return [[Image.fromarray(p) for p in fill_return(blank, truth, TWO, seed=s, one_sheet=True,  # type: ignore[arg-type]
+                                                     **kw)[0]] for s in seeds]  # type: ignore[arg-type]
+
+
+def _pdf(pages: list[Image.Image], path: Path, dpi: int = 200) -> Path:
+    pages[0].save(path, save_all=True, append_images=pages[1:], resolution=dpi)
+    return path
+
+
+def _copies(db: Path) -> dict[str, list[tuple[int, str]]]:
+    """serial -> [(form page, file path)] of pages read as forms, in file order."""
+    out: dict[str, list[tuple[int, str]]] = {}
+    for serial, page, path in sqlite3.connect(db).execute(
+            "SELECT p.serial, p.form_page, f.path FROM pages p JOIN files f ON f.id = p.file_id "
+            "WHERE p.status = 'form' ORDER BY f.path, p.page_index"):
+        out.setdefault(serial, []).append((page, path))
+    return out
+
+
+def _flagged_pages(db: Path) -> set[tuple[str, int]]:
+    return {(s, p) for s, p in sqlite3.connect(db).execute(
+        "SELECT DISTINCT p.serial, p.form_page FROM answers a JOIN pages p ON p.id = a.page_id "
+        "WHERE a.state = 'flagged' AND p.status = 'form'")}
+
+
+def test_reading_again_keeps_copies_and_a_rescan_joins_its_copy(two_page: tuple[Path, list[Image.Image],
+                                                                                 list[object]],
+                                                                 tmp_path: Path) -> None:
+    forms = two_page[0]
+    copies = _returns(two_page, range(70, 74))
+    returns = _pdf([p for c in copies for p in c], tmp_path / "returns.pdf")
+    direct, late = tmp_path / "direct.db", tmp_path / "late.db"
+    scan([returns], opts(direct, forms_dirs=(forms,), ocr="none"))
+    assert len(_copies(direct)) == 4
+    scan([returns], opts(late, ocr="none"))  # --forms-dir forgotten: 8 pages kept, unrecognised
+    scan([], opts(late, forms_dirs=(forms,), ocr="none", retry=True))
+    assert sorted(len(v) for v in _copies(late).values()) == [2, 2, 2, 2]  # the same 4 copies, not 8 halves
+    assert len(_flagged_pages(late)) == len(_flagged_pages(direct))
+    # the same paper scanned again into a new file, at another resolution: re-scans, not 4 more copies
+    again = _pdf([p.resize((p.width * 3 // 4, p.height * 3 // 4)) for c in copies for p in c],
+                 tmp_path / "again.pdf", 150)
+    scan([again], opts(direct, forms_dirs=(forms,), ocr="none"))
+    assert len(_copies(direct)) == 4
+    statuses = dict(sqlite3.connect(direct).execute("SELECT status, COUNT(*) FROM pages GROUP BY status"))
+    assert statuses.get("form") == 8 and statuses.get("duplicate", 0) + statuses.get("conflict", 0) == 8
+    assert check_ledger(direct) == [] and check_ledger(late) == []
+
+
+def test_the_blank_itself_scanned_is_not_a_silent_return(two_page: tuple[Path, list[Image.Image], list[object]],
+                                                         tmp_path: Path) -> None:
+    forms, blank, _ = two_page
+    db = tmp_path / "s.db"
+    scan([_pdf([p.convert("L") for p in blank], tmp_path / "blank.pdf", 300)], opts(db, forms_dirs=(forms,),
+                                                                                   ocr="none"))
+    reasons = {r for (r,) in sqlite3.connect(db).execute("SELECT reason FROM answers WHERE state = 'flagged'")}
+    states = {s for (s,) in sqlite3.connect(db).execute("SELECT state FROM answers")}
+    assert states == {"flagged"} and reasons == {"lost_marks"}
+
+
+def test_sheets_fed_back_side_first_are_never_joined_silently(two_page: tuple[Path, list[Image.Image],
+                                                                                list[object]],
+                                                              tmp_path: Path) -> None:
+    forms = two_page[0]
+    a, b, c = _returns(two_page, range(80, 83))
+    db = tmp_path / "s.db"
+    scan([_pdf([a[0], a[1], b[1], b[0], c[1], c[0]], tmp_path / "stack.pdf")], opts(db, forms_dirs=(forms,),
+                                                                                     ocr="none"))
+    truth_sheet = [0, 0, 1, 1, 2, 2]  # which sheet each page of the file is
+    index_of = {}
+    for page_id, index in sqlite3.connect(db).execute("SELECT id, page_index FROM pages"):
+        index_of[page_id] = index
+    flagged = _flagged_pages(db)
+    rows = sqlite3.connect(db).execute("SELECT serial, form_page, page_index FROM pages WHERE status = 'form'")
+    members: dict[str, list[tuple[int, int]]] = {}
+    for serial, page, index in rows:
+        members.setdefault(serial, []).append((page, index))
+    for serial, pages in members.items():
+        sheets = {truth_sheet[i] for _, i in pages}
+        if len(sheets) > 1:  # two people's pages in one copy: every page of it flagged
+            assert all((serial, p) in flagged for p, _ in pages), (serial, pages)
+    assert [truth_sheet[i] for _, i in members[min(members)]] == [0, 0]  # the first sheet, in order, is one copy
+
+
+def test_one_file_per_page_in_order_makes_whole_copies(two_page: tuple[Path, list[Image.Image], list[object]],
+                                                       tmp_path: Path) -> None:
+    forms = two_page[0]
+    pages = [p for c in _returns(two_page, range(90, 93)) for p in c]
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for n, page in enumerate(pages, start=1):
+        page.save(scans / f"scan{n:04d}.png", dpi=(200, 200))
+    db = tmp_path / "s.db"
+    scan([scans], opts(db, forms_dirs=(forms,), ocr="none"))
+    got = _copies(db)
+    assert sorted(len(v) for v in got.values()) == [2, 2, 2]
+    with Ledger(db, readonly=True) as led:
+        assert not Q.incomplete_copies(led)
+    assert check_ledger(db) == []
+
+
+def test_a_code_on_each_returned_sheet_is_the_copy(two_page: tuple[Path, list[Image.Image], list[object]],
+                                                   tmp_path: Path) -> None:
+    forms = two_page[0]
+    copies = [_returns(two_page, range(s, s + 1), sheet_code=f"Q-{s:05d}")[0] for s in range(100, 103)]
+    shuffled = [copies[0][1], copies[1][0], copies[2][1], copies[0][0], copies[2][0], copies[1][1]]
+    db = tmp_path / "s.db"
+    scan([_pdf(shuffled, tmp_path / "shuffled.pdf")], opts(db, forms_dirs=(forms,), ocr="none"))
+    got = _copies(db)
+    assert sorted(sorted(p for p, _ in v) for v in got.values()) == [[1, 2]] * 3
+    assert not _flagged_pages(db) or all("copy" not in (d or "") for (d,) in sqlite3.connect(db).execute(
+        "SELECT detail FROM answers WHERE state = 'flagged'"))
+    # the same sheets scanned again in another order: the same copies (re-scans)
+    scan([_pdf(list(reversed(shuffled)), tmp_path / "again.pdf", 150)], opts(db, forms_dirs=(forms,), ocr="none"))
+    assert len(_copies(db)) == 3

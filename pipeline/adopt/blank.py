@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import constants as C
+from pipeline.adopt.codes import read_codes
 from pipeline.adopt.detect import Found, find_all
 from pipeline.adopt.group import Proposed, group_page
 from pipeline.adopt.orientation import turned_by
@@ -136,6 +137,9 @@ def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False)
                          "cover page), scanned at 300 dpi in greyscale; boxes must be printed outlines 3 mm or "
                          "bigger")
     doc, qids, fids = form_document(form_id, blank.name, page_size, proposed, fields, anchors)
+    codes = sorted({c for image, dpi in pages for c in read_codes(image, dpi)})
+    if codes:  # the blank's own codes (form id, page numbers) tell no copy from another
+        doc["adopted"]["blank_codes"] = codes
     previews = [forms_dir / f"{form_id}.page-{n}.png" for n in range(1, len(pages) + 1)]
     forms_dir.mkdir(parents=True, exist_ok=True)
     for n, ((image, dpi), path) in enumerate(zip(pages, previews, strict=True), start=1):

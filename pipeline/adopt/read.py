@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from pipeline import constants as C
+from pipeline.adopt.codes import read_codes, sheet_code
 from pipeline.adopt.match import Match, anchor_arrays, fit_page, match_page, scan_blobs
 from pipeline.form.adopted import AdoptedBox, AdoptedGeometry, Question
 from pipeline.form.adopted_layout import question_rect
@@ -257,7 +258,10 @@ def read_unknown_page(image: np.ndarray, dpi: float, source: PageSource, forms: 
     if match is None:
         return PageResult(source, "not_form", f"no PaperVoice code found, and {why} (a person can assign it in "
                           "review)", dpi=dpi)
-    return read_adopted(image, dpi, source, match, paper, ocr, debug)
+    result = read_adopted(image, dpi, source, match, paper, ocr, debug)
+    assert match.form.adopted is not None
+    result.sheet_code = sheet_code(read_codes(image, dpi), match.form.adopted.blank_codes)
+    return result
 
 
 def read_assigned_page(image: np.ndarray, dpi: float, source: PageSource, form: Form, identity: PageIdentity,

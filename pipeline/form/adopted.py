@@ -90,6 +90,7 @@ class AdoptedGeometry:
     source: str = ""
     copies: str = "in-order"  # how a copy's pages arrive: "in-order" (one after another) or "one-file"
     fill_answers: bool = False  # filling a box in is how people answer (AMC, bubble sheets): 'filled_box: answer'
+    blank_codes: tuple[str, ...] = ()  # codes printed on the blank itself ('FORMAT:text'): no copy's identity
 
     def questions_on(self, page: int) -> tuple[Question, ...]:
         return tuple(q for q in self.questions if q.page == page)
@@ -196,7 +197,9 @@ def parse_geometry(top: dict[str, Any], source: str) -> AdoptedGeometry:
         fields.append(AdoptedField(fid, _text(entry.get("prompt")) or fid, page,
                                    *_rect(entry, source, f"fields[{n}]", page_size)))
     return AdoptedGeometry(page_size, tuple(pages), tuple(questions), tuple(fields), cancel,
-                           _text(adopted.get("source")), str(copies), filled == "answer")
+                           _text(adopted.get("source")), str(copies), filled == "answer",
+                           tuple(str(c) for c in _list(adopted.get("blank_codes"), source, "adopted.blank_codes",
+                                                       True)))
 
 
 def _check_id(qid: str, seen: set[str], source: str, where: str) -> None:

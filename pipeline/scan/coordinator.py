@@ -421,13 +421,15 @@ def commit_page(ledger: Ledger, owner: _FileWork, r: PageResult, summary: ScanSu
         release_held(ledger, held, summary, options)
     adopted = is_adopted_unnumbered(r)
     if held.pages or adopted:
-        if held.pages and adopted and len(group_copies([*held.results(), r], held.arrival,
-                                                       held.doubt_before)) > 1:
+        # a page with a sheet code joins its copy wherever it is; an uncoded one starting a new copy ends the last
+        if held.pages and adopted and not r.sheet_code and len(group_copies([*held.results(), r], held.arrival,
+                                                                            held.doubt_before)) > 1:
             release_held(ledger, held, summary, options)  # r starts the next copy
         held.pages.append((owner, r))
-        copies = group_copies(held.results(), held.arrival, held.doubt_before)
-        if len(copies) == 1 and len({held.pages[m][1].identity.page for m in copies[0].members  # type: ignore[union-attr]
-                                     }) >= copies[0].pages:
+        results = held.results()
+        copies = group_copies(results, held.arrival, held.doubt_before)
+        if copies and all(len({results[m].identity.page for m in c.members}) >= c.pages  # type: ignore[union-attr]
+                          for c in copies):
             release_held(ledger, held, summary, options)
         return
     record_page(ledger, owner, r, summary, options)

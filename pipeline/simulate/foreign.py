@@ -176,11 +176,12 @@ def _mark(draw: ImageDraw.ImageDraw, box: tuple[float, float, float, float], sty
 
 
 def fill_return(blank: list[Image.Image], questions: list[TruthQuestion], spec: ForeignSpec, seed: int,
-                dpi: float = 200.0, one_sheet: bool = False
+                dpi: float = 200.0, one_sheet: bool = False, sheet_code: str = ""
                 ) -> tuple[list[np.ndarray], dict[tuple[str, int], str], list[int]]:
     """A filled-in, scanned copy: page images at `dpi`, the truth per (question, value), each page's quarter
     turns.  `one_sheet`: the copy's pages go through the scanner together (the two sides of one sheet, or a
-    stapled copy), so they share one turn; otherwise each page is turned on its own."""
+    stapled copy), so they share one turn; otherwise each page is turned on its own.  `sheet_code`: a QR code
+    printed on every page of this copy only (as SDAPS and queXF stamp a questionnaire id per copy)."""
     rng = np.random.default_rng(seed)
     pages = [p.copy() for p in blank]
     draws = [ImageDraw.Draw(p) for p in pages]
@@ -209,6 +210,8 @@ def fill_return(blank: list[Image.Image], questions: list[TruthQuestion], spec: 
                 _mark(draw, b, "fill", px_per_pt, rng, spec.shape)
     out, turns = [], []
     for n, page in enumerate(pages):
+        if sheet_code:
+            _stamp_code(page, sheet_code)
         if rng.random() < 0.5:  # a date stamp where the blank has nothing
             stamp = ImageDraw.Draw(page)
             x, y = int(rng.integers(1500, 2100)), int(rng.integers(60, 180))
@@ -221,6 +224,17 @@ def fill_return(blank: list[Image.Image], questions: list[TruthQuestion], spec: 
         turns.append(k)
         del n
     return out, truth, turns
+
+
+def _stamp_code(page: Image.Image, text: str) -> None:
+    """A QR code in the page's bottom-right margin, where the blanks print nothing."""
+    import zxingcpp
+
+    code = np.asarray(zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode).to_image(scale=1,
+                                                                                            add_quiet_zones=True))
+    side = 170  # px at 300 dpi: about 14 mm
+    symbol = Image.fromarray(code.astype(np.uint8)).resize((side, side), Image.Resampling.NEAREST)
+    page.paste(symbol, (page.width - side - 90, page.height - side - 70))
 
 
 def _scan(page: np.ndarray, rng: np.random.Generator, dpi: float, quarter_turns: int) -> np.ndarray:

@@ -208,7 +208,8 @@ def fill_return(blank: list[Image.Image], questions: list[TruthQuestion], spec: 
             elif st == "filled-to-cancel":
                 _mark(draw, b, "cross", px_per_pt, rng, spec.shape)
                 _mark(draw, b, "fill", px_per_pt, rng, spec.shape)
-    out, turns = [], []
+    out: list[np.ndarray] = []
+    turns: list[int] = []
     for n, page in enumerate(pages):
         if sheet_code:
             _stamp_code(page, sheet_code)

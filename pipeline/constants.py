@@ -236,6 +236,7 @@ ADOPT_INK_OF_PAPER = 0.6  # darker than this share of the paper level is ink
 ADOPT_BOX_INNER_MIN_MM = 2.2  # paper inside the smallest box (3 mm outside, thin line)
 ADOPT_BOX_INNER_MAX_MM = 14.0
 ADOPT_BOX_MAX_ASPECT = 1.35
+ADOPT_BOX_MAX_INNER_INK = 0.45  # a letter printed inside a box (AMC's A B C D) may ink this much of it; more is filled
 ADOPT_SQUARE_MIN_FILL = 0.86  # enclosed paper's share of its bounding box: a square
 ADOPT_ROUND_FILL = (0.68, 0.86)  # ... a circle or ellipse (pi/4 = 0.785)
 ADOPT_ROUND_MAX_ASPECT = 1.2
@@ -282,6 +283,9 @@ ADOPT_RESCAN_COVERAGE_DIFF = 0.06  # same paper scanned again: each marked box's
 ADOPT_RESCAN_MIN_MARKS = 3  # ... over at least this many marked boxes, else the match is only flagged
 ADOPT_CODE_DPI = 150.0  # codes on adopted pages (barcodes per sheet) are looked for at this resolution
 ADOPT_CODE_MAX_CHARS = 200  # a sheet code longer than this is cut (it is an identity, not data)
+ADOPT_PRINTED_MIN = 0.01  # a box whose inside the blank inks this much has a letter or digit printed in it
+ADOPT_PRINTED_SLACK = 1.3  # a return's scan of a box's own printed letter may ink this much more than the blank's
+ADOPT_PRINTED_MARGIN = 0.015  # ... plus this share of the box
 ADOPT_MIN_BOXES = 3  # fewer answer boxes than this on the whole blank: adopt plainly found too little (exit 2)
 ADOPT_ORIENT_DPI = 150.0  # the blank is shown to tesseract's orientation detection at this resolution
 ADOPT_ORIENT_TIMEOUT_S = 30.0

@@ -64,6 +64,24 @@ def _pages(blank: Path) -> list[tuple[np.ndarray, float]]:
     return pages
 
 
+def _record_printed_ink(doc: dict[str, object], pages: list[tuple[np.ndarray, float]]) -> None:
+    """Each box's own printed ink (a letter or digit inside it), measured on the blank, into the form file."""
+    from pipeline.adopt.read import printed_ink
+    from pipeline.form.adopted import AdoptedBox
+
+    questions = doc["questions"]
+    assert isinstance(questions, list)
+    for number, (image, dpi) in enumerate(pages, start=1):
+        entries = [b for q in questions if q["page"] == number for b in q["boxes"]]
+        boxes = [AdoptedBox(1, b["x"], b["y"], b["w"], b["h"], b.get("shape", "square"), line=b["line"])
+                 for b in entries]
+        for entry, (ink, faint, glyph) in zip(entries, printed_ink(image, dpi, boxes), strict=True):
+            if faint >= C.ADOPT_PRINTED_MIN:
+                entry["printed"] = ink
+                entry["printed_faint"] = faint
+                entry["glyph"] = glyph
+
+
 def _refuse_hiding(form_id: str, forms_dir: Path) -> None:
     """An adopted form never hides a form PaperVoice prints (its returns would be read by the wrong geometry),
     nor is it written among the bundled forms (`--forms-dir` pointing there)."""
@@ -137,6 +155,7 @@ def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False)
                          "cover page), scanned at 300 dpi in greyscale; boxes must be printed outlines 3 mm or "
                          "bigger")
     doc, qids, fids = form_document(form_id, blank.name, page_size, proposed, fields, anchors)
+    _record_printed_ink(doc, pages)
     codes = sorted({c for image, dpi in pages for c in read_codes(image, dpi)})
     if codes:  # the blank's own codes (form id, page numbers) tell no copy from another
         doc["adopted"]["blank_codes"] = codes

@@ -17,7 +17,7 @@ import numpy as np
 from pipeline import constants as C
 from pipeline.adopt.codes import read_codes, sheet_code
 from pipeline.adopt.match import Match, anchor_arrays, fit_page, match_page, scan_blobs
-from pipeline.form.adopted import AdoptedBox, AdoptedGeometry, Question
+from pipeline.form.adopted import GLYPH_GRID, AdoptedBox, AdoptedGeometry, Question
 from pipeline.form.adopted_layout import question_rect
 from pipeline.form.definition import Form
 from pipeline.form.identity import PageIdentity
@@ -76,10 +76,15 @@ def measure(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> _Measured:
         cv2.ellipse(area, (inner.shape[1] // 2, inner.shape[0] // 2), (inner.shape[1] // 2, inner.shape[0] // 2),
                     0, 0, 360, 1, -1)
         area = area.astype(bool)
+    if box.glyph:  # only ink added to what the blank prints there counts (a letter inside the box is no mark)
+        area &= ~glyph_mask(box.glyph, inner.shape)
     values = inner[area]
     inked = inner > C.INK_DARKNESS
-    coverage = float(inked[area].mean())
-    faint = float((values > C.FAINT_DARKNESS).mean())
+    coverage = float(inked[area].sum()) / area.size
+    faint = float((values > C.FAINT_DARKNESS).sum()) / area.size
+    if not box.glyph:
+        coverage = max(0.0, coverage - _allowance(box.printed))
+        faint = max(0.0, faint - _allowance(box.printed_faint))
     darkness = float(values[values > C.INK_DARKNESS].mean()) if coverage > 0 else 0.0
     solid = 0.0
     if coverage > C.MARK_MIN_COVERAGE:
@@ -92,6 +97,52 @@ def measure(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> _Measured:
     gap = float(cv2.distanceTransform(paper, cv2.DIST_L2, 3).max()) * 2 / min(inner.shape)
     lines = two_line_share(inked & area) if coverage >= C.ADOPT_DENSE_COVERAGE else 0.0
     return _Measured(coverage, faint, solid, darkness, gap, lines, dx, dy, float(score))
+
+
+def glyph_mask(glyph: str, shape: tuple[int, ...]) -> np.ndarray:
+    """The cells of a box's inside that its own print covers (grown by one cell), at the size of `shape`."""
+    bits = np.array([int(c, 16) >> (3 - k) & 1 for c in glyph for k in range(4)], np.uint8)
+    grid = bits.reshape(GLYPH_GRID, GLYPH_GRID)
+    grid = cv2.dilate(grid, np.ones((3, 3), np.uint8))
+    return cv2.resize(grid, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+def glyph_of(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> str:
+    """Where inside the box the blank prints, as `glyph_mask` reads it back."""
+    w, h = max(4, round(box.w * px_per_pt)), max(4, round(box.h * px_per_pt))
+    x, y = round(box.x * px_per_pt), round(box.y * px_per_pt)
+    inset = max(2, round(box.line * px_per_pt + C.ADOPT_INSET_SHARE * min(w, h)))
+    inner = dark[y + inset:y + h - inset, x + inset:x + w - inset]
+    if not inner.size:
+        return ""
+    cells = cv2.resize((inner > C.FAINT_DARKNESS).astype(np.float32), (GLYPH_GRID, GLYPH_GRID),
+                       interpolation=cv2.INTER_AREA) > 0.05
+    bits = cells.flatten().astype(int)
+    return "".join(f"{int(''.join(map(str, bits[i:i + 4])), 2):x}" for i in range(0, len(bits), 4))
+
+
+def _allowance(printed: float) -> float:
+    """The ink a box's own print accounts for on a return: a little more than on the blank, since each scan
+    renders a glyph's edges a little differently."""
+    return printed * C.ADOPT_PRINTED_SLACK + C.ADOPT_PRINTED_MARGIN if printed > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class _Unmarked:
+    """A blank's page as `darkness_map` sees it: no registration marks of ours to take the ink level from."""
+
+    registration_marks: tuple[()] = ()
+
+
+def printed_ink(image: np.ndarray, dpi: float, boxes: list[AdoptedBox]) -> list[tuple[float, float, str]]:
+    """How much of each box's inside the blank itself inks, measured the way returns are: what a letter or a
+    digit printed in the box adds, so that only ink added to it is judged as a mark."""
+    px_per_pt = C.WORK_DPI / C.PT_PER_INCH
+    factor = C.WORK_DPI / dpi
+    canon = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor != 1 else image
+    dark = darkness_map(canon, _Unmarked(), px_per_pt)  # type: ignore[arg-type]
+    return [(round(m.coverage, 3), round(m.faint, 3), glyph_of(dark, b, px_per_pt))
+            for b, m in ((b, measure(dark, b, px_per_pt)) for b in boxes)]
 
 
 def two_line_share(ink: np.ndarray) -> float:

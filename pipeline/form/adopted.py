@@ -22,6 +22,7 @@ from pipeline.errors import FormDefinitionError
 QUESTION_ID_RE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
 QuestionKind = Literal["one", "any"]
 BoxShape = Literal["square", "round"]
+GLYPH_GRID = 16  # a box's printed letter is kept as this many cells a side
 FILLED_BOX = ("ask", "answer", "cancel")  # what a box filled in solid means on this form
 COPY_ARRIVALS = ("in-order", "one-file")  # how a copy's pages arrive in the scans (see adopt.copies)
 ANCHOR_KINDS = ("mark", "box", "field", "comb", "text", "line")
@@ -37,6 +38,9 @@ class AdoptedBox:
     shape: BoxShape = "square"
     label: str = ""
     line: float = 0.7  # the printed outline's width, pt: the measured area starts inside it
+    printed: float = 0.0  # share of the box's inside the blank itself inks (a letter or digit printed in it)
+    printed_faint: float = 0.0  # ... counting light ink too (a glyph's soft edges)
+    glyph: str = ""  # where inside the box the blank prints (GLYPH_GRID x GLYPH_GRID cells, hex): not a mark there
 
 
 @dataclass(frozen=True)
@@ -245,8 +249,14 @@ def _question(raw: Any, n: int, source: str, page_size: tuple[float, float], pag
             raise _fail(source, f"{where}.shape", f"should be 'square' or 'round', found {shape!r}",
                         "write the shape of the printed box")
         line = _number(box.get("line", 0.7), source, f"{where}.line", 0.0, 10.0)
+        printed = _number(box.get("printed", 0.0), source, f"{where}.printed", 0.0, 0.9)
+        printed_faint = _number(box.get("printed_faint", printed), source, f"{where}.printed_faint", 0.0, 0.95)
+        glyph = str(box.get("glyph", ""))
+        if glyph and not re.fullmatch(f"[0-9a-f]{{{GLYPH_GRID * GLYPH_GRID // 4}}}", glyph):
+            raise _fail(source, f"{where}.glyph", "is not what 'adopt' wrote", "delete the line, or run 'adopt' again")
         boxes.append(AdoptedBox(value, *_rect(box, source, where, page_size), shape=shape,
-                                label=_text(box.get("label")), line=line))
+                                label=_text(box.get("label")), line=line, printed=printed,
+                                printed_faint=printed_faint, glyph=glyph))
     if kind == "one" and len(boxes) < 2:
         raise _fail(source, f"questions[{n}]", f"{qid} is 'choose one' but has a single box",
                     "make it 'kind: any' (the box is a yes/no of its own), or merge it with its neighbours")

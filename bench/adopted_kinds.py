@@ -110,7 +110,7 @@ def _ledger_score(db: Path, truth_of: dict[tuple[str, int], tuple[int, int]],
         total.add(score_page(result, form.adopted.questions_on(true_page), truths[copy][true_page],
                              f"{path}:{index}"))
     joined_silently = 0
-    for serial, group in members.items():
+    for group in members.values():
         if len({c for _, c in group}) > 1:
             unflagged = con.execute(
                 f"SELECT COUNT(*) FROM answers WHERE state != 'flagged' AND page_id IN "
@@ -246,14 +246,15 @@ def run_bubbles(work: Path, copies: int) -> dict[str, Any]:
 
 
 def run_kinds(work: Path, copies: int) -> dict[str, dict[str, Any] | None]:
-    kinds: dict[str, dict[str, Any] | None] = {"letters in boxes (AMC answer sheet)": run_letters_in_boxes(work, copies),
-                                               "bubbles": run_bubbles(work, copies)}
+    kinds: dict[str, dict[str, Any] | None] = {
+        "letters in boxes (AMC answer sheet)": run_letters_in_boxes(work, copies),
+        "bubbles": run_bubbles(work, copies)}
     kinds.update(run_stacks(work, max(4, copies // 2)))
     return kinds
 
 
 def kinds_table(kinds: dict[str, dict[str, Any] | None]) -> str:
-    lines = ["| Kind | Boxes scored | Right, no flag | Flagged | Wrong, no flag | Copies joined across returns, no flag |",
+    lines = ["| Kind | Boxes | Right, no flag | Flagged | Wrong, no flag | Copies joining two returns, unflagged |",
              "|---|---|---|---|---|---|"]
     for name, r in kinds.items():
         if r is None:

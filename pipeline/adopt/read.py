@@ -102,9 +102,8 @@ def measure(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> _Measured:
 def glyph_mask(glyph: str, shape: tuple[int, ...]) -> np.ndarray:
     """The cells of a box's inside that its own print covers (grown by one cell), at the size of `shape`."""
     bits = np.array([int(c, 16) >> (3 - k) & 1 for c in glyph for k in range(4)], np.uint8)
-    grid = bits.reshape(GLYPH_GRID, GLYPH_GRID)
-    grid = cv2.dilate(grid, np.ones((3, 3), np.uint8))
-    return cv2.resize(grid, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
+    grown = cv2.dilate(bits.reshape(GLYPH_GRID, GLYPH_GRID), np.ones((3, 3), np.uint8))
+    return np.asarray(cv2.resize(grown, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST), bool)
 
 
 def glyph_of(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> str:

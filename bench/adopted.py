@@ -241,9 +241,13 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         syn = run_synthetic(args.copies, work)
         real = run_quexf(work)
-    text = table(syn, real)
+        from bench.adopted_kinds import kinds_table, run_kinds
+
+        kinds = run_kinds(work, args.copies)
+    text = (table(syn, real) + "\n\nBy kind, read through `scan` as a user would (copies grouped by the "
+            "scanner):\n\n" + kinds_table(kinds))
     print(text)
-    print(json.dumps({"synthetic": syn, "quexf": real}, indent=1), file=sys.stderr)
+    print(json.dumps({"synthetic": syn, "quexf": real, "kinds": kinds}, indent=1), file=sys.stderr)
     if not args.no_readme:
         update_readme(text)
     return 0

@@ -382,3 +382,63 @@ def test_a_code_on_each_returned_sheet_is_the_copy(two_page: tuple[Path, list[Im
     # the same sheets scanned again in another order: the same copies (re-scans)
     scan([_pdf(list(reversed(shuffled)), tmp_path / "again.pdf", 150)], opts(db, forms_dirs=(forms,), ocr="none"))
     assert len(_copies(db)) == 3
+
+
+# --- boxes with letters printed inside (exam answer sheets) -----------------------------------------------
+
+def _letter_sheet() -> tuple[Image.Image, list[list[tuple[int, int, int]]]]:
+    """An exam-style answer sheet at 300 dpi: numbered rows of 4 mm boxes with A B C D printed inside."""
+    from PIL import ImageDraw
+
+    from pipeline.simulate.foreign import _font
+
+    page = Image.new("L", (2480, 3508), 255)
+    draw = ImageDraw.Draw(page)
+    draw.text((250, 200), "Answer sheet - mark one box per question", fill=0, font=_font(16))
+    draw.text((250, 300), "Use a dark pen. Fill in the box of your answer.", fill=0, font=_font(11))
+    rows = []
+    side = 47  # 4 mm
+    for q in range(8):
+        y = 500 + q * 130
+        draw.text((250, y + 5), f"Question {q + 1}:", fill=0, font=_font(11))
+        row = []
+        for v, letter in enumerate("ABCD"):
+            x = 700 + v * 110
+            draw.rectangle([x, y, x + side, y + side], outline=0, width=3)
+            draw.text((x + 13, y + 7), letter, fill=0, font=_font(7))
+            row.append((x, y, side))
+        rows.append(row)
+    for n in range(12):  # printed text further down: what a return is aligned by
+        draw.text((250, 1700 + n * 90), f"Instructions line {n + 1}: keep this sheet flat and clean.", fill=0,
+                  font=_font(10))
+    return page, rows
+
+
+def test_boxes_with_letters_inside_are_found_and_read(tmp_path: Path) -> None:
+    from pipeline.scan.reader import ReaderConfig, read_page
+    from pipeline.simulate.marks import draw_mark
+    from pipeline.simulate.world import PENS
+
+    page, rows = _letter_sheet()
+    report = adopt_blank(_save([page], tmp_path / "sheet.tif"), "exam-sheet", tmp_path / "forms")
+    doc = yaml.safe_load(report.form_path.read_text())
+    boxes = [b for q in doc["questions"] for b in q["boxes"]]
+    assert len(boxes) == 32 and all(b.get("glyph") for b in boxes)  # every box, each with its letter kept
+    assert [len(q["boxes"]) for q in doc["questions"]] == [4] * 8
+    doc["adopted"]["filled_box"] = "answer"
+    report.form_path.write_text(yaml.safe_dump(doc))
+    rng = np.random.default_rng(3)
+    right = 0
+    for copy in range(3):
+        art = np.asarray(page).copy()
+        chosen = [int(rng.integers(4)) for _ in rows]
+        for row, c in zip(rows, chosen, strict=True):
+            x, y, side = row[c]
+            draw_mark(art, (x, y, side, side), ["cross", "tick", "fill"][copy], rng, PENS[copy][1], dpi=300)
+        scanned = np.asarray(Image.fromarray(art).resize((1654, 2339), Image.Resampling.LANCZOS))
+        result = read_page(scanned, 200.0, PageSource("r", 0), ReaderConfig((str(tmp_path / "forms"),), "none"))
+        assert result.status == "form"
+        for item, c in zip(result.items, chosen, strict=True):
+            assert item.state == "flagged" or item.value == c + 1, (copy, item)  # never wrong without a flag
+            right += int(item.state != "flagged")
+    assert right >= 20  # of 24

@@ -43,6 +43,7 @@ class Match:
     anchors_found: int
     anchors: int
     residual_mm: float
+    words_found: float = 1.0  # share of the blank's printed words found in place (aperiodic: a slipped grid fails)
 
     @property
     def rotation_deg(self) -> float:
@@ -121,8 +122,10 @@ def _nearest(projected: np.ndarray, centres: np.ndarray, radius: float, like: np
     return idx, d[np.arange(len(projected)), idx] <= radius
 
 
-def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs) -> tuple[int, np.ndarray, int, float] | None:
-    """Best quarter turn, homography (anchor pt -> image px), anchors found again, residual in mm."""
+def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs
+             ) -> tuple[int, np.ndarray, int, float, np.ndarray] | None:
+    """Best quarter turn, homography (anchor pt -> image px), anchors found again, residual in mm, and which
+    anchors were found in place."""
     if len(anchors) < 4 or len(blobs.centres) < 4:
         return None
     best: tuple[int, int, float, np.ndarray] | None = None
@@ -169,7 +172,16 @@ def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs) -> tuple[in
     idx, ok = _nearest(projected, image_pt, C.mm(C.ADOPT_MATCH_RADIUS_MM), like)
     residual = np.linalg.norm(projected[ok] - image_pt[idx[ok]], axis=1)
     residual_mm = float(np.median(residual)) / C.PT_PER_MM if ok.any() else 99.0
-    return k, h, int(ok.sum()), residual_mm
+    return k, h, int(ok.sum()), residual_mm, ok
+
+
+def words_in_place(kinds: list[str], ok: np.ndarray) -> float:
+    """Share of the blank's word anchors found in place.  Boxes in a regular grid also fit a copy of the grid
+    shifted by one row or column; the words around them do not, so a fit that slipped shows here."""
+    text = np.array([k == "text" for k in kinds], bool)
+    if text.sum() < C.ADOPT_MIN_WORDS_TO_CHECK:
+        return 1.0
+    return float(ok[text].mean())
 
 
 def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
@@ -182,8 +194,9 @@ def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
             fit = fit_page(anchors, sizes, blobs)
             if fit is None:
                 continue
-            k, h, found, residual = fit
-            candidates.append(Match(form, page.page, k, h, found / len(anchors), found, len(anchors), residual))
+            k, h, found, residual, ok = fit
+            candidates.append(Match(form, page.page, k, h, found / len(anchors), found, len(anchors), residual,
+                                    words_in_place([a.kind for a in page.anchors], ok)))
     candidates.sort(key=lambda m: m.score, reverse=True)
     if not candidates or candidates[0].score < C.ADOPT_MIN_SCORE or candidates[0].anchors_found < C.ADOPT_MIN_INLIERS:
         best = f" (best: {candidates[0].form.id} page {candidates[0].page}, {candidates[0].score:.0%} of its " \

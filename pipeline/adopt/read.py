@@ -16,7 +16,7 @@ import numpy as np
 
 from pipeline import constants as C
 from pipeline.adopt.codes import read_codes, sheet_code
-from pipeline.adopt.match import Match, anchor_arrays, fit_page, match_page, scan_blobs
+from pipeline.adopt.match import Match, anchor_arrays, fit_page, match_page, scan_blobs, words_in_place
 from pipeline.form.adopted import GLYPH_GRID, AdoptedBox, AdoptedGeometry, Question
 from pipeline.form.adopted_layout import question_rect
 from pipeline.form.definition import Form
@@ -250,7 +250,8 @@ def read_adopted(image: np.ndarray, dpi: float, source: PageSource, match: Match
     # an empty box must show its printed outline where the fit puts it (a marked one may not: ink hides it)
     empty = [r for _, _, r in readings if r.state == "empty"]
     found = [r for r in empty if r.match >= C.ADOPT_FOUND_SCORE and np.hypot(r.dx_mm, r.dy_mm) <= 1.2]
-    good_fit = match.residual_mm <= C.ADOPT_MAX_FIT_MM and len(found) >= C.ADOPT_MIN_FOUND_SHARE * len(empty)
+    good_fit = (match.residual_mm <= C.ADOPT_MAX_FIT_MM and len(found) >= C.ADOPT_MIN_FOUND_SHARE * len(empty)
+                and match.words_found >= C.ADOPT_MIN_WORDS_IN_PLACE)
     items: list[ItemReading] = []
     for q in geo.questions_on(match.page):
         mine = [(b, r) for qq, b, r in readings if qq is q]
@@ -264,7 +265,8 @@ def read_adopted(image: np.ndarray, dpi: float, source: PageSource, match: Match
             if not good_fit:
                 reading = ItemReading(reading.item, reading.value, "flagged", "poor_fit",
                                       f"the page lines up badly with its blank ({match.residual_mm:.1f} mm; "
-                                      f"{len(found)} of {len(empty)} empty boxes found in place): please check",
+                                      f"{len(found)} of {len(empty)} empty boxes and {match.words_found:.0%} of "
+                                      "its printed words found in place): please check",
                                       0.2, reading.crop_png)
             items.append(reading)
     comments: list[CommentReading] = [
@@ -327,8 +329,9 @@ def read_assigned_page(image: np.ndarray, dpi: float, source: PageSource, form: 
         return PageResult(source, "unreadable", "assigned by hand, but its print does not line up with the blank "
                           f"of {form.id} page {identity.page}: enter its answers from the paper", dpi=dpi,
                           identity=identity)
-    k, homography, found, residual = fit
-    match = Match(form, identity.page, k, homography, found / max(1, len(anchors)), found, len(anchors), residual)
+    k, homography, found, residual, ok = fit
+    match = Match(form, identity.page, k, homography, found / max(1, len(anchors)), found, len(anchors), residual,
+                  words_in_place([a.kind for a in form.adopted.pages[identity.page - 1].anchors], ok))
     result = read_adopted(image, dpi, source, match, paper, ocr, debug)
     result.identity = identity
     return result

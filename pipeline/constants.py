@@ -288,6 +288,7 @@ ADOPT_PRINTED_SLACK = 1.3  # a return's scan of a box's own printed letter may i
 ADOPT_PRINTED_MARGIN = 0.015  # ... plus this share of the box
 ADOPT_MIN_WORDS_TO_CHECK = 8  # a blank with this many word anchors has its words checked after the fit
 ADOPT_MIN_WORDS_IN_PLACE = 0.5  # ... and fewer of them in place than this share is a fit that slipped
+ADOPT_DPI_SIZE_SLACK = 0.06  # a declared dpi this far from what the page's size implies is tried the other way too
 ADOPT_MIN_BOXES = 3  # fewer answer boxes than this on the whole blank: adopt plainly found too little (exit 2)
 ADOPT_ORIENT_DPI = 150.0  # the blank is shown to tesseract's orientation detection at this resolution
 ADOPT_ORIENT_TIMEOUT_S = 30.0

@@ -442,3 +442,23 @@ def test_boxes_with_letters_inside_are_found_and_read(tmp_path: Path) -> None:
             assert item.state == "flagged" or item.value == c + 1, (copy, item)  # never wrong without a flag
             right += int(item.state != "flagged")
     assert right >= 20  # of 24
+
+
+def test_a_page_whose_file_declares_the_wrong_dpi_is_read_by_its_size(tmp_path: Path) -> None:
+    from pipeline.scan.reader import ReaderConfig, read_page
+    from pipeline.simulate.marks import draw_mark
+    from pipeline.simulate.world import PENS
+
+    page, rows = _letter_sheet()
+    adopt_blank(_save([page], tmp_path / "sheet.tif"), "exam-sheet", tmp_path / "forms")
+    art = np.asarray(page).copy()
+    rng = np.random.default_rng(1)
+    for row in rows:
+        x, y, side = row[2]
+        draw_mark(art, (x, y, side, side), "cross", rng, PENS[0][1], dpi=300)
+    small = np.asarray(Image.fromarray(art).resize((2480 * 280 // 300, 3508 * 280 // 300), Image.Resampling.LANCZOS))
+    result = read_page(small, 400.0, PageSource("says-400", 0), ReaderConfig((str(tmp_path / "forms"),), "none"))
+    assert result.status == "form", result.reason
+    assert result.dpi is not None and abs(result.dpi - 280) < 10  # what the page is, not what the file said
+    assert all(i.state == "flagged" or i.value == 3 for i in result.items)
+    assert sum(i.value == 3 for i in result.items) >= 7

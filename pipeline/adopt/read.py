@@ -307,6 +307,12 @@ def read_unknown_page(image: np.ndarray, dpi: float, source: PageSource, forms: 
                       ocr: str, debug: bool = False) -> PageResult:
     """A page with no code of ours: one of the adopted forms, or a page a person must look at."""
     match, why = match_page(scan_blobs(image, dpi), list(forms))
+    for size_dpi in ([] if match is not None else dpis_from_size(image, forms, dpi)):
+        # the file's dpi may be wrong (a scanner that says 400 and gives 280): the page's size says otherwise
+        match, _ = match_page(scan_blobs(image, size_dpi), list(forms))
+        if match is not None:
+            dpi = size_dpi
+            break
     if match is None:
         return PageResult(source, "not_form", f"no PaperVoice code found, and {why} (a person can assign it in "
                           "review)", dpi=dpi)
@@ -314,6 +320,21 @@ def read_unknown_page(image: np.ndarray, dpi: float, source: PageSource, forms: 
     assert match.form.adopted is not None
     result.sheet_code = sheet_code(read_codes(image, dpi), match.form.adopted.blank_codes)
     return result
+
+
+def dpis_from_size(image: np.ndarray, forms: tuple[Form, ...], dpi: float) -> list[float]:
+    """The resolutions at which the scan would be the size of an adopted blank's page, where they differ from
+    the one the file declares by more than a few per cent (a whole page scanned: the content sets the scale)."""
+    h, w = image.shape[:2]
+    found: list[float] = []
+    for form in forms:
+        assert form.adopted is not None
+        pw, ph = form.adopted.page_size
+        for long_px, short_px in ((max(h, w), min(h, w)),):
+            guess = (long_px / (max(pw, ph) / C.PT_PER_INCH) + short_px / (min(pw, ph) / C.PT_PER_INCH)) / 2
+            if abs(guess / dpi - 1) > C.ADOPT_DPI_SIZE_SLACK and all(abs(guess / f - 1) > 0.02 for f in found):
+                found.append(round(guess, 1))
+    return found
 
 
 def read_assigned_page(image: np.ndarray, dpi: float, source: PageSource, form: Form, identity: PageIdentity,

@@ -64,6 +64,24 @@ def _pages(blank: Path) -> list[tuple[np.ndarray, float]]:
     return pages
 
 
+def _read_wording(doc: dict[str, object], proposed: list[Proposed], pages: list[tuple[np.ndarray, float]]) -> None:
+    """Each question's printed wording and its boxes' labels, read from the blank (tesseract), into the file."""
+    from pipeline.adopt.wording import page_words, question_and_labels
+
+    questions = doc["questions"]
+    assert isinstance(questions, list)
+    read = {n: page_words(image, dpi) for n, (image, dpi) in enumerate(pages, start=1)}
+    for entry, p in zip(questions, proposed, strict=True):
+        if not read[p.page]:
+            continue
+        text, labels = question_and_labels(read[p.page], p.boxes)
+        if text:
+            entry["text"] = text
+        for box_entry, label in zip(entry["boxes"], labels, strict=True):
+            if label:
+                box_entry["label"] = label
+
+
 def _record_printed_ink(doc: dict[str, object], pages: list[tuple[np.ndarray, float]]) -> None:
     """Each box's own printed ink (a letter or digit inside it), measured on the blank, into the form file."""
     from pipeline.adopt.read import printed_ink
@@ -156,6 +174,7 @@ def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False)
                          "bigger")
     doc, qids, fids = form_document(form_id, blank.name, page_size, proposed, fields, anchors)
     _record_printed_ink(doc, pages)
+    _read_wording(doc, proposed, pages)
     codes = sorted({c for image, dpi in pages for c in read_codes(image, dpi)})
     if codes:  # the blank's own codes (form id, page numbers) tell no copy from another
         doc["adopted"]["blank_codes"] = codes
@@ -173,8 +192,8 @@ def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False)
         "nothing else does",
         "check the grouping: each question's boxes share a colour and are numbered 1, 2, 3 in the order of their "
         "answers; merge or split questions in the form file where they are wrong",
-        "write each question's wording ('text') and the form's 'title'; set 'kind: any' where people may tick "
-        "several boxes",
+        "check each question's wording ('text', read from the print where tesseract could; a placeholder "
+        "where not) and write the form's 'title'; set 'kind: any' where people may tick several boxes",
         "say what a box filled in solid means on this form ('filled_box': answer, cancel, or ask), and how each "
         "return's pages reach the scanner ('copies': in-order or one-file)",
     ]

@@ -462,3 +462,33 @@ def test_a_page_whose_file_declares_the_wrong_dpi_is_read_by_its_size(tmp_path: 
     assert result.dpi is not None and abs(result.dpi - 280) < 10  # what the page is, not what the file said
     assert all(i.state == "flagged" or i.value == 3 for i in result.items)
     assert sum(i.value == 3 for i in result.items) >= 7
+
+
+def test_near_identical_blanks_are_told_apart_by_what_differs(tmp_path: Path) -> None:
+    """Two versions of one form: the same page but for its last question, replaced by a notice in version B."""
+    from PIL import ImageDraw
+
+    from pipeline.scan.reader import ReaderConfig, read_page
+    from pipeline.simulate.foreign import _font
+
+    spec = ForeignSpec(41, "square", 5.0, 0.25, True, 1)
+    blank, truth = draw_blank(spec)
+    a = blank[0]
+    b = a.copy()
+    draw = ImageDraw.Draw(b)
+    draw.rectangle([150, 2020, 2300, 2700], fill=255)  # the last question gone
+    for n, line in enumerate(["Version B: please answer every question above.", "Return it in the envelope.",
+                              "Questions about this form: call the office.", "Thank you for your help."]):
+        draw.text((250, 2080 + n * 110), line, fill=0, font=_font(12))
+    forms = tmp_path / "forms"
+    adopt_blank(_save([a], tmp_path / "a.tif"), "survey-a", forms)
+    adopt_blank(_save([b], tmp_path / "b.tif"), "survey-b", forms)
+    config = ReaderConfig((str(forms),), "none")
+    returns_a = fill_return([a], truth, spec, seed=3)[0]
+    returns_b = fill_return([b], [q for q in truth if q.boxes[0][1] < 2020 * 72 / 300], spec, seed=4)[0]
+    ra = read_page(returns_a[0], 200.0, PageSource("a", 0), config)
+    rb = read_page(returns_b[0], 200.0, PageSource("b", 0), config)
+    for result, want in ((ra, "survey-a"), (rb, "survey-b")):  # the right version, or left for a person
+        assert result.status != "form" or (result.identity is not None and result.identity.form == want)
+    assert (ra.identity and ra.identity.form) == "survey-a" and (rb.identity and rb.identity.form) == "survey-b", \
+        (ra.reason, rb.reason)

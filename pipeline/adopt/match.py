@@ -44,6 +44,7 @@ class Match:
     anchors: int
     residual_mm: float
     words_found: float = 1.0  # share of the blank's printed words found in place (aperiodic: a slipped grid fails)
+    found_mask: np.ndarray | None = None  # which of the page's anchors were found in place
 
     @property
     def rotation_deg(self) -> float:
@@ -184,6 +185,30 @@ def words_in_place(kinds: list[str], ok: np.ndarray) -> float:
     return float(ok[text].mean())
 
 
+def _distinct(mine: np.ndarray, my_sizes: np.ndarray, theirs: np.ndarray, their_sizes: np.ndarray) -> np.ndarray:
+    """Which of my anchors the other page has nothing like near the same place: what tells the two apart."""
+    if not len(theirs):
+        return np.ones(len(mine), bool)
+    d = np.linalg.norm(mine[:, None, :] - theirs[None, :, :], axis=2)
+    like = _like_sizes(my_sizes, their_sizes)
+    return ~((d <= C.mm(C.ADOPT_MATCH_RADIUS_MM)) & like).any(axis=1)
+
+
+def _told_apart(top: Match, rival: Match) -> bool:
+    """Two near-identical blanks (versions, shuffled copies): judged on what differs between them only.  The
+    top match wins when the scan shows most of what only it prints and little of what only the rival prints."""
+    if top.found_mask is None or rival.found_mask is None:
+        return False
+    assert top.form.adopted is not None and rival.form.adopted is not None
+    a, a_sizes = anchor_arrays(top.form.adopted.pages[top.page - 1].anchors)
+    b, b_sizes = anchor_arrays(rival.form.adopted.pages[rival.page - 1].anchors)
+    only_a, only_b = _distinct(a, a_sizes, b, b_sizes), _distinct(b, b_sizes, a, a_sizes)
+    if only_a.sum() < C.ADOPT_DISTINCT_MIN or only_b.sum() < C.ADOPT_DISTINCT_MIN:
+        return False
+    seen_a, seen_b = float(top.found_mask[only_a].mean()), float(rival.found_mask[only_b].mean())
+    return seen_a >= C.ADOPT_DISTINCT_SEEN and seen_b <= C.ADOPT_DISTINCT_UNSEEN
+
+
 def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
     """The adopted form page this scan is, or None and why not (in words for a person)."""
     candidates: list[Match] = []
@@ -196,7 +221,7 @@ def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
                 continue
             k, h, found, residual, ok = fit
             candidates.append(Match(form, page.page, k, h, found / len(anchors), found, len(anchors), residual,
-                                    words_in_place([a.kind for a in page.anchors], ok)))
+                                    words_in_place([a.kind for a in page.anchors], ok), ok))
     candidates.sort(key=lambda m: m.score, reverse=True)
     if not candidates or candidates[0].score < C.ADOPT_MIN_SCORE or candidates[0].anchors_found < C.ADOPT_MIN_INLIERS:
         best = f" (best: {candidates[0].form.id} page {candidates[0].page}, {candidates[0].score:.0%} of its " \
@@ -205,6 +230,7 @@ def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
     top = candidates[0]
     rivals = [m for m in candidates[1:] if (m.form.id, m.page) != (top.form.id, top.page)
               and m.score >= C.ADOPT_AMBIGUOUS_RATIO * top.score]
+    rivals = [r for r in rivals if not _told_apart(top, r)]
     if rivals:
         r = rivals[0]
         return None, (f"looks like {top.form.id} page {top.page} ({top.score:.0%}) but just as much like "

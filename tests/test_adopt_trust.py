@@ -492,3 +492,13 @@ def test_near_identical_blanks_are_told_apart_by_what_differs(tmp_path: Path) ->
         assert result.status != "form" or (result.identity is not None and result.identity.form == want)
     assert (ra.identity and ra.identity.form) == "survey-a" and (rb.identity and rb.identity.form) == "survey-b", \
         (ra.reason, rb.reason)
+
+
+@pytest.mark.skipif(__import__("shutil").which("tesseract") is None, reason="tesseract not installed")
+def test_adopt_takes_the_wording_from_the_print(tmp_path: Path) -> None:
+    blank, _ = draw_blank(ForeignSpec(41, "square", 5.0, 0.25, True, 1))
+    report = adopt_blank(_save(blank, tmp_path / "b.tif"), "worded", tmp_path)
+    doc = yaml.safe_load(report.form_path.read_text())
+    first = doc["questions"][0]
+    assert first["text"].startswith("1. How did you hear")  # the line printed above its boxes
+    assert [b.get("label") for b in first["boxes"]] == ["Yes", "No"]  # each box's word just right of it

@@ -20,20 +20,10 @@ from pipeline.adopt.detect import Found
 
 
 @dataclass(frozen=True)
-class Word:
-    text: str
-    x: float  # pt
-    y: float
-    w: float
-    h: float
+class Word(Found):
+    """A word tesseract read on the blank, where it is (pt), as the other things found on a page."""
 
-    @property
-    def cx(self) -> float:
-        return self.x + self.w / 2
-
-    @property
-    def cy(self) -> float:
-        return self.y + self.h / 2
+    text: str = ""
 
 
 def page_words(image: np.ndarray, dpi: float) -> list[Word]:
@@ -57,8 +47,8 @@ def page_words(image: np.ndarray, dpi: float) -> list[Word]:
     for i, text in enumerate(data["text"]):
         text = text.strip()
         if text and float(data["conf"][i]) >= C.ADOPT_WORDING_MIN_CONFIDENCE and any(c.isalnum() for c in text):
-            out.append(Word(text, data["left"][i] * k, data["top"][i] * k, data["width"][i] * k,
-                            data["height"][i] * k))
+            out.append(Word("text", data["left"][i] * k, data["top"][i] * k, data["width"][i] * k,
+                            data["height"][i] * k, text=text))
     return out
 
 

@@ -220,8 +220,10 @@ def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
             if fit is None:
                 continue
             k, h, found, residual, ok = fit
+            # words are found as letters joined along the scan's lines: a page turned a quarter shows none
+            words = words_in_place([a.kind for a in page.anchors], ok) if k % 2 == 0 else 1.0
             candidates.append(Match(form, page.page, k, h, found / len(anchors), found, len(anchors), residual,
-                                    words_in_place([a.kind for a in page.anchors], ok), ok))
+                                    words, ok))
     candidates.sort(key=lambda m: m.score, reverse=True)
     if not candidates or candidates[0].score < C.ADOPT_MIN_SCORE or candidates[0].anchors_found < C.ADOPT_MIN_INLIERS:
         best = f" (best: {candidates[0].form.id} page {candidates[0].page}, {candidates[0].score:.0%} of its " \

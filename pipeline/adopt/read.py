@@ -351,8 +351,9 @@ def read_assigned_page(image: np.ndarray, dpi: float, source: PageSource, form: 
                           f"of {form.id} page {identity.page}: enter its answers from the paper", dpi=dpi,
                           identity=identity)
     k, homography, found, residual, ok = fit
+    words = words_in_place([a.kind for a in form.adopted.pages[identity.page - 1].anchors], ok) if k % 2 == 0 else 1.0
     match = Match(form, identity.page, k, homography, found / max(1, len(anchors)), found, len(anchors), residual,
-                  words_in_place([a.kind for a in form.adopted.pages[identity.page - 1].anchors], ok))
+                  words)
     result = read_adopted(image, dpi, source, match, paper, ocr, debug)
     result.identity = identity
     return result

@@ -126,6 +126,8 @@ def cmd_adopt(args: argparse.Namespace) -> int:
     for line in report.lines:
         say(f"  {line}")
     say(f"Wrote {report.form_path} and {plural(len(report.previews), 'preview picture')} beside it.")
+    for warning in report.warnings:
+        say(f"papervoice: warning: {warning}")
     say("Please check, then edit the form file:")
     for check in report.checks:
         say(f"  - {check}")

@@ -170,7 +170,8 @@ def _check_answers(ledger: Ledger, problems: list[str]) -> None:
             SELECT a.page_id, a.item, a.value, GROUP_CONCAT(b.value) AS printed FROM answers a
             JOIN box_measurements b ON b.page_id = a.page_id AND b.item = a.item
             WHERE a.value IS NOT NULL GROUP BY a.page_id, a.item
-            HAVING SUM(b.value = a.value) = 0""")])
+            HAVING SUM(CASE WHEN b.value = a.value THEN 1 ELSE 0 END) = 0
+               AND NOT (COUNT(b.value) = 1 AND a.value = 0)""")])  # a lone box (choose any): 0 is "not ticked"
     _add(problems, [
         f"page id {row['page_id']} has box measurements for {row['item']} but no answer for it"
         for row in _rows(ledger, """
@@ -202,6 +203,8 @@ def _check_decisions(ledger: Ledger, problems: list[str]) -> None:
         boxes = printed.get((int(row["page_id"]), row["item"]))
         text = str(row["value"]).strip()
         number = int(text) if text.lstrip("-").isdigit() else None
+        if boxes is not None and len(boxes) == 1:
+            boxes = boxes | {0}  # a lone box (choose any) is ticked or not ticked
         if number is None or (boxes and number not in boxes):
             bad.append(f"review decision {row['id']} sets answer {row['item']} on page id {row['page_id']} to "
                        f"'{row['value']}', which is not one of the boxes printed for it")

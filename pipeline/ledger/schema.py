@@ -131,6 +131,7 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
     _ensure_survey_printed(conn)
     _ensure_languages(conn)
     _ensure_results(conn)
+    _ensure_adopted_sheets(conn)
     _store_views(conn)
 
 
@@ -212,6 +213,13 @@ def _ensure_box_measures(conn: sqlite3.Connection) -> None:
             if name not in have:
                 default = "''" if kind == "TEXT" else "0"
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind} NOT NULL DEFAULT {default}")
+
+
+def _ensure_adopted_sheets(conn: sqlite3.Connection) -> None:
+    """Adopted returns that carry a code of their own per sheet (a barcode the blank lacks): the ledger
+    number their copy was given, so a re-scan or a re-read of the same sheet joins the same copy."""
+    conn.execute("CREATE TABLE IF NOT EXISTS adopted_sheets (form_id TEXT NOT NULL, code TEXT NOT NULL, "
+                 "serial TEXT NOT NULL REFERENCES serials(serial), PRIMARY KEY (form_id, code))")
 
 
 def _plain(sql: str) -> str:

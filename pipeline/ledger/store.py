@@ -284,6 +284,22 @@ class Ledger:
                 then()
         return serials
 
+    def adopted_copy_serial(self, form_id: str, code: str, version: int, style: str, paper: str, pages: int,
+                            output: str) -> str:
+        """The ledger number of the adopted copy whose sheets carry `code`: the one given before (a re-scan,
+        a re-read), else a new one, recorded with the code in the same transaction."""
+        with self.transaction() as db:
+            row = db.execute("SELECT serial FROM adopted_sheets WHERE form_id = ? AND code = ?",
+                             (form_id, code)).fetchone()
+            if row is not None:
+                return str(row[0])
+        serial = self.issue_serials(form_id, version, style, paper, pages, 1, output)[0]
+        with self.transaction() as db:
+            db.execute("INSERT INTO adopted_sheets (form_id, code, serial) VALUES (?, ?, ?) "
+                       "ON CONFLICT (form_id, code) DO NOTHING", (form_id, code, serial))
+            return str(db.execute("SELECT serial FROM adopted_sheets WHERE form_id = ? AND code = ?",
+                                  (form_id, code)).fetchone()[0])
+
     def serial_issued(self, serial: str) -> bool:
         return self.serial_issued_in(self.conn, serial)
 
@@ -509,24 +525,35 @@ class Ledger:
         """A kept page read again under the identity a person gave it: it becomes a form page (or a duplicate
         or conflict of one), keeping its row, its file and the decision that assigned it.  Returns its status."""
         with self.transaction() as db:
-            row = db.execute("SELECT status FROM pages WHERE id = ?", (page_id,)).fetchone()
-            if row is None or row["status"] not in ("not_form", "unreadable"):
-                raise LedgerError(f"page {page_id} is not waiting to be assigned", "reload the review page")
-            status, reason, duplicate_of, issued = self._place(db, r, by_hand=True)
-            ident = r.identity
-            assert ident is not None
-            if status == "foreign":
-                raise LedgerError(reason, "scan this page into its own survey's ledger")
-            reason = "; ".join(x for x in ("assigned by hand and read", reason) if x)
-            db.execute(
-                "UPDATE pages SET status = ?, reason = ?, form_id = ?, form_version = ?, style = ?, paper = ?,"
-                " serial = ?, form_page = ?, page_count = ?, serial_issued = ?, rotation_deg = ?, fit_residual_mm = ?,"
-                " duplicate_of = ? WHERE id = ?",
-                (status, reason, ident.form, ident.version, ident.style, ident.paper, ident.serial, ident.page,
-                 ident.pages, issued, r.rotation_deg, r.fit_residual_mm, duplicate_of, page_id))
-            self._set_language(db, page_id, ident)
-            self._record_readings(db, page_id, r, status, duplicate_of)
-            return status
+            return self._reread(db, page_id, r)
+
+    def assign_page(self, page_id: int, value: str, r: PageResult | None, by: str = "") -> tuple[int, str | None]:
+        """A person's assignment of a kept page and, when its picture could be read under that identity, the
+        reading, in ONE transaction: a crash in between can never leave the page settled but unread.
+        Returns the decision's id and the page's new status (None: not read, the assignment alone stands)."""
+        with self.transaction() as db:
+            decision = self._decide(db, "page", page_id, "", value, by)
+            return decision, (self._reread(db, page_id, r) if r is not None else None)
+
+    def _reread(self, db: sqlite3.Connection, page_id: int, r: PageResult) -> str:
+        row = db.execute("SELECT status FROM pages WHERE id = ?", (page_id,)).fetchone()
+        if row is None or row["status"] not in ("not_form", "unreadable"):
+            raise LedgerError(f"page {page_id} is not waiting to be assigned", "reload the review page")
+        status, reason, duplicate_of, issued = self._place(db, r, by_hand=True)
+        ident = r.identity
+        assert ident is not None
+        if status == "foreign":
+            raise LedgerError(reason, "scan this page into its own survey's ledger")
+        reason = "; ".join(x for x in ("assigned by hand and read", reason) if x)
+        db.execute(
+            "UPDATE pages SET status = ?, reason = ?, form_id = ?, form_version = ?, style = ?, paper = ?,"
+            " serial = ?, form_page = ?, page_count = ?, serial_issued = ?, rotation_deg = ?, fit_residual_mm = ?,"
+            " duplicate_of = ? WHERE id = ?",
+            (status, reason, ident.form, ident.version, ident.style, ident.paper, ident.serial, ident.page,
+             ident.pages, issued, r.rotation_deg, r.fit_residual_mm, duplicate_of, page_id))
+        self._set_language(db, page_id, ident)
+        self._record_readings(db, page_id, r, status, duplicate_of)
+        return status
 
     @staticmethod
     def _set_language(db: sqlite3.Connection, page_id: int | None, ident: PageIdentity | None) -> None:
@@ -606,17 +633,50 @@ class Ledger:
     def decide(self, kind: str, page_id: int, item: str, value: str | None, by: str = "") -> int:
         """Record a person's decision; the previous effective value is kept for the audit trail."""
         with self.transaction() as db:
-            previous = self._effective(db, kind, page_id, item)
-            decision = db.execute(
-                "INSERT INTO decisions (kind, page_id, item, previous, value, decided_at, decided_by)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)", (kind, page_id, item, previous, value, now(), by)).lastrowid
-            assert decision is not None
-            return decision
+            return self._decide(db, kind, page_id, item, value, by)
+
+    def _decide(self, db: sqlite3.Connection, kind: str, page_id: int, item: str, value: str | None,
+                by: str) -> int:
+        previous = self._effective(db, kind, page_id, item)
+        decision = db.execute(
+            "INSERT INTO decisions (kind, page_id, item, previous, value, decided_at, decided_by)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)", (kind, page_id, item, previous, value, now(), by)).lastrowid
+        assert decision is not None
+        return decision
 
     def revert(self, decision_id: int) -> None:
+        """Undo a decision.  Undoing a page's assignment also undoes the reading it led to: the page goes
+        back to the unrecognised pages, unread, to be assigned again (and decisions on its answers go too)."""
         with self.transaction() as db:
-            db.execute("UPDATE decisions SET reverted_at = ? WHERE id = ? AND reverted_at IS NULL",
-                       (now(), decision_id))
+            row = db.execute("SELECT kind, page_id, value FROM decisions WHERE id = ? AND reverted_at IS NULL",
+                             (decision_id,)).fetchone()
+            if row is None:
+                return
+            stamp = now()
+            db.execute("UPDATE decisions SET reverted_at = ? WHERE id = ?", (stamp, decision_id))
+            decided = parse_page_decision(row["value"]) if row["kind"] == "page" else None
+            if decided is not None and decided.get("action") == "assign":
+                self._unread_assigned(db, int(row["page_id"]), stamp)
+
+    @staticmethod
+    def _unread_assigned(db: sqlite3.Connection, page_id: int, stamp: str) -> None:
+        page = db.execute("SELECT status, reason FROM pages WHERE id = ?", (page_id,)).fetchone()
+        if page is None or page["status"] not in ("form", "duplicate", "conflict") or \
+                not str(page["reason"] or "").startswith("assigned by hand"):
+            return  # never read under the assignment: nothing to undo but the decision
+        later = db.execute("SELECT id FROM pages WHERE duplicate_of = ?", (page_id,)).fetchone()
+        if later is not None:
+            raise LedgerError(f"page id {later[0]} was scanned later as a repeat of this page, so its reading "
+                              "cannot be undone", "settle the later scan first, or leave this assignment")
+        for table in ("box_measurements", "answers", "comments"):
+            db.execute(f"DELETE FROM {table} WHERE page_id = ?", (page_id,))
+        db.execute("UPDATE decisions SET reverted_at = ? WHERE page_id = ? AND kind IN ('answer', 'comment')"
+                   " AND reverted_at IS NULL", (stamp, page_id))
+        db.execute(
+            "UPDATE pages SET status = 'not_form', reason = ?, form_id = NULL, form_version = NULL, style = NULL,"
+            " paper = NULL, serial = NULL, form_page = NULL, page_count = NULL, serial_issued = NULL,"
+            " duplicate_of = NULL WHERE id = ?",
+            ("a person assigned this page by hand, then undid it: it waits to be assigned again", page_id))
 
     @staticmethod
     def _effective(db: sqlite3.Connection, kind: str, page_id: int, item: str) -> str | None:

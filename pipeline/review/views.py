@@ -203,9 +203,9 @@ def answer(page_id: int, item: str) -> Any:
         q = Q.answer_question(led, page_id, item) or abort(404, "There is no such question.")
         form = form_for(q.form_id, q.form_version)
         raw = request.form.get("value", "")
-        allowed = {str(v) for v in (form.scale_values if form else range(1, 6))}
+        allowed = {str(v) for v, _ in _choices(form, item)}
         if raw not in allowed and raw != "blank":
-            abort(400, "That answer is not one of the boxes on the form.")
+            abort(400, "That answer is not one of the boxes printed for this question.")
         value = None if raw == "blank" else raw
         decision_id = led.decide("answer", page_id, item, value, by=_who())
         _remember(decision_id, f"Saved {'blank' if value is None else value} for {item} on copy {q.serial}.")
@@ -218,7 +218,7 @@ def answer(page_id: int, item: str) -> Any:
         items, index = [q], 0
     q = items[index]
     form = form_for(q.form_id, q.form_version)
-    scale = [(p.value, p.label) for p in form.scale] if form else [(v, "") for v in range(1, 6)]
+    scale = list(_choices(form, q.item))
     # Enter accepts the highlighted box: the person's own choice, or an unclear mark's best guess.
     # Never pre-pick for two marks or two disagreeing scans, where any guess would steer the person.
     guessable = q.reason in (FlagReason.UNCERTAIN, FlagReason.POOR_FIT)
@@ -227,6 +227,11 @@ def answer(page_id: int, item: str) -> Any:
         "answer.html", q=q, form=form, scale=scale, statement=form.statement(q.item) if form else "",
         scope=_scope(), focus=focus, later_crops=Q.conflict_crops(led, q.page_id, q.item),
         history=Q.decision_history(led, page_id=q.page_id, item=q.item, limit=20), **_place(items, index))
+
+
+def _choices(form: Form | None, item: str) -> tuple[tuple[int, str], ...]:
+    """The boxes a person may choose for this item (a form not known here: the usual 1 to 5)."""
+    return form.answer_choices(item) if form is not None else tuple((v, "") for v in range(1, 6))
 
 
 # --- comments -----------------------------------------------------------------------------
@@ -302,10 +307,13 @@ def page(page_id: int) -> Any:
             value, error = parse_assignment(led, state().forms, request.form)
             said = "Assigned by hand" if value else ""
         if value is not None:
-            decision_id = led.decide("page", page_id, "", json.dumps(value, sort_keys=True), by=_who())
-            if value["action"] == "assign":
-                said += _read_assigned(led, page_id, value)
-            _remember(decision_id, f"{said}: {Q.describe_value('page', json.dumps(value))}.")
+            text = json.dumps(value, sort_keys=True)
+            if value["action"] == "assign":  # read first, then decision and reading in one transaction
+                decision_id, read_said = _assign_and_read(led, page_id, value, text)
+                said += read_said
+            else:
+                decision_id = led.decide("page", page_id, "", text, by=_who())
+            _remember(decision_id, f"{said}: {Q.describe_value('page', text)}.")
             return _after_decision(Q.page_questions(led), q.key, "review.page", {})
     return render_template(
         "page.html", q=q, forms=state().forms.all(), error=error, entered=request.form if error else {},
@@ -313,19 +321,21 @@ def page(page_id: int) -> Any:
         **_place(items, index)), (400 if error else 200)
 
 
-def _read_assigned(led: Ledger, page_id: int, value: dict[str, Any]) -> str:
-    """Read the kept page under its new identity, so its answers join the copy's; says how that went."""
-    from pipeline.review.reassign import read_assigned_page
+def _assign_and_read(led: Ledger, page_id: int, value: dict[str, Any], text: str) -> tuple[int, str]:
+    """Read the kept page under its new identity, so its answers join the copy's, then record the person's
+    assignment and that reading together (a crash in between loses both, never one); says how that went."""
+    from pipeline.review.reassign import read_assigned
 
     try:
-        result = read_assigned_page(led, page_id, value["form"], int(value["version"]), value["serial"],
-                                    int(value["page"]), state().forms, ocr=state().options.ocr)
+        result = read_assigned(led, page_id, value["form"], int(value["version"]), value["serial"],
+                               int(value["page"]), state().forms, ocr=state().options.ocr)
     except PaperVoiceError as exc:  # the engine missing and the like: the assignment itself stands
-        return f" (its boxes could not be read: {exc.message})"
+        return led.decide("page", page_id, "", text, by=_who()), f" (its boxes could not be read: {exc.message})"
+    decision_id, _ = led.assign_page(page_id, text, result, by=_who())
     if result is None:
-        return " (its boxes could not be read from the picture: enter its answers from the paper)"
+        return decision_id, " (its boxes could not be read from the picture: enter its answers from the paper)"
     flagged = sum(1 for i in result.items if i.state == ItemState.FLAGGED)
-    return f" and read: {len(result.items)} answers" + (f", {flagged} to check" if flagged else "")
+    return decision_id, f" and read: {len(result.items)} answers" + (f", {flagged} to check" if flagged else "")
 
 
 # --- incomplete copies --------------------------------------------------------------------

@@ -112,3 +112,35 @@ def weak_token(token: str) -> str | None:
     if token_bits(token) < C.REVIEW_TOKEN_MIN_BITS:
         return "the access token is too easy to guess (too few different characters)"
     return None
+
+
+@dataclass(frozen=True)
+class AppOptions(ReviewOptions):
+    """`papervoice app`: the review page's options, plus the scanner's folder and how uploads are kept.
+
+    A subclass, so every check of the review page (local bind, strong token) holds for the office app too.
+    """
+
+    watch: Path | None = None  # the folder the office scanner saves into; None until set (here or in the page)
+    jobs: int = field(default_factory=default_jobs)
+    upload_dir: Path | None = None  # where uploaded files are kept; default: beside the ledger
+    max_upload_bytes: int = C.APP_MAX_UPLOAD_BYTES
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 1 <= self.jobs <= 256:
+            raise UsageError(f"--jobs must be from 1 to 256, not {self.jobs}", "use e.g. --jobs 2")
+        if self.watch is not None and self.watch.exists() and not self.watch.is_dir():
+            raise UsageError(f"--watch {self.watch} is a file, not a folder",
+                             "give the folder your scanner saves into")
+        if self.max_upload_bytes < 1:
+            raise UsageError("the upload size limit must be positive", "use e.g. 500 MB")
+
+    @property
+    def uploads(self) -> Path:
+        """Uploaded files are stored here, under names the app makes up (never the browser's)."""
+        return self.upload_dir or self.db.with_name(self.db.stem + "-uploads")
+
+    def scan_options(self) -> ScanOptions:
+        """The options `papervoice scan` would get: the app reads through the same coordinator."""
+        return ScanOptions(db=self.db, jobs=self.jobs, ocr=self.ocr, quiet=True, forms_dirs=self.forms_dirs)

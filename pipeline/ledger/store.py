@@ -87,6 +87,15 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+class Overtaken(Exception):
+    """Someone else decided the question between a person seeing it and choosing: their choice is not saved."""
+
+    def __init__(self, standing: int | None, value: str | None) -> None:
+        super().__init__(f"decision {standing} stands now")
+        self.standing = standing  # the decision that stands now (None: someone undid the one the person saw)
+        self.value = value
+
+
 class SerialsMoved(Exception):
     """Another PaperVoice issued serials between numbering a print run and recording it."""
 
@@ -513,9 +522,21 @@ class Ledger:
 
     # --- review decisions -------------------------------------------------------------------
 
-    def decide(self, kind: str, page_id: int, item: str, value: str | None, by: str = "") -> int:
-        """Record a person's decision; the previous effective value is kept for the audit trail."""
+    def decide(self, kind: str, page_id: int, item: str, value: str | None, by: str = "",
+               seen: int | bool | None = True) -> int:
+        """Record a person's decision; the previous effective value is kept for the audit trail.
+
+        `seen` is the decision the person saw standing when they chose (None: the question was open); when
+        another decision stands by now, someone else settled it meanwhile and `Overtaken` is raised, in the
+        same transaction as the write, so two people can never both settle one question.  True: no check.
+        """
         with self.transaction() as db:
+            if seen is not True:
+                row = db.execute("SELECT id, value FROM active_decisions WHERE kind = ? AND page_id = ? AND item = ?",
+                                 (kind, page_id, item)).fetchone()
+                standing = None if row is None else int(row[0])
+                if standing != seen:
+                    raise Overtaken(standing, None if row is None else row[1])
             previous = self._effective(db, kind, page_id, item)
             decision = db.execute(
                 "INSERT INTO decisions (kind, page_id, item, previous, value, decided_at, decided_by)"

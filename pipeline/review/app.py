@@ -52,7 +52,7 @@ from pipeline.form.definition import FormRegistry
 from pipeline.ledger import queries as Q
 from pipeline.ledger.store import Ledger
 from pipeline.options import ReviewOptions
-from pipeline.review import views
+from pipeline.review import views, whole_page
 from pipeline.review.safety import LOCAL_HOST_NAMES, host_name, local_path
 
 HERE = Path(__file__).resolve().parent
@@ -61,8 +61,11 @@ CSP = ("default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self';
        "frame-ancestors 'none'; base-uri 'none'")
 
 
-def create_app(options: ReviewOptions, registry: FormRegistry | None = None) -> Flask:
-    """Build the review app for one ledger; `serve` runs it, tests run it in a thread."""
+def create_app(options: ReviewOptions, registry: FormRegistry | None = None, review_prefix: str = "") -> Flask:
+    """Build the review app for one ledger; `serve` runs it, tests run it in a thread.
+
+    The office app (`pipeline.app`) builds on this one, with review's pages under `review_prefix`.
+    """
     if not options.is_local and not options.token:  # ReviewOptions checks too; never rely on one guard
         raise UsageError(f"refusing to serve the review page on {options.host} without an access token",
                          "add --token SOME-LONG-SECRET, or leave --host at 127.0.0.1")
@@ -88,7 +91,8 @@ def create_app(options: ReviewOptions, registry: FormRegistry | None = None) -> 
     app.context_processor(_context)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(PaperVoiceError, _pv_error)
-    app.register_blueprint(views.bp)
+    app.register_blueprint(views.bp, url_prefix=review_prefix or None)
+    app.register_blueprint(whole_page.bp, url_prefix=review_prefix or None)
     return app
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,10 +36,11 @@ from pipeline import constants as C
 from pipeline.errors import PaperVoiceError
 from pipeline.form.definition import Form, FormRegistry
 from pipeline.ledger import queries as Q
-from pipeline.ledger.store import Ledger
+from pipeline.ledger.store import Ledger, Overtaken
 from pipeline.options import ReviewOptions
+from pipeline.review import overtaken
 from pipeline.review.assign import parse_assignment
-from pipeline.review.safety import local_path, token_matches
+from pipeline.review.safety import LoginLimiter, local_path, token_matches
 from pipeline.text import clean_text
 from pipeline.vocab import FlagReason, ItemState
 
@@ -60,6 +61,8 @@ class ReviewState:
     options: ReviewOptions
     db: Path
     forms: FormRegistry
+    logins: LoginLimiter = field(default_factory=lambda: LoginLimiter(
+        C.REVIEW_LOGIN_MAX_PER_CLIENT, C.REVIEW_LOGIN_MAX_TOTAL, C.REVIEW_LOGIN_WINDOW_S))
 
 
 def state() -> ReviewState:
@@ -102,7 +105,15 @@ def login() -> Any:
         return redirect(url_for("review.home"))
     error = None
     if request.method == "POST":  # the CSRF check already ran in the app's guard
+        client = request.remote_addr or "?"
+        wait_s = state().logins.attempt(client)
+        if wait_s:
+            minutes = max(1, round(wait_s / 60))
+            error = (f"Too many tries to sign in. Wait about {minutes} minute{'s' if minutes > 1 else ''}, "
+                     "then try again with the access token from the person who started the page.")
+            return render_template("login.html", error=error), 429
         if token_matches(request.form.get("token", ""), token):
+            state().logins.succeeded(client)
             session.clear()
             session["authed"] = True
             return redirect(local_path(request.args.get("next")) or url_for("review.home"))
@@ -205,7 +216,11 @@ def answer(page_id: int, item: str) -> Any:
         if raw not in allowed and raw != "blank":
             abort(400, "That answer is not one of the boxes on the form.")
         value = None if raw == "blank" else raw
-        decision_id = led.decide("answer", page_id, item, value, by=_who())
+        try:
+            decision_id = led.decide("answer", page_id, item, value, by=_who(), seen=overtaken.seen_decision())
+        except Overtaken as exc:
+            overtaken.tell(exc, "answer")
+            return redirect(url_for("review.answer", page_id=page_id, item=item, **_scope()))
         _remember(decision_id, f"Saved {'blank' if value is None else value} for {item} on copy {q.serial}.")
         return _after_decision(_scoped_answers(led), q.key, "review.answer", _scope())
     led = ledger()
@@ -249,7 +264,11 @@ def comment(page_id: int, item: str) -> Any:
         else:
             text = clean_text(request.form.get("text", "")).strip()
             said = "Saved the comment"
-        decision_id = led.decide("comment", page_id, item, text, by=_who())
+        try:
+            decision_id = led.decide("comment", page_id, item, text, by=_who(), seen=overtaken.seen_decision())
+        except Overtaken as exc:
+            overtaken.tell(exc, "comment")
+            return redirect(url_for("review.comment", page_id=page_id, item=item))
         _remember(decision_id, f"{said} ({item} on copy {q.serial}).")
         return _after_decision(Q.comment_questions(led), q.key, "review.comment", {})
     form = form_for(q.form_id, q.form_version)
@@ -292,7 +311,12 @@ def page(page_id: int) -> Any:
             value, error = parse_assignment(led, state().forms, request.form)
             said = "Assigned by hand" if value else ""
         if value is not None:
-            decision_id = led.decide("page", page_id, "", json.dumps(value, sort_keys=True), by=_who())
+            try:
+                decision_id = led.decide("page", page_id, "", json.dumps(value, sort_keys=True), by=_who(),
+                                         seen=overtaken.seen_decision())
+            except Overtaken as exc:
+                overtaken.tell(exc, "page")
+                return redirect(url_for("review.page", page_id=page_id))
             if value["action"] == "assign":
                 said += _read_assigned(led, page_id, value)
             _remember(decision_id, f"{said}: {Q.describe_value('page', json.dumps(value))}.")

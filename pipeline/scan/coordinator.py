@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -167,8 +167,11 @@ def say(message: str, quiet: bool = False) -> None:
         print(message, file=sys.stderr)
 
 
-def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
+def scan(inputs: Sequence[Path], options: ScanOptions,
+         on_page: Callable[[ScanSummary], None] | None = None) -> ScanSummary:
     """Read every page of every input into the ledger; returns what happened.
+
+    `on_page` is told after each page and each file is committed (the office app's live progress).
 
     Raises `UsageError` for inputs that do not exist, `MissingDependencyError` when
     tesseract or poppler are missing, and `LedgerError` when the ledger cannot be
@@ -195,6 +198,8 @@ def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
                     progress.file()
                 else:
                     commit_page(ledger, owner, result, summary, options)
+                if on_page is not None:
+                    on_page(summary)
                 if options.stop_after_pages is not None and summary.pages >= options.stop_after_pages:
                     raise KeyboardInterrupt  # tests: an interruption at a chosen point
             summary.reading_seconds = time.perf_counter() - reading_started

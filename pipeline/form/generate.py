@@ -38,8 +38,8 @@ class GenerateResult:
 
 
 def generate(form: Form, copies: int, output: Path, *, ledger: Ledger, paper: str = "a4",
-             style: str = "standard", manifest: Path | None = None, progress: Progress | None = None
-             ) -> GenerateResult:
+             style: str = "standard", manifest: Path | None = None, progress: Progress | None = None,
+             label: str | None = None) -> GenerateResult:
     """Draw `copies` copies with the next serials, then record the serials and write the PDF (and manifest)
     in one step: issued means printed.  Interrupted or failed anywhere before the PDF is in place, nothing
     is recorded, and running the same command again issues the same serials."""
@@ -67,7 +67,7 @@ def generate(form: Form, copies: int, output: Path, *, ledger: Ledger, paper: st
 
         try:
             ledger.issue_serials(form.id, form.version, layout.style, layout.paper, layout.page_count, copies,
-                                 str(output), start=start, then=write)
+                                 str(output), start=start, then=write, label=label)
         except SerialsMoved:
             continue  # another PaperVoice issued serials meanwhile: number again
         except BaseException:

@@ -101,9 +101,17 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
                           "upgrade PaperVoice before using this ledger")
     if row is not None and int(row[0]) < 2:
         _upgrade_to_2(conn)
+    _ensure_labels(conn)
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     conn.execute("INSERT OR IGNORE INTO meta VALUES ('survey_id', ?)", (new_survey_id(),))
     _store_views(conn)
+
+
+def _ensure_labels(conn: sqlite3.Connection) -> None:
+    """`issue_batches.label`: the team or site a print run went to (NULL: none); added when missing."""
+    columns = {d[0] for d in conn.execute("SELECT * FROM issue_batches LIMIT 0").description}
+    if "label" not in columns:
+        conn.execute("ALTER TABLE issue_batches ADD COLUMN label TEXT")
 
 
 def _plain(sql: str) -> str:

@@ -227,7 +227,7 @@ class Ledger:
 
     def issue_serials(self, form_id: str, version: int, style: str, paper: str, pages: int, copies: int,
                       output: str | None, *, start: int | None = None,
-                      then: Callable[[], None] | None = None) -> list[str]:
+                      then: Callable[[], None] | None = None, label: str | None = None) -> list[str]:
         """Record `copies` new serials; numbers only ever grow, so none is reused.
 
         Issued means printed: `then` (writing the PDF) runs inside the same transaction, so the serials are
@@ -241,8 +241,9 @@ class Ledger:
             if start is not None and start != first:
                 raise SerialsMoved(first)
             batch = db.execute(
-                "INSERT INTO issue_batches (form_id, form_version, style, paper, copies, output, issued_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)", (form_id, version, style, paper, copies, output, stamp)).lastrowid
+                "INSERT INTO issue_batches (form_id, form_version, style, paper, copies, output, issued_at, label)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (form_id, version, style, paper, copies, output, stamp, label)).lastrowid
             serials = [serial_for(n) for n in range(first, first + copies)]
             db.executemany(
                 "INSERT INTO serials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -223,9 +223,11 @@ def _url(host: str, port: int) -> str:
     return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
 
 
-def serve(options: ReviewOptions, *, ready: Callable[[str], None] | None = None) -> None:
-    """Run the review page until Ctrl-C; prints the address on stderr and opens the browser."""
-    app = create_app(options)
+def serve(options: ReviewOptions, *, ready: Callable[[str], None] | None = None,
+          factory: Callable[[Any], Flask] = create_app, what: str = "Review page") -> None:
+    """Run the review page (or, given its `factory`, the office app) until Ctrl-C; prints the address on stderr
+    and opens the browser."""
+    app = factory(options)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the terminal
     busy = UsageError(f"cannot open the review page on {options.host}:{options.port}: the port is in use",
                       "another program (perhaps another review page) is using it: try --port 8001")
@@ -240,7 +242,7 @@ def serve(options: ReviewOptions, *, ready: Callable[[str], None] | None = None)
         raise UsageError(f"cannot open the review page on {options.host}:{options.port}: {exc.strerror or exc}",
                          "check --host names an address of this computer, or leave it at 127.0.0.1") from exc
     url = _url(_address_for_others(options.host), server.server_port)
-    print(f"Review page: {url}", file=sys.stderr)
+    print(f"{what}: {url}", file=sys.stderr)
     local_url = url
     if options.host in WILDCARD_HOSTS:
         local_url = _url("127.0.0.1" if options.host != "::" else "::1", server.server_port)

@@ -174,7 +174,7 @@ def scan(inputs: Sequence[Path], options: ScanOptions,
     `on_page` is told after each page and each file is committed (the office app's live progress).
 
     Raises `UsageError` for inputs that do not exist, `MissingDependencyError` when
-    tesseract or poppler are missing, and `LedgerError` when the ledger cannot be
+    the OCR engine or the PDF renderer is missing, and `LedgerError` when the ledger cannot be
     written.  Unreadable input files never raise: they are recorded and reported.
     """
     started = time.perf_counter()
@@ -241,10 +241,12 @@ def workers_see_files(options: ScanOptions) -> bool:
 
 def check_dependencies(options: ScanOptions) -> None:
     """Fail before reading anything if an external program is missing."""
+    from pipeline.errors import MissingDependencyError
     from pipeline.scan.ocr import check_engine
-    from pipeline.tools import poppler
+    from pipeline.tools import pdfium
 
-    poppler.check_poppler()
+    if not pdfium.available():
+        raise MissingDependencyError("pypdfium2 (needed to read PDF files) is not installed", pdfium.INSTALL_ADVICE)
     check_engine(options.ocr)
 
 

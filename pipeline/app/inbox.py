@@ -21,7 +21,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +81,8 @@ class Inbox:
     problem: str = ""  # a batch-wide problem (the OCR engine missing...): shown at the top of the Scan page
     _queue: list[FileEvent] = field(default_factory=list)
     _seen: dict[str, _Candidate] = field(default_factory=dict)
-    _record: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _record: dict[str, dict[str, Any]] = field(default_factory=dict)  # path -> the file's last FileEvent
+    _watch_saved: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -91,7 +92,7 @@ class Inbox:
     def __post_init__(self) -> None:
         self._load_record()
         if self.watch is None:
-            self.watch = self.options.watch or (Path(self._record["_watch"]) if self._record.get("_watch") else None)
+            self.watch = self.options.watch or (Path(self._watch_saved) if self._watch_saved else None)
 
     # --- the record beside the ledger ------------------------------------------------------------------------
 
@@ -101,19 +102,22 @@ class Inbox:
 
     def _load_record(self) -> None:
         try:
-            self._record = json.loads(self.record_path.read_text(encoding="utf-8"))
+            saved = json.loads(self.record_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            self._record = {}
-        for key, entry in self._record.items():
-            if not key.startswith("_") and isinstance(entry, dict):
-                fields = {k: entry[k] for k in FileEvent.__dataclass_fields__ if k in entry}
-                self.events.append(FileEvent(**fields))
+            saved = {}
+        files = saved.get("files") if isinstance(saved, dict) else None
+        self._record = {k: v for k, v in files.items() if isinstance(v, dict)} if isinstance(files, dict) else {}
+        self._watch_saved = saved.get("watch") if isinstance(saved, dict) else None
+        for entry in self._record.values():
+            fields = {k: entry[k] for k in FileEvent.__dataclass_fields__ if k in entry}
+            self.events.append(FileEvent(**fields))
         ordered = sorted(self.events, key=lambda e: e.at, reverse=True)
         self.events.clear()
         self.events.extend(ordered[: C.APP_EVENTS_KEPT])
 
     def _save_record(self) -> None:
-        atomic_write(self.record_path, json.dumps(self._record, indent=1, sort_keys=True).encode("utf-8"))
+        saved = {"watch": self._watch_saved, "files": self._record}
+        atomic_write(self.record_path, json.dumps(saved, indent=1, sort_keys=True).encode("utf-8"))
 
     # --- what the page asks ------------------------------------------------------------------------------------
 
@@ -121,7 +125,7 @@ class Inbox:
         with self._lock:
             self.watch = folder
             self._seen.clear()
-            self._record["_watch"] = str(folder)
+            self._watch_saved = str(folder)
             self._save_record()
         self._wake.set()
 
@@ -270,8 +274,9 @@ class Inbox:
 
 def describe(report: FileReport) -> str:
     """'3 pages read: 2 form pages, 1 blank' in the vocabulary's own words."""
-    parts = [f"{n} {PageStatus(status).label}" for status, n in sorted(report.by_status.items(), key=lambda x: -x[1])
-             if status in PageStatus._value2member_map_]
+    labels = {m.value: m.label for m in PageStatus}
+    parts = [f"{n} {labels[status]}" for status, n in sorted(report.by_status.items(), key=lambda x: -x[1])
+             if status in labels]
     text = f"{plural(report.pages, 'page')} read"
     if parts:
         text += ": " + ", ".join(parts)
@@ -292,4 +297,4 @@ def _can_open(path: Path) -> bool:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -229,12 +229,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from pipeline.simulate.returns import SimulationSpec, simulate_returns
 
-    spec = SimulationSpec(forms=tuple(args.form), copies=args.copies, seed=args.seed, db=Path(args.db),
+    # simulated copies count as printed for good: never in a real ledger unless --db says so
+    db = Path(args.db) if args.db else Path(args.output_dir) / "simulated.db"
+    spec = SimulationSpec(forms=tuple(args.form), copies=args.copies, seed=args.seed, db=db,
                           output_dir=Path(args.output_dir), blank_comments=args.blank_comments,
                           variety=args.variety)
     truth = simulate_returns(spec, _registry(args))
     say(f"Wrote {truth.pages} simulated pages in {len(truth.files)} files to {args.output_dir}; "
-        f"ground truth in {truth.truth_path}")
+        f"ground truth in {truth.truth_path}; their copies are recorded in {shown(db)}"
+        + ("" if args.db else " (scan them with --db that file)"))
     print(truth.truth_path)
     return 0
 
@@ -362,7 +365,8 @@ def _reading_commands(add: _Add) -> None:
     p.add_argument("form", nargs="+", help="the forms to fill in (see 'papervoice forms')")
     p.add_argument("--copies", type=int, default=5, help="copies per form and per style (standard, large print)")
     p.add_argument("--seed", type=int, default=1, help="the same seed gives the same files and truth")
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--db", default=None, help="the ledger that records the simulated copies as printed (default: "
+                   "OUTPUT_DIR/simulated.db, never a real survey's ledger by accident)")
     p.add_argument("--output-dir", required=True, help="where the scans and truth.json are written")
     p.add_argument("--blank-comments", action="store_true", help="leave every comment field empty")
     p.add_argument("--variety", choices=("tidy", "wide"), default="tidy",

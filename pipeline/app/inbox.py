@@ -273,13 +273,12 @@ class Inbox:
 
 
 def describe(report: FileReport) -> str:
-    """'3 pages read: 2 form pages, 1 blank' in the vocabulary's own words."""
+    """'3 pages: 2 read as form pages, 1 blank' in the vocabulary's own words."""
     labels = {m.value: m.label for m in PageStatus}
     parts = [f"{n} {labels[status]}" for status, n in sorted(report.by_status.items(), key=lambda x: -x[1])
              if status in labels]
-    text = f"{plural(report.pages, 'page')} read"
-    if parts:
-        text += ": " + ", ".join(parts)
+    text = plural(report.pages, "page")
+    text += (": " + ", ".join(parts)) if parts else " (none read)"
     if not report.complete:
         text += " (not finished: it will carry on)"
     return text

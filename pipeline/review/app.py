@@ -57,7 +57,8 @@ from pipeline.review.safety import LOCAL_HOST_NAMES, host_name, local_path
 
 HERE = Path(__file__).resolve().parent
 
-CSP = ("default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; form-action 'self'; "
+CSP = ("default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'; "
+       "form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 
 

@@ -93,12 +93,13 @@ class App:
         """Seconds until /api/status counts `pages`, and when (on the same clock) the batch was first seen."""
         batch_seen = None
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if batch_seen is None and self.progress()["state"] == "reading":
+        while time.monotonic() < deadline:  # as lightly as a browser on the Scan page: a small JSON, twice a second
+            progress = self.progress()
+            if batch_seen is None and progress["state"] == "reading":
                 batch_seen = time.perf_counter()
-            if self.status()["pages"]["total"] >= pages:
+            if (progress["pages_in_ledger"] or 0) >= pages and progress["state"] == "idle":
                 return time.perf_counter(), batch_seen
-            time.sleep(0.2)
+            time.sleep(0.5)
         raise RuntimeError(f"the app did not read {pages} pages in {timeout_s:.0f} s")
 
     def upload(self, files: list[Path]) -> float:

@@ -111,7 +111,38 @@ def weak_token(token: str) -> str | None:
         return "the access token starts or ends with a space, which people cannot see when they type it"
     if token_bits(token) < C.REVIEW_TOKEN_MIN_BITS:
         return "the access token is too easy to guess (too few different characters)"
+    if dictionary_bits(token) < C.REVIEW_TOKEN_MIN_BITS:
+        return "the access token is too easy to guess (it is made of common words)"
     return None
+
+
+def dictionary_bits(token: str) -> float:
+    """The token's strength when each common word in it counts as one guess from a word list.
+
+    The text is split into the cheapest pieces, each a common word or a single character; a word costs
+    log2(WORD_GUESSES) bits, a character what guessing it from its kind costs (a digit 3.3, a separator
+    such as '-' 2, a letter 4.7, a capital or a sign more).
+    """
+    from pipeline.common_words import WORD_GUESSES, WORDS
+
+    def char_bits(ch: str) -> float:
+        if ch.isdigit():
+            return math.log2(10)
+        if ch in " -_.,:;/+":
+            return 2.0
+        if ch.isalpha():
+            return math.log2(26) + (1.0 if ch.isupper() else 0.0)
+        return 5.0
+
+    text = token.lower()
+    word_bits = math.log2(WORD_GUESSES)
+    best = [0.0] + [math.inf] * len(text)
+    for end in range(1, len(text) + 1):
+        best[end] = best[end - 1] + char_bits(token[end - 1])
+        for start in range(max(0, end - 16), end - 2):
+            if text[start:end] in WORDS:
+                best[end] = min(best[end], best[start] + word_bits)
+    return best[-1]
 
 
 @dataclass(frozen=True)

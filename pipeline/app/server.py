@@ -53,5 +53,10 @@ def serve_app(options: AppOptions, *, ready: Callable[[str], None] | None = None
     """Run the office app until Ctrl-C, the background scanner with it."""
     # the scanner's process pool starts from a threaded server: fresh worker processes, not forks of it
     if multiprocessing.get_start_method(allow_none=True) is None:
-        multiprocessing.set_start_method("forkserver" if sys.platform != "win32" else "spawn")
+        if sys.platform == "win32":
+            multiprocessing.set_start_method("spawn")
+        else:
+            multiprocessing.set_start_method("forkserver")
+            # the fork server imports the reader once, so each batch's workers start as quickly as scan's
+            multiprocessing.set_forkserver_preload(["pipeline.scan.reader", "pipeline.scan.loading"])
     review_app.serve(options, ready=ready, factory=create_office_app, what="PaperVoice")

@@ -9,7 +9,7 @@ from __future__ import annotations
 #: How many words a guesser's list is assumed to hold: each word found counts log2 of this many bits.
 WORD_GUESSES = 2048
 
-WORDS = frozenset("""
+_LIST = """
 password passw0rd pass word admin administrator root user guest login letmein welcome secret master
 qwerty qwertz azerty asdf zxcv abc abcd abcdef iloveyou love monkey dragon football baseball soccer
 shadow sunshine princess superman batman trustno1 starwars whatever freedom hello hallo charlie
@@ -23,4 +23,5 @@ open close start stop home house garden flower water fire earth light night morn
 one two three four five six seven eight nine ten first second third north south east west
 the and for you with this that from have are was were will your our my me be is it in on at of to
 cat dog fish bird tiger lion bear wolf eagle mouse rabbit horse donkey sheep cow pig duck
-""".split())
+"""
+WORDS = frozenset(_LIST.split())

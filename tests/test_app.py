@@ -146,6 +146,8 @@ def test_print_records_serials_as_generate_does(tmp_path: Path) -> None:
         rows = led.execute("SELECT style, paper, copies, label FROM issue_batches").fetchall()
         serials = led.execute("SELECT COUNT(*) FROM serials").fetchone()[0]
     assert [tuple(r) for r in rows] == [("large-print", "letter", 3, "North team")] and serials == 3
+    status = client.get("/", headers=HOST).get_data(as_text=True)
+    assert "North team · care-planning-person" in status and "0 of 3 back" in status
     bad = client.post("/print", headers=HOST, data={"csrf_token": token, "form": FORM, "copies": "0",
                                                      "style": "standard", "paper": "a4"})
     assert bad.status_code == 400 and "from 1 to" in bad.get_data(as_text=True)
@@ -327,6 +329,7 @@ def _up(base: str) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_watched_folder_is_read_by_the_running_app_like_scan_by_hand(
         tmp_path: Path, returns: tuple[Path, list[Path]], running_app: tuple[str, Path, Path]) -> None:
     base, _, watch = running_app
@@ -364,6 +367,7 @@ def test_watched_folder_is_read_by_the_running_app_like_scan_by_hand(
 # --- installed with pip alone: no poppler, no tesseract ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_print_scan_export_without_poppler_or_tesseract(tmp_path: Path) -> None:
     bindir = tmp_path / "bin"  # a PATH with nothing on it: no pdftoppm, no tesseract (Python is called by path)
     bindir.mkdir()

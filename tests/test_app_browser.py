@@ -74,7 +74,8 @@ def _axe(page: Any) -> list[str]:
 def _every_control_by_tab(page: Any) -> list[str]:
     """Tab through the page; returns the controls the focus never reached."""
     count = page.evaluate("""() => {
-        const all = [...document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary')]
+        const controls = 'a[href], button, input:not([type=hidden]), select, textarea, summary';
+        const all = [...document.querySelectorAll(controls)]
             .filter(el => el.checkVisibility());
         all.forEach((el, i) => el.dataset.tabProbe = String(i));
         return all.length; }""")

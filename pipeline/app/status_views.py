@@ -6,6 +6,7 @@ import json
 
 from flask import Blueprint, Response, render_template
 
+from pipeline.ledger.files_read import by_label
 from pipeline.ledger.status import format_status, reconcile
 from pipeline.review import views
 
@@ -16,7 +17,9 @@ bp = Blueprint("status", __name__)
 @bp.get("/status")
 def home() -> str:
     report = reconcile(views.state().db)
-    return render_template("office/status.html", report=report, words=format_status(report))
+    labels = by_label(views.ledger())
+    return render_template("office/status.html", report=report, words=format_status(report),
+                           labels=labels if any(lc.label for lc in labels) else [])
 
 
 @bp.get("/api/status")

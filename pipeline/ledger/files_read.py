@@ -55,3 +55,37 @@ def page_source(ledger: Ledger, page_id: int) -> PageSourceRow | None:
 def pages_read(ledger: Ledger) -> int:
     """Every page the ledger holds: the Scan page's running total."""
     return int(ledger.execute("SELECT COUNT(*) FROM pages").fetchone()[0])
+
+
+@dataclass(frozen=True)
+class LabelCount:
+    """Copies printed under one label (the team or site they went to) and how many came back."""
+
+    label: str | None
+    form_id: str
+    issued: int
+    returned: int
+    complete: int
+
+
+def by_label(ledger: Ledger) -> list[LabelCount]:
+    """Returns per form and per print label, by the read model's own rule for returned and complete copies."""
+    from pipeline.ledger.queries import returned_copies
+
+    if not ledger.has_column("issue_batches", "label"):
+        return []
+    label_of: dict[str, str | None] = {}
+    issued: dict[tuple[str | None, str], int] = {}
+    for r in ledger.execute("SELECT s.serial, s.form_id, b.label FROM serials s JOIN issue_batches b"
+                            " ON b.id = s.batch_id"):
+        label_of[str(r[0])] = r[2]
+        key = (r[2], str(r[1]))
+        issued[key] = issued.get(key, 0) + 1
+    back: dict[tuple[str | None, str], list[int]] = {}
+    for copy in returned_copies(ledger):
+        if copy.serial in label_of:
+            entry = back.setdefault((label_of[copy.serial], copy.form_id), [0, 0])
+            entry[0] += 1
+            entry[1] += int(copy.complete)
+    return [LabelCount(label, form, n, *back.get((label, form), [0, 0]))
+            for (label, form), n in sorted(issued.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))]

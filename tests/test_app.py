@@ -403,3 +403,22 @@ def test_print_scan_export_without_poppler_or_tesseract(tmp_path: Path) -> None:
     exported = pv("export", "--db", "returns/simulated.db", "-o", "results.xlsx")
     assert exported.returncode == 0, exported.stderr
     assert len(responses(tmp_path / "results.xlsx")) > 1
+
+
+def test_a_ledger_inside_the_scanner_folder_is_left_alone(tmp_path: Path, returns: tuple[Path, list[Path]],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import constants as C
+
+    monkeypatch.setattr(C, "APP_WATCH_STABLE_S", 0.5)
+    monkeypatch.setattr(C, "APP_WATCH_INTERVAL_S", 0.2)
+    watch = tmp_path / "scanner"
+    db = copy_ledger(returns[0], watch / "survey.db")
+    app = make_app(db, watch=watch)
+    box = app.extensions["papervoice_office"]
+    shutil.copy(returns[1][0], watch / returns[1][0].name)
+    wait_for(lambda: box.snapshot()["files"], what="the scan read")
+    time.sleep(2.0)  # many looks at the folder: the app's own record beside the ledger must not be taken as a scan
+    snap = box.snapshot()
+    box.stop()
+    assert [e["name"] for e in snap["files"]] == [returns[1][0].name] and snap["state"] == "idle"
+    assert (watch / "survey.db.watched.json").exists() and returns[1][0].exists()  # nothing moved away

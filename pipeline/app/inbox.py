@@ -189,8 +189,13 @@ class Inbox:
         if self.problem.startswith("The scanner folder"):
             self.problem = ""
         now = time.monotonic()
+        own = (self.record_path.resolve(), self.options.uploads.resolve(),
+               self.options.db.with_name(self.options.db.stem + "-prints").resolve())
         for path in expand_inputs([folder]):
             key = str(path)
+            resolved = path.resolve()
+            if resolved == own[0] or any(parent in own[1:] for parent in resolved.parents):
+                continue  # the app's own files, should the ledger sit in the scanner folder
             try:
                 st = path.stat()
             except OSError:

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 
+from pipeline import constants as C
 from pipeline.app import help_views, inbox, print_views, results_views, scan_views, status_views
 from pipeline.form.definition import FormRegistry
 from pipeline.options import AppOptions
@@ -43,6 +44,7 @@ def _upload_limit() -> None:
     if request.endpoint == "scan.upload":
         options: AppOptions = current_app.extensions[review_app.views.EXTENSION].options
         request.max_content_length = options.max_upload_bytes
+        request.max_form_parts = C.APP_MAX_UPLOAD_FILES + 10  # the files, the CSRF token and a little room
 
 
 def _context() -> dict[str, Any]:

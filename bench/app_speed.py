@@ -139,6 +139,20 @@ class App:
         self.proc.wait(60)
 
 
+class OwnMemory(PeakMemory):
+    """The app's own process only (the web server and the coordinator), without the scan's worker processes:
+    what receiving the upload costs, while reading may already have started in the workers."""
+
+    def _sample(self) -> tuple[int, int]:
+        import psutil
+
+        try:
+            rss = int(psutil.Process(self.pid).memory_info().rss)
+        except psutil.Error:
+            return 0, 0
+        return rss, rss
+
+
 def speed(issued: Path, files: list[Path], pages: int, work: Path, jobs: int, rounds: int) -> dict[str, Any]:
     cli_s: list[float] = []
     app_s: list[float] = []
@@ -189,7 +203,7 @@ def upload_memory(issued: Path, sources: list[Path], target_pages: int, work: Pa
     app = App(db, watch, jobs)
     try:
         before = PeakMemory(app.proc.pid)._sample()
-        with PeakMemory(app.proc.pid, interval_s=0.05) as during_upload:
+        with PeakMemory(app.proc.pid, interval_s=0.05) as during_upload, OwnMemory(app.proc.pid) as own:
             seconds = app.upload(files)
         with PeakMemory(app.proc.pid, interval_s=0.2) as during_reading:
             started = time.perf_counter()
@@ -200,9 +214,18 @@ def upload_memory(issued: Path, sources: list[Path], target_pages: int, work: Pa
     size = sum(f.stat().st_size for f in files)
     return {"pages": pages, "files": len(files), "upload_mb": round(size / MB, 1), "upload_s": round(seconds, 2),
             "rss_before_mb": round(before[0] / MB), "peak_rss_upload_mb": round(during_upload.peak / MB),
+            "peak_rss_upload_app_process_mb": round(own.peak / MB),
             "peak_pss_upload_mb": round(during_upload.peak_pss / MB),
             "peak_rss_reading_mb": round(during_reading.peak / MB),
             "peak_pss_reading_mb": round(during_reading.peak_pss / MB), "reading_s": round(reading, 1)}
+
+
+def _print_speed(s: dict[str, Any]) -> None:
+    print(f"app vs scan command, {s['pages']} pages, --jobs {s['jobs']} (best of {s['rounds']}):")
+    print(f"  scan command        {s['pages_per_s_command']:6.2f} pages/s")
+    print(f"  app, reading        {s['pages_per_s_app_reading']:6.2f} pages/s  ({s['app_vs_command_reading']:.2f}x)")
+    print(f"  app, end to end     {s['pages_per_s_app_end_to_end']:6.2f} pages/s  "
+          f"({s['app_vs_command_end_to_end']:.2f}x; includes the wait for the scanner to finish each file)")
 
 
 def main() -> int:
@@ -212,6 +235,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--upload-pages", type=int, default=500)
     parser.add_argument("--keep", type=Path, help="keep the work folder here")
+    parser.add_argument("--no-speed", action="store_true", help="only the upload's memory")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="pv-app-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -224,8 +248,9 @@ def main() -> int:
         files = sorted(truth.files)
         log(f"{truth.pages} pages in {len(files)} files; scan command vs app, {args.rounds} rounds, "
             f"--jobs {args.jobs}")
-        result = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
-                  "speed": speed(issued, files, truth.pages, work, args.jobs, args.rounds)}
+        result: dict[str, Any] = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
+        if not args.no_speed:
+            result["speed"] = speed(issued, files, truth.pages, work, args.jobs, args.rounds)
         pdfs = [f for f in files if f.suffix == ".pdf"]
         if args.upload_pages and pdfs:
             log(f"uploading {args.upload_pages} pages at once ...")
@@ -233,15 +258,13 @@ def main() -> int:
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    s = result["speed"]
-    print(f"app vs scan command, {s['pages']} pages, --jobs {s['jobs']} (best of {s['rounds']}):")
-    print(f"  scan command        {s['pages_per_s_command']:6.2f} pages/s")
-    print(f"  app, reading        {s['pages_per_s_app_reading']:6.2f} pages/s  ({s['app_vs_command_reading']:.2f}x)")
-    print(f"  app, end to end     {s['pages_per_s_app_end_to_end']:6.2f} pages/s  "
-          f"({s['app_vs_command_end_to_end']:.2f}x; includes the wait for the scanner to finish each file)")
+    if result.get("speed"):
+        _print_speed(result["speed"])
     if "upload" in result:
         u = result["upload"]
         print(f"upload of {u['pages']} pages ({u['files']} files, {u['upload_mb']} MB) in {u['upload_s']} s:")
+        print(f"  the app's own process (web server, coordinator) peaked at {u['peak_rss_upload_app_process_mb']} MB "
+              "RSS while receiving it (reading starts as the first file lands)")
         print(f"  app memory before {u['rss_before_mb']} MB RSS; during the upload peak {u['peak_rss_upload_mb']} MB "
               f"RSS ({u['peak_pss_upload_mb']} MB PSS); while reading them peak {u['peak_rss_reading_mb']} MB RSS "
               f"({u['peak_pss_reading_mb']} MB PSS, workers included), {u['reading_s']} s")

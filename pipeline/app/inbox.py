@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -173,8 +172,9 @@ class Inbox:
                 if ready:
                     self._read(ready)
                     continue
-            except Exception:  # never let one bad moment stop the office's scanning: say so and go on
-                self.problem = "Scanning stopped for a moment because of an error: " + traceback.format_exc(limit=1)
+            except Exception as exc:  # never let one bad moment stop the office's scanning: say so and go on
+                self.problem = (f"Scanning stopped for a moment ({type(exc).__name__}: {exc}); it tries again by "
+                                "itself. If this stays, restart PaperVoice and report it.")
             self._wake.wait(C.APP_WATCH_INTERVAL_S)
             self._wake.clear()
 

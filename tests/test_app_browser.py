@@ -21,6 +21,9 @@ from typing import Any
 import openpyxl
 import pikepdf
 import pytest
+from browsers import ARGS as CHROMIUM_ARGS
+from browsers import MISSING as CHROMIUM_MISSING
+from browsers import find_chromium
 from werkzeug.serving import make_server
 
 from pipeline.app.server import create_office_app
@@ -28,7 +31,7 @@ from pipeline.ledger import queries as Q
 from pipeline.ledger.store import Ledger
 from pipeline.options import AppOptions
 from tests.test_app import FORM, copy_ledger, simulate
-from tests.test_review import CHROMIUM, CHROMIUM_ARGS, _cell_for, _workbook_cells
+from tests.test_review import _cell_for, _workbook_cells
 
 pytestmark = pytest.mark.browser
 
@@ -37,11 +40,12 @@ WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium, or make setup-browser)")
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip(CHROMIUM_MISSING)
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
     with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        b = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         yield b
         b.close()
 

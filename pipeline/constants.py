@@ -225,6 +225,17 @@ REVIEW_WRONG_TOKEN_DELAY_S = 1.0  # pause after a wrong access token, so guessin
 REVIEW_TOKEN_MIN_CHARS = 12  # an access token is at least this long ...
 REVIEW_TOKEN_MIN_BITS = 40.0  # ... and at least this hard to guess (length x character entropy, in bits)
 REVIEW_MAX_POST_BYTES = 256 * 1024  # a form post larger than this is refused
+REVIEW_LOGIN_WINDOW_S = 600.0  # sign-in attempts are counted over this window ...
+REVIEW_LOGIN_MAX_PER_CLIENT = 10  # ... at most this many wrong ones from one address ...
+REVIEW_LOGIN_MAX_TOTAL = 50  # ... and this many from everyone together, then sign-in waits for the window
+
+# --- Office app (`papervoice app`) -----------------------------------------------------------
+APP_MAX_UPLOAD_BYTES = 2 * 1024**3  # one upload (all its files together) at most this large
+APP_MAX_UPLOAD_FILES = 1000  # files in one upload
+APP_WATCH_INTERVAL_S = 2.0  # the watched folder is looked at this often ...
+APP_WATCH_STABLE_S = 3.0  # ... and a file is read once its size and time have not changed for this long
+APP_PREVIEW_DPI = 60  # the first page of a blank form, drawn this fine for the Print page
+APP_EVENTS_KEPT = 200  # the Scan page lists this many of the latest files
 
 # --- Scanner: marks, in absolute ink area (a dot is the same size whatever the box) ---------
 MARK_MIN_AREA_MM2 = 2.2  # at least this much ink: a deliberate mark

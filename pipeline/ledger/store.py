@@ -98,6 +98,15 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+class Overtaken(Exception):
+    """Someone else decided the question between a person seeing it and choosing: their choice is not saved."""
+
+    def __init__(self, standing: int | None, value: str | None) -> None:
+        super().__init__(f"decision {standing} stands now")
+        self.standing = standing  # the decision that stands now (None: someone undid the one the person saw)
+        self.value = value
+
+
 class SerialsMoved(Exception):
     """Another PaperVoice issued serials between numbering a print run and recording it."""
 
@@ -527,12 +536,13 @@ class Ledger:
         with self.transaction() as db:
             return self._reread(db, page_id, r)
 
-    def assign_page(self, page_id: int, value: str, r: PageResult | None, by: str = "") -> tuple[int, str | None]:
+    def assign_page(self, page_id: int, value: str, r: PageResult | None, by: str = "",
+                    seen: int | bool | None = True) -> tuple[int, str | None]:
         """A person's assignment of a kept page and, when its picture could be read under that identity, the
         reading, in ONE transaction: a crash in between can never leave the page settled but unread.
         Returns the decision's id and the page's new status (None: not read, the assignment alone stands)."""
         with self.transaction() as db:
-            decision = self._decide(db, "page", page_id, "", value, by)
+            decision = self._decide(db, "page", page_id, "", value, by, seen)
             return decision, (self._reread(db, page_id, r) if r is not None else None)
 
     def _reread(self, db: sqlite3.Connection, page_id: int, r: PageResult) -> str:
@@ -630,13 +640,25 @@ class Ledger:
 
     # --- review decisions -------------------------------------------------------------------
 
-    def decide(self, kind: str, page_id: int, item: str, value: str | None, by: str = "") -> int:
-        """Record a person's decision; the previous effective value is kept for the audit trail."""
+    def decide(self, kind: str, page_id: int, item: str, value: str | None, by: str = "",
+               seen: int | bool | None = True) -> int:
+        """Record a person's decision; the previous effective value is kept for the audit trail.
+
+        `seen` is the decision the person saw standing when they chose (None: the question was open); when
+        another decision stands by now, someone else settled it meanwhile and `Overtaken` is raised, in the
+        same transaction as the write, so two people can never both settle one question.  True: no check.
+        """
         with self.transaction() as db:
-            return self._decide(db, kind, page_id, item, value, by)
+            return self._decide(db, kind, page_id, item, value, by, seen)
 
     def _decide(self, db: sqlite3.Connection, kind: str, page_id: int, item: str, value: str | None,
-                by: str) -> int:
+                by: str, seen: int | bool | None = True) -> int:
+        if seen is not True:
+            row = db.execute("SELECT id, value FROM active_decisions WHERE kind = ? AND page_id = ? AND item = ?",
+                             (kind, page_id, item)).fetchone()
+            standing = None if row is None else int(row[0])
+            if standing != seen:
+                raise Overtaken(standing, None if row is None else row[1])
         previous = self._effective(db, kind, page_id, item)
         decision = db.execute(
             "INSERT INTO decisions (kind, page_id, item, previous, value, decided_at, decided_by)"

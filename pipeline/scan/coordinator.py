@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -173,11 +173,14 @@ def say(message: str, quiet: bool = False) -> None:
         print(message, file=sys.stderr)
 
 
-def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
+def scan(inputs: Sequence[Path], options: ScanOptions,
+         on_page: Callable[[ScanSummary], None] | None = None) -> ScanSummary:
     """Read every page of every input into the ledger; returns what happened.
 
+    `on_page` is told after each page and each file is committed (the office app's live progress).
+
     Raises `UsageError` for inputs that do not exist, `MissingDependencyError` when
-    tesseract or poppler are missing, and `LedgerError` when the ledger cannot be
+    the OCR engine or the PDF renderer is missing, and `LedgerError` when the ledger cannot be
     written.  Unreadable input files never raise: they are recorded and reported.
     """
     started = time.perf_counter()
@@ -204,6 +207,8 @@ def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
                     progress.file()
                 else:
                     commit_page(ledger, owner, result, summary, options, held)
+                if on_page is not None:
+                    on_page(summary)
                 if options.stop_after_pages is not None and summary.pages >= options.stop_after_pages:
                     raise KeyboardInterrupt  # tests: an interruption at a chosen point
             if held.pages or held.ended:
@@ -261,10 +266,12 @@ def workers_see_files(options: ScanOptions) -> bool:
 
 def check_dependencies(options: ScanOptions) -> None:
     """Fail before reading anything if an external program is missing."""
+    from pipeline.errors import MissingDependencyError
     from pipeline.scan.ocr import check_engine
-    from pipeline.tools import poppler
+    from pipeline.tools import pdfium
 
-    poppler.check_poppler()
+    if not pdfium.available():
+        raise MissingDependencyError("pypdfium2 (needed to read PDF files) is not installed", pdfium.INSTALL_ADVICE)
     check_engine(options.ocr)
 
 

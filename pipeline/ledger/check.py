@@ -97,7 +97,8 @@ def _check_foreign(ledger: Ledger, problems: list[str]) -> None:
         return
     _add(problems, [
         f"page {int(row['page_index']) + 1} of {shown(row['path'])} (page id {row['id']}) was printed for another "
-        f"survey ({row['survey']}): copy {row['serial']} of {row['form_id']} is not this ledger's, so it is not "
+        + (f"survey ({row['survey']})" if row["survey"] else "ledger, without a survey id")
+        + f": copy {row['serial']} of {row['form_id']} is not this ledger's, so it is not "
         "counted; scan it into its own survey's ledger, then set it aside in review"
         for row in _rows(ledger, FOREIGN_SQL + " AND NOT EXISTS (SELECT 1 FROM active_decisions d WHERE d.kind = "
                                                "'page' AND d.page_id = p.id) ORDER BY f.path, p.page_index")])

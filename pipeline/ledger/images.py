@@ -5,17 +5,16 @@ Each worker opens the ledger read-only itself, so only image ids cross process b
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
-from pipeline import constants as C
+from pipeline.ledger.readonly import open_readonly
 
 
 class ImageReader:
     """A read-only connection that only fetches image bytes by id."""
 
     def __init__(self, db_path: Path | str) -> None:
-        self._db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=C.SQLITE_BUSY_TIMEOUT_MS / 1000)
+        self._db = open_readonly(db_path)
 
     def read(self, image_id: int) -> bytes | None:
         row = self._db.execute("SELECT data FROM images WHERE id = ?", (image_id,)).fetchone()

@@ -90,6 +90,30 @@ CREATE TEMP VIEW IF NOT EXISTS effective_comments AS
 """
 
 
+def check_is_ledger(conn: sqlite3.Connection, path: Path, readonly: bool) -> None:
+    """Refuse a database that is not a PaperVoice ledger, before anything is written to it.
+
+    An empty file is a new ledger (for the commands that write).  A database with tables of its own and no
+    `meta` table is another program's file (or a ledger that lost its meta table, which would otherwise get
+    a new survey id and make every earlier print foreign): its tables are never added to.  A ledger written
+    by a newer PaperVoice is refused by the readers too, which would otherwise report it 'OK'."""
+    tables = {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        if readonly:
+            raise LedgerError(f"{path} is empty: it is not a PaperVoice ledger yet",
+                              "scan or generate with this --db first, or pass the right --db")
+        return
+    if "meta" not in tables or "serials" not in tables:
+        listed = ", ".join(sorted(tables)[:5]) + (" ..." if len(tables) > 5 else "")
+        raise LedgerError(f"{path} is a database of another program (it holds the tables {listed}), "
+                          "not a PaperVoice ledger; nothing was written to it",
+                          "pass a new file name with --db (PaperVoice makes the ledger), or the right ledger")
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is not None and str(row[0]).isdecimal() and int(row[0]) > SCHEMA_VERSION:
+        raise LedgerError(f"the ledger {path} was written by a newer PaperVoice",
+                          "upgrade PaperVoice before using this ledger")
+
+
 def migrate(conn: sqlite3.Connection, path: Path) -> None:
     """Create what is missing, upgrade an older ledger, give it a survey id; inside the caller's transaction."""
     for statement in SCHEMA.split(";"):
@@ -104,6 +128,8 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
     _ensure_box_measures(conn)
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     conn.execute("INSERT OR IGNORE INTO meta VALUES ('survey_id', ?)", (new_survey_id(),))
+    _ensure_survey_printed(conn)
+    _ensure_languages(conn)
     _store_views(conn)
 
 
@@ -140,6 +166,24 @@ def _ensure_box_measures(conn: sqlite3.Connection) -> None:
             if name not in have:
                 default = "''" if kind == "TEXT" else "0"
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind} NOT NULL DEFAULT {default}")
+
+
+def _ensure_survey_printed(conn: sqlite3.Connection) -> None:
+    """`issue_batches.survey_printed`: 1 when the batch's pages carry this ledger's survey id, 0 when they carry
+    the older survey-less code.  A survey-less page is this ledger's copy only if its serial went to a
+    survey-less print; NULL (batches recorded before the column) keeps the old rule, taken as ours."""
+    if "survey_printed" not in {r[1] for r in conn.execute("PRAGMA table_info(issue_batches)")}:
+        conn.execute("ALTER TABLE issue_batches ADD COLUMN survey_printed INTEGER")
+
+
+def _ensure_languages(conn: sqlite3.Connection) -> None:
+    """The language a batch was printed in, and a page was read as ('cy', 'cy+en'; NULL: the form file's own).
+
+    Copies of one form in several languages share its id and version (one column set); the language says
+    which layout a page was printed from and is a column of the export."""
+    for table in ("issue_batches", "pages"):
+        if "language" not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN language TEXT")
 
 
 def _plain(sql: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -25,11 +26,13 @@ from typing import Any
 from pipeline import constants as C
 from pipeline.errors import LedgerError
 from pipeline.form.identity import PageIdentity, serial_for
+from pipeline.ledger.readonly import open_readonly
 from pipeline.ledger.schema import (  # noqa: F401 (SCHEMA, content_snapshot: part of the ledger's API)
     EFFECTIVE_VIEWS,
     SCHEMA,
     SCHEMA_VERSION,
     VOLATILE_COLUMNS,
+    check_is_ledger,
     content_snapshot,
     migrate,
     views_stored,
@@ -81,6 +84,11 @@ def stored_path(path: str) -> str:
 
 def foreign_reason(ident: PageIdentity, local: str | None) -> str:
     """Why a page from another survey is set aside, naming both surveys."""
+    if ident.survey is None:
+        return (f"printed without a survey id, but this ledger printed copy {ident.serial} of {ident.form} with its "
+                f"own survey id ({local or 'none'}): this page comes from another ledger's print (an old print or "
+                "a simulation), not from this survey's copy; scan it into the ledger that printed it. "
+                "It is not counted here")
     return (f"printed for another survey ({ident.survey}), not this ledger's ({local or 'none'}): "
             f"copy {ident.serial} of {ident.form} belongs to that survey; scan it into that survey's ledger. "
             "It is not counted here")
@@ -110,12 +118,12 @@ class Ledger:
     def __init__(self, path: Path | str, readonly: bool = False) -> None:
         self.path = Path(path)
         self.readonly = readonly
+        self._told_waiting = False
         if readonly and not self.path.exists():
             raise LedgerError(f"no ledger at {self.path}", "scan or generate first, or pass the right --db")
         try:
             if readonly:
-                self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
-                                            timeout=C.SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+                self.conn = open_readonly(self.path)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.conn = sqlite3.connect(self.path, timeout=C.SQLITE_BUSY_TIMEOUT_MS / 1000,
@@ -123,6 +131,7 @@ class Ledger:
             self.conn.row_factory = sqlite3.Row
             self.conn.execute(f"PRAGMA busy_timeout = {C.SQLITE_BUSY_TIMEOUT_MS}")
             self.conn.execute("PRAGMA foreign_keys = ON")
+            check_is_ledger(self.conn, self.path, readonly)
             if not readonly:
                 self._when_unlocked(lambda: self.conn.execute("PRAGMA journal_mode = WAL"))
                 self.conn.execute("PRAGMA synchronous = NORMAL")
@@ -135,14 +144,15 @@ class Ledger:
             raise LedgerError(f"cannot open the ledger {self.path}: {exc.strerror}",
                               "check the folder exists and you may write to it, or pass another --db") from exc
 
-    @staticmethod
-    def _when_unlocked(step: Callable[[], object]) -> None:
+    def _when_unlocked(self, step: Callable[[], object]) -> None:
         """Run a set-up step, waiting out another PaperVoice that holds the file.
 
         Switching a new file to WAL can fail with 'locked' at once, without SQLite's busy
         handler waiting, when two scans create the same ledger at the same moment.
         """
-        deadline = time.monotonic() + C.SQLITE_BUSY_TIMEOUT_MS / 1000
+        started = time.monotonic()
+        deadline = started + C.SQLITE_BUSY_TIMEOUT_MS / 1000
+        told = False
         while True:
             try:
                 step()
@@ -151,6 +161,9 @@ class Ledger:
                 text = str(exc).lower()
                 if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
                     raise
+                if not told and time.monotonic() - started > C.LEDGER_WAIT_NOTICE_S:
+                    told = True
+                    _tell_waiting(self.path)
                 time.sleep(0.05)
 
     def __enter__(self) -> Ledger:
@@ -177,9 +190,12 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE: take the write lock up front so two scans queue rather than deadlock."""
+        """BEGIN IMMEDIATE: take the write lock up front so two scans queue rather than deadlock.
+
+        A wait longer than a moment (another program holds the ledger) is said once on stderr, so a person
+        does not stare at a silent terminal for a minute."""
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._begin_immediate()
         except sqlite3.Error as exc:
             raise _ledger_error(self.path, exc) from exc
         try:
@@ -190,6 +206,23 @@ class Ledger:
             if isinstance(exc, sqlite3.Error):  # e.g. the disk filled up part-way through the file's pages
                 raise _ledger_error(self.path, exc) from exc
             raise
+
+    def _begin_immediate(self) -> None:
+        notice_ms = int(C.LEDGER_WAIT_NOTICE_S * 1000)
+        self.conn.execute(f"PRAGMA busy_timeout = {notice_ms}")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if "locked" not in text and "busy" not in text:
+                raise
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {C.SQLITE_BUSY_TIMEOUT_MS}")
+        if not self._told_waiting:
+            self._told_waiting = True
+            _tell_waiting(self.path)
+        self.conn.execute("BEGIN IMMEDIATE")
 
     def _rollback(self) -> None:
         # after some errors (disk full, I/O error) SQLite has already rolled back by itself; a failed
@@ -221,13 +254,16 @@ class Ledger:
 
     def issue_serials(self, form_id: str, version: int, style: str, paper: str, pages: int, copies: int,
                       output: str | None, *, start: int | None = None,
-                      then: Callable[[], None] | None = None) -> list[str]:
+                      then: Callable[[], None] | None = None, survey_printed: bool = False,
+                      language: str | None = None) -> list[str]:
         """Record `copies` new serials; numbers only ever grow, so none is reused.
 
         Issued means printed: `then` (writing the PDF) runs inside the same transaction, so the serials are
         recorded if and only if it succeeds; Ctrl-C or any failure before it is done records nothing.
         `start` is the first number the caller already printed: if another PaperVoice issued serials in the
         meantime, `SerialsMoved` is raised and nothing is recorded (render again with new numbers).
+        `survey_printed`: the pages carry this ledger's survey id (then a survey-less code of these serials is
+        another ledger's print); False for pages printed with the older survey-less code.
         """
         with self.transaction() as db:
             stamp = now()
@@ -235,8 +271,9 @@ class Ledger:
             if start is not None and start != first:
                 raise SerialsMoved(first)
             batch = db.execute(
-                "INSERT INTO issue_batches (form_id, form_version, style, paper, copies, output, issued_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)", (form_id, version, style, paper, copies, output, stamp)).lastrowid
+                "INSERT INTO issue_batches (form_id, form_version, style, paper, copies, output, issued_at,"
+                " survey_printed, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (form_id, version, style, paper, copies, output, stamp, int(survey_printed), language)).lastrowid
             serials = [serial_for(n) for n in range(first, first + copies)]
             db.executemany(
                 "INSERT INTO serials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -274,9 +311,14 @@ class Ledger:
     def start_file(self, info: FileInfo) -> int:
         """The file's row, created (incomplete) before its first page is committed; an incomplete row left by
         an interrupted scan is carried on.  A file that failed before is tried again from scratch, and a
-        failure recorded under its name alone (it could not be opened then) is forgotten."""
+        failure recorded under its name alone (it could not be opened then) is forgotten.  A scan interrupted
+        part-way through an earlier version of the same file (the scanner saved it again, pages were taken
+        out) can never be finished: it is closed, its pages kept, so status stops asking to run it again."""
         with self.transaction() as db:
             db.execute("DELETE FROM files WHERE sha256 = ?", (UNOPENED_KEY + stored_path(info.path),))
+            db.execute("UPDATE files SET complete = 1, error = ? WHERE path = ? AND complete = 0 AND sha256 <> ?",
+                       ("the file changed before its scan finished; the pages read from the earlier version are "
+                        "kept", stored_path(info.path), info.sha256))
             old = db.execute("SELECT id, outcome, complete FROM files WHERE sha256 = ?", (info.sha256,)).fetchone()
             if old is not None:
                 if old["outcome"] == "read":
@@ -317,7 +359,8 @@ class Ledger:
         and no person has dealt with yet: (page index, page id, what its code said)."""
         return [(int(r["page_index"]), int(r["id"]),
                  PageIdentity(str(r["form_id"]), int(r["form_version"] or 0), str(r["style"]), str(r["paper"]),
-                              int(r["form_page"] or 0), int(r["page_count"] or 0), str(r["serial"]), r["survey"]))
+                              int(r["form_page"] or 0), int(r["page_count"] or 0), str(r["serial"]), r["survey"],
+                              r["language"] if "language" in r.keys() else None))  # noqa: SIM118 (Row: "in" looks at values)
                 for r in self.execute("SELECT p.* " + self._KEPT_SQL + " AND f.sha256 = ? ORDER BY p.page_index",
                                       (sha256,))]
 
@@ -359,6 +402,7 @@ class Ledger:
                  ident.style if ident else None, ident.paper if ident else None, ident.serial if ident else None,
                  ident.page if ident else None, ident.pages if ident else None, issued, r.rotation_deg,
                  r.fit_residual_mm, r.dpi, duplicate_of, ident.survey if ident else None, page_id))
+            self._set_language(db, page_id, ident)
             if status != "foreign":
                 self._record_readings(db, page_id, r, status, duplicate_of)
             return status
@@ -401,16 +445,20 @@ class Ledger:
              ident.paper if ident else None, ident.serial if ident else None, ident.page if ident else None,
              ident.pages if ident else None, issued, r.rotation_deg, r.fit_residual_mm, r.dpi, duplicate_of,
              image_id, now(), ident.survey if ident else None)).lastrowid
+        self._set_language(db, page_id, ident)
         assert page_id is not None
         if status != "foreign":  # what a foreign page says belongs to its own survey's ledger, not this one
             self._record_readings(db, page_id, r, status, duplicate_of)
         return status
 
-    def _place(self, db: sqlite3.Connection, r: PageResult) -> tuple[str, str, int | None, int | None]:
-        """Status, reason, the earlier scan it repeats (if any), and whether its serial was issued here."""
+    def _place(self, db: sqlite3.Connection, r: PageResult,
+               by_hand: bool = False) -> tuple[str, str, int | None, int | None]:
+        """Status, reason, the earlier scan it repeats (if any), and whether its serial was issued here.
+        `by_hand`: a person named the copy (review), so what the page's code says does not matter."""
         ident = r.identity
         status, reason, duplicate_of = r.status, r.reason, None
-        if ident is not None and status in ("form", "foreign", "not_form") and self._is_foreign(db, ident):
+        if (ident is not None and status in ("form", "foreign", "not_form") and not by_hand
+                and self._is_foreign(db, ident)):
             return "foreign", foreign_reason(ident, self._survey(db)), None, None
         if ident is not None and status == "form":
             primary = db.execute(
@@ -463,7 +511,7 @@ class Ledger:
             row = db.execute("SELECT status FROM pages WHERE id = ?", (page_id,)).fetchone()
             if row is None or row["status"] not in ("not_form", "unreadable"):
                 raise LedgerError(f"page {page_id} is not waiting to be assigned", "reload the review page")
-            status, reason, duplicate_of, issued = self._place(db, r)
+            status, reason, duplicate_of, issued = self._place(db, r, by_hand=True)
             ident = r.identity
             assert ident is not None
             if status == "foreign":
@@ -475,8 +523,23 @@ class Ledger:
                 " duplicate_of = ? WHERE id = ?",
                 (status, reason, ident.form, ident.version, ident.style, ident.paper, ident.serial, ident.page,
                  ident.pages, issued, r.rotation_deg, r.fit_residual_mm, duplicate_of, page_id))
+            self._set_language(db, page_id, ident)
             self._record_readings(db, page_id, r, status, duplicate_of)
             return status
+
+    @staticmethod
+    def _set_language(db: sqlite3.Connection, page_id: int | None, ident: PageIdentity | None) -> None:
+        """A page printed in another language than its form file's (a translation, a bilingual print)."""
+        if page_id is not None and ident is not None and ident.language:
+            db.execute("UPDATE pages SET language = ? WHERE id = ?", (ident.language, page_id))
+
+    def batch_language(self, serial: str) -> str | None:
+        """The language the copy with this serial was printed in (None: its form file's own, or unknown)."""
+        if not self.has_column("issue_batches", "language"):
+            return None
+        row = self.execute("SELECT b.language FROM serials s JOIN issue_batches b ON b.id = s.batch_id"
+                           " WHERE s.serial = ?", (serial,)).fetchone()
+        return None if row is None else row[0]
 
     @staticmethod
     def _survey(db: sqlite3.Connection) -> str | None:
@@ -484,9 +547,14 @@ class Ledger:
         return None if row is None else str(row[0])
 
     def _is_foreign(self, db: sqlite3.Connection, ident: PageIdentity) -> bool:
-        """Printed for another survey: its serial means nothing here.  Pages printed before survey ids existed
-        (survey None) are taken as ours, as they always were."""
-        return ident.survey is not None and ident.survey != self._survey(db)
+        """Printed for another survey: its serial means nothing here.  A page without a survey id (an old print,
+        an old simulation) is ours only where this ledger issued its serial to a survey-less print: once a
+        serial was printed with our survey id, a survey-less code of it is another ledger's copy."""
+        if ident.survey is not None:
+            return ident.survey != self._survey(db)
+        row = db.execute("SELECT b.survey_printed FROM serials s JOIN issue_batches b ON b.id = s.batch_id"
+                         " WHERE s.serial = ?", (ident.serial,)).fetchone()
+        return row is not None and row[0] == 1
 
     @staticmethod
     def serial_issued_in(db: sqlite3.Connection, serial: str) -> bool:
@@ -508,12 +576,18 @@ class Ledger:
             return str(value) if value is not None else ("unclear" if state == "flagged" else "blank")
 
         for item in second.items:
-            row = db.execute("SELECT value, state FROM answers WHERE page_id = ? AND item = ?",
+            row = db.execute("SELECT value, state, reason, detail FROM answers WHERE page_id = ? AND item = ?",
                              (primary_id, item.item)).fetchone()
-            if row is None or (row["value"], row["state"]) == (item.value, item.state):
+            if row is None:
                 continue
-            detail = (f"first scan read {show(row['value'], row['state'])}; "
-                      f"a later scan read {show(item.value, item.state)}")
+            if row["reason"] == "conflict" and str(row["detail"] or "").startswith("first scan read"):
+                # already in question: every further reading is added, never written over the first two
+                detail = f"{row['detail']}; another scan read {show(item.value, item.state)}"
+            elif (row["value"], row["state"]) == (item.value, item.state):
+                continue
+            else:
+                detail = (f"first scan read {show(row['value'], row['state'])}; "
+                          f"a later scan read {show(item.value, item.state)}")
             db.execute("UPDATE answers SET state = 'flagged', reason = 'conflict', detail = ? "
                        "WHERE page_id = ? AND item = ?", (detail, primary_id, item.item))
         for c in second.comments:
@@ -559,6 +633,11 @@ class Ledger:
     def image(self, image_id: int) -> tuple[str, bytes] | None:
         row = self.execute("SELECT mime, data FROM images WHERE id = ?", (image_id,)).fetchone()
         return None if row is None else (str(row[0]), bytes(row[1]))
+
+
+def _tell_waiting(path: Path) -> None:
+    print(f"papervoice: the ledger {path} is in use by another program (another PaperVoice, or a tool that has "
+          f"it open); waiting up to {C.SQLITE_BUSY_TIMEOUT_MS // 1000} s for it...", file=sys.stderr, flush=True)
 
 
 def _ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:

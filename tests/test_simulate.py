@@ -73,6 +73,9 @@ def _digest(folder: Path) -> dict[str, str]:
 
 def test_same_seed_same_output_whatever_the_jobs(tmp_path: Path, registry: FormRegistry, simulated) -> None:  # type: ignore[no-untyped-def]
     spec, _ = simulated
+    # the pages carry the issuing ledger's survey id (random per ledger): the second ledger gets the first's
+    with Ledger(spec.db, readonly=True) as first, Ledger(tmp_path / "b.db") as second:
+        second.execute("UPDATE meta SET value = ? WHERE key = 'survey_id'", (first.survey_id,))
     again = simulate_returns(_spec(tmp_path, "b", copies=3, containers={"pdf": 1, "tiff": 1, "images": 1}, jobs=1),
                              registry)
     assert _digest(again.truth_path.parent) == _digest(spec.output_dir)

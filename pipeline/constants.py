@@ -47,6 +47,15 @@ LINE_SPACING = 1.3  # leading as a multiple of the font size
 # --- Boxes --------------------------------------------------------------------------------
 STANDARD_BOX_MM = 8.0
 LARGE_BOX_MM = 11.0
+EASY_READ_BODY_PT = 18.0  # Easy Read: large, plain text, one statement per block with a picture beside it
+EASY_READ_TITLE_PT = 26.0
+EASY_READ_HEADING_PT = 20.0
+EASY_READ_LABEL_PT = 14.0
+EASY_READ_BOX_MM = 12.0  # at least 11 mm
+EASY_READ_PICTURE_MM = 24.0  # the picture beside each statement
+EASY_READ_FACE_MM = 15.0  # the face above each box of the scale
+EASY_READ_COMMENT_LINE_SPACING_MM = 13.0
+PICTURE_LINE_WIDTH_PT = 2.0
 BOX_LINE_WIDTH_PT = 1.4
 ITEM_GAP_MM = 6.0  # vertical space between items
 READING_WIDTH_MM = 150.0  # running text wraps at this width: shorter lines are easier to follow

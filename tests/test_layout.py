@@ -9,6 +9,7 @@ returns, which is exactly what the generator draws and the scanner reads by.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from itertools import combinations, product
@@ -145,14 +146,25 @@ def test_staff_small_print_stays_small_and_apart(laid_out: tuple[Form, Layout]) 
         assert idents[0].y >= layout.page_size[1] - mm(C.FOOTER_BAND_MM)
 
 
+def promised_box_mm() -> dict[str, float]:
+    """The box sizes the README promises ("**Boxes**: 8 mm squares in standard print, 11 mm in large print"),
+    read from the README itself, so the test holds the code to the promise and not to its own constant."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"\*\*Boxes\*\*: (\d+(?:\.\d+)?) mm squares in standard print, (\d+(?:\.\d+)?) mm in large print",
+                      text)
+    assert found, "the README no longer states the box sizes"
+    return {"standard": float(found.group(1)), "large-print": float(found.group(2))}
+
+
 def test_box_sizes(laid_out: tuple[Form, Layout]) -> None:
-    """Boxes are square and big enough to hit with a shaky hand: 7 mm standard, 10 mm large print."""
+    """Boxes are square and the size the README promises: big enough to hit with a shaky hand."""
     _, layout = laid_out
-    minimum = mm(10.0 if layout.style == "large-print" else 7.0)
+    promised_pt = promised_box_mm()[layout.style] * 72 / 25.4
     for page in layout.pages:
         for box in page.boxes:
             assert abs(box.w - box.h) < 0.01, f"{where(layout, page)}: box {box.item}={box.value} is not square"
-            assert box.w >= minimum - 1e-6, f"{where(layout, page)}: box {box.item}={box.value} is too small"
+            assert box.w == pytest.approx(promised_pt, abs=0.01), \
+                f"{where(layout, page)}: box {box.item}={box.value} is {box.w * 25.4 / 72:.2f} mm, not as promised"
 
 
 def test_text_fits_its_width(laid_out: tuple[Form, Layout]) -> None:
@@ -221,8 +233,7 @@ def test_layout_is_deterministic(registry: FormRegistry) -> None:
 
 def _cli_layout(form_id: str, style: str, paper: str) -> dict:
     cmd = [sys.executable, "-m", "pipeline", "layout", form_id, "--json", "--paper", paper]
-    if style == "large-print":
-        cmd.append("--large-print")
+    cmd += ["--large-print"] if style == "large-print" else ["--style", style]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True, timeout=60)
     return json.loads(out.stdout)
 
@@ -235,20 +246,21 @@ def test_layout_json_contract(registry: FormRegistry, style: str, paper: str) ->
     """`papervoice layout FORM --json`: points, top-left origin, y down, boxes as outer edges."""
     form = registry.latest("care-planning-person")
     data = _cli_layout(form.id, style, paper)
-    assert set(data) == {"form", "version", "paper", "style", "page_size", "pages"}
+    assert set(data) == {"form", "version", "paper", "style", "page_size", "pages", "language", "direction"}
+    assert (data["language"], data["direction"]) == (form.language, "ltr")
     assert (data["form"], data["version"], data["paper"], data["style"]) == (form.id, form.version, paper, style)
     assert data["page_size"] == pytest.approx(list(C.PAPER_SIZES_PT[paper]), abs=0.001)  # pt, not mm or px
     layout = compute_layout(form, paper, style)
     assert data == json.loads(layout.dumps()), "the CLI prints exactly the geometry the generator draws"
     for n, page in enumerate(data["pages"], start=1):
-        assert set(page) == {"page", "registration_marks", "codes", "boxes", "text_fields", "text_blocks"}
+        assert set(page) == {"page", "registration_marks", "codes", "boxes", "text_fields", "text_blocks", "pictures"}
         assert page["page"] == n
         assert len(page["registration_marks"]) == 4 and len(page["codes"]) == 4
         assert all(set(r) == RECT_KEYS for r in page["registration_marks"] + page["codes"])
         assert all(set(b) == RECT_KEYS | {"item", "value"} for b in page["boxes"])
         assert all(set(t) == RECT_KEYS | {"item"} for t in page["text_fields"])
         assert all(set(t) == RECT_KEYS | {"kind", "text", "size_pt", "bold"} for t in page["text_blocks"])
-        box_pt = mm(C.LARGE_BOX_MM if style == "large-print" else C.STANDARD_BOX_MM)
+        box_pt = mm({"large-print": C.LARGE_BOX_MM, "easy-read": C.EASY_READ_BOX_MM}.get(style, C.STANDARD_BOX_MM))
         assert all(b["w"] == pytest.approx(box_pt, abs=0.01) for b in page["boxes"])
         # top-left origin, y down: the first mark is top-left, the third bottom-right
         tl, _, br, _ = page["registration_marks"]

@@ -128,6 +128,7 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     conn.execute("INSERT OR IGNORE INTO meta VALUES ('survey_id', ?)", (new_survey_id(),))
     _ensure_survey_printed(conn)
+    _ensure_languages(conn)
     _store_views(conn)
 
 
@@ -137,6 +138,16 @@ def _ensure_survey_printed(conn: sqlite3.Connection) -> None:
     survey-less print; NULL (batches recorded before the column) keeps the old rule, taken as ours."""
     if "survey_printed" not in {r[1] for r in conn.execute("PRAGMA table_info(issue_batches)")}:
         conn.execute("ALTER TABLE issue_batches ADD COLUMN survey_printed INTEGER")
+
+
+def _ensure_languages(conn: sqlite3.Connection) -> None:
+    """The language a batch was printed in, and a page was read as ('cy', 'cy+en'; NULL: the form file's own).
+
+    Copies of one form in several languages share its id and version (one column set); the language says
+    which layout a page was printed from and is a column of the export."""
+    for table in ("issue_batches", "pages"):
+        if "language" not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN language TEXT")
 
 
 def _plain(sql: str) -> str:

@@ -251,7 +251,8 @@ class Ledger:
 
     def issue_serials(self, form_id: str, version: int, style: str, paper: str, pages: int, copies: int,
                       output: str | None, *, start: int | None = None,
-                      then: Callable[[], None] | None = None, survey_printed: bool = False) -> list[str]:
+                      then: Callable[[], None] | None = None, survey_printed: bool = False,
+                      language: str | None = None) -> list[str]:
         """Record `copies` new serials; numbers only ever grow, so none is reused.
 
         Issued means printed: `then` (writing the PDF) runs inside the same transaction, so the serials are
@@ -268,8 +269,8 @@ class Ledger:
                 raise SerialsMoved(first)
             batch = db.execute(
                 "INSERT INTO issue_batches (form_id, form_version, style, paper, copies, output, issued_at,"
-                " survey_printed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (form_id, version, style, paper, copies, output, stamp, int(survey_printed))).lastrowid
+                " survey_printed, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (form_id, version, style, paper, copies, output, stamp, int(survey_printed), language)).lastrowid
             serials = [serial_for(n) for n in range(first, first + copies)]
             db.executemany(
                 "INSERT INTO serials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -355,7 +356,8 @@ class Ledger:
         and no person has dealt with yet: (page index, page id, what its code said)."""
         return [(int(r["page_index"]), int(r["id"]),
                  PageIdentity(str(r["form_id"]), int(r["form_version"] or 0), str(r["style"]), str(r["paper"]),
-                              int(r["form_page"] or 0), int(r["page_count"] or 0), str(r["serial"]), r["survey"]))
+                              int(r["form_page"] or 0), int(r["page_count"] or 0), str(r["serial"]), r["survey"],
+                              r["language"] if "language" in r.keys() else None))  # noqa: SIM118 (Row: "in" looks at values)
                 for r in self.execute("SELECT p.* " + self._KEPT_SQL + " AND f.sha256 = ? ORDER BY p.page_index",
                                       (sha256,))]
 
@@ -397,6 +399,7 @@ class Ledger:
                  ident.style if ident else None, ident.paper if ident else None, ident.serial if ident else None,
                  ident.page if ident else None, ident.pages if ident else None, issued, r.rotation_deg,
                  r.fit_residual_mm, r.dpi, duplicate_of, ident.survey if ident else None, page_id))
+            self._set_language(db, page_id, ident)
             if status != "foreign":
                 self._record_readings(db, page_id, r, status, duplicate_of)
             return status
@@ -439,6 +442,7 @@ class Ledger:
              ident.paper if ident else None, ident.serial if ident else None, ident.page if ident else None,
              ident.pages if ident else None, issued, r.rotation_deg, r.fit_residual_mm, r.dpi, duplicate_of,
              image_id, now(), ident.survey if ident else None)).lastrowid
+        self._set_language(db, page_id, ident)
         assert page_id is not None
         if status != "foreign":  # what a foreign page says belongs to its own survey's ledger, not this one
             self._record_readings(db, page_id, r, status, duplicate_of)
@@ -504,8 +508,23 @@ class Ledger:
                 " duplicate_of = ? WHERE id = ?",
                 (status, reason, ident.form, ident.version, ident.style, ident.paper, ident.serial, ident.page,
                  ident.pages, issued, r.rotation_deg, r.fit_residual_mm, duplicate_of, page_id))
+            self._set_language(db, page_id, ident)
             self._record_readings(db, page_id, r, status, duplicate_of)
             return status
+
+    @staticmethod
+    def _set_language(db: sqlite3.Connection, page_id: int | None, ident: PageIdentity | None) -> None:
+        """A page printed in another language than its form file's (a translation, a bilingual print)."""
+        if page_id is not None and ident is not None and ident.language:
+            db.execute("UPDATE pages SET language = ? WHERE id = ?", (ident.language, page_id))
+
+    def batch_language(self, serial: str) -> str | None:
+        """The language the copy with this serial was printed in (None: its form file's own, or unknown)."""
+        if not self.has_column("issue_batches", "language"):
+            return None
+        row = self.execute("SELECT b.language FROM serials s JOIN issue_batches b ON b.id = s.batch_id"
+                           " WHERE s.serial = ?", (serial,)).fetchone()
+        return None if row is None else row[0]
 
     @staticmethod
     def _survey(db: sqlite3.Connection) -> str | None:

@@ -304,7 +304,7 @@ def _defined_now(registry: FormRegistry, ident: PageIdentity) -> bool:
     would only keep it again)."""
     from pipeline.form.layout import compute_layout
 
-    form = registry.find(ident.form, ident.version)
+    form = registry.find(ident.form, ident.version, ident.language)
     return form is not None and compute_layout(form, ident.paper, ident.style).page_count == ident.pages
 
 

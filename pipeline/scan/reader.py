@@ -152,7 +152,12 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
 def _layout_for(ident: PageIdentity, config: ReaderConfig, source: PageSource, image: np.ndarray,
                 dpi: float) -> Layout | PageResult:
     """The layout the page was printed from, or why there is none."""
-    form = _registry(config.forms_dirs).find(ident.form, ident.version)
+    form = _registry(config.forms_dirs).find(ident.form, ident.version, ident.language)
+    if form is None and ident.language:
+        return PageResult(source, "not_form", f"form '{ident.form}' version {ident.version} in '{ident.language}' "
+                          f"is not defined here; add its translation (forms/{ident.form}."
+                          f"{ident.language.split('+')[0]}.yaml) and scan again", identity=ident, dpi=dpi,
+                          image_png=_keep_image(image, dpi))
     if form is None:
         return PageResult(source, "not_form", f"form '{ident.form}' version {ident.version} is not defined here; add "
                           f"its definition to forms/ and scan again", identity=ident, dpi=dpi,

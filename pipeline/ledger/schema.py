@@ -103,6 +103,11 @@ def check_is_ledger(conn: sqlite3.Connection, path: Path, readonly: bool) -> Non
             raise LedgerError(f"{path} is empty: it is not a PaperVoice ledger yet",
                               "scan or generate with this --db first, or pass the right --db")
         return
+    if {"pages", "serials", "files"} & tables and not {"meta", "serials"} <= tables:
+        missing = "meta" if "meta" not in tables else "serials"
+        raise LedgerError(f"{path} is not a PaperVoice ledger as it stands: it has lost its {missing} table "
+                          "(damaged?); nothing was written to it",
+                          "restore the ledger from a backup copy, or pass the right --db")
     if "meta" not in tables or "serials" not in tables:
         listed = ", ".join(sorted(tables)[:5]) + (" ..." if len(tables) > 5 else "")
         raise LedgerError(f"{path} is a database of another program (it holds the tables {listed}), "

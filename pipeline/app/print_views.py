@@ -40,7 +40,9 @@ def _printable() -> list[Form]:
 
 
 def _prints_dir() -> Path:
-    db = views.state().db
+    """Beside the ledger, as an absolute path: Flask's send_file takes a relative one as relative to the
+    package, not to the folder the app was started in (`--db survey.db` gave a server error on download)."""
+    db = Path(views.state().db).resolve()
     return db.with_name(db.stem + "-prints")
 
 

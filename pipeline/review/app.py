@@ -54,6 +54,7 @@ from pipeline.ledger.store import Ledger
 from pipeline.options import ReviewOptions
 from pipeline.review import views, whole_page
 from pipeline.review.safety import LOCAL_HOST_NAMES, host_name, local_path
+from pipeline.text import plural
 
 HERE = Path(__file__).resolve().parent
 
@@ -86,6 +87,7 @@ def create_app(options: ReviewOptions, registry: FormRegistry | None = None, rev
         TEMPLATES_AUTO_RELOAD=False,
     )
     app.jinja_env.autoescape = True  # also for any template whose name does not end in .html
+    app.jinja_env.filters["plural"] = plural  # "1 page", "2 pages": counts as a person writes them
     app.extensions[views.EXTENSION] = views.ReviewState(options, db, forms)
     app.before_request(_guard)
     app.after_request(_headers)

@@ -258,3 +258,19 @@ def test_generate_refuses_bad_copies(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert "--copies" in out.stderr and "What to do:" in out.stderr
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_the_form_typeface_ships_inside_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pip-only install (Windows, macOS: no Debian fonts) still finds DejaVu Sans: the package carries the
+    same files, so the geometry the scanner reads by is the same everywhere."""
+    from pipeline.form import fonts
+
+    inside = Path(fonts.__file__).resolve().parent / "typeface"
+    monkeypatch.setattr(fonts, "_FONT_DIRS", (Path("/nonexistent"), inside))
+    for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"):
+        found = fonts._find(name)
+        assert found.parent == inside and found.stat().st_size > 500_000
+        debian = Path("/usr/share/fonts/truetype/dejavu") / name
+        if debian.exists():  # the very same file as Debian's fonts-dejavu-core: identical metrics
+            assert found.read_bytes() == debian.read_bytes()
+    assert (inside / "LICENSE-DejaVu.txt").exists()

@@ -33,7 +33,10 @@ from pipeline.errors import MissingDependencyError
 REGULAR = "PV-Sans"
 BOLD = "PV-Sans-Bold"
 
-_FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/local/share/fonts/dejavu"))
+#: DejaVu Sans 2.37 also ships inside the package (typeface/, with its licence), so a pip-only install on
+#: Windows or macOS prints the same geometry as Debian's fonts-dejavu-core, which is the same file.
+_FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/local/share/fonts/dejavu"),
+              Path(__file__).resolve().parent / "typeface")
 _NOTO_DIRS = (Path("/usr/share/fonts/truetype/noto"), Path("/usr/local/share/fonts/noto"))
 _FILES = {REGULAR: "DejaVuSans.ttf", BOLD: "DejaVuSans-Bold.ttf"}
 

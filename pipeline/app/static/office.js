@@ -6,6 +6,13 @@
 
   function text(el, value) { el.textContent = value == null ? "" : String(value); }
 
+  // After an action (a print made), the page opens on its outcome: focus moves to the message, so a
+  // keyboard or screen-reader user hears it and goes on from there instead of from the top of the page.
+  document.addEventListener("DOMContentLoaded", function () {
+    var outcome = document.querySelector("[data-focus]");
+    if (outcome) { outcome.focus(); }
+  });
+
   function stateWords(p) {
     if (p.batch) {
       return "Reading " + p.batch.files + " file" + (p.batch.files !== 1 ? "s" : "") + ": " +

@@ -15,7 +15,8 @@ from pathlib import Path
 from pipeline import __version__
 from pipeline.errors import ExitCode, PaperVoiceError
 from pipeline.names import shown
-from pipeline.options import DEFAULT_DB, OCR_ENGINES, ExportOptions, ReviewOptions, ScanOptions, default_jobs
+from pipeline.ledger.url import default_ledger, mask
+from pipeline.options import OCR_ENGINES, ExportOptions, ReviewOptions, ScanOptions, default_jobs
 from pipeline.scan.ocr import DEFAULT_ENGINE, ENGINES
 from pipeline.text import plural
 
@@ -103,12 +104,12 @@ def cmd_layout(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from pipeline.form.generate import generate
-    from pipeline.ledger.store import Ledger
+    from pipeline.ledger import open_ledger
 
     if args.copies < 1 or args.copies > 100_000:
         raise_usage(f"--copies must be from 1 to 100000, not {args.copies}", "use e.g. --copies 50")
     form = _registry(args).get(args.form)
-    with Ledger(args.db) as ledger:
+    with open_ledger(args.db) as ledger:
         result = generate(form, args.copies, Path(args.output), ledger=ledger, paper=args.paper,
                           style="large-print" if args.large_print else "standard",
                           manifest=Path(args.manifest) if args.manifest else None,
@@ -118,7 +119,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     copies = plural(len(result.serials), "copy", "copies")
     pages = "1 page" if result.pages == 1 else f"{result.pages} pages"
     say(f"Wrote {shown(result.output)}: {copies} of {form.id} v{form.version}, {pages} ({serials}, recorded in "
-        f"{shown(args.db)}).")
+        f"{ledger.shown}).")
     if result.manifest:
         say(f"Manifest: {shown(result.manifest)}")
     print(result.output)
@@ -150,7 +151,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if not args.inputs and not args.retry:
         raise_usage("scan needs the files or folders to read", "e.g. papervoice scan returns/ (or --retry to read "
                     "again the pages kept until their form is defined)")
-    options = ScanOptions(db=Path(args.db), jobs=args.jobs, ocr=args.ocr,
+    options = ScanOptions(db=args.db, jobs=args.jobs, ocr=args.ocr,
                           debug_dir=Path(args.debug_dir) if args.debug_dir else None, quiet=args.quiet,
                           dask_scheduler=args.dask_scheduler, shared_storage=args.shared_storage,
                           forms_dirs=_forms_dirs(args), retry=args.retry)
@@ -162,12 +163,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from pipeline.export.workbook import export_workbook
-    from pipeline.ledger.store import Ledger
+    from pipeline.ledger import open_ledger
 
-    options = ExportOptions(output=Path(args.output), db=Path(args.db), form=args.form,
+    options = ExportOptions(output=Path(args.output), db=args.db, form=args.form,
                             csv_dir=Path(args.csv) if args.csv else None)
     registry = _registry(args)
-    with Ledger(options.db, readonly=True) as ledger:
+    with open_ledger(options.db, readonly=True) as ledger:
         undefined = [(f, v) for f, v in ledger.forms_seen()
                      if registry.find(f, v) is None and (options.form is None or f == options.form)]
     for form_id, version in undefined:
@@ -183,7 +184,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_review(args: argparse.Namespace) -> int:
     from pipeline.review.app import serve
 
-    serve(ReviewOptions(db=Path(args.db), host=args.host, port=args.port, token=args.token,
+    serve(ReviewOptions(db=args.db, host=args.host, port=args.port, token=args.token,
                         open_browser=not args.no_browser, ocr=args.ocr, forms_dirs=_forms_dirs(args)))
     return 0
 
@@ -191,7 +192,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from pipeline.ledger.status import format_status, reconcile
 
-    report = reconcile(Path(args.db))
+    report = reconcile(args.db)
     print(json.dumps(report, indent=2) if args.json else format_status(report))
     return 0
 
@@ -199,21 +200,21 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from pipeline.ledger.check import check_ledger
 
-    problems = check_ledger(Path(args.db))
+    problems = check_ledger(args.db)
     if args.json:
         print(json.dumps({"ok": not problems, "problems": problems}, indent=2))
     elif problems:
         for p in problems:
             print(f"problem: {p}")
     else:
-        print(f"{args.db}: ledger OK")
+        print(f"{mask(args.db)}: ledger OK")
     return int(ExitCode.LEDGER) if problems else 0
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from pipeline.simulate.returns import SimulationSpec, simulate_returns
 
-    spec = SimulationSpec(forms=tuple(args.form), copies=args.copies, seed=args.seed, db=Path(args.db),
+    spec = SimulationSpec(forms=tuple(args.form), copies=args.copies, seed=args.seed, db=args.db,
                           output_dir=Path(args.output_dir), blank_comments=args.blank_comments,
                           variety=args.variety)
     truth = simulate_returns(spec, _registry(args))
@@ -229,7 +230,8 @@ def raise_usage(message: str, advice: str) -> None:
     raise UsageError(message, advice)
 
 
-DB_HELP = "the ledger file (default: ./papervoice.db)"
+DB_HELP = ("the ledger: a file (SQLite), sqlite:///FILE or postgresql://USER@HOST/DB for several stations "
+           "(default: $PAPERVOICE_DB, else ./papervoice.db)")
 
 
 _Add = Callable[..., argparse.ArgumentParser]
@@ -281,7 +283,7 @@ def _form_commands(add: _Add) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT.pdf")
     p.add_argument("--large-print", action="store_true")
     p.add_argument("--paper", choices=["a4", "letter"], default="a4")
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--manifest", metavar="OUT.csv", help="write serial,pdf_page,form_page for every PDF page")
     p.set_defaults(func=cmd_generate)
 
@@ -293,7 +295,7 @@ def _reading_commands(add: _Add) -> None:
     p.add_argument("--retry", action="store_true",
                    help="also read again the pages kept because their form was not defined, from the files the "
                         "ledger names (use with --forms-dir)")
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--jobs", type=int, default=default_jobs(), help="pages read at once (default: all cores)")
     p.add_argument("--ocr", choices=OCR_ENGINES, default=DEFAULT_ENGINE, help=OCR_HELP)
     p.add_argument("--debug-dir", metavar="DIR", help="draw what the scanner saw on each page into DIR")
@@ -305,13 +307,13 @@ def _reading_commands(add: _Add) -> None:
 
     p = add("export", "write the consolidated Excel workbook")
     p.add_argument("-o", "--output", required=True, metavar="results.xlsx")
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--form", help="only this form")
     p.add_argument("--csv", metavar="DIR", help="also write each form's responses as CSV into DIR")
     p.set_defaults(func=cmd_export)
 
     p = add("review", "open the review page to settle what the scanner was unsure of")
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--token", help="access token (required when --host is not local)")
@@ -321,12 +323,12 @@ def _reading_commands(add: _Add) -> None:
     p.set_defaults(func=cmd_review)
 
     p = add("status", "copies issued, returned, complete, and what is still open")
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
     p = add("check", "verify the ledger's integrity")
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_check)
 
@@ -334,7 +336,7 @@ def _reading_commands(add: _Add) -> None:
     p.add_argument("form", nargs="+", help="the forms to fill in (see 'papervoice forms')")
     p.add_argument("--copies", type=int, default=5, help="copies per form and per style (standard, large print)")
     p.add_argument("--seed", type=int, default=1, help="the same seed gives the same files and truth")
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--output-dir", required=True, help="where the scans and truth.json are written")
     p.add_argument("--blank-comments", action="store_true", help="leave every comment field empty")
     p.add_argument("--variety", choices=("tidy", "wide"), default="tidy",
@@ -364,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except PaperVoiceError as exc:
-        say(f"papervoice: {exc}")
+        say(mask(f"papervoice: {exc}"))
         return int(exc.exit_code)
     except KeyboardInterrupt:
         say(INTERRUPTED.get(args.command, "papervoice: interrupted."))

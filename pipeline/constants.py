@@ -158,7 +158,8 @@ OCR_TIMEOUT_S = 30.0
 
 # --- Coordinator --------------------------------------------------------------------------
 MAX_PAGES_IN_FLIGHT_PER_JOB = 3  # bounds memory: pages decoded but not yet written
-SQLITE_BUSY_TIMEOUT_MS = 60_000
+SQLITE_BUSY_TIMEOUT_MS = 60_000  # also how long a PostgreSQL ledger's writer waits for the lock
+POSTGRES_CONNECT_TIMEOUT_S = 10  # a ledger server that does not answer: say so rather than hang
 
 # --- Status and check ----------------------------------------------------------------------
 REPORT_MAX_LISTED = 20  # entries per kind of problem or list in status and check output

@@ -15,10 +15,19 @@ from pathlib import Path
 
 from pipeline import constants as C
 from pipeline.errors import UsageError
+from pipeline.ledger.url import DEFAULT_LEDGER, default_ledger, parse_url
 from pipeline.scan.ocr import DEFAULT_ENGINE, ENGINE_NAMES
 
-DEFAULT_DB = Path("papervoice.db")
+DEFAULT_DB = DEFAULT_LEDGER  # the ledger when neither --db nor PAPERVOICE_DB names one
 OCR_ENGINES = ENGINE_NAMES  # from the engine registry (pipeline/scan/ocr.py)
+
+
+def _ledger_address(options: object) -> None:
+    """`db` is the ledger's address as a string (a path, sqlite:///..., postgresql://...), checked here so a
+    mistyped address stops the command before anything is read; a Path given by the Python API is accepted."""
+    db = str(getattr(options, "db"))  # noqa: B009 (the dataclasses below all have it)
+    parse_url(db)
+    object.__setattr__(options, "db", db)
 
 
 def default_jobs() -> int:
@@ -27,7 +36,7 @@ def default_jobs() -> int:
 
 @dataclass(frozen=True)
 class ScanOptions:
-    db: Path = DEFAULT_DB
+    db: str = field(default_factory=default_ledger)
     jobs: int = field(default_factory=default_jobs)
     ocr: str = DEFAULT_ENGINE
     debug_dir: Path | None = None
@@ -39,6 +48,7 @@ class ScanOptions:
     stop_after_pages: int | None = None  # tests only: behave as if interrupted after this many pages
 
     def __post_init__(self) -> None:
+        _ledger_address(self)
         if not 1 <= self.jobs <= 256:
             raise UsageError(f"--jobs must be from 1 to 256, not {self.jobs}", "use e.g. --jobs 2")
         if self.ocr not in OCR_ENGINES:
@@ -51,18 +61,19 @@ class ScanOptions:
 @dataclass(frozen=True)
 class ExportOptions:
     output: Path
-    db: Path = DEFAULT_DB
+    db: str = field(default_factory=default_ledger)
     form: str | None = None
     csv_dir: Path | None = None
 
     def __post_init__(self) -> None:
+        _ledger_address(self)
         if self.output.suffix.lower() != ".xlsx":
             raise UsageError(f"the workbook name {self.output} should end in .xlsx", "use e.g. -o results.xlsx")
 
 
 @dataclass(frozen=True)
 class ReviewOptions:
-    db: Path = DEFAULT_DB
+    db: str = field(default_factory=default_ledger)
     host: str = "127.0.0.1"
     port: int = 8000
     token: str | None = None
@@ -75,6 +86,7 @@ class ReviewOptions:
         return self.host in ("127.0.0.1", "localhost", "::1")
 
     def __post_init__(self) -> None:
+        _ledger_address(self)
         if not 0 <= self.port <= 65535:
             raise UsageError(f"--port {self.port} is not a port number", "use a number from 1024 to 65535")
         if not self.is_local and not self.token:

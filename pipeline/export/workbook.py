@@ -52,7 +52,7 @@ def export_workbook(options: ExportOptions, registry: FormRegistry | None = None
     except OSError as exc:
         raise OutputError(f"cannot write in the folder of {output}: {exc.strerror}",
                           "check the path and that you may write there, or write the workbook elsewhere") from exc
-    crops = CropPlan(Path(options.db), scratch)
+    crops = CropPlan(options.db, scratch)  # the workers open the ledger by its address
     try:
         _want_crops(crops, snapshot)
         crops.start()

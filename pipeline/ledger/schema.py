@@ -1,21 +1,22 @@
-"""The ledger's tables and views, and how a ledger made by an older PaperVoice is brought up to date."""
+"""The ledger's tables and views, and how a ledger made by an older PaperVoice is brought up to date.
+
+Written once in portable SQL for every backend: `INTEGER`, `REAL`, `TEXT` and `BLOB` columns, `id INTEGER
+PRIMARY KEY` keys; each backend turns them into its own types (`postgres_backend.ddl`).
+"""
 
 from __future__ import annotations
 
-import re
-import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import LedgerError
 from pipeline.form.identity import new_survey_id
 from pipeline.vocab import DecisionKind, FileOutcome, ItemState, PageStatus
 
-SCHEMA_VERSION = 2  # 2: survey ids, 'foreign' pages, files committed page by page ('complete'), real views
+if TYPE_CHECKING:
+    from pipeline.ledger.backend import Backend
 
-#: Version 1 ledgers' page CHECK ends with 'conflict'; version 2 adds 'foreign' (PageStatus.FOREIGN).
-_OLD_PAGE_CHECK = "'duplicate', 'conflict'))"
-_NEW_PAGE_CHECK = "'duplicate', 'conflict', 'foreign'))"
+SCHEMA_VERSION = 2  # 2: survey ids, 'foreign' pages, files committed page by page ('complete'), real views
 
 
 SCHEMA = f"""
@@ -90,86 +91,45 @@ CREATE TEMP VIEW IF NOT EXISTS effective_comments AS
 """
 
 
-def migrate(conn: sqlite3.Connection, path: Path) -> None:
-    """Create what is missing, upgrade an older ledger, give it a survey id; inside the caller's transaction."""
-    for statement in SCHEMA.split(";"):
-        if statement.strip():
-            conn.execute(statement)
-    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is not None and int(row[0]) > SCHEMA_VERSION:
-        raise LedgerError(f"the ledger {path} was written by a newer PaperVoice",
-                          "upgrade PaperVoice before using this ledger")
-    if row is not None and int(row[0]) < 2:
-        _upgrade_to_2(conn)
-    conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-    conn.execute("INSERT OR IGNORE INTO meta VALUES ('survey_id', ?)", (new_survey_id(),))
-    _store_views(conn)
+def migrate(db: Backend) -> None:
+    """Create what is missing, upgrade an older ledger, give it a survey id; inside the caller's transaction.
 
-
-def _plain(sql: str) -> str:
-    return re.sub(r"\s+", " ", sql.replace("IF NOT EXISTS ", "")).strip()
-
-
-def _store_views(conn: sqlite3.Connection) -> None:
-    """The views live in the ledger itself, so `sqlite3 papervoice.db` can query them; a view whose stored
-    definition differs from this version's is replaced."""
-    stored = {r[0]: _plain(r[1] or "") for r in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view'")}
-    for view in EFFECTIVE_VIEWS.split(";"):
-        if not view.strip():
-            continue
-        sql = view.replace("CREATE TEMP VIEW", "CREATE VIEW").strip()
-        name = sql.split()[5]  # CREATE VIEW IF NOT EXISTS <name> AS
-        if stored.get(name) != _plain(sql):
-            conn.execute(f"DROP VIEW IF EXISTS {name}")
-            conn.execute(sql)
-
-
-def views_stored(conn: sqlite3.Connection) -> bool:
-    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")}
-    return {"active_decisions", "effective_answers", "effective_comments"} <= names
-
-
-def _upgrade_to_2(conn: sqlite3.Connection) -> None:
-    """A version-1 ledger: new columns, and 'foreign' added to the page statuses the CHECK allows.
-
-    Widening a CHECK changes no stored row, so the table's SQL text is edited in place, the procedure
-    SQLite documents for such changes (https://sqlite.org/lang_altertable.html#otheralter).
+    Every step is idempotent and portable (the backend turns the shared DDL into its dialect); a branch that
+    adds a table or column adds an `_ensure_...(db)` step here.
     """
-    if "survey" not in {r[1] for r in conn.execute("PRAGMA table_info(pages)")}:
-        conn.execute("ALTER TABLE pages ADD COLUMN survey TEXT")
-    if "complete" not in {r[1] for r in conn.execute("PRAGMA table_info(files)")}:
-        conn.execute("ALTER TABLE files ADD COLUMN complete INTEGER NOT NULL DEFAULT 1")
-    sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'pages'").fetchone()[0]
-    if _NEW_PAGE_CHECK not in sql and _OLD_PAGE_CHECK in sql:
-        version = int(conn.execute("PRAGMA schema_version").fetchone()[0])
-        conn.execute("PRAGMA writable_schema = ON")
-        try:
-            conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'pages'",
-                         (sql.replace(_OLD_PAGE_CHECK, _NEW_PAGE_CHECK),))
-            conn.execute(f"PRAGMA schema_version = {version + 1}")
-        finally:
-            conn.execute("PRAGMA writable_schema = OFF")
+    db.create(SCHEMA)
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is not None and int(row[0]) > SCHEMA_VERSION:
+        raise LedgerError(f"the ledger {db.shown} was written by a newer PaperVoice",
+                          "upgrade PaperVoice before using this ledger")
+    if row is not None:
+        db.upgrade_old_schema(int(row[0]))
+    db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
+               " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
+    db.execute("INSERT INTO meta (key, value) VALUES ('survey_id', ?) ON CONFLICT (key) DO NOTHING",
+               (new_survey_id(),))
+    db.store_views(EFFECTIVE_VIEWS)
 
 
 #: Columns that record when something happened, not what: left out when comparing ledgers.
 VOLATILE_COLUMNS = {"scanned_at", "issued_at", "decided_at", "reverted_at", "path", "output"}
 
 
-def content_snapshot(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+def content_snapshot(location: str | Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every table's rows without timestamps and file paths, images by their bytes, in a stable order.
 
-    Two scans of the same returns must give equal snapshots, however they ran:
-    one process or many, interrupted or not.
+    Two scans of the same returns must give equal snapshots, however they ran: one process or many,
+    interrupted or not, into SQLite or PostgreSQL.
     """
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    from pipeline.ledger.store import Ledger
+
+    with Ledger(location, readonly=True) as ledger:
+        db = ledger.db
         snapshot: dict[str, list[tuple[Any, ...]]] = {}
-        for table in tables:
-            columns = [r[1] for r in con.execute(f"PRAGMA table_info({table})") if r[1] not in VOLATILE_COLUMNS]
-            where = " WHERE key != 'survey_id'" if table == "meta" else ""  # random per ledger
-            rows = con.execute(f"SELECT {', '.join(columns)} FROM {table}{where}").fetchall()
-            snapshot[table] = sorted(rows, key=repr)
+        for table in sorted(db.tables()):
+            columns = [c for c in db.columns(table) if c not in VOLATILE_COLUMNS]
+            # the survey id is random per ledger; the hash of the views is PostgreSQL's own bookkeeping
+            where = " WHERE key NOT IN ('survey_id', 'views_sha256', 'home')" if table == "meta" else ""
+            rows = db.execute(f"SELECT {', '.join(columns)} FROM {table}{where}").fetchall()
+            snapshot[table] = sorted((tuple(r) for r in rows), key=repr)
         return snapshot
-    finally:
-        con.close()

@@ -15,7 +15,6 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import (
@@ -58,7 +57,7 @@ class ReviewState:
     """What one running review page serves: its options, its ledger file and the forms it knows."""
 
     options: ReviewOptions
-    db: Path
+    db: str  # the ledger's address
     forms: FormRegistry
 
 

@@ -1,0 +1,319 @@
+"""Recording scans: input files, their pages and what was read on them, one transaction per page.
+
+Only the scan coordinator writes through these, so a crash loses at most the pages in flight and re-running
+picks up where it stopped (files are keyed by sha256, pages by their index in the file).  A page placed here
+is compared with the scans the ledger already holds (a repeat with the same answers, or a conflict) inside
+the same write transaction, so two stations scanning the same copy at once cannot both count it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+
+from pipeline.errors import LedgerError
+from pipeline.form.identity import PageIdentity
+from pipeline.ledger.backend import Backend, Cursor
+from pipeline.ledger.records import (
+    FileRecord,
+    Fingerprint,
+    IdentityRecord,
+    PageRecord,
+    fingerprint,
+    mime_of,
+    page_fingerprint,
+)
+
+#: A file that could not even be opened has no content hash: it is recorded under this key and its path.
+UNOPENED_KEY = "unopened:"
+
+
+def stored_path(path: str) -> str:
+    """A file name as the ledger keeps it: names that are not valid UTF-8 (possible on Linux) keep their odd
+    bytes as \\x escapes instead of failing to be written at all."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def foreign_reason(ident: IdentityRecord, local: str | None) -> str:
+    """Why a page from another survey is set aside, naming both surveys."""
+    return (f"printed for another survey ({ident.survey}), not this ledger's ({local or 'none'}): "
+            f"copy {ident.serial} of {ident.form} belongs to that survey; scan it into that survey's ledger. "
+            "It is not counted here")
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class ScanWriter:
+    """The scan-recording half of `Ledger` (mixed in): it needs only `transaction` and `execute`."""
+
+    def transaction(self) -> AbstractContextManager[Backend]:
+        raise NotImplementedError
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
+        raise NotImplementedError
+
+    def file_status(self, sha256: str) -> str | None:
+        """'read', 'failed', 'partial' (some pages committed, then the scan stopped) or None (never seen)."""
+        row = self.execute("SELECT outcome, complete FROM files WHERE sha256 = ?", (sha256,)).fetchone()
+        if row is None:
+            return None
+        return "partial" if not row["complete"] else str(row["outcome"])
+
+    def committed_pages(self, sha256: str) -> set[int]:
+        """Page indices of a file already in the ledger: a resumed scan reads only the others."""
+        return {int(r[0]) for r in self.execute(
+            "SELECT p.page_index FROM pages p JOIN files f ON f.id = p.file_id WHERE f.sha256 = ?", (sha256,))}
+
+    def record_file(self, info: FileRecord, pages: Sequence[PageRecord], error: str | None = None) -> int:
+        """Write one input file and all its pages in a single transaction (tests and tools; scans go page by
+        page through `start_file`, `record_page` and `finish_file`)."""
+        file_id = self.start_file(info)
+        for result in pages:
+            self.record_page(file_id, result)
+        self.finish_file(file_id, error)
+        return file_id
+
+    def start_file(self, info: FileRecord) -> int:
+        """The file's row, created (incomplete) before its first page is committed; an incomplete row left by
+        an interrupted scan is carried on.  A file that failed before is tried again from scratch, and a
+        failure recorded under its name alone (it could not be opened then) is forgotten."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM files WHERE sha256 = ?", (UNOPENED_KEY + stored_path(info.path),))
+            old = db.execute("SELECT id, outcome, complete FROM files WHERE sha256 = ?", (info.sha256,)).fetchone()
+            if old is not None:
+                if old["outcome"] == "read":
+                    return int(old["id"])
+                db.execute("DELETE FROM pages WHERE file_id = ?", (old["id"],))
+                db.execute("DELETE FROM files WHERE id = ?", (old["id"],))
+            return db.insert(
+                "INSERT INTO files (sha256, path, size_bytes, pages, outcome, error, scanned_at, complete)"
+                " VALUES (?, ?, ?, 0, 'read', NULL, ?, 0)",
+                (info.sha256, stored_path(info.path), info.size_bytes, now()))
+
+    def record_page(self, file_id: int, result: PageRecord) -> str:
+        """Commit one page of a file in its own transaction; returns the status it was recorded with (a form
+        page may become a duplicate, a conflict or foreign here).  A page already committed is left alone."""
+        with self.transaction() as db:
+            row = db.execute("SELECT status FROM pages WHERE file_id = ? AND page_index = ?",
+                             (file_id, result.source.index)).fetchone()
+            if row is not None:
+                return str(row["status"])
+            return self._record_page(db, file_id, result)
+
+    def finish_file(self, file_id: int, error: str | None = None) -> None:
+        """Mark a file complete: its page count, and 'failed' when it gave no page at all."""
+        with self.transaction() as db:
+            count = int(db.execute("SELECT COUNT(*) FROM pages WHERE file_id = ?", (file_id,)).fetchone()[0])
+            db.execute("UPDATE files SET pages = ?, outcome = ?, error = ?, complete = 1 WHERE id = ? AND complete = 0",
+                       (count, "failed" if error and not count else "read", error, file_id))
+
+    _KEPT_SQL = ("FROM pages p JOIN files f ON f.id = p.file_id WHERE p.status = 'not_form' AND p.form_id IS NOT NULL"
+                 " AND (p.survey IS NULL OR p.survey = (SELECT value FROM meta WHERE key = 'survey_id'))"
+                 " AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.kind = 'page' AND d.page_id = p.id"
+                 " AND d.reverted_at IS NULL)")
+
+    def kept_for_definition(self, sha256: str) -> list[tuple[int, int, PageIdentity]]:
+        """Pages of a file kept because their form was not defined (or did not match) when they were scanned,
+        and no person has dealt with yet: (page index, page id, what its code said)."""
+        return [(int(r["page_index"]), int(r["id"]),
+                 PageIdentity(str(r["form_id"]), int(r["form_version"] or 0), str(r["style"]), str(r["paper"]),
+                              int(r["form_page"] or 0), int(r["page_count"] or 0), str(r["serial"]), r["survey"]))
+                for r in self.execute("SELECT p.* " + self._KEPT_SQL + " AND f.sha256 = ? ORDER BY p.page_index",
+                                      (sha256,))]
+
+    _UNCODED_SQL = ("FROM pages p JOIN files f ON f.id = p.file_id WHERE p.status = 'not_form' AND p.form_id IS NULL"
+                    " AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.kind = 'page' AND d.page_id = p.id"
+                    " AND d.reverted_at IS NULL)")
+
+    def kept_without_code(self, sha256: str) -> list[tuple[int, int]]:
+        """Pages of a file kept as carrying no PaperVoice code, no person has dealt with yet: (page index, page
+        id).  Once an adopted form is defined they may turn out to be its returns."""
+        return [(int(r["page_index"]), int(r["id"]))
+                for r in self.execute("SELECT p.page_index, p.id " + self._UNCODED_SQL
+                                      + " AND f.sha256 = ? ORDER BY p.page_index", (sha256,))]
+
+    def files_with_kept_pages(self, uncoded: bool = False) -> list[str]:
+        """Where the files holding such pages were scanned from (`scan --retry`); with `uncoded`, also those
+        holding pages kept for carrying no code (when adopted forms are defined)."""
+        sql = "SELECT DISTINCT f.path, f.id " + self._KEPT_SQL
+        if uncoded:
+            sql += " UNION SELECT DISTINCT f.path, f.id " + self._UNCODED_SQL
+        return [str(r[0]) for r in self.execute(sql + " ORDER BY 2")]
+
+    def replace_kept_page(self, page_id: int, r: PageRecord) -> str | None:
+        """A kept page read again now that its form is defined: it takes the new reading (form, duplicate,
+        conflict...) in place, keeping its row and file.  None when it is still not readable as a form."""
+        if r.status in ("not_form", "unreadable", "blank"):
+            return None
+        with self.transaction() as db:
+            row = db.execute("SELECT status FROM pages WHERE id = ?", (page_id,)).fetchone()
+            if row is None or row["status"] != "not_form":
+                return None
+            status, reason, duplicate_of, issued = self._place(db, r)
+            ident = r.identity
+            db.execute(
+                "UPDATE pages SET status = ?, reason = ?, form_id = ?, form_version = ?, style = ?, paper = ?,"
+                " serial = ?, form_page = ?, page_count = ?, serial_issued = ?, rotation_deg = ?,"
+                " fit_residual_mm = ?, dpi = ?, duplicate_of = ?, survey = ? WHERE id = ?",
+                (status, reason, ident.form if ident else None, ident.version if ident else None,
+                 ident.style if ident else None, ident.paper if ident else None, ident.serial if ident else None,
+                 ident.page if ident else None, ident.pages if ident else None, issued, r.rotation_deg,
+                 r.fit_residual_mm, r.dpi, duplicate_of, ident.survey if ident else None, page_id))
+            if status != "foreign":
+                self._record_readings(db, page_id, r, status, duplicate_of)
+            return status
+
+    def has_column(self, table: str, column: str) -> bool:
+        """Old ledgers opened read-only are not upgraded: queries on newer columns ask first."""
+        return column in {r[1] for r in self.execute(f"PRAGMA table_info({table})")}
+
+    def forms_seen(self) -> list[tuple[str, int]]:
+        """Every (form, version) the ledger issued or read (foreign pages aside)."""
+        return [(str(r[0]), int(r[1])) for r in self.execute(
+            "SELECT form_id, form_version FROM serials UNION SELECT form_id, form_version FROM pages"
+            " WHERE form_id IS NOT NULL AND form_version IS NOT NULL AND status != 'foreign' ORDER BY 1, 2")]
+
+    def record_unopened(self, path: str, error: str) -> None:
+        """A file that could not even be opened (permission denied, a dangling link): kept under its name, so
+        `status` counts it; forgotten once the file at that path is read."""
+        key = UNOPENED_KEY + stored_path(path)
+        with self.transaction() as db:
+            db.execute("DELETE FROM files WHERE sha256 = ?", (key,))
+            db.execute("INSERT INTO files (sha256, path, size_bytes, pages, outcome, error, scanned_at, complete)"
+                       " VALUES (?, ?, 0, 0, 'failed', ?, ?, 1)", (key, stored_path(path), error, now()))
+
+    def _image(self, db: Backend, kind: str, png: bytes) -> int | None:
+        if not png:
+            return None
+        return db.insert("INSERT INTO images (kind, mime, data) VALUES (?, ?, ?)", (kind, mime_of(png), png))
+
+    def _record_page(self, db: Backend, file_id: int, r: PageRecord) -> str:
+        status, reason, duplicate_of, issued = self._place(db, r)
+        ident = r.identity
+        image_id = self._image(db, "page", r.image_png)
+        page_id = db.insert(
+            "INSERT INTO pages (file_id, page_index, status, reason, form_id, form_version, style, paper, serial,"
+            " form_page, page_count, serial_issued, rotation_deg, fit_residual_mm, dpi, duplicate_of, image_id,"
+            " scanned_at, survey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (file_id, r.source.index, status, reason,
+             ident.form if ident else None, ident.version if ident else None, ident.style if ident else None,
+             ident.paper if ident else None, ident.serial if ident else None, ident.page if ident else None,
+             ident.pages if ident else None, issued, r.rotation_deg, r.fit_residual_mm, r.dpi, duplicate_of,
+             image_id, now(), ident.survey if ident else None))
+        if status != "foreign":  # what a foreign page says belongs to its own survey's ledger, not this one
+            self._record_readings(db, page_id, r, status, duplicate_of)
+        return status
+
+    def _place(self, db: Backend, r: PageRecord) -> tuple[str, str, int | None, int | None]:
+        """Status, reason, the earlier scan it repeats (if any), and whether its serial was issued here."""
+        ident = r.identity
+        status, reason, duplicate_of = r.status, r.reason, None
+        if ident is not None and status in ("form", "foreign", "not_form") and self._is_foreign(db, ident):
+            return "foreign", foreign_reason(ident, self._survey(db)), None, None
+        if ident is not None and status == "form":
+            primary = db.execute(
+                "SELECT id FROM pages WHERE serial = ? AND form_id = ? AND form_page = ? AND status = 'form'"
+                " ORDER BY id LIMIT 1", (ident.serial, ident.form, ident.page)).fetchone()
+            if primary is not None:
+                duplicate_of = int(primary["id"])
+                if self._fingerprint(db, duplicate_of) == page_fingerprint(r):
+                    status, reason = "duplicate", "the same page was scanned before with the same answers"
+                else:
+                    status, reason = "conflict", "scanned before with different answers: a person must choose"
+        issued = None if ident is None else int(self.serial_issued_in(db, ident.serial))
+        if ident is not None and not issued and not reason:
+            reason = "serial not issued by this ledger (printed elsewhere?)"
+        return status, reason, duplicate_of, issued
+
+    def _record_readings(self, db: Backend, page_id: int, r: PageRecord, status: str,
+                         duplicate_of: int | None) -> None:
+        db.executemany(
+            "INSERT INTO box_measurements (page_id, item, value, coverage, darkness, spill, dx_mm, dy_mm, state,"
+            " confidence, faint, solid, match) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(page_id, b.item, b.value, b.coverage, b.darkness, b.spill, b.dx_mm, b.dy_mm, b.state, b.confidence,
+              b.faint, b.solid, b.match) for b in r.boxes])
+        for item in r.items:
+            crop = self._image(db, "item", item.crop_png)
+            db.execute("INSERT INTO answers (page_id, item, value, state, reason, detail, confidence, crop_id)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (page_id, item.item, item.value, item.state, item.reason, item.detail, item.confidence, crop))
+        for c in r.comments:
+            crop = self._image(db, "comment", c.crop_png)
+            db.execute("INSERT INTO comments (page_id, item, written, text, confidence, engine, crop_id)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (page_id, c.item, int(c.written), c.text, c.confidence, c.engine, crop))
+        if status == "conflict" and duplicate_of is not None:
+            self._flag_conflicts(db, duplicate_of, r, page_id)
+
+    def record_reread(self, page_id: int, r: PageRecord) -> str:
+        """A kept page read again under the identity a person gave it: it becomes a form page (or a duplicate
+        or conflict of one), keeping its row, its file and the decision that assigned it.  Returns its status."""
+        with self.transaction() as db:
+            row = db.execute("SELECT status FROM pages WHERE id = ?", (page_id,)).fetchone()
+            if row is None or row["status"] not in ("not_form", "unreadable"):
+                raise LedgerError(f"page {page_id} is not waiting to be assigned", "reload the review page")
+            status, reason, duplicate_of, issued = self._place(db, r)
+            ident = r.identity
+            assert ident is not None
+            if status == "foreign":
+                raise LedgerError(reason, "scan this page into its own survey's ledger")
+            reason = "; ".join(x for x in ("assigned by hand and read", reason) if x)
+            db.execute(
+                "UPDATE pages SET status = ?, reason = ?, form_id = ?, form_version = ?, style = ?, paper = ?,"
+                " serial = ?, form_page = ?, page_count = ?, serial_issued = ?, rotation_deg = ?, fit_residual_mm = ?,"
+                " duplicate_of = ? WHERE id = ?",
+                (status, reason, ident.form, ident.version, ident.style, ident.paper, ident.serial, ident.page,
+                 ident.pages, issued, r.rotation_deg, r.fit_residual_mm, duplicate_of, page_id))
+            self._record_readings(db, page_id, r, status, duplicate_of)
+            return status
+
+    @staticmethod
+    def _survey(db: Backend) -> str | None:
+        row = db.execute("SELECT value FROM meta WHERE key = 'survey_id'").fetchone()
+        return None if row is None else str(row[0])
+
+    def _is_foreign(self, db: Backend, ident: IdentityRecord) -> bool:
+        """Printed for another survey: its serial means nothing here.  Pages printed before survey ids existed
+        (survey None) are taken as ours, as they always were."""
+        return ident.survey is not None and ident.survey != self._survey(db)
+
+    @staticmethod
+    def serial_issued_in(db: Backend, serial: str) -> bool:
+        return db.execute("SELECT 1 FROM serials WHERE serial = ?", (serial,)).fetchone() is not None
+
+    @staticmethod
+    def _fingerprint(db: Backend, page_id: int) -> Fingerprint:
+        """The stored scan's fingerprint, by the same rule as `PageRecord.fingerprint`."""
+        answers = [(r["item"], r["value"], r["state"]) for r in db.execute(
+            "SELECT item, value, state FROM answers WHERE page_id = ? ORDER BY item", (page_id,))]
+        comments = [(r["item"], bool(r["written"])) for r in db.execute(
+            "SELECT item, written FROM comments WHERE page_id = ? ORDER BY item", (page_id,))]
+        return fingerprint(answers, comments)
+
+    @staticmethod
+    def _flag_conflicts(db: Backend, primary_id: int, second: PageRecord, second_id: int) -> None:
+        """Each item the two scans disagree on becomes a question on the first scan's answer."""
+        def show(value: int | None, state: str) -> str:
+            return str(value) if value is not None else ("unclear" if state == "flagged" else "blank")
+
+        for item in second.items:
+            row = db.execute("SELECT value, state FROM answers WHERE page_id = ? AND item = ?",
+                             (primary_id, item.item)).fetchone()
+            if row is None or (row["value"], row["state"]) == (item.value, item.state):
+                continue
+            detail = (f"first scan read {show(row['value'], row['state'])}; "
+                      f"a later scan read {show(item.value, item.state)}")
+            db.execute("UPDATE answers SET state = 'flagged', reason = 'conflict', detail = ? "
+                       "WHERE page_id = ? AND item = ?", (detail, primary_id, item.item))
+        for c in second.comments:
+            row = db.execute("SELECT written, text FROM comments WHERE page_id = ? AND item = ?",
+                             (primary_id, c.item)).fetchone()
+            if row is not None and not row["written"] and c.written:
+                # the first scan saw nothing, the second did: keep the writing so nothing is lost
+                db.execute("UPDATE comments SET written = 1, text = ?, confidence = ?, engine = ?, crop_id = "
+                           "(SELECT crop_id FROM comments WHERE page_id = ? AND item = ?)"
+                           " WHERE page_id = ? AND item = ?", (c.text, c.confidence, c.engine, second_id, c.item,
+                                                               primary_id, c.item))

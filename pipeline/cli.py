@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.errors import ExitCode, PaperVoiceError
-from pipeline.names import shown
 from pipeline.ledger.url import default_ledger, mask
+from pipeline.names import shown
 from pipeline.options import OCR_ENGINES, ExportOptions, ReviewOptions, ScanOptions, default_jobs
 from pipeline.scan.ocr import DEFAULT_ENGINE, ENGINES
 from pipeline.text import plural

@@ -26,7 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.ledger.store import Ledger, describe_page_decision, parse_page_decision
+from pipeline.ledger.decisions import describe_page_decision, parse_page_decision
+from pipeline.ledger.store import Ledger
 from pipeline.vocab import POSSIBLY_WRITTEN, DecisionAction, FlagReason, ItemState, PageStatus
 
 
@@ -145,6 +146,12 @@ class PageQuestion(_Settled):
     image_id: int | None
     decision_id: int | None
     decision: dict[str, Any] | None
+
+    @property
+    def open(self) -> bool:
+        """An open page: one the scanner could not place (not a form, unreadable, another survey's) that no
+        person has settled.  The one definition: review's queue, `status`, `check` and the workbook count it."""
+        return not self.settled
 
     @property
     def status_words(self) -> str:
@@ -331,6 +338,11 @@ def page_questions(ledger: Ledger) -> list[PageQuestion]:
     return [PageQuestion(page_id=int(r["id"]), status=str(r["status"]), reason=str(r["reason"] or ""),
                          file_path=str(r["path"]), page_index=int(r["page_index"]), image_id=r["image_id"],
                          decision_id=r["decision_id"], decision=parse_page_decision(r["value"])) for r in rows]
+
+
+def open_pages(ledger: Ledger) -> list[PageQuestion]:
+    """The pages still waiting for a person (see `PageQuestion.open`)."""
+    return [q for q in page_questions(ledger) if q.open]
 
 
 def returned_copies(ledger: Ledger, form_id: str | None = None) -> list[ReturnedCopy]:

@@ -224,6 +224,32 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ledger_copy(args: argparse.Namespace) -> int:
+    from pipeline.ledger.copy import copy_ledger
+
+    report = copy_ledger(args.source, args.target, replace=args.force, backup=args.backup)
+    rows = ", ".join(f"{n} {table}" for table, n in report.rows.items() if n)
+    say(f"Copied {report.source} to {report.target}: {rows or 'an empty ledger'}.")
+    if args.backup:
+        say(f"{report.target} is a backup: it will not print new copies; {report.source} carries on.")
+    else:
+        say(f"From now on use --db {report.target}: {report.source} is marked as moved and will not print new "
+            "copies (its serials would repeat the ones printed with the new ledger).")
+    return 0
+
+
+def cmd_ledger_claim(args: argparse.Namespace) -> int:
+    from pipeline.ledger import open_ledger
+    from pipeline.ledger.stations import claim
+
+    with open_ledger(args.db) as ledger, ledger.transaction() as db:
+        claim(db)
+        shown_db = ledger.shown
+    say(f"{shown_db} may print new copies again. Make sure no other copy of this ledger prints: two ledgers with "
+        "the same survey would give two people the same serial.")
+    return 0
+
+
 def raise_usage(message: str, advice: str) -> None:
     from pipeline.errors import UsageError
 
@@ -254,7 +280,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     _form_commands(add)
     _reading_commands(add)
+    _ledger_commands(add)
     return parser
+
+
+def _ledger_commands(add: _Add) -> None:
+    """Moving a ledger between SQLite and PostgreSQL, and vouching for a moved one."""
+    group = add("ledger", "copy a ledger between a file and a PostgreSQL server, and other ledger chores",
+                forms_dirs=False)
+    sub = group.add_subparsers(dest="ledger_command", metavar="ACTION")
+    p = sub.add_parser("copy", help="copy every serial, page, image and decision of SRC into DST (SQLite or "
+                                    "PostgreSQL, either way)", allow_abbrev=False)
+    p.add_argument("source", metavar="SRC", help="the ledger to copy: a file or postgresql://...")
+    p.add_argument("target", metavar="DST", help="where to: a new file, or an empty PostgreSQL database")
+    p.add_argument("--force", action="store_true", help="replace everything a non-empty DST holds")
+    p.add_argument("--backup", action="store_true",
+                   help="DST is a backup: SRC carries on printing, DST will not (default: DST carries on)")
+    p.set_defaults(func=cmd_ledger_copy, parser=p)
+    p = sub.add_parser("claim", help="this ledger was moved (not copied): let it print new copies again",
+                       allow_abbrev=False)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
+    p.set_defaults(func=cmd_ledger_claim, parser=p)
 
 
 def _form_commands(add: _Add) -> None:

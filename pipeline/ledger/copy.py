@@ -17,7 +17,8 @@ from typing import Any
 from pipeline.errors import LedgerError
 from pipeline.ledger.backend import Backend
 from pipeline.ledger.scanning import now
-from pipeline.ledger.stations import HOME_KEY, RETIRED_KEY, set_meta
+from pipeline.ledger.schema import LOCAL_META_KEYS
+from pipeline.ledger.stations import RETIRED_KEY, set_meta
 from pipeline.ledger.store import Ledger
 from pipeline.ledger.url import LedgerURL, parse_url
 
@@ -25,7 +26,7 @@ from pipeline.ledger.url import LedgerURL, parse_url
 COPY_ORDER = ("issue_batches", "serials", "files", "images", "pages", "box_measurements", "answers", "comments",
               "decisions")
 #: meta rows that describe the database holding the ledger, not the ledger: never copied.
-LOCAL_META = {HOME_KEY, RETIRED_KEY, "views_sha256", "schema_version"}
+LOCAL_META = {*LOCAL_META_KEYS, "schema_version"}
 #: What makes a target "not empty": it already holds a survey's serials, scans or decisions.
 CONTENT_TABLES = ("serials", "files", "pages", "decisions")
 _CHUNK_ROWS = 500

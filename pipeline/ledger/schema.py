@@ -111,6 +111,9 @@ def migrate(db: Backend) -> None:
     db.store_views(EFFECTIVE_VIEWS)
 
 
+#: meta rows about the database holding a ledger, not about the survey: never copied, not compared.
+LOCAL_META_KEYS = ("home", "retired", "copied_from", "views_sha256")
+
 #: Columns that record when something happened, not what: left out when comparing ledgers.
 VOLATILE_COLUMNS = {"scanned_at", "issued_at", "decided_at", "reverted_at", "path", "output"}
 
@@ -128,8 +131,9 @@ def content_snapshot(location: str | Path) -> dict[str, list[tuple[Any, ...]]]:
         snapshot: dict[str, list[tuple[Any, ...]]] = {}
         for table in sorted(db.tables()):
             columns = [c for c in db.columns(table) if c not in VOLATILE_COLUMNS]
-            # the survey id is random per ledger; the hash of the views is PostgreSQL's own bookkeeping
-            where = " WHERE key NOT IN ('survey_id', 'views_sha256', 'home')" if table == "meta" else ""
+            # the survey id is random per ledger; the rest is about the database, not the survey
+            skipped = ", ".join(f"'{key}'" for key in ("survey_id", *LOCAL_META_KEYS))
+            where = f" WHERE key NOT IN ({skipped})" if table == "meta" else ""
             rows = db.execute(f"SELECT {', '.join(columns)} FROM {table}{where}").fetchall()
             snapshot[table] = sorted((tuple(r) for r in rows), key=repr)
         return snapshot

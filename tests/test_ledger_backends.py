@@ -95,7 +95,7 @@ def test_concurrent_prints_get_disjoint_serials(ledger_url: str, tmp_path: Path)
                                              "--db", ledger_url), cwd=ROOT, env=child_env(), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for i in range(4)]
     for proc in procs:
-        out, err = proc.communicate(timeout=300)
+        _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
         assert "***" in err or "://" not in ledger_url  # the ledger is named without its password
     serials = [str(r[0]) for r in ledger_rows(ledger_url, "SELECT serial FROM serials ORDER BY number")]

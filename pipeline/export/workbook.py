@@ -35,7 +35,7 @@ from pipeline.export.sheets import (
 )
 from pipeline.export.snapshot import Snapshot, read_snapshot
 from pipeline.form.definition import FormRegistry
-from pipeline.ledger.store import Ledger
+from pipeline.ledger import open_ledger
 from pipeline.options import ExportOptions
 
 
@@ -44,7 +44,7 @@ def export_workbook(options: ExportOptions, registry: FormRegistry | None = None
     output = Path(options.output)
     registry = registry if registry is not None else FormRegistry.from_dirs()
     # one snapshot: a scan writing meanwhile cannot tear the workbook
-    with Ledger(options.db, readonly=True) as ledger, ledger.consistent_read():
+    with open_ledger(options.db, readonly=True) as ledger, ledger.consistent_read():
         snapshot = read_snapshot(ledger, registry, options.form)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)

@@ -166,16 +166,6 @@ class ScanWriter:
                 self._record_readings(db, page_id, r, status, duplicate_of)
             return status
 
-    def has_column(self, table: str, column: str) -> bool:
-        """Old ledgers opened read-only are not upgraded: queries on newer columns ask first."""
-        return column in {r[1] for r in self.execute(f"PRAGMA table_info({table})")}
-
-    def forms_seen(self) -> list[tuple[str, int]]:
-        """Every (form, version) the ledger issued or read (foreign pages aside)."""
-        return [(str(r[0]), int(r[1])) for r in self.execute(
-            "SELECT form_id, form_version FROM serials UNION SELECT form_id, form_version FROM pages"
-            " WHERE form_id IS NOT NULL AND form_version IS NOT NULL AND status != 'foreign' ORDER BY 1, 2")]
-
     def record_unopened(self, path: str, error: str) -> None:
         """A file that could not even be opened (permission denied, a dangling link): kept under its name, so
         `status` counts it; forgotten once the file at that path is read."""

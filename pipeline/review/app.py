@@ -49,6 +49,7 @@ from werkzeug.serving import make_server
 from pipeline import constants as C
 from pipeline.errors import LedgerError, PaperVoiceError, UsageError
 from pipeline.form.definition import FormRegistry
+from pipeline.ledger import open_ledger
 from pipeline.ledger import queries as Q
 from pipeline.ledger.store import Ledger
 from pipeline.ledger.url import parse_url
@@ -71,7 +72,7 @@ def create_app(options: ReviewOptions, registry: FormRegistry | None = None) -> 
     address = parse_url(db)
     if address.path is not None and not address.path.exists():
         raise LedgerError(f"no ledger at {address.shown}", "scan some returns first, or pass the right --db")
-    Ledger(db).close()  # create/upgrade the schema once, so every later read-only open finds it in place
+    open_ledger(db).close()  # create/upgrade the schema once, so every later read-only open finds it in place
     forms = registry or FormRegistry.from_dirs(list(options.forms_dirs))
 
     app = Flask(__name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))

@@ -34,6 +34,7 @@ from flask import (
 from pipeline import constants as C
 from pipeline.errors import PaperVoiceError
 from pipeline.form.definition import Form, FormRegistry
+from pipeline.ledger import open_ledger
 from pipeline.ledger import queries as Q
 from pipeline.ledger.store import Ledger
 from pipeline.options import ReviewOptions
@@ -69,7 +70,7 @@ def state() -> ReviewState:
 def ledger() -> Ledger:
     """This request's connection: read-only for GET so a running scan is never blocked."""
     if "ledger" not in g:
-        g.ledger = Ledger(state().db, readonly=request.method in ("GET", "HEAD"))
+        g.ledger = open_ledger(state().db, readonly=request.method in ("GET", "HEAD"))
     return g.ledger  # type: ignore[no-any-return]
 
 

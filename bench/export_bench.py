@@ -154,7 +154,7 @@ def child(db: str, out: str) -> None:
     from pipeline.options import ExportOptions
 
     start = time.perf_counter()
-    export_workbook(ExportOptions(output=Path(out), db=Path(db)))
+    export_workbook(ExportOptions(output=Path(out), db=db))  # db: a file or a postgresql:// address
     seconds = time.perf_counter() - start
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     print(json.dumps({"seconds": seconds, "peak_rss_mb": me.ru_maxrss / 1024,

@@ -44,7 +44,7 @@ class LedgerURL:
 
     @property
     def shown(self) -> str:
-        return mask(self.text) if self.backend != "sqlite" else str(self.path)
+        return mask(self.text if self.backend != "sqlite" else str(self.path))
 
     @property
     def is_postgres(self) -> bool:

@@ -233,3 +233,20 @@ def test_an_unreachable_server_is_a_plain_message(tmp_path: Path) -> None:
     done = run_cmd(papervoice_cmd("status", "--db", "postgresql://someone:pw123@127.0.0.1:1/none"), timeout=60)
     assert done.returncode == 4 and "cannot reach the ledger server" in done.stderr
     assert "pw123" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_papervoice_db_names_the_ledger_for_every_command(ledger_url: str, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """No --db: PAPERVOICE_DB is used, by the commands and by the options objects of the API and the app."""
+    from pipeline.cli import main
+    from pipeline.options import ExportOptions, ReviewOptions, ScanOptions
+
+    monkeypatch.setenv("PAPERVOICE_DB", ledger_url)
+    assert ScanOptions().db == ReviewOptions().db == ExportOptions(output=tmp_path / "r.xlsx").db == ledger_url
+    assert main(["generate", FORM, "-o", str(tmp_path / "one.pdf")]) == 0
+    assert main(["check"]) == 0
+    assert reconcile(ledger_url)["totals"]["issued"] == 1
+    monkeypatch.delenv("PAPERVOICE_DB")
+    assert ScanOptions().db == "papervoice.db"
+    with pytest.raises(UsageError, match="does not know"):
+        ScanOptions(db="mysql://somewhere/db")

@@ -250,3 +250,33 @@ def test_papervoice_db_names_the_ledger_for_every_command(ledger_url: str, tmp_p
     assert ScanOptions().db == "papervoice.db"
     with pytest.raises(UsageError, match="does not know"):
         ScanOptions(db="mysql://somewhere/db")
+
+
+def test_two_stations_reading_one_page_differently_make_one_conflict(ledger_url: str) -> None:
+    """Two stations record scans of the same copy's page at the same moment, with different answers: one is
+    the page, the other a conflict, and the disagreement is a question for a person, as on one station."""
+    with open_ledger(ledger_url) as ledger:
+        serial = ledger.issue_serials("demo", 1, "standard", "a4", pages=1, copies=1, output=None)[0]
+    barrier, errors = threading.Barrier(2), []
+
+    def station(name: str, value: int) -> None:
+        try:
+            with open_ledger(ledger_url) as mine:
+                barrier.wait(timeout=30)
+                mine.record_file(info(f"{name}.pdf"), [form_page(f"{name}.pdf", 0, "demo", 1, serial, 1, 1,
+                                                                 {"A1": value, "A2": 3})])
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=station, args=args) for args in (("east", 1), ("west", 4))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert sorted(str(r[0]) for r in ledger_rows(ledger_url, "SELECT status FROM pages")) == ["conflict", "form"]
+    flagged = ledger_rows(ledger_url, "SELECT a.item, a.reason FROM answers a JOIN pages p ON p.id = a.page_id"
+                                      " WHERE p.status = 'form' AND a.state = 'flagged'")
+    assert flagged == [("A1", "conflict")]
+    report = reconcile(ledger_url)
+    assert report["conflicts"] == 1 and report["to_review"]["answers"] == 1 and report["totals"]["returned"] == 1

@@ -30,6 +30,12 @@ class Cursor(Protocol):
     def __iter__(self) -> Iterator[Any]: ...
 
 
+def storable(params: Sequence[Any]) -> tuple[Any, ...]:
+    """Parameters as every backend can keep them: text loses NUL characters (PostgreSQL cannot store them, and
+    in OCR text or a file name they mean nothing), so a ledger holds the same text whichever database it is in."""
+    return tuple(p.replace("\x00", "") if isinstance(p, str) and "\x00" in p else p for p in params)
+
+
 class Backend(ABC):
     """A connection to one ledger, in one database product."""
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from pipeline import constants as C
 from pipeline.errors import LedgerError, MissingDependencyError
-from pipeline.ledger.backend import Backend, Cursor
+from pipeline.ledger.backend import Backend, Cursor, storable
 from pipeline.ledger.url import LedgerURL, mask
 
 #: The advisory lock every writer takes (advisory locks are per database, so one key serves every ledger).
@@ -121,7 +121,7 @@ class PostgresBackend(Backend):
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         try:
-            return self.conn.execute(translate(sql), tuple(params))  # type: ignore[no-any-return]
+            return self.conn.execute(translate(sql), storable(params))  # type: ignore[no-any-return]
         except self._psycopg.Error as exc:
             raise self.error(exc) from exc
 
@@ -130,7 +130,7 @@ class PostgresBackend(Backend):
             return
         try:
             with self.conn.cursor() as cur:
-                cur.executemany(translate(sql), [tuple(r) for r in rows])
+                cur.executemany(translate(sql), [storable(r) for r in rows])
         except self._psycopg.Error as exc:
             raise self.error(exc) from exc
 
@@ -261,7 +261,7 @@ class PostgresBackend(Backend):
                                "wait for the other station to finish, then run this again")
         if state == "42P01":
             return LedgerError(f"{where} is not a PaperVoice ledger", "pass the right --db")
-        if not state or state.startswith("08"):
+        if isinstance(exc, self._psycopg.OperationalError) and (not state or state.startswith("08")):
             return LedgerError(f"cannot reach the ledger server for {where}: {text}",
                                "check the server is running and the address, port and network are right")
         return LedgerError(f"ledger {where}: {text}", "run 'papervoice check' to look for damage")

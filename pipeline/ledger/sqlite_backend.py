@@ -12,7 +12,7 @@ from typing import Any
 
 from pipeline import constants as C
 from pipeline.errors import LedgerError
-from pipeline.ledger.backend import Backend, Cursor
+from pipeline.ledger.backend import Backend, Cursor, storable
 from pipeline.ledger.url import LedgerURL
 
 #: Version 1 ledgers' page CHECK ends with 'conflict'; version 2 adds 'foreign' (PageStatus.FOREIGN).
@@ -75,19 +75,19 @@ class SQLiteBackend(Backend):
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         try:
-            return self.conn.execute(sql, params)
+            return self.conn.execute(sql, storable(params))
         except sqlite3.Error as exc:
             raise self.error(exc) from exc
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         try:
-            self.conn.executemany(sql, rows)
+            self.conn.executemany(sql, [storable(r) for r in rows])
         except sqlite3.Error as exc:
             raise self.error(exc) from exc
 
     def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
         try:
-            new_id = self.conn.execute(sql, params).lastrowid
+            new_id = self.conn.execute(sql, storable(params)).lastrowid
         except sqlite3.Error as exc:
             raise self.error(exc) from exc
         assert new_id is not None

@@ -65,9 +65,15 @@ def _row_factory(cursor: Any) -> Any:
     return lambda values: PgRow(names, values)
 
 
+_DDL_START = ("CREATE TABLE", "ALTER TABLE")
+
+
 @lru_cache(maxsize=1024)
 def translate(sql: str) -> str:
-    """Shared SQL's `?` placeholders as psycopg's `%s` (and a literal % doubled), outside quoted text."""
+    """Shared SQL's `?` placeholders as psycopg's `%s` (and a literal % doubled), outside quoted text; shared
+    DDL (CREATE TABLE, ALTER TABLE) with its column types in PostgreSQL's."""
+    if sql.lstrip()[:12].upper() in _DDL_START or sql.lstrip()[:11].upper() in _DDL_START:
+        sql = ddl(sql)
     out, quote = [], ""
     for ch in sql:
         if quote:
@@ -179,7 +185,7 @@ class PostgresBackend(Backend):
     def create(self, sql: str) -> None:
         for statement in sql.split(";"):
             if statement.strip():
-                self.execute(ddl(statement))
+                self.execute(statement)  # `translate` gives CREATE/ALTER TABLE this dialect's types
 
     def _views(self, views: str) -> list[tuple[str, str]]:
         out = []

@@ -68,9 +68,16 @@ def test_open_ledger_on_both_backends(ledger_url: str) -> None:
     assert "***" in report["ledger"] or "://" not in ledger_url
 
 
-def test_an_open_page_is_one_definition(ledger_url: str) -> None:
-    """One page printed for another survey and one unrecognised page: review and status both count 2 open
-    pages (review said 2 and status 1 before), and settling one leaves 1 in both."""
+def test_an_open_page_is_one_definition(ledger_url: str, registry) -> None:  # type: ignore[no-untyped-def]
+    """One page printed for another survey and one unrecognised page: review, status, check and the workbook
+    all count 2 open pages (review said 2 and status 1 before), and settling one leaves 1 in all."""
+    from pipeline.export.snapshot import read_snapshot
+    from pipeline.ledger.check import check_ledger
+
+    def workbook_open() -> int:
+        with open_ledger(ledger_url, readonly=True) as led:
+            return sum(1 for p in read_snapshot(led, registry, None).pages if p.open)
+
     with open_ledger(ledger_url) as ledger:
         ledger.issue_serials("demo", 1, "standard", "a4", pages=1, copies=1, output=None)
         theirs = PageResult(PageSource("b.pdf", 0), "form",  # type: ignore[arg-type]
@@ -80,13 +87,15 @@ def test_an_open_page_is_one_definition(ledger_url: str) -> None:
         assert statuses == ["foreign", "not_form"]
         assert open_counts(ledger)["pages"] == 2
     report = reconcile(ledger_url)
-    assert report["to_review"]["pages"] == 2
+    assert report["to_review"]["pages"] == 2 == workbook_open()
     assert "settle 0 answers, 0 comments and 2 pages" in format_status(report)
+    assert sum("printed for another survey" in p for p in check_ledger(ledger_url)) == 1
     with open_ledger(ledger_url) as ledger:
         foreign = next(q for q in open_pages(ledger) if q.status == "foreign")
         ledger.decide("page", foreign.page_id, "", json.dumps({"action": "not_form"}))
         assert open_counts(ledger)["pages"] == 1 == len(open_pages(ledger))
-    assert reconcile(ledger_url)["to_review"]["pages"] == 1
+    assert reconcile(ledger_url)["to_review"]["pages"] == 1 == workbook_open()
+    assert not any("printed for another survey" in p for p in check_ledger(ledger_url))
 
 
 def test_concurrent_prints_get_disjoint_serials(ledger_url: str, tmp_path: Path) -> None:

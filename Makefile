@@ -14,8 +14,9 @@ setup-browser:
 demo: setup
 	@bash scripts/demo.sh $(DEMO)
 
+# -rs (inside -ra): every skip named with its reason; on CI (CI=true) a skipped browser/postgres/realdata test fails
 test: setup-browser
-	$(PY) -m pytest -q -p no:cacheprovider --timeout=600
+	$(PY) -m pytest -q -p no:cacheprovider --timeout=600 -ra
 
 test-fast: setup
 	$(PY) -m pytest -q -x -m "not slow and not browser"

@@ -24,6 +24,7 @@ import numpy as np
 import yaml
 
 from bench.adopted_score import BoxScore, score_page
+from bench.shared_data import quexf_dir
 from pipeline.adopt.blank import adopt_blank
 from pipeline.form.definition import Form, load_form_file
 from pipeline.scan.reader import ReaderConfig, read_page
@@ -45,10 +46,7 @@ SPECS = (
 
 
 def real_root() -> Path | None:
-    for base in (ROOT.parent / "shared" / "real", Path("/work/shared/real")):
-        if (base / "quexf" / "truth.json").exists():
-            return base / "quexf"
-    return None
+    return quexf_dir()
 
 
 def _nearest_question(form: Form, page: int, box: tuple[float, float, float, float]) -> tuple[str, int, float]:

@@ -24,14 +24,14 @@ from pipeline import constants as C
 from pipeline.errors import MissingDependencyError
 from pipeline.scan.ocr import TRANSCRIBING_ENGINES, check_engine, get_engine
 
-ROOT = Path(__file__).resolve().parent.parent
-PLACES = (ROOT.parent / "shared" / "real" / "quexf", Path("/work/shared/real/quexf"))
 INSIDE = 0.14  # share of a box's width and height left out on each side: its printed frame
 GAP_MM = 1.5  # paper between two characters when set side by side
 
 
 def data_dir() -> Path | None:
-    return next((p for p in PLACES if (p / "truth.json").is_file()), None)
+    from bench.shared_data import quexf_dir
+
+    return quexf_dir()
 
 
 def _row(page: np.ndarray, boxes: list[dict[str, Any]], dpi: float) -> np.ndarray:
@@ -100,7 +100,9 @@ def run(engines: tuple[str, ...] = TRANSCRIBING_ENGINES) -> dict[str, Any] | Non
 def main() -> int:
     result = run()
     if result is None:
-        print("queXF test data not found (../shared/real/quexf): nothing to check", file=sys.stderr)
+        from bench.shared_data import where_looked
+
+        print(f"queXF test data not found (looked in {where_looked()}): nothing to check", file=sys.stderr)
         return 0
     for name, figures in result.items():
         print(f"{name}: {figures['cer_pct']}% CER on {figures['chars']} characters in {figures['fields']} fields; "

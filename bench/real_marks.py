@@ -9,7 +9,7 @@ The page is then scanned the way the simulator scans (skew, noise, JPEG or black
 
     python -m bench.real_marks            # prints the table by kind
 
-Looked for in `<repo>/../shared/real/quexf` and `/work/shared/real/quexf`; absent data means no figures.
+Looked for in `<repo>/../shared/real/quexf` (or `$PAPERVOICE_SHARED/real/quexf`); absent data means no figures.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-CANDIDATES = (ROOT.parent / "shared" / "real" / "quexf", Path("/work/shared/real/quexf"))
 MARGIN = 0.7  # the cut reaches this share of the box side beyond each edge (crosses run well outside)
 BLANK_GROW_PX = 2  # the blank scan's print is grown by this much before it is taken away (alignment slack)
 ALIGN_SEARCH_PX = 8
@@ -33,10 +31,9 @@ FORM = "care-planning-person"
 
 
 def find_quexf() -> Path | None:
-    for path in CANDIDATES:
-        if (path / "truth.json").exists():
-            return path
-    return None
+    from bench.shared_data import quexf_dir
+
+    return quexf_dir()
 
 
 @dataclass(frozen=True)
@@ -228,7 +225,9 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
 def main() -> int:
     root = find_quexf()
     if root is None:
-        print("queXF test data not found (looked in " + ", ".join(map(str, CANDIDATES)) + ")", file=sys.stderr)
+        from bench.shared_data import where_looked
+
+        print("queXF test data not found (looked in " + where_looked() + ")", file=sys.stderr)
         return 1
     result = run(root)
     for kind, c in result["by_kind"].items():

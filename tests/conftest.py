@@ -8,8 +8,9 @@ import pytest
 
 from pipeline.form.definition import FormRegistry
 
-#: the "nothing lost" tests share one batch of returns and one reference scan (fixtures `returns`, `reference`)
-pytest_plugins = ("fixtures_returns",)
+#: the "nothing lost" tests share one batch of returns and one reference scan (fixtures `returns`, `reference`);
+#: ci_skips: on CI (CI=true) a skipped `browser`, `postgres` or `realdata` test fails the run
+pytest_plugins = ("fixtures_returns", "ci_skips")
 
 
 @pytest.fixture(scope="session")

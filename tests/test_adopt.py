@@ -20,6 +20,7 @@ from PIL import Image
 
 from bench.adopted import SPECS, _nearest_question, edit_like_a_person, real_root
 from bench.adopted_score import BoxScore, score_page
+from bench.shared_data import where_looked
 from pipeline.adopt.blank import adopt_blank
 from pipeline.adopt.copies import group_copies
 from pipeline.errors import FormDefinitionError, UsageError
@@ -60,6 +61,7 @@ def test_adopt_finds_every_box_and_groups_questions(tmp_path: Path, spec: Foreig
     assert all(p.exists() for p in report.previews)
 
 
+@pytest.mark.slow
 def test_adopted_returns_read_right_or_flagged(tmp_path: Path) -> None:
     """Several synthetic forms, returns turned every way, some 1-bit: no box wrong without a flag."""
     total = BoxScore()
@@ -132,6 +134,7 @@ def test_copies_are_grouped_by_page_order_and_doubts_flagged(tmp_path: Path) -> 
     assert [i.value for i in assigned.items] == [i.value for i in results[2].items]
 
 
+@pytest.mark.slow
 def test_adopt_scan_export_through_the_command_line(tmp_path: Path) -> None:
     """adopt -> edit -> scan a multi-page TIFF of two copies -> export: serials given, 'choose any' as 1/0."""
     spec = ForeignSpec(41, "square", 5.0, 0.25, True, 2, fill_to_cancel=False)
@@ -186,7 +189,8 @@ def test_adopt_scan_export_through_the_command_line(tmp_path: Path) -> None:
     assert form.adopted.questions[0].text in codebook
 
 
-@pytest.mark.skipif(real_root() is None, reason="real scans (../shared/real/quexf) not present")
+@pytest.mark.realdata
+@pytest.mark.skipif(real_root() is None, reason=f"queXF's real scans are not there: looked in {where_looked()}")
 def test_quexf_real_returns(tmp_path: Path) -> None:
     root = real_root()
     assert root is not None

@@ -60,6 +60,7 @@ def assert_each_once(db: Path, returns: Returns) -> None:
 
 
 @pytest.mark.parametrize("overlap", ["overlapping", "identical"])
+@pytest.mark.slow
 def test_two_scans_on_one_ledger(overlap: str, returns: Returns, reference: Reference, tmp_path: Path) -> None:
     db = returns.fresh_ledger(tmp_path)
     files = returns.inputs
@@ -72,6 +73,7 @@ def test_two_scans_on_one_ledger(overlap: str, returns: Returns, reference: Refe
     assert sum(int(s["files"]) for s in summaries) == sum(len(b) for b in batches)  # type: ignore[call-overload]
 
 
+@pytest.mark.slow
 def test_two_scans_create_a_new_ledger_together(returns: Returns, tmp_path: Path) -> None:
     """No ledger yet: both processes race to create it and its tables."""
     db = tmp_path / "new" / "ledger.db"

@@ -120,6 +120,7 @@ KILL_POINTS: dict[str, tuple[int, Callable[[Path], bool], tuple[int, int]]] = {
 
 
 @pytest.mark.parametrize("point", list(KILL_POINTS))
+@pytest.mark.slow
 def test_killed_scan_then_rerun_equals_uninterrupted(point: str, returns: Returns, reference: Reference,
                                                       tmp_path: Path) -> None:
     jobs, ready, (low, high) = KILL_POINTS[point]
@@ -136,6 +137,7 @@ def test_killed_scan_then_rerun_equals_uninterrupted(point: str, returns: Return
     assert_same_as_reference(db, reference, tmp_path)
 
 
+@pytest.mark.slow
 def test_killed_again_and_again(returns: Returns, reference: Reference, tmp_path: Path) -> None:
     """Each run gets one more file in, then dies at an arbitrary moment - reading pages, writing a file."""
     db = returns.fresh_ledger(tmp_path)

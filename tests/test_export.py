@@ -375,7 +375,15 @@ def test_csv(built: dict) -> None:
     p = built["person"]
     assert by_serial[p[2]][7] == "" and by_serial[p[2]][9] == "4" and by_serial[p[2]][-1] == "S03 C1"
     assert by_serial[p[0]][15] == INJECTIONS[0] and by_serial[p[3]][15] == CONTROL_CLEAN
-    assert (built["csv"] / f"{MYSTERY}.csv").exists()
+    # the incomplete copy (only page 1 came back) is a row too: page 1's answers, page 2's empty
+    assert by_serial[p[4]][5:15] == ["2"] * 6 + [""] * 4
+    # every form: one row per returned copy, the same rows as its Responses sheet, none dropped or added
+    expected = {PERSON: sorted(p[:5]), PRACTITIONER: sorted(built["pract"][:2]), MYSTERY: ["000777R"]}
+    for form, serials in expected.items():
+        with open(built["csv"] / f"{form}.csv", encoding="utf-8", newline="") as fh:
+            got = list(csv.reader(fh))
+        assert [r[0] for r in got[1:]] == serials, form
+        assert [r[0] for r in rows(_responses(built, form))[1:]] == serials, form
 
 
 def test_ledger_unchanged(built: dict) -> None:

@@ -169,6 +169,7 @@ def decode_codes(gray: np.ndarray, dpi: int, codes: list[dict]) -> tuple[list[st
 
 @pytest.mark.parametrize("dpi", DPIS)
 @pytest.mark.parametrize("combo", COMBOS, ids=["-".join(c) for c in COMBOS])
+@pytest.mark.slow
 def test_every_page_registers_and_identifies_itself(printed: dict, combo: tuple[str, str, str], dpi: int) -> None:
     p: Printed = printed[combo]
     pages = p.renders[dpi]

@@ -9,6 +9,7 @@ returns, which is exactly what the generator draws and the scanner reads by.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from itertools import combinations, product
@@ -145,14 +146,25 @@ def test_staff_small_print_stays_small_and_apart(laid_out: tuple[Form, Layout]) 
         assert idents[0].y >= layout.page_size[1] - mm(C.FOOTER_BAND_MM)
 
 
+def promised_box_mm() -> dict[str, float]:
+    """The box sizes the README promises ("**Boxes**: 8 mm squares in standard print, 11 mm in large print"),
+    read from the README itself, so the test holds the code to the promise and not to its own constant."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"\*\*Boxes\*\*: (\d+(?:\.\d+)?) mm squares in standard print, (\d+(?:\.\d+)?) mm in large print",
+                      text)
+    assert found, "the README no longer states the box sizes"
+    return {"standard": float(found.group(1)), "large-print": float(found.group(2))}
+
+
 def test_box_sizes(laid_out: tuple[Form, Layout]) -> None:
-    """Boxes are square and big enough to hit with a shaky hand: 7 mm standard, 10 mm large print."""
+    """Boxes are square and the size the README promises: big enough to hit with a shaky hand."""
     _, layout = laid_out
-    minimum = mm(10.0 if layout.style == "large-print" else 7.0)
+    promised_pt = promised_box_mm()[layout.style] * 72 / 25.4
     for page in layout.pages:
         for box in page.boxes:
             assert abs(box.w - box.h) < 0.01, f"{where(layout, page)}: box {box.item}={box.value} is not square"
-            assert box.w >= minimum - 1e-6, f"{where(layout, page)}: box {box.item}={box.value} is too small"
+            assert box.w == pytest.approx(promised_pt, abs=0.01), \
+                f"{where(layout, page)}: box {box.item}={box.value} is {box.w * 25.4 / 72:.2f} mm, not as promised"
 
 
 def test_text_fits_its_width(laid_out: tuple[Form, Layout]) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import openpyxl
+import pytest
 from PIL import Image
 
 DPI = 200
@@ -28,6 +29,7 @@ def papervoice(*args: str | Path) -> subprocess.CompletedProcess[str]:
                           timeout=300)
 
 
+@pytest.mark.slow
 def test_generate_layout_draw_scan_export(tmp_path: Path) -> None:
     db = tmp_path / "survey.db"
     made = papervoice("generate", FORM, "--copies", "2", "-o", tmp_path / "forms.pdf", "--db", db,

@@ -192,13 +192,16 @@ def test_a_lone_loose_scribble_over_most_of_a_big_box_is_asked_about() -> None:
     assert reading.state == "flagged" and "scribbled over" in reading.detail, (reading.value, reading.detail)
 
 
+@pytest.mark.realdata
+@pytest.mark.slow
 def test_real_pen_marks_from_real_scans_are_read() -> None:
     """queXF's hand-filled 1-bit scans, cut out and set into our boxes (skipped when the data is absent)."""
     from bench.real_marks import find_quexf, run, summary
+    from bench.shared_data import where_looked
 
     root = find_quexf()
     if root is None:
-        pytest.skip("queXF's real scans are not beside the repository")
+        pytest.skip(f"queXF's real scans are not there: looked in {where_looked()}")
     result = run(root, styles=("standard",))
     s = summary(result)
     assert s["wrong"] == 0 and s["right_pct"] >= 97, result["examples"]

@@ -11,7 +11,6 @@ Set PAPERVOICE_REVIEW_SCREENSHOTS=DIR to also write the README screenshots.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -24,6 +23,9 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from browsers import ARGS as CHROMIUM_ARGS
+from browsers import MISSING as CHROMIUM_MISSING
+from browsers import find_chromium
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
@@ -37,9 +39,6 @@ from pipeline.options import ReviewOptions
 from pipeline.review.app import create_app
 from pipeline.scan.results import CommentReading, FileInfo, ItemReading, PageResult, PageSource
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 FORM = "care-planning-person"
 XSS = "<script>window.__pwned = 1; document.title = 'pwned'</script><img src=x onerror=\"window.__pwned=2\">"
 CONFLICT_FORM = "coproduction-operating-rules"
@@ -373,15 +372,70 @@ def test_every_page_renders(built: Built, client: FlaskClient) -> None:
     assert client.get("/answer/999/S01").status_code == 404
 
 
+def _tiles(html: str) -> dict[str, int]:
+    return {k: int(n) for n, k in re.findall(r'<span class="big">(\d+)</span> (answers|comments|pages|copies)', html)}
+
+
+def _nav(html: str) -> dict[str, int]:
+    pattern = r'>(Answers|Comments|Pages|Missing pages) <span class="count">(\d+)</span>'
+    return {k: int(n) for k, n in re.findall(pattern, html)}
+
+
+def test_overview_and_navigation_count_what_is_left(built: Built, client: FlaskClient) -> None:
+    """The overview's tiles and every page's navigation bar, counted by hand from the built ledger:
+    5 answers (2 multiple, uncertain, poor fit, conflict), 2 comments, 2 stray pages, 2 copies missing pages."""
+    home = client.get("/").get_data(as_text=True)
+    assert _tiles(home) == {"answers": 5, "comments": 2, "pages": 2, "copies": 2}
+    for path in ("/", "/comments", "/pages", "/incomplete", "/history"):
+        html = client.get(path, follow_redirects=True).get_data(as_text=True)
+        assert _nav(html) == {"Answers": 5, "Comments": 2, "Pages": 2, "Missing pages": 2}, path
+    # the per-statement table: S03 is open on two copies, none done yet
+    row = re.search(r'<span class="item-id">S03</span>.*?</tr>', home, re.S)
+    assert row is not None and re.findall(r"<td>(\d+)</td>", row.group(0)) == ["2", "0"]
+    # settle one answer: the numbers follow the ledger
+    page_id = _ids(built.db, built.serials[0], "S03")
+    token = _csrf(client, f"/answer/{page_id}/S03")
+    assert client.post(f"/answer/{page_id}/S03", data={"csrf_token": token, "value": "2"}).status_code == 302
+    home = client.get("/").get_data(as_text=True)
+    assert _tiles(home)["answers"] == 4 and _nav(home)["Answers"] == 4
+    row = re.search(r'<span class="item-id">S03</span>.*?</tr>', home, re.S)
+    assert row is not None and re.findall(r"<td>(\d+)</td>", row.group(0)) == ["1", "1"]
+
+
 # --- the real thing: a browser ----------------------------------------------------------------
+
+def test_chromium_is_found_wherever_it_is_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not only Debian's /usr/bin/chromium: the names other systems use on PATH, or a path given in
+    PAPERVOICE_CHROMIUM (a wrong one is not silently replaced by another browser)."""
+    import browsers
+
+    monkeypatch.setattr(browsers, "DEBIAN", tmp_path / "no-debian-chromium")
+    monkeypatch.delenv("PAPERVOICE_CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert browsers.find_chromium() is None
+    for name in ("google-chrome", "chromium-browser", "chromium"):  # the later ones are preferred
+        exe = tmp_path / name
+        exe.write_text("#!/bin/sh\n")
+        exe.chmod(0o755)
+        assert browsers.find_chromium() == exe
+    own = tmp_path / "own" / "chrome"
+    own.parent.mkdir()
+    own.write_text("#!/bin/sh\n")
+    own.chmod(0o755)
+    monkeypatch.setenv("PAPERVOICE_CHROMIUM", str(own))
+    assert browsers.find_chromium() == own
+    monkeypatch.setenv("PAPERVOICE_CHROMIUM", str(tmp_path / "missing"))
+    assert browsers.find_chromium() is None
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium, or make setup-browser)")
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip(CHROMIUM_MISSING)
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
     with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        b = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         yield b
         b.close()
 
@@ -439,8 +493,6 @@ def test_browser_review_by_keyboard_persists_and_exports(browser: Any, live: str
     assert "The plan was late but kind." in page.inner_text("table")
     page.close()
 
-    if importlib.util.find_spec("pipeline.export.workbook") is None:
-        pytest.skip("pipeline/export.py is not there yet: the workbook half of this test runs once it is")
     from openpyxl import load_workbook
 
     from pipeline.export.workbook import export_workbook
@@ -555,6 +607,14 @@ def test_history_json_values_render(built: Built, client: FlaskClient) -> None:
         "acknowledged: page 2, 3 missing"
     assert Q.describe_value("comment", "") == "no comment"
     assert Q.describe_value("answer", None) == "blank"
+    # acknowledge the copy missing page 3 on the page itself: the history page says so in words, not JSON
+    with Ledger(built.db, readonly=True) as led:
+        copy = next(c for c in Q.incomplete_copies(led) if c.serial == built.serials[2])
+    token = _csrf(client, "/incomplete")
+    assert client.post(f"/incomplete/{copy.anchor_page_id}", data={"csrf_token": token}).status_code == 302
+    history = client.get("/history").get_data(as_text=True)
+    assert "acknowledged: page 3 missing" in history
+    assert "acknowledge_missing" not in history and "&#34;missing&#34;" not in history
 
 
 # --- serve(): the command -------------------------------------------------------------------

@@ -6,7 +6,6 @@ hand-picked answers so each assertion names one real-world case.
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
 from dataclasses import replace
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench.score import edit_distance, normalise
 from pipeline.cli import main
 from pipeline.form.definition import FormRegistry
 from pipeline.form.generate import render_pdf
@@ -136,9 +136,11 @@ def test_every_kind_of_mark_is_read_or_flagged(person_return: dict[str, object])
 def test_handwritten_comment_is_transcribed(person_return: dict[str, object]) -> None:
     written, text = comments(person_return["db"])[(person_return["serial"], "C1")]  # type: ignore[index]
     assert written == 1
-    words = set(str(person_return["text"]).lower().split())
-    read = set(text.lower().split())
-    assert len(words & read) >= len(words) // 2, text
+    # the character error rate over the whole line, words in order: a reader that keeps half the words, or
+    # shuffles them, fails (the strict handwriting checks in test_ocr.py need the model engines; this one does not)
+    expected = normalise(str(person_return["text"]))
+    cer = edit_distance(expected, normalise(text)) / len(expected)
+    assert cer <= 0.15, f"CER {cer:.0%}: {text!r}"
 
 
 def test_summary_and_exit_code(person_return: dict[str, object]) -> None:
@@ -270,8 +272,17 @@ def test_summary_json_goes_to_stdout(person_return: dict[str, object], tmp_path:
     assert code == 0 and out["pages_by_status"] == {"form": 3} and out["copies_read"] == 1
 
 
-def test_png_and_bytes_roundtrip() -> None:
-    # a tiny sanity check of the fixture packer: dpi survives into the PDF
-    buf = io.BytesIO()
-    Image.fromarray(np.full((100, 80), 255, np.uint8)).save(buf, "PDF", resolution=150)
-    assert buf.getvalue().startswith(b"%PDF")
+def test_png_and_bytes_roundtrip(tmp_path: Path) -> None:
+    """The fixture packer and the loader agree: a page saved at 200 dpi by `save_pdf` comes back from PaperVoice's
+    loader at 200 dpi (not the 150 dpi its pixel size would suggest for A4), the same size and the same pixels."""
+    from pipeline.scan.loading import decode_page, open_pages
+
+    page = np.full((1754, 1240), 255, np.uint8)  # A4 at 150 dpi, declared as 200 dpi
+    cv2.rectangle(page, (100, 200), (400, 260), 0, -1)
+    path = save_pdf([page, page[::-1].copy()], 200, tmp_path / "packed.pdf")
+    count, jobs = open_pages(path)
+    assert count == 2
+    for job, want in zip(jobs, (page, page[::-1]), strict=True):
+        img, dpi = decode_page(job)
+        assert dpi == pytest.approx(200, abs=0.5) and img.shape == want.shape
+        assert np.abs(img.astype(int) - want).mean() < 2

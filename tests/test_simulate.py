@@ -71,6 +71,7 @@ def _digest(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_same_seed_same_output_whatever_the_jobs(tmp_path: Path, registry: FormRegistry, simulated) -> None:  # type: ignore[no-untyped-def]
     spec, _ = simulated
     again = simulate_returns(_spec(tmp_path, "b", copies=3, containers={"pdf": 1, "tiff": 1, "images": 1}, jobs=1),

@@ -146,6 +146,7 @@ def assert_rerun_finishes(db: Path, returns: Returns, reference: Reference) -> N
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.slow
 def test_ledger_cannot_grow(jobs: int, returns: Returns, reference: Reference, tmp_path: Path) -> None:
     """SQLite's own limit on the file's size: 'database or disk is full', the same error a full disk gives."""
     db = returns.fresh_ledger(tmp_path)
@@ -172,6 +173,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", str(where)], capture_output=True, check=False)
 
 
+@pytest.mark.slow
 def test_disk_full(small_disk: Path, returns: Returns, reference: Reference) -> None:
     db = small_disk / "ledger.db"
     shutil.copyfile(returns.base_db, db)

@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -90,7 +91,12 @@ def main(argv: list[str] | None = None) -> int:
                 for stations in (1, 2):
                     target = (str(work / f"scan-{stations}.db") if name == "sqlite"
                               else server.new_database(f"scan{stations}"))
-                    copy_ledger(issued, target, backup=True)  # the same issued serials in every ledger
+                    station = work / f"station-{name}-{stations}.db"  # the same issued serials everywhere
+                    shutil.copyfile(issued, station)
+                    if name == "sqlite":
+                        station.rename(target)
+                    else:
+                        copy_ledger(station, target)
                     files = batch.inputs
                     batches = [files] if stations == 1 else [files[0::2], files[1::2]]
                     seconds = _scan(target, batches)

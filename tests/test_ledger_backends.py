@@ -202,6 +202,12 @@ def test_ledger_copy_both_ways_keeps_everything(pg_server, tmp_path: Path) -> No
         ledger.issue_serials("demo", 1, "standard", "a4", pages=2, copies=1, output=None)
     with open_ledger(back) as ledger, pytest.raises(LedgerError, match="is a backup copy"):
         ledger.issue_serials("demo", 1, "standard", "a4", pages=2, copies=1, output=None)
+    for where, why in ((src, "was copied to"), (back, "is a backup copy")):  # nor scans, nor decisions
+        with open_ledger(where) as ledger:
+            with pytest.raises(LedgerError, match=why):
+                ledger.record_file(info("late.pdf"), [other_page("late.pdf", 0, "blank")])
+            with pytest.raises(LedgerError, match="would be missing"):
+                ledger.decide("page", 1, "", json.dumps({"action": "not_form"}))
     with open_ledger(pg) as ledger:
         assert ledger.issue_serials("demo", 1, "standard", "a4", pages=2, copies=1, output=None) == ["000003U"]
         ledger.decide("page", 1, "", json.dumps({"action": "not_form"}))  # ids go on after the copied ones

@@ -61,6 +61,11 @@ class Backend(ABC):
     def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
         """An INSERT into a table with an `id` key: the new row's id."""
 
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[int]:
+        """Insert rows into a table with an `id` key; their new ids, in order (one round trip where it can)."""
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        return [self.insert(sql, row) for row in rows]
+
     # --- transactions ----------------------------------------------------------------------------
 
     @abstractmethod

@@ -143,6 +143,16 @@ class PostgresBackend(Backend):
     def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
         return int(self.execute(sql + " RETURNING id", params).fetchone()[0])
 
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[int]:
+        """The ids are drawn from the table's own sequence first, so all the rows go in one batch."""
+        if not rows:
+            return []
+        ids = [int(r[0]) for r in self.execute(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, ?)", (len(rows),))]
+        self.executemany(f"INSERT INTO {table} (id, {', '.join(columns)}) VALUES (?, {', '.join('?' * len(columns))})",
+                         [(new_id, *row) for new_id, row in zip(ids, rows, strict=True)])
+        return ids
+
     @contextmanager
     def write(self) -> Iterator[None]:
         self.execute("BEGIN")

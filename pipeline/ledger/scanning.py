@@ -80,7 +80,12 @@ class ScanWriter:
         """The file's row, created (incomplete) before its first page is committed; an incomplete row left by
         an interrupted scan is carried on.  A file that failed before is tried again from scratch, and a
         failure recorded under its name alone (it could not be opened then) is forgotten."""
+        from pipeline.ledger.stations import write_problem
+
         with self.transaction() as db:
+            problem = write_problem(db)
+            if problem is not None:
+                raise problem
             db.execute("DELETE FROM files WHERE sha256 = ?", (UNOPENED_KEY + stored_path(info.path),))
             old = db.execute("SELECT id, outcome, complete FROM files WHERE sha256 = ?", (info.sha256,)).fetchone()
             if old is not None:
@@ -180,6 +185,13 @@ class ScanWriter:
             return None
         return db.insert("INSERT INTO images (kind, mime, data) VALUES (?, ?, ?)", (kind, mime_of(png), png))
 
+    @staticmethod
+    def _images(db: Backend, wanted: list[tuple[str, bytes]]) -> list[int | None]:
+        """Every crop of a page stored at once (None where there is no picture), ids in the order given."""
+        kept = [(kind, mime_of(png), png) for kind, png in wanted if png]
+        ids = iter(db.insert_rows("images", ("kind", "mime", "data"), kept))
+        return [next(ids) if png else None for _, png in wanted]
+
     def _record_page(self, db: Backend, file_id: int, r: PageRecord) -> str:
         status, reason, duplicate_of, issued = self._place(db, r)
         ident = r.identity
@@ -225,16 +237,16 @@ class ScanWriter:
             " confidence, faint, solid, match) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(page_id, b.item, b.value, b.coverage, b.darkness, b.spill, b.dx_mm, b.dy_mm, b.state, b.confidence,
               b.faint, b.solid, b.match) for b in r.boxes])
-        for item in r.items:
-            crop = self._image(db, "item", item.crop_png)
-            db.execute("INSERT INTO answers (page_id, item, value, state, reason, detail, confidence, crop_id)"
+        crops = self._images(db, [*(("item", i.crop_png) for i in r.items),
+                                  *(("comment", c.crop_png) for c in r.comments)])
+        db.executemany("INSERT INTO answers (page_id, item, value, state, reason, detail, confidence, crop_id)"
                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (page_id, item.item, item.value, item.state, item.reason, item.detail, item.confidence, crop))
-        for c in r.comments:
-            crop = self._image(db, "comment", c.crop_png)
-            db.execute("INSERT INTO comments (page_id, item, written, text, confidence, engine, crop_id)"
+                       [(page_id, item.item, item.value, item.state, item.reason, item.detail, item.confidence, crop)
+                        for item, crop in zip(r.items, crops, strict=False)])
+        db.executemany("INSERT INTO comments (page_id, item, written, text, confidence, engine, crop_id)"
                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (page_id, c.item, int(c.written), c.text, c.confidence, c.engine, crop))
+                       [(page_id, c.item, int(c.written), c.text, c.confidence, c.engine, crop)
+                        for c, crop in zip(r.comments, crops[len(r.items):], strict=True)])
         if status == "conflict" and duplicate_of is not None:
             self._flag_conflicts(db, duplicate_of, r, page_id)
 

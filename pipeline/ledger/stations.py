@@ -91,6 +91,22 @@ def issue_problem(db: Backend) -> LedgerError | None:
     return None
 
 
+def write_problem(db: Backend) -> LedgerError | None:
+    """Why scans and decisions must not go into this ledger (it was moved elsewhere, or is a backup), or None:
+    they would be missing from the ledger everyone else uses."""
+    retired = _meta(db, RETIRED_KEY)
+    if retired is None:
+        return None
+    if retired.get("backup"):
+        return LedgerError(f"the ledger {db.shown} is a backup copy made on {retired.get('at', '?')}: what is "
+                           "scanned or decided here would be missing from the ledger in use",
+                           "use the ledger this backup was made from; if that one is lost, run "
+                           f"'papervoice ledger claim --db {db.shown}' first")
+    return LedgerError(f"the ledger {db.shown} was copied to {retired.get('to')} on {retired.get('at', '?')}: what "
+                       "is scanned or decided here would be missing there",
+                       f"use --db {retired.get('to')} (or set PAPERVOICE_DB to it)")
+
+
 def claim(db: Backend) -> None:
     """A person says this ledger is now the only one in use: it may issue serials again here."""
     set_meta(db, RETIRED_KEY, None)

@@ -203,7 +203,12 @@ class Ledger(ScanWriter):
 
     def decide(self, kind: str, page_id: int, item: str, value: str | None, by: str = "") -> int:
         """Record a person's decision; the previous effective value is kept for the audit trail."""
+        from pipeline.ledger.stations import write_problem
+
         with self.transaction() as db:
+            problem = write_problem(db)
+            if problem is not None:
+                raise problem
             previous = self._effective(db, kind, page_id, item)
             return db.insert(
                 "INSERT INTO decisions (kind, page_id, item, previous, value, decided_at, decided_by)"

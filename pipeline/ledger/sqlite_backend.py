@@ -7,7 +7,6 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from pathlib import Path
 from typing import Any
 
 from pipeline import constants as C
@@ -228,8 +227,3 @@ def _code(exc: Exception) -> int | None:
 
 def _plain(sql: str) -> str:
     return re.sub(r"\s+", " ", sql.replace("IF NOT EXISTS ", "")).strip()
-
-
-def file_of(url: LedgerURL) -> Path:
-    assert url.path is not None
-    return url.path

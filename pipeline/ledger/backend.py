@@ -74,10 +74,21 @@ class Backend(ABC):
         """One write transaction; writers queue (one at a time per ledger), so a check-then-write inside it
         (is this page a repeat? which serial is next?) cannot race another station."""
 
-    @abstractmethod
+    #: how this database starts a transaction that reads as of one moment
+    BEGIN_SNAPSHOT = "BEGIN"
+
     @contextmanager
     def snapshot(self) -> Iterator[None]:
         """Read as of one moment: a scan writing meanwhile cannot show half its file to the reader."""
+        self.execute(self.BEGIN_SNAPSHOT)
+        try:
+            yield
+        finally:
+            self.rollback()
+
+    @abstractmethod
+    def rollback(self) -> None:
+        """End the transaction in hand, if any, writing nothing; never hides the error that led here."""
 
     @property
     @abstractmethod

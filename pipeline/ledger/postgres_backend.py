@@ -98,6 +98,7 @@ def ddl(sql: str) -> str:
 
 class PostgresBackend(Backend):
     name = "postgresql"
+    BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
     def __init__(self, url: LedgerURL, readonly: bool = False) -> None:
         self.url, self.readonly = url, readonly
@@ -161,21 +162,13 @@ class PostgresBackend(Backend):
             yield
             self.execute("COMMIT")
         except BaseException:
-            self._rollback()
+            self.rollback()
             raise
 
-    def _rollback(self) -> None:
+    def rollback(self) -> None:
         if self.in_transaction:
             with suppress(self._psycopg.Error):
                 self.conn.execute("ROLLBACK")
-
-    @contextmanager
-    def snapshot(self) -> Iterator[None]:
-        self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        try:
-            yield
-        finally:
-            self._rollback()
 
     @property
     def in_transaction(self) -> bool:

@@ -103,25 +103,17 @@ class SQLiteBackend(Backend):
             yield
             self.conn.execute("COMMIT")
         except BaseException as exc:
-            self._rollback()
+            self.rollback()
             if isinstance(exc, sqlite3.Error):  # e.g. the disk filled up part-way through the file's pages
                 raise self.error(exc) from exc
             raise
 
-    def _rollback(self) -> None:
+    def rollback(self) -> None:
         # after some errors (disk full, I/O error) SQLite has already rolled back by itself; a failed
         # ROLLBACK must not hide the error that caused it: SQLite undoes the transaction on the next open
         if self.conn.in_transaction:
             with suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
-
-    @contextmanager
-    def snapshot(self) -> Iterator[None]:
-        self.execute("BEGIN")
-        try:
-            yield
-        finally:
-            self._rollback()
 
     @property
     def in_transaction(self) -> bool:

@@ -3,7 +3,7 @@
 PY := .venv/bin/python
 DEMO := demo-output
 
-.PHONY: setup setup-browser demo test test-fast lint bench bench-quick bench-memory bench-export bench-adopted previews clean
+.PHONY: setup setup-browser demo test test-fast lint bench bench-quick bench-memory bench-export bench-adopted previews clean catalogues
 
 setup:
 	@bash scripts/setup.sh
@@ -24,6 +24,14 @@ test-fast: setup
 lint: setup
 	$(PY) -m ruff check pipeline tests bench
 	$(PY) -m mypy
+
+# the fixed printed text's catalogues (pipeline/locale): extract the messages, merge them into every language's
+# .po (new ones come out empty, changed ones fuzzy: a translator fills them in), compile the .mo files
+catalogues:
+	$(PY) -m babel.messages.frontend extract -F babel.cfg -k tr -k N_ --no-location --sort-output \
+	    --project PaperVoice --copyright-holder PaperVoice -o pipeline/locale/papervoice.pot .
+	$(PY) -m babel.messages.frontend update -D papervoice -i pipeline/locale/papervoice.pot -d pipeline/locale -w 120
+	$(PY) -m babel.messages.frontend compile -D papervoice -d pipeline/locale --statistics
 
 bench: setup
 	$(PY) -m bench.run --full

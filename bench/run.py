@@ -247,8 +247,10 @@ def run(mode: str, keep: Path | None, seed: int, skip_baseline: bool) -> dict[st
         marks = simulate_set("marks", plan.marks_copies, seed, work, blank_comments=True)
         comments = simulate_set("comments", plan.comments_copies, seed + 1, work, comment_rate=0.5)
         hands = simulate_set("handwriting", plan.handwriting_copies, seed + 2, work, comment_rate=1.0, junk=False)
+        # the wide set, which no threshold was tuned on, also prints in Easy Read: every style scored on it
         variety = simulate_set("variety", plan.variety_copies, seed + 3, work, comment_rate=0.6, variety="wide",
-                               degrade=DegradeParams(bitonal_threshold=WIDE_BITONAL_THRESHOLD))
+                               degrade=DegradeParams(bitonal_threshold=WIDE_BITONAL_THRESHOLD),
+                               styles=("standard", "large-print", "easy-read"))
         sets = (marks, comments, hands, variety)
         sim_pages = sum(x["truth"].pages for x in sets)
         sim_seconds = sum(x["truth"].seconds for x in sets)

@@ -314,13 +314,24 @@ def score_pages(conn: sqlite3.Connection, truth: dict[str, Any]) -> dict[str, An
     }
 
 
+def score_by_style(conn: sqlite3.Connection, truth: dict[str, Any]) -> dict[str, Any]:
+    """The at-a-glance figures for each print style (standard, large print, Easy Read) on the same set: a style
+    must be read as accurately as standard print."""
+    styles = sorted({c["style"] for c in truth["copies"]})
+    out = {}
+    for style in styles:
+        part = score_by_kind(conn, {**truth, "copies": [c for c in truth["copies"] if c["style"] == style]})
+        out[style] = {"glance": part["glance"], "copies": sum(1 for c in truth["copies"] if c["style"] == style)}
+    return out
+
+
 def score(db: Path, truth: dict[str, Any]) -> dict[str, Any]:
     """Every figure for one ledger."""
     conn = _connect(db)
     try:
         return {"items": score_items(conn, truth), "comments": score_comments(conn, truth),
                 "pages": score_pages(conn, truth), "marks_by_kind": score_by_kind(conn, truth),
-                "comments_by_kind": score_comment_kinds(conn, truth)}
+                "comments_by_kind": score_comment_kinds(conn, truth), "by_style": score_by_style(conn, truth)}
     finally:
         conn.close()
 

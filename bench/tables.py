@@ -28,6 +28,13 @@ def kind_tables(r: dict[str, Any]) -> list[str]:
              f"{lost[1]} rows.", "",
              "| Kind of mark | n | Right, no flag | Flagged | Wrong, no flag |", "|---|---|---|---|---|"]
     lines += _kind_rows(marks["by_kind"])
+    styles = v.get("by_style")
+    if styles:
+        names = {"standard": "Standard print", "large-print": "Large print", "easy-read": "Easy Read"}
+        lines += ["", "The same wide set by print style (answers read at a glance):", "",
+                  "| Style | Copies | n | Right, no flag | Wrong, no flag |", "|---|---|---|---|---|"]
+        lines += [f"| {names.get(k, k)} | {st['copies']} | {st['glance']['n']} | {st['glance']['right_pct']}% | "
+                  f"{st['glance']['wrong_pct']}% |" for k, st in styles.items()]
     lines += ["", f"By kind of comment (a comment may be of several kinds). Written comments read as blank: "
               f"**{comments['written_read_as_blank']}**; blank fields sent to a person as possibly written: "
               f"{comments['blank_sent_as_possibly_written']}; of those and the written ones, sent because the page "

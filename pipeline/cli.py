@@ -49,15 +49,49 @@ def _registry(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return FormRegistry.from_dirs(list(_forms_dirs(args)))
 
 
+def _registry_cached(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    if getattr(args, "_registry", None) is None:
+        args._registry = _registry(args)
+    return args._registry
+
+
+def _style_of(args: argparse.Namespace) -> str:
+    """--style, or the older --large-print switch."""
+    style = getattr(args, "style", None)
+    if args.large_print and style not in (None, "large-print"):
+        raise_usage(f"--large-print and --style {style} ask for two different styles", "give one of them")
+    return "large-print" if args.large_print else (style or "standard")
+
+
+def _form_in_language(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The form named on the command line, in --language (and --bilingual: with the form's own language)."""
+    from pipeline.form.i18n import check_language
+
+    registry = _registry_cached(args)
+    form = registry.get(args.form)
+    language = getattr(args, "language", None)
+    if getattr(args, "bilingual", False):
+        if not language or "+" in language or language == form.language:
+            raise_usage("--bilingual prints a translation beside the form's own language",
+                        f"add --language with the translation, e.g. --language cy --bilingual (for {form.id})")
+        language = f"{language}+{form.language}"
+    if language:
+        check_language(language)
+    form = registry.in_language(form, language)
+    return form
+
+
 def cmd_forms(args: argparse.Namespace) -> int:
     from pipeline.form.layout import compute_layout
 
     rows = []
-    for form in _registry(args).all():
+    registry = _registry_cached(args)
+    for form in registry.all():
         std = compute_layout(form, "a4", "standard").page_count
         large = compute_layout(form, "a4", "large-print").page_count
         rows.append({"id": form.id, "version": form.version, "title": form.title, "audience": form.audience,
-                     "items": len(form.items), "pages_standard": std, "pages_large_print": large})
+                     "items": len(form.items), "pages_standard": std, "pages_large_print": large,
+                     "languages": registry.languages(form.id, form.version)})
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -74,7 +108,11 @@ def cmd_adopt(args: argparse.Namespace) -> int:
     blank = Path(args.blank)
     if not blank.exists():
         raise_usage(f"{blank}: no such file", "give the path of a blank copy of the form (PDF, PNG or TIFF)")
-    report = adopt_blank(blank, args.id, Path(args.forms_dir or "forms"), force=args.force)
+    forms_dir = Path(args.forms_dir or "forms")
+    if forms_dir.exists() and not forms_dir.is_dir():
+        raise_usage(f"--forms-dir {shown(forms_dir)}: is a file, not a folder",
+                    "give the folder the form definition should be written to (it is made if it does not exist)")
+    report = adopt_blank(blank, args.id, forms_dir, force=args.force)
     say(f"Adopted {blank} as '{args.id}': {plural(report.boxes, 'answer box', 'answer boxes')} in "
         f"{plural(report.questions, 'question')}, {plural(report.fields, 'text area')}, on "
         f"{plural(report.pages, 'page')}.")
@@ -90,9 +128,12 @@ def cmd_adopt(args: argparse.Namespace) -> int:
 
 def cmd_layout(args: argparse.Namespace) -> int:
     from pipeline.form.layout import compute_layout
+    from pipeline.form.printable import check_printable
 
-    form = _registry(args).get(args.form)
-    layout = compute_layout(form, args.paper, "large-print" if args.large_print else "standard")
+    form = _form_in_language(args)
+    style = _style_of(args)
+    check_printable(form, style)
+    layout = compute_layout(form, args.paper, style)
     if args.json:
         print(layout.dumps())
     else:
@@ -108,10 +149,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     if args.copies < 1 or args.copies > 100_000:
         raise_usage(f"--copies must be from 1 to 100000, not {args.copies}", "use e.g. --copies 50")
-    form = _registry(args).get(args.form)
+    from pipeline.form.i18n import translator
+
+    form = _form_in_language(args)
+    style = _style_of(args)
+    for language in translator(form.language).missing():
+        say(f"Note: there is no '{language}' catalogue (pipeline/locale): the fixed text of {form.id} (headings, "
+            "examples, page footer) prints in English.")
+    if form.translation_status:
+        say(f"Note: {form.path.name if form.path else form.id}: {form.translation_status}.")
     with open_ledger(args.db) as ledger:
         result = generate(form, args.copies, Path(args.output), ledger=ledger, paper=args.paper,
-                          style="large-print" if args.large_print else "standard",
+                          style=style,
                           manifest=Path(args.manifest) if args.manifest else None,
                           progress=_GenerateProgress(args.copies))
     serials = (f"serial {result.serials[0]}" if len(result.serials) == 1
@@ -214,6 +263,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from pipeline.simulate.returns import SimulationSpec, simulate_returns
 
+    if not 1 <= args.copies <= 10_000:  # per form and style: 10,000 already makes tens of thousands of pages
+        raise_usage(f"--copies must be from 1 to 10000, not {args.copies}", "use e.g. --copies 5")
     spec = SimulationSpec(forms=tuple(args.form), copies=args.copies, seed=args.seed, db=args.db,
                           output_dir=Path(args.output_dir), blank_comments=args.blank_comments,
                           variety=args.variety)
@@ -301,6 +352,15 @@ def _ledger_commands(add: _Add) -> None:
                        allow_abbrev=False)
     p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.set_defaults(func=cmd_ledger_claim, parser=p)
+def _language_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--style", choices=["standard", "large-print", "easy-read"], default=None,
+                   help="standard (default), large-print (as --large-print) or easy-read (a picture beside each "
+                        "statement, a faces scale, boxes of 12 mm)")
+    p.add_argument("--language", metavar="CODE",
+                   help="print the form's translation in this language (e.g. cy: forms/ID.cy.yaml); two codes "
+                        "joined by '+' (cy+en) print both languages together")
+    p.add_argument("--bilingual", action="store_true",
+                   help="with --language: print that language and the form's own together, the translation first")
 
 
 def _form_commands(add: _Add) -> None:
@@ -312,6 +372,7 @@ def _form_commands(add: _Add) -> None:
     p = add("layout", "print the geometry of a form's pages (public contract: pt, top-left origin)")
     p.add_argument("form")
     p.add_argument("--large-print", action="store_true")
+    _language_options(p)
     p.add_argument("--paper", choices=["a4", "letter"], default="a4")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_layout)
@@ -328,6 +389,7 @@ def _form_commands(add: _Add) -> None:
     p.add_argument("--copies", type=int, default=1)
     p.add_argument("-o", "--output", required=True, metavar="OUT.pdf")
     p.add_argument("--large-print", action="store_true")
+    _language_options(p)
     p.add_argument("--paper", choices=["a4", "letter"], default="a4")
     p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--manifest", metavar="OUT.csv", help="write serial,pdf_page,form_page for every PDF page")

@@ -47,6 +47,15 @@ LINE_SPACING = 1.3  # leading as a multiple of the font size
 # --- Boxes --------------------------------------------------------------------------------
 STANDARD_BOX_MM = 8.0
 LARGE_BOX_MM = 11.0
+EASY_READ_BODY_PT = 18.0  # Easy Read: large, plain text, one statement per block with a picture beside it
+EASY_READ_TITLE_PT = 26.0
+EASY_READ_HEADING_PT = 20.0
+EASY_READ_LABEL_PT = 14.0
+EASY_READ_BOX_MM = 12.0  # at least 11 mm
+EASY_READ_PICTURE_MM = 24.0  # the picture beside each statement
+EASY_READ_FACE_MM = 15.0  # the face above each box of the scale
+EASY_READ_COMMENT_LINE_SPACING_MM = 13.0
+PICTURE_LINE_WIDTH_PT = 2.0
 BOX_LINE_WIDTH_PT = 1.4
 ITEM_GAP_MM = 6.0  # vertical space between items
 READING_WIDTH_MM = 150.0  # running text wraps at this width: shorter lines are easier to follow
@@ -75,6 +84,7 @@ MARK_SIZE_TOLERANCE = 0.45  # accepted relative size error of a found mark
 QR_SEARCH_MARGIN_MM = 14.0  # extra margin around the corner crops of the closer QR search
 QR_DECODE_PAD_PX = 16  # white margin added around an image before decoding
 QR_SEARCH_DPI = 150.0  # the whole page is first searched for codes at this resolution
+QR_MAX_HITS = 8  # codes kept from one page for the vote: its own four, and a few strays beside them
 BLANK_PAGE_INK_FRACTION = 0.002  # a page with less ink than this is blank
 
 # --- Scanner: marks -----------------------------------------------------------------------
@@ -135,7 +145,14 @@ MARKS_ONLY_CORNER_REACH_MM = 45.0  # a corner mark is looked for this far from t
 REFINE_MIN_BOXES = 8  # printed squares needed to refit a weakly anchored page by them
 
 # --- Scanner: comments --------------------------------------------------------------------
+TIFF_MAX_FRAMES = 100_000  # pages of one TIFF file read at most (a 5,000-page stack is already large)
+TIFF_MAX_TAG_BYTES = 16_000_000  # one value in a TIFF page's directory: larger is damage
+TIFF_MAX_FRAME_BYTES = 600_000_000  # a TIFF page's stored picture data (118 Mpx of colour is about 360 MB)
+FORM_FILE_MAX_NODES = 2_000_000  # values in a form file once YAML aliases are written out (billion laughs: 10**9)
+FORM_FILE_MAX_BYTES = 8_000_000  # a form file larger than this is refused unread (real ones are a few kB to 1 MB)
 COMMENT_INSET_MM = 1.5  # drop this much inside the frame before looking for writing
+COMMENT_BACKGROUND_MM = 4.0  # a comment field's own background: closing this wide (wider than any pen stroke)
+COMMENT_DARKEST_TINT = 0.5  # share of the paper's level: a field shaded darker than this is not a background
 COMMENT_WRITTEN_MIN_INK_MM2 = 2.0  # stroke ink (lines and specks out) that makes a field written: "No." is ~3 mm²
 COMMENT_WRITTEN_MIN_EXTENT_MM = 2.5  # ... spread at least this far (a letter's height)
 COMMENT_POSSIBLE_MIN_INK_MM2 = 0.5  # less stroke ink than written but this much: possibly written, to a person
@@ -160,6 +177,7 @@ OCR_TIMEOUT_S = 30.0
 MAX_PAGES_IN_FLIGHT_PER_JOB = 3  # bounds memory: pages decoded but not yet written
 SQLITE_BUSY_TIMEOUT_MS = 60_000  # also how long a PostgreSQL ledger's writer waits for the lock
 POSTGRES_CONNECT_TIMEOUT_S = 10  # a ledger server that does not answer: say so rather than hang
+LEDGER_WAIT_NOTICE_S = 2.0  # waiting longer than this for a ledger another program holds is said on stderr
 
 # --- Status and check ----------------------------------------------------------------------
 REPORT_MAX_LISTED = 20  # entries per kind of problem or list in status and check output
@@ -212,6 +230,7 @@ SINGLE_IMAGE_MIN_COVER = 0.9  # an embedded image covering this share of the pag
 MAX_INSPECTED_CONTENT_BYTES = 262_144  # PDF pages drawing more than this are rendered, not inspected for one image
 
 # --- Export -------------------------------------------------------------------------------
+EXPORT_SCRATCH_ABANDONED_S = 86_400  # a scratch folder of an export this old, whose process cannot be asked, is removed
 EXPORT_COMMENT_IMAGE_WIDTH_PX = 600  # handwriting crops are shown this wide (96-dpi pixels, about 16 cm)
 EXPORT_COMMENT_IMAGE_MAX_HEIGHT_PX = 380  # ... and at most this tall (Excel rows stop at 409 pt)
 EXPORT_ITEM_IMAGE_WIDTH_PX = 560  # an item's row (statement and boxes) on the Review sheet

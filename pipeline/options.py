@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,6 +35,26 @@ def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
+#: A Dask scheduler PaperVoice can reach: TCP (or TLS), host and port; other protocols (inproc, ucx) are not ours.
+_SCHEDULER_RE = re.compile(r"(?:(?P<scheme>[a-z]+)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(?P<port>[0-9]+))?")
+
+
+def check_scheduler_address(address: str) -> None:
+    """`--dask-scheduler`: 'local', or tcp://host:port (tls:// too; the scheme may be left out)."""
+    if address == "local":
+        return
+    advice = "write it as tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786 (8786 is Dask's usual port), or use 'local'"
+    found = _SCHEDULER_RE.fullmatch(address.strip())
+    if found is None:
+        raise UsageError(f"--dask-scheduler {address!r} is not a scheduler address", advice)
+    if found["scheme"] not in (None, "tcp", "tls"):
+        raise UsageError(f"--dask-scheduler {address}: the '{found['scheme']}://' protocol is not supported", advice)
+    if found["port"] is None:
+        raise UsageError(f"--dask-scheduler {address}: the port number is missing", advice)
+    if not 1 <= int(found["port"]) <= 65535:
+        raise UsageError(f"--dask-scheduler {address}: the port must be from 1 to 65535", advice)
+
+
 @dataclass(frozen=True)
 class ScanOptions:
     db: str = field(default_factory=default_ledger)
@@ -53,6 +74,8 @@ class ScanOptions:
             raise UsageError(f"--jobs must be from 1 to 256, not {self.jobs}", "use e.g. --jobs 2")
         if self.ocr not in OCR_ENGINES:
             raise UsageError(f"unknown OCR engine '{self.ocr}'", f"use one of: {', '.join(OCR_ENGINES)}")
+        if self.dask_scheduler is not None:
+            check_scheduler_address(self.dask_scheduler)
         if self.shared_storage and not self.dask_scheduler:
             raise UsageError("--shared-storage only makes sense with --dask-scheduler",
                              "add --dask-scheduler ADDRESS (or local), or drop --shared-storage")
@@ -87,8 +110,9 @@ class ReviewOptions:
 
     def __post_init__(self) -> None:
         _ledger_address(self)
-        if not 0 <= self.port <= 65535:
-            raise UsageError(f"--port {self.port} is not a port number", "use a number from 1024 to 65535")
+        if not (self.port == 0 or 1024 <= self.port <= 65535):  # 0: any free port (tests, scripts)
+            raise UsageError(f"--port {self.port} is not a port the review page can use (ports below 1024 are "
+                             "kept for system services)", "use a number from 1024 to 65535, e.g. --port 8000")
         if not self.is_local and not self.token:
             raise UsageError(
                 f"refusing to serve the review page on {self.host} without an access token",

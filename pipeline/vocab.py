@@ -90,6 +90,7 @@ class FlagReason(Vocab):
     CANCELLED = "cancelled", "a box is filled in to cancel it and no other box is marked"
     OUTSIDE = "outside", "a mark outside the boxes: beside a box, between two boxes, or round a number"
     LOST_MARKS = "lost_marks", "nothing clear here, but marks on this page look faint or lost in scanning"
+    PAGE_BLANK = "page_blank", "no answer anywhere on this page: left out, or marked too lightly to see"
 
 
 class DecisionKind(Vocab):

@@ -153,8 +153,9 @@ def _responses(built: dict, form: str):  # type: ignore[no-untyped-def]
 
 def test_responses_header_and_values_equal_ledger(built: dict) -> None:
     ws = _responses(built, PERSON)
-    assert header(ws) == ["Serial", "Form", "Version", "Scanned file", "Pages", *ITEMS, "C1", "Needs review"]
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:Q{ws.max_row}"
+    assert header(ws) == ["Serial", "Form", "Version", "Scanned file", "Pages", *ITEMS, "C1", "Needs review",
+                          "Language"]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:R{ws.max_row}"
     data = rows(ws)[1:]
     serials = [r[0] for r in data]
     assert serials == sorted(built["person"][:5]) and len(set(serials)) == len(serials)
@@ -171,7 +172,8 @@ def test_responses_header_and_values_equal_ledger(built: dict) -> None:
     assert by_serial[p[2]][9] == 4  # S05 settled by a person
     assert by_serial[p[2]][7] is None  # S03: machine could not choose
     assert by_serial[p[3]][7] is None  # S03 left blank
-    assert [by_serial[s][-1] for s in p[:5]] == ["yes", "no", "yes", "yes", "no"]
+    assert [by_serial[s][-2] for s in p[:5]] == ["yes", "no", "yes", "yes", "no"]
+    assert {by_serial[s][-1] for s in p[:5]} == {"en"}  # printed in the form file's own language
     assert p[5] not in by_serial  # never returned
 
 
@@ -304,7 +306,7 @@ def test_settled_questions_leave_review(built: dict, tmp_path: Path) -> None:
     assert rows(wb["Review"])[1:] == []
     assert not wb["Review"]._images
     responses = _responses({"wb": wb}, PERSON)
-    assert {r[-1] for r in rows(responses)[1:]} == {"no"}
+    assert {r[-2] for r in rows(responses)[1:]} == {"no"}
     assert not any(c.comment for row in responses.iter_rows() for c in row)
     pages = {r[2]: r[9] for r in rows(wb["Pages"])[1:] if r[2] == "not_form"}
     assert pages == {"not_form": "confirmed: not a form"}
@@ -370,7 +372,7 @@ def test_csv(built: dict) -> None:
     with open(built["csv"] / f"{PERSON}.csv", encoding="utf-8", newline="") as fh:
         data = list(csv.reader(fh))
     assert data[0] == ["Serial", "Form", "Version", "Scanned file", "Pages", *ITEMS, "C1", "Needs review",
-                       "Items to review"]
+                       "Language", "Items to review"]
     by_serial = {r[0]: r for r in data[1:]}
     p = built["person"]
     assert by_serial[p[2]][7] == "" and by_serial[p[2]][9] == "4" and by_serial[p[2]][-1] == "S03 C1"

@@ -63,7 +63,9 @@ def generate(form: str, style: str, paper: str, out: Path, db: Path, copies: int
     args = ["generate", form, "--copies", str(copies), "-o", str(pdf), "--paper", paper, "--db", str(db),
             "--manifest", str(manifest)]
     if style == "large-print":
-        args.append("--large-print")
+        args.append("--large-print")  # the older switch still works
+    elif style != "standard":
+        args += ["--style", style]
     result = run_cli(*args)
     assert result.stdout.strip() == str(pdf), "generate prints the PDF path on stdout, messages on stderr"
     return pdf, manifest
@@ -97,8 +99,7 @@ def printed(tmp_path_factory: pytest.TempPathFactory, ledger_path: Path) -> dict
         pdf, manifest = made[combo]
         with manifest.open(newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
-        layout_args = ["layout", form, "--json", "--paper", paper] + (["--large-print"] if style == "large-print"
-                                                                       else [])
+        layout_args = ["layout", form, "--json", "--paper", paper, "--style", style]
         layout = json.loads(run_cli(*layout_args).stdout)
         result[combo] = Printed(form, style, paper, pdf, rows, layout, {dpi: rendered[combo, dpi] for dpi in DPIS})
     return result

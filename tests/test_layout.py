@@ -233,8 +233,7 @@ def test_layout_is_deterministic(registry: FormRegistry) -> None:
 
 def _cli_layout(form_id: str, style: str, paper: str) -> dict:
     cmd = [sys.executable, "-m", "pipeline", "layout", form_id, "--json", "--paper", paper]
-    if style == "large-print":
-        cmd.append("--large-print")
+    cmd += ["--large-print"] if style == "large-print" else ["--style", style]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True, timeout=60)
     return json.loads(out.stdout)
 
@@ -247,20 +246,21 @@ def test_layout_json_contract(registry: FormRegistry, style: str, paper: str) ->
     """`papervoice layout FORM --json`: points, top-left origin, y down, boxes as outer edges."""
     form = registry.latest("care-planning-person")
     data = _cli_layout(form.id, style, paper)
-    assert set(data) == {"form", "version", "paper", "style", "page_size", "pages"}
+    assert set(data) == {"form", "version", "paper", "style", "page_size", "pages", "language", "direction"}
+    assert (data["language"], data["direction"]) == (form.language, "ltr")
     assert (data["form"], data["version"], data["paper"], data["style"]) == (form.id, form.version, paper, style)
     assert data["page_size"] == pytest.approx(list(C.PAPER_SIZES_PT[paper]), abs=0.001)  # pt, not mm or px
     layout = compute_layout(form, paper, style)
     assert data == json.loads(layout.dumps()), "the CLI prints exactly the geometry the generator draws"
     for n, page in enumerate(data["pages"], start=1):
-        assert set(page) == {"page", "registration_marks", "codes", "boxes", "text_fields", "text_blocks"}
+        assert set(page) == {"page", "registration_marks", "codes", "boxes", "text_fields", "text_blocks", "pictures"}
         assert page["page"] == n
         assert len(page["registration_marks"]) == 4 and len(page["codes"]) == 4
         assert all(set(r) == RECT_KEYS for r in page["registration_marks"] + page["codes"])
         assert all(set(b) == RECT_KEYS | {"item", "value"} for b in page["boxes"])
         assert all(set(t) == RECT_KEYS | {"item"} for t in page["text_fields"])
         assert all(set(t) == RECT_KEYS | {"kind", "text", "size_pt", "bold"} for t in page["text_blocks"])
-        box_pt = mm(C.LARGE_BOX_MM if style == "large-print" else C.STANDARD_BOX_MM)
+        box_pt = mm({"large-print": C.LARGE_BOX_MM, "easy-read": C.EASY_READ_BOX_MM}.get(style, C.STANDARD_BOX_MM))
         assert all(b["w"] == pytest.approx(box_pt, abs=0.01) for b in page["boxes"])
         # top-left origin, y down: the first mark is top-left, the third bottom-right
         tl, _, br, _ = page["registration_marks"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.form.definition import FormRegistry
-from pipeline.ledger.store import Ledger, content_snapshot
+from pipeline.ledger.store import content_snapshot
 from pipeline.options import ScanOptions
 from pipeline.scan.coordinator import scan
 from pipeline.simulate.returns import SimulationSpec, simulate_returns
@@ -29,10 +29,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
 
 def scan_with(tmp: Path, issued: Path, files: list[Path], name: str, **options: object) -> Path:
     db = tmp / f"{name}.db"
-    with Ledger(issued) as src, Ledger(db) as dst:  # same issued serials in every ledger
-        for row in src.execute("SELECT form_id, form_version, style, paper, pages, COUNT(*) FROM serials "
-                               "GROUP BY batch_id ORDER BY batch_id").fetchall():
-            dst.issue_serials(row[0], row[1], row[2], row[3], row[4], row[5], None)
+    with sqlite3.connect(issued) as src, sqlite3.connect(db) as dst:  # the issuing ledger itself: same serials
+        src.backup(dst)  # and the same survey id, which the simulated pages carry as generate's prints do
     summary = scan(files, ScanOptions(db=db, quiet=True, ocr="tesseract", **options))  # type: ignore[arg-type]
     assert summary.files_failed == 0
     return db

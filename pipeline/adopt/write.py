@@ -70,7 +70,8 @@ class _FlowList(list[Any]):
 
 def _dump(doc: dict[str, Any]) -> str:
     class Dumper(yaml.SafeDumper):
-        pass
+        def ignore_aliases(self, data: Any) -> bool:
+            return True  # a person edits this file: every value written out where it is used
 
     def flow(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
         return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)

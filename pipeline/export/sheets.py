@@ -156,7 +156,7 @@ def _colours(n: int) -> list[str]:
 
 def responses_header(report: FormReport) -> list[str]:
     return ["Serial", "Form", "Version", "Scanned file", "Pages", *report.item_ids, *report.field_ids,
-            "Needs review"]
+            "Needs review", "Language"]
 
 
 def response_values(report: FormReport, copy: CopyReport) -> list[Any]:
@@ -166,12 +166,13 @@ def response_values(report: FormReport, copy: CopyReport) -> list[Any]:
     values += [a.value if (a := copy.answers.get(i)) is not None else None for i in report.item_ids]
     values += [c.text if (c := copy.comments.get(f)) is not None else "" for f in report.field_ids]
     values.append(YES if copy.needs_review else NO)
+    values.append(copy.language)
     return values
 
 
 def write_responses(ws: Worksheet, report: FormReport) -> None:
     head = responses_header(report)
-    header(ws, 1, head, [10, 26, 8, 30, 9] + [6.5] * len(report.item_ids) + [50] * len(report.field_ids) + [9])
+    header(ws, 1, head, [10, 26, 8, 30, 9] + [6.5] * len(report.item_ids) + [50] * len(report.field_ids) + [9, 9])
     first_item = 6
     first_field = first_item + len(report.item_ids)
     for r, copy in enumerate(report.copies, 2):
@@ -264,7 +265,7 @@ def write_review(ws: Worksheet, forms: list[FormReport], pages: list[PageRow], c
 def write_codebook(ws: Worksheet, forms: list[FormReport], response_sheets: dict[str, str]) -> None:
     """Enough for an evaluator to analyse the data without PaperVoice: every id, label and coding rule."""
     print_setup(ws)
-    for col, width in enumerate((28, 9, 12, 30, 90), 1):
+    for col, width in enumerate((28, 9, 12, 30, 90, 10), 1):
         ws.column_dimensions[get_column_letter(col)].width = width
     row = 1
     put(ws, row, 1, "Codebook").font = TITLE_FONT
@@ -290,30 +291,43 @@ def write_codebook(ws: Worksheet, forms: list[FormReport], response_sheets: dict
     row += 2
     put(ws, row, 1, "Statements (rated) and free-text fields").font = HEADER_FONT
     row += 1
-    header(ws, row, ["Form", "Version", "Id", "Kind", "Full text"])
+    header(ws, row, ["Form", "Version", "Id", "Kind", "Full text", "Language"])
     for report in forms:
         for version, form in sorted(report.definitions.items()):
-            entries: list[tuple[str, str, str]]
+            entries: list[tuple[str, str, str, str]]
             if form is not None:
-                entries = ([(i.id, form.item_kind(i.id), i.text) for i in form.items]
-                           + [(t.id, "free text", t.prompt) for t in form.free_text])
+                # every language the form is printed in: one column set, each wording (the form's own first)
+                entries = []
+                for n, item in enumerate(form.items):
+                    entries.append((item.id, form.item_kind(item.id), item.text, form.language))
+                    entries += [(item.id, form.item_kind(item.id), t.items[n].text, t.language)
+                                for t in report.translations.get(version, [])]
+                for n, ft in enumerate(form.free_text):
+                    entries.append((ft.id, "free text", ft.prompt, form.language))
+                    entries += [(ft.id, "free text", t.free_text[n].prompt, t.language)
+                                for t in report.translations.get(version, [])]
             else:
-                entries = ([(i, "rating", "(wording unknown)") for i in report.item_ids]
-                           + [(f, "free text", "(wording unknown)") for f in report.field_ids])
-            for item_id, kind, text in entries:
+                entries = ([(i, "rating", "(wording unknown)", "") for i in report.item_ids]
+                           + [(f, "free text", "(wording unknown)", "") for f in report.field_ids])
+            for item_id, kind, text, language in entries:
                 row += 1
-                put_row(ws, row, (report.form_id, version, item_id, kind, text), LEFT_WRAP_TOP)
+                put_row(ws, row, (report.form_id, version, item_id, kind, text, language), LEFT_WRAP_TOP)
     row += 2
     put(ws, row, 1, "Rating scale").font = HEADER_FONT
     row += 1
-    header(ws, row, ["Form", "Version", "Value", "Label", "Meaning in the data"])
+    header(ws, row, ["Form", "Version", "Value", "Label", "Meaning in the data", "Language"])
     for report in forms:
         for version, form in sorted(report.definitions.items()):
             points = form.scale if form is not None else DEFAULT_SCALE
-            for p in points:
+            for n, p in enumerate(points):
                 row += 1
                 meaning = "the box ticked" + ("" if form is not None else " (labels unknown: no definition)")
-                put_row(ws, row, (report.form_id, version, p.value, p.label, meaning), LEFT_WRAP_TOP)
+                put_row(ws, row, (report.form_id, version, p.value, p.label, meaning, form.language if form else ""),
+                        LEFT_WRAP_TOP)
+                for t in report.translations.get(version, []) if form is not None else []:
+                    row += 1
+                    put_row(ws, row, (report.form_id, version, p.value, t.scale[n].label, meaning, t.language),
+                            LEFT_WRAP_TOP)
 
 
 CODING_RULES = (
@@ -333,6 +347,9 @@ CODING_RULES = (
     "highlighted, counted in 'Needs review' and listed on the Review sheet.",
     "Needs review = yes when any rating or comment of the copy still needs review; no otherwise (missing pages "
     "are shown in Pages, 'n of m', not here).",
+    "Language: the language the copy was printed in (en English, cy Welsh, ...; cy+en a bilingual print). Copies "
+    "of one form in different languages ask the same questions with the same ids, so they share one Responses "
+    "sheet; the Statements table below gives each wording.",
     "Review sheet: every open question, as the review page asks them - unsettled ratings (with the scanned row), "
     "unchecked handwriting (linked to its crop on Comments), copies with pages missing until a person "
     "acknowledges it, and pages not recognised as a form until a person assigns them or confirms they are not.",

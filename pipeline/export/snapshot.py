@@ -55,6 +55,7 @@ class CopyReport(CopyView):
     missing_acknowledged: bool = False
     answers: dict[str, Answer] = field(default_factory=dict)
     comments: dict[str, EffectiveComment] = field(default_factory=dict)
+    language: str = "en"  # the language it was printed in ('cy', 'cy+en' for a bilingual print)
 
     @property
     def needs_review(self) -> bool:
@@ -75,6 +76,7 @@ class FormReport:
     scale: tuple[ScalePoint, ...]
     issued: int
     copies: list[CopyReport]
+    translations: dict[int, list[Form]] = field(default_factory=dict)  # each version's other languages
 
     @property
     def definition(self) -> Form | None:
@@ -135,6 +137,13 @@ def _read_form(ledger: Ledger, registry: FormRegistry, form_id: str) -> FormRepo
     definitions = {v: registry.find(form_id, v) for v in listings.form_versions(ledger, form_id)}
     acknowledged = missing_acknowledged(ledger)
     copies = {c.serial: CopyReport(c, c.anchor_page_id in acknowledged) for c in returned_copies(ledger, form_id)}
+    languages = listings.copy_languages(ledger, form_id)
+    for serial, copy in copies.items():
+        own = next((f.language for v in copy.copy.versions if (f := definitions.get(v)) is not None), "en")
+        copy.language = languages.get(serial, own)
+    translations = {v: [t for lang in registry.languages(form_id, v)[1:]
+                        if (t := registry.find(form_id, v, lang)) is not None]
+                    for v, f in definitions.items() if f is not None}
     labels = {p.value: p.label for f in definitions.values() if f is not None for p in f.scale}
     boxes = flagged_boxes(ledger, form_id)
     seen_items: list[str] = []
@@ -155,7 +164,7 @@ def _read_form(ledger: Ledger, registry: FormRegistry, form_id: str) -> FormRepo
     field_ids = _ordered([t.id for f in defined for t in f.free_text], seen_fields)
     scale = defined[0].scale if defined else DEFAULT_SCALE
     return FormReport(form_id, definitions, item_ids, field_ids, scale, listings.issued_count(ledger, form_id),
-                      [copies[s] for s in sorted(copies)])
+                      [copies[s] for s in sorted(copies)], translations)
 
 
 def _answer(a: EffectiveAnswer, labels: dict[int, str], boxes: dict[tuple[int, str], list[tuple[int, str]]]) -> Answer:

@@ -7,9 +7,11 @@ into place, so a half-written workbook never exists under the real name.
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from zipfile import ZIP_DEFLATED, ZIP_STORED, ZipFile
 
@@ -48,7 +50,8 @@ def export_workbook(options: ExportOptions, registry: FormRegistry | None = None
         snapshot = read_snapshot(ledger, registry, options.form)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{output.name}.images.", dir=output.parent))
+        remove_abandoned_scratch(output)
+        scratch = Path(tempfile.mkdtemp(prefix=f"{scratch_prefix(output)}{os.getpid()}.", dir=output.parent))
     except OSError as exc:
         raise OutputError(f"cannot write in the folder of {output}: {exc.strerror}",
                           "check the path and that you may write there, or write the workbook elsewhere") from exc
@@ -62,10 +65,52 @@ def export_workbook(options: ExportOptions, registry: FormRegistry | None = None
         if options.csv_dir is not None:
             for report in snapshot.forms:
                 write_csv(Path(options.csv_dir), report)
+    except OSError as exc:  # the pictures are written out before the workbook: a full disk can stop them first
+        raise OutputError(f"cannot write the pictures for {output} in its folder: {exc.strerror or exc}",
+                          "free some space there (or write the workbook elsewhere) and export again; "
+                          "the previous workbook, if any, is unchanged") from exc
     finally:
         crops.close()
         shutil.rmtree(scratch, ignore_errors=True)
     return output
+
+
+def scratch_prefix(output: Path) -> str:
+    """Scratch folders beside the workbook are named after it and the process that made them."""
+    return f".{output.name}.images."
+
+
+def remove_abandoned_scratch(output: Path) -> None:
+    """Scratch folders an export killed outright (SIGKILL, power cut) left behind: their process is gone.
+
+    A folder of a running export (of another process) is left alone; one without a process id in its
+    name (made by an older PaperVoice), or any on Windows, is removed once it is a day old."""
+    prefix = scratch_prefix(output)
+    for folder in output.parent.glob(f"{glob.escape(prefix)}*"):
+        pid_text = folder.name[len(prefix):].split(".", 1)[0]
+        try:
+            age_s = time.time() - folder.stat().st_mtime
+        except OSError:
+            continue
+        if pid_text.isdecimal() and os.name == "posix":
+            if _running(int(pid_text)):
+                continue
+        elif age_s < C.EXPORT_SCRATCH_ABANDONED_S:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process still exists (POSIX only: on Windows os.kill would end it)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True  # someone else's process: leave its folder alone
+    return True
 
 
 def _want_crops(crops: CropPlan, snapshot: Snapshot) -> None:

@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipeline.errors import FormDefinitionError, UnknownFormError
 from pipeline.form.adopted import AdoptedGeometry, parse_geometry
+from pipeline.form.i18n import N_
+from pipeline.form.yamlfile import load_yaml
 
 ITEM_ID_RE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
 FORM_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,47}$")
 AUDIENCES = ("person", "practitioner", "team", "parent", "organisation", "other")
+SCALE_VALUE_LIMIT = 999  # a point's number is stored and exported as a small integer: bounded where it is read
 
 #: Bundled forms live next to the package in a source checkout.
 BUNDLED_FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
@@ -36,6 +37,7 @@ class ScalePoint:
 class Item:
     id: str
     text: str
+    picture: str | None = None  # a picture name beside the statement in Easy Read (pipeline/form/pictures.py)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,11 @@ class Form:
     source: str | None
     path: Path | None = field(default=None, compare=False)
     adopted: AdoptedGeometry | None = None  # a form PaperVoice did not print: its measured geometry
+    language: str = "en"  # the language of its wording (and of the fixed text printed with it); "cy+en" bilingual
+    contact: str | None = None  # who to ask for other formats and languages, and how answers are used
+    other_formats: bool = False  # print the "other formats and languages" block (always, when contact is given)
+    translation_status: str | None = None  # a translation's own note, e.g. "to be checked by a Welsh speaker"
+    translated: bool = False  # loaded from `<id>.<language>.yaml`: another language of the same form and version
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -102,6 +109,12 @@ class Form:
             if ft.id == field_id:
                 return ft
         raise KeyError(field_id)
+
+
+def _shown(value: Any) -> str:
+    """A wrong value as a message shows it: short, whatever the file held."""
+    text = repr(value) if isinstance(value, int | float | str | None) else f"a {type(value).__name__}"
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class _Checker:
@@ -147,7 +160,7 @@ def parse_form(data: Any, source: str = "<form>") -> Form:
     if "adopted" in top:
         return _parse_adopted(ck, top, source)
     known = {"id", "version", "title", "audience", "introduction", "instructions", "scale", "items",
-             "sections", "free_text", "closing", "source"}
+             "sections", "free_text", "closing", "source", *LANGUAGE_FIELDS}
     for key in top:
         if key not in known:
             raise ck.fail(str(key), "is not a known field",
@@ -160,7 +173,7 @@ def parse_form(data: Any, source: str = "<form>") -> Form:
                       "use 2-48 lower-case letters, digits and hyphens, e.g. care-planning-person")
     version = top.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 9999:
-        raise ck.fail("version", f"should be a whole number from 1 to 9999, found {version!r}",
+        raise ck.fail("version", f"should be a whole number from 1 to 9999, found {_shown(version)}",
                       "write e.g. 'version: 1' and raise it whenever the printed wording changes")
     title = ck.text(top, "title", "")
     audience = ck.text(top, "audience", "")
@@ -175,7 +188,8 @@ def parse_form(data: Any, source: str = "<form>") -> Form:
         ck.text({"i": v}, "i", f"instructions[{n}]") or "" for n, v in enumerate(ck.sequence(raw_instr, "instructions"))
     )
 
-    scale_points = _parse_scale(ck, top)
+    language, contact, status, other_formats = _parse_language(ck, top)
+    scale_points = _parse_scale(ck, top, language)
     seen: set[str] = set()  # item and field ids share one name space
     sections = _parse_sections(ck, top, seen)
     free = _parse_free_text(ck, top, seen)
@@ -185,19 +199,57 @@ def parse_form(data: Any, source: str = "<form>") -> Form:
         introduction=introduction or "", instructions=instructions, scale=tuple(scale_points),
         sections=tuple(sections), free_text=tuple(free),
         closing=ck.text(top, "closing", "", required=False), source=ck.text(top, "source", "", required=False),
+        language=language, contact=contact, translation_status=status, other_formats=other_formats,
     )
 
 
-def _parse_scale(ck: _Checker, top: dict[str, Any]) -> list[ScalePoint]:
+LANGUAGE_FIELDS = ("language", "contact", "translation_status", "other_formats")
+
+
+def _parse_language(ck: _Checker, top: dict[str, Any]) -> tuple[str, str | None, str | None, bool]:
+    """The form's language (default English), the contact the "other formats" block gives, a translation's note."""
+    from pipeline.form.i18n import is_language_code
+
+    language = ck.text(top, "language", "", required=False) or "en"
+    if not is_language_code(language):
+        raise ck.fail("language", f"'{language}' is not a language code",
+                      "use a two- or three-letter ISO 639 code in lower case, e.g. 'language: cy' for Welsh")
+    other = top.get("other_formats", False)
+    if not isinstance(other, bool):
+        raise ck.fail("other_formats", f"should be true or false, found {other!r}",
+                      "write 'other_formats: true' to print the 'other formats and languages' block")
+    return (language, ck.text(top, "contact", "", required=False),
+            ck.text(top, "translation_status", "", required=False), other)
+
+
+#: Scale words used when a form file gives a point no label, by the number of points (translated on print).
+DEFAULT_SCALE_WORDS = {
+    2: (N_("No"), N_("Yes")),
+    3: (N_("No"), N_("Not sure"), N_("Yes")),
+    4: (N_("Never"), N_("Sometimes"), N_("Often"), N_("Always")),
+    5: (N_("Not at all"), N_("A little"), N_("Partly"), N_("Mostly"), N_("Completely")),
+}
+
+
+def _parse_scale(ck: _Checker, top: dict[str, Any], language: str = "en") -> list[ScalePoint]:
     scale_points: list[ScalePoint] = []
     for n, raw in enumerate(ck.sequence(top.get("scale"), "scale")):
         entry = ck.mapping(raw, f"scale[{n}]")
         value = entry.get("value")
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ck.fail(f"scale[{n}].value", f"should be a whole number, found {value!r}",
-                          "number the points 1, 2, 3 ...")
-        label = ck.text(entry, "label", f"scale[{n}].")
-        assert label is not None
+        if (not isinstance(value, int) or isinstance(value, bool)
+                or not -SCALE_VALUE_LIMIT <= value <= SCALE_VALUE_LIMIT):
+            shown = repr(value) if isinstance(value, int | float | str) else type(value).__name__
+            raise ck.fail(f"scale[{n}].value", f"should be a whole number from {-SCALE_VALUE_LIMIT} to "
+                          f"{SCALE_VALUE_LIMIT}, found {shown[:40]}", "number the points 1, 2, 3 ...")
+        label = ck.text(entry, "label", f"scale[{n}].", required=False)
+        if label is None:
+            from pipeline.form.i18n import translator
+
+            words = DEFAULT_SCALE_WORDS.get(len(top["scale"]))
+            labelled = any(isinstance(e, dict) and e.get("label") is not None for e in top["scale"])
+            if words is None or labelled:  # default words for the whole scale, or none: a half-labelled scale is a slip
+                raise ck.fail(f"scale[{n}].label", "is missing", "give every point a label, e.g. 'label: Mostly'")
+            label = translator(language)(words[n])
         if len(label) > 24:
             raise ck.fail(f"scale[{n}].label", f"'{label}' is too long to sit under a box ({len(label)} characters)",
                           "keep scale labels to 24 characters or fewer")
@@ -224,14 +276,21 @@ def _parse_sections(ck: _Checker, top: dict[str, Any], seen: set[str]) -> list[S
             entry = ck.mapping(raw, f"{where}items[{n}]")
             item_id = ck.text(entry, "id", f"{where}items[{n}].")
             text = ck.text(entry, "text", f"{where}items[{n}].")
+            picture = ck.text(entry, "picture", f"{where}items[{n}].", required=False)
             assert item_id is not None and text is not None
+            if picture is not None:
+                from pipeline.form.pictures import PICTURES
+
+                if picture not in PICTURES:
+                    raise ck.fail(f"{where}items[{n}].picture", f"'{picture}' is not one of the pictures",
+                                  f"use one of: {', '.join(sorted(PICTURES))}, or leave it out")
             if not ITEM_ID_RE.match(item_id):
                 raise ck.fail(f"{where}items[{n}].id", f"'{item_id}' is not a valid id",
                               "use a capital letter then up to 7 capitals or digits, e.g. S01")
             if item_id in seen:
                 raise ck.fail(f"{where}items[{n}].id", f"'{item_id}' is used twice", "give every item its own id")
             seen.add(item_id)
-            items.append(Item(item_id, text))
+            items.append(Item(item_id, text, picture))
         heading = ck.text(sec, "heading", where, required=False) if "items" not in top else None
         intro = ck.text(sec, "intro", where, required=False) if "items" not in top else None
         sections.append(Section(heading, intro, tuple(items)))
@@ -253,7 +312,7 @@ def _parse_free_text(ck: _Checker, top: dict[str, Any], seen: set[str]) -> list[
         seen.add(fid)
         lines = entry.get("lines", 6)
         if not isinstance(lines, int) or isinstance(lines, bool) or not 2 <= lines <= 20:
-            raise ck.fail(f"free_text[{n}].lines", f"should be a whole number from 2 to 20, found {lines!r}",
+            raise ck.fail(f"free_text[{n}].lines", f"should be a whole number from 2 to 20, found {_shown(lines)}",
                           "say how many writing lines to print, e.g. 'lines: 6'")
         free.append(FreeText(fid, prompt, lines))
 
@@ -277,7 +336,7 @@ def _parse_adopted(ck: _Checker, top: dict[str, Any], source: str) -> Form:
                       "use 2-48 lower-case letters, digits and hyphens, e.g. member-survey")
     version = top.get("version", 1)
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 9999:
-        raise ck.fail("version", f"should be a whole number from 1 to 9999, found {version!r}",
+        raise ck.fail("version", f"should be a whole number from 1 to 9999, found {_shown(version)}",
                       "write e.g. 'version: 1' and raise it whenever the printed form changes")
     geometry = parse_geometry(top, source)
     items: list[Item] = []
@@ -311,35 +370,32 @@ def _parse_adopted(ck: _Checker, top: dict[str, Any], source: str) -> Form:
 
 
 def load_form_file(path: Path) -> Form:
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FormDefinitionError(f"{path}: cannot be read ({exc.strerror})", "check the file exists") from exc
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise FormDefinitionError(f"{path}: is not valid YAML{where}",
-                                  "check the indentation and that text containing ':' is in quotes") from exc
-    form = parse_form(data, str(path))
-    expected = path.stem
+    """A form file, checked against its name: `<id>.yaml`; `<id>@<version>.yaml` for an older version kept
+    for returns printed before a wording change; `<id>.<language>.yaml` (or `<id>@<version>.<language>.yaml`)
+    for a translation of the same form and version (loaded through `form.yamlfile`: bounded, plain, UTF-8)."""
+    form = parse_form(load_yaml(path), str(path))
+    base, _, language = path.stem.partition(".")
+    expected, _, kept_version = base.partition("@")
+    suffix = f".{form.language}" if language else ""
     if form.id != expected:
+        name = f"{form.id}@{form.version}{suffix}.yaml" if kept_version else f"{form.id}{suffix}.yaml"
         raise FormDefinitionError(f"{path}: field 'id': '{form.id}' does not match the file name",
-                                  f"name the file {form.id}.yaml or set 'id: {expected}'")
-    return Form(**{**form.__dict__, "path": path})
+                                  f"name the file {name} or set 'id: {expected}'")
+    if kept_version and kept_version != str(form.version):
+        raise FormDefinitionError(f"{path}: field 'version': {form.version} does not match the file name "
+                                  f"(version {kept_version})",
+                                  f"name the file {form.id}@{form.version}{suffix}.yaml or set "
+                                  f"'version: {kept_version}'")
+    if language and language != form.language:
+        raise FormDefinitionError(f"{path}: field 'language': '{form.language}' does not match the file name",
+                                  f"a translation is named <id>.<language>.yaml: set 'language: {language}' or "
+                                  f"rename the file {form.id}.{form.language}.yaml")
+    return Form(**{**form.__dict__, "path": path, "translated": bool(language)})
 
 
 def _load_dir(folder: Path) -> list[Form]:
     """Every form file in a folder (`<id>@<version>.yaml` files are older versions kept for old returns)."""
-    forms: list[Form] = []
-    for path in sorted(folder.glob("*.yaml")):
-        if "@" in path.stem:
-            form = parse_form(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
-            forms.append(Form(**{**form.__dict__, "path": path}))
-        else:
-            forms.append(load_form_file(path))
-    return forms
+    return [load_form_file(path) for path in sorted(folder.glob("*.yaml"))]
 
 
 class FormRegistry:
@@ -352,12 +408,25 @@ class FormRegistry:
     def __init__(self, forms: list[Form], dirs: tuple[Path, ...] = ()) -> None:
         self.dirs = dirs  # where the forms came from, so worker processes can load the same ones
         self._forms: dict[tuple[str, int], Form] = {}
+        self._translations: dict[tuple[str, int, str], Form] = {}
         for form in forms:
+            if form.translated:
+                self._translations[(form.id, form.version, form.language)] = form
+                continue
             key = (form.id, form.version)
             if key in self._forms:
                 raise FormDefinitionError(f"{form.path}: form {form.id} version {form.version} is defined twice",
                                           "raise the version number in the newer file")
             self._forms[key] = form
+        from pipeline.form.translate import check_translation
+
+        for (form_id, version, _), translation in self._translations.items():
+            base = self._forms.get((form_id, version))
+            if base is None:
+                raise FormDefinitionError(f"{translation.path}: a translation of {form_id} version {version}, "
+                                          "which is not defined", f"add forms/{form_id}.yaml, or correct the id "
+                                          "and version to those of the form it translates")
+            check_translation(base, translation)
 
     @classmethod
     def from_dirs(cls, dirs: list[Path] | None = None) -> FormRegistry:
@@ -368,8 +437,11 @@ class FormRegistry:
         bundled = BUNDLED_FORMS_DIR.resolve()
         extra = [Path(d) for d in (dirs or []) if Path(d).resolve() != bundled]
         own = [form for d in extra for form in _load_dir(Path(d))]
-        replaced = {(f.id, f.version) for f in own}
-        forms = [f for f in _load_dir(bundled) if (f.id, f.version) not in replaced] + own
+        replaced = {(f.id, f.version, f.translated and f.language) for f in own}
+        own_bases = {(f.id, f.version) for f in own if not f.translated}
+        # a folder's own version of a form also replaces the bundled translations of it (they translate ours)
+        forms = [f for f in _load_dir(bundled) if (f.id, f.version, f.translated and f.language) not in replaced
+                 and not (f.translated and (f.id, f.version) in own_bases)] + own
         return cls(forms, (bundled, *extra))
 
     @property
@@ -397,5 +469,35 @@ class FormRegistry:
                                    f"add the old definition as forms/{form_id}@{version}.yaml")
         return form
 
-    def find(self, form_id: str, version: int) -> Form | None:
-        return self._forms.get((form_id, version))
+    def find(self, form_id: str, version: int, language: str | None = None) -> Form | None:
+        """A form by id and version; with `language`, that language of it (None when it has none)."""
+        form = self._forms.get((form_id, version))
+        if form is None or language is None or language == form.language:
+            return form
+        from pipeline.form.translate import bilingual
+
+        parts = language.split("+")
+        found = [form if p == form.language else self._translations.get((form_id, version, p)) for p in parts]
+        if any(f is None for f in found):
+            return None
+        return found[0] if len(found) == 1 else bilingual(found[0], found[1])  # type: ignore[arg-type]
+
+    def languages(self, form_id: str, version: int) -> list[str]:
+        """The languages a form version can be printed in: its own first, then its translations."""
+        form = self._forms.get((form_id, version))
+        if form is None:
+            return []
+        return [form.language, *sorted(lang for (fid, v, lang) in self._translations if (fid, v) == (form_id, version))]
+
+    def in_language(self, form: Form, language: str | None) -> Form:
+        """`form` in `language` ('cy', or 'cy+en' for a bilingual print), or a clear error naming what exists."""
+        if language is None or language == form.language:
+            return form
+        found = self.find(form.id, form.version, language)
+        if found is None:
+            have = ", ".join(self.languages(form.id, form.version)) or form.language
+            raise UnknownFormError(f"form '{form.id}' version {form.version} has no '{language}' translation "
+                                   f"(it has: {have})",
+                                   f"add forms/{form.id}.{language.split('+')[0]}.yaml with the same id, version "
+                                   "and item ids, and the wording translated")
+        return found

@@ -20,9 +20,12 @@ from pipeline import constants as C
 from pipeline.atomic import atomic_write
 from pipeline.errors import UsageError
 from pipeline.form.definition import Form
-from pipeline.form.fonts import font_name, register_fonts
+from pipeline.form.fonts import font_name, needs_runs, placed_words, register_fonts, text_width_pt
+from pipeline.form.i18n import translator
 from pipeline.form.identity import PRINT_FILE_KEYWORD, PageIdentity, qr_matrix, serial_for
-from pipeline.form.layout import Layout, PageLayout, Rect, compute_layout
+from pipeline.form.layout import Layout, PageLayout, Rect, TextBlock, compute_layout
+from pipeline.form.pictures import PICTURES, Stroke, face
+from pipeline.form.printable import check_printable
 from pipeline.ledger.store import Ledger, SerialsMoved
 
 #: Called with (copies drawn, copies in all) while a long print file is drawn.
@@ -51,6 +54,7 @@ def generate(form: Form, copies: int, output: Path, *, ledger: Ledger, paper: st
         if path is not None and path.is_dir():
             raise UsageError(f"{path} is a folder; {what} needs a file name",
                              f"give a file name, e.g. {what} {path / ('copies.pdf' if what == '-o' else 'copies.csv')}")
+    check_printable(form, style)
     layout = compute_layout(form, paper, style)
     for _ in range(5):
         start = ledger.next_serial_number()
@@ -67,7 +71,8 @@ def generate(form: Form, copies: int, output: Path, *, ledger: Ledger, paper: st
 
         try:
             ledger.issue_serials(form.id, form.version, layout.style, layout.paper, layout.page_count, copies,
-                                 str(output), start=start, then=write)
+                                 str(output), start=start, then=write, survey_printed=ledger.survey_id is not None,
+                                 language=print_language(form))
         except SerialsMoved:
             continue  # another PaperVoice issued serials meanwhile: number again
         except BaseException:
@@ -77,6 +82,11 @@ def generate(form: Form, copies: int, output: Path, *, ledger: Ledger, paper: st
         return GenerateResult(output, serials, copies * layout.page_count, manifest)
     raise UsageError("other PaperVoice commands kept issuing serials in this ledger at the same time",
                      "run generate again when the others have finished")
+
+
+def print_language(form: Form) -> str | None:
+    """The language a print of `form` carries in its codes and its batch: None for the form file's own."""
+    return form.language if form.translated or "+" in form.language else None
 
 
 def _manifest(layout: Layout, serials: list[str]) -> bytes:
@@ -96,7 +106,9 @@ def render_pdf(form: Form, layout: Layout, serials: list[str], survey: str | Non
     """The print file.  `survey` is the issuing ledger's id, printed in the codes and the small print."""
     register_fonts()
     buf = io.BytesIO()
-    canvas = Canvas(buf, pagesize=layout.page_size, pageCompression=1, initialFontName=font_name(False))
+    # the document's language, for screen readers reading the PDF aloud (the first of a bilingual print)
+    canvas = Canvas(buf, pagesize=layout.page_size, pageCompression=1, initialFontName=font_name(False),
+                    lang=form.language.split("+")[0])
     canvas.setTitle(form.title)
     canvas.setAuthor("PaperVoice")
     canvas.setSubject(f"{form.id} version {form.version}, {layout.style}, {layout.paper.upper()}")
@@ -105,7 +117,7 @@ def render_pdf(form: Form, layout: Layout, serials: list[str], survey: str | Non
     for done, serial in enumerate(serials):
         for page in layout.pages:
             ident = PageIdentity(form.id, form.version, layout.style, layout.paper, page.page, layout.page_count,
-                                 serial, survey)
+                                 serial, survey, print_language(form))
             draw_page(canvas, layout, page, ident)
             canvas.showPage()
         if progress is not None:
@@ -127,16 +139,15 @@ def draw_page(canvas: Canvas, layout: Layout, page: PageLayout, ident: PageIdent
     for code in page.codes:
         _draw_qr(canvas, code, page_h, payload)
 
+    tr = translator(layout.language.split("+")[0])
     for block in page.text_blocks:
-        lines = (ident.human(),) if block.kind == "identity" else block.lines
-        canvas.setFont(font_name(block.bold), block.size_pt)
-        for line, baseline in zip(lines, block.baselines(), strict=True):
-            if block.align == "center":
-                canvas.drawCentredString(block.cx, page_h - baseline, line)
-            elif block.align == "right":
-                canvas.drawRightString(block.right, page_h - baseline, line)
-            else:
-                canvas.drawString(block.x, page_h - baseline, line)
+        lines = (ident.human(tr),) if block.kind == "identity" else block.lines
+        for n, (line, baseline) in enumerate(zip(lines, block.baselines(), strict=True)):
+            bold = block.bold_at(n)
+            canvas.setFont(font_name(bold), block.size_pt)
+            _draw_line(canvas, block, line, page_h - baseline, bold)
+
+    _draw_pictures(canvas, page, page_h)
 
     grey = Color(C.COMMENT_LINE_GREY, C.COMMENT_LINE_GREY, C.COMMENT_LINE_GREY)
     canvas.setStrokeColor(grey)
@@ -175,6 +186,71 @@ def draw_page(canvas: Canvas, layout: Layout, page: PageLayout, ident: PageIdent
         for y in field.line_ys:
             canvas.line(field.x + C.mm(4), page_h - y, field.right - C.mm(4), page_h - y)
     canvas.setStrokeColor(black)
+
+
+def _draw_line(canvas: Canvas, block: TextBlock, line: str, y: float, bold: bool) -> None:
+    """One line of a block.  Lines of one face and no shaping are drawn whole; others word by word, each in the
+    face of its script, shaped, right-to-left lines ordered from the right (`fonts.placed_words`)."""
+    if not needs_runs(line, bold):
+        if block.align == "center":
+            canvas.drawCentredString(block.cx, y, line)
+        elif block.align == "right":
+            canvas.drawRightString(block.right, y, line)
+        else:
+            canvas.drawString(block.x, y, line)
+        return
+    width = text_width_pt(line, block.size_pt, bold)
+    x0 = {"center": block.cx - width / 2, "right": block.right - width}.get(block.align, block.x)
+    for dx, drawn, face_name in placed_words(line, block.size_pt, bold):
+        canvas.setFont(face_name, block.size_pt)
+        canvas.drawString(x0 + dx, y, drawn)
+    canvas.setFont(font_name(bold), block.size_pt)
+
+
+def _draw_pictures(canvas: Canvas, page: PageLayout, page_h: float) -> None:
+    """Easy Read pictures and faces: strokes in a 100-unit square scaled into each picture's rectangle."""
+    canvas.setStrokeColor(black)
+    canvas.setFillColor(black)
+    canvas.setLineCap(1)
+    canvas.setLineJoin(1)
+    for pic in page.pictures:
+        if pic.name.startswith("face:"):
+            n, of = (int(v) for v in pic.name[5:].split("/"))
+            strokes: tuple[Stroke, ...] = face(n, of)
+        else:
+            strokes = PICTURES[pic.name]
+        k = pic.w / 100.0
+        canvas.setLineWidth(C.PICTURE_LINE_WIDTH_PT * (0.75 if pic.name.startswith("face:") else 1.0))
+
+        def pt(x: float, y: float, pic: Rect = pic, k: float = k) -> tuple[float, float]:
+            return pic.x + x * k, page_h - (pic.y + y * k)
+
+        for stroke in strokes:
+            kind = stroke[0]
+            if kind in ("circle", "dot"):
+                cx, cy = pt(stroke[1], stroke[2])
+                canvas.circle(cx, cy, stroke[3] * k, stroke=1, fill=int(kind == "dot"))
+            elif kind == "line":
+                (x1, y1), (x2, y2) = pt(stroke[1], stroke[2]), pt(stroke[3], stroke[4])
+                canvas.line(x1, y1, x2, y2)
+            elif kind == "rect":
+                x, y = pt(stroke[1], stroke[2] + stroke[4])
+                canvas.rect(x, y, stroke[3] * k, stroke[4] * k, stroke=1, fill=0)
+            elif kind == "arc":
+                cx, cy = pt(stroke[1], stroke[2])
+                r = stroke[3] * k
+                canvas.arc(cx - r, cy - r, cx + r, cy + r, stroke[4], stroke[5])
+            else:  # poly
+                path = canvas.beginPath()
+                points = [pt(x, y) for x, y in stroke[1]]
+                path.moveTo(*points[0])
+                for p in points[1:]:
+                    path.lineTo(*p)
+                if stroke[2]:
+                    path.close()
+                canvas.drawPath(path, stroke=1, fill=0)
+    canvas.setLineCap(0)
+    canvas.setLineJoin(0)
 
 
 def _draw_qr(canvas: Canvas, rect: Rect, page_h: float, payload: str) -> None:

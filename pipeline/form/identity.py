@@ -3,7 +3,9 @@
 The payload is short and uses only QR "alphanumeric" characters (capitals,
 digits, `/`, `-`), which pack more densely than bytes, so the symbol has fewer,
 larger modules that survive a 150-dpi scan:
-`P/<FORM-ID>/<version><style and paper: A-D>/<page>/<pages>/<serial><survey>`.
+`P/<FORM-ID>/<version><style and paper: A-F>/<page>/<pages>/<serial><survey>`, then `/<LANGUAGE>` when the
+copy is printed in another language than the form file's own (a translation, `CY`, or a bilingual print, `CY+EN`):
+the scanner then reads it by that language's layout.
 
 The survey id is the printing ledger's own random id: every ledger numbers its
 copies from 000001, so the serial alone cannot tell a copy printed for another
@@ -16,11 +18,15 @@ scan (their survey is None).
 
 from __future__ import annotations
 
+import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 from reportlab.graphics.barcode import qrencoder
+
+from pipeline.form.i18n import N_
 
 #: Written into every print file's metadata, so `scan` recognises (and refuses) the print file itself.
 PRINT_FILE_KEYWORD = "PaperVoice print file: not a scan"
@@ -28,12 +34,18 @@ PRINT_FILE_KEYWORD = "PaperVoice print file: not a scan"
 PREFIX = "PV"  # pages printed before survey ids
 SURVEY_PREFIX = "P"  # pages that carry their survey id
 _STYLE_PAPER_CODES = {("standard", "a4"): "A", ("standard", "letter"): "B", ("large-print", "a4"): "C",
-                      ("large-print", "letter"): "D"}
-_STYLE_CODES = {"standard": "S", "large-print": "L"}
+                      ("large-print", "letter"): "D", ("easy-read", "a4"): "E", ("easy-read", "letter"): "F"}
+_STYLE_CODES = {"standard": "S", "large-print": "L", "easy-read": "E"}
+_STYLE_WORDS = {"standard": N_("standard"), "large-print": N_("large print"), "easy-read": N_("Easy Read")}
+_SMALL_PRINT_WORDS = (N_("survey"), N_("page"), N_("copy"))  # translated where printed
 _PAPER_CODES = {"a4": "A", "letter": "L"}
 _SERIAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: they read as 1 and 0
 _SURVEY_ALPHABET = "0123456789" + _SERIAL_ALPHABET
 SURVEY_ID_LENGTH = 4  # 34**4 = 1.3 million: two ledgers of one office drawing the same id is very unlikely
+#: A number in a payload: ASCII digits only (not `str.isdigit`, which takes superscripts and other scripts'
+#: digits) and short enough that it can never overflow a ledger integer, whatever a stray code carries.
+_SMALL_NUMBER = re.compile(r"[0-9]{1,6}")
+_SERIAL_NUMBER = re.compile(r"[0-9]{6,12}")
 
 
 @dataclass(frozen=True)
@@ -46,26 +58,36 @@ class PageIdentity:
     pages: int
     serial: str
     survey: str | None = None  # the printing ledger's id; None on pages printed before survey ids existed
+    language: str | None = None  # a translation ('cy') or bilingual print ('cy+en'); None: the form file's own
 
     def payload(self) -> str:
         if self.survey:
             return "/".join([SURVEY_PREFIX, self.form.upper(),
                              f"{self.version}{_STYLE_PAPER_CODES[(self.style, self.paper)]}", str(self.page),
-                             str(self.pages), self.serial + self.survey])
+                             str(self.pages), self.serial + self.survey,
+                             *([self.language.upper()] if self.language else [])])
         return "/".join([PREFIX, self.form.upper(), str(self.version), _STYLE_CODES[self.style],
                          _PAPER_CODES[self.paper], str(self.page), str(self.pages), self.serial])
 
-    def human(self) -> str:
-        style = "large print" if self.style == "large-print" else "standard"
-        survey = f" · survey {self.survey}" if self.survey else ""
-        return (f"{self.form} v{self.version} · {style} · {self.paper.upper()} · "
-                f"page {self.page}/{self.pages} · copy {self.serial}{survey}")
+    def human(self, tr: Callable[..., str] | None = None) -> str:
+        """The small print under the codes; `tr` gives its words in the print's language (the first of two)."""
+        word = tr or (lambda text: text)
+        style = word(_STYLE_WORDS.get(self.style, self.style))
+        survey = f" · {word('survey')} {self.survey}" if self.survey else ""
+        language = f" · {self.language}" if self.language else ""
+        return (f"{self.form} v{self.version}{language} · {style} · {self.paper.upper()} · "
+                f"{word('page')} {self.page}/{self.pages} · {word('copy')} {self.serial}{survey}")
 
 
 def parse_payload(text: str) -> PageIdentity | None:
     """Decode a QR payload; anything that is not ours gives None."""
     parts = text.strip().split("/")
     survey = None
+    language = None
+    if len(parts) == 7 and parts[0] == SURVEY_PREFIX:
+        language = parts.pop().lower()
+        if not language or not all(p.isalpha() and len(p) in (2, 3) for p in language.split("+")):
+            return None
     if len(parts) == 6 and parts[0] == SURVEY_PREFIX:
         _, form, version_code, page, pages, tail = parts
         version, code = version_code[:-1], version_code[-1:]
@@ -83,11 +105,13 @@ def parse_payload(text: str) -> PageIdentity | None:
     form = form.lower()
     styles = {v: k for k, v in _STYLE_CODES.items()}
     papers = {v: k for k, v in _PAPER_CODES.items()}
-    if style not in styles or paper not in papers or not (version.isdigit() and page.isdigit() and pages.isdigit()):
+    numbers_ok = all(_SMALL_NUMBER.fullmatch(n) for n in (version, page, pages))
+    if style not in styles or paper not in papers or not numbers_ok:
         return None
     if not is_valid_serial(serial) or not 1 <= int(page) <= int(pages):
         return None
-    return PageIdentity(form, int(version), styles[style], papers[paper], int(page), int(pages), serial, survey)
+    return PageIdentity(form, int(version), styles[style], papers[paper], int(page), int(pages), serial, survey,
+                        language)
 
 
 def new_survey_id() -> str:
@@ -107,7 +131,8 @@ def serial_for(number: int) -> str:
 
 
 def is_valid_serial(serial: str) -> bool:
-    return len(serial) >= 7 and serial[:-1].isdigit() and serial_for(int(serial[:-1])) == serial
+    return (_SERIAL_NUMBER.fullmatch(serial[:-1]) is not None and len(serial) >= 7
+            and serial_for(int(serial[:-1])) == serial)
 
 
 @lru_cache(maxsize=256)

@@ -9,19 +9,20 @@ printed by `papervoice layout --json`).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Literal
 
 from pipeline import constants as C
 from pipeline.constants import mm
 from pipeline.errors import UsageError
-from pipeline.form.definition import Form
+from pipeline.form.definition import Form, Item
 from pipeline.form.fonts import ascent_descent, text_width_pt, wrap
+from pipeline.form.i18n import RTL_LANGUAGES, Translator, translator
 
 Paper = Literal["a4", "letter"]
-Style = Literal["standard", "large-print"]
-STYLES: tuple[Style, ...] = ("standard", "large-print")
+Style = Literal["standard", "large-print", "easy-read"]
+STYLES: tuple[Style, ...] = ("standard", "large-print", "easy-read")
 PAPERS: tuple[Paper, ...] = ("a4", "letter")
 
 
@@ -78,6 +79,11 @@ class TextBlock(Rect):
     bold: bool = False
     align: Literal["left", "center", "right"] = "left"
     kind: str = "body"
+    regular_from: int | None = None  # bold text whose lines from here on are regular: a bilingual print's second
+
+    def bold_at(self, line: int) -> bool:
+        """Whether line `line` is set bold (in a bilingual print, the second language is set in regular)."""
+        return self.bold and (self.regular_from is None or line < self.regular_from)
 
     @property
     def line_height(self) -> float:
@@ -94,6 +100,13 @@ class Example(Rect):
     """A worked example beside the instructions (never read by the scanner)."""
 
     kind: Literal["tick", "filled"] = "tick"
+
+
+@dataclass(frozen=True)
+class Picture(Rect):
+    """A line picture (`pictures.PICTURES`) or, named 'face:<n>/<of>', a face of the Easy Read scale."""
+
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,6 +128,7 @@ class PageLayout:
     item_rows: tuple[ItemRow, ...]
     rules: tuple[Rect, ...] = field(default=())  # thin separator lines (h is the stroke width)
     examples: tuple[Example, ...] = field(default=())
+    pictures: tuple[Picture, ...] = field(default=())
 
     @property
     def items(self) -> tuple[str, ...]:
@@ -135,6 +149,8 @@ class Layout:
     style: Style
     page_size: tuple[float, float]
     pages: tuple[PageLayout, ...]
+    language: str = "en"
+    direction: Literal["ltr", "rtl"] = "ltr"
 
     @property
     def page_count(self) -> int:
@@ -148,6 +164,7 @@ class Layout:
 
         return {
             "form": self.form, "version": self.version, "paper": self.paper, "style": self.style,
+            "language": self.language, "direction": self.direction,
             "page_size": [round(self.page_size[0], 3), round(self.page_size[1], 3)],
             "pages": [
                 {
@@ -158,6 +175,7 @@ class Layout:
                     "text_fields": [{"item": t.item, **rect(t)} for t in p.text_fields],
                     "text_blocks": [{"kind": t.kind, "text": "\n".join(t.lines), "size_pt": t.size_pt,
                                      "bold": t.bold, **rect(t)} for t in p.text_blocks],
+                    "pictures": [{"name": pic.name, **rect(pic)} for pic in p.pictures],
                 }
                 for p in self.pages
             ],
@@ -183,6 +201,8 @@ STYLE_SPECS: dict[Style, StyleSpec] = {
                           False, C.STANDARD_BOX_MM, C.COMMENT_LINE_SPACING_MM),
     "large-print": StyleSpec(C.LARGE_BODY_PT, C.LARGE_TITLE_PT, C.LARGE_HEADING_PT, C.LARGE_LABEL_PT,
                              True, C.LARGE_BOX_MM, C.LARGE_COMMENT_LINE_SPACING_MM),
+    "easy-read": StyleSpec(C.EASY_READ_BODY_PT, C.EASY_READ_TITLE_PT, C.EASY_READ_HEADING_PT, C.EASY_READ_LABEL_PT,
+                           False, C.EASY_READ_BOX_MM, C.EASY_READ_COMMENT_LINE_SPACING_MM),
 }
 
 
@@ -190,7 +210,7 @@ def check_paper_style(paper: str, style: str) -> tuple[Paper, Style]:
     if paper not in PAPERS:
         raise UsageError(f"unknown paper size '{paper}'", "use --paper a4 or --paper letter")
     if style not in STYLES:
-        raise UsageError(f"unknown style '{style}'", "use standard, or --large-print")
+        raise UsageError(f"unknown style '{style}'", "use standard, --large-print or --style easy-read")
     return paper, style  # type: ignore[return-value]
 
 
@@ -241,7 +261,8 @@ class _Flow:
         self.new_page()
 
     def new_page(self) -> None:
-        self.pages.append({"boxes": [], "fields": [], "blocks": [], "rows": [], "rules": [], "examples": []})
+        self.pages.append({"boxes": [], "fields": [], "blocks": [], "rows": [], "rules": [], "examples": [],
+                           "pictures": []})
         self.y = self.top
 
     def place(self, height: float, gap_after: float) -> float:
@@ -262,12 +283,20 @@ class _Flow:
 
 def _text(x: float, y: float, width: float, text: str, size: float, bold: bool, kind: str,
           align: Literal["left", "center"] = "left") -> TextBlock:
+    """Wrapped text; a line break in `text` (the two languages of a bilingual print) starts a new line, and in
+    bold text the second language is set in regular, so the eye tells the two apart."""
+    if bold and "\n" in text:
+        first, second = text.split("\n", 1)
+        head = wrap(first, size, width, True)
+        lines = (*head, *wrap(second, size, width, False))
+        return TextBlock(x, y, width, len(lines) * size * C.LINE_SPACING, lines, size, bold, align, kind,
+                         regular_from=len(head))
     lines = tuple(wrap(text, size, width, bold))
     return TextBlock(x, y, width, len(lines) * size * C.LINE_SPACING, lines, size, bold, align, kind)
 
 
 def _shift(block: TextBlock, y: float) -> TextBlock:
-    return TextBlock(block.x, y, block.w, block.h, block.lines, block.size_pt, block.bold, block.align, block.kind)
+    return replace(block, y=y)
 
 
 def _item_unit(flow: _Flow, form: Form, spec: StyleSpec, item_id: str, text: str) -> None:
@@ -292,21 +321,57 @@ def _item_unit(flow: _Flow, form: Form, spec: StyleSpec, item_id: str, text: str
     for n, point in enumerate(form.scale):
         cx = flow.left + n * slot_w + slot_w / 2
         lbl = labels[n]
-        page["blocks"].append(TextBlock(cx - label_w / 2, label_top + label_h - lbl.h, label_w, lbl.h, lbl.lines,
-                                        lbl.size_pt, lbl.bold, "center", "label"))
+        page["blocks"].append(replace(lbl, x=cx - label_w / 2, y=label_top + label_h - lbl.h))
         page["boxes"].append(Box(cx - box / 2, box_top, box, box, item=item_id, value=point.value))
         page["blocks"].append(TextBlock(cx - box / 2 - mm(1.5) - number_w, box_top + (box - number_h) / 2, number_w,
                                         number_h, (str(point.value),), number_size, True, "right", "number"))
     page["rows"].append(ItemRow(item_id, Rect(flow.left, top, flow.width, height)))
-    # a faint rule between items helps the eye keep to one row
-    rule_y = top + height + mm(C.ITEM_GAP_MM) / 2
+    _rule_after(flow, top + height)
+
+
+def _rule_after(flow: _Flow, bottom: float) -> None:
+    """A faint rule between items helps the eye keep to one row."""
+    rule_y = bottom + mm(C.ITEM_GAP_MM) / 2
     if rule_y < flow.bottom:
-        page["rules"].append(Rect(flow.left, rule_y, flow.width, 0.6))
+        flow.current["rules"].append(Rect(flow.left, rule_y, flow.width, 0.6))
+
+
+def _easy_read_unit(flow: _Flow, form: Form, spec: StyleSpec, item: Item) -> None:
+    """Easy Read: the statement in its own block with its picture beside it; below, a face above each box with
+    the scale's words, so the answer can be given by the face alone."""
+    pic = mm(C.EASY_READ_PICTURE_MM)
+    gap = mm(5)
+    statement = _text(flow.left + pic + gap, 0, flow.width - pic - gap, item.text, spec.body_pt, True, "statement")
+    head_h = max(pic if item.picture else 0.0, statement.h)
+    slot_w = flow.width / len(form.scale)
+    label_w = slot_w - mm(2)
+    labels = [_text(0, 0, label_w, p.label, spec.label_pt, False, "label", "center") for p in form.scale]
+    label_h = max(lbl.h for lbl in labels)
+    face = mm(C.EASY_READ_FACE_MM)
+    box = mm(spec.box_mm)
+    height = head_h + mm(4) + face + mm(1) + label_h + mm(1.5) + box
+    top = flow.place(height, mm(C.ITEM_GAP_MM + 2))
+    page = flow.current
+    if item.picture:
+        page["pictures"].append(Picture(flow.left, top, pic, pic, name=item.picture))
+    page["blocks"].append(_shift(statement, top + (head_h - statement.h) / 2 if item.picture else top))
+    face_top = top + head_h + mm(4)
+    label_top = face_top + face + mm(1)
+    box_top = top + height - box
+    for n, point in enumerate(form.scale):
+        cx = flow.left + n * slot_w + slot_w / 2
+        lbl = labels[n]
+        page["pictures"].append(Picture(cx - face / 2, face_top, face, face, name=f"face:{n}/{len(form.scale)}"))
+        page["blocks"].append(replace(lbl, x=cx - label_w / 2, y=label_top))
+        page["boxes"].append(Box(cx - box / 2, box_top, box, box, item=item.id, value=point.value))
+    page["rows"].append(ItemRow(item.id, Rect(flow.left, top, flow.width, height)))
+    _rule_after(flow, top + height)
 
 
 def _free_text_unit(flow: _Flow, spec: StyleSpec, field_id: str, prompt: str, lines: int,
-                    closing: str | None = None) -> None:
-    """Prompt, framed writing area, and (for the last field) the closing words kept with it.
+                    closing: str | None = None, after: tuple[TextBlock, ...] = ()) -> None:
+    """Prompt, framed writing area, and (for the last field) the closing words kept with it, then `after`
+    (the "other formats and languages" block).
 
     The last field stretches to use the rest of its page: writing space is what
     people with large handwriting run out of first.
@@ -315,11 +380,18 @@ def _free_text_unit(flow: _Flow, spec: StyleSpec, field_id: str, prompt: str, li
     closing_block = _text(flow.left, 0, _reading_width(flow), closing, spec.body_pt, True, "closing") \
         if closing else None
     tail = mm(6) + closing_block.h if closing_block else 0.0
+    after_h = sum(b.h for b in after) + mm(2) * max(len(after) - 1, 0)
     spacing = mm(spec.comment_line_mm)
     min_lines = max(3, lines - 2)
 
     def height(n: int) -> float:
         return prompt_block.h + mm(2) + spacing * n + mm(3) + tail
+
+    separate = ()
+    if after and height(min_lines) + mm(6) + after_h > flow.bottom - flow.top:
+        after, separate = (), after  # too much to keep together on one page: it follows on the next
+    elif after:
+        tail += mm(6) + after_h
 
     if flow.y + height(min_lines) > flow.bottom:
         flow.new_page()
@@ -333,8 +405,23 @@ def _free_text_unit(flow: _Flow, spec: StyleSpec, field_id: str, prompt: str, li
     frame_h = spacing * n + mm(3)
     line_ys = tuple(frame_top + spacing * (i + 1) for i in range(n))
     page["fields"].append(TextField(flow.left, frame_top, flow.width, frame_h, item=field_id, line_ys=line_ys))
+    y = frame_top + frame_h
     if closing_block:
-        page["blocks"].append(_shift(closing_block, frame_top + frame_h + mm(6)))
+        page["blocks"].append(_shift(closing_block, y + mm(6)))
+        y += mm(6) + closing_block.h
+    y += mm(6) - mm(2)
+    for block in after:
+        page["blocks"].append(_shift(block, y + mm(2)))
+        y += mm(2) + block.h
+    if separate:
+        _place_together(flow, separate)
+
+
+def _place_together(flow: _Flow, blocks: tuple[TextBlock, ...]) -> None:
+    top = flow.place(sum(b.h for b in blocks) + mm(2) * (len(blocks) - 1), mm(4))
+    for block in blocks:
+        flow.current["blocks"].append(_shift(block, top))
+        top += block.h + mm(2)
 
 
 def _reading_width(flow: _Flow) -> float:
@@ -342,11 +429,11 @@ def _reading_width(flow: _Flow) -> float:
     return min(flow.width, mm(C.READING_WIDTH_MM))
 
 
-def _examples(flow: _Flow, spec: StyleSpec) -> None:
+def _examples(flow: _Flow, spec: StyleSpec, tr: Translator) -> None:
     """A ticked box and a filled-in box with what each means: the rule shown, not only told."""
     box = mm(spec.box_mm)
     size = spec.body_pt
-    texts = ("This is my answer", "Filled in: I changed my mind, ignore this box")
+    texts = (tr("This is my answer"), tr("Filled in: I changed my mind, ignore this box"))
     gap = mm(4)
     col_w = flow.width / 2
     blocks = [_text(0, 0, col_w - box - gap - mm(4), t, size, spec.bold, "example") for t in texts]
@@ -356,8 +443,7 @@ def _examples(flow: _Flow, spec: StyleSpec) -> None:
     for n, (kind, block) in enumerate(zip(kinds, blocks, strict=True)):
         x = flow.left + n * col_w
         flow.current["examples"].append(Example(x + mm(1), top + (height - box) / 2, box, box, kind=kind))
-        flow.current["blocks"].append(TextBlock(x + mm(1) + box + gap, top + (height - block.h) / 2, block.w,
-                                                block.h, block.lines, size, spec.bold, "left", "example"))
+        flow.current["blocks"].append(replace(block, x=x + mm(1) + box + gap, y=top + (height - block.h) / 2))
 
 
 def _paragraph(flow: _Flow, text: str, size: float, bold: bool, kind: str, gap_mm: float) -> None:
@@ -389,8 +475,29 @@ def _ellipsize(line: str, size: float, width: float, bold: bool) -> str:
     return " ".join(words) + " …"
 
 
+def _other_formats(flow: _Flow, form: Form, spec: StyleSpec, tr: Translator) -> tuple[TextBlock, ...]:
+    """The form says it comes in other formats and languages, and who to ask how the answers are used.
+
+    Printed when the form file gives a `contact:` (or says `other_formats: true`): adding it to a form
+    already printed would move its last writing field, so it comes with a new version of the form."""
+    if not (form.contact or form.other_formats):
+        return ()
+    heading = _text(flow.left, 0, _reading_width(flow), tr("Other formats and languages"), spec.heading_pt, True,
+                    "heading")
+    if form.contact:
+        words = tr("This form is available in other formats and languages, such as large print, Easy Read or "
+                   "Welsh. To ask for one, or to ask how we use your answers, contact: {contact}",
+                   contact=form.contact)
+    else:
+        words = tr("This form is available in other formats and languages, such as large print, Easy Read or "
+                   "Welsh. To ask for one, or to ask how we use your answers, ask the person who gave you this form.")
+    body = _text(flow.left, 0, _reading_width(flow), words, spec.body_pt, spec.bold, "other-formats")
+    return heading, body
+
+
 def _identity_blocks(layout_pages: int, page: int, form: Form, style: Style, page_w: float,
-                     page_h: float, codes: tuple[Rect, Rect, Rect, Rect], spec: StyleSpec) -> list[TextBlock]:
+                     page_h: float, codes: tuple[Rect, Rect, Rect, Rect], spec: StyleSpec,
+                     tr: Translator) -> list[TextBlock]:
     """Running header/footer a person reads: title and 'page n of N'."""
     blocks: list[TextBlock] = []
     top_right, bottom_left, top_left, bottom_right = codes
@@ -398,12 +505,13 @@ def _identity_blocks(layout_pages: int, page: int, form: Form, style: Style, pag
     top_band = mm(C.REG_MARK_INSET_MM + C.REG_MARK_SIZE_MM + 1.5)
     header_w = top_right.x - mm(3) - left
     size = C.STANDARD_BODY_PT if style == "standard" else C.LARGE_LABEL_PT
-    header = _text(left, top_band, header_w, form.title, size, spec.bold, "running-header")
+    header = _text(left, top_band, header_w, form.title.split("\n")[0], size, spec.bold, "running-header")
     first = header.lines[0] if len(header.lines) == 1 else _ellipsize(header.lines[0], size, header_w, spec.bold)
     if page > 1:  # page 1 carries the full title already
         blocks.append(TextBlock(header.x, header.y, header.w, size * C.LINE_SPACING, (first,), size, spec.bold,
                                 "left", "running-header"))
-    footer_text = f"Page {page} of {layout_pages}" + (" - continues on the next page" if page < layout_pages else "")
+    footer_text = (tr("Page {page} of {pages} - continues on the next page", page=page, pages=layout_pages)
+                   if page < layout_pages else tr("Page {page} of {pages}", page=page, pages=layout_pages))
     fx = bottom_left.right + mm(3)
     fw = bottom_right.x - mm(3) - fx
     footer = _text(fx, 0, fw, footer_text, size, True, "page-number", "center")
@@ -428,29 +536,37 @@ def compute_layout(form: Form, paper: str = "a4", style: str = "standard") -> La
     page_w, page_h = C.PAPER_SIZES_PT[paper_]
     spec = STYLE_SPECS[style_]
     flow = _Flow(page_w, page_h)
+    tr = translator(form.language)
 
     _paragraph(flow, form.title, spec.title_pt, True, "title", 4)
     _paragraph(flow, form.introduction, spec.body_pt, spec.bold, "introduction", 4)
-    _paragraph(flow, "How to fill in this form", spec.heading_pt, True, "heading", 2)
+    _paragraph(flow, tr("How to fill in this form"), spec.heading_pt, True, "heading", 2)
     _bullets(flow, spec, form.instructions)
-    _examples(flow, spec)
+    _examples(flow, spec, tr)
     for section in form.sections:
         if section.heading:
             heading = _text(flow.left, 0, flow.width, section.heading, spec.heading_pt, True, "heading")
             # keep a heading with the first item below it
-            if flow.y + heading.h + mm(45) > flow.bottom:
+            if flow.y + heading.h + mm(80 if style_ == "easy-read" else 45) > flow.bottom:
                 flow.new_page()
             top = flow.place(heading.h, mm(2))  # first: place() may start a new page
             flow.current["blocks"].append(_shift(heading, top))
         if section.intro:
             _paragraph(flow, section.intro, spec.body_pt, spec.bold, "section-intro", 3)
         for item in section.items:
-            _item_unit(flow, form, spec, item.id, item.text)
+            if style_ == "easy-read":
+                _easy_read_unit(flow, form, spec, item)
+            else:
+                _item_unit(flow, form, spec, item.id, item.text)
+    other = _other_formats(flow, form, spec, tr)
     for n, ft in enumerate(form.free_text):
         last = n == len(form.free_text) - 1
-        _free_text_unit(flow, spec, ft.id, ft.prompt, ft.lines, form.closing if last else None)
+        _free_text_unit(flow, spec, ft.id, ft.prompt, ft.lines, form.closing if last else None,
+                        other if last else ())
     if form.closing and not form.free_text:
-        _paragraph(flow, form.closing, spec.body_pt, True, "closing", 0)
+        _paragraph(flow, form.closing, spec.body_pt, True, "closing", 6)
+    if other and not form.free_text:
+        _place_together(flow, other)
 
     marks = registration_marks(page_w, page_h)
     codes = code_rects(page_w, page_h)
@@ -463,16 +579,39 @@ def compute_layout(form: Form, paper: str = "a4", style: str = "standard") -> La
             boxes=tuple(p["boxes"]),
             text_fields=tuple(p["fields"]),
             text_blocks=tuple(p["blocks"]) + tuple(_identity_blocks(total, n + 1, form, style_, page_w, page_h,
-                                                                    codes, spec)),
+                                                                    codes, spec, tr)),
             item_rows=tuple(p["rows"]),
             rules=tuple(p["rules"]),
             examples=tuple(p["examples"]),
+            pictures=tuple(p["pictures"]),
         )
         for n, p in enumerate(flow.pages)
     )
-    return Layout(form.id, form.version, paper_, style_, (page_w, page_h), pages)
+    rtl = form.language.split("+")[0] in RTL_LANGUAGES
+    if rtl:
+        pages = tuple(_mirrored(p, page_w) for p in pages)
+    return Layout(form.id, form.version, paper_, style_, (page_w, page_h), pages, form.language,
+                  "rtl" if rtl else "ltr")
+
+
+def _mirrored(page: PageLayout, page_w: float) -> PageLayout:
+    """A right-to-left form: everything but the marks and codes mirrored left to right, so text starts at the
+    right, the scale runs from the right (its first point rightmost) and each number sits to the right of its
+    box.  The scanner reads by this same geometry."""
+
+    def flip(r: Any) -> Any:
+        return replace(r, x=page_w - r.x - r.w)
+
+    swap = {"left": "right", "right": "left", "center": "center"}
+    blocks = tuple(replace(flip(b), align=swap[b.align]) if b.kind not in ("identity", "page-number") else b
+                   for b in page.text_blocks)
+    return replace(page, boxes=tuple(flip(b) for b in page.boxes), text_fields=tuple(flip(t) for t in page.text_fields),
+                   text_blocks=blocks, item_rows=tuple(replace(r, rect=flip(r.rect)) for r in page.item_rows),
+                   rules=tuple(flip(r) for r in page.rules), examples=tuple(flip(e) for e in page.examples),
+                   pictures=tuple(flip(p) for p in page.pictures))
 
 
 def text_fits(block: TextBlock) -> bool:
     """Every line of a block fits its width (used by the layout tests)."""
-    return all(text_width_pt(line, block.size_pt, block.bold) <= block.w + 0.5 for line in block.lines)
+    return all(text_width_pt(line, block.size_pt, block.bold_at(n)) <= block.w + 0.5
+               for n, line in enumerate(block.lines))

@@ -79,7 +79,8 @@ def _check_foreign(ledger: Ledger, problems: list[str]) -> None:
     """Pages printed for another survey are kept but never counted: each is named until a person sets it aside."""
     _add(problems, [
         f"page {page.page} of {shown(page.path)} (page id {page.page_id}) was printed for another "
-        f"survey ({page.survey}): copy {page.serial} of {page.form_id} is not this ledger's, so it is not "
+        + (f"survey ({page.survey})" if page.survey else "ledger, without a survey id")
+        + f": copy {page.serial} of {page.form_id} is not this ledger's, so it is not "
         "counted; scan it into its own survey's ledger, then set it aside in review"
         for page in foreign_pages(ledger) if page.open])
 

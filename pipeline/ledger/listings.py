@@ -61,6 +61,23 @@ def form_versions(ledger: Ledger, form_id: str) -> list[int]:
         "SELECT form_version FROM pages WHERE form_id = ? AND form_version IS NOT NULL", (form_id, form_id))})
 
 
+def copy_languages(ledger: Ledger, form_id: str) -> dict[str, str]:
+    """serial → the language its pages were printed in, when not the form file's own (a translation 'cy', a
+    bilingual print 'cy+en'): what its codes said, else what its print batch recorded."""
+    found: dict[str, str] = {}
+    if ledger.has_column("issue_batches", "language"):
+        for serial, language in ledger.execute(
+                "SELECT s.serial, b.language FROM serials s JOIN issue_batches b ON b.id = s.batch_id"
+                " WHERE s.form_id = ? AND b.language IS NOT NULL", (form_id,)):
+            found[str(serial)] = str(language)
+    if ledger.has_column("pages", "language"):
+        for serial, language in ledger.execute(
+                "SELECT serial, MIN(language) FROM pages WHERE form_id = ? AND serial IS NOT NULL"
+                " AND language IS NOT NULL GROUP BY serial", (form_id,)):
+            found[str(serial)] = str(language)
+    return found
+
+
 def issued_count(ledger: Ledger, form_id: str) -> int:
     return int(ledger.execute("SELECT COUNT(*) FROM serials WHERE form_id = ?", (form_id,)).fetchone()[0])
 

@@ -102,6 +102,7 @@ class PostgresBackend(Backend):
 
     def __init__(self, url: LedgerURL, readonly: bool = False) -> None:
         self.url, self.readonly = url, readonly
+        self._told_waiting = False
         try:
             import psycopg
         except ImportError as exc:
@@ -156,14 +157,35 @@ class PostgresBackend(Backend):
 
     @contextmanager
     def write(self) -> Iterator[None]:
-        self.execute("BEGIN")
         try:
-            self.execute("SELECT pg_advisory_xact_lock(?)", (WRITER_LOCK_KEY,))
+            self._take_writer_lock()
             yield
             self.execute("COMMIT")
         except BaseException:
             self.rollback()
             raise
+
+    def _take_writer_lock(self) -> None:
+        """BEGIN and queue behind the other writers; a wait longer than a moment is said once on stderr."""
+        self.execute("BEGIN")
+        if self._told_waiting:
+            self.execute("SELECT pg_advisory_xact_lock(?)", (WRITER_LOCK_KEY,))
+            return
+        self.execute(f"SET LOCAL lock_timeout = {int(C.LEDGER_WAIT_NOTICE_S * 1000)}")
+        try:
+            self.execute("SELECT pg_advisory_xact_lock(?)", (WRITER_LOCK_KEY,))
+        except LedgerError as exc:
+            self.rollback()
+            if getattr(exc.__cause__, "sqlstate", None) != "55P03":
+                raise
+            from pipeline.ledger.sqlite_backend import tell_waiting
+
+            self._told_waiting = True
+            tell_waiting(self.shown)
+            self.execute("BEGIN")
+            self.execute("SELECT pg_advisory_xact_lock(?)", (WRITER_LOCK_KEY,))
+            return
+        self.execute(f"SET LOCAL lock_timeout = {int(C.SQLITE_BUSY_TIMEOUT_MS)}")
 
     def rollback(self) -> None:
         if self.in_transaction:

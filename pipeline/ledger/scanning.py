@@ -37,6 +37,11 @@ def stored_path(path: str) -> str:
 
 def foreign_reason(ident: IdentityRecord, local: str | None) -> str:
     """Why a page from another survey is set aside, naming both surveys."""
+    if ident.survey is None:
+        return (f"printed without a survey id, but this ledger printed copy {ident.serial} of {ident.form} with its "
+                f"own survey id ({local or 'none'}): this page comes from another ledger's print (an old print or "
+                "a simulation), not from this survey's copy; scan it into the ledger that printed it. "
+                "It is not counted here")
     return (f"printed for another survey ({ident.survey}), not this ledger's ({local or 'none'}): "
             f"copy {ident.serial} of {ident.form} belongs to that survey; scan it into that survey's ledger. "
             "It is not counted here")
@@ -53,6 +58,9 @@ class ScanWriter:
         raise NotImplementedError
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
+        raise NotImplementedError
+
+    def columns_of(self, table: str) -> list[str]:
         raise NotImplementedError
 
     def file_status(self, sha256: str) -> str | None:
@@ -79,7 +87,9 @@ class ScanWriter:
     def start_file(self, info: FileRecord) -> int:
         """The file's row, created (incomplete) before its first page is committed; an incomplete row left by
         an interrupted scan is carried on.  A file that failed before is tried again from scratch, and a
-        failure recorded under its name alone (it could not be opened then) is forgotten."""
+        failure recorded under its name alone (it could not be opened then) is forgotten.  A scan interrupted
+        part-way through an earlier version of the same file (the scanner saved it again, pages were taken
+        out) can never be finished: it is closed, its pages kept, so status stops asking to run it again."""
         from pipeline.ledger.stations import write_problem
 
         with self.transaction() as db:
@@ -87,6 +97,9 @@ class ScanWriter:
             if problem is not None:
                 raise problem
             db.execute("DELETE FROM files WHERE sha256 = ?", (UNOPENED_KEY + stored_path(info.path),))
+            db.execute("UPDATE files SET complete = 1, error = ? WHERE path = ? AND complete = 0 AND sha256 <> ?",
+                       ("the file changed before its scan finished; the pages read from the earlier version are "
+                        "kept", stored_path(info.path), info.sha256))
             old = db.execute("SELECT id, outcome, complete FROM files WHERE sha256 = ?", (info.sha256,)).fetchone()
             if old is not None:
                 if old["outcome"] == "read":
@@ -125,7 +138,8 @@ class ScanWriter:
         and no person has dealt with yet: (page index, page id, what its code said)."""
         return [(int(r["page_index"]), int(r["id"]),
                  PageIdentity(str(r["form_id"]), int(r["form_version"] or 0), str(r["style"]), str(r["paper"]),
-                              int(r["form_page"] or 0), int(r["page_count"] or 0), str(r["serial"]), r["survey"]))
+                              int(r["form_page"] or 0), int(r["page_count"] or 0), str(r["serial"]), r["survey"],
+                              r["language"] if "language" in r.keys() else None))  # noqa: SIM118 (Row: "in" looks at values)
                 for r in self.execute("SELECT p.* " + self._KEPT_SQL + " AND f.sha256 = ? ORDER BY p.page_index",
                                       (sha256,))]
 
@@ -167,6 +181,7 @@ class ScanWriter:
                  ident.style if ident else None, ident.paper if ident else None, ident.serial if ident else None,
                  ident.page if ident else None, ident.pages if ident else None, issued, r.rotation_deg,
                  r.fit_residual_mm, r.dpi, duplicate_of, ident.survey if ident else None, page_id))
+            self._set_language(db, page_id, ident)
             if status != "foreign":
                 self._record_readings(db, page_id, r, status, duplicate_of)
             return status
@@ -205,15 +220,19 @@ class ScanWriter:
              ident.paper if ident else None, ident.serial if ident else None, ident.page if ident else None,
              ident.pages if ident else None, issued, r.rotation_deg, r.fit_residual_mm, r.dpi, duplicate_of,
              image_id, now(), ident.survey if ident else None))
+        self._set_language(db, page_id, ident)
         if status != "foreign":  # what a foreign page says belongs to its own survey's ledger, not this one
             self._record_readings(db, page_id, r, status, duplicate_of)
         return status
 
-    def _place(self, db: Backend, r: PageRecord) -> tuple[str, str, int | None, int | None]:
-        """Status, reason, the earlier scan it repeats (if any), and whether its serial was issued here."""
+    def _place(self, db: Backend, r: PageRecord,
+               by_hand: bool = False) -> tuple[str, str, int | None, int | None]:
+        """Status, reason, the earlier scan it repeats (if any), and whether its serial was issued here.
+        `by_hand`: a person named the copy (review), so what the page's code says does not matter."""
         ident = r.identity
         status, reason, duplicate_of = r.status, r.reason, None
-        if ident is not None and status in ("form", "foreign", "not_form") and self._is_foreign(db, ident):
+        if (ident is not None and status in ("form", "foreign", "not_form") and not by_hand
+                and self._is_foreign(db, ident)):
             return "foreign", foreign_reason(ident, self._survey(db)), None, None
         if ident is not None and status == "form":
             primary = db.execute(
@@ -257,7 +276,7 @@ class ScanWriter:
             row = db.execute("SELECT status FROM pages WHERE id = ?", (page_id,)).fetchone()
             if row is None or row["status"] not in ("not_form", "unreadable"):
                 raise LedgerError(f"page {page_id} is not waiting to be assigned", "reload the review page")
-            status, reason, duplicate_of, issued = self._place(db, r)
+            status, reason, duplicate_of, issued = self._place(db, r, by_hand=True)
             ident = r.identity
             assert ident is not None
             if status == "foreign":
@@ -269,8 +288,24 @@ class ScanWriter:
                 " duplicate_of = ? WHERE id = ?",
                 (status, reason, ident.form, ident.version, ident.style, ident.paper, ident.serial, ident.page,
                  ident.pages, issued, r.rotation_deg, r.fit_residual_mm, duplicate_of, page_id))
+            self._set_language(db, page_id, ident)
             self._record_readings(db, page_id, r, status, duplicate_of)
             return status
+
+    @staticmethod
+    def _set_language(db: Backend, page_id: int | None, ident: IdentityRecord | None) -> None:
+        """A page printed in another language than its form file's (a translation, a bilingual print)."""
+        language = getattr(ident, "language", None)
+        if page_id is not None and language:
+            db.execute("UPDATE pages SET language = ? WHERE id = ?", (language, page_id))
+
+    def batch_language(self, serial: str) -> str | None:
+        """The language the copy with this serial was printed in (None: its form file's own, or unknown)."""
+        if "language" not in self.columns_of("issue_batches"):
+            return None
+        row = self.execute("SELECT b.language FROM serials s JOIN issue_batches b ON b.id = s.batch_id"
+                           " WHERE s.serial = ?", (serial,)).fetchone()
+        return None if row is None else row[0]
 
     @staticmethod
     def _survey(db: Backend) -> str | None:
@@ -278,9 +313,14 @@ class ScanWriter:
         return None if row is None else str(row[0])
 
     def _is_foreign(self, db: Backend, ident: IdentityRecord) -> bool:
-        """Printed for another survey: its serial means nothing here.  Pages printed before survey ids existed
-        (survey None) are taken as ours, as they always were."""
-        return ident.survey is not None and ident.survey != self._survey(db)
+        """Printed for another survey: its serial means nothing here.  A page without a survey id (an old print,
+        an old simulation) is ours only where this ledger issued its serial to a survey-less print: once a
+        serial was printed with our survey id, a survey-less code of it is another ledger's copy."""
+        if ident.survey is not None:
+            return ident.survey != self._survey(db)
+        row = db.execute("SELECT b.survey_printed FROM serials s JOIN issue_batches b ON b.id = s.batch_id"
+                         " WHERE s.serial = ?", (ident.serial,)).fetchone()
+        return row is not None and row[0] == 1
 
     @staticmethod
     def serial_issued_in(db: Backend, serial: str) -> bool:
@@ -302,12 +342,18 @@ class ScanWriter:
             return str(value) if value is not None else ("unclear" if state == "flagged" else "blank")
 
         for item in second.items:
-            row = db.execute("SELECT value, state FROM answers WHERE page_id = ? AND item = ?",
+            row = db.execute("SELECT value, state, reason, detail FROM answers WHERE page_id = ? AND item = ?",
                              (primary_id, item.item)).fetchone()
-            if row is None or (row["value"], row["state"]) == (item.value, item.state):
+            if row is None:
                 continue
-            detail = (f"first scan read {show(row['value'], row['state'])}; "
-                      f"a later scan read {show(item.value, item.state)}")
+            if row["reason"] == "conflict" and str(row["detail"] or "").startswith("first scan read"):
+                # already in question: every further reading is added, never written over the first two
+                detail = f"{row['detail']}; another scan read {show(item.value, item.state)}"
+            elif (row["value"], row["state"]) == (item.value, item.state):
+                continue
+            else:
+                detail = (f"first scan read {show(row['value'], row['state'])}; "
+                          f"a later scan read {show(item.value, item.state)}")
             db.execute("UPDATE answers SET state = 'flagged', reason = 'conflict', detail = ? "
                        "WHERE page_id = ? AND item = ?", (detail, primary_id, item.item))
         for c in second.comments:

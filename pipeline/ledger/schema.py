@@ -91,6 +91,30 @@ CREATE TEMP VIEW IF NOT EXISTS effective_comments AS
 """
 
 
+def check_is_ledger(db: Backend, readonly: bool) -> None:
+    """Refuse a database that is not a PaperVoice ledger, before anything is written to it.
+
+    An empty database is a new ledger (for the commands that write).  A database with tables of its own and no
+    `meta` table is another program's (or a ledger that lost its meta table, which would otherwise get a new
+    survey id and make every earlier print foreign): its tables are never added to.  A ledger written by a
+    newer PaperVoice is refused by the readers too, which would otherwise report it 'OK'."""
+    tables = db.tables()
+    if not tables:
+        if readonly:
+            raise LedgerError(f"{db.shown} is empty: it is not a PaperVoice ledger yet",
+                              "scan or generate with this --db first, or pass the right --db")
+        return
+    if "meta" not in tables or "serials" not in tables:
+        listed = ", ".join(sorted(tables)[:5]) + (" ..." if len(tables) > 5 else "")
+        raise LedgerError(f"{db.shown} is a database of another program (it holds the tables {listed}), "
+                          "not a PaperVoice ledger; nothing was written to it",
+                          "pass a new file name with --db (PaperVoice makes the ledger), or the right ledger")
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is not None and str(row[0]).isdecimal() and int(row[0]) > SCHEMA_VERSION:
+        raise LedgerError(f"the ledger {db.shown} was written by a newer PaperVoice",
+                          "upgrade PaperVoice before using this ledger")
+
+
 def migrate(db: Backend) -> None:
     """Create what is missing, upgrade an older ledger, give it a survey id; inside the caller's transaction.
 
@@ -108,7 +132,25 @@ def migrate(db: Backend) -> None:
                " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
     db.execute("INSERT INTO meta (key, value) VALUES ('survey_id', ?) ON CONFLICT (key) DO NOTHING",
                (new_survey_id(),))
+    _ensure_survey_printed(db)
+    _ensure_languages(db)
     db.store_views(EFFECTIVE_VIEWS)
+
+
+def _ensure_survey_printed(db: Backend) -> None:
+    """`issue_batches.survey_printed`: 1 when the batch's pages carry this ledger's survey id, 0 when they carry
+    the older survey-less code.  A survey-less page is this ledger's copy only if its serial went to a
+    survey-less print; NULL (batches recorded before the column) keeps the old rule, taken as ours."""
+    db.add_column("issue_batches", "survey_printed", "INTEGER")
+
+
+def _ensure_languages(db: Backend) -> None:
+    """The language a batch was printed in, and a page was read as ('cy', 'cy+en'; NULL: the form file's own).
+
+    Copies of one form in several languages share its id and version (one column set); the language says
+    which layout a page was printed from and is a column of the export."""
+    for table in ("issue_batches", "pages"):
+        db.add_column(table, "language", "TEXT")
 
 
 #: meta rows about the database holding a ledger, not about the survey: never copied, not compared.

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from pipeline import constants as C
 from pipeline.errors import LedgerError
@@ -29,13 +32,13 @@ class SQLiteBackend(Backend):
     def __init__(self, url: LedgerURL, readonly: bool = False) -> None:
         assert url.path is not None
         self.url, self.readonly, self.path = url, readonly, url.path
+        self._told_waiting = False
         if readonly and not self.path.exists():
             raise LedgerError(f"no ledger at {self.path}", "scan or generate first, or pass the right --db")
         timeout = C.SQLITE_BUSY_TIMEOUT_MS / 1000
         try:
             if readonly:
-                self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=timeout,
-                                            isolation_level=None)
+                self.conn = open_readonly(self.path)  # also in a folder nobody may write to
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
@@ -51,21 +54,28 @@ class SQLiteBackend(Backend):
             raise LedgerError(f"cannot open the ledger {self.path}: {exc.strerror}",
                               "check the folder exists and you may write to it, or pass another --db") from exc
 
-    @staticmethod
-    def when_unlocked(step: Callable[[], object]) -> None:
+    def when_unlocked(self, step: Callable[[], object]) -> None:
         """Run a set-up step, waiting out another PaperVoice that holds the file.
 
         Switching a new file to WAL can fail with 'locked' at once, without SQLite's busy
         handler waiting, when two scans create the same ledger at the same moment.
         """
-        deadline = time.monotonic() + C.SQLITE_BUSY_TIMEOUT_MS / 1000
+        started = time.monotonic()
+        deadline = started + C.SQLITE_BUSY_TIMEOUT_MS / 1000
+        told = False
         while True:
             try:
                 step()
                 return
-            except sqlite3.OperationalError as exc:
-                if _code(exc) not in (_BUSY, _LOCKED) or time.monotonic() > deadline:
+            except (sqlite3.OperationalError, LedgerError) as exc:
+                cause = exc.__cause__ if isinstance(exc, LedgerError) else exc
+                code = _code(cause) if isinstance(cause, Exception) else None
+                busy = code is not None and code in (_BUSY, _LOCKED)
+                if not busy or time.monotonic() > deadline:
                     raise
+                if not told and time.monotonic() - started > C.LEDGER_WAIT_NOTICE_S:
+                    told = True
+                    tell_waiting(self.shown)
                 time.sleep(0.05)
 
     @property
@@ -94,9 +104,12 @@ class SQLiteBackend(Backend):
 
     @contextmanager
     def write(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE: take the write lock up front so two scans queue rather than deadlock."""
+        """BEGIN IMMEDIATE: take the write lock up front so two scans queue rather than deadlock.
+
+        A wait longer than a moment (another program holds the ledger) is said once on stderr, so a person
+        does not stare at a silent terminal for a minute."""
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._begin_immediate()
         except sqlite3.Error as exc:
             raise self.error(exc) from exc
         try:
@@ -107,6 +120,22 @@ class SQLiteBackend(Backend):
             if isinstance(exc, sqlite3.Error):  # e.g. the disk filled up part-way through the file's pages
                 raise self.error(exc) from exc
             raise
+
+    def _begin_immediate(self) -> None:
+        notice_ms = int(C.LEDGER_WAIT_NOTICE_S * 1000)
+        self.conn.execute(f"PRAGMA busy_timeout = {notice_ms}")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if _code(exc) not in (_BUSY, _LOCKED):
+                raise
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {C.SQLITE_BUSY_TIMEOUT_MS}")
+        if not self._told_waiting:
+            self._told_waiting = True
+            tell_waiting(self.shown)
+        self.conn.execute("BEGIN IMMEDIATE")
 
     def rollback(self) -> None:
         # after some errors (disk full, I/O error) SQLite has already rolled back by itself; a failed
@@ -219,3 +248,38 @@ def _code(exc: Exception) -> int | None:
 
 def _plain(sql: str) -> str:
     return re.sub(r"\s+", " ", sql.replace("IF NOT EXISTS ", "")).strip()
+
+
+def tell_waiting(where: str) -> None:
+    """Said once when a ledger is held by another program for more than a moment (both backends)."""
+    print(f"papervoice: the ledger {where} is in use by another program (another PaperVoice, or a tool that has "
+          f"it open); waiting up to {C.SQLITE_BUSY_TIMEOUT_MS // 1000} s for it...", file=sys.stderr, flush=True)
+
+
+def open_readonly(path: Path | str, timeout_s: float = C.SQLITE_BUSY_TIMEOUT_MS / 1000) -> sqlite3.Connection:
+    """A connection that only reads.  A ledger in WAL mode needs its shared-memory file (-shm) beside it even to
+    read; in a folder nobody may write to (an archive on a read-only share) that file cannot be made.  Then,
+    if nothing waits in the -wal file (the ledger file holds everything), it is opened as immutable: nobody
+    can be writing to a ledger whose folder cannot take its journal."""
+    path = Path(path)
+    uri = f"file:{quote(str(path))}?mode=ro"
+
+    def connect(extra: str = "") -> sqlite3.Connection:
+        return sqlite3.connect(uri + extra, uri=True, timeout=timeout_s, isolation_level=None)
+
+    conn = connect()
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        text = str(exc).lower()
+        if "unable to open" not in text and "readonly" not in text and "read-only" not in text:
+            raise
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise LedgerError(f"the ledger {path} is in a folder you may not write to, and its last changes are still "
+                          f"in {wal.name} beside it, which cannot be read from there",
+                          "copy the ledger together with its -wal file to a folder you may write to, and use the "
+                          "copy (or run any PaperVoice command once where the folder is writable)")
+    return connect("&immutable=1")

@@ -34,6 +34,7 @@ def reconcile(db: str | os.PathLike[str]) -> dict[str, Any]:
     scan is a duplicate or a conflict).
     """
     with Ledger(db, readonly=True) as ledger, ledger.consistent_read():
+        survey_id = ledger.survey_id
         forms: dict[tuple[str, int], dict[str, Any]] = {}
 
         def entry(form_id: str, version: int) -> dict[str, Any]:
@@ -83,6 +84,7 @@ def reconcile(db: str | os.PathLike[str]) -> dict[str, Any]:
     comments = sum(f["comments_to_review"] for f in rows)
     return {
         "ledger": ledger_shown,
+        "survey_id": survey_id,
         "forms": rows,
         "files": {"read": files.get("read", 0), "failed": files.get("failed", 0), "failed_files": failed,
                   "unfinished": unfinished},
@@ -105,7 +107,11 @@ def _listed(items: list[str]) -> str:
 
 def format_status(report: dict[str, Any]) -> str:
     """The status report in plain words for the office (not for programmers: no ids, no jargon)."""
-    lines = [f"PaperVoice status for {report['ledger']}", ""]
+    lines = [f"PaperVoice status for {report['ledger']}"]
+    if report.get("survey_id"):
+        lines.append(f"Survey id: {report['survey_id']} (printed on every page this ledger prints; pages that "
+                     "name another survey id belong to another ledger)")
+    lines.append("")
     if not report["forms"]:
         lines.append("No forms have been printed or scanned with this ledger yet.")
     for form in report["forms"]:
@@ -143,8 +149,10 @@ def format_status(report: dict[str, Any]) -> str:
                          ("not recognised, waiting for a person", report["pages_not_recognised"])]:
         lines.append(f"  {label + ':':38}{count:4}")
     for page in report["foreign_pages"][:MAX_LISTED]:
-        lines.append(f"  page {page['page']} of {page['path']}: copy {page['serial']} of {page['form_id']}, printed "
-                     f"for survey {page['survey']}, not this one: not counted")
+        printed = (f"printed for survey {page['survey']}, not this one" if page["survey"] else
+                   "printed without a survey id by another ledger (this ledger printed that copy with its own)")
+        lines.append(f"  page {page['page']} of {page['path']}: copy {page['serial']} of {page['form_id']}, "
+                     f"{printed}: not counted")
     if len(report["foreign_pages"]) > MAX_LISTED:
         lines.append(f"  ... and {len(report['foreign_pages']) - MAX_LISTED} more from another survey")
     if report["serials_not_issued"]:

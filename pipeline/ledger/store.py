@@ -31,6 +31,7 @@ from pipeline.ledger.schema import (  # noqa: F401 (SCHEMA, content_snapshot: pa
     SCHEMA,
     SCHEMA_VERSION,
     VOLATILE_COLUMNS,
+    check_is_ledger,
     content_snapshot,
     migrate,
 )
@@ -74,6 +75,7 @@ class Ledger(ScanWriter):
         self.readonly = readonly
         self.db = connect(self.url, readonly)
         try:
+            check_is_ledger(self.db, readonly)  # another program's database is never written to
             if readonly:
                 self.db.store_views(EFFECTIVE_VIEWS)  # an old SQLite ledger gets them TEMP; nothing is written
             else:
@@ -149,6 +151,9 @@ class Ledger(ScanWriter):
         """Old ledgers opened read-only are not upgraded: queries on newer columns ask first."""
         return column in self.db.columns(table)
 
+    def columns_of(self, table: str) -> list[str]:
+        return self.db.columns(table)
+
     # --- issuing ----------------------------------------------------------------------------
 
     def next_serial_number(self) -> int:
@@ -157,13 +162,16 @@ class Ledger(ScanWriter):
 
     def issue_serials(self, form_id: str, version: int, style: str, paper: str, pages: int, copies: int,
                       output: str | None, *, start: int | None = None,
-                      then: Callable[[], None] | None = None) -> list[str]:
+                      then: Callable[[], None] | None = None, survey_printed: bool = False,
+                      language: str | None = None) -> list[str]:
         """Record `copies` new serials; numbers only ever grow, so none is reused.
 
         Issued means printed: `then` (writing the PDF) runs inside the same transaction, so the serials are
         recorded if and only if it succeeds; Ctrl-C or any failure before it is done records nothing.
         `start` is the first number the caller already printed: if another PaperVoice issued serials in the
-        meantime, `SerialsMoved` is raised and nothing is recorded (render again with new numbers).  A ledger
+        meantime, `SerialsMoved` is raised and nothing is recorded (render again with new numbers).
+        `survey_printed`: the pages carry this ledger's survey id (then a survey-less code of these serials is
+        another ledger's print); False for pages printed with the older survey-less code.  A ledger
         that must not issue serials here (a file copied from another station, one moved to a shared server)
         refuses, saying why.
         """
@@ -178,8 +186,9 @@ class Ledger(ScanWriter):
             if start is not None and start != first:
                 raise SerialsMoved(first)
             batch = db.insert(
-                "INSERT INTO issue_batches (form_id, form_version, style, paper, copies, output, issued_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)", (form_id, version, style, paper, copies, output, stamp))
+                "INSERT INTO issue_batches (form_id, form_version, style, paper, copies, output, issued_at,"
+                " survey_printed, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (form_id, version, style, paper, copies, output, stamp, int(survey_printed), language))
             serials = [serial_for(n) for n in range(first, first + copies)]
             db.executemany(
                 "INSERT INTO serials (serial, number, form_id, form_version, style, paper, pages, batch_id,"

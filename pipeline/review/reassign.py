@@ -38,7 +38,8 @@ def read_assigned_page(ledger: Ledger, page_id: int, form_id: str, version: int,
     image = cv2.imdecode(np.frombuffer(kept[1], np.uint8), cv2.IMREAD_GRAYSCALE)
     if image is None:
         return None
-    form = registry.find(form_id, version)
+    language = ledger.batch_language(serial)  # a translation or bilingual print is read by its own layout
+    form = registry.find(form_id, version, language)
     if form is None:
         return None
     issued = issued_copy(ledger, serial)
@@ -49,7 +50,8 @@ def read_assigned_page(ledger: Ledger, page_id: int, form_id: str, version: int,
         layout = compute_layout(form, paper, style)
         if not 1 <= page_no <= layout.page_count:
             continue
-        identity = PageIdentity(form.id, form.version, style, paper, page_no, layout.page_count, serial)
+        identity = PageIdentity(form.id, form.version, style, paper, page_no, layout.page_count, serial,
+                                language=language)
         result = read_page(image, float(C.PAGE_IMAGE_DPI), source, config, identity=identity)
         if result.status == "form" and not result.reason:
             ledger.record_reread(page_id, result)

@@ -40,7 +40,7 @@ from pipeline.ledger.store import Ledger
 from pipeline.options import ReviewOptions
 from pipeline.review.assign import parse_assignment
 from pipeline.review.safety import local_path, token_matches
-from pipeline.text import clean_text
+from pipeline.text import EXCEL_MAX_CELL_CHARS, clean_text
 from pipeline.vocab import FlagReason, ItemState
 
 EXTENSION = "papervoice_review"
@@ -158,7 +158,8 @@ def _first_open(items: Sequence[Any], what: str, scope: dict[str, Any], endpoint
     """A queue's list URL: the first open question, or 'all done'."""
     first = next((q for q in items if not q.settled), None)
     if first is None:
-        return render_template("done.html", what=what, scope=scope, total=len(items))
+        one = what.removesuffix("s")  # "flagged answers" -> "flagged answer": "the one ... is settled"
+        return render_template("done.html", what=what, what_one=one, scope=scope, total=len(items))
     return redirect(url_for(endpoint, **first.key_args, **scope))
 
 
@@ -247,7 +248,11 @@ def comment(page_id: int, item: str) -> Any:
         if request.form.get("action") == "none":
             text, said = "", "Marked as no comment"
         else:
-            text = clean_text(request.form.get("text", "")).strip()
+            typed = request.form.get("text", "")
+            if len(typed) > EXCEL_MAX_CELL_CHARS:  # never cut a person's words without telling them
+                abort(400, f"That comment is {len(typed):,} characters long; a workbook cell holds at most "
+                           f"{EXCEL_MAX_CELL_CHARS:,}. Shorten it (or keep the full text elsewhere) and save again.")
+            text = clean_text(typed).strip()
             said = "Saved the comment"
         decision_id = led.decide("comment", page_id, item, text, by=_who())
         _remember(decision_id, f"{said} ({item} on copy {q.serial}).")

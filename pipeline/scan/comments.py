@@ -42,6 +42,19 @@ def remove_lines(dark: np.ndarray, px_per_mm: float) -> np.ndarray:
     return cv2.bitwise_or(writing, cv2.bitwise_and(joined, lines))
 
 
+def field_background(crop: np.ndarray, paper: float, px_per_mm: float) -> np.ndarray:
+    """The field's own background at every pixel, so ink is judged against what it is written on.
+
+    A field shaded grey (a tinted box on someone else's form, a highlighter over the comment) is darker than
+    the page's paper: judged against the paper it is all "ink", the line remover takes it out as one solid
+    block, and black writing on it reads as blank.  A closing wider than any pen stroke gives the shading
+    without the writing and follows the shading's edges; it is never taken above the paper, nor below
+    COMMENT_DARKEST_TINT of it (a block darker than that is ink itself: writing scribbled out)."""
+    side = max(3, round(C.COMMENT_BACKGROUND_MM * px_per_mm)) | 1
+    closed = cv2.morphologyEx(crop, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (side, side)))
+    return np.clip(closed.astype(np.float32), paper * C.COMMENT_DARKEST_TINT, paper)
+
+
 def clean_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[float, float], field: TextField,
                 dpi: float, paper: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The field's inside at `dpi`, lines removed: (grey image for OCR, writing mask, specks left out)."""
@@ -49,7 +62,7 @@ def clean_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[floa
     region = Rect(field.x + inset, field.y + inset, field.w - 2 * inset, field.h - 2 * inset)
     crop = warp_to_layout(image, homography, page_size, dpi, region, border=int(paper))
     px_per_mm = dpi / 25.4
-    ink = (crop < paper * (1 - C.INK_DARKNESS * 0.8)).astype(np.uint8) * 255
+    ink = (crop < field_background(crop, paper, px_per_mm) * (1 - C.INK_DARKNESS * 0.8)).astype(np.uint8) * 255
     writing = remove_lines(ink, px_per_mm)
     # keep what can be writing: not specks (scanner noise), not flat slivers (what a black-and-white scan
     # leaves of a grey writing line, broken into dashes the line remover cannot see as one line)

@@ -48,6 +48,7 @@ class ScanSummary:
     files_seen: int = 0
     files_read: int = 0
     files_already_in_ledger: int = 0
+    files_repeated: int = 0  # the same contents as another file of this batch: read once, under the first name
     files_failed: int = 0
     files_not_scans: int = 0  # data and text files lying among the scans: named, not read, not a failure
     files_resumed: int = 0  # a file an interrupted scan had started: only its remaining pages are read
@@ -71,7 +72,8 @@ class ScanSummary:
     def as_dict(self) -> dict[str, Any]:
         return {
             "files": self.files_seen, "files_read": self.files_read,
-            "files_already_in_ledger": self.files_already_in_ledger, "files_failed": self.files_failed,
+            "files_already_in_ledger": self.files_already_in_ledger, "files_repeated": self.files_repeated,
+            "files_failed": self.files_failed,
             "files_not_scans": self.files_not_scans, "files_resumed": self.files_resumed,
             "pages": self.pages, "pages_reread": self.pages_reread, "pages_by_status": dict(self.page_status),
             "copies_read": len(self.copies),
@@ -88,9 +90,11 @@ class ScanSummary:
         s = self.page_status
         lines = [
             f"Files: {self.files_seen} ({self.files_read} read, {self.files_already_in_ledger} already in the ledger, "
-            f"{self.files_failed} could not be read"
+            + (f"{self.files_repeated} repeated in this batch (read once), " if self.files_repeated else "")
+            + f"{self.files_failed} could not be read"
             + (f", {self.files_not_scans} not scans, left alone)" if self.files_not_scans else ")"),
-            f"Pages: {self.pages} - {s.get('form', 0)} form pages from {len(self.copies)} copies, "
+            f"Pages: {self.pages} - {plural(s.get('form', 0), 'form page')} from "
+            f"{plural(len(self.copies), 'copy', 'copies')}, "
             f"{s.get('blank', 0)} blank, {s.get('not_form', 0)} not recognised, {s.get('unreadable', 0)} unreadable, "
             f"{s.get('duplicate', 0)} scanned twice, {s.get('conflict', 0)} conflicting re-scans"
             + (f", {s['foreign']} printed for another survey (not counted here)" if s.get("foreign") else ""),
@@ -221,9 +225,23 @@ def find_inputs(inputs: Sequence[Path]) -> list[Path]:
 
 def _with_kept_files(files: list[Path], ledger: Ledger, uncoded: bool) -> list[Path]:
     """`scan --retry`: the files holding pages kept for a form that was not defined, from the ledger (and, when
-    adopted forms are defined, pages kept for carrying no code: they may be those forms' returns)."""
+    adopted forms are defined, pages kept for carrying no code: they may be those forms' returns).
+
+    The ledger keeps each file's path as it was given to the scan that read it (often relative to the folder
+    it ran in): a file not found from here is named, never silently left out."""
     known = {str(p) for p in files}
-    extra = [Path(p) for p in ledger.files_with_kept_pages(uncoded) if p not in known and Path(p).is_file()]
+    kept = [p for p in ledger.files_with_kept_pages(uncoded) if p not in known]
+    extra = [Path(p) for p in kept if Path(p).is_file()]
+    missing = [p for p in kept if not Path(p).is_file()]
+    if missing:
+        say(f"papervoice: --retry: {plural(len(missing), 'file')} holding kept pages "
+            f"{'was' if len(missing) == 1 else 'were'} not found from {shown(Path.cwd())} "
+            f"({', '.join(shown(p) for p in missing[:3])}{' ...' if len(missing) > 3 else ''}).\n"
+            "  What to do: run the scan --retry from the folder the first scan ran in, or give those files "
+            "(or their folder) to scan again with --forms-dir")
+    elif not kept and not files:
+        say("papervoice: --retry: no kept pages are waiting to be read again in this ledger "
+            "(pages are kept when their form was not defined; give --forms-dir with the form's folder)")
     return files + extra
 
 
@@ -262,7 +280,7 @@ def plan_pages(files: Sequence[Path], ledger: Ledger, registry: FormRegistry, su
             yield _FileWork(FileInfo(str(path), "", 0), 0, error=str(exc), unopened=True), None
             continue
         if info.sha256 in first_of:  # a copy of a file met earlier in this batch: its pages are read once
-            summary.files_already_in_ledger += 1
+            summary.files_repeated += 1
             say(f"papervoice: {shown(path)}: the same file as {shown(first_of[info.sha256])}, read once")
             continue
         first_of[info.sha256] = path
@@ -288,7 +306,7 @@ def _defined_now(registry: FormRegistry, ident: PageIdentity) -> bool:
     would only keep it again)."""
     from pipeline.form.layout import compute_layout
 
-    form = registry.find(ident.form, ident.version)
+    form = registry.find(ident.form, ident.version, ident.language)
     return form is not None and compute_layout(form, ident.paper, ident.style).page_count == ident.pages
 
 
@@ -322,10 +340,13 @@ def _file_pages(path: Path, info: FileInfo, done: set[int], by_path: bool) -> It
         return
     work = _FileWork(info, count)
     if by_path:
-        # every worker sees the same files: send only the page's name, not its bytes
+        # every worker sees the same files: send only the page's name (and a TIFF page's place), not its bytes
+        offsets = getattr(jobs, "frame_offsets", None)
+        getattr(jobs, "close", lambda: None)()
         for index in range(count):
             if index not in done:
-                yield work, PathJob(PageSource(str(path), index))
+                offset = offsets[index] if offsets is not None and index < len(offsets) else None
+                yield work, PathJob(PageSource(str(path), index), offset)
         yield work, None
         return
     index = first

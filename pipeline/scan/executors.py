@@ -74,7 +74,7 @@ def _dask_executor(address: str, jobs: int) -> Iterator[tuple[Executor, int]]:
             client = Client(cluster)
         else:
             client = Client(address, timeout="20s")
-    except OSError as exc:
+    except (OSError, ValueError, TypeError) as exc:  # distributed raises ValueError/TypeError for odd addresses
         if cluster is not None:
             cluster.close()
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}",

@@ -380,16 +380,25 @@ def suspect_lost_marks(items: list[ItemReading], boxes: list[BoxReading], bitona
                        ) -> tuple[list[ItemReading], bool]:
     """A blank row is flagged only on evidence in that row - or on a page-level sign that marks were lost:
     faint traces in several rows, or in any row of a black-and-white scan (which erases light pencil whole),
-    or no answer anywhere on the page.  Returns the items, blank rows flagged when the sign is there, and
-    whether it was."""
+    or no answer anywhere on the page (on a grey scan with no trace at all that says 'left out', not 'lost',
+    and the page's comments are not doubted for it).  Returns the items, blank rows flagged when the sign is
+    there, and whether marks look lost."""
     trace_rows = {b.item for b in boxes if b.state == "uncertain" and b.coverage < C.MARK_MIN_COVERAGE}
     if len(trace_rows) >= (1 if bitonal else C.LOST_MARKS_MIN_TRACE_ROWS):
         detail = ("nothing clear in this row, but other rows on this page show only faint traces"
                   + (" in a black-and-white scan" if bitonal else "")
                   + ": a light mark may have been lost in scanning - please check the paper form")
-    elif items and all(i.state == "blank" for i in items):
+    elif items and all(i.state == "blank" for i in items) and bitonal:
         detail = ("no answer anywhere on this page: please check the paper form (faint pencil can vanish in a "
                   "black-and-white scan)")
+    elif items and all(i.state == "blank" for i in items):
+        # a grey scan keeps even light pencil as a trace, and there is none: most likely the person left this
+        # page out (the last statements of a form, say).  Still asked, with that reason; the page's blank
+        # comment fields are not, since nothing on the page suggests ink was lost
+        detail = ("no answer anywhere on this page and no trace of a mark: the person may have left this page "
+                  "out - please check the paper form")
+        return [ItemReading(i.item, None, "flagged", FlagReason.PAGE_BLANK, detail, C.LOST_MARK_CONFIDENCE,
+                            i.crop_png) for i in items], False
     else:
         return items, False
     return [ItemReading(i.item, None, "flagged", FlagReason.LOST_MARKS, detail, C.LOST_MARK_CONFIDENCE, i.crop_png)

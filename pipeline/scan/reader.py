@@ -34,13 +34,14 @@ from pipeline.scan.marks import (
 )
 from pipeline.scan.ocr import DEFAULT_ENGINE
 from pipeline.scan.register import (
-    QrHit,
     Registration,
     find_qr,
+    hits_for,
     paper_level,
     refine_with_boxes,
     register,
     registrations_by_marks,
+    vote,
     warp_to_layout,
 )
 from pipeline.scan.results import CommentReading, ItemReading, PageResult, PageSource
@@ -131,7 +132,11 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
         return PageResult(source, "not_form", "no PaperVoice code found: not one of our forms, or its codes are "
                           "damaged (a person can assign it in review)", dpi=dpi, image_png=_keep_image(image, dpi))
     if identity is not None:
-        hits = [QrHit(identity, hit.corners_px) for hit in hits]
+        hits = hits_for(hits, identity)
+    else:
+        hits, disagreement = vote(hits)
+        if disagreement:
+            return PageResult(source, "not_form", disagreement, dpi=dpi, image_png=_keep_image(image, dpi))
     ident = hits[0].identity
     if identity is None and ident.survey is not None and config.survey is not None and ident.survey != config.survey:
         # its serial belongs to another ledger's numbering: never read it against ours (the ledger words it)
@@ -147,7 +152,12 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
 def _layout_for(ident: PageIdentity, config: ReaderConfig, source: PageSource, image: np.ndarray,
                 dpi: float) -> Layout | PageResult:
     """The layout the page was printed from, or why there is none."""
-    form = _registry(config.forms_dirs).find(ident.form, ident.version)
+    form = _registry(config.forms_dirs).find(ident.form, ident.version, ident.language)
+    if form is None and ident.language:
+        return PageResult(source, "not_form", f"form '{ident.form}' version {ident.version} in '{ident.language}' "
+                          f"is not defined here; add its translation (forms/{ident.form}."
+                          f"{ident.language.split('+')[0]}.yaml) and scan again", identity=ident, dpi=dpi,
+                          image_png=_keep_image(image, dpi))
     if form is None:
         return PageResult(source, "not_form", f"form '{ident.form}' version {ident.version} is not defined here; add "
                           f"its definition to forms/ and scan again", identity=ident, dpi=dpi,
@@ -232,6 +242,7 @@ class PathJob:
     """A page named by path and index, for workers that see the same files (`--shared-storage`)."""
 
     source: PageSource
+    frame_offset: int | None = None  # a multi-page TIFF's page: where its directory is (found once, by the loader)
 
 
 def read_job(job: PageJob | PathJob, config: ReaderConfig) -> PageResult:
@@ -241,7 +252,7 @@ def read_job(job: PageJob | PathJob, config: ReaderConfig) -> PageResult:
 
     try:
         if isinstance(job, PathJob):
-            job = page_job(Path(job.source.path), job.source.index)
+            job = page_job(Path(job.source.path), job.source.index, job.frame_offset)
         image, dpi = decode_page(job)
     except InputFileError as exc:
         return PageResult(job.source, "unreadable", exc.reason + (f" ({exc.advice})" if exc.advice else ""))

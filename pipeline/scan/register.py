@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -85,21 +86,60 @@ def _hits(found: list[tuple[str, np.ndarray]], factor: float, x0: int = 0, y0: i
         identity = parse_payload(text)
         if identity is not None:
             hits.append(QrHit(identity, points / factor + np.array([x0, y0], dtype=np.float64)))
-    if hits:  # codes of one page agree; a stray code of another page (a page stuck on) is ignored
-        hits = [h for h in hits if h.identity == hits[0].identity]
     return hits
 
 
-def find_qr(image: np.ndarray, dpi: float, give_up_if_blank: Callable[[], bool] | None = None) -> list[QrHit]:
-    """Both codes of the page if possible: the whole page at about 150 dpi first, then each corner closer up.
+def _agreeing(hits: list[QrHit]) -> int:
+    """How many hits name the identity most of them name."""
+    return max(Counter(h.identity for h in hits).values(), default=0)
 
+
+def _add_distinct(hits: list[QrHit], new: list[QrHit], px_per_mm: float) -> None:
+    """Add the symbols not already found (a corner's closer look finds the whole-page pass's codes again)."""
+    for hit in new:
+        if all(np.abs(hit.corners_px - other.corners_px).max() > px_per_mm for other in hits):
+            hits.append(hit)
+
+
+def vote(hits: list[QrHit]) -> tuple[list[QrHit], str]:
+    """Every code found has a say: the hits of the one identity they all name, or none and why not.
+
+    A page's four codes name one copy and page.  When they disagree (a piece of another copy's page caught
+    in the feeder, a second sheet fed at an offset, a forged code) no majority is trusted: which copy the
+    answers belong to is for a person to say, so the page is never moved silently to another copy.
+    """
+    counts = Counter(h.identity for h in hits)
+    if len(counts) <= 1:
+        return hits, ""
+    described = "; ".join(
+        f"{n} {'says' if n == 1 else 'say'} {ident.form} copy {ident.serial}"
+        f"{f' (survey {ident.survey})' if ident.survey else ''} page {ident.page}"
+        for ident, n in counts.most_common())
+    return [], (f"its codes disagree ({described}): a piece of another page caught with it, or a sheet fed "
+                "at an offset? A person must say which copy this page is (assign it in review)")
+
+
+def hits_for(hits: list[QrHit], identity: PageIdentity) -> list[QrHit]:
+    """The hits to register a page a person assigned by: the codes that name that copy and page, if any."""
+    same = [h for h in hits if (h.identity.form, h.identity.serial, h.identity.page)
+            == (identity.form, identity.serial, identity.page)]
+    if not same:
+        top = Counter(h.identity for h in hits).most_common(1)
+        same = [h for h in hits if top and h.identity == top[0][0]]
+    return [QrHit(identity, h.corners_px) for h in same]
+
+
+def find_qr(image: np.ndarray, dpi: float, give_up_if_blank: Callable[[], bool] | None = None) -> list[QrHit]:
+    """Every code found on the page: the whole page at about 150 dpi first, then each corner closer up.
+
+    All codes are returned, whatever they say: `vote` decides whether they agree.
     `give_up_if_blank` spares a blank back page the slower close search.
     """
     factor = min(1.0, C.QR_SEARCH_DPI / dpi)
     small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else image
     hits = _hits(_zxing_decode(small), factor)
-    if len(hits) >= 2:
-        return hits[:4]
+    if _agreeing(hits) >= 2:
+        return hits[:C.QR_MAX_HITS]
     if not hits and give_up_if_blank is not None and give_up_if_blank():
         return []
     # closer look at the four corners, where the codes sit in every orientation
@@ -114,18 +154,13 @@ def find_qr(image: np.ndarray, dpi: float, give_up_if_blank: Callable[[], bool] 
         resized = cv2.resize(crop, None, fx=scale, fy=scale,
                              interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
         for decode in (_zxing_decode, _opencv_decode):
-            for hit in _hits(decode(resized), scale, x0, y0):
-                if not hits or (hit.identity == hits[0].identity
-                                and all(np.abs(hit.corners_px - other.corners_px).max() > px_per_mm
-                                        for other in hits)):
-                    hits.append(hit)
-                    break
-            else:
-                continue
+            found = _hits(decode(resized), scale, x0, y0)
+            if found:
+                _add_distinct(hits, found, px_per_mm)
+                break
+        if _agreeing(hits) >= 2:
             break
-        if len(hits) >= 2:
-            break
-    return hits[:2]
+    return hits[:C.QR_MAX_HITS]
 
 
 def qr_symbol_corners(code: Rect, payload: str) -> np.ndarray:

@@ -61,6 +61,7 @@ class CopyPlan:
     marks: dict[str, list[tuple[int, str]]]  # item -> [(value, kind)] in the order drawn
     pen: Pen
     comments: dict[str, tuple[str, Hand | None]]
+    survey: str | None = None  # the issuing ledger's survey id, printed in the codes as generate prints it
 
     def truth(self, page_count: int, written: dict[str, str]) -> dict[str, Any]:
         return {

@@ -87,19 +87,21 @@ def _issue_and_plan(spec: SimulationSpec, registry: FormRegistry, out_dir: Path
     layouts: dict[int, Layout] = {}
     ordinal = 0
     with open_ledger(spec.db) as ledger:
+        survey = ledger.survey_id  # printed on the simulated pages, as generate prints it
         for form_id in spec.forms:
             form = registry.get(form_id)
             for paper in spec.papers:
                 for style in spec.styles:
                     layout = compute_layout(form, paper, style)
                     serials = ledger.issue_serials(form.id, form.version, layout.style, layout.paper,
-                                                   layout.page_count, spec.copies, str(out_dir))
+                                                   layout.page_count, spec.copies, str(out_dir),
+                                                   survey_printed=survey is not None)
                     for serial in serials:
                         rng = _copy_seed(spec.seed, ordinal)
                         answers, multiple, marks, pen, comments = plan_copy(rng, form, spec.answers, comment_rate,
                                                                            tiers, spec.variety)
                         copies.append(CopyPlan(ordinal, serial, form, layout.style, layout.paper, answers, multiple,
-                                               marks, pen, comments))
+                                               marks, pen, comments, survey))
                         layouts[ordinal] = layout
                         ordinal += 1
     return copies, layouts

@@ -83,7 +83,8 @@ def run_task(task: PageTask) -> tuple[list[EncodedPage], dict[str, str]]:
     if task.copy is not None and task.form is not None:
         layout = compute_layout(task.form, task.paper, task.style)
         # each worker prints its own copy: the generator's QR encoding is pure Python and costs as much as a render
-        prints = render_pdf_pages(render_pdf(task.form, layout, [task.copy.serial]), 1, layout.page_count)
+        pdf = render_pdf(task.form, layout, [task.copy.serial], survey=task.copy.survey)
+        prints = render_pdf_pages(pdf, 1, layout.page_count)
         for page, img in zip(layout.pages, prints, strict=True):
             rng = np.random.default_rng([task.copy.ordinal, page.page, 17])
             written.update(fill_page(img, page, task.copy, rng))

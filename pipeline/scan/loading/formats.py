@@ -18,7 +18,7 @@ from pipeline.scan.loading.jobs import (
     _os_error,
 )
 from pipeline.scan.loading.pdf import _open_pdf, _PdfPages
-from pipeline.scan.loading.pictures import _open_single, _open_tiff, _TiffFrames
+from pipeline.scan.loading.pictures import _open_single, _open_tiff, _TiffFrames, tiff_frame_at
 
 
 def _sniff(head: bytes) -> str | None:
@@ -126,14 +126,17 @@ def open_pages(path: Path, first: int = 0) -> tuple[int, Iterator[PageJob]]:
     return count, pages
 
 
-def page_job(path: Path, index: int) -> PageJob:
+def page_job(path: Path, index: int, frame_offset: int | None = None) -> PageJob:
     """One page of a file by its 0-based number, without producing the pages before it.
 
     For workers that open the input files themselves (`--shared-storage`):
     skipping through `open_pages` would build every earlier page (and stop at
     the first bad one).  Raises InputFileError as `open_pages` does, and
-    PageError when that page is bad or no longer in the file.
+    PageError when that page is bad or no longer in the file.  `frame_offset`: where the coordinator found
+    this page's directory in a multi-page TIFF, so the frame is taken out directly (`tiff_frame_at`).
     """
+    if frame_offset is not None:
+        return tiff_frame_at(Path(path), index, frame_offset)
     count, pages = open_pages(path, first=index)
     try:
         if not 0 <= index < count:

@@ -23,12 +23,21 @@ def _open_pdf(path: Path) -> tuple[int, Iterator[PageJob]]:
 
     name = str(path)
     try:
-        pdf = pikepdf.open(path)
+        # through a handle: pikepdf passes a path on to qpdf as text, and a name that is not valid UTF-8
+        # (possible on Linux) made it fail as if the PDF were damaged
+        handle = open(path, "rb")  # noqa: SIM115 - closed with the PDF
+    except OSError as exc:
+        raise InputFileError(name, f"cannot be opened ({exc.strerror})",
+                             "check the file is there and readable") from exc
+    try:
+        pdf = _HandlePdf(pikepdf.open(handle), handle)
     except pikepdf.PasswordError as exc:
+        handle.close()
         raise InputFileError(name, "the PDF is protected by a password",
                              "ask the sender for an unprotected copy, or open it with the password and save or "
                              "print it as a new PDF, then scan that file") from exc
     except Exception as exc:  # pikepdf.PdfError and friends: qpdf could not even repair the file
+        handle.close()
         raise InputFileError(name, "the PDF is damaged or incomplete and cannot be opened", _RESCAN) from exc
     try:
         count = len(pdf.pages)
@@ -49,6 +58,22 @@ def _open_pdf(path: Path) -> tuple[int, Iterator[PageJob]]:
                              "print it, and scan the paper copies people send back; leave the print file out of "
                              "the scan folder")
     return count, _PdfPages(path, pdf, count)
+
+
+class _HandlePdf:
+    """A pikepdf.Pdf opened from a file handle, closing the handle with it (pikepdf leaves a handle open)."""
+
+    def __init__(self, pdf: Any, handle: Any) -> None:
+        self._pdf, self._handle = pdf, handle
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pdf, name)
+
+    def close(self) -> None:
+        try:
+            self._pdf.close()
+        finally:
+            self._handle.close()
 
 
 def _is_print_file(pdf: Any) -> bool:

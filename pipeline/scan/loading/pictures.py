@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import struct
 import warnings
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from pipeline.scan.loading.jobs import (
     _os_error,
     _too_big,
 )
+from pipeline.scan.loading.tiff_frames import FrameError, TiffChain, frame_tiff, ifd_chain
 from pipeline.scan.results import PageSource
 
 
@@ -138,10 +140,18 @@ def _open_tiff(path: Path, size: int) -> tuple[int, Iterator[PageJob]]:
     if problem:
         raise InputFileError(name, problem, _RESCAN)
     try:
+        with open(path, "rb") as fh:
+            chain = ifd_chain(fh, size)
+    except OSError as exc:
+        raise _os_error(path, exc) from exc
+    except (FrameError, struct.error) as exc:
+        raise InputFileError(name, "the TIFF picture is damaged and cannot be opened", _RESCAN) from exc
+    try:
         img = _pil_open(path)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            frames = int(getattr(img, "n_frames", 1))
+            # counting frames with Pillow walks every one; the chain above has them already (not BigTIFF)
+            frames = (len(chain.offsets) + chain.cut_off) if chain is not None else int(getattr(img, "n_frames", 1))
             img.seek(0)
         trouble = _frame_problem(img, size)
     except Exception as exc:  # PIL raises many types on hostile TIFF structures
@@ -158,7 +168,7 @@ def _open_tiff(path: Path, size: int) -> tuple[int, Iterator[PageJob]]:
     if frames == 1:
         img.close()
         return _open_single_tiff(path)
-    return frames, _TiffFrames(path, img, frames, size)
+    return frames, _TiffFrames(path, img, frames, size, chain)
 
 
 def _frame_problem(img: Image.Image, size: int) -> tuple[str, str] | None:
@@ -207,13 +217,20 @@ def _orientation_tag(img: Image.Image) -> int:
 class _TiffFrames(Iterator[PageJob]):
     """Each frame of a multi-page TIFF as its own small single-frame picture, one at a time.
 
-    1-bit frames are re-encoded as Group 4 (a page stays a few tens of kB);
-    others as fast-compressed PNG.  Only the frame in hand is ever decoded.
+    A frame is copied out as it is stored (`tiff_frames.frame_tiff`: its compressed strips and tags, nothing
+    decoded or encoded); the worker decodes it.  Only BigTIFF files and old-style JPEG frames go through
+    Pillow, decoded here and re-encoded (1-bit as Group 4, others uncompressed).
     """
 
-    def __init__(self, path: Path, img: Image.Image, count: int, size: int) -> None:
-        self.path, self.img, self.count, self.size = path, img, count, size
+    def __init__(self, path: Path, img: Image.Image, count: int, size: int, chain: TiffChain | None = None) -> None:
+        self.path, self.img, self.count, self.size, self.chain = path, img, count, size, chain
         self.index = 0
+        self._fh: Any = None
+
+    @property
+    def frame_offsets(self) -> tuple[int, ...] | None:
+        """Each frame's directory offset, for workers that take their page out of the file themselves."""
+        return self.chain.offsets if self.chain is not None else None
 
     def __next__(self) -> PageJob:
         if self.index >= self.count:
@@ -223,6 +240,15 @@ class _TiffFrames(Iterator[PageJob]):
         self.index += 1
         name = str(self.path)
         try:
+            if self.chain is not None and i >= len(self.chain.offsets):  # the chain points past the end
+                raise PageError(name, i, "the TIFF file is incomplete (it was cut off): this page and any after "
+                                "it are missing", _RESCAN)
+            if self.chain is not None:
+                if self._fh is None:
+                    self._fh = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+                data = frame_tiff(self._fh, self.size, self.chain.order, self.chain.offsets[i])
+                if data is not None:
+                    return frame_job(name, i, data)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 self.img.seek(i)
@@ -234,6 +260,8 @@ class _TiffFrames(Iterator[PageJob]):
                 data = _encode_frame(self.img, x or y)
         except PageError:
             raise
+        except FrameError as exc:
+            raise PageError(name, i, str(exc), _RESCAN) from exc
         except Exception as exc:  # PIL raises many types on damaged frames
             bomb = _bomb_message(exc)
             if bomb:
@@ -243,6 +271,50 @@ class _TiffFrames(Iterator[PageJob]):
 
     def close(self) -> None:
         self.img.close()
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+def frame_job(name: str, index: int, data: bytes) -> PageJob:
+    """A frame copied out of a TIFF, as a job: its size checked and its dpi and orientation read from its
+    own tags (Pillow reads the one directory; no pixel is decoded)."""
+    try:
+        with _pil_open(data) as img:
+            trouble = _frame_problem(img, len(data))
+            orientation = _orientation_tag(img)
+            x, y = _display_dpi(_declared_dpi(img), orientation)
+    except Exception as exc:  # PIL raises many types on a hostile directory
+        bomb = _bomb_message(exc)
+        if bomb:
+            raise PageError(name, index, bomb, _BIG_ADVICE) from exc
+        raise PageError(name, index, "this page of the TIFF file is damaged and cannot be read", _RESCAN) from exc
+    if trouble:
+        raise PageError(name, index, trouble[0], trouble[1])
+    return PageJob(PageSource(name, index), data, "image", x, y, orientation)
+
+
+def tiff_frame_at(path: Path, index: int, ifd_offset: int) -> PageJob:
+    """Page `index` of a multi-page TIFF whose directory the coordinator found at `ifd_offset`: a worker that
+    sees the file takes just that frame out, without walking the frames before it."""
+    name = str(path)
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            head = fh.read(4)
+            if head not in (b"II*\0", b"MM\0*") or not 8 <= ifd_offset < size:
+                raise PageError(name, index, "the file changed since it was listed", "scan it again")
+            data = frame_tiff(fh, size, "<" if head[:2] == b"II" else ">", ifd_offset)
+    except OSError as exc:
+        raise _os_error(path, exc) from exc
+    except (FrameError, struct.error) as exc:
+        raise PageError(name, index, str(exc) if isinstance(exc, FrameError) else
+                        "this page of the TIFF file is damaged and cannot be read", _RESCAN) from exc
+    if data is None:  # a frame only Pillow can take out
+        from pipeline.scan.loading.formats import page_job
+
+        return page_job(path, index)
+    return frame_job(name, index, data)
 
 
 def _encode_frame(img: Image.Image, dpi: float | None) -> bytes:

@@ -18,9 +18,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline import constants as C
 from pipeline.form.definition import FormRegistry
 from pipeline.form.layout import Layout, compute_layout
+from pipeline.scan.gallery import cut_box, sheet
 
 MEASURES = ("coverage", "faint", "solid", "darkness", "spill", "match")
 TILE_PX = 96
@@ -44,19 +44,12 @@ def tiles(db: Path, measure: str, state: str | None, low: float, high: float, li
         "JOIN answers a ON a.page_id = b.page_id AND a.item = b.item JOIN images i ON i.id = a.crop_id "
         f"WHERE p.status = 'form' AND b.{measure} BETWEEN ? AND ? AND (? IS NULL OR b.state = ?) "
         f"ORDER BY b.{measure} LIMIT ?", (low, high, state, state, limit)).fetchall()
-    k = C.EVIDENCE_DPI / C.PT_PER_INCH
     out = []
     for item, value, figure, box_state, form, style, paper, form_page, data in rows:
-        page = _layout(form, style, paper).pages[form_page - 1]
-        row = next(r for r in page.item_rows if r.item == item).rect
-        box = next(b for b in page.boxes_of(item) if b.value == value)
         crop = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
         if crop is None:
             continue
-        margin = C.mm(3)
-        x0, y0 = round((box.x - row.x - margin) * k), round((box.y - row.y - margin) * k)
-        x1, y1 = round((box.right - row.x + margin) * k), round((box.bottom - row.y + margin) * k)
-        cut = crop[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]
+        cut = cut_box(crop, _layout(form, style, paper).pages[form_page - 1], item, value, 3.0)
         if not cut.size:
             continue
         tile = np.full((TILE_PX + 18, TILE_PX), 255, np.uint8)
@@ -65,18 +58,6 @@ def tiles(db: Path, measure: str, state: str | None, low: float, high: float, li
                     STATE_COLOURS.get(box_state, 0), 1, cv2.LINE_AA)
         out.append(tile)
     return out
-
-
-def sheet(parts: list[np.ndarray]) -> np.ndarray:
-    """Tiles in rows of COLUMNS, a grey line between them."""
-    if not parts:
-        return np.full((40, 400), 255, np.uint8)
-    h, w = parts[0].shape
-    rows = []
-    for i in range(0, len(parts), COLUMNS):
-        chunk = parts[i:i + COLUMNS] + [np.full((h, w), 255, np.uint8)] * (COLUMNS - len(parts[i:i + COLUMNS]))
-        rows.append(np.hstack([np.pad(t, ((0, 2), (0, 2)), constant_values=200) for t in chunk]))
-    return np.vstack(rows)
 
 
 def main(argv: list[str] | None = None) -> int:

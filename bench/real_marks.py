@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -229,14 +230,18 @@ def main() -> int:
 
         print("queXF test data not found (looked in " + where_looked() + ")", file=sys.stderr)
         return 1
-    result = run(root)
+    print_table(run(root), summary)
+    return 0
+
+
+def print_table(result: dict[str, Any], total: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """Outcomes by kind, the total, and the examples of what went wrong."""
     for kind, c in result["by_kind"].items():
         print(f"{kind:20s} n={sum(c.values()):3d} right={c.get('right', 0):3d} flagged={c.get('flagged', 0):3d} "
               f"wrong={c.get('wrong', 0):3d}")
-    print(summary(result))
+    print(total(result))
     for line in result["examples"]:
         print("  ", line)
-    return 0
 
 
 if __name__ == "__main__":

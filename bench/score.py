@@ -79,7 +79,9 @@ MARK_NAMES = {
     "tick": "tick", "wtick": "tick", "cross": "cross", "wcross": "cross", "slash": "slash", "dot": "dot",
     "wdot": "small dot", "blob": "blob", "overshoot": "tick/cross bigger than the box", "spill": "spill",
     "hatch": "hatching", "scribble": "scribble", "faint": "faint pencil tick", "beside": "beside the box",
-    "circle": "circled number", "between": "between two boxes",
+    "circle": "circled number", "between": "between two boxes", "rtick": "hand's tick (short, long)",
+    "loopcross": "looped cross", "boldcross": "bold cross over the outline", "hollowcross": "cross left hollow",
+    "specks": "specks only",
 }
 #: Kinds a person would not read as one answer at a glance: they must be flagged, and are left out of the
 #: "read at a glance" figure.

@@ -16,7 +16,14 @@ from pipeline import __version__
 from pipeline.errors import ExitCode, PaperVoiceError
 from pipeline.ledger.url import default_ledger, mask
 from pipeline.names import shown
-from pipeline.options import OCR_ENGINES, ExportOptions, ReviewOptions, ScanOptions, default_jobs
+from pipeline.options import (
+    OCR_ENGINES,
+    ExportOptions,
+    ReportOptions,
+    ReviewOptions,
+    ScanOptions,
+    default_jobs,
+)
 from pipeline.scan.ocr import DEFAULT_ENGINE, ENGINES
 from pipeline.text import plural
 
@@ -162,13 +169,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
         result = generate(form, args.copies, Path(args.output), ledger=ledger, paper=args.paper,
                           style=style,
                           manifest=Path(args.manifest) if args.manifest else None,
-                          progress=_GenerateProgress(args.copies))
+                          progress=_GenerateProgress(args.copies), label=args.label)
     serials = (f"serial {result.serials[0]}" if len(result.serials) == 1
                else f"serials {result.serials[0]} to {result.serials[-1]}")
     copies = plural(len(result.serials), "copy", "copies")
     pages = "1 page" if result.pages == 1 else f"{result.pages} pages"
-    say(f"Wrote {shown(result.output)}: {copies} of {form.id} v{form.version}, {pages} ({serials}, recorded in "
-        f"{ledger.shown}).")
+    labelled = f', labelled "{result.label}"' if result.label else ""
+    say(f"Wrote {shown(result.output)}: {copies} of {form.id} v{form.version}{labelled}, {pages} ({serials}, "
+        f"recorded in {ledger.shown}).")
     if result.manifest:
         say(f"Manifest: {shown(result.manifest)}")
     print(result.output)
@@ -210,12 +218,17 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return int(summary.exit_code)
 
 
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    from pipeline.export.workbook import export_workbook
+    from pipeline.export.workbook import export_files
     from pipeline.ledger import open_ledger
 
-    options = ExportOptions(output=Path(args.output), db=args.db, form=args.form,
-                            csv_dir=Path(args.csv) if args.csv else None)
+    options = ExportOptions(output=_path(args.output), db=args.db, form=args.form, csv_dir=_path(args.csv),
+                            sav=_path(args.sav), dta=_path(args.dta), r_dir=_path(args.r),
+                            no_images=args.no_images)
     registry = _registry(args)
     with open_ledger(options.db, readonly=True) as ledger:
         undefined = [(f, v) for f, v in ledger.forms_seen()
@@ -224,9 +237,23 @@ def cmd_export(args: argparse.Namespace) -> int:
         say(f"papervoice: warning: no definition of form '{form_id}' version {version} here, so its sheets show "
             "item ids and numbers instead of its statements and answer words\n  What to do: pass --forms-dir "
             "with the folder holding its .yaml file, and export again")
-    result = export_workbook(options, registry=registry)
-    say(f"Wrote {options.output}" + (f" and CSV files in {options.csv_dir}" if options.csv_dir else ""))
-    print(result)
+    written = export_files(options, registry=registry)
+    say(f"Wrote {plural(len(written), 'file')}" + (" (no pictures of handwriting or pages)" if options.no_images
+                                                     and options.output else "") + ":")
+    for path in written:
+        print(path)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipeline.report.summary import write_report
+
+    options = ReportOptions(output=Path(args.output), db=args.db, form=args.form, large_print=args.large_print,
+                            title=args.title)
+    path = write_report(options, registry=_registry(args))
+    say(f"Wrote {shown(path)}: the summary of results" + (" in large print" if args.large_print else "")
+        + ". Only comments marked in review as fine to share are in it.")
+    print(path)
     return 0
 
 
@@ -258,6 +285,39 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         print(f"{mask(args.db)}: ledger OK")
     return int(ExitCode.LEDGER) if problems else 0
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    from pipeline.ledger import erase, open_ledger
+
+    if args.list:
+        with open_ledger(args.db, readonly=True) as ledger:
+            for entry in erase.erasures(ledger):
+                print(entry.describe())
+        return 0
+    if not args.serial and args.images_older_than is None:
+        raise_usage("erase needs a serial, or --images-older-than DAYS",
+                    "e.g. papervoice erase 000123X --yes  (or --list to see past erasures)")
+    if args.serial and args.images_older_than is not None:
+        raise_usage("give a serial or --images-older-than, not both", "run erase once for each")
+    with open_ledger(args.db) as ledger:
+        if not args.yes:
+            if args.serial:
+                pages = erase.copy_pages(ledger, args.serial.strip().upper())
+                what = (f"copy {args.serial.upper()}: its answers, comments, review decisions and the pictures of its "
+                        f"{plural(len(pages), 'page')}")
+            else:
+                what = (f"the pictures of pages scanned more than {args.images_older_than} days ago (answers and "
+                        "transcriptions stay)")
+            raise_usage(f"this would erase {what}, for good", "add --yes to erase it (keep a copy of the ledger "
+                        "first if you are unsure)")
+        if args.serial:
+            entry = erase.erase_copy(ledger, args.serial)
+        else:
+            entry = erase.erase_images_older_than(ledger, args.images_older_than)
+    say(f"Erased: {entry.describe()}.")
+    say("Exports made from now on leave it out; workbooks and files written before still hold it: delete those too.")
+    return 0
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -301,6 +361,31 @@ def cmd_ledger_claim(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reclassify(args: argparse.Namespace) -> int:
+    from pipeline.errors import LedgerError
+    from pipeline.ledger import open_ledger
+    from pipeline.ledger.url import parse_url
+    from pipeline.scan.reclassify import format_reclassified, reclassify
+
+    address = parse_url(args.db)
+    if address.path is not None and not address.path.exists():
+        raise LedgerError(f"no ledger at {address.shown}", "pass the ledger you scanned into with --db")
+    with open_ledger(args.db) as ledger:
+        result = reclassify(ledger, apply=args.apply)
+    print(json.dumps(result.as_dict(), indent=2) if args.json else format_reclassified(result, args.limit))
+    return 0
+
+
+def cmd_gallery(args: argparse.Namespace) -> int:
+    from pipeline.scan.gallery import write_gallery
+
+    pages = write_gallery(args.db, Path(args.output), per_state=args.limit, registry=_registry(args))
+    say(f"Wrote the box gallery to {args.output} ({plural(len(pages) - 1, 'sheet')}); open index.html")
+    for page in pages:
+        print(page)
+    return 0
+
+
 def raise_usage(message: str, advice: str) -> None:
     from pipeline.errors import UsageError
 
@@ -332,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     _form_commands(add)
     _reading_commands(add)
     _ledger_commands(add)
+    _tuning_commands(add)
     return parser
 
 
@@ -361,6 +447,24 @@ def _language_options(p: argparse.ArgumentParser) -> None:
                         "joined by '+' (cy+en) print both languages together")
     p.add_argument("--bilingual", action="store_true",
                    help="with --language: print that language and the form's own together, the translation first")
+
+
+def _tuning_commands(add: _Add) -> None:
+    """Judging and retuning the mark thresholds from what the ledger keeps, without scanning again."""
+    p = add("reclassify", "decide every box again from its stored measures (after a change of thresholds) and "
+            "say what changes; nothing is written without --apply", forms_dirs=False)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
+    p.add_argument("--apply", action="store_true", help="write the new answers into the ledger")
+    p.add_argument("--limit", type=int, default=50, help="changed answers listed (default 50; all are counted)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    p.set_defaults(func=cmd_reclassify)
+
+    p = add("gallery", "draw every box of the ledger, grouped by decision and sorted by how close it came to "
+            "another, for tuning thresholds by eye")
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for index.html and the sheets")
+    p.add_argument("--limit", type=int, default=240, help="boxes shown per decision, closest calls first")
+    p.set_defaults(func=cmd_gallery)
 
 
 def _form_commands(add: _Add) -> None:
@@ -393,6 +497,8 @@ def _form_commands(add: _Add) -> None:
     p.add_argument("--paper", choices=["a4", "letter"], default="a4")
     p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--manifest", metavar="OUT.csv", help="write serial,pdf_page,form_page for every PDF page")
+    p.add_argument("--label", metavar="TEXT",
+                   help='a team, site or batch for these copies (e.g. "North team"); every export carries it')
     p.set_defaults(func=cmd_generate)
 
 
@@ -413,12 +519,25 @@ def _reading_commands(add: _Add) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.set_defaults(func=cmd_scan)
 
-    p = add("export", "write the consolidated Excel workbook")
-    p.add_argument("-o", "--output", required=True, metavar="results.xlsx")
+    p = add("export", "write the consolidated Excel workbook and statistics files")
+    p.add_argument("-o", "--output", metavar="results.xlsx", help="the Excel workbook")
     p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--form", help="only this form")
     p.add_argument("--csv", metavar="DIR", help="also write each form's responses as CSV into DIR")
+    p.add_argument("--sav", metavar="FILE.sav", help="SPSS file with labels and missing codes (one per form)")
+    p.add_argument("--dta", metavar="FILE.dta", help="Stata file with labels and missing codes (one per form)")
+    p.add_argument("--r", metavar="DIR", help="an R-ready CSV and a script applying the labels, per form, into DIR")
+    p.add_argument("--no-images", action="store_true",
+                   help="leave the pictures of handwriting and pages out of the workbook (for sharing)")
     p.set_defaults(func=cmd_export)
+
+    p = add("report", "print a summary of the results (charts, comments marked fine to share) as a PDF")
+    p.add_argument("-o", "--output", required=True, metavar="summary.pdf")
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
+    p.add_argument("--form", help="only this form")
+    p.add_argument("--large-print", action="store_true", help="18 pt bold text")
+    p.add_argument("--title", help="the heading on the first page (default: the form's title)")
+    p.set_defaults(func=cmd_report)
 
     p = add("review", "open the review page to settle what the scanner was unsure of")
     p.add_argument("--db", default=default_ledger(), help=DB_HELP)
@@ -439,6 +558,16 @@ def _reading_commands(add: _Add) -> None:
     p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_check)
+
+    p = add("erase", "erase one copy's answers, comments and pictures (a person's request), or old page pictures",
+            forms_dirs=False)
+    p.add_argument("serial", nargs="?", help="the serial of the copy to erase (printed at the foot of each page)")
+    p.add_argument("--images-older-than", type=int, metavar="DAYS",
+                   help="retention: delete pictures of pages scanned more than DAYS days ago; answers stay")
+    p.add_argument("--yes", action="store_true", help="really erase (without it, erase only says what it would do)")
+    p.add_argument("--list", action="store_true", help="list the erasures made so far (the audit)")
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
+    p.set_defaults(func=cmd_erase)
 
     p = add("simulate", "make realistic filled-in returns for demos and benchmarks")
     p.add_argument("form", nargs="+", help="the forms to fill in (see 'papervoice forms')")

@@ -109,6 +109,19 @@ SCRIBBLE_PART_MIN_CELLS = 7  # ink in this many ninths (not quite all), crossed 
 #                             out: a loose scribble over most of the box, an answer or crossed out? (to a person)
 #                             (a real 5 mm scribble-out set into an 11 mm box at its pen width: 7 ninths, 2.75
 #                             passes; real crosses reach 5-7 ninths at 1.6-1.9 passes)
+HOLLOW_BRIDGE_MM = 1.0  # a broad stroke's middle a 1-bit scan left hollow is closed across this much
+HOLLOW_MAX_COVERAGE = 0.32  # a cross left hollow inks at most this much of the box (crosses 0.12-0.3) ...
+HOLLOW_MAX_BRIDGED_PASSES = 2.5  # ... closed, a line across meets it fewer times than this (crosses 1.6-2.4) ...
+HOLLOW_MIN_PIECES = 4  # ... and its edges lie in four pieces, cut apart by the inner square at the arms' ends
+#                        (a scribble is one unbroken line or a few: real scribble-outs measure 1-3)
+HOLLOW_MAX_BRIDGED_SOLID = 0.05  # ... which, closed, are strokes still, not a solid patch
+HEAVY_CROSS_MIN_OPEN_GAP = 0.22  # a heavy cross leaves paper this wide (share of the side) between its arms
+#                                  (bold and looped crosses 0.24-0.5; fills 0-0.06)
+HEAVY_CROSS_MAX_SOLID = 0.45  # ... and stays mostly strokes (looped crosses 0.2-0.4; a fill 1.0)
+HEAVY_CROSS_MAX_COVERAGE = 0.85  # ... and leaves this much paper at least
+SPECK_MAX_PIECES = 3  # dust and toner: at most this many specks in a box ...
+SPECK_MAX_MM2 = 0.3  # ... none bigger than this (a 3-px speck at 300 dpi measures about 0.2 mm²) ...
+SPECKS_MAX_TOTAL_MM2 = 0.6  # ... and this much light ink in all: an empty box, not the trace of a mark
 LIGHT_FILL_MIN_FAINT = 0.4  # light ink over this share of the box, in every ninth of it: a light or broken fill
 FILL_MIN_CORNERS = 3  # a box filled in reaches at least this many corners of its inner square
 BESIDE_GAP_MM = 0.8  # the strips beside a box start this far from its printed edge
@@ -124,6 +137,7 @@ MARK_MIN_COVERAGE = 0.075  # at least this: a deliberate mark
 FILLED_MIN_COVERAGE = 0.62  # at least this: filled in (the cancel convention)
 MARK_MAX_BELOW_FILLED = 0.40  # denser than this and partly solid: ambiguous
 FAINT_DARKNESS = 0.14  # pencil: lighter ink, counted separately
+DARKNESS_BAND_MARGIN_MM = 8.0  # the darkness map is made for the item rows' band and this much above and below
 PAPER_FILTER_MM = 16.0  # local paper level: brightest paper within this distance (wider than a filled box)
 FILLED_MIN_COVERAGE_SOLID = 0.42  # a box this inked whose ink is solid (not strokes) is filled in
 SOLID_FILLED = 0.22  # share surviving erosion that marks a filled box
@@ -137,6 +151,31 @@ TRACE_FAINT_MIN_AREA_MM2 = 0.35  # ... or this much light ink above the page's l
 #                                  black-and-white scan leaves of a pencil tick: a few dots)
 BITONAL_MAX_GREY_LEVELS = 40  # a page showing at most this many mid-grey levels was scanned in black and white
 LOST_MARKS_MIN_TRACE_ROWS = 2  # rows with only faint traces that make a page-level sign of marks lost in scanning
+# Confidences (0 .. 1) the mark cascade gives each decision: a box's, then an item's.  They order the review
+# queue and the gallery; the state, not the figure, decides what goes to a person.
+BLOB_CONFIDENCE = 0.8  # a solid dot or blob in the middle of the box
+HATCH_CONFIDENCE = 0.7  # hatching: parallel strokes across the box
+HEAVY_STROKES_CONFIDENCE = 0.7  # a heavy cross or tick reaching most of the box
+HOLLOW_CONFIDENCE = 0.65  # a broad cross a black-and-white scan kept only the edges of
+SCRIBBLE_FILL_CONFIDENCE = 0.7  # scribbled over edge to edge: filled in to cancel
+SCRIBBLE_UNCLEAR_CONFIDENCE = 0.3  # scribbled pass on pass over most of the box
+LIGHT_FILL_UNCLEAR_CONFIDENCE = 0.3  # light ink all over the box
+FILLED_BASE_CONFIDENCE = 0.6  # a fill: this, plus ...
+FILLED_CONFIDENCE_PER_COVERAGE = 0.5  # ... this much per unit of coverage
+HEAVY_UNCLEAR_CONFIDENCE = 0.3  # dense, partly solid, reaching the corners
+MARK_BASE_CONFIDENCE = 0.6  # a mark: this, rising to 1 at ...
+MARK_SURE_AREA_MULTIPLE = 4.0  # ... this many times MARK_MIN_AREA_MM2 above it
+PENCIL_MARK_CONFIDENCE = 0.55  # plenty of light strokes, little full darkness
+DOT_MARK_CONFIDENCE = 0.6  # a small dot with a solid core
+TRACE_UNCLEAR_CONFIDENCE = 0.35  # a trace above the page's noise floor
+EMPTY_CONFIDENCE_DROP = 0.4  # an empty box's confidence falls by this much as its ink nears EMPTY_MAX_AREA_MM2
+UNCLEAR_CONFIDENCE = 0.4  # anything else between empty and a mark
+ITEM_MULTIPLE_CONFIDENCE = 0.9  # two boxes marked (the flag is sure; the answer is the person's)
+ITEM_OUTSIDE_CONFIDENCE = 0.4  # a mark outside every box
+ITEM_UNCLEAR_CONFIDENCE = 0.4  # an unclear box in the row
+ITEM_CANCELLED_CONFIDENCE = 0.5  # a box filled in to cancel and nothing else marked
+PAGE_INK_MAX_DARKNESS_RATIO = 0.6  # the page's ink level (registration marks) is taken at least this dark
+DEFAULT_INK_RATIO = 0.3  # ... or this, when no registration mark was measured
 BOX_CONFIRM_MIN_SCORE = 0.5  # a printed square counts as found at this template score
 BOX_CONFIRM_MIN_SHARE = 0.8  # share of a page's squares that must be found to confirm a weakly anchored fit
 BOX_CONFIRM_MEDIAN_MM = 0.5  # ... with their median offset from the fit at most this
@@ -244,6 +283,10 @@ EXPORT_IMAGES_PER_WORKER = 200  # fewer crops than this per process are not wort
 EXPORT_CHART_WIDTH_CM = 24.0
 EXPORT_CHART_BASE_HEIGHT_CM = 4.0  # title, axis and legend
 EXPORT_CHART_CM_PER_ITEM = 0.9  # one bar per statement
+EXPORT_TRIM_INK_FRACTION = 0.55  # comment crops are cut to pixels darker than this share of the paper's shade
+EXPORT_TRIM_MIN_INK_PX = 12  # ... in blobs at least this many pixels (a dot of a pen, not a speck of dust)
+EXPORT_TRIM_MARGIN = 0.06  # ... with this share of the field's height as a margin all round
+EXPORT_CHART_MAX_HEIGHT_CM = 15.0  # a chart fits one landscape A4 page (about 17 cm printable) at full width
 EXPORT_CHARS_PER_WIDTH_UNIT = 1.0  # characters of running text per unit of Excel column width (guess for wrap)
 EXPORT_POINTS_PER_TEXT_LINE = 15.0
 EXPORT_MAX_TEXT_LINES = 12  # rows grow for wrapped text up to this many lines; the cell holds it all anyway
@@ -315,3 +358,10 @@ ADOPT_LINE_MAX_SKEW_DEG = 3.0
 ADOPT_LINE_MIN_INKED = 0.4  # a dashed line still has ink along this share of its length
 ADOPT_LINE_MAX_MM = 0.8  # ... in one stroke at most this thick
 ADOPT_LINE_THIN_SHARE = 0.8  # ... along this share of its inked length (a line of text is thick and broken)
+
+# --- results (labels, statistics files, printed summary, data protection) ----------------------------------
+LABEL_MAX_CHARS = 60  # a print label names a team, site or batch: a short line
+REPORT_SMALL_N = 5  # fewer answers than this: the summary and the Comparison sheet say to read with care
+REPORT_FONT_PT = 14.0  # the printed summary's smallest text (clear print)
+REPORT_LARGE_FONT_PT = 18.0  # ... in large print (bold)
+STATS_STRING_MAX_CHARS = 2000  # comment text in SPSS/Stata files is cut here (Stata strL aside, a safe width)

@@ -83,15 +83,42 @@ class ScanOptions:
 
 @dataclass(frozen=True)
 class ExportOptions:
-    output: Path
+    """What to export: the workbook (`output`) and/or CSV, SPSS, Stata and R files; at least one of them."""
+
+    output: Path | None = None
     db: str = field(default_factory=default_ledger)
     form: str | None = None
     csv_dir: Path | None = None
+    sav: Path | None = None  # SPSS; with several forms, one file each (the form id added to the name)
+    dta: Path | None = None  # Stata; the same naming
+    r_dir: Path | None = None  # an R-ready CSV and a script applying the labels, per form
+    no_images: bool = False  # leave every picture of handwriting and pages out (for sharing)
 
     def __post_init__(self) -> None:
         _ledger_address(self)
-        if self.output.suffix.lower() != ".xlsx":
-            raise UsageError(f"the workbook name {self.output} should end in .xlsx", "use e.g. -o results.xlsx")
+        if self.output is None and not (self.csv_dir or self.sav or self.dta or self.r_dir):
+            raise UsageError("export needs something to write",
+                             "give -o results.xlsx, and/or --csv DIR, --sav FILE.sav, --dta FILE.dta, --r DIR")
+        for path, suffix, flag in ((self.output, ".xlsx", "-o"), (self.sav, ".sav", "--sav"),
+                                   (self.dta, ".dta", "--dta")):
+            if path is not None and path.suffix.lower() != suffix:
+                raise UsageError(f"the file name {path} should end in {suffix}", f"use e.g. {flag} results{suffix}")
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What `papervoice report` writes (the printed summary); shared by the command and the office app."""
+
+    output: Path
+    db: str = field(default_factory=default_ledger)
+    form: str | None = None
+    large_print: bool = False
+    title: str | None = None  # the heading on the first page (default: the form's title)
+
+    def __post_init__(self) -> None:
+        _ledger_address(self)
+        if Path(self.output).suffix.lower() != ".pdf":
+            raise UsageError(f"the summary's name {self.output} should end in .pdf", "use e.g. -o summary.pdf")
 
 
 @dataclass(frozen=True)

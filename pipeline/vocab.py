@@ -109,6 +109,46 @@ class DecisionAction(Vocab):
     ACKNOWLEDGE_MISSING = "acknowledge_missing", "acknowledged: pages missing"
 
 
+class MissingKind(Vocab):
+    """Why a statement has no usable answer in the results: the kinds survey practice keeps apart.
+
+    `code` is the number the statistics files carry (declared user-missing there, so SPSS, Stata and R
+    leave it out of every mean); the workbook keeps the answer cell empty and writes the label beside it.
+    Defined once here; the read model (`pipeline.ledger.queries.missing_kind`) decides which applies.
+    """
+
+    code: int
+
+    def __new__(cls, value: str, description: str, label: str = "", code: int = 0) -> MissingKind:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.description = description
+        member.label = label or description
+        member.code = code
+        return member
+
+    LEFT_BLANK = "left_blank", "no box was marked", "left blank", -1
+    CANNOT_TELL = "cannot_tell", "a person looked and settled it as 'cannot be told'", "settled: cannot be told", -2
+    MULTIPLE_OPEN = "multiple_open", "more than one box is marked and no person has settled it yet", \
+        "more than one box (not yet settled)", -3
+    UNREADABLE = "unreadable", "the mark could not be read with confidence and no person has settled it yet", \
+        "unreadable (not yet settled)", -4
+    PAGE_NOT_RETURNED = "page_not_returned", "the page with this statement was not returned", \
+        "page not returned", -5
+    NOT_RETURNED = "not_returned", "the copy was printed but not returned", "copy not returned", -6
+
+    @classmethod
+    def by_code(cls, code: int) -> MissingKind | None:
+        return next((m for m in cls if m.code == code), None)
+
+
+class ErasureKind(Vocab):
+    """What an erasure removed (`erasures.kind`): the audit says which, never what it said."""
+
+    COPY = "copy", "one copy's answers, comments, decisions and pictures, at the person's request"
+    IMAGES = "images", "pictures of pages past the retention period (answers and text kept)"
+
+
 #: The same codes for the scanner's small result types (mypy checks these; a test holds them equal to the enums).
 PageStatusCode = Literal["form", "blank", "not_form", "unreadable", "duplicate", "conflict", "foreign"]
 BoxStateCode = Literal["empty", "marked", "filled", "uncertain"]
@@ -116,4 +156,4 @@ ItemStateCode = Literal["answered", "blank", "flagged"]
 
 #: Every enum, for tests and documentation.
 ALL: tuple[type[Vocab], ...] = (PageStatus, FileOutcome, BoxState, ItemState, FlagReason, DecisionKind,
-                                DecisionAction)
+                                DecisionAction, MissingKind, ErasureKind)

@@ -56,10 +56,16 @@ def test_only_the_cli_imports_simulate() -> None:
     assert _importers_of("pipeline.simulate") == {"pipeline.cli"}
 
 
+#: the scan stage's whole-ledger tools: the coordinator (it writes the scans), and re-deciding every box from the
+#: stored measures (`reclassify`) and its gallery; the per-page reader stays pure
+LEDGER_USERS_IN_SCAN = {"pipeline.scan.coordinator", "pipeline.scan.reclassify", "pipeline.scan.gallery"}
+
+
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("pipeline.scan.")
-                                          and m != "pipeline.scan.coordinator"))
+                                          and m not in LEDGER_USERS_IN_SCAN))
 def test_nothing_below_scan_imports_the_ledger(module: str) -> None:
-    """The per-page reader stays pure: only the coordinator (which writes it) may import the ledger."""
+    """The per-page reader stays pure: only the coordinator (which writes it) and the whole-ledger tools of the
+    scan stage may import the ledger."""
     assert not any(i.startswith("pipeline.ledger") for i in MODULES[module]), f"{module} imports the ledger"
 
 

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from pipeline.errors import ExitCode, LedgerError, OutputError, UnknownFormError
 from pipeline.export import cells
@@ -151,36 +152,49 @@ def _responses(built: dict, form: str):  # type: ignore[no-untyped-def]
     return built["wb"][names[form]]
 
 
+COPY_HEAD = ["Serial", "Form", "Version", "Style", "Label", "Language", "Date returned", "Date settled",
+             "Pages returned", "Pages in copy", "Scanned file"]
+STATUS_HEAD = [f"{i} status" for i in ITEMS]
+FIRST_ITEM = len(COPY_HEAD)  # 0-based index of S01 in a row
+COMMENT_COLUMN = get_column_letter(FIRST_ITEM + len(ITEMS) + 1)  # the sheet's column of C1
+
+
 def test_responses_header_and_values_equal_ledger(built: dict) -> None:
     ws = _responses(built, PERSON)
-    assert header(ws) == ["Serial", "Form", "Version", "Scanned file", "Pages", *ITEMS, "C1", "Needs review",
-                          "Language"]
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:R{ws.max_row}"
+    assert header(ws) == [*COPY_HEAD, *ITEMS, "C1", "Needs review", *STATUS_HEAD]
+    assert ws.freeze_panes == "B2" and ws.auto_filter.ref == f"A1:AG{ws.max_row}"
     data = rows(ws)[1:]
     serials = [r[0] for r in data]
     assert serials == sorted(built["person"][:5]) and len(set(serials)) == len(serials)
     con = sqlite3.connect(built["db"])
     con.executescript(__import__("pipeline.ledger.store", fromlist=["EFFECTIVE_VIEWS"]).EFFECTIVE_VIEWS)
     for r in data:
-        expected = dict(con.execute("SELECT item, value FROM effective_answers WHERE serial = ?", (r[0],)).fetchall())
-        got = dict(zip(ITEMS, r[5:15], strict=True))
+        expected = dict(con.execute("SELECT item, value FROM effective_answers WHERE serial = ? AND "
+                                    "state != 'flagged'", (r[0],)).fetchall())
+        got = dict(zip(ITEMS, r[FIRST_ITEM:FIRST_ITEM + 10], strict=True))
         assert got == {i: expected.get(i) for i in ITEMS}
     by_serial = {r[0]: r for r in data}
     p = built["person"]
-    assert by_serial[p[0]][1:5] == [PERSON, 1, "scans/batch1.pdf", "2 of 2"]
-    assert by_serial[p[4]][4] == "1 of 2" and by_serial[p[4]][15] is None
-    assert by_serial[p[2]][9] == 4  # S05 settled by a person
-    assert by_serial[p[2]][7] is None  # S03: machine could not choose
-    assert by_serial[p[3]][7] is None  # S03 left blank
-    assert [by_serial[s][-2] for s in p[:5]] == ["yes", "no", "yes", "yes", "no"]
-    assert {by_serial[s][-1] for s in p[:5]} == {"en"}  # printed in the form file's own language
+    first = by_serial[p[0]]
+    assert first[1:5] == [PERSON, 1, "standard", None] and first[8:11] == [2, 2, "scans/batch1.pdf"]
+    assert first[5] == "en"  # printed in the form file's own language
+    assert first[6] is not None and first[7] is None  # returned today; nothing decided in review
+    assert by_serial[p[2]][7] is not None  # S05 settled: the copy has a date settled
+    assert by_serial[p[4]][8:10] == [1, 2] and by_serial[p[4]][FIRST_ITEM + 6] is None
+    status = {s: dict(zip(ITEMS, by_serial[s][-10:], strict=True)) for s in p[:5]}
+    assert by_serial[p[2]][FIRST_ITEM + 4] == 4  # S05 settled by a person
+    assert by_serial[p[2]][FIRST_ITEM + 2] is None  # S03: machine could not choose
+    assert status[p[2]]["S03"] == "more than one box (not yet settled)"
+    assert by_serial[p[3]][FIRST_ITEM + 2] is None and status[p[3]]["S03"] == "left blank"
+    assert status[p[4]]["S07"] == "page not returned" and status[p[4]]["S01"] is None
+    assert [by_serial[s][FIRST_ITEM + 11] for s in p[:5]] == ["yes", "no", "yes", "yes", "no"]
     assert p[5] not in by_serial  # never returned
 
 
 def test_open_items_highlighted_with_reason(built: dict) -> None:
     ws = _responses(built, PERSON)
     row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == built["person"][2])
-    s03, s05 = ws.cell(row, 5 + 3), ws.cell(row, 5 + 5)
+    s03, s05 = ws.cell(row, FIRST_ITEM + 3), ws.cell(row, FIRST_ITEM + 5)
     assert s03.fill.fgColor.rgb.endswith(cells.REVIEW_FILL.fgColor.rgb[-6:])
     assert s03.comment is not None and "more than one box" in s03.comment.text
     assert "boxes 2 and 4" in s03.comment.text
@@ -206,9 +220,9 @@ def test_transcriptions_stay_inert_text(built: dict) -> None:
             if name.startswith("xl/worksheets/sheet"):
                 assert b"<f>" not in z.read(name) and b"<f " not in z.read(name)
     person = _responses(built, PERSON)
-    cell = next(c for c in person["P"] if c.value == INJECTIONS[0])
+    cell = next(c for c in person[COMMENT_COLUMN] if c.value == INJECTIONS[0])
     assert cell.data_type == "s" and cell.quotePrefix
-    at = next(c for c in _responses(built, PRACTITIONER)["P"] if c.value == INJECTIONS[3])
+    at = next(c for c in _responses(built, PRACTITIONER)[COMMENT_COLUMN] if c.value == INJECTIONS[3])
     assert at.data_type == "s" and at.quotePrefix
     assert texts[built["pract"][1]] == INJECTIONS[3]
 
@@ -228,7 +242,8 @@ def test_parallel_crops_match_inline(built: dict, tmp_path: Path, monkeypatch: p
 def test_large_crops_are_scaled_and_whitened(built: dict) -> None:
     img = built["wb"]["Comments"]._images[0]
     shown = (img.anchor.ext.width / 9525, img.anchor.ext.height / 9525)  # EMU per pixel
-    assert shown == (600, 200)  # a 1200 x 400 crop shown at the configured width
+    # a 1200 x 400 field with one stroke across it: cut to the stroke, shown at the configured width
+    assert shown[0] == 600 and 20 < shown[1] < 100
     assert img.width == 900  # and stored at 1.5 times that, sharp when zoomed or printed
     with zipfile.ZipFile(built["out"]) as z:
         name = next(n for n in z.namelist() if n.startswith("xl/media/") and len(z.read(n)) > 1000)
@@ -306,7 +321,7 @@ def test_settled_questions_leave_review(built: dict, tmp_path: Path) -> None:
     assert rows(wb["Review"])[1:] == []
     assert not wb["Review"]._images
     responses = _responses({"wb": wb}, PERSON)
-    assert {r[-2] for r in rows(responses)[1:]} == {"no"}
+    assert {r[FIRST_ITEM + 11] for r in rows(responses)[1:]} == {"no"}
     assert not any(c.comment for row in responses.iter_rows() for c in row)
     pages = {r[2]: r[9] for r in rows(wb["Pages"])[1:] if r[2] == "not_form"}
     assert pages == {"not_form": "confirmed: not a form"}
@@ -322,18 +337,21 @@ def test_summary_counts_and_chart(built: dict) -> None:
     assert facts["Response rate (returned ÷ issued)"] == pytest.approx(5 / 6)
     head_i = next(i for i in range(start, len(data)) if data[i][0] == "Item")
     head = data[head_i]
-    assert head[:4] == ["Item", "Statement", "n answered", "1 Not at all"] and head[-4:] == [
-        "Blank", "Needs review", "Mean", "Median"]
+    assert head[:4] == ["Item", "Statement", "n answered", "1 Not at all"] and head[-6:] == [
+        "Left blank", "Cannot be told", "Page not returned", "Needs review", "Mean", "Median"]
     by_item = {r[0]: dict(zip(head, r, strict=False)) for r in data[head_i + 1:head_i + 11]}
     # S03: 3, 4, (open), blank, 2 (incomplete copy has page 1) -> settled 3, 4, 2
     s03 = by_item["S03"]
-    assert (s03["n answered"], s03["Blank"], s03["Needs review"]) == (3, 1, 1)
+    assert (s03["n answered"], s03["Left blank"], s03["Needs review"]) == (3, 1, 1)
     assert s03["Mean"] == pytest.approx(3.0) and s03["Median"] == 3
     assert s03["% 3"] == pytest.approx(1 / 3)
     s05 = by_item["S05"]  # 1, 4, 4 (reviewed), 5, 2
     assert s05["n answered"] == 5 and s05["Mean"] == pytest.approx(16 / 5)
     s10 = by_item["S10"]  # page 2 missing for the incomplete copy: blank
-    assert (s10["n answered"], s10["Blank"]) == (4, 1)
+    assert (s10["n answered"], s10["Left blank"], s10["Page not returned"]) == (4, 0, 1)
+    for row in by_item.values():  # every returned copy is counted once, in one column
+        assert row["n answered"] + row["Left blank"] + row["Cannot be told"] + row["Page not returned"] + row[
+            "Needs review"] == facts["Copies returned"]
     assert by_item["S01"]["Statement"].startswith("I was trusted to write my own plan")
     assert len(ws._charts) == 3  # one per form with returns
     assert all(c.grouping == "percentStacked" for c in ws._charts)
@@ -358,7 +376,7 @@ def test_codebook_and_pages(built: dict) -> None:
     assert any(MYSTERY in line and "No form definition found" in line for line in flat)
     assert any("Q1" in line and "rating" in line for line in flat)
     assert any("Not at all" in line for line in flat)
-    assert any(line.startswith("Blank:") for line in flat) and any(line.startswith("Flags:") for line in flat)
+    assert any(line.startswith("Missing answers:") for line in flat) and any(line.startswith("Flags:") for line in flat)
     pages = built["wb"]["Pages"]
     assert header(pages)[:4] == ["File", "Page", "Status", "Reason"]
     statuses = [r[2] for r in rows(pages)[1:]]
@@ -371,14 +389,16 @@ def test_codebook_and_pages(built: dict) -> None:
 def test_csv(built: dict) -> None:
     with open(built["csv"] / f"{PERSON}.csv", encoding="utf-8", newline="") as fh:
         data = list(csv.reader(fh))
-    assert data[0] == ["Serial", "Form", "Version", "Scanned file", "Pages", *ITEMS, "C1", "Needs review",
-                       "Language", "Items to review"]
+    assert data[0] == [*COPY_HEAD, *ITEMS, "C1", "Needs review", *STATUS_HEAD, "Items to review"]
     by_serial = {r[0]: r for r in data[1:]}
     p = built["person"]
-    assert by_serial[p[2]][7] == "" and by_serial[p[2]][9] == "4" and by_serial[p[2]][-1] == "S03 C1"
-    assert by_serial[p[0]][15] == INJECTIONS[0] and by_serial[p[3]][15] == CONTROL_CLEAN
+    row = by_serial[p[2]]
+    assert row[FIRST_ITEM + 2] == "" and row[FIRST_ITEM + 4] == "4" and row[-1] == "S03 C1"
+    assert row[3] == "standard" and len(row[6]) == 10 and row[6][4] == "-"  # an ISO date
+    assert by_serial[p[0]][FIRST_ITEM + 10] == INJECTIONS[0] and by_serial[p[3]][FIRST_ITEM + 10] == CONTROL_CLEAN
+    assert (built["csv"] / f"{MYSTERY}.csv").exists()
     # the incomplete copy (only page 1 came back) is a row too: page 1's answers, page 2's empty
-    assert by_serial[p[4]][5:15] == ["2"] * 6 + [""] * 4
+    assert by_serial[p[4]][FIRST_ITEM:FIRST_ITEM + 10] == ["2"] * 6 + [""] * 4
     # every form: one row per returned copy, the same rows as its Responses sheet, none dropped or added
     expected = {PERSON: sorted(p[:5]), PRACTITIONER: sorted(built["pract"][:2]), MYSTERY: ["000777R"]}
     for form, serials in expected.items():
@@ -442,7 +462,8 @@ def test_cli(built: dict, tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "pipeline", "export", "-o", str(out), "--db", str(built["db"]),
                            "--csv", str(tmp_path / "c")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == str(out)
+    assert done.stdout.splitlines()[0] == str(out)  # the workbook first, then every CSV file, one per line
+    assert len(done.stdout.splitlines()) == 4
     assert "Summary" in load_workbook(out).sheetnames and (tmp_path / "c" / f"{PERSON}.csv").exists()
     bad = subprocess.run([sys.executable, "-m", "pipeline", "export", "-o", str(out), "--db",
                           str(tmp_path / "nope.db")], cwd=ROOT, capture_output=True, text=True, timeout=120)

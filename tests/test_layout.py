@@ -150,10 +150,11 @@ def promised_box_mm() -> dict[str, float]:
     """The box sizes the README promises ("**Boxes**: 8 mm squares in standard print, 11 mm in large print"),
     read from the README itself, so the test holds the code to the promise and not to its own constant."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    found = re.search(r"\*\*Boxes\*\*: (\d+(?:\.\d+)?) mm squares in standard print, (\d+(?:\.\d+)?) mm in large print",
-                      text)
+    number = r"(\d+(?:\.\d+)?)"
+    found = re.search(rf"\*\*Boxes\*\*: {number} mm squares in standard print, {number} mm in large print, "
+                      rf"{number} mm in Easy Read", text)
     assert found, "the README no longer states the box sizes"
-    return {"standard": float(found.group(1)), "large-print": float(found.group(2))}
+    return {"standard": float(found.group(1)), "large-print": float(found.group(2)), "easy-read": float(found.group(3))}
 
 
 def test_box_sizes(laid_out: tuple[Form, Layout]) -> None:

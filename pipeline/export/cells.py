@@ -110,11 +110,16 @@ def table_sheet(ws: Worksheet, rows: int, cols: int) -> None:
 
 
 def print_setup(ws: Worksheet) -> None:
+    """Landscape A4, the full width on each page, and a header and footer saying what and where it is."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
+    ws.oddHeader.left.text = "PaperVoice results"
+    ws.oddHeader.right.text = "&A"  # the sheet's name
+    ws.oddFooter.left.text = "Printed &D"
+    ws.oddFooter.right.text = "Page &P of &N"
 
 
 def image_width(width_px: int) -> float:

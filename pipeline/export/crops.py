@@ -35,6 +35,7 @@ class ImageJob:
     dest: str
     max_width_px: int
     max_height_px: int
+    trim: bool = False  # cut to the writing (comment fields): a short "No." is not half a page of empty lines
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,11 @@ def _prepare_image(job: ImageJob) -> tuple[int, int, str] | None:
     data = _worker_images.read(job.image_id)
     if data is None:
         return None
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":  # what the scanner stores: read the size only
+    cut = _trim_to_writing(data) if job.trim else None  # decoded pixels of the writing, or None: the whole
+    if cut is not None:
+        height, width = cut.shape[:2]
+        fmt = "png"
+    elif data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":  # the scanner stores PNG: read the size only
         width, height = struct.unpack(">II", data[16:24])
         fmt = "png"
     else:
@@ -91,10 +96,10 @@ def _prepare_image(job: ImageJob) -> tuple[int, int, str] | None:
     scale = min(job.max_width_px / width, job.max_height_px / height, C.EXPORT_IMAGE_MAX_ENLARGE)
     shown_w, shown_h = max(1, round(width * scale)), max(1, round(height * scale))
     keep_w = round(shown_w * C.EXPORT_IMAGE_STORED_SCALE)
-    if fmt in ("png", "jpeg") and width <= keep_w * 1.1:
+    if cut is None and fmt in ("png", "jpeg") and width <= keep_w * 1.1:
         out = data
     else:
-        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        pixels = cut if cut is not None else cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
         if pixels is None:
             return None
         if width > keep_w:
@@ -111,6 +116,48 @@ def _prepare_image(job: ImageJob) -> tuple[int, int, str] | None:
         out, fmt = encoded.tobytes(), "png"
     Path(job.dest).write_bytes(out)
     return shown_w, shown_h, fmt
+
+
+def _trim_to_writing(data: bytes) -> Any | None:
+    """The part of a comment field that holds writing, with a margin, as pixels; None to show the whole field
+    (nothing written, writing all over, or an image that cannot be decoded).
+
+    Ink is what is clearly darker than the paper and the printed guide lines (light grey by design); specks
+    smaller than a pen stroke are ignored so scanner dust does not stretch the box.
+    """
+    import cv2
+    import numpy as np
+
+    full: Any = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if full is None or full.size == 0:
+        return None
+    pixels = full if full.ndim == 2 else cv2.cvtColor(full[..., :3], cv2.COLOR_BGR2GRAY)
+    paper = float(np.median(pixels[::4, ::4]))
+    ink = (pixels < paper * C.EXPORT_TRIM_INK_FRACTION).astype(np.uint8)
+    ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    h, w = pixels.shape
+
+    def writing(box: Any) -> bool:
+        """A pen's mark, not the field's frame or a printed guide line (long and thin, or spanning the field)."""
+        bw, bh = int(box[cv2.CC_STAT_WIDTH]), int(box[cv2.CC_STAT_HEIGHT])
+        if box[cv2.CC_STAT_AREA] < C.EXPORT_TRIM_MIN_INK_PX or (bw > 0.9 * w and bh > 0.9 * h):
+            return False
+        flat = bw > 0.3 * w and bh <= max(4, 0.012 * h)
+        upright = bh > 0.3 * h and bw <= max(4, 0.012 * w)
+        return not (flat or upright)
+
+    boxes = [stats[i] for i in range(1, count) if writing(stats[i])]
+    if not boxes:
+        return None
+    pad = max(4, round(h * C.EXPORT_TRIM_MARGIN))
+    x0 = max(0, min(int(b[0]) for b in boxes) - pad)
+    y0 = max(0, min(int(b[1]) for b in boxes) - pad)
+    x1 = min(w, max(int(b[0] + b[2]) for b in boxes) + pad)
+    y1 = min(h, max(int(b[1] + b[3]) for b in boxes) + pad)
+    if (x1 - x0) * (y1 - y0) > 0.85 * w * h:
+        return None  # writing all over: nothing to gain
+    return full[y0:y1, x0:x1]
 
 
 def _whiten_paper(pixels: Any) -> Any:
@@ -143,8 +190,9 @@ class CropPlan:
     which also sets each row tall enough for its picture.
     """
 
-    def __init__(self, ledger_url: str, scratch: Path) -> None:
+    def __init__(self, ledger_url: str, scratch: Path, omit: bool = False) -> None:
         self.ledger_url, self.scratch = ledger_url, scratch
+        self.omit = omit  # export --no-images: no picture of handwriting or pages leaves the ledger
         self.jobs: list[ImageJob] = []
         self._dest: dict[int, str] = {}
         self._places: list[tuple[Worksheet, int, int, int]] = []
@@ -152,12 +200,12 @@ class CropPlan:
         self._pending: Iterator[tuple[int, int, str] | None] | None = None
         self._done: list[tuple[int, int, str] | None] | None = None
 
-    def want(self, image_id: int | None, max_width_px: int, max_height_px: int) -> None:
+    def want(self, image_id: int | None, max_width_px: int, max_height_px: int, trim: bool = False) -> None:
         if image_id is None or image_id in self._dest:
             return
         dest = str(self.scratch / f"{image_id}.img")
         self._dest[image_id] = dest
-        self.jobs.append(ImageJob(image_id, dest, max_width_px, max_height_px))
+        self.jobs.append(ImageJob(image_id, dest, max_width_px, max_height_px, trim))
 
     def start(self) -> None:
         """Begin preparing, in parallel when there are enough crops to repay starting processes."""
@@ -179,7 +227,9 @@ class CropPlan:
         self._pending = self._pool.map(_prepare_image, self.jobs, chunksize=16)
 
     def place(self, ws: Worksheet, row: int, col: int, image_id: int | None) -> None:
-        if image_id is None or image_id not in self._dest:
+        if self.omit:
+            put(ws, row, col, "(pictures left out of this export)", TOP)
+        elif image_id is None or image_id not in self._dest:
             put(ws, row, col, "(no image)", TOP)
         else:
             self._places.append((ws, row, col, image_id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from datetime import date
 from typing import Any
 
 from openpyxl.chart import BarChart, Reference
@@ -42,7 +43,7 @@ from pipeline.export.snapshot import (
     PageRow,
 )
 from pipeline.text import clean_text
-from pipeline.vocab import PageStatus
+from pipeline.vocab import MissingKind, PageStatus
 
 #: Pairs of forms that ask the same statements of two audiences; compared side by side when both have returns.
 COMPARISON_PAIRS: tuple[tuple[str, str], ...] = (("care-planning-person", "care-planning-practitioner"),)
@@ -57,7 +58,7 @@ def write_summary(ws: Worksheet, forms: list[FormReport]) -> None:
     ws.title = "Summary"
     print_setup(ws)
     n_points = max((len(r.scale) for r in forms), default=5)
-    for col, width in enumerate([9.0, 58.0, 10.0] + [11.0] * (2 * n_points) + [9.0, 9.0, 9.0, 9.0], 1):
+    for col, width in enumerate([9.0, 58.0, 10.0] + [11.0] * (2 * n_points) + [9.0] * 6, 1):
         ws.column_dimensions[get_column_letter(col)].width = width
     row = 1
     put(ws, row, 1, "Summary of returns").font = TITLE_FONT
@@ -68,8 +69,10 @@ def write_summary(ws: Worksheet, forms: list[FormReport]) -> None:
     if not forms:
         put(ws, row, 1, "The ledger holds no forms yet.")
     for n, report in enumerate(forms):
-        if n:
+        if n and not ws.row_breaks.brk:
             ws.row_breaks.append(Break(id=row - 1))  # each form's table and chart on a page of its own
+        elif n and ws.row_breaks.brk[-1].id < row - 2:
+            ws.row_breaks.append(Break(id=row - 1))
         row = _summary_block(ws, report, row) + 2
 
 
@@ -99,7 +102,7 @@ def _summary_block(ws: Worksheet, report: FormReport, row: int) -> int:
     points = report.scale
     head = (["Item", "Statement", "n answered"]
             + [f"{p.value} {p.label}".strip() for p in points] + [f"% {p.value}" for p in points]
-            + ["Blank", "Needs review", "Mean", "Median"])
+            + ["Left blank", "Cannot be told", "Page not returned", "Needs review", "Mean", "Median"])
     header(ws, row, head)
     header_row = row
     for item_id in report.item_ids:
@@ -117,10 +120,12 @@ def _summary_block(ws: Worksheet, report: FormReport, row: int) -> int:
             pct = put(ws, row, 4 + len(points) + k, count / n if n else None, TOP)
             pct.number_format = "0%"
         col = 4 + 2 * len(points)
-        put(ws, row, col, len(report.copies) - n - waiting, TOP)
-        put(ws, row, col + 1, waiting, TOP)
-        put(ws, row, col + 2, statistics.fmean(in_scale) if in_scale else None, TOP).number_format = "0.00"
-        put(ws, row, col + 3, float(statistics.median(in_scale)) if in_scale else None, TOP).number_format = "0.0"
+        kinds = [c.status(item_id) for c in report.copies]
+        for k, kind in enumerate((MissingKind.LEFT_BLANK, MissingKind.CANNOT_TELL, MissingKind.PAGE_NOT_RETURNED)):
+            put(ws, row, col + k, sum(1 for found in kinds if found == kind), TOP)
+        put(ws, row, col + 3, waiting, TOP)
+        put(ws, row, col + 4, statistics.fmean(in_scale) if in_scale else None, TOP).number_format = "0.00"
+        put(ws, row, col + 5, float(statistics.median(in_scale)) if in_scale else None, TOP).number_format = "0.0"
     last = row
     row += 2
     if not report.copies or not report.item_ids:
@@ -143,9 +148,14 @@ def _summary_block(ws: Worksheet, report: FormReport, row: int) -> int:
     chart.x_axis.delete = chart.y_axis.delete = False  # openpyxl >= 3.1.4 hides axes unless told
     chart.legend.position = "b"
     chart.width = C.EXPORT_CHART_WIDTH_CM
-    chart.height = C.EXPORT_CHART_BASE_HEIGHT_CM + C.EXPORT_CHART_CM_PER_ITEM * len(report.item_ids)
+    chart.height = min(C.EXPORT_CHART_BASE_HEIGHT_CM + C.EXPORT_CHART_CM_PER_ITEM * len(report.item_ids),
+                       C.EXPORT_CHART_MAX_HEIGHT_CM)
+    # the chart starts a printed page and its rows are kept off the next: a chart is never cut by a page break
+    ws.row_breaks.append(Break(id=row - 1))
     ws.add_chart(chart, f"A{row}")
-    return row + math.ceil(chart.height / CM_PER_DEFAULT_ROW)
+    end = row + math.ceil(chart.height / CM_PER_DEFAULT_ROW)
+    ws.row_breaks.append(Break(id=end))
+    return end
 
 
 def _colours(n: int) -> list[str]:
@@ -154,26 +164,56 @@ def _colours(n: int) -> list[str]:
     return [RATING_COLOURS[round(i * (len(RATING_COLOURS) - 1) / max(n - 1, 1))] for i in range(n)]
 
 
+#: The columns every Responses row (sheet and CSV) starts with, before the statements.
+COPY_COLUMNS = ("Serial", "Form", "Version", "Style", "Label", "Language", "Date returned", "Date settled",
+                "Pages returned", "Pages in copy", "Scanned file")
+COPY_WIDTHS = (10, 26, 8, 11, 16, 9, 12, 12, 9, 8, 30)
+
+
+def status_column(item_id: str) -> str:
+    return f"{item_id} status"
+
+
 def responses_header(report: FormReport) -> list[str]:
-    return ["Serial", "Form", "Version", "Scanned file", "Pages", *report.item_ids, *report.field_ids,
-            "Needs review", "Language"]
+    return [*COPY_COLUMNS, *report.item_ids, *report.field_ids, "Needs review",
+            *(status_column(i) for i in report.item_ids)]
+
+
+def iso_date(stamp: str | None) -> date | None:
+    """The date part of a ledger timestamp (UTC), as a real date the spreadsheet can sort and filter."""
+    if not stamp:
+        return None
+    try:
+        return date.fromisoformat(stamp[:10])
+    except ValueError:
+        return None
+
+
+def copy_values(copy: CopyReport) -> list[Any]:
+    """The columns about the copy itself (COPY_COLUMNS): the same in the sheet, the CSV and the statistics files."""
+    c = copy.copy
+    return [c.serial, c.form_id, copy.version_text, c.style, c.label or "", copy.language, iso_date(c.returned_at),
+            iso_date(c.settled_at), len(c.present), c.page_count, "; ".join(c.files)]
 
 
 def response_values(report: FormReport, copy: CopyReport) -> list[Any]:
-    """One copy as a row of plain values: the same in the sheet and the CSV file."""
-    values: list[Any] = [copy.serial, copy.form_id, copy.version_text, "; ".join(copy.copy.files),
-                         f"{len(copy.present)} of {copy.page_count}"]
-    values += [a.value if (a := copy.answers.get(i)) is not None else None for i in report.item_ids]
+    """One copy as a row of plain values: the same in the sheet and the CSV file.
+
+    Answer cells hold only usable answers (numbers a spreadsheet can average); why one is empty is in the
+    item's status column, in words (the Codebook lists them with the codes the statistics files use)."""
+    values = copy_values(copy)
+    values += [a.usable if (a := copy.answers.get(i)) is not None else None for i in report.item_ids]
     values += [c.text if (c := copy.comments.get(f)) is not None else "" for f in report.field_ids]
     values.append(YES if copy.needs_review else NO)
-    values.append(copy.language)
+    values += [kind.label if (kind := copy.status(i)) is not None else "" for i in report.item_ids]
     return values
 
 
 def write_responses(ws: Worksheet, report: FormReport) -> None:
     head = responses_header(report)
-    header(ws, 1, head, [10, 26, 8, 30, 9] + [6.5] * len(report.item_ids) + [50] * len(report.field_ids) + [9, 9])
-    first_item = 6
+    header(ws, 1, head, [*COPY_WIDTHS] + [6.5] * len(report.item_ids) + [50] * len(report.field_ids) + [9]
+           + [16] * len(report.item_ids))
+    first_item = len(COPY_COLUMNS) + 1
     first_field = first_item + len(report.item_ids)
     for r, copy in enumerate(report.copies, 2):
         for c, value in enumerate(response_values(report, copy), 1):
@@ -183,7 +223,9 @@ def write_responses(ws: Worksheet, report: FormReport) -> None:
                 style = CENTRE_TOP
             else:
                 style = TOP
-            put(ws, r, c, value, style)
+            cell = put(ws, r, c, value, style)
+            if isinstance(value, date):
+                cell.number_format = "yyyy-mm-dd"
         for k, item_id in enumerate(report.item_ids):
             answer = copy.answers.get(item_id)
             if answer is not None and answer.open:
@@ -192,6 +234,7 @@ def write_responses(ws: Worksheet, report: FormReport) -> None:
                 cell.comment = Comment(clean_text(f"Needs review: {answer.reason}. Read: {answer.read}."),
                                        "PaperVoice", width=300, height=110)
     table_sheet(ws, len(report.copies) + 1, len(head))
+    ws.freeze_panes = "B2"  # the serial stays in view while scrolling across the statements
 
 
 def write_comments(ws: Worksheet, forms: list[FormReport], crops: CropPlan,
@@ -203,8 +246,8 @@ def write_comments(ws: Worksheet, forms: list[FormReport], crops: CropPlan,
         for copy in report.copies:
             for field_id in report.field_ids:
                 note = copy.comments.get(field_id)
-                if note is None or not note.present:
-                    continue
+                if note is None or not note.present or (note.settled and not note.text.strip()):
+                    continue  # nothing written, or a person marked it "No comment"
                 row += 1
                 place[(report.form_id, copy.serial, field_id)] = row
                 put(ws, row, 1, copy.serial, TOP)
@@ -328,17 +371,29 @@ def write_codebook(ws: Worksheet, forms: list[FormReport], response_sheets: dict
                     row += 1
                     put_row(ws, row, (report.form_id, version, p.value, t.scale[n].label, meaning, t.language),
                             LEFT_WRAP_TOP)
+    row += 2
+    put(ws, row, 1, "Why an answer is missing (status columns; codes in the statistics files)").font = HEADER_FONT
+    row += 1
+    header(ws, row, ["Status (in the sheet)", "Code", "Stored as", "", "Meaning"])
+    for kind in MissingKind:
+        row += 1
+        put_row(ws, row, (kind.label, kind.code, kind.value, "", kind.description), LEFT_WRAP_TOP)
 
 
 CODING_RULES = (
     "Responses sheets: one row per returned copy (a serial with at least one page read as a form). Each serial "
-    "appears once. Rating columns are headed by the item id exactly as in the form file and hold the whole number "
-    "ticked (1 to 5 on the bundled forms).",
-    "Blank: an empty rating cell means no answer - the statement was left blank, the person reviewing decided "
-    "there is no answer, or the page holding it was not returned (see Pages: 'n of m').",
-    "Flags: a highlighted rating cell with a cell comment still needs review. It shows the scanner's best reading "
-    "(empty when it could not choose); the comment says why. Such answers are left out of Summary and "
-    "Comparison until a person settles them. Once settled, the person's decision is shown and the highlight goes.",
+    "appears once. Style is the print (standard or large-print); Label is the team, site or batch given when the "
+    "copies were printed (generate --label); Date returned is when its first page was scanned, Date settled when "
+    "a person last decided anything about it in review (empty: nothing needed or nothing decided yet); dates are "
+    "UTC. Rating columns are headed by the item id exactly as in the form file and hold the whole number ticked "
+    "(1 to 5 on the bundled forms), so a spreadsheet can count and average them as they are.",
+    "Missing answers: a rating cell is empty whenever there is no usable answer, and the item's status column "
+    "('S01 status' ...) says why, in the words of the table at the end of this sheet: left blank, settled as "
+    "cannot be told, more than one box or unreadable (not yet settled), page not returned. The statistics files "
+    "(export --sav, --dta, --r) carry the same reasons as the negative codes listed there, declared as missing.",
+    "Flags: a highlighted rating cell with a cell comment still needs review; the cell stays empty (an unconfirmed "
+    "reading is never counted) and the comment says why and what the scanner read. Such answers are left out of "
+    "Summary and Comparison until a person settles them. Once settled, the person's decision is shown.",
     "Free-text columns (C1 ...) hold the transcription: the person's correction when there is one, otherwise the "
     "handwriting engine's reading. Text is always stored as text: a transcription starting with =, +, - or @ is "
     "never a formula. Control characters are removed; tabs and line breaks are kept.",
@@ -353,13 +408,15 @@ CODING_RULES = (
     "Review sheet: every open question, as the review page asks them - unsettled ratings (with the scanned row), "
     "unchecked handwriting (linked to its crop on Comments), copies with pages missing until a person "
     "acknowledges it, and pages not recognised as a form until a person assigns them or confirms they are not.",
-    "Summary: n answered counts settled answers on the scale; % columns are shares of n answered; Blank counts "
-    "returned copies with no answer; Needs review counts answers waiting for a person. n answered + Blank + Needs "
-    "review = copies returned. Mean and median are of the settled answers.",
+    "Summary: n answered counts settled answers on the scale; % columns are shares of n answered; Left blank, "
+    "Cannot be told and Page not returned count returned copies without an answer, by reason; Needs review counts "
+    "answers waiting for a person (more than one box, or unreadable). n answered + those four = copies returned. "
+    "Mean and median are of the settled answers.",
     "Copies issued = serials printed by this ledger; complete = every page of the copy was read; response rate = "
     "returned copies with a serial issued here, divided by copies issued.",
     "Comparison: mean of settled answers from people receiving support beside practitioners' self-ratings; "
-    "gap = people's mean minus practitioners' mean (negative: people rate it lower than practitioners do).",
+    "gap = people's mean minus practitioners' mean (negative: people rate it lower than practitioners do). "
+    f"A mean from fewer than {C.REPORT_SMALL_N} answers is marked 'few answers: read with care'.",
     "Pages: every scanned page (page numbers count from 1 within each file) and what became of it; files that "
     "could not be opened at all are listed with status 'failed'.",
     "CSV files (export --csv): the Responses columns plus 'Items to review' (ids still needing review), UTF-8 "
@@ -387,6 +444,11 @@ def comparison_pair(forms: list[FormReport]) -> tuple[FormReport, FormReport] | 
     return None
 
 
+def few_answers(*counts: int) -> str:
+    """The small-numbers caution: a mean of one or two answers says little about a group."""
+    return "few answers: read with care" if min(counts) < C.REPORT_SMALL_N else ""
+
+
 def write_comparison(ws: Worksheet, people: FormReport, practitioners: FormReport) -> None:
     """Mean rating per statement from people receiving support beside practitioners' self-ratings, and the gap."""
     print_setup(ws)
@@ -396,8 +458,8 @@ def write_comparison(ws: Worksheet, people: FormReport, practitioners: FormRepor
                   f"{practitioners.form_id} ({len(practitioners.copies)} returns). "
                   "Gap = people's mean minus practitioners' mean.")
     head = ["Item", "Statement (person)", "Statement (practitioner)", "Mean: people receiving support", "n people",
-            "Mean: practitioners", "n practitioners", "Gap"]
-    header(ws, 4, head, [9, 45, 45, 16, 10, 16, 15, 9])
+            "Mean: practitioners", "n practitioners", "Gap", "Caution"]
+    header(ws, 4, head, [9, 45, 45, 16, 10, 16, 15, 9, 24])
     items = [i for i in people.item_ids if i in practitioners.item_ids]
     row = 4
     for item_id in items:
@@ -406,7 +468,7 @@ def write_comparison(ws: Worksheet, people: FormReport, practitioners: FormRepor
         a = statistics.fmean(mine) if mine else None
         b = statistics.fmean(theirs) if theirs else None
         values = (item_id, people.statement(item_id), practitioners.statement(item_id), a, len(mine), b,
-                  len(theirs), a - b if a is not None and b is not None else None)
+                  len(theirs), a - b if a is not None and b is not None else None, few_answers(len(mine), len(theirs)))
         for c, value in enumerate(values, 1):
             cell = put(ws, row, c, value, WRAP_TOP)
             if c in (4, 6, 8):

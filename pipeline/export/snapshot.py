@@ -19,15 +19,19 @@ from pipeline.ledger.queries import (
     EffectiveAnswer,
     EffectiveComment,
     ReturnedCopy,
+    UnreturnedCopy,
     effective_answers,
     effective_comments,
     flagged_boxes,
     missing_acknowledged,
+    missing_kind,
     open_pages,
     returned_copies,
+    unreturned_copies,
 )
+from pipeline.ledger.sharing import shared_comments
 from pipeline.ledger.store import Ledger, describe_page_decision
-from pipeline.vocab import FileOutcome, FlagReason, PageStatus
+from pipeline.vocab import FileOutcome, FlagReason, MissingKind, PageStatus
 
 DEFAULT_SCALE = tuple(ScalePoint(v, "") for v in range(1, 6))
 
@@ -45,6 +49,12 @@ class Answer:
     read: str  # what the machine saw, for the Review sheet
     crop_id: int | None
     page_id: int
+    missing: MissingKind | None = None  # why there is no usable answer (read model's rule); None: answered
+
+    @property
+    def usable(self) -> int | None:
+        """The value analyses count: a settled answer, never the machine's guess at an open one."""
+        return None if self.open else self.value
 
 
 @dataclass
@@ -56,6 +66,11 @@ class CopyReport(CopyView):
     answers: dict[str, Answer] = field(default_factory=dict)
     comments: dict[str, EffectiveComment] = field(default_factory=dict)
     language: str = "en"  # the language it was printed in ('cy', 'cy+en' for a bilingual print)
+
+    def status(self, item_id: str) -> MissingKind | None:
+        """Why the statement has no usable answer on this copy (None: it has one)."""
+        answer = self.answers.get(item_id)
+        return answer.missing if answer is not None else missing_kind(None)
 
     @property
     def needs_review(self) -> bool:
@@ -77,6 +92,7 @@ class FormReport:
     issued: int
     copies: list[CopyReport]
     translations: dict[int, list[Form]] = field(default_factory=dict)  # each version's other languages
+    unreturned: list[UnreturnedCopy] = field(default_factory=list)
 
     @property
     def definition(self) -> Form | None:
@@ -118,6 +134,7 @@ class PageRow:
 class Snapshot:
     forms: list[FormReport]
     pages: list[PageRow]
+    shared: set[tuple[int, str]] = field(default_factory=set)  # comments marked fine to share (page id, field)
 
 
 def read_snapshot(ledger: Ledger, registry: FormRegistry, only: str | None) -> Snapshot:
@@ -130,7 +147,7 @@ def read_snapshot(ledger: Ledger, registry: FormRegistry, only: str | None) -> S
                                    f"use one of: {', '.join(form_ids) or '(the ledger is empty)'}")
         form_ids = [only]
     forms = [_read_form(ledger, registry, form_id) for form_id in form_ids]
-    return Snapshot(forms, _read_pages(ledger, only))
+    return Snapshot(forms, _read_pages(ledger, only), shared_comments(ledger))
 
 
 def _read_form(ledger: Ledger, registry: FormRegistry, form_id: str) -> FormReport:
@@ -164,7 +181,8 @@ def _read_form(ledger: Ledger, registry: FormRegistry, form_id: str) -> FormRepo
     field_ids = _ordered([t.id for f in defined for t in f.free_text], seen_fields)
     scale = defined[0].scale if defined else DEFAULT_SCALE
     return FormReport(form_id, definitions, item_ids, field_ids, scale, listings.issued_count(ledger, form_id),
-                      [copies[s] for s in sorted(copies)], translations)
+                      [copies[s] for s in sorted(copies)], translations=translations,
+                      unreturned=unreturned_copies(ledger, form_id))
 
 
 def _answer(a: EffectiveAnswer, labels: dict[int, str], boxes: dict[tuple[int, str], list[tuple[int, str]]]) -> Answer:
@@ -180,7 +198,7 @@ def _answer(a: EffectiveAnswer, labels: dict[int, str], boxes: dict[tuple[int, s
         seen = boxes.get((a.page_id, a.item))
         if seen:
             read += "; boxes: " + ", ".join(f"{value} {state}" for value, state in seen)
-    return Answer(a.item, a.value, a.open, reason, read, a.crop_id, a.page_id)
+    return Answer(a.item, a.value, a.open, reason, read, a.crop_id, a.page_id, missing_kind(a))
 
 
 def _ordered(defined: Iterable[str], seen: Iterable[str]) -> list[str]:

@@ -36,6 +36,7 @@ from pipeline.export.sheets import (
     write_summary,
 )
 from pipeline.export.snapshot import Snapshot, read_snapshot
+from pipeline.export.stats import build_table, per_form_path, write_dta, write_r, write_sav
 from pipeline.form.definition import FormRegistry
 from pipeline.ledger import open_ledger
 from pipeline.options import ExportOptions
@@ -43,11 +44,35 @@ from pipeline.options import ExportOptions
 
 def export_workbook(options: ExportOptions, registry: FormRegistry | None = None) -> Path:
     """Write the workbook (and CSV files if asked) from a read-only snapshot of the ledger; returns the path."""
-    output = Path(options.output)
+    return export_files(options, registry)[0]
+
+
+def export_files(options: ExportOptions, registry: FormRegistry | None = None) -> list[Path]:
+    """Everything `options` asks for, from one read-only snapshot of the ledger: the workbook, CSV, SPSS,
+    Stata and R files.  Returns the paths written (the workbook first).  The one entry point for the
+    command and the office app."""
     registry = registry if registry is not None else FormRegistry.from_dirs()
-    # one snapshot: a scan writing meanwhile cannot tear the workbook
+    # one snapshot: a scan writing meanwhile cannot tear the workbook, and every file shows the same moment
     with open_ledger(options.db, readonly=True) as ledger, ledger.consistent_read():
         snapshot = read_snapshot(ledger, registry, options.form)
+    written: list[Path] = []
+    if options.output is not None:
+        written.append(_write_workbook(options, snapshot, Path(options.output)))
+    if options.csv_dir is not None:
+        written += [write_csv(Path(options.csv_dir), report) for report in snapshot.forms]
+    many = len(snapshot.forms) > 1
+    for report in snapshot.forms:
+        table = build_table(report)
+        if options.sav is not None:
+            written.append(write_sav(table, per_form_path(Path(options.sav), report.form_id, many)))
+        if options.dta is not None:
+            written.append(write_dta(table, per_form_path(Path(options.dta), report.form_id, many)))
+        if options.r_dir is not None:
+            written += write_r(table, Path(options.r_dir))
+    return written
+
+
+def _write_workbook(options: ExportOptions, snapshot: Snapshot, output: Path) -> Path:
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         remove_abandoned_scratch(output)
@@ -55,16 +80,14 @@ def export_workbook(options: ExportOptions, registry: FormRegistry | None = None
     except OSError as exc:
         raise OutputError(f"cannot write in the folder of {output}: {exc.strerror}",
                           "check the path and that you may write there, or write the workbook elsewhere") from exc
-    crops = CropPlan(options.db, scratch)  # the workers open the ledger by its address
+    crops = CropPlan(options.db, scratch, omit=options.no_images)  # the workers open the ledger by its address
     try:
-        _want_crops(crops, snapshot)
+        if not options.no_images:
+            _want_crops(crops, snapshot)
         crops.start()
         wb = _build(snapshot, crops)
         crops.finish()
         _save(wb, output)
-        if options.csv_dir is not None:
-            for report in snapshot.forms:
-                write_csv(Path(options.csv_dir), report)
     except OSError as exc:  # the pictures are written out before the workbook: a full disk can stop them first
         raise OutputError(f"cannot write the pictures for {output} in its folder: {exc.strerror or exc}",
                           "free some space there (or write the workbook elsewhere) and export again; "
@@ -121,8 +144,9 @@ def _want_crops(crops: CropPlan, snapshot: Snapshot) -> None:
     for report in snapshot.forms:
         for copy in report.copies:
             for note in copy.comments.values():
-                if note.present:
-                    crops.want(note.crop_id, C.EXPORT_COMMENT_IMAGE_WIDTH_PX, C.EXPORT_COMMENT_IMAGE_MAX_HEIGHT_PX)
+                if note.present and not (note.settled and not note.text.strip()):  # "No comment": not shown
+                    crops.want(note.crop_id, C.EXPORT_COMMENT_IMAGE_WIDTH_PX, C.EXPORT_COMMENT_IMAGE_MAX_HEIGHT_PX,
+                               trim=True)
             for answer in copy.answers.values():
                 if answer.open:
                     crops.want(answer.crop_id, C.EXPORT_ITEM_IMAGE_WIDTH_PX, C.EXPORT_ITEM_IMAGE_MAX_HEIGHT_PX)

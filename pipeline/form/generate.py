@@ -27,6 +27,7 @@ from pipeline.form.layout import Layout, PageLayout, Rect, TextBlock, compute_la
 from pipeline.form.pictures import PICTURES, Stroke, face
 from pipeline.form.printable import check_printable
 from pipeline.ledger.store import Ledger, SerialsMoved
+from pipeline.text import clean_text
 
 #: Called with (copies drawn, copies in all) while a long print file is drawn.
 Progress = Callable[[int, int], None]
@@ -38,14 +39,16 @@ class GenerateResult:
     serials: list[str]
     pages: int
     manifest: Path | None
+    label: str | None = None
 
 
 def generate(form: Form, copies: int, output: Path, *, ledger: Ledger, paper: str = "a4",
-             style: str = "standard", manifest: Path | None = None, progress: Progress | None = None
-             ) -> GenerateResult:
+             style: str = "standard", manifest: Path | None = None, progress: Progress | None = None,
+             label: str | None = None) -> GenerateResult:
     """Draw `copies` copies with the next serials, then record the serials and write the PDF (and manifest)
     in one step: issued means printed.  Interrupted or failed anywhere before the PDF is in place, nothing
-    is recorded, and running the same command again issues the same serials."""
+    is recorded, and running the same command again issues the same serials.  `label` names a team, site or
+    batch for these copies (kept in the ledger, not printed): every export carries it, so results can be split."""
     if form.adopted is not None:
         raise UsageError(f"'{form.id}' is an adopted form: PaperVoice reads its returns but does not print it",
                          "print copies from the original form as before, then scan the returns with 'papervoice scan'")
@@ -56,6 +59,7 @@ def generate(form: Form, copies: int, output: Path, *, ledger: Ledger, paper: st
                              f"give a file name, e.g. {what} {path / ('copies.pdf' if what == '-o' else 'copies.csv')}")
     check_printable(form, style)
     layout = compute_layout(form, paper, style)
+    label = clean_label(label)
     for _ in range(5):
         start = ledger.next_serial_number()
         serials = [serial_for(n) for n in range(start, start + copies)]
@@ -72,14 +76,14 @@ def generate(form: Form, copies: int, output: Path, *, ledger: Ledger, paper: st
         try:
             ledger.issue_serials(form.id, form.version, layout.style, layout.paper, layout.page_count, copies,
                                  str(output), start=start, then=write, survey_printed=ledger.survey_id is not None,
-                                 language=print_language(form))
+                                 language=print_language(form), label=label)
         except SerialsMoved:
             continue  # another PaperVoice issued serials meanwhile: number again
         except BaseException:
             for path in written:  # the ledger did not record them: a PDF of unissued serials must not stay
                 path.unlink(missing_ok=True)
             raise
-        return GenerateResult(output, serials, copies * layout.page_count, manifest)
+        return GenerateResult(output, serials, copies * layout.page_count, manifest, label)
     raise UsageError("other PaperVoice commands kept issuing serials in this ledger at the same time",
                      "run generate again when the others have finished")
 
@@ -87,6 +91,17 @@ def generate(form: Form, copies: int, output: Path, *, ledger: Ledger, paper: st
 def print_language(form: Form) -> str | None:
     """The language a print of `form` carries in its codes and its batch: None for the form file's own."""
     return form.language if form.translated or "+" in form.language else None
+
+
+def clean_label(label: str | None) -> str | None:
+    """A print label as stored: one line of plain text, at most LABEL_MAX_CHARS; empty means none."""
+    if label is None:
+        return None
+    text = " ".join(clean_text(label).split())
+    if len(text) > C.LABEL_MAX_CHARS:
+        raise UsageError(f"the label is {len(text)} characters long; at most {C.LABEL_MAX_CHARS} are kept",
+                         'use a short name for the team, site or batch, e.g. --label "North team"')
+    return text or None
 
 
 def _manifest(layout: Layout, serials: list[str]) -> bytes:

@@ -25,6 +25,9 @@ class Row(Protocol):
 
 
 class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
     def fetchone(self) -> Any: ...
     def fetchall(self) -> list[Any]: ...
     def __iter__(self) -> Iterator[Any]: ...
@@ -134,6 +137,10 @@ class Backend(ABC):
 
     @abstractmethod
     def error(self, exc: Exception) -> LedgerError: ...
+
+    @abstractmethod
+    def compact(self) -> None:
+        """Rebuild the storage so the bytes of deleted rows do not linger (after an erasure)."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -267,6 +267,14 @@ class PostgresBackend(Backend):
                 found.append(f"{table} row with {column} {value} points at a missing {parent} row")
         return found
 
+    def compact(self) -> None:
+        """VACUUM FULL rewrites the tables that held what was erased into new files (the old ones are removed)."""
+        present = self.tables()
+        for table in ("images", "answers", "comments", "decisions", "box_measurements", "box_measures",
+                      "shared_comments", "pages"):
+            if table in present:
+                self.execute(f"VACUUM FULL {table}")
+
     def close(self) -> None:
         with suppress(Exception):
             self.conn.close()

@@ -26,9 +26,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.ledger.decisions import describe_page_decision, parse_page_decision
+from pipeline.ledger.decisions import parse_page_decision
+from pipeline.ledger.history import (  # noqa: F401 (the read model's API)
+    DecisionRow,
+    decision,
+    decision_history,
+    describe_value,
+)
 from pipeline.ledger.store import Ledger
-from pipeline.vocab import POSSIBLY_WRITTEN, DecisionAction, FlagReason, ItemState, PageStatus
+from pipeline.vocab import POSSIBLY_WRITTEN, DecisionAction, FlagReason, ItemState, MissingKind, PageStatus
 
 
 def _sentence(text: str) -> str:
@@ -179,6 +185,10 @@ class ReturnedCopy:
     files: tuple[str, ...]  # in page order, each once
     anchor_page_id: int  # the first received page: where an acknowledgement of missing pages is stored
     issued: bool  # its serial was issued by this ledger
+    style: str = ""  # standard or large-print, as printed (or as read, for a serial this ledger did not issue)
+    label: str | None = None  # the print label of its batch (`generate --label`), None for none
+    returned_at: str = ""  # when its first page was scanned (UTC, ISO 8601)
+    settled_at: str | None = None  # when a person last decided anything about it in review; None: never
 
     @property
     def missing(self) -> tuple[int, ...]:
@@ -234,25 +244,6 @@ class IncompleteCopy(CopyView, _Settled):
     @property
     def anchor_page_id(self) -> int:
         return self.copy.anchor_page_id
-
-
-@dataclass(frozen=True)
-class DecisionRow:
-    id: int
-    kind: str
-    page_id: int
-    item: str
-    previous: str | None
-    value: str | None
-    decided_at: str
-    decided_by: str
-    reverted_at: str | None
-    serial: str | None
-    form_id: str | None
-    form_page: int | None
-    file_path: str
-    page_index: int
-    active: bool
 
 
 _ANSWER_COLUMNS = ("page_id, item, serial, form_id, form_version, form_page, machine_state, machine_value, reason,"
@@ -350,9 +341,12 @@ def returned_copies(ledger: Ledger, form_id: str | None = None) -> list[Returned
     where, params = _where(("p.form_id", form_id))
     rows = ledger.execute(
         "SELECT p.id, p.serial, p.form_id, p.form_version, p.form_page, COALESCE(p.page_count, s.pages, 0) AS count,"
-        " p.serial_issued, f.path FROM pages p JOIN files f ON f.id = p.file_id"
-        " LEFT JOIN serials s ON s.serial = p.serial WHERE p.status = 'form' AND p.serial IS NOT NULL"
+        f" p.serial_issued, f.path, COALESCE(s.style, p.style, '') AS style, {_label_column(ledger)}, p.scanned_at"
+        " FROM pages p JOIN files f ON f.id = p.file_id"
+        " LEFT JOIN serials s ON s.serial = p.serial LEFT JOIN issue_batches b ON b.id = s.batch_id"
+        " WHERE p.status = 'form' AND p.serial IS NOT NULL"
         + "".join(f" AND {w}" for w in where) + " ORDER BY p.form_id, p.serial, p.form_page, p.id", params)
+    settled = _settled_at(ledger, form_id)
     grouped: dict[tuple[str, str], list[Any]] = {}
     for r in rows:
         grouped.setdefault((str(r["form_id"]), str(r["serial"])), []).append(r)
@@ -364,8 +358,69 @@ def returned_copies(ledger: Ledger, form_id: str | None = None) -> list[Returned
             page_count=max(int(r["count"] or 0) for r in pages),
             present=tuple(sorted({int(r["form_page"]) for r in pages})),
             files=tuple(dict.fromkeys(str(r["path"]) for r in pages)),
-            anchor_page_id=min(int(r["id"]) for r in pages), issued=any(bool(r["serial_issued"]) for r in pages)))
+            anchor_page_id=min(int(r["id"]) for r in pages), issued=any(bool(r["serial_issued"]) for r in pages),
+            style=str(pages[0]["style"]), label=pages[0]["label"], returned_at=min(str(r["scanned_at"]) for r in pages),
+            settled_at=settled.get((form, serial))))
     return copies
+
+
+def _label_column(ledger: Ledger) -> str:
+    """The batch's print label; a ledger older than labels, opened read-only, has none."""
+    return "b.label" if ledger.has_column("issue_batches", "label") else "NULL AS label"
+
+
+def _settled_at(ledger: Ledger, form_id: str | None) -> dict[tuple[str, str], str]:
+    """(form, serial) -> when a person last decided anything standing about one of its pages."""
+    where, params = _where(("p.form_id", form_id))
+    return {(str(r[0]), str(r[1])): str(r[2]) for r in ledger.execute(
+        "SELECT p.form_id, p.serial, MAX(d.decided_at) FROM active_decisions d JOIN pages p ON p.id = d.page_id"
+        " WHERE p.status = 'form' AND p.serial IS NOT NULL" + "".join(f" AND {w}" for w in where)
+        + " GROUP BY p.form_id, p.serial", params)}
+
+
+@dataclass(frozen=True)
+class UnreturnedCopy:
+    """A serial this ledger printed of which no page has come back (erased copies are not listed)."""
+
+    serial: str
+    form_id: str
+    form_version: int
+    style: str
+    label: str | None
+    page_count: int
+
+
+def unreturned_copies(ledger: Ledger, form_id: str | None = None) -> list[UnreturnedCopy]:
+    """Every issued copy with no page read as a form, by serial: the statistics files' 'copy not returned' rows."""
+    where, params = _where(("s.form_id", form_id))
+    if ledger.has_column("erasures", "serial"):
+        where.append("NOT EXISTS (SELECT 1 FROM erasures e WHERE e.serial = s.serial)")
+    rows = ledger.execute(
+        f"SELECT s.serial, s.form_id, s.form_version, s.style, {_label_column(ledger)}, s.pages FROM serials s"
+        " LEFT JOIN issue_batches b ON b.id = s.batch_id"
+        " WHERE NOT EXISTS (SELECT 1 FROM pages p WHERE p.serial = s.serial AND p.status = 'form')"
+        + "".join(f" AND {w}" for w in where) + " ORDER BY s.form_id, s.serial", params)
+    return [UnreturnedCopy(str(r[0]), str(r[1]), int(r[2]), str(r[3]), r[4], int(r[5])) for r in rows]
+
+
+def missing_kind(answer: EffectiveAnswer | None, returned: bool = True) -> MissingKind | None:
+    """Why a statement of a copy has no usable answer, or None when it has one: the one rule for the codes.
+
+    No answer row on a returned copy means the page that carries the statement was not read.  A flagged
+    answer a person settled without a value is 'cannot be told'; one still open is 'more than one box' or
+    'unreadable' by the scanner's reason, whatever the machine guessed, since no one has confirmed it.
+    """
+    if not returned:
+        return MissingKind.NOT_RETURNED
+    if answer is None:
+        return MissingKind.PAGE_NOT_RETURNED
+    if answer.open:
+        return MissingKind.MULTIPLE_OPEN if answer.reason == FlagReason.MULTIPLE else MissingKind.UNREADABLE
+    if answer.value is not None:
+        return None
+    if answer.settled:
+        return MissingKind.CANNOT_TELL
+    return MissingKind.LEFT_BLANK
 
 
 def missing_acknowledged(ledger: Ledger) -> dict[int, int]:
@@ -431,46 +486,3 @@ def _where(*pairs: tuple[str, Any]) -> tuple[list[str], list[Any]]:
 def _and(where: list[str]) -> str:
     return " WHERE " + " AND ".join(where) if where else ""
 
-
-def decision_history(ledger: Ledger, page_id: int | None = None, item: str | None = None,
-                     decision_id: int | None = None, limit: int = 500) -> list[DecisionRow]:
-    """Every decision, newest first, with what it changed; `active` marks the one now in force per target."""
-    sql = ("SELECT d.*, p.serial, p.form_id, p.form_page, p.page_index, f.path,"
-           " (SELECT a.id FROM active_decisions a WHERE a.id = d.id) IS NOT NULL AS active"
-           " FROM decisions d JOIN pages p ON p.id = d.page_id JOIN files f ON f.id = p.file_id")
-    where: list[str] = []
-    params: list[Any] = []
-    if page_id is not None:
-        where.append("d.page_id = ?")
-        params.append(page_id)
-    if item is not None:
-        where.append("d.item = ?")
-        params.append(item)
-    if decision_id is not None:
-        where.append("d.id = ?")
-        params.append(decision_id)
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY d.id DESC LIMIT ?"
-    params.append(limit)
-    return [DecisionRow(id=int(r["id"]), kind=str(r["kind"]), page_id=int(r["page_id"]), item=str(r["item"]),
-                        previous=r["previous"], value=r["value"], decided_at=str(r["decided_at"]),
-                        decided_by=str(r["decided_by"] or ""), reverted_at=r["reverted_at"], serial=r["serial"],
-                        form_id=r["form_id"], form_page=r["form_page"], file_path=str(r["path"]),
-                        page_index=int(r["page_index"]), active=bool(r["active"])) for r in ledger.execute(sql, params)]
-
-
-def decision(ledger: Ledger, decision_id: int) -> DecisionRow | None:
-    rows = decision_history(ledger, decision_id=decision_id, limit=1)
-    return rows[0] if rows else None
-
-
-def describe_value(kind: str, value: str | None) -> str:
-    """A decision's value in words for the history page."""
-    if kind == "answer":
-        return "blank" if value in (None, "") else str(value)
-    if kind == "comment":
-        if value is None:
-            return "(nothing)"
-        return "no comment" if value == "" else value
-    return describe_page_decision(value) or "(not settled)"

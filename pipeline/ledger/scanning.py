@@ -24,6 +24,7 @@ from pipeline.ledger.records import (
     mime_of,
     page_fingerprint,
 )
+from pipeline.ledger.schema import MEASURE_COLUMNS
 
 #: A file that could not even be opened has no content hash: it is recorded under this key and its path.
 UNOPENED_KEY = "unopened:"
@@ -256,6 +257,17 @@ class ScanWriter:
             " confidence, faint, solid, match) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(page_id, b.item, b.value, b.coverage, b.darkness, b.spill, b.dx_mm, b.dy_mm, b.state, b.confidence,
               b.faint, b.solid, b.match) for b in r.boxes])
+        measured = [(i, b, m) for i, b in enumerate(r.boxes) if (m := getattr(b, "measures", None)) is not None]
+        if measured:  # decision inputs, for `reclassify` (an adopted form's boxes are decided otherwise)
+            db.executemany(
+                f"INSERT INTO box_measures (page_id, item, value, position, {', '.join(MEASURE_COLUMNS)},"
+                " beside_mm2, beside_at, left_mm2) VALUES (" + ", ".join("?" * (len(MEASURE_COLUMNS) + 7)) + ")",
+                [(page_id, b.item, b.value, i, *(getattr(m, c) for c in MEASURE_COLUMNS), getattr(b, "beside_mm2", 0.0),
+                  getattr(b, "beside_at", 0.0), getattr(b, "left_mm2", 0.0)) for i, b, m in measured])
+            poor_fit = next((a.detail for a in r.items if a.reason == "poor_fit"), "")
+            db.execute("INSERT INTO page_measures (page_id, bitonal, poor_fit) VALUES (?, ?, ?)"
+                       " ON CONFLICT (page_id) DO UPDATE SET bitonal = excluded.bitonal, poor_fit = excluded.poor_fit",
+                       (page_id, int(getattr(r, "bitonal", False)), poor_fit))
         crops = self._images(db, [*(("item", i.crop_png) for i in r.items),
                                   *(("comment", c.crop_png) for c in r.comments)])
         db.executemany("INSERT INTO answers (page_id, item, value, state, reason, detail, confidence, crop_id)"

@@ -6,12 +6,13 @@ PRIMARY KEY` keys; each backend turns them into its own types (`postgres_backend
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import LedgerError
 from pipeline.form.identity import new_survey_id
-from pipeline.vocab import DecisionKind, FileOutcome, ItemState, PageStatus
+from pipeline.vocab import DecisionKind, ErasureKind, FileOutcome, ItemState, PageStatus
 
 if TYPE_CHECKING:
     from pipeline.ledger.backend import Backend
@@ -128,12 +129,14 @@ def migrate(db: Backend) -> None:
                           "upgrade PaperVoice before using this ledger")
     if row is not None:
         db.upgrade_old_schema(int(row[0]))
+    _ensure_box_measures(db)
     db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
                " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
     db.execute("INSERT INTO meta (key, value) VALUES ('survey_id', ?) ON CONFLICT (key) DO NOTHING",
                (new_survey_id(),))
     _ensure_survey_printed(db)
     _ensure_languages(db)
+    _ensure_results(db)
     db.store_views(EFFECTIVE_VIEWS)
 
 
@@ -151,6 +154,63 @@ def _ensure_languages(db: Backend) -> None:
     which layout a page was printed from and is a column of the export."""
     for table in ("issue_batches", "pages"):
         db.add_column(table, "language", "TEXT")
+
+
+#: Tables for results and data protection (issue 23): comments a person marked fine to share in a printed
+#: summary, and the audit of erasures (which copy, when, how much was removed: never what it said).
+RESULTS_TABLES = f"""
+CREATE TABLE IF NOT EXISTS shared_comments (
+    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, shared INTEGER NOT NULL,
+    decided_at TEXT NOT NULL, decided_by TEXT NOT NULL DEFAULT '', PRIMARY KEY (page_id, item));
+CREATE TABLE IF NOT EXISTS erasures (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN {ErasureKind.sql_in()}), serial TEXT,
+    erased_at TEXT NOT NULL, pages INTEGER NOT NULL, answers INTEGER NOT NULL, comments INTEGER NOT NULL,
+    images INTEGER NOT NULL, decisions INTEGER NOT NULL, note TEXT NOT NULL DEFAULT '');
+"""
+
+
+def _ensure_results(db: Backend) -> None:
+    """Idempotent: the print label on each batch (NULL = none), the shared-comment marks and the erasure audit."""
+    db.add_column("issue_batches", "label", "TEXT")
+    db.create(RESULTS_TABLES)
+
+
+#: Every input of a box's decision (`marks.classify`) and of its page's (`marks.decide_page`), unrounded, so
+#: `papervoice reclassify` can decide every box again after a change of thresholds, as SDAPS does.
+#: `position` is the box's place in the layout's order; the rounded figures stay in box_measurements.
+BOX_MEASURES = """
+CREATE TABLE IF NOT EXISTS box_measures (
+    page_id INTEGER NOT NULL REFERENCES pages(id), item TEXT NOT NULL, value INTEGER NOT NULL,
+    position INTEGER NOT NULL, coverage DOUBLE PRECISION NOT NULL, faint DOUBLE PRECISION NOT NULL,
+    solid DOUBLE PRECISION NOT NULL, inner_mm2 DOUBLE PRECISION NOT NULL, floor DOUBLE PRECISION NOT NULL,
+    faint_floor DOUBLE PRECISION NOT NULL, corners INTEGER NOT NULL, dot_mm2 DOUBLE PRECISION NOT NULL,
+    cells INTEGER NOT NULL, coherence DOUBLE PRECISION NOT NULL, passes DOUBLE PRECISION NOT NULL,
+    cut_mm2 DOUBLE PRECISION NOT NULL, open_gap DOUBLE PRECISION NOT NULL,
+    bridged_passes DOUBLE PRECISION NOT NULL, bridged_solid DOUBLE PRECISION NOT NULL, pieces INTEGER NOT NULL,
+    largest_mm2 DOUBLE PRECISION NOT NULL, beside_mm2 DOUBLE PRECISION NOT NULL,
+    beside_at DOUBLE PRECISION NOT NULL, left_mm2 DOUBLE PRECISION NOT NULL, PRIMARY KEY (page_id, item, value));
+CREATE TABLE IF NOT EXISTS page_measures (
+    page_id INTEGER PRIMARY KEY REFERENCES pages(id), bitonal INTEGER NOT NULL, poor_fit TEXT NOT NULL DEFAULT '');
+"""
+_MEASURE_TYPES = re.compile(r"(\w+) (DOUBLE PRECISION|INTEGER|TEXT) NOT NULL")
+#: box_measures' columns holding a box's decision inputs, in order (the scanner's `BoxMeasures` fields have
+#: these names); the ledger states them itself, from its own table
+MEASURE_COLUMNS = tuple(name for name, _ in _MEASURE_TYPES.findall(BOX_MEASURES.split("page_measures")[0])
+                        if name not in ("page_id", "item", "value", "position", "beside_mm2", "beside_at",
+                                        "left_mm2"))
+
+
+def _ensure_box_measures(db: Backend) -> None:
+    """The tables `reclassify` decides from (idempotent: a ledger that has them keeps them, and gains any
+    measure a newer version keeps, as 0 for the boxes read before)."""
+    for statement in BOX_MEASURES.split(";"):
+        if not statement.strip():
+            continue
+        db.create(statement)
+        table = statement.split("EXISTS", 1)[1].split("(", 1)[0].strip()
+        body = statement.split("(", 1)[1]
+        for name, kind in _MEASURE_TYPES.findall(body):
+            db.add_column(table, name, f"{kind} NOT NULL DEFAULT {chr(39) * 2 if kind == 'TEXT' else '0'}")
 
 
 #: meta rows about the database holding a ledger, not about the survey: never copied, not compared.

@@ -217,6 +217,10 @@ class SQLiteBackend(Backend):
 
         return copied_file_problem(self)
 
+    def compact(self) -> None:
+        """VACUUM rewrites the file: deleted rows' bytes leave its free pages."""
+        self.execute("VACUUM")
+
     def close(self) -> None:
         self.conn.close()
 

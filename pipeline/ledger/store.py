@@ -163,7 +163,7 @@ class Ledger(ScanWriter):
     def issue_serials(self, form_id: str, version: int, style: str, paper: str, pages: int, copies: int,
                       output: str | None, *, start: int | None = None,
                       then: Callable[[], None] | None = None, survey_printed: bool = False,
-                      language: str | None = None) -> list[str]:
+                      language: str | None = None, label: str | None = None) -> list[str]:
         """Record `copies` new serials; numbers only ever grow, so none is reused.
 
         Issued means printed: `then` (writing the PDF) runs inside the same transaction, so the serials are
@@ -171,7 +171,8 @@ class Ledger(ScanWriter):
         `start` is the first number the caller already printed: if another PaperVoice issued serials in the
         meantime, `SerialsMoved` is raised and nothing is recorded (render again with new numbers).
         `survey_printed`: the pages carry this ledger's survey id (then a survey-less code of these serials is
-        another ledger's print); False for pages printed with the older survey-less code.  A ledger
+        another ledger's print); False for pages printed with the older survey-less code.
+        `label` (a team, site or batch; None for none) is kept on the batch and carried into every export.  A ledger
         that must not issue serials here (a file copied from another station, one moved to a shared server)
         refuses, saying why.
         """
@@ -187,8 +188,9 @@ class Ledger(ScanWriter):
                 raise SerialsMoved(first)
             batch = db.insert(
                 "INSERT INTO issue_batches (form_id, form_version, style, paper, copies, output, issued_at,"
-                " survey_printed, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (form_id, version, style, paper, copies, output, stamp, int(survey_printed), language))
+                " survey_printed, language, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (form_id, version, style, paper, copies, output, stamp, int(survey_printed), language,
+                 label or None))
             serials = [serial_for(n) for n in range(first, first + copies)]
             db.executemany(
                 "INSERT INTO serials (serial, number, form_id, form_version, style, paper, pages, batch_id,"

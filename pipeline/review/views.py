@@ -36,6 +36,7 @@ from pipeline.errors import PaperVoiceError
 from pipeline.form.definition import Form, FormRegistry
 from pipeline.ledger import open_ledger
 from pipeline.ledger import queries as Q
+from pipeline.ledger.sharing import set_shared, shared_comments
 from pipeline.ledger.store import Ledger
 from pipeline.options import ReviewOptions
 from pipeline.review.assign import parse_assignment
@@ -255,6 +256,9 @@ def comment(page_id: int, item: str) -> Any:
             text = clean_text(typed).strip()
             said = "Saved the comment"
         decision_id = led.decide("comment", page_id, item, text, by=_who())
+        share = bool(text) and request.form.get("share") == "1"
+        set_shared(led, page_id, item, share, by=_who())
+        said += " (fine to share)" if share else ""
         _remember(decision_id, f"{said} ({item} on copy {q.serial}).")
         return _after_decision(Q.comment_questions(led), q.key, "review.comment", {})
     form = form_for(q.form_id, q.form_version)
@@ -265,6 +269,7 @@ def comment(page_id: int, item: str) -> Any:
         except KeyError:
             prompt = ""
     return render_template("comment.html", q=q, prompt=prompt, form=form,
+                           shared=(q.page_id, q.item) in shared_comments(led),
                            history=Q.decision_history(led, page_id=q.page_id, item=q.item, limit=20),
                            **_place(items, index))
 

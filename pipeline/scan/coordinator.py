@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field, replace
@@ -33,7 +33,7 @@ from pipeline.names import shown
 from pipeline.options import ScanOptions
 from pipeline.scan.executors import open_executor
 from pipeline.scan.loading import PageError, PageJob, expand_inputs, file_info, open_pages
-from pipeline.scan.reader import PathJob, ReaderConfig, read_job
+from pipeline.scan.reader import PathJob, ReaderConfig, read_job, warm_up
 from pipeline.scan.results import FileInfo, PageResult, PageSource
 from pipeline.text import plural
 
@@ -62,6 +62,7 @@ class ScanSummary:
     comments_written: int = 0
     seconds: float = 0.0
     reading_seconds: float = 0.0  # from the workers being ready to the last file written: start-up left out
+    stage_seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # summed over pages
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -83,6 +84,7 @@ class ScanSummary:
             "pages_per_second": round(self.pages / self.seconds, 2) if self.seconds else None,
             "reading_seconds": round(self.reading_seconds, 2),
             "pages_per_second_reading": round(self.pages / self.reading_seconds, 2) if self.reading_seconds else None,
+            "stage_seconds": {k: round(v, 3) for k, v in sorted(self.stage_seconds.items())},
             "problems": self.problems, "exit_code": int(self.exit_code),
         }
 
@@ -184,6 +186,8 @@ def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
     files = find_inputs(inputs)
     check_dependencies(options)
     progress = _Progress(len(files), options.quiet)
+    if options.jobs > 1 and not options.dask_scheduler:
+        warm_up()  # before the pool forks its workers: start-up kept off their first pages
     try:
         with (open_ledger(options.db) as ledger,
               open_executor(options.jobs, options.dask_scheduler) as (pool, in_flight)):
@@ -275,7 +279,9 @@ def plan_pages(files: Sequence[Path], ledger: Ledger, registry: FormRegistry, su
             say(f"papervoice: {shown(path)}: left alone - a {path.suffix.lower()} file is not a scan")
             continue
         try:
+            hashed = time.perf_counter()
             info = file_info(path)
+            summary.stage_seconds["files"] += time.perf_counter() - hashed
         except InputFileError as exc:  # cannot even be opened: recorded under its name, so status counts it
             yield _FileWork(FileInfo(str(path), "", 0), 0, error=str(exc), unopened=True), None
             continue
@@ -461,9 +467,13 @@ def record_page(ledger: Ledger, owner: _FileWork, r: PageResult, summary: ScanSu
             return
         summary.pages_reread += 1
     else:
+        written = time.perf_counter()
         if owner.file_id is None:
             owner.file_id = ledger.start_file(owner.info)
         status = ledger.record_page(owner.file_id, r)
+        summary.stage_seconds["ledger"] += time.perf_counter() - written
+    for stage, seconds in r.stage_seconds.items():
+        summary.stage_seconds[stage] += seconds
     summary.pages += 1
     summary.page_status[status] += 1
     if r.identity is not None and status == "form":

@@ -10,24 +10,26 @@ later without scanning again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from itertools import groupby
 
 import cv2
 import numpy as np
 
 from pipeline import constants as C
 from pipeline.form.layout import Box, PageLayout, Rect
-from pipeline.scan.results import BoxReading, BoxState, ItemReading
+from pipeline.scan.results import BoxMeasures, BoxReading, BoxState, ItemReading
 from pipeline.vocab import FlagReason
 
 
-def darkness_map(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> np.ndarray:
+def darkness_map(canon: np.ndarray, page: PageLayout, px_per_pt: float, rows_only: bool = False) -> np.ndarray:
     """0 for this spot's own paper, 1 for the page's blackest ink, as float32.
 
     The paper level is estimated locally (a wide max-filter of a reduced page),
     so grey paper, uneven light and a shadow along the spine all read as paper,
-    and pencil is judged against the paper right beside it.
+    and pencil is judged against the paper right beside it.  `rows_only`: made only for the band of the
+    page holding its item rows (all a printed form's boxes), the rest left 0.
     """
     h, w = canon.shape
     factor = 4
@@ -35,17 +37,29 @@ def darkness_map(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> np.nd
     side = int(C.mm(C.PAPER_FILTER_MM) * px_per_pt / factor) | 1
     background = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
     background = cv2.GaussianBlur(background, (0, 0), side / 3)
-    background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    ratio = canon.astype(np.float32) / np.maximum(background, 1.0)
+    background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
+
+    def ratio(y0: int, y1: int, x0: int = 0, x1: int = w) -> np.ndarray:
+        return canon[y0:y1, x0:x1].astype(np.float32) / np.maximum(background[y0:y1, x0:x1].astype(np.float32), 1.0)
+
     inks = []
     for mark in page.registration_marks:
         x0, y0 = int((mark.x + mark.w * 0.25) * px_per_pt), int((mark.y + mark.h * 0.25) * px_per_pt)
         x1, y1 = int((mark.right - mark.w * 0.25) * px_per_pt), int((mark.bottom - mark.h * 0.25) * px_per_pt)
-        patch = ratio[y0:y1, x0:x1]
+        patch = ratio(max(0, y0), max(0, y1), max(0, x0), max(0, x1))
         if patch.size:
             inks.append(float(np.median(patch)))
-    ink = min(0.6, min(inks)) if inks else 0.3
-    return np.clip((1.0 - ratio) / (1.0 - ink), 0.0, 1.0)
+    ink = min(C.PAGE_INK_MAX_DARKNESS_RATIO, min(inks)) if inks else C.DEFAULT_INK_RATIO
+    # only the band of the page holding the item rows is ever read (boxes, the strips beside them, the rows'
+    # evidence crops): the rest stays 0, paper, and costs nothing
+    top, bottom = 0, h
+    if rows_only and page.item_rows:
+        reach = C.mm(C.DARKNESS_BAND_MARGIN_MM)
+        top = max(0, int((min(r.rect.y for r in page.item_rows) - reach) * px_per_pt))
+        bottom = min(h, int((max(r.rect.bottom for r in page.item_rows) + reach) * px_per_pt) + 1)
+    dark = np.zeros((h, w), np.float32)
+    dark[top:bottom] = np.clip((1.0 - ratio(top, bottom)) / (1.0 - ink), 0.0, 1.0)
+    return dark
 
 
 def _outline_template(size_px: int, line_px: int) -> np.ndarray:
@@ -85,6 +99,12 @@ class _Measure:
     cells: int = 0  # ninths of the inner square holding light ink (counted when there is plenty of it)
     coherence: float = 0.0  # one direction to the strokes (hatching) or many (scribbled out): see _coherence
     passes: float = 0.0  # strokes a line across the box meets: see _passes
+    cut_mm2: float = 0.0  # the inner square as cut in whole pixels
+    open_gap: float = 0.0  # widest open paper among the ink, as a share of the side: see _open_gap
+    bridged_passes: float = 0.0  # passes once strokes' hollow middles are closed: see measure_box
+    bridged_solid: float = 0.0  # ... and the share of that which is solid, not strokes
+    pieces: int = 0  # separate pieces of light ink
+    largest_mm2: float = 0.0  # the biggest of them
 
 
 def _inked_corners(inked: np.ndarray) -> int:
@@ -113,6 +133,26 @@ def _passes(inked: np.ndarray) -> float:
     return float(max(rows.mean(), cols.mean()))
 
 
+def _open_gap(inked: np.ndarray) -> float:
+    """The widest round patch of paper among the ink (its diameter, as a share of the inner side), the
+    square's edge counting as ink: a cross, however heavy, leaves four open triangles between its arms; a box
+    filled in or scribbled out leaves only small holes."""
+    h, w = inked.shape
+    if not h or not w:
+        return 0.0
+    paper = np.pad((~inked).astype(np.uint8), 1, constant_values=0)
+    return float(2 * cv2.distanceTransform(paper, cv2.DIST_L2, 3).max() / max(1, min(h, w)))
+
+
+def _pieces(light: np.ndarray, mm2_per_px: float) -> tuple[int, float]:
+    """How many separate pieces of light ink, and the biggest one's area (mm²): dust and toner leave one to
+    three specks; what a black-and-white scan leaves of a pencil tick is a trail of many."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(light.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return 0, 0.0
+    return n - 1, float(stats[1:, cv2.CC_STAT_AREA].max()) * mm2_per_px
+
+
 def _coherence(inked: np.ndarray) -> float:
     """How much the ink's edges share one direction (structure tensor, 0 .. 1): near 1 for hatching, parallel
     lines; lower for a scribble that crosses itself, as people scribble a box out."""
@@ -134,42 +174,55 @@ def measure_box(dark: np.ndarray, box: Box, px_per_pt: float) -> _Measure:
     inner = dark[y0:y1, x0:x1]
     if not inner.size:
         return _Measure(0.0, 0.0, 0.0, 0.0, 0.0, dx, dy, match)
+    # every measure is taken for every box, whatever the thresholds: which of them count is decided in
+    # `gated`, so a change of thresholds re-decides from the stored measures exactly as a new scan would
     inked = inner > C.INK_DARKNESS
+    light = inner > C.FAINT_DARKNESS
     coverage = float(inked.mean())
-    faint = float((inner > C.FAINT_DARKNESS).mean())
+    faint = float(light.mean())
     darkness = float(inner[inked].mean()) if inked.any() else 0.0
-    solid = 0.0
-    corners = _inked_corners(inked) if coverage >= C.MARK_MIN_COVERAGE else 0
-    cells = _inked_cells(inner > C.FAINT_DARKNESS) if faint >= C.SCRIBBLE_FILL_MIN_COVERAGE else 0
-    dense = cells >= C.SCRIBBLE_PART_MIN_CELLS
-    coherence = _coherence(inked) if dense else 0.0
-    passes = _passes(cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((2, 2), np.uint8))) if dense \
-        else 0.0  # closed first: grainy pencil through a black-and-white scan is not many strokes
-    if coverage > C.MARK_MIN_COVERAGE:
-        # strokes vanish under an erosion wider than a pen; a filled-in box does not
-        close = max(1, round(C.mm(C.SOLID_CLOSE_MM) * px_per_pt))
-        closed = cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
-        erode = max(1, round(C.mm(C.SOLID_ERODE_MM) * px_per_pt))
-        solid = float(cv2.erode(closed, np.ones((erode, erode), np.uint8)).mean())
-    dot = 0.0
     mm2_per_px = 1.0 / (px_per_pt * C.PT_PER_MM) ** 2
-    if coverage < C.MARK_MIN_COVERAGE and faint * inner.size * mm2_per_px >= C.DOT_MIN_CORE_MM2:
-        # little ink: a small dot (an answer) or a trace?  A dot keeps a solid core where strokes thin away
-        light = (inner > C.FAINT_DARKNESS).astype(np.uint8)
-        close = max(1, round(C.mm(C.DOT_CLOSE_MM) * px_per_pt))
-        closed = cv2.morphologyEx(light, cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
-        erode = max(1, round(C.mm(C.DOT_ERODE_MM) * px_per_pt))
-        dot = float(cv2.erode(closed, np.ones((erode, erode), np.uint8)).sum()) * mm2_per_px
+    if not light.any():  # most boxes: not one pixel of ink, so no strokes to measure (all paper: the gap is 1)
+        return _Measure(0.0, 0.0, 0.0, 0.0, _spill(dark, box, dx, dy, px_per_pt), dx, dy, match, 0, 0.0, 0, 0.0,
+                        0.0, inner.size * mm2_per_px, 1.0)
+    corners = _inked_corners(inked)
+    cells = _inked_cells(light)
+    coherence = _coherence(inked)
+    # closed first: grainy pencil through a black-and-white scan is not many strokes
+    passes = _passes(cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((2, 2), np.uint8)))
+    # strokes vanish under an erosion wider than a pen; a filled-in box does not
+    close = max(1, round(C.mm(C.SOLID_CLOSE_MM) * px_per_pt))
+    closed = cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
+    erode_solid = max(1, round(C.mm(C.SOLID_ERODE_MM) * px_per_pt))
+    solid = float(cv2.erode(closed, np.ones((erode_solid, erode_solid), np.uint8)).mean())
+    # a small dot (an answer) or a trace?  A dot keeps a solid core where strokes thin away
+    close = max(1, round(C.mm(C.DOT_CLOSE_MM) * px_per_pt))
+    closed = cv2.morphologyEx(light.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((close, close), np.uint8))
+    erode = max(1, round(C.mm(C.DOT_ERODE_MM) * px_per_pt))
+    dot = float(cv2.erode(closed, np.ones((erode, erode), np.uint8)).sum()) * mm2_per_px
+    # a broad stroke a black-and-white scan kept only the edges of is two thin lines a pen's width apart:
+    # closed across that width it is one stroke again, and a line across the box meets it once, not twice
+    bridge = max(1, round(C.mm(C.HOLLOW_BRIDGE_MM) * px_per_pt))
+    bridged = cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_CLOSE,
+                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (bridge, bridge)))
+    bridged_passes = _passes(bridged)
+    bridged_solid = float(cv2.erode(bridged, np.ones((erode_solid, erode_solid), np.uint8)).mean())
+    pieces, largest = _pieces(light, mm2_per_px)
+    return _Measure(coverage, faint, solid, darkness, _spill(dark, box, dx, dy, px_per_pt), dx, dy, match, corners,
+                    dot, cells, coherence, passes, inner.size * mm2_per_px, _open_gap(inked), bridged_passes,
+                    bridged_solid, pieces, largest)
+
+
+def _spill(dark: np.ndarray, box: Box, dx: int, dy: int, px_per_pt: float) -> float:
+    """Ink just above and below the box (the number sits to its left, so sides are not measured)."""
     halo = round(C.mm(C.BOX_HALO_MM) * px_per_pt)
     gap = round(C.mm(C.BOX_HALO_GAP_MM) * px_per_pt)
     ox0, oy0 = round(box.x * px_per_pt + dx), round(box.y * px_per_pt + dy)
     ox1, oy1 = round(box.right * px_per_pt + dx), round(box.bottom * px_per_pt + dy)
-    # spill: ink just above and below the box (the number sits to its left, so sides are not measured)
     above = dark[max(0, oy0 - gap - halo):max(0, oy0 - gap), ox0:ox1]
     below = dark[oy1 + gap:oy1 + gap + halo, ox0:ox1]
     ring = np.concatenate([above.ravel(), below.ravel()]) if above.size + below.size else np.zeros(1)
-    spill = float((ring > C.INK_DARKNESS).mean())
-    return _Measure(coverage, faint, solid, darkness, spill, dx, dy, match, corners, dot, cells, coherence, passes)
+    return float((ring > C.INK_DARKNESS).mean())
 
 
 def _next_in_row(boxes: Sequence[Box]) -> list[Box | None]:
@@ -203,52 +256,123 @@ def measure_beside(dark: np.ndarray, box: Box, nxt: Box | None, m: _Measure, px_
 
 def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float, floor: float = 0.0,
              corners: int = 4, dot_mm2: float = 0.0, cells: int = 0, coherence: float = 0.0,
-             passes: float = 9.0, faint_floor: float = 0.0) -> tuple[BoxState, float]:
+             passes: float = 9.0, faint_floor: float = 0.0, open_gap: float = 0.0, bridged_passes: float = 9.0,
+             pieces: int = 99, largest_mm2: float = 99.0, bridged_solid: float = 1.0) -> tuple[BoxState, float]:
     """State and confidence from the inner area's ink; shares are turned into mm² so a dot counts the same in
     a standard and a large-print box.  `floor` is what this page's empty boxes show (scan noise): ink clearly
     above it, however little, is never called empty - a pencil tick a black-and-white scan has all but erased
     leaves only a dotted trace.  `corners` (of the inner square, holding ink) tells a box filled in, which
-    reaches them, from a dot or blob in the middle, which is an answer however dense."""
+    reaches them, from a dot or blob in the middle, which is an answer however dense.  `open_gap` (the widest
+    paper among the ink) tells a heavy cross, which leaves open triangles between its arms, from a box filled
+    in; `bridged_passes` tells a broad cross a black-and-white scan left hollow from pass-on-pass scribbling;
+    `pieces` and `largest_mm2` tell dust and toner specks from what is left of a light mark."""
     area = coverage * inner_area_mm2
+    heavy_cross = (passes < C.SCRIBBLE_FILL_MIN_PASSES and open_gap >= C.HEAVY_CROSS_MIN_OPEN_GAP
+                   and solid < C.HEAVY_CROSS_MAX_SOLID and coverage < C.HEAVY_CROSS_MAX_COVERAGE)
+    hollow = (coverage < C.HOLLOW_MAX_COVERAGE and bridged_passes < C.HOLLOW_MAX_BRIDGED_PASSES
+              and pieces >= C.HOLLOW_MIN_PIECES and bridged_solid < C.HOLLOW_MAX_BRIDGED_SOLID)
     faint_area = faint * inner_area_mm2
     compact = corners <= C.BLOB_MAX_CORNERS
     if compact and solid >= C.SOLID_STROKES_MAX:
-        return "marked", 0.8  # a solid dot or blob in the middle: an answer, however big
+        return "marked", C.BLOB_CONFIDENCE  # a solid dot or blob in the middle: an answer, however big
     if cells >= C.SCRIBBLE_FILL_MIN_CELLS and coverage >= C.SCRIBBLE_FILL_MIN_COVERAGE:
         if coherence >= C.HATCH_MIN_COHERENCE and coverage < C.FILLED_MIN_COVERAGE:
-            return "marked", 0.7  # hatching: parallel lines across the box, a way of marking it
+            return "marked", C.HATCH_CONFIDENCE  # hatching: parallel lines across the box, a way of marking it
         if passes < C.SCRIBBLE_FILL_MIN_PASSES and coverage < C.FILLED_MIN_COVERAGE:
-            return "marked", 0.7  # a heavy cross or tick: two strokes at most across the box, not pass on pass
-        return "filled", 0.7  # scribbled over from edge to edge: how people cancel a box, holes and all
+            # a heavy cross or tick: two strokes at most across the box, not pass on pass
+            return "marked", C.HEAVY_STROKES_CONFIDENCE
+        if heavy_cross:  # a bold or looped cross over most of the box: strokes with open paper between arms
+            return "marked", C.HEAVY_STROKES_CONFIDENCE
+        if hollow:  # the two edges of each broad stroke, as a black-and-white scan keeps them
+            return "marked", C.HOLLOW_CONFIDENCE
+        # scribbled over from edge to edge: how people cancel a box, holes and all
+        return "filled", C.SCRIBBLE_FILL_CONFIDENCE
     if (cells >= C.SCRIBBLE_PART_MIN_CELLS and coverage >= C.SCRIBBLE_FILL_MIN_COVERAGE
-            and passes >= C.SCRIBBLE_FILL_MIN_PASSES and coherence < C.HATCH_MIN_COHERENCE):
-        return "uncertain", 0.3  # scribbled pass on pass over most of the box: an answer, or crossed out?
+            and passes >= C.SCRIBBLE_FILL_MIN_PASSES and coherence < C.HATCH_MIN_COHERENCE and not hollow):
+        # scribbled pass on pass over most of the box: an answer, or crossed out?
+        return "uncertain", C.SCRIBBLE_UNCLEAR_CONFIDENCE
     if cells == 9 and faint >= C.LIGHT_FILL_MIN_FAINT:
-        return "uncertain", 0.3  # light ink all over the box: a fill scanned light or broken up, or shading?
+        # light ink all over the box: a fill scanned light or broken up, or shading?
+        return "uncertain", C.LIGHT_FILL_UNCLEAR_CONFIDENCE
     if corners >= C.FILL_MIN_CORNERS and (coverage >= C.FILLED_MIN_COVERAGE
                         or (coverage >= C.FILLED_MIN_COVERAGE_SOLID and solid >= C.SOLID_FILLED)):
-        return "filled", min(1.0, 0.6 + coverage / 2)
+        return "filled", min(1.0, C.FILLED_BASE_CONFIDENCE + coverage * C.FILLED_CONFIDENCE_PER_COVERAGE)
     if compact and coverage >= C.MARK_MIN_COVERAGE:
-        return "marked", 0.8  # a dot or blob in the box: an answer, not a fill
-    if coverage > C.MARK_MAX_BELOW_FILLED and solid >= C.SOLID_STROKES_MAX and corners >= C.FILL_MIN_CORNERS:
-        return "uncertain", 0.3  # dense, partly solid, reaching the corners: a heavy mark, or an unfinished fill?
+        return "marked", C.BLOB_CONFIDENCE  # a dot or blob in the box: an answer, not a fill
+    if (coverage > C.MARK_MAX_BELOW_FILLED and solid >= C.SOLID_STROKES_MAX and corners >= C.FILL_MIN_CORNERS
+            and not heavy_cross):
+        # dense, partly solid, reaching the corners: a heavy mark, or an unfinished fill?
+        return "uncertain", C.HEAVY_UNCLEAR_CONFIDENCE
     if area >= C.MARK_MIN_AREA_MM2 or coverage >= C.MARK_MIN_COVERAGE:
-        return "marked", min(1.0, 0.6 + area / (4 * C.MARK_MIN_AREA_MM2))
+        return "marked", min(1.0, C.MARK_BASE_CONFIDENCE + area / (C.MARK_SURE_AREA_MULTIPLE * C.MARK_MIN_AREA_MM2))
     if faint_area >= C.FAINT_MARK_MIN_AREA_MM2:
-        return "marked", 0.55  # pencil: little reaches full darkness, but plenty of light strokes
+        return "marked", C.PENCIL_MARK_CONFIDENCE  # pencil: little reaches full darkness, but plenty of light strokes
     if dot_mm2 >= C.DOT_MIN_CORE_MM2:
-        return "marked", 0.6  # a small dot: solid where a stray line or scanner noise is not
+        return "marked", C.DOT_MARK_CONFIDENCE  # a small dot: solid where a stray line or scanner noise is not
     if area <= C.EMPTY_MAX_AREA_MM2 and coverage <= C.EMPTY_MAX_COVERAGE and faint_area <= C.FAINT_EMPTY_MAX_AREA_MM2:
-        if (coverage - floor) * inner_area_mm2 >= C.TRACE_MIN_AREA_MM2 \
-                or (faint - faint_floor) * inner_area_mm2 >= C.TRACE_FAINT_MIN_AREA_MM2:
-            return "uncertain", 0.35
-        return "empty", min(1.0, 1.0 - area / max(C.EMPTY_MAX_AREA_MM2, 1e-6) * 0.4)
-    return "uncertain", 0.4
+        specks = (pieces <= C.SPECK_MAX_PIECES and largest_mm2 <= C.SPECK_MAX_MM2
+                  and faint_area <= C.SPECKS_MAX_TOTAL_MM2)  # dust or toner: a person sees an empty box
+        if not specks and ((coverage - floor) * inner_area_mm2 >= C.TRACE_MIN_AREA_MM2
+                           or (faint - faint_floor) * inner_area_mm2 >= C.TRACE_FAINT_MIN_AREA_MM2):
+            return "uncertain", C.TRACE_UNCLEAR_CONFIDENCE
+        return "empty", min(1.0, 1.0 - area / max(C.EMPTY_MAX_AREA_MM2, 1e-6) * C.EMPTY_CONFIDENCE_DROP)
+    return "uncertain", C.UNCLEAR_CONFIDENCE
+
+
+def gated(m: BoxMeasures) -> BoxMeasures:
+    """The measures that count under today's thresholds: corners and solidity only with enough ink for a
+    mark, a dot's core only with too little, ninths only with plenty of light ink, stroke direction and
+    passes only over most of the box.  (Measured always, counted here: see `measure_box`.)"""
+    enough = m.coverage >= C.MARK_MIN_COVERAGE
+    cells = m.cells if m.faint >= C.SCRIBBLE_FILL_MIN_COVERAGE else 0
+    dense = cells >= C.SCRIBBLE_PART_MIN_CELLS
+    dot = m.dot_mm2 if not enough and m.faint * m.cut_mm2 >= C.DOT_MIN_CORE_MM2 else 0.0
+    return replace(m, corners=m.corners if enough else 0, solid=m.solid if m.coverage > C.MARK_MIN_COVERAGE else 0.0,
+                   dot_mm2=dot, cells=cells, coherence=m.coherence if dense else 0.0,
+                   passes=m.passes if dense else 0.0, bridged_passes=m.bridged_passes if dense else 0.0)
+
+
+def classify_measures(m: BoxMeasures) -> tuple[BoxState, float]:
+    """`classify` from a box's measures: what scanning does, and what `reclassify` does again."""
+    g = gated(m)
+    return classify(g.coverage, g.faint, g.solid, g.inner_mm2, g.floor, g.corners, g.dot_mm2, g.cells,
+                    g.coherence, g.passes, g.faint_floor, g.open_gap, g.bridged_passes, g.pieces, g.largest_mm2,
+                    g.bridged_solid)
+
+
+def decision_margin(m: BoxMeasures) -> float:
+    """How close a box came to another decision: the smallest distance, as a log ratio (0 = on the line,
+    0.1 = about 10 % away), of its main measures from the thresholds that part one state from another.
+    The gallery shows the closest calls first, which is where a threshold is judged by eye."""
+    m = gated(m)
+    area, faint_area = m.coverage * m.inner_mm2, m.faint * m.inner_mm2
+    pairs = ((m.coverage, C.EMPTY_MAX_COVERAGE), (m.coverage, C.MARK_MIN_COVERAGE),
+             (m.coverage, C.FILLED_MIN_COVERAGE), (area, C.MARK_MIN_AREA_MM2), (area, C.EMPTY_MAX_AREA_MM2),
+             (faint_area, C.FAINT_MARK_MIN_AREA_MM2), (faint_area, C.FAINT_EMPTY_MAX_AREA_MM2),
+             (m.solid, C.SOLID_STROKES_MAX), (m.dot_mm2, C.DOT_MIN_CORE_MM2),
+             ((m.coverage - m.floor) * m.inner_mm2, C.TRACE_MIN_AREA_MM2))
+    tiny = 1e-4
+    return float(min(abs(np.log((max(v, 0.0) + tiny) / (t + tiny))) for v, t in pairs))
+
+
+def reclassify_box(box: BoxReading) -> BoxReading:
+    """The box decided again from its measures under today's thresholds (unchanged without measures)."""
+    if box.measures is None:
+        return box
+    return _decided(box, box.measures)
+
+
+def _decided(box: BoxReading, m: BoxMeasures) -> BoxReading:
+    """`box` with its decision, and the gated figures `decide_item` reads, from its measures."""
+    state, confidence = classify_measures(m)
+    g = gated(m)
+    return replace(box, state=state, confidence=round(confidence, 3), solid=round(g.solid, 4), corners=g.corners,
+                   cells=g.cells, coherence=round(g.coherence, 2), measures=m)
 
 
 def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> tuple[list[BoxReading], np.ndarray]:
     """The page's boxes, and its darkness map (reused for the evidence crops)."""
-    dark = darkness_map(canon, page, px_per_pt)
+    dark = darkness_map(canon, page, px_per_pt, rows_only=True)
     mm_per_px = 1 / (px_per_pt * C.PT_PER_MM)
     measures = [measure_box(dark, box, px_per_pt) for box in page.boxes]
     besides = [measure_beside(dark, box, nxt, m, px_per_pt)
@@ -259,15 +383,32 @@ def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> tuple[l
     readings = []
     for box, m, beside in zip(page.boxes, measures, besides, strict=True):
         inner_side_mm = box.w / C.PT_PER_MM - 2 * C.BOX_INNER_INSET_MM
-        state, confidence = classify(m.coverage, m.faint, m.solid, inner_side_mm ** 2, floor, m.corners, m.dot_mm2,
-                                     m.cells, m.coherence, m.passes, faint_floor)
-        readings.append(BoxReading(box.item, box.value, round(m.coverage, 4), round(m.darkness, 3), round(m.spill, 4),
-                                   round(m.dx * mm_per_px, 2), round(m.dy * mm_per_px, 2), state, round(confidence, 3),
-                                   faint=round(m.faint, 4), solid=round(m.solid, 4), match=round(m.match, 3),
-                                   corners=m.corners, cells=m.cells, coherence=round(m.coherence, 2),
-                                   beside_mm2=round(beside[0], 2), beside_at=round(beside[1], 2),
-                                   left_mm2=round(beside[2], 2)))
+        kept = BoxMeasures(m.coverage, m.faint, m.solid, inner_side_mm ** 2, floor, faint_floor, m.corners,
+                           m.dot_mm2, m.cells, m.coherence, m.passes, m.cut_mm2, m.open_gap, m.bridged_passes,
+                           m.bridged_solid, m.pieces, m.largest_mm2)
+        shown = BoxReading(box.item, box.value, round(m.coverage, 4), round(m.darkness, 3), round(m.spill, 4),
+                           round(m.dx * mm_per_px, 2), round(m.dy * mm_per_px, 2), "empty", 1.0,
+                           faint=round(m.faint, 4), match=round(m.match, 3), beside_mm2=round(beside[0], 2),
+                           beside_at=round(beside[1], 2), left_mm2=round(beside[2], 2))
+        readings.append(_decided(shown, kept))
     return readings, dark
+
+
+def decide_page(boxes: Sequence[BoxReading], crop: Callable[[str], bytes], poor_fit: str, bitonal: bool
+                ) -> tuple[list[ItemReading], bool]:
+    """Every item of a page from its boxes (in layout order), and whether marks look lost in scanning.
+
+    The one place a page's answers are decided: by the reader after measuring, and by `reclassify` from the
+    ledger's stored measures, so both give the same answers.  `poor_fit` (the registration's misfit, in plain
+    words; '' when the page fits) sends every answer to a person; `crop` gives an item's evidence PNG."""
+    items: list[ItemReading] = []
+    for item_id, group in groupby(boxes, key=lambda b: b.item):
+        reading = decide_item(item_id, list(group), crop(item_id))
+        if poor_fit:
+            reading = ItemReading(item_id, reading.value, "flagged", FlagReason.POOR_FIT, poor_fit,
+                                  C.POOR_FIT_CONFIDENCE, reading.crop_png)
+        items.append(reading)
+    return suspect_lost_marks(items, list(boxes), bitonal)
 
 
 def evidence_crop(dark: np.ndarray, rect: Rect, px_per_pt: float) -> np.ndarray:
@@ -348,24 +489,26 @@ def decide_item(item: str, boxes: Sequence[BoxReading], crop_png: bytes = b"") -
     summary = ", ".join(f"{b.value}:{b.state}" for b in boxes if b.state != "empty") or "all empty"
     if len(marked) >= 2:
         values = " and ".join(str(b.value) for b in marked)
-        return ItemReading(item, None, "flagged", FlagReason.MULTIPLE, f"boxes {values} are both marked", 0.9,
-                           crop_png)
+        return ItemReading(item, None, "flagged", FlagReason.MULTIPLE, f"boxes {values} are both marked",
+                           C.ITEM_MULTIPLE_CONFIDENCE, crop_png)
     outside = outside_mark(boxes, marked[0] if len(marked) == 1 else None)
     if outside:
         best = marked[0].value if marked else None
         also = f" (box {best} is marked too)" if best is not None else ""
-        return ItemReading(item, best, "flagged", FlagReason.OUTSIDE, outside + also, 0.4, crop_png)
+        return ItemReading(item, best, "flagged", FlagReason.OUTSIDE, outside + also, C.ITEM_OUTSIDE_CONFIDENCE,
+                           crop_png)
     if unclear:
         best = marked[0].value if marked else None
-        return ItemReading(item, best, "flagged", FlagReason.UNCERTAIN, _unclear_detail(unclear, summary), 0.4,
-                           crop_png)
+        return ItemReading(item, best, "flagged", FlagReason.UNCERTAIN, _unclear_detail(unclear, summary),
+                           C.ITEM_UNCLEAR_CONFIDENCE, crop_png)
     if len(marked) == 1:
         note = f"box {filled[0].value} filled in to cancel" if filled else ""
         return ItemReading(item, marked[0].value, "answered", None, note, marked[0].confidence, crop_png)
     if filled:
         values = ", ".join(str(b.value) for b in filled)
         return ItemReading(item, None, "flagged", FlagReason.CANCELLED,
-                           f"box {values} filled in (cancelled) and no other box marked", 0.5, crop_png)
+                           f"box {values} filled in (cancelled) and no other box marked", C.ITEM_CANCELLED_CONFIDENCE,
+                           crop_png)
     return ItemReading(item, None, "blank", None, "", min(b.confidence for b in boxes) if boxes else 1.0, crop_png)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from functools import cache
-from itertools import groupby
 from pathlib import Path
 
 import cv2
@@ -26,11 +25,10 @@ from pipeline.scan.images import encode_png, whiten
 from pipeline.scan.loading import PageJob
 from pipeline.scan.marks import (
     boxes_confirm_fit,
-    decide_item,
+    decide_page,
     evidence_crop,
     looks_bitonal,
     read_boxes,
-    suspect_lost_marks,
 )
 from pipeline.scan.ocr import DEFAULT_ENGINE
 from pipeline.scan.register import (
@@ -44,7 +42,7 @@ from pipeline.scan.register import (
     vote,
     warp_to_layout,
 )
-from pipeline.scan.results import CommentReading, ItemReading, PageResult, PageSource
+from pipeline.scan.results import CommentReading, PageResult, PageSource
 
 
 @dataclass(frozen=True)
@@ -55,6 +53,14 @@ class ReaderConfig:
     ocr: str = DEFAULT_ENGINE
     debug: bool = False
     survey: str | None = None  # the ledger's survey id: a page printed for another survey is not read
+
+
+def warm_up() -> None:
+    """Parse the layout fonts now, once: worker processes forked after this inherit them instead of each
+    parsing them (about 0.3 s) on its first page."""
+    from pipeline.form.fonts import register_fonts
+
+    register_fonts()
 
 
 @cache
@@ -83,17 +89,33 @@ def ink_fraction(image: np.ndarray, dpi: float, paper: float) -> float:
     return float((inner < paper * C.INK_DARKER_THAN_PAPER).mean())
 
 
+class _Stages:
+    """Where one page's time goes (register / marks / comments), for the bench: seconds per stage."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def done(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = round(self.seconds.get(stage, 0.0) + now - self._last, 5)
+        self._last = now
+
+
 def read_page(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfig,
               identity: PageIdentity | None = None) -> PageResult:
     """Read one page.  `identity` forces the form, serial and page (a person's assignment in review)."""
     started = time.perf_counter()
-    result = _read(image, dpi, source, config, identity)
+    stages = _Stages()
+    result = _read(image, dpi, source, config, identity, stages)
+    stages.done("other")
+    result.stage_seconds = dict(stages.seconds)
     result.seconds = round(time.perf_counter() - started, 4)
     return result
 
 
 def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfig,
-          identity: PageIdentity | None) -> PageResult:
+          identity: PageIdentity | None, stages: _Stages) -> PageResult:
     if image.ndim != 2:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     height, width = image.shape
@@ -146,7 +168,8 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
     if isinstance(layout_or_problem, PageResult):
         return layout_or_problem
     layout = layout_or_problem
-    return _read_registered(image, dpi, source, config, ident, layout, register(image, dpi, layout, hits), paper)
+    return _read_registered(image, dpi, source, config, ident, layout, register(image, dpi, layout, hits), paper,
+                            stages)
 
 
 def _layout_for(ident: PageIdentity, config: ReaderConfig, source: PageSource, image: np.ndarray,
@@ -195,11 +218,14 @@ def _read_by_marks(image: np.ndarray, dpi: float, source: PageSource, config: Re
 
 
 def _read_registered(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfig,
-                     ident: PageIdentity, layout: Layout, reg: Registration, paper: float) -> PageResult:
+                     ident: PageIdentity, layout: Layout, reg: Registration, paper: float,
+                     stages: _Stages | None = None) -> PageResult:
     """Everything after registration: boxes, items, comments."""
+    stages = stages or _Stages()
     page = layout.pages[ident.page - 1]
     px_per_pt = C.WORK_DPI / C.PT_PER_INCH
     canon = warp_to_layout(image, reg.homography, layout.page_size, C.WORK_DPI)
+    stages.done("register")
     boxes, dark = read_boxes(canon, page, px_per_pt)
     if not reg.is_good():
         # weakly anchored (corner marks cut off by a skewed scan): let the printed squares pin the fit down
@@ -213,25 +239,22 @@ def _read_registered(image: np.ndarray, dpi: float, source: PageSource, config: 
             boxes, dark = read_boxes(canon, page, px_per_pt)
     # weakly anchored (corner marks cut off by a skewed scan)? the boxes themselves can vouch for the fit
     good_fit = reg.is_good() or (reg.residual_mm <= C.MAX_FIT_RESIDUAL_MM and boxes_confirm_fit(boxes))
-    items: list[ItemReading] = []
-    for item_id, group in groupby(boxes, key=lambda b: b.item):
-        row = next(r for r in page.item_rows if r.item == item_id)
-        reading = decide_item(item_id, list(group), encode_png(evidence_crop(dark, row.rect, px_per_pt)))
-        if not good_fit:
-            reading = ItemReading(item_id, reading.value, "flagged", "poor_fit",
-                                  f"the page fits its layout badly ({reg.residual_mm:.1f} mm; {reg.marks_found} of 4 "
-                                  f"corner marks and {reg.codes_found} of 4 codes found): please check",
-                                  C.POOR_FIT_CONFIDENCE, reading.crop_png)
-        items.append(reading)
-    items, lost = suspect_lost_marks(items, boxes, looks_bitonal(image))
+    poor_fit = "" if good_fit else (f"the page fits its layout badly ({reg.residual_mm:.1f} mm; {reg.marks_found} "
+                                     f"of 4 corner marks and {reg.codes_found} of 4 codes found): please check")
+    rows = {r.item: r.rect for r in page.item_rows}
+    bitonal = looks_bitonal(image)
+    items, lost = decide_page(boxes, lambda item: encode_png(evidence_crop(dark, rows[item], px_per_pt)), poor_fit,
+                              bitonal)
+    stages.done("marks")
     comments: list[CommentReading] = [read_field(image, reg.homography, layout.page_size, f, paper, config.ocr)
                                       for f in page.text_fields]
     if lost:  # writing in the same light pen may have gone the same way: blank fields go to a person too
         comments = [possibly_lost(c) if not c.written else c for c in comments]
+    stages.done("comments")
     result = PageResult(source, "form", "" if good_fit else "poor fit: every answer goes to a person",
                         identity=ident, rotation_deg=round(reg.rotation_deg, 2),
                         fit_residual_mm=round(reg.residual_mm, 3), dpi=dpi, boxes=boxes, items=items,
-                        comments=comments)
+                        comments=comments, bitonal=bitonal)
     if config.debug:
         result.debug_png = encode_png(draw_overlay(canon, page, boxes, items, comments, reg, px_per_pt))
     return result
@@ -250,10 +273,14 @@ def read_job(job: PageJob | PathJob, config: ReaderConfig) -> PageResult:
     from pipeline.errors import InputFileError
     from pipeline.scan.loading import decode_page, page_job
 
+    started = time.perf_counter()
     try:
         if isinstance(job, PathJob):
             job = page_job(Path(job.source.path), job.source.index, job.frame_offset)
-        image, dpi = decode_page(job)
+        image, dpi = decode_page(job, min_dpi=C.READ_MAX_DPI)  # decoded once, at about the size that is read
     except InputFileError as exc:
         return PageResult(job.source, "unreadable", exc.reason + (f" ({exc.advice})" if exc.advice else ""))
-    return read_page(image, dpi, job.source, config)
+    decoded = time.perf_counter() - started
+    result = read_page(image, dpi, job.source, config)
+    result.stage_seconds["decode"] = round(decoded, 5)
+    return result

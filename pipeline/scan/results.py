@@ -6,12 +6,42 @@ strings and PNG bytes only: never arrays or open files.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from pipeline.form.identity import PageIdentity
 from pipeline.vocab import BoxStateCode as BoxState
 from pipeline.vocab import ItemStateCode as ItemState
 from pipeline.vocab import PageStatusCode as PageStatus
+
+
+@dataclass(frozen=True)
+class BoxMeasures:
+    """Every input of `marks.classify` for one box, unrounded and measured whatever the thresholds (which of
+    them count is `marks.gated`): the ledger keeps them so a change of thresholds can re-decide every box
+    without scanning again (`papervoice reclassify`)."""
+
+    coverage: float  # share of the inner area that is ink
+    faint: float  # share with light ink (pencil) at least
+    solid: float  # share surviving an erosion wider than a pen stroke
+    inner_mm2: float  # the inner area measured
+    floor: float  # what this page's empty boxes show (median coverage): the scan's noise
+    faint_floor: float  # ... and median light-ink share
+    corners: int  # corners of the inner square holding ink
+    dot_mm2: float  # solid core left after eroding stroke widths (a dot's)
+    cells: int  # ninths holding light ink
+    coherence: float  # one direction to the strokes (hatching) or many
+    passes: float  # strokes a line across the box meets
+    cut_mm2: float  # the inner area as cut in whole pixels (`inner_mm2` is the layout's)
+    open_gap: float = 0.0  # widest open paper among the ink, as a share of the side (a cross leaves wide gaps)
+    bridged_passes: float = 0.0  # passes with hollow strokes (a 1-bit scan's edges of a broad pen) closed
+    bridged_solid: float = 0.0  # ... and how solid that closed ink is
+    pieces: int = 0  # separate pieces of light ink (specks: one to three)
+    largest_mm2: float = 0.0  # the biggest piece's area
+
+
+def measure_columns() -> tuple[str, ...]:
+    """`BoxMeasures`' fields, in order: the ledger's box_measures columns of the same names."""
+    return tuple(f.name for f in fields(BoxMeasures))
 
 
 @dataclass(frozen=True)
@@ -34,6 +64,7 @@ class BoxReading:
     beside_mm2: float = 0.0  # ink in the gap to the box's right, where nothing is printed
     beside_at: float = 0.0  # ... where across that gap it lies (0 at this box, 1 at the next box's number)
     left_mm2: float = 0.0  # ink between the box and its own number (a circle round the number crosses it)
+    measures: BoxMeasures | None = None  # what `state` was decided from (None: an adopted form's box)
 
 
 @dataclass(frozen=True)
@@ -81,9 +112,11 @@ class PageResult:
     boxes: list[BoxReading] = field(default_factory=list)
     items: list[ItemReading] = field(default_factory=list)
     comments: list[CommentReading] = field(default_factory=list)
+    bitonal: bool = False  # scanned in black and white: a decision input of the lost-marks sign (reclassify)
     image_png: bytes = b""  # kept for pages a person must look at (not a form, unreadable)
     debug_png: bytes = b""
     seconds: float = 0.0  # (whether a second scan repeats a first is the ledger's rule: ledger.records)
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # decode / register / marks / comments / other
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,9 @@ def draw_mark(img: np.ndarray, box_px: tuple[float, float, float, float], kind: 
     wobbled, so no two marks are alike.  A `faint` mark is a tick or cross in
     pencil whatever `pen` is; a `spill` is a tick or cross far larger than the box.
     """
+    if kind == "specks":
+        draw_specks(img, box_px, rng, dpi)
+        return
     if kind == "faint":
         pen = PENCIL
         kind = "tick" if rng.random() < 0.6 else "cross"
@@ -153,7 +156,11 @@ def _draw_fill(mask: np.ndarray, box: tuple[float, float, float, float], rng: np
 
 
 #: marks only the wide variety draws (the tidy set keeps its own kinds and random streams unchanged)
-WIDE_ONLY_KINDS = ("wtick", "wcross", "overshoot", "blob", "wdot", "hatch", "scribble", "beside", "circle")
+WIDE_ONLY_KINDS = ("wtick", "wcross", "overshoot", "blob", "wdot", "hatch", "scribble", "beside", "circle",
+                   "rtick", "loopcross", "boldcross", "hollowcross")
+#: grown from what real ink looks like on returns (issue 24): a hand's tick, a cross written in one stroke with
+#: a loop, a bold cross over the box's outline, a broad cross a black-and-white scan keeps only the edges of
+REAL_INK_KINDS = ("rtick", "loopcross", "boldcross", "hollowcross")
 
 
 def _draw_wide(mask: np.ndarray, box: tuple[float, float, float, float], kind: str, rng: np.random.Generator,
@@ -173,7 +180,9 @@ def _draw_wide(mask: np.ndarray, box: tuple[float, float, float, float], kind: s
         pts = (np.array(unit) - 0.5) @ rot.T * size * np.array([bw, bh]) + at
         return [(float(x), float(y)) for x, y in pts]
 
-    if kind in ("wtick", "wcross", "overshoot", "beside"):
+    if kind in REAL_INK_KINDS:
+        _draw_real_ink(mask, box, kind, rng, width, px_per_mm, pressure)
+    elif kind in ("wtick", "wcross", "overshoot", "beside"):
         big = kind == "overshoot"
         size = rng.uniform(*(WIDE_OVERSHOOT_SIZE if big else WIDE_TICK_SIZE))
         at = centre + rng.normal(0, 0.12 if big else 0.06, 2) * np.array([bw, bh])
@@ -219,3 +228,70 @@ def _draw_wide(mask: np.ndarray, box: tuple[float, float, float, float], kind: s
         t = np.linspace(0, 2 * math.pi * rng.uniform(1.0, 1.15), 60) + rng.uniform(0, 2 * math.pi)
         pts = np.stack([c[0] + r * 1.1 * np.cos(t), c[1] + r * np.sin(t)], 1)
         _stroke(mask, pts + rng.normal(0, 0.2 * px_per_mm, pts.shape), width, pressure=pressure, rng=rng)
+
+
+def _draw_real_ink(mask: np.ndarray, box: tuple[float, float, float, float], kind: str, rng: np.random.Generator,
+                   width: float, px_per_mm: float, pressure: float) -> None:
+    """Marks as real hands make them, not as a tidy shape: see REAL_INK_KINDS."""
+    bx, by, bw, bh = box
+    centre = np.array([bx + bw / 2, by + bh / 2]) + rng.normal(0, 0.06, 2) * np.array([bw, bh])
+
+    def at(unit: Sequence[tuple[float, float]], size: float, angle_sd: float = 0.15) -> np.ndarray:
+        angle = rng.normal(0, angle_sd)
+        rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+        return (np.array(unit, dtype=np.float64) - 0.5) @ rot.T * size * np.array([bw, bh]) + centre
+
+    def line(pts: np.ndarray, w: float, steps: int = 8) -> None:
+        _stroke(mask, _jitter_path(pts, rng, w * 0.1, steps), w, pressure=pressure, rng=rng)
+
+    if kind == "rtick":
+        # a short first stroke down to the turn, then a long one up and out, often to or past the outline
+        size = rng.uniform(0.75, 1.35)
+        turn = (rng.uniform(0.3, 0.5), rng.uniform(0.75, 0.95))
+        start = (turn[0] - rng.uniform(0.12, 0.28), turn[1] - rng.uniform(0.15, 0.35))
+        end = (rng.uniform(0.85, 1.15), rng.uniform(-0.15, 0.15))
+        if rng.random() < 0.5:  # the hand slows into the turn: a little hook or blob there
+            mid = (turn[0] + rng.uniform(-0.04, 0.04), turn[1] + rng.uniform(0.0, 0.05))
+            pts = at([start, mid, turn, end], size)
+        else:
+            pts = at([start, turn, end], size)
+        line(pts, width * rng.uniform(0.8, 1.2))
+    elif kind == "loopcross":
+        # one stroke: down across, a loop, back up, and down across the other way (a joined-up x)
+        size = rng.uniform(0.7, 1.2)
+        r = rng.uniform(0.08, 0.2)
+        t = np.linspace(0, 2 * math.pi, 18)
+        if rng.random() < 0.5:  # the loop at the bottom-right turn
+            loop = [(0.9 + r * math.cos(a) - r, 0.9 - r * math.sin(a)) for a in t]
+            unit = [(0.1, 0.1), (0.9 - r, 0.9), *loop, (0.92, 0.1), (0.1, 0.9)]
+        else:  # the loop where the strokes cross
+            loop = [(0.5 + r * math.sin(a), 0.5 - r + r * math.cos(a)) for a in t]
+            unit = [(0.1, 0.1), (0.5, 0.5), *loop[1:], (0.9, 0.9), (0.9, 0.1), (0.1, 0.9)]
+        line(at(unit, size), width, steps=3)
+    else:
+        # bold: a broad felt tip, often larger than the box; hollow: the same broad stroke, of which a
+        # black-and-white scan's edge enhancement keeps only the edges
+        size = rng.uniform(1.0, 1.5) if kind == "boldcross" else rng.uniform(0.8, 1.2)
+        w = max(width, rng.uniform(0.9, 1.6) * px_per_mm)
+        stroke = np.zeros_like(mask)
+        for unit in ([(0.05, 0.05), (0.95, 0.95)], [(0.95, 0.05), (0.05, 0.95)]):
+            u = [(x + rng.uniform(-0.05, 0.05), y + rng.uniform(-0.05, 0.05)) for x, y in unit]
+            _stroke(stroke, _jitter_path(at(u, size), rng, w * 0.05), w)
+        if kind == "hollowcross":
+            edge = max(1, round(rng.uniform(0.2, 0.35) * px_per_mm))
+            inner = cv2.erode(stroke, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge + 1, 2 * edge + 1)))
+            stroke = cv2.subtract(stroke, inner)
+        np.maximum(mask, stroke, out=mask)
+
+
+def draw_specks(img: np.ndarray, box_px: tuple[float, float, float, float], rng: np.random.Generator,
+                dpi: int = PRINT_DPI) -> None:
+    """Dust and toner: one to three specks of 1-3 scan pixels (at 300 dpi) in an empty box, as real scans
+    show.  A person sees an empty box."""
+    bx, by, bw, bh = box_px
+    px = dpi / 300.0
+    for _ in range(int(rng.integers(1, 4))):
+        cx, cy = bx + bw * rng.uniform(0.2, 0.8), by + bh * rng.uniform(0.2, 0.8)
+        r = rng.uniform(0.5, 1.5) * px
+        cv2.circle(img, (round(cx * 4), round(cy * 4)), max(1, round(r * 4)), int(rng.integers(20, 120)), -1,
+                   cv2.LINE_AA, 2)

@@ -33,6 +33,7 @@ from pipeline.simulate.world import (
     WIDE_PEN_WIDTH_MM,
     WIDE_PENCIL_RATE,
     WIDE_SHORT_RATE,
+    WIDE_SPECK_RATE,
     WIDE_X_HEIGHT_RANGE,
     X_HEIGHT_RANGE,
     AnswerMix,
@@ -237,6 +238,9 @@ def plan_copy_wide(rng: np.random.Generator, form: Form, mix: AnswerMix, comment
         else:
             answers[item.id] = value
             marks[item.id] = [(value, kind())]
+        if rng.random() < WIDE_SPECK_RATE:  # first, so the row's kind stays the kind of its mark
+            unmarked = [v for v in values if v not in {v for v, _ in marks[item.id]}]
+            marks[item.id].insert(0, (int(rng.choice(unmarked)), "specks"))
     return answers, multiple, marks, pen, _wide_comments(rng, form, comment_rate, tiers, pen)
 
 

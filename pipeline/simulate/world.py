@@ -79,7 +79,10 @@ Variety = Literal["tidy", "wide"]
 WIDE_MARK_WEIGHTS: dict[str, float] = {
     "tick": 0.22, "cross": 0.18, "slash": 0.05, "dot": 0.08, "blob": 0.06, "overshoot": 0.14,
     "hatch": 0.05, "scribble": 0.05, "beside": 0.04, "circle": 0.03, "faint": 0.04, "spill": 0.06,
+    # grown from real returns (issue 24): a hand's tick, a looped cross, a bold cross, a cross left hollow
+    "rtick": 0.08, "loopcross": 0.04, "boldcross": 0.03, "hollowcross": 0.02,
 }
+WIDE_SPECK_RATE = 0.1  # rows with dust or toner specks (1-3 px) in a box nobody marked
 WIDE_TICK_SIZE = (0.7, 1.3)  # an ordinary tick or cross, relative to the box
 WIDE_OVERSHOOT_SIZE = (1.3, 1.8)  # ... drawn bigger than the box, running over its edges
 WIDE_DOT_RADIUS_MM = (0.6, 1.6)  # a dot made with a pen

@@ -62,7 +62,26 @@ def _plausible(dpi: float, long_px: int) -> bool:
     return 30 <= dpi <= 4800 and low <= long_px / dpi <= high
 
 
-def decode_page(job: PageJob) -> tuple[np.ndarray, float]:
+#: libjpeg's DCT scaling: a JPEG decoded straight at 1/2, 1/4 or 1/8 of its size costs a fraction of a full decode
+_JPEG_REDUCED = {2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
+                 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
+
+
+def _reduction(declared: tuple[float | None, float | None], size: tuple[int, int], min_dpi: float | None) -> int:
+    """The largest JPEG scale-down (1, 2, 4, 8) that keeps the page at `min_dpi` at least: only for a believed,
+    square-pixel resolution (anything else is settled on the full picture)."""
+    dpi_x, dpi_y = declared
+    if min_dpi is None or dpi_x is None or (dpi_y is not None and abs(dpi_x - dpi_y) > 0.01 * dpi_x):
+        return 1
+    if not _plausible(dpi_x, max(size)):
+        return 1
+    factor = 1
+    while factor < 8 and dpi_x / (factor * 2) >= min_dpi:
+        factor *= 2
+    return factor
+
+
+def decode_page(job: PageJob, min_dpi: float | None = None) -> tuple[np.ndarray, float]:
     """Decode one page to a greyscale uint8 array and the dpi actually used.
 
     Handles CMYK JPEG, 16-bit and alpha PNG (alpha composited on white, as the
@@ -72,6 +91,10 @@ def decode_page(job: PageJob) -> tuple[np.ndarray, float]:
     no usable resolution, see `estimate_dpi`.  Raises PageError (an
     InputFileError) for a damaged picture, MissingDependencyError when poppler
     is absent.
+
+    `min_dpi`: the finest resolution the reader needs; a JPEG finer than twice it is decoded straight at a
+    half, quarter or eighth (decoding once, at the size that will be read, instead of decoding whole and
+    reducing).  Without it every picture is decoded whole.
     """
     if job.kind == "pdf":
         return _render(job)
@@ -92,13 +115,27 @@ def decode_page(job: PageJob) -> tuple[np.ndarray, float]:
             if img.format == "JPEG" and img.mode in ("L", "RGB", "YCbCr") and complete:
                 # OpenCV's libjpeg-turbo decodes straight to grey about twice as fast as Pillow; the header
                 # was read (and checked) by Pillow above, and orientation is applied below, not by OpenCV
-                flags = cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION
+                factor = _reduction(declared, img.size, min_dpi)
+                flags = _JPEG_REDUCED.get(factor, cv2.IMREAD_GRAYSCALE) | cv2.IMREAD_IGNORE_ORIENTATION
                 decoded = cv2.imdecode(np.frombuffer(job.data, np.uint8), flags)
-                if decoded is None or decoded.shape != (img.size[1], img.size[0]):
+                want = (-(-img.size[1] // factor), -(-img.size[0] // factor))
+                if decoded is None or decoded.shape != want:
+                    factor = 1
                     img.draft("L", img.size)
                     img.load()
                     decoded = _to_grey(img)
-                grey = decoded
+                grey = _orient(decoded, orientation)
+                if factor > 1:  # the resolution was believed (see _reduction): scaled with the picture
+                    return grey, float(declared[0] or 0) / factor
+                return _settle_dpi(grey, declared[0], declared[1], name, index)
+            if img.format == "PNG" and img.mode in ("L", "RGB", "1") and "transparency" not in img.info:
+                # libpng through OpenCV, straight to grey: faster than Pillow's decode and conversion
+                decoded = cv2.imdecode(np.frombuffer(job.data, np.uint8), cv2.IMREAD_GRAYSCALE)
+                if decoded is not None and decoded.shape == (img.size[1], img.size[0]):
+                    grey = decoded
+                else:
+                    img.load()
+                    grey = _to_grey(img)
             else:
                 img.load()
                 grey = _to_grey(img)

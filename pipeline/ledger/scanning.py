@@ -259,6 +259,7 @@ class ScanWriter:
               b.faint, b.solid, b.match) for b in r.boxes])
         measured = [(i, b, m) for i, b in enumerate(r.boxes) if (m := getattr(b, "measures", None)) is not None]
         if measured:  # decision inputs, for `reclassify` (an adopted form's boxes are decided otherwise)
+            db.execute("DELETE FROM box_measures WHERE page_id = ?", (page_id,))  # a page read again: its new ones
             db.executemany(
                 f"INSERT INTO box_measures (page_id, item, value, position, {', '.join(MEASURE_COLUMNS)},"
                 " beside_mm2, beside_at, left_mm2) VALUES (" + ", ".join("?" * (len(MEASURE_COLUMNS) + 7)) + ")",

@@ -238,7 +238,7 @@ def test_a_return_scanned_before_its_form_was_given_is_read_on_retry(tmp_path: P
     db = tmp_path / "survey.db"
     first = papervoice("scan", scans, "--db", db, "--jobs", "1", "--ocr", "none", "--json")
     summary = json.loads(first.stdout)
-    assert summary["pages_by_status"] == {"not_form": 1} and summary["files_already_in_ledger"] == 1
+    assert summary["pages_by_status"] == {"not_form": 1} and summary["files_repeated"] == 1
     assert "b-copy.png: the same file as" in first.stderr
     retry = papervoice("scan", "--retry", "--db", db, "--forms-dir", forms, "--jobs", "1", "--ocr", "none", "-q",
                        "--json")

@@ -74,6 +74,10 @@ def _digest(folder: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_same_seed_same_output_whatever_the_jobs(tmp_path: Path, registry: FormRegistry, simulated) -> None:  # type: ignore[no-untyped-def]
     spec, _ = simulated
+    with Ledger(spec.db, readonly=True) as first_ledger:
+        survey = first_ledger.survey_id
+    with Ledger(tmp_path / "b.db") as fresh, fresh.transaction() as db:  # the same survey id is printed on both
+        db.execute("UPDATE meta SET value = ? WHERE key = 'survey_id'", (survey,))
     again = simulate_returns(_spec(tmp_path, "b", copies=3, containers={"pdf": 1, "tiff": 1, "images": 1}, jobs=1),
                              registry)
     assert _digest(again.truth_path.parent) == _digest(spec.output_dir)

@@ -145,6 +145,8 @@ def _check_decisions(ledger: Ledger, problems: list[str]) -> None:
     bad = []
     for row in Q.answer_decisions_with_value(ledger):
         boxes = printed.get((int(row["page_id"]), row["item"]))
+        if boxes is not None and len(boxes) == 1:
+            boxes = boxes | {0}  # a lone box (choose any) is ticked or not ticked
         text = str(row["value"]).strip()
         number = int(text) if text.lstrip("-").isdigit() else None
         if number is None or (boxes and number not in boxes):

@@ -108,7 +108,8 @@ def answers_not_printed(ledger: Ledger) -> list[tuple[int, str, int, list[int]]]
         values[key] = int(row[2])
         printed[key].append(int(row[3]))
     return [(page, item, values[(page, item)], boxes) for (page, item), boxes in printed.items()
-            if values[(page, item)] not in boxes]
+            if values[(page, item)] not in boxes
+            and not (len(boxes) == 1 and values[(page, item)] == 0)]  # a lone box (choose any): 0 is "not ticked"
 
 
 def boxes_without_answer(ledger: Ledger) -> list[Any]:

@@ -67,8 +67,10 @@ def edit_like_a_person(path: Path, truth: list[TruthQuestion], fill_to_cancel: b
         if entry["kind"] != tq.kind:
             entry["kind"] = tq.kind
             edits += 1
-    if doc["adopted"]["fill_to_cancel"] != fill_to_cancel:
-        doc["adopted"]["fill_to_cancel"] = fill_to_cancel
+    cancel = doc["adopted"].get("filled_box") == "cancel" or bool(doc["adopted"].get("fill_to_cancel"))
+    if cancel != fill_to_cancel:
+        doc["adopted"]["filled_box"] = "cancel" if fill_to_cancel else "ask"
+        doc["adopted"].pop("fill_to_cancel", None)
         edits += 1
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     return load_form_file(path), edits
@@ -167,7 +169,7 @@ def run_quexf(work: Path) -> dict[str, Any] | None:
     truth = json.loads((root / "truth.json").read_text())
     report = adopt_blank(root / "source_files" / "test_blank.pdf", "quexf-test", work / "forms", force=True)
     doc = yaml.safe_load(report.form_path.read_text())
-    doc["adopted"]["fill_to_cancel"] = True  # the one edit: scribbled-over boxes are corrections
+    doc["adopted"]["filled_box"] = "cancel"  # the one edit: scribbled-over boxes are corrections
     report.form_path.write_text(yaml.safe_dump(doc, sort_keys=False))
     form = load_form_file(report.form_path)
     assert form.adopted is not None
@@ -214,7 +216,7 @@ def table(syn: dict[str, Any], real: dict[str, Any] | None) -> str:
                  f"{syn['questions_grouped_right']} of {syn['questions']} questions grouped as drawn; YAML edits per "
                  f"form (kind, convention): {syn['edits_per_form']}."
                  + (f" queXF blank: {real['boxes_found_on_blank']} boxes found of {real['boxes_on_blank']}, in "
-                    f"{real['questions']} questions; one edit (fill_to_cancel: true)." if real else ""))
+                    f"{real['questions']} questions; one edit (filled_box: cancel)." if real else ""))
     return "\n".join(lines)
 
 
@@ -237,9 +239,13 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         syn = run_synthetic(args.copies, work)
         real = run_quexf(work)
-    text = table(syn, real)
+        from bench.adopted_kinds import kinds_table, run_kinds
+
+        kinds = run_kinds(work, args.copies)
+    text = (table(syn, real) + "\n\nBy kind, read through `scan` as a user would (copies grouped by the "
+            "scanner):\n\n" + kinds_table(kinds))
     print(text)
-    print(json.dumps({"synthetic": syn, "quexf": real}, indent=1), file=sys.stderr)
+    print(json.dumps({"synthetic": syn, "quexf": real, "kinds": kinds}, indent=1), file=sys.stderr)
     if not args.no_readme:
         update_readme(text)
     return 0

@@ -22,7 +22,7 @@ Each set is scanned into its own copy of the freshly issued ledger with --jobs 1
 handwriting set with each OCR engine installed), so the throughput ratio and the determinism across
 job counts come from the same run.  A naive baseline (every PDF page rasterised at 300 dpi with
 pdf2image and the whole page searched for a QR code) gives a speed reference.  Prints a table,
-writes bench/results/latest.json, and rewrites the README's table between
+writes bench/results/latest.json, and rewrites the table in docs/DEVELOPERS.md between
 `<!-- bench:start -->` and `<!-- bench:end -->`.
 """
 
@@ -58,7 +58,7 @@ from pipeline.simulate.world import WIDE_BITONAL_THRESHOLD
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "latest.json"
-README = ROOT / "README.md"
+README = ROOT / "docs" / "DEVELOPERS.md"  # the figures live with the other technical parts
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 FORMS = ("care-planning-person", "care-planning-practitioner")
 T = TypeVar("T")

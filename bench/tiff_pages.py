@@ -67,12 +67,34 @@ def run_scan(inputs: Path, jobs: int, db: Path) -> float:
     return seconds
 
 
+def takeout_seconds(path: Path, indexes: list[int]) -> dict[str, float]:
+    """The loader's own cost, apart from reading: the coordinator walking every frame (`open_pages`), and a
+    worker that sees the file taking out page k (`page_job`, as `--jobs 2` does) for a few k.  Linear means
+    the walk grows with the pages and the take-out does not grow with k."""
+    from pipeline.scan.loading import open_pages, page_job
+
+    started = time.perf_counter()
+    count, jobs = open_pages(path)
+    offsets = getattr(jobs, "frame_offsets", None)
+    for _ in jobs:
+        pass
+    figures = {"walk_all_s": round(time.perf_counter() - started, 3), "pages": count}
+    for k in indexes:
+        started = time.perf_counter()
+        for _ in range(3):
+            page_job(path, k, offsets[k]) if offsets is not None else page_job(path, k)
+        figures[f"take_out_page_{k + 1}_ms"] = round((time.perf_counter() - started) / 3 * 1000, 1)
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", type=int, default=1000, help="pages in the big file (a multiple of 10)")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--takeout-only", action="store_true",
+                    help="measure only the loader's walk and take-out on the big file (no scans)")
     args = ap.parse_args(argv)
     if args.pages < 10 or args.pages % 10:
         ap.error("--pages must be a multiple of 10")
@@ -82,7 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         big, ten = build(folder, args.pages)
         print(f"built {args.pages} G4 pages in {time.perf_counter() - started:.1f} s "
               f"(big file {(big / 'stack.tif').stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+        loader = takeout_seconds(big / "stack.tif", [0, args.pages // 2, args.pages - 1])
+        print("loader alone: " + ", ".join(f"{k} {v}" for k, v in loader.items()))
         rows = []
+        if args.takeout_only:
+            args.jobs, args.repeats = [], 0
         run = 0
         for repeat in range(args.repeats):
             for jobs in args.jobs:
@@ -101,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     print("(ratio = one big file / ten files of the same pages; 1.0 or less is linear. Shared machine: "
           "absolute seconds vary with the load, the ratio of interleaved runs much less.)")
     if args.json:
-        args.json.write_text(json.dumps({"pages": args.pages, "runs": rows}, indent=2) + "\n")
+        args.json.write_text(json.dumps({"pages": args.pages, "loader": loader, "runs": rows}, indent=2) + "\n")
     return 0
 
 

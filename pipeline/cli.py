@@ -126,6 +126,8 @@ def cmd_adopt(args: argparse.Namespace) -> int:
     for line in report.lines:
         say(f"  {line}")
     say(f"Wrote {report.form_path} and {plural(len(report.previews), 'preview picture')} beside it.")
+    for warning in report.warnings:
+        say(f"papervoice: warning: {warning}")
     say("Please check, then edit the form file:")
     for check in report.checks:
         say(f"  - {check}")
@@ -265,6 +267,25 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_app(args: argparse.Namespace) -> int:
+    from pipeline.app.server import serve_app
+    from pipeline.ledger import open_ledger
+    from pipeline.ledger.url import parse_url
+    from pipeline.options import AppOptions
+
+    db = args.db
+    address = parse_url(db)
+    if address.path is None or not address.path.exists():  # the office starts here: a new ledger is made
+        with open_ledger(db) as ledger:
+            if address.path is not None:
+                say(f"Started a new ledger: {ledger.shown}")
+    serve_app(AppOptions(db=db, host=args.host, port=args.port, token=args.token, open_browser=not args.no_browser,
+                         ocr=args.ocr, forms_dirs=_forms_dirs(args), jobs=args.jobs,
+                         watch=Path(args.watch).expanduser().resolve() if args.watch else None,
+                         max_upload_bytes=args.max_upload_mb * 1024 * 1024))
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from pipeline.ledger.status import format_status, reconcile
 
@@ -325,12 +346,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     if not 1 <= args.copies <= 10_000:  # per form and style: 10,000 already makes tens of thousands of pages
         raise_usage(f"--copies must be from 1 to 10000, not {args.copies}", "use e.g. --copies 5")
-    spec = SimulationSpec(forms=tuple(args.form), copies=args.copies, seed=args.seed, db=args.db,
+    # simulated copies count as printed for good: never in a real ledger unless --db says so
+    db = args.db if args.db else str(Path(args.output_dir) / "simulated.db")
+    spec = SimulationSpec(forms=tuple(args.form), copies=args.copies, seed=args.seed, db=db,
                           output_dir=Path(args.output_dir), blank_comments=args.blank_comments,
                           variety=args.variety)
     truth = simulate_returns(spec, _registry(args))
     say(f"Wrote {truth.pages} simulated pages in {len(truth.files)} files to {args.output_dir}; "
-        f"ground truth in {truth.truth_path}")
+        f"ground truth in {truth.truth_path}; their copies are recorded in {shown(db)}"
+        + ("" if args.db else " (scan them with --db that file)"))
     print(truth.truth_path)
     return 0
 
@@ -549,6 +573,18 @@ def _reading_commands(add: _Add) -> None:
                    help="handwriting engine for pages read again once you say which copy they are")
     p.set_defaults(func=cmd_review)
 
+    p = add("app", "open the office app: print, scan (with a watched scanner folder), status, review, results")
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP + "; made if it does not exist")
+    p.add_argument("--watch", metavar="DIR", help="the folder the office scanner saves into: new files are read")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--token", help="access token (required when --host is not local)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser window")
+    p.add_argument("--jobs", type=int, default=default_jobs(), help="pages read at once (default: all cores)")
+    p.add_argument("--ocr", choices=OCR_ENGINES, default=DEFAULT_ENGINE, help=OCR_HELP)
+    p.add_argument("--max-upload-mb", type=int, default=2048, help="largest upload, all files together (MB)")
+    p.set_defaults(func=cmd_app)
+
     p = add("status", "copies issued, returned, complete, and what is still open")
     p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--json", action="store_true")
@@ -573,7 +609,8 @@ def _reading_commands(add: _Add) -> None:
     p.add_argument("form", nargs="+", help="the forms to fill in (see 'papervoice forms')")
     p.add_argument("--copies", type=int, default=5, help="copies per form and per style (standard, large print)")
     p.add_argument("--seed", type=int, default=1, help="the same seed gives the same files and truth")
-    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
+    p.add_argument("--db", default=None, help="the ledger that records the simulated copies as printed (default: "
+                   "OUTPUT_DIR/simulated.db, never a real survey's ledger by accident)")
     p.add_argument("--output-dir", required=True, help="where the scans and truth.json are written")
     p.add_argument("--blank-comments", action="store_true", help="leave every comment field empty")
     p.add_argument("--variety", choices=("tidy", "wide"), default="tidy",
@@ -587,6 +624,7 @@ INTERRUPTED = {
     "generate": "papervoice: interrupted before the PDF was written; no serials were issued and no file was "
                 "written. Run the same command again.",
     "simulate": "papervoice: interrupted; run the same command again to make the simulated returns.",
+    "app": "papervoice: the app is closed; every page already read and every decision is in the ledger.",
 }
 
 

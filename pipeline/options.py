@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipeline import constants as C
 from pipeline.errors import UsageError
-from pipeline.ledger.url import DEFAULT_LEDGER, default_ledger, parse_url
+from pipeline.ledger.url import DEFAULT_LEDGER, default_ledger, local_path, parse_url
 from pipeline.scan.ocr import DEFAULT_ENGINE, ENGINE_NAMES
 
 DEFAULT_DB = DEFAULT_LEDGER  # the ledger when neither --db nor PAPERVOICE_DB names one
@@ -174,4 +174,68 @@ def weak_token(token: str) -> str | None:
         return "the access token starts or ends with a space, which people cannot see when they type it"
     if token_bits(token) < C.REVIEW_TOKEN_MIN_BITS:
         return "the access token is too easy to guess (too few different characters)"
+    if dictionary_bits(token) < C.REVIEW_TOKEN_MIN_BITS:
+        return "the access token is too easy to guess (it is made of common words)"
     return None
+
+
+def dictionary_bits(token: str) -> float:
+    """The token's strength when each common word in it counts as one guess from a word list.
+
+    The text is split into the cheapest pieces, each a common word or a single character; a word costs
+    log2(WORD_GUESSES) bits, a character what guessing it from its kind costs (a digit 3.3, a separator
+    such as '-' 2, a letter 4.7, a capital or a sign more).
+    """
+    from pipeline.common_words import WORD_GUESSES, WORDS
+
+    def char_bits(ch: str) -> float:
+        if ch.isdigit():
+            return math.log2(10)
+        if ch in " -_.,:;/+":
+            return 2.0
+        if ch.isalpha():
+            return math.log2(26) + (1.0 if ch.isupper() else 0.0)
+        return 5.0
+
+    text = token.lower()
+    word_bits = math.log2(WORD_GUESSES)
+    best = [0.0] + [math.inf] * len(text)
+    for end in range(1, len(text) + 1):
+        best[end] = best[end - 1] + char_bits(token[end - 1])
+        for start in range(max(0, end - 16), end - 2):
+            if text[start:end] in WORDS:
+                best[end] = min(best[end], best[start] + word_bits)
+    return best[-1]
+
+
+@dataclass(frozen=True)
+class AppOptions(ReviewOptions):
+    """`papervoice app`: the review page's options, plus the scanner's folder and how uploads are kept.
+
+    A subclass, so every check of the review page (local bind, strong token) holds for the office app too.
+    """
+
+    watch: Path | None = None  # the folder the office scanner saves into; None until set (here or in the page)
+    jobs: int = field(default_factory=default_jobs)
+    upload_dir: Path | None = None  # where uploaded files are kept; default: beside the ledger
+    max_upload_bytes: int = C.APP_MAX_UPLOAD_BYTES
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 1 <= self.jobs <= 256:
+            raise UsageError(f"--jobs must be from 1 to 256, not {self.jobs}", "use e.g. --jobs 2")
+        if self.watch is not None and self.watch.exists() and not self.watch.is_dir():
+            raise UsageError(f"--watch {self.watch} is a file, not a folder",
+                             "give the folder your scanner saves into")
+        if self.max_upload_bytes < 1:
+            raise UsageError("the upload size limit must be positive", "use e.g. 500 MB")
+
+    @property
+    def uploads(self) -> Path:
+        """Uploaded files are stored here, under names the app makes up (never the browser's)."""
+        home = local_path(self.db)
+        return self.upload_dir or home.with_name(home.stem + "-uploads")
+
+    def scan_options(self) -> ScanOptions:
+        """The options `papervoice scan` would get: the app reads through the same coordinator."""
+        return ScanOptions(db=self.db, jobs=self.jobs, ocr=self.ocr, quiet=True, forms_dirs=self.forms_dirs)

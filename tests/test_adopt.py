@@ -120,8 +120,8 @@ def test_copies_are_grouped_by_page_order_and_doubts_flagged(tmp_path: Path) -> 
     report = adopt_blank(_save_blank(blank, tmp_path / "b.tif"), "two-pages", forms)
     edit_like_a_person(report.form_path, truth, False)
     config = ReaderConfig((str(forms),), "none")
-    a, _, _ = fill_return(blank, truth, spec, seed=1)
-    b, _, _ = fill_return(blank, truth, spec, seed=2)
+    a, _, _ = fill_return(blank, truth, spec, seed=1, one_sheet=True)
+    b, _, _ = fill_return(blank, truth, spec, seed=2, one_sheet=True)
     # copy a complete; then copy b's second page alone (its first page lost)
     results = [read_page(img, 200.0, PageSource("f", i), config) for i, img in enumerate([a[0], a[1], b[1]])]
     copies = group_copies(results)
@@ -156,7 +156,7 @@ def test_adopt_scan_export_through_the_command_line(tmp_path: Path) -> None:
 
     pages, states_by_copy = [], []
     for seed in (5, 6):
-        images, states, _ = fill_return(blank, truth, spec, seed=seed)
+        images, states, _ = fill_return(blank, truth, spec, seed=seed, one_sheet=True)
         pages += [Image.fromarray(i) for i in images]
         states_by_copy.append(states)
     scans = tmp_path / "scans"

@@ -902,3 +902,20 @@ def test_review_refuses_a_comment_longer_than_a_cell_and_says_why(tmp_path: Path
     with Ledger(built.db, readonly=True) as led:
         assert Q.comment_questions(led)[0].text == q.text  # nothing saved
     assert client.post(url, data={"text": "They were kind", "csrf_token": token}).status_code == 302
+
+
+def test_a_ledger_that_lost_its_meta_table_is_not_given_a_new_survey_id(printed: dict[str, object],
+                                                                         tmp_path: Path) -> None:
+    """M12: it silently got a new survey id, which would make every earlier print foreign."""
+    db = _fresh_ledger(printed, tmp_path)
+    con = sqlite3.connect(db)
+    con.execute("DROP TABLE meta")
+    con.commit()
+    con.close()
+    from pipeline.errors import LedgerError
+
+    with pytest.raises(LedgerError, match="not a PaperVoice ledger"):
+        Ledger(db)
+    con = sqlite3.connect(db)
+    assert "meta" not in {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    con.close()

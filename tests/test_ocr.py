@@ -346,7 +346,7 @@ def test_a_page_assigned_in_review_is_read_with_the_engine_chosen_for_review(
     from pipeline.review import reassign
 
     used: list[str] = []
-    monkeypatch.setattr(reassign, "read_assigned_page", lambda *a, ocr="?", **kw: used.append(ocr))
+    monkeypatch.setattr(reassign, "read_assigned", lambda *a, ocr="?", **kw: used.append(ocr))
     built = build_ledger(tmp_path / "survey.db", FormRegistry.from_dirs())
     with Ledger(built.db, readonly=True) as led:
         stray = next(q for q in Q.page_questions(led) if q.status == "not_form")

@@ -181,6 +181,9 @@ def test_r_files(survey: dict[str, Any]) -> None:
         done = subprocess.run([rscript, "-e", f'source("{PERSON}.R"); cat(mean(responses$S01, na.rm=TRUE))'],
                               cwd=survey["out"] / "R", capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
+        sheet = _sheet_rows(survey["out"] / "r.xlsx", PERSON)
+        values = [r["S01"] for r in sheet.values() if r["S01"] is not None]
+        assert float(done.stdout.strip()) == pytest.approx(sum(values) / len(values))  # the workbook's mean
 
 
 def test_pspp_reads_the_sav(survey: dict[str, Any], tmp_path: Path) -> None:

@@ -247,13 +247,13 @@ def test_missing_ledger_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_token_is_asked_for_and_checked(built: Built, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("pipeline.constants.REVIEW_WRONG_TOKEN_DELAY_S", 0)
-    client = _client(built, host="0.0.0.0", token="correct-horse-battery")
+    client = _client(built, host="0.0.0.0", token="Correct-Horse-Battery-9x")
     resp = client.get("/answers")
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
     token_csrf = _csrf(client, "/login")
     assert client.post("/login", data={"csrf_token": token_csrf, "token": "wrong-wrong-wrong"}).status_code == 403
     assert client.get("/image/1").status_code == 302  # images need the token too
-    resp = client.post("/login?next=/history", data={"csrf_token": token_csrf, "token": "correct-horse-battery"})
+    resp = client.post("/login?next=/history", data={"csrf_token": token_csrf, "token": "Correct-Horse-Battery-9x"})
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/history")
     assert client.get("/history").status_code == 200
 

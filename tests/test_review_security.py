@@ -23,7 +23,7 @@ from pipeline.options import ReviewOptions
 from pipeline.review.app import create_app, serve
 from pipeline.review.safety import local_path
 
-TOKEN = "correct-horse-battery"
+TOKEN = "Correct-Horse-Battery-9x"  # common words, but enough else to be strong
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_odd_numbers_in_a_page_assignment_are_a_form_error(built: Built, field: 
 # --- 13: tokens that can be guessed; an address others can use ----------------------------------
 
 @pytest.mark.parametrize("token", [" " * 12, "a" * 12, "abababababab", "123412341234", " " + "x7Qp2mVb9KtL",
-                                   "short"])
+                                   "short", "correct-horse-battery", "Password123456", "letmein-letmein"])
 def test_weak_tokens_are_refused_for_a_public_bind(built: Built, token: str) -> None:
     with pytest.raises(UsageError) as refused:
         ReviewOptions(db=built.db, host="0.0.0.0", token=token, open_browser=False)

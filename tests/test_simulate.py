@@ -74,15 +74,13 @@ def _digest(folder: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_same_seed_same_output_whatever_the_jobs(tmp_path: Path, registry: FormRegistry, simulated) -> None:  # type: ignore[no-untyped-def]
     spec, _ = simulated
-    with Ledger(spec.db, readonly=True) as first_ledger:
-        survey = first_ledger.survey_id
-    with Ledger(tmp_path / "b.db") as fresh, fresh.transaction() as db:  # the same survey id is printed on both
-        db.execute("UPDATE meta SET value = ? WHERE key = 'survey_id'", (survey,))
+    # the pages carry the issuing ledger's survey id (random per ledger): the second ledger gets the first's
+    with Ledger(spec.db, readonly=True) as first, Ledger(tmp_path / "b.db") as second:
+        second.execute("UPDATE meta SET value = ? WHERE key = 'survey_id'", (first.survey_id,))
     again = simulate_returns(_spec(tmp_path, "b", copies=3, containers={"pdf": 1, "tiff": 1, "images": 1}, jobs=1),
                              registry)
     assert _digest(again.truth_path.parent) == _digest(spec.output_dir)
     other = simulate_returns(_spec(tmp_path, "c", copies=1, seed=12), registry)
-    first = json.loads(again.truth_path.read_text())["copies"][0]["answers"]
     assert json.loads(other.truth_path.read_text())["copies"][0]["answers"] != first
 
 

@@ -15,8 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import constants as C
+from pipeline.adopt.codes import read_codes
 from pipeline.adopt.detect import Found, find_all
 from pipeline.adopt.group import Proposed, group_page
+from pipeline.adopt.orientation import turned_by
 from pipeline.adopt.write import MAX_TEXT_ANCHORS, form_document, preview, write_form
 from pipeline.atomic import atomic_write
 from pipeline.errors import UsageError
@@ -35,6 +37,7 @@ class AdoptReport:
     fields: int
     lines: list[str] = field(default_factory=list)  # what was found, page by page
     checks: list[str] = field(default_factory=list)  # what a person should look at
+    warnings: list[str] = field(default_factory=list)  # what looks wrong with the blank itself (also in checks)
 
 
 def _spread(words: list[Found], limit: int) -> list[Found]:
@@ -61,10 +64,64 @@ def _pages(blank: Path) -> list[tuple[np.ndarray, float]]:
     return pages
 
 
+def _read_wording(doc: dict[str, object], proposed: list[Proposed], pages: list[tuple[np.ndarray, float]]) -> None:
+    """Each question's printed wording and its boxes' labels, read from the blank (tesseract), into the file."""
+    from pipeline.adopt.wording import page_words, question_and_labels
+
+    questions = doc["questions"]
+    assert isinstance(questions, list)
+    read = {n: page_words(image, dpi) for n, (image, dpi) in enumerate(pages, start=1)}
+    for entry, p in zip(questions, proposed, strict=True):
+        if not read[p.page]:
+            continue
+        text, labels = question_and_labels(read[p.page], p.boxes)
+        if text:
+            entry["text"] = text
+        for box_entry, label in zip(entry["boxes"], labels, strict=True):
+            if label:
+                box_entry["label"] = label
+
+
+def _record_printed_ink(doc: dict[str, object], pages: list[tuple[np.ndarray, float]]) -> None:
+    """Each box's own printed ink (a letter or digit inside it), measured on the blank, into the form file."""
+    from pipeline.adopt.read import printed_ink
+    from pipeline.form.adopted import AdoptedBox
+
+    questions = doc["questions"]
+    assert isinstance(questions, list)
+    for number, (image, dpi) in enumerate(pages, start=1):
+        entries = [b for q in questions if q["page"] == number for b in q["boxes"]]
+        boxes = [AdoptedBox(1, b["x"], b["y"], b["w"], b["h"], b.get("shape", "square"), line=b["line"])
+                 for b in entries]
+        for entry, (ink, faint, glyph) in zip(entries, printed_ink(image, dpi, boxes), strict=True):
+            if faint >= C.ADOPT_PRINTED_MIN:
+                entry["printed"] = ink
+                entry["printed_faint"] = faint
+                entry["glyph"] = glyph
+
+
+def _refuse_hiding(form_id: str, forms_dir: Path) -> None:
+    """An adopted form never hides a form PaperVoice prints (its returns would be read by the wrong geometry),
+    nor is it written among the bundled forms (`--forms-dir` pointing there)."""
+    from pipeline.form.definition import BUNDLED_FORMS_DIR
+
+    bundled = BUNDLED_FORMS_DIR.resolve()
+    if forms_dir.exists() and forms_dir.resolve() == bundled:
+        raise UsageError(f"{forms_dir} is the folder of the forms PaperVoice itself prints",
+                         "keep adopted forms in a folder of their own, e.g. --forms-dir my-forms")
+    if (bundled / f"{form_id}.yaml").exists() or any(bundled.glob(f"{form_id}@*.yaml")):
+        raise UsageError(f"'{form_id}' is the id of a form PaperVoice prints itself: an adopted form under it "
+                         "would take over that form's returns",
+                         f"choose another --id, e.g. --id {form_id}-paper"[:200])
+
+
 def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False) -> AdoptReport:
     if not FORM_ID_RE.match(form_id):
         raise UsageError(f"'{form_id}' is not a valid form id", "use 2-48 lower-case letters, digits and hyphens, "
                          "e.g. --id member-survey")
+    if forms_dir.exists() and not forms_dir.is_dir():
+        raise UsageError(f"{forms_dir} is a file, not a folder", "give --forms-dir a folder for the form files")
+    _refuse_hiding(form_id, forms_dir)
     target = forms_dir / f"{form_id}.yaml"
     if target.exists() and not force:
         raise UsageError(f"{target} already exists (it may hold your edits)",
@@ -76,6 +133,7 @@ def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False)
     anchors: dict[int, list[Found]] = {}
     lines: list[str] = []
     checks: list[str] = []
+    warnings: list[str] = []
     for number, (image, dpi) in enumerate(pages, start=1):
         things, words = find_all(image, dpi)
         boxes = [t for t in things if t.kind == "box"]
@@ -98,11 +156,28 @@ def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False)
                           "hard to read; check the scan of a few returns closely")
         if not boxes and not page_fields:
             checks.append(f"page {number}: nothing to read was found on it (no boxes, no text areas)")
+        turned = turned_by(image, dpi, words)
+        if turned:
+            way = "upside down" if turned == 180 else "sideways"
+            warnings.append(f"page {number} of the blank looks {way} (its printed text is turned {turned} degrees): "
+                            "returns scanned upright will not match it; turn the blank upright (or scan it again "
+                            "upright) and adopt it again with --force")
     if not proposed:
         raise UsageError(f"{blank}: no answer boxes found on any page",
                          "check it is the right file and the boxes are printed as outlines (square or round, "
                          "3 mm or bigger); a photo or a scan under 200 dpi will not do: scan the blank at 300 dpi")
+    found = sum(len(p.boxes) for p in proposed)
+    if found < C.ADOPT_MIN_BOXES:
+        raise UsageError(f"{blank}: only {plural(found, 'answer box', 'answer boxes')} found on the whole blank, "
+                         "too few to be the form's questions", "check it is the blank form (not a letter or a "
+                         "cover page), scanned at 300 dpi in greyscale; boxes must be printed outlines 3 mm or "
+                         "bigger")
     doc, qids, fids = form_document(form_id, blank.name, page_size, proposed, fields, anchors)
+    _record_printed_ink(doc, pages)
+    _read_wording(doc, proposed, pages)
+    codes = sorted({c for image, dpi in pages for c in read_codes(image, dpi)})
+    if codes:  # the blank's own codes (form id, page numbers) tell no copy from another
+        doc["adopted"]["blank_codes"] = codes
     previews = [forms_dir / f"{form_id}.page-{n}.png" for n in range(1, len(pages) + 1)]
     forms_dir.mkdir(parents=True, exist_ok=True)
     for n, ((image, dpi), path) in enumerate(zip(pages, previews, strict=True), start=1):
@@ -117,12 +192,13 @@ def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False)
         "nothing else does",
         "check the grouping: each question's boxes share a colour and are numbered 1, 2, 3 in the order of their "
         "answers; merge or split questions in the form file where they are wrong",
-        "write each question's wording ('text') and the form's 'title'; set 'kind: any' where people may tick "
-        "several boxes",
-        "say whether the form tells people to fill a box in to cancel it ('fill_to_cancel')",
+        "check each question's wording ('text', read from the print where tesseract could; a placeholder "
+        "where not) and write the form's 'title'; set 'kind: any' where people may tick several boxes",
+        "say what a box filled in solid means on this form ('filled_box': answer, cancel, or ask), and how each "
+        "return's pages reach the scanner ('copies': in-order or one-file)",
     ]
     if singles:
         checks.append(f"{singles} boxes stand alone and were made yes/no questions of their own ('kind: any'): "
                       "join them to a question if they belong to one")
     return AdoptReport(target, previews, len(pages), sum(len(p.boxes) for p in proposed), len(proposed),
-                       len(fields), lines, checks)
+                       len(fields), lines, warnings + checks, warnings)

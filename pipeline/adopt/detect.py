@@ -91,11 +91,23 @@ def _corner_ink(mask: np.ndarray, x: int, y: int, w: int, h: int, line: float) -
 
 
 def find_enclosures(mask: np.ndarray, px_per_mm: float) -> list[Found]:
-    """Boxes (square or round) and framed text areas, found by the paper they enclose."""
-    # a thin line through a 1-bit scan breaks into dashes: close gaps along lines (not across them)
+    """Boxes (square or round) and framed text areas, found by the paper they enclose.
+
+    Twice: with gaps along lines closed (a thin line through a 1-bit scan breaks into dashes), and as
+    printed (closing would join a letter printed inside a small box to its walls, as AMC prints A B C D in
+    its boxes, and split the box's paper); a box found both ways is kept once."""
     k = max(2, round(C.ADOPT_LINE_GAP_MM * px_per_mm))
     closed = np.maximum(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((k, 1), np.uint8)),
                         cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, k), np.uint8)))
+    found = _enclosures(mask, closed, px_per_mm)
+    for extra in _enclosures(mask, mask, px_per_mm):
+        if extra.kind == "box" and not any(abs(f.cx - extra.cx) < f.w / 2 and abs(f.cy - extra.cy) < f.h / 2
+                                           for f in found):
+            found.append(extra)
+    return _split_combs(found)
+
+
+def _enclosures(mask: np.ndarray, closed: np.ndarray, px_per_mm: float) -> list[Found]:
     paper = (1 - closed).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
     h, w = mask.shape
@@ -129,7 +141,7 @@ def find_enclosures(mask: np.ndarray, px_per_mm: float) -> list[Found]:
             if fill >= C.ADOPT_FIELD_MIN_FILL and inner_ink < 0.05:
                 found.append(Found("field", ox, oy, ow, oh))
             continue
-        if thickness > C.ADOPT_OUTLINE_MAX_MM * px_per_mm or inner_ink > 0.35:
+        if thickness > C.ADOPT_OUTLINE_MAX_MM * px_per_mm or inner_ink > C.ADOPT_BOX_MAX_INNER_INK:
             continue
         # a square's outline has ink in the corners of its bounding box, a circle's leaves them paper
         square_corners = _corner_ink(mask, x, y, bw, bh, line) >= 0.5
@@ -137,7 +149,7 @@ def find_enclosures(mask: np.ndarray, px_per_mm: float) -> list[Found]:
             found.append(Found("box", ox, oy, ow, oh, "square", round(inner_ink, 3), line * pt_per_px))
         elif C.ADOPT_ROUND_FILL[0] <= fill and not square_corners and aspect <= C.ADOPT_ROUND_MAX_ASPECT:
             found.append(Found("box", ox, oy, ow, oh, "round", round(inner_ink, 3), line * pt_per_px))
-    return _split_combs(found)
+    return found
 
 
 def _split_combs(found: list[Found]) -> list[Found]:

@@ -43,6 +43,8 @@ class Match:
     anchors_found: int
     anchors: int
     residual_mm: float
+    words_found: float = 1.0  # share of the blank's printed words found in place (aperiodic: a slipped grid fails)
+    found_mask: np.ndarray | None = None  # which of the page's anchors were found in place
 
     @property
     def rotation_deg(self) -> float:
@@ -121,8 +123,10 @@ def _nearest(projected: np.ndarray, centres: np.ndarray, radius: float, like: np
     return idx, d[np.arange(len(projected)), idx] <= radius
 
 
-def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs) -> tuple[int, np.ndarray, int, float] | None:
-    """Best quarter turn, homography (anchor pt -> image px), anchors found again, residual in mm."""
+def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs
+             ) -> tuple[int, np.ndarray, int, float, np.ndarray] | None:
+    """Best quarter turn, homography (anchor pt -> image px), anchors found again, residual in mm, and which
+    anchors were found in place."""
     if len(anchors) < 4 or len(blobs.centres) < 4:
         return None
     best: tuple[int, int, float, np.ndarray] | None = None
@@ -169,7 +173,40 @@ def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs) -> tuple[in
     idx, ok = _nearest(projected, image_pt, C.mm(C.ADOPT_MATCH_RADIUS_MM), like)
     residual = np.linalg.norm(projected[ok] - image_pt[idx[ok]], axis=1)
     residual_mm = float(np.median(residual)) / C.PT_PER_MM if ok.any() else 99.0
-    return k, h, int(ok.sum()), residual_mm
+    return k, h, int(ok.sum()), residual_mm, ok
+
+
+def words_in_place(kinds: list[str], ok: np.ndarray) -> float:
+    """Share of the blank's word anchors found in place.  Boxes in a regular grid also fit a copy of the grid
+    shifted by one row or column; the words around them do not, so a fit that slipped shows here."""
+    text = np.array([k == "text" for k in kinds], bool)
+    if text.sum() < C.ADOPT_MIN_WORDS_TO_CHECK:
+        return 1.0
+    return float(ok[text].mean())
+
+
+def _distinct(mine: np.ndarray, my_sizes: np.ndarray, theirs: np.ndarray, their_sizes: np.ndarray) -> np.ndarray:
+    """Which of my anchors the other page has nothing like near the same place: what tells the two apart."""
+    if not len(theirs):
+        return np.ones(len(mine), bool)
+    d = np.linalg.norm(mine[:, None, :] - theirs[None, :, :], axis=2)
+    like = _like_sizes(my_sizes, their_sizes)
+    return ~((d <= C.mm(C.ADOPT_MATCH_RADIUS_MM)) & like).any(axis=1)
+
+
+def _told_apart(top: Match, rival: Match) -> bool:
+    """Two near-identical blanks (versions, shuffled copies): judged on what differs between them only.  The
+    top match wins when the scan shows most of what only it prints and little of what only the rival prints."""
+    if top.found_mask is None or rival.found_mask is None:
+        return False
+    assert top.form.adopted is not None and rival.form.adopted is not None
+    a, a_sizes = anchor_arrays(top.form.adopted.pages[top.page - 1].anchors)
+    b, b_sizes = anchor_arrays(rival.form.adopted.pages[rival.page - 1].anchors)
+    only_a, only_b = _distinct(a, a_sizes, b, b_sizes), _distinct(b, b_sizes, a, a_sizes)
+    if only_a.sum() < C.ADOPT_DISTINCT_MIN or only_b.sum() < C.ADOPT_DISTINCT_MIN:
+        return False
+    seen_a, seen_b = float(top.found_mask[only_a].mean()), float(rival.found_mask[only_b].mean())
+    return seen_a >= C.ADOPT_DISTINCT_SEEN and seen_b <= C.ADOPT_DISTINCT_UNSEEN
 
 
 def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
@@ -182,8 +219,11 @@ def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
             fit = fit_page(anchors, sizes, blobs)
             if fit is None:
                 continue
-            k, h, found, residual = fit
-            candidates.append(Match(form, page.page, k, h, found / len(anchors), found, len(anchors), residual))
+            k, h, found, residual, ok = fit
+            # words are found as letters joined along the scan's lines: a page turned a quarter shows none
+            words = words_in_place([a.kind for a in page.anchors], ok) if k % 2 == 0 else 1.0
+            candidates.append(Match(form, page.page, k, h, found / len(anchors), found, len(anchors), residual,
+                                    words, ok))
     candidates.sort(key=lambda m: m.score, reverse=True)
     if not candidates or candidates[0].score < C.ADOPT_MIN_SCORE or candidates[0].anchors_found < C.ADOPT_MIN_INLIERS:
         best = f" (best: {candidates[0].form.id} page {candidates[0].page}, {candidates[0].score:.0%} of its " \
@@ -192,6 +232,7 @@ def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
     top = candidates[0]
     rivals = [m for m in candidates[1:] if (m.form.id, m.page) != (top.form.id, top.page)
               and m.score >= C.ADOPT_AMBIGUOUS_RATIO * top.score]
+    rivals = [r for r in rivals if not _told_apart(top, r)]
     if rivals:
         r = rivals[0]
         return None, (f"looks like {top.form.id} page {top.page} ({top.score:.0%}) but just as much like "

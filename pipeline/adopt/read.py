@@ -15,8 +15,9 @@ import cv2
 import numpy as np
 
 from pipeline import constants as C
-from pipeline.adopt.match import Match, anchor_arrays, fit_page, match_page, scan_blobs
-from pipeline.form.adopted import AdoptedBox, AdoptedGeometry, Question
+from pipeline.adopt.codes import read_codes, sheet_code
+from pipeline.adopt.match import Match, anchor_arrays, fit_page, match_page, scan_blobs, words_in_place
+from pipeline.form.adopted import GLYPH_GRID, AdoptedBox, AdoptedGeometry, Question
 from pipeline.form.adopted_layout import question_rect
 from pipeline.form.definition import Form
 from pipeline.form.identity import PageIdentity
@@ -75,10 +76,15 @@ def measure(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> _Measured:
         cv2.ellipse(area, (inner.shape[1] // 2, inner.shape[0] // 2), (inner.shape[1] // 2, inner.shape[0] // 2),
                     0, 0, 360, 1, -1)
         area = area.astype(bool)
+    if box.glyph:  # only ink added to what the blank prints there counts (a letter inside the box is no mark)
+        area &= ~glyph_mask(box.glyph, inner.shape)
     values = inner[area]
     inked = inner > C.INK_DARKNESS
-    coverage = float(inked[area].mean())
-    faint = float((values > C.FAINT_DARKNESS).mean())
+    coverage = float(inked[area].sum()) / area.size
+    faint = float((values > C.FAINT_DARKNESS).sum()) / area.size
+    if not box.glyph:
+        coverage = max(0.0, coverage - _allowance(box.printed))
+        faint = max(0.0, faint - _allowance(box.printed_faint))
     darkness = float(values[values > C.INK_DARKNESS].mean()) if coverage > 0 else 0.0
     solid = 0.0
     if coverage > C.MARK_MIN_COVERAGE:
@@ -91,6 +97,51 @@ def measure(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> _Measured:
     gap = float(cv2.distanceTransform(paper, cv2.DIST_L2, 3).max()) * 2 / min(inner.shape)
     lines = two_line_share(inked & area) if coverage >= C.ADOPT_DENSE_COVERAGE else 0.0
     return _Measured(coverage, faint, solid, darkness, gap, lines, dx, dy, float(score))
+
+
+def glyph_mask(glyph: str, shape: tuple[int, ...]) -> np.ndarray:
+    """The cells of a box's inside that its own print covers (grown by one cell), at the size of `shape`."""
+    bits = np.array([int(c, 16) >> (3 - k) & 1 for c in glyph for k in range(4)], np.uint8)
+    grown = cv2.dilate(bits.reshape(GLYPH_GRID, GLYPH_GRID), np.ones((3, 3), np.uint8))
+    return np.asarray(cv2.resize(grown, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST), bool)
+
+
+def glyph_of(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> str:
+    """Where inside the box the blank prints, as `glyph_mask` reads it back."""
+    w, h = max(4, round(box.w * px_per_pt)), max(4, round(box.h * px_per_pt))
+    x, y = round(box.x * px_per_pt), round(box.y * px_per_pt)
+    inset = max(2, round(box.line * px_per_pt + C.ADOPT_INSET_SHARE * min(w, h)))
+    inner = dark[y + inset:y + h - inset, x + inset:x + w - inset]
+    if not inner.size:
+        return ""
+    cells = cv2.resize((inner > C.FAINT_DARKNESS).astype(np.float32), (GLYPH_GRID, GLYPH_GRID),
+                       interpolation=cv2.INTER_AREA) > 0.05
+    bits = cells.flatten().astype(int)
+    return "".join(f"{int(''.join(map(str, bits[i:i + 4])), 2):x}" for i in range(0, len(bits), 4))
+
+
+def _allowance(printed: float) -> float:
+    """The ink a box's own print accounts for on a return: a little more than on the blank, since each scan
+    renders a glyph's edges a little differently."""
+    return printed * C.ADOPT_PRINTED_SLACK + C.ADOPT_PRINTED_MARGIN if printed > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class _Unmarked:
+    """A blank's page as `darkness_map` sees it: no registration marks of ours to take the ink level from."""
+
+    registration_marks: tuple[()] = ()
+
+
+def printed_ink(image: np.ndarray, dpi: float, boxes: list[AdoptedBox]) -> list[tuple[float, float, str]]:
+    """How much of each box's inside the blank itself inks, measured the way returns are: what a letter or a
+    digit printed in the box adds, so that only ink added to it is judged as a mark."""
+    px_per_pt = C.WORK_DPI / C.PT_PER_INCH
+    factor = C.WORK_DPI / dpi
+    canon = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor != 1 else image
+    dark = darkness_map(canon, _Unmarked(), px_per_pt)  # type: ignore[arg-type]
+    return [(round(m.coverage, 3), round(m.faint, 3), glyph_of(dark, b, px_per_pt))
+            for b, m in ((b, measure(dark, b, px_per_pt)) for b in boxes)]
 
 
 def two_line_share(ink: np.ndarray) -> float:
@@ -152,8 +203,8 @@ def _box_readings(dark: np.ndarray, geo: AdoptedGeometry, page: int, px_per_pt: 
         state, confidence = classify(m.coverage, m.faint, m.solid, C.ADOPT_NATIVE_INNER_MM2, floor)
         if m.coverage >= C.ADOPT_DENSE_COVERAGE and state != "empty":
             state, confidence = _dense_state(m, geo.fill_to_cancel)
-        if state == "filled" and b.shape == "round" and not geo.fill_to_cancel:
-            state = "marked"  # bubbles are filled in to answer, unless the form says filling cancels
+        if state == "filled" and (geo.fill_answers or (b.shape == "round" and not geo.fill_to_cancel)):
+            state = "marked"  # bubbles (and any box on a form that says so) are filled in to answer
         out.append((q, b, BoxReading(q.item_of(b), b.value if q.kind == "one" else 1, round(m.coverage, 4),
                                      round(m.darkness, 3), 0.0, round(m.dx * mm_per_px, 2),
                                      round(m.dy * mm_per_px, 2), state, round(confidence, 3), faint=round(m.faint, 4),
@@ -199,7 +250,8 @@ def read_adopted(image: np.ndarray, dpi: float, source: PageSource, match: Match
     # an empty box must show its printed outline where the fit puts it (a marked one may not: ink hides it)
     empty = [r for _, _, r in readings if r.state == "empty"]
     found = [r for r in empty if r.match >= C.ADOPT_FOUND_SCORE and np.hypot(r.dx_mm, r.dy_mm) <= 1.2]
-    good_fit = match.residual_mm <= C.ADOPT_MAX_FIT_MM and len(found) >= C.ADOPT_MIN_FOUND_SHARE * len(empty)
+    good_fit = (match.residual_mm <= C.ADOPT_MAX_FIT_MM and len(found) >= C.ADOPT_MIN_FOUND_SHARE * len(empty)
+                and match.words_found >= C.ADOPT_MIN_WORDS_IN_PLACE)
     items: list[ItemReading] = []
     for q in geo.questions_on(match.page):
         mine = [(b, r) for qq, b, r in readings if qq is q]
@@ -213,12 +265,15 @@ def read_adopted(image: np.ndarray, dpi: float, source: PageSource, match: Match
             if not good_fit:
                 reading = ItemReading(reading.item, reading.value, "flagged", "poor_fit",
                                       f"the page lines up badly with its blank ({match.residual_mm:.1f} mm; "
-                                      f"{len(found)} of {len(empty)} empty boxes found in place): please check",
+                                      f"{len(found)} of {len(empty)} empty boxes and {match.words_found:.0%} of "
+                                      "its printed words found in place): please check",
                                       0.2, reading.crop_png)
             items.append(reading)
     comments: list[CommentReading] = [
         read_field(image, match.homography, geo.page_size, TextField(f.x, f.y, f.w, f.h, item=f.id), paper, ocr)
         for f in geo.fields_on(match.page)]
+    if readings and all(r.state == "empty" for _, _, r in readings) and not any(c.written for c in comments):
+        items = [_nothing_marked(i) for i in items]
     ident = PageIdentity(form.id, form.version, layout.style, layout.paper, match.page, layout.page_count, "")
     result = PageResult(source, "form", "" if good_fit else "poor fit: every answer goes to a person",
                         identity=ident, rotation_deg=match.rotation_deg, fit_residual_mm=round(match.residual_mm, 3),
@@ -226,6 +281,15 @@ def read_adopted(image: np.ndarray, dpi: float, source: PageSource, match: Match
     if debug:
         result.debug_png = encode_png(_overlay(canon, readings, px_per_pt))
     return result
+
+
+def _nothing_marked(i: ItemReading) -> ItemReading:
+    """Not one mark on the whole page: a blank form scanned by mistake (the blank itself), or marks lost in
+    scanning.  A person looks before it counts as a return with every answer blank."""
+    if i.state == "flagged":
+        return i
+    return ItemReading(i.item, i.value, "flagged", "lost_marks", "nothing is marked anywhere on this page: an unused "
+                       "blank scanned by mistake, or marks lost in scanning? Check the paper", 0.3, i.crop_png)
 
 
 def _overlay(canon: np.ndarray, readings: list[tuple[Question, AdoptedBox, BoxReading]],
@@ -243,10 +307,34 @@ def read_unknown_page(image: np.ndarray, dpi: float, source: PageSource, forms: 
                       ocr: str, debug: bool = False) -> PageResult:
     """A page with no code of ours: one of the adopted forms, or a page a person must look at."""
     match, why = match_page(scan_blobs(image, dpi), list(forms))
+    for size_dpi in ([] if match is not None else dpis_from_size(image, forms, dpi)):
+        # the file's dpi may be wrong (a scanner that says 400 and gives 280): the page's size says otherwise
+        match, _ = match_page(scan_blobs(image, size_dpi), list(forms))
+        if match is not None:
+            dpi = size_dpi
+            break
     if match is None:
         return PageResult(source, "not_form", f"no PaperVoice code found, and {why} (a person can assign it in "
                           "review)", dpi=dpi)
-    return read_adopted(image, dpi, source, match, paper, ocr, debug)
+    result = read_adopted(image, dpi, source, match, paper, ocr, debug)
+    assert match.form.adopted is not None
+    result.sheet_code = sheet_code(read_codes(image, dpi), match.form.adopted.blank_codes)
+    return result
+
+
+def dpis_from_size(image: np.ndarray, forms: tuple[Form, ...], dpi: float) -> list[float]:
+    """The resolutions at which the scan would be the size of an adopted blank's page, where they differ from
+    the one the file declares by more than a few per cent (a whole page scanned: the content sets the scale)."""
+    h, w = image.shape[:2]
+    found: list[float] = []
+    for form in forms:
+        assert form.adopted is not None
+        pw, ph = form.adopted.page_size
+        for long_px, short_px in ((max(h, w), min(h, w)),):
+            guess = (long_px / (max(pw, ph) / C.PT_PER_INCH) + short_px / (min(pw, ph) / C.PT_PER_INCH)) / 2
+            if abs(guess / dpi - 1) > C.ADOPT_DPI_SIZE_SLACK and all(abs(guess / f - 1) > 0.02 for f in found):
+                found.append(round(guess, 1))
+    return found
 
 
 def read_assigned_page(image: np.ndarray, dpi: float, source: PageSource, form: Form, identity: PageIdentity,
@@ -262,8 +350,10 @@ def read_assigned_page(image: np.ndarray, dpi: float, source: PageSource, form: 
         return PageResult(source, "unreadable", "assigned by hand, but its print does not line up with the blank "
                           f"of {form.id} page {identity.page}: enter its answers from the paper", dpi=dpi,
                           identity=identity)
-    k, homography, found, residual = fit
-    match = Match(form, identity.page, k, homography, found / max(1, len(anchors)), found, len(anchors), residual)
+    k, homography, found, residual, ok = fit
+    words = words_in_place([a.kind for a in form.adopted.pages[identity.page - 1].anchors], ok) if k % 2 == 0 else 1.0
+    match = Match(form, identity.page, k, homography, found / max(1, len(anchors)), found, len(anchors), residual,
+                  words)
     result = read_adopted(image, dpi, source, match, paper, ocr, debug)
     result.identity = identity
     return result

@@ -23,8 +23,13 @@ HEADER = """\
 #  - questions: merge or split them (move boxes between 'boxes:' lists), rename the ids, write each 'text';
 #    'kind: one' = choose one box; 'kind: any' = each box is its own yes/no (exported as ID_value = 1 or 0).
 #  - delete any box that is not an answer box (an example in the instructions, a logo).
-#  - 'fill_to_cancel: true' if the form tells people to fill a box in to cancel it; with 'false' a filled-in
-#    round bubble is an answer and a filled-in square is sent to a person (the form does not say what it means).
+#  - 'filled_box': what a box filled in solid means on this form: 'answer' (bubble sheets, exams: people
+#    fill boxes in to answer), 'cancel' (the form tells people to fill a box in to cancel it), or 'ask' (the
+#    form does not say: a filled-in square goes to a person; a filled-in round bubble is an answer).
+#  - 'copies': how each return's pages reach the scanner: 'in-order' (page 1, 2, ... one after another,
+#    in one file or one file per page) or 'one-file' (each scanned file holds one return, pages in any order).
+#    A code printed on each returned sheet and not on the blank (a barcode per questionnaire) is found and
+#    used by itself.
 #  - positions are in pt (1/72 inch) from the top-left corner of the page; 'anchors' are what returns are
 #    aligned by: leave them alone.
 """
@@ -53,7 +58,8 @@ def form_document(form_id: str, source: str, page_size: tuple[float, float], pro
     doc: dict[str, Any] = {
         "id": form_id, "version": 1, "title": f"(title of {form_id})",
         "adopted": {
-            "source": source, "page_size": [_r(page_size[0]), _r(page_size[1])], "fill_to_cancel": False,
+            "source": source, "page_size": [_r(page_size[0]), _r(page_size[1])],
+            "filled_box": "ask", "copies": "in-order",
             "pages": [{"page": page, "anchors": [[a.kind, _r(a.x), _r(a.y), _r(a.w), _r(a.h)]
                                                  for a in found]} for page, found in sorted(anchors.items())],
         },

@@ -22,6 +22,9 @@ from pipeline.errors import FormDefinitionError
 QUESTION_ID_RE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
 QuestionKind = Literal["one", "any"]
 BoxShape = Literal["square", "round"]
+GLYPH_GRID = 16  # a box's printed letter is kept as this many cells a side
+FILLED_BOX = ("ask", "answer", "cancel")  # what a box filled in solid means on this form
+COPY_ARRIVALS = ("in-order", "one-file")  # how a copy's pages arrive in the scans (see adopt.copies)
 ANCHOR_KINDS = ("mark", "box", "field", "comb", "text", "line")
 
 
@@ -35,6 +38,9 @@ class AdoptedBox:
     shape: BoxShape = "square"
     label: str = ""
     line: float = 0.7  # the printed outline's width, pt: the measured area starts inside it
+    printed: float = 0.0  # share of the box's inside the blank itself inks (a letter or digit printed in it)
+    printed_faint: float = 0.0  # ... counting light ink too (a glyph's soft edges)
+    glyph: str = ""  # where inside the box the blank prints (GLYPH_GRID x GLYPH_GRID cells, hex): not a mark there
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,9 @@ class AdoptedGeometry:
     fields: tuple[AdoptedField, ...]
     fill_to_cancel: bool
     source: str = ""
+    copies: str = "in-order"  # how a copy's pages arrive: "in-order" (one after another) or "one-file"
+    fill_answers: bool = False  # filling a box in is how people answer (AMC, bubble sheets): 'filled_box: answer'
+    blank_codes: tuple[str, ...] = ()  # codes printed on the blank itself ('FORMAT:text'): no copy's identity
 
     def questions_on(self, page: int) -> tuple[Question, ...]:
         return tuple(q for q in self.questions if q.page == page)
@@ -147,6 +156,20 @@ def parse_geometry(top: dict[str, Any], source: str) -> AdoptedGeometry:
     if not isinstance(cancel, bool):
         raise _fail(source, "adopted.fill_to_cancel", f"should be true or false, found {cancel!r}",
                     "write 'true' if the form tells people to fill a box in to cancel it, else 'false'")
+    filled = adopted.get("filled_box", "cancel" if cancel else "ask")
+    if cancel and filled == "ask":
+        filled = "cancel"  # 'fill_to_cancel: true' (older files) says the same as 'filled_box: cancel'
+    if filled not in FILLED_BOX or (cancel and filled != "cancel"):
+        raise _fail(source, "adopted.filled_box", f"should be one of {', '.join(FILLED_BOX)}"
+                    + (" (fill_to_cancel: true says 'cancel')" if cancel else ""),
+                    "'answer' when people fill a box in to answer (bubble sheets, exams), 'cancel' when the form "
+                    "says filling a box in cancels it, 'ask' when the form does not say (a person decides)")
+    cancel = filled == "cancel"
+    copies = adopted.get("copies", "in-order")
+    if copies not in COPY_ARRIVALS:
+        raise _fail(source, "adopted.copies", f"should be one of {', '.join(COPY_ARRIVALS)}",
+                    "'in-order' when each copy's pages come one after another in the scans (page 1, 2, ...), "
+                    "'one-file' when each scanned file holds one copy")
     pages: list[AdoptedPage] = []
     for n, raw in enumerate(_list(adopted.get("pages"), source, "adopted.pages")):
         entry = _mapping(raw, source, f"adopted.pages[{n}]")
@@ -163,6 +186,10 @@ def parse_geometry(top: dict[str, Any], source: str) -> AdoptedGeometry:
             anchors.append(Anchor(str(kind), *_rect({"x": x, "y": y, "w": w, "h": h}, source, where, page_size)))
         pages.append(AdoptedPage(n + 1, tuple(anchors)))
     seen: set[str] = set()
+    if top.get("questions") == []:
+        raise _fail(source, "questions", "is empty: an adopted form needs at least one question with its boxes",
+                    "put back the questions 'adopt' wrote (or run 'adopt' again); to leave a question out, delete "
+                    "only that one")
     questions = [_question(raw, n, source, page_size, len(pages), seen)
                  for n, raw in enumerate(_list(top.get("questions"), source, "questions"))]
     fields = []
@@ -174,7 +201,9 @@ def parse_geometry(top: dict[str, Any], source: str) -> AdoptedGeometry:
         fields.append(AdoptedField(fid, _text(entry.get("prompt")) or fid, page,
                                    *_rect(entry, source, f"fields[{n}]", page_size)))
     return AdoptedGeometry(page_size, tuple(pages), tuple(questions), tuple(fields), cancel,
-                           _text(adopted.get("source")))
+                           _text(adopted.get("source")), str(copies), filled == "answer",
+                           tuple(str(c) for c in _list(adopted.get("blank_codes"), source, "adopted.blank_codes",
+                                                       True)))
 
 
 def _check_id(qid: str, seen: set[str], source: str, where: str) -> None:
@@ -220,8 +249,14 @@ def _question(raw: Any, n: int, source: str, page_size: tuple[float, float], pag
             raise _fail(source, f"{where}.shape", f"should be 'square' or 'round', found {shape!r}",
                         "write the shape of the printed box")
         line = _number(box.get("line", 0.7), source, f"{where}.line", 0.0, 10.0)
+        printed = _number(box.get("printed", 0.0), source, f"{where}.printed", 0.0, 0.9)
+        printed_faint = _number(box.get("printed_faint", printed), source, f"{where}.printed_faint", 0.0, 0.95)
+        glyph = str(box.get("glyph", ""))
+        if glyph and not re.fullmatch(f"[0-9a-f]{{{GLYPH_GRID * GLYPH_GRID // 4}}}", glyph):
+            raise _fail(source, f"{where}.glyph", "is not what 'adopt' wrote", "delete the line, or run 'adopt' again")
         boxes.append(AdoptedBox(value, *_rect(box, source, where, page_size), shape=shape,
-                                label=_text(box.get("label")), line=line))
+                                label=_text(box.get("label")), line=line, printed=printed,
+                                printed_faint=printed_faint, glyph=glyph))
     if kind == "one" and len(boxes) < 2:
         raise _fail(source, f"questions[{n}]", f"{qid} is 'choose one' but has a single box",
                     "make it 'kind: any' (the box is a yes/no of its own), or merge it with its neighbours")

@@ -104,6 +104,20 @@ class Form:
                 return "choose any: 1 marked, 0 not"
         return "rating"
 
+    def answer_choices(self, item_id: str) -> tuple[tuple[int, str], ...]:
+        """The values a person may settle this item to, with their words: the boxes printed for it.
+
+        A rating item offers the form's scale; an adopted "choose one" question only its own boxes (a 5
+        is no answer to a yes/no); a "choose any" box is ticked (1) or not ticked (0).  Review offers
+        these, and refuses anything else."""
+        if self.adopted is not None:
+            for q in self.adopted.questions:
+                if q.kind == "one" and q.id == item_id:
+                    return tuple((b.value, b.label) for b in sorted(q.boxes, key=lambda b: b.value))
+                if q.kind == "any" and any(q.item_of(b) == item_id for b in q.boxes):
+                    return ((1, "ticked"), (0, "not ticked"))
+        return tuple((p.value, p.label) for p in self.scale)
+
     def free_text_field(self, field_id: str) -> FreeText:
         for ft in self.free_text:
             if ft.id == field_id:
@@ -398,6 +412,18 @@ def _load_dir(folder: Path) -> list[Form]:
     return [load_form_file(path) for path in sorted(folder.glob("*.yaml"))]
 
 
+def _refuse_adopted_over_bundled(bundled: list[Form], own: list[Form]) -> None:
+    """An adopted form may not take a bundled form's id: it would read that form's own returns by the wrong
+    geometry (and the ledger keeps what it read).  The folder's file is named, with the way out."""
+    ids = {f.id for f in bundled if f.adopted is None}
+    for form in own:
+        if form.adopted is not None and form.id in ids:
+            raise FormDefinitionError(f"{form.path}: the adopted form '{form.id}' has the id of a form PaperVoice "
+                                      "prints itself, and would take over its returns",
+                                      f"give the adopted form its own id: rename the file and its 'id:' line, "
+                                      f"e.g. {form.id}-paper")
+
+
 class FormRegistry:
     """All forms known to this installation, looked up by id and version.
 
@@ -440,7 +466,9 @@ class FormRegistry:
         replaced = {(f.id, f.version, f.translated and f.language) for f in own}
         own_bases = {(f.id, f.version) for f in own if not f.translated}
         # a folder's own version of a form also replaces the bundled translations of it (they translate ours)
-        forms = [f for f in _load_dir(bundled) if (f.id, f.version, f.translated and f.language) not in replaced
+        ours = _load_dir(bundled)
+        _refuse_adopted_over_bundled(ours, own)
+        forms = [f for f in ours if (f.id, f.version, f.translated and f.language) not in replaced
                  and not (f.translated and (f.id, f.version) in own_bases)] + own
         return cls(forms, (bundled, *extra))
 

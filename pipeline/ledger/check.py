@@ -149,6 +149,8 @@ def _check_decisions(ledger: Ledger, problems: list[str]) -> None:
             boxes = boxes | {0}  # a lone box (choose any) is ticked or not ticked
         text = str(row["value"]).strip()
         number = int(text) if text.lstrip("-").isdigit() else None
+        if boxes is not None and len(boxes) == 1:
+            boxes = boxes | {0}  # a lone box (choose any) is ticked or not ticked
         if number is None or (boxes and number not in boxes):
             bad.append(f"review decision {row['id']} sets answer {row['item']} on page id {row['page_id']} to "
                        f"'{row['value']}', which is not one of the boxes printed for it")

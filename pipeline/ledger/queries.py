@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.ledger.adopted import adopted_copy_marks, copy_seen  # noqa: F401 (the read model's API)
 from pipeline.ledger.decisions import parse_page_decision
 from pipeline.ledger.history import (  # noqa: F401 (the read model's API)
     DecisionRow,

@@ -286,24 +286,27 @@ class ScanWriter:
         """A kept page read again under the identity a person gave it: it becomes a form page (or a duplicate
         or conflict of one), keeping its row, its file and the decision that assigned it.  Returns its status."""
         with self.transaction() as db:
-            row = db.execute("SELECT status FROM pages WHERE id = ?", (page_id,)).fetchone()
-            if row is None or row["status"] not in ("not_form", "unreadable"):
-                raise LedgerError(f"page {page_id} is not waiting to be assigned", "reload the review page")
-            status, reason, duplicate_of, issued = self._place(db, r, by_hand=True)
-            ident = r.identity
-            assert ident is not None
-            if status == "foreign":
-                raise LedgerError(reason, "scan this page into its own survey's ledger")
-            reason = "; ".join(x for x in ("assigned by hand and read", reason) if x)
-            db.execute(
-                "UPDATE pages SET status = ?, reason = ?, form_id = ?, form_version = ?, style = ?, paper = ?,"
-                " serial = ?, form_page = ?, page_count = ?, serial_issued = ?, rotation_deg = ?, fit_residual_mm = ?,"
-                " duplicate_of = ? WHERE id = ?",
-                (status, reason, ident.form, ident.version, ident.style, ident.paper, ident.serial, ident.page,
-                 ident.pages, issued, r.rotation_deg, r.fit_residual_mm, duplicate_of, page_id))
-            self._set_language(db, page_id, ident)
-            self._record_readings(db, page_id, r, status, duplicate_of)
-            return status
+            return self._reread(db, page_id, r)
+
+    def _reread(self, db: Backend, page_id: int, r: PageRecord) -> str:
+        row = db.execute("SELECT status FROM pages WHERE id = ?", (page_id,)).fetchone()
+        if row is None or row["status"] not in ("not_form", "unreadable"):
+            raise LedgerError(f"page {page_id} is not waiting to be assigned", "reload the review page")
+        status, reason, duplicate_of, issued = self._place(db, r, by_hand=True)
+        ident = r.identity
+        assert ident is not None
+        if status == "foreign":
+            raise LedgerError(reason, "scan this page into its own survey's ledger")
+        reason = "; ".join(x for x in ("assigned by hand and read", reason) if x)
+        db.execute(
+            "UPDATE pages SET status = ?, reason = ?, form_id = ?, form_version = ?, style = ?, paper = ?,"
+            " serial = ?, form_page = ?, page_count = ?, serial_issued = ?, rotation_deg = ?, fit_residual_mm = ?,"
+            " duplicate_of = ? WHERE id = ?",
+            (status, reason, ident.form, ident.version, ident.style, ident.paper, ident.serial, ident.page,
+             ident.pages, issued, r.rotation_deg, r.fit_residual_mm, duplicate_of, page_id))
+        self._set_language(db, page_id, ident)
+        self._record_readings(db, page_id, r, status, duplicate_of)
+        return status
 
     @staticmethod
     def _set_language(db: Backend, page_id: int | None, ident: IdentityRecord | None) -> None:

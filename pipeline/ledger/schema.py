@@ -105,6 +105,11 @@ def check_is_ledger(db: Backend, readonly: bool) -> None:
             raise LedgerError(f"{db.shown} is empty: it is not a PaperVoice ledger yet",
                               "scan or generate with this --db first, or pass the right --db")
         return
+    if {"pages", "serials", "files"} & tables and not {"meta", "serials"} <= tables:
+        missing = "meta" if "meta" not in tables else "serials"
+        raise LedgerError(f"{db.shown} is not a PaperVoice ledger as it stands: it has lost its {missing} table "
+                          "(damaged?); nothing was written to it",
+                          "restore the ledger from a backup copy, or pass the right --db")
     if "meta" not in tables or "serials" not in tables:
         listed = ", ".join(sorted(tables)[:5]) + (" ..." if len(tables) > 5 else "")
         raise LedgerError(f"{db.shown} is a database of another program (it holds the tables {listed}), "
@@ -137,6 +142,7 @@ def migrate(db: Backend) -> None:
     _ensure_survey_printed(db)
     _ensure_languages(db)
     _ensure_results(db)
+    _ensure_adopted_sheets(db)
     db.store_views(EFFECTIVE_VIEWS)
 
 
@@ -211,6 +217,13 @@ def _ensure_box_measures(db: Backend) -> None:
         body = statement.split("(", 1)[1]
         for name, kind in _MEASURE_TYPES.findall(body):
             db.add_column(table, name, f"{kind} NOT NULL DEFAULT {chr(39) * 2 if kind == 'TEXT' else '0'}")
+
+
+def _ensure_adopted_sheets(db: Backend) -> None:
+    """Adopted returns that carry a code of their own per sheet (a barcode the blank lacks): the ledger
+    number their copy was given, so a re-scan or a re-read of the same sheet joins the same copy."""
+    db.create("CREATE TABLE IF NOT EXISTS adopted_sheets (form_id TEXT NOT NULL, code TEXT NOT NULL, "
+              "serial TEXT NOT NULL REFERENCES serials(serial), PRIMARY KEY (form_id, code))")
 
 
 #: meta rows about the database holding a ledger, not about the survey: never copied, not compared.

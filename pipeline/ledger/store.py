@@ -25,6 +25,7 @@ from pipeline.errors import LedgerError
 from pipeline.form.identity import serial_for
 from pipeline.ledger.backend import Backend, Cursor
 from pipeline.ledger.decisions import describe_page_decision, parse_page_decision  # noqa: F401 (API)
+from pipeline.ledger.records import PageRecord
 from pipeline.ledger.scanning import UNOPENED_KEY, ScanWriter, foreign_reason, now, stored_path  # noqa: F401 (API)
 from pipeline.ledger.schema import (  # noqa: F401 (SCHEMA, content_snapshot: part of the ledger's API)
     EFFECTIVE_VIEWS,
@@ -44,6 +45,15 @@ class SerialsMoved(Exception):
     def __init__(self, first: int) -> None:
         super().__init__(f"the next free serial number is now {first}")
         self.first = first
+
+
+class Overtaken(Exception):
+    """Someone else decided the question between a person seeing it and choosing: their choice is not saved."""
+
+    def __init__(self, standing: int | None, value: str | None) -> None:
+        super().__init__(f"decision {standing} stands now")
+        self.standing = standing  # the decision that stands now (None: someone undid the one the person saw)
+        self.value = value
 
 
 @dataclass(frozen=True)
@@ -201,6 +211,22 @@ class Ledger(ScanWriter):
                 then()
         return serials
 
+    def adopted_copy_serial(self, form_id: str, code: str, version: int, style: str, paper: str, pages: int,
+                            output: str) -> str:
+        """The ledger number of the adopted copy whose sheets carry `code`: the one given before (a re-scan,
+        a re-read), else a new one, recorded with the code in the same transaction."""
+        with self.transaction() as db:
+            row = db.execute("SELECT serial FROM adopted_sheets WHERE form_id = ? AND code = ?",
+                             (form_id, code)).fetchone()
+            if row is not None:
+                return str(row[0])
+        serial = self.issue_serials(form_id, version, style, paper, pages, 1, output)[0]
+        with self.transaction() as db:
+            db.execute("INSERT INTO adopted_sheets (form_id, code, serial) VALUES (?, ?, ?) "
+                       "ON CONFLICT (form_id, code) DO NOTHING", (form_id, code, serial))
+            return str(db.execute("SELECT serial FROM adopted_sheets WHERE form_id = ? AND code = ?",
+                                  (form_id, code)).fetchone()[0])
+
     def serial_issued(self, serial: str) -> bool:
         return self.serial_issued_in(self.db, serial)
 
@@ -212,23 +238,77 @@ class Ledger(ScanWriter):
 
     # --- review decisions -------------------------------------------------------------------
 
-    def decide(self, kind: str, page_id: int, item: str, value: str | None, by: str = "") -> int:
-        """Record a person's decision; the previous effective value is kept for the audit trail."""
+    def decide(self, kind: str, page_id: int, item: str, value: str | None, by: str = "",
+               seen: int | bool | None = True) -> int:
+        """Record a person's decision; the previous effective value is kept for the audit trail.
+
+        `seen` is the decision the person saw standing when they chose (None: the question was open); when
+        another decision stands by now, someone else settled it meanwhile and `Overtaken` is raised, in the
+        same transaction as the write, so two people can never both settle one question.  True: no check.
+        """
+        with self.transaction() as db:
+            return self._decide(db, kind, page_id, item, value, by, seen)
+
+    def assign_page(self, page_id: int, value: str, r: PageRecord | None, by: str = "",
+                    seen: int | bool | None = True) -> tuple[int, str | None]:
+        """A person's assignment of a kept page and, when its picture could be read under that identity, the
+        reading, in ONE transaction: a crash in between can never leave the page settled but unread.
+        Returns the decision's id and the page's new status (None: not read, the assignment alone stands)."""
+        with self.transaction() as db:
+            decision = self._decide(db, "page", page_id, "", value, by, seen)
+            return decision, (self._reread(db, page_id, r) if r is not None else None)
+
+    def _decide(self, db: Backend, kind: str, page_id: int, item: str, value: str | None,
+                by: str, seen: int | bool | None = True) -> int:
         from pipeline.ledger.stations import write_problem
 
-        with self.transaction() as db:
-            problem = write_problem(db)
-            if problem is not None:
-                raise problem
-            previous = self._effective(db, kind, page_id, item)
-            return db.insert(
-                "INSERT INTO decisions (kind, page_id, item, previous, value, decided_at, decided_by)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)", (kind, page_id, item, previous, value, now(), by))
+        problem = write_problem(db)
+        if problem is not None:
+            raise problem
+        if seen is not True:
+            row = db.execute("SELECT id, value FROM active_decisions WHERE kind = ? AND page_id = ? AND item = ?",
+                             (kind, page_id, item)).fetchone()
+            standing = None if row is None else int(row[0])
+            if standing != seen:
+                raise Overtaken(standing, None if row is None else row[1])
+        previous = self._effective(db, kind, page_id, item)
+        return db.insert(
+            "INSERT INTO decisions (kind, page_id, item, previous, value, decided_at, decided_by)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)", (kind, page_id, item, previous, value, now(), by))
 
     def revert(self, decision_id: int) -> None:
+        """Undo a decision.  Undoing a page's assignment also undoes the reading it led to: the page goes
+        back to the unrecognised pages, unread, to be assigned again (and decisions on its answers go too)."""
         with self.transaction() as db:
-            db.execute("UPDATE decisions SET reverted_at = ? WHERE id = ? AND reverted_at IS NULL",
-                       (now(), decision_id))
+            row = db.execute("SELECT kind, page_id, value FROM decisions WHERE id = ? AND reverted_at IS NULL",
+                             (decision_id,)).fetchone()
+            if row is None:
+                return
+            stamp = now()
+            db.execute("UPDATE decisions SET reverted_at = ? WHERE id = ?", (stamp, decision_id))
+            decided = parse_page_decision(row["value"]) if row["kind"] == "page" else None
+            if decided is not None and decided.get("action") == "assign":
+                self._unread_assigned(db, int(row["page_id"]), stamp)
+
+    @staticmethod
+    def _unread_assigned(db: Backend, page_id: int, stamp: str) -> None:
+        page = db.execute("SELECT status, reason FROM pages WHERE id = ?", (page_id,)).fetchone()
+        if page is None or page["status"] not in ("form", "duplicate", "conflict") or \
+                not str(page["reason"] or "").startswith("assigned by hand"):
+            return  # never read under the assignment: nothing to undo but the decision
+        later = db.execute("SELECT id FROM pages WHERE duplicate_of = ?", (page_id,)).fetchone()
+        if later is not None:
+            raise LedgerError(f"page id {later[0]} was scanned later as a repeat of this page, so its reading "
+                              "cannot be undone", "settle the later scan first, or leave this assignment")
+        for table in ("box_measurements", "box_measures", "page_measures", "answers", "comments"):
+            db.execute(f"DELETE FROM {table} WHERE page_id = ?", (page_id,))
+        db.execute("UPDATE decisions SET reverted_at = ? WHERE page_id = ? AND kind IN ('answer', 'comment')"
+                   " AND reverted_at IS NULL", (stamp, page_id))
+        db.execute(
+            "UPDATE pages SET status = 'not_form', reason = ?, form_id = NULL, form_version = NULL, style = NULL,"
+            " paper = NULL, serial = NULL, form_page = NULL, page_count = NULL, serial_issued = NULL,"
+            " duplicate_of = NULL WHERE id = ?",
+            ("a person assigned this page by hand, then undid it: it waits to be assigned again", page_id))
 
     @staticmethod
     def _effective(db: Backend, kind: str, page_id: int, item: str) -> str | None:

@@ -83,3 +83,14 @@ def parse_url(location: str | os.PathLike[str] | LedgerURL) -> LedgerURL:
         raise UsageError(f"the ledger address {mask(text)} uses '{scheme}', which PaperVoice does not know",
                          "give a file name (SQLite) or a postgresql:// address")
     return LedgerURL(text, "sqlite", Path(text))
+
+
+def local_path(location: str | os.PathLike[str] | LedgerURL) -> Path:
+    """Where files that belong beside the ledger go (prints, uploads, the watched-folder state): the SQLite file
+    itself, or for a server ledger a name in the current folder after its database (`survey` ->
+    ./survey-prints/), so every command and page finds them in the same place."""
+    url = parse_url(location)
+    if url.path is not None:
+        return url.path
+    database = urlsplit(url.text).path.strip("/") or "papervoice"
+    return Path.cwd() / f"{database}.db"

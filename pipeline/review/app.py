@@ -54,17 +54,21 @@ from pipeline.ledger import queries as Q
 from pipeline.ledger.store import Ledger
 from pipeline.ledger.url import parse_url
 from pipeline.options import ReviewOptions
-from pipeline.review import views
+from pipeline.review import views, whole_page
 from pipeline.review.safety import LOCAL_HOST_NAMES, host_name, local_path
 
 HERE = Path(__file__).resolve().parent
 
-CSP = ("default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; form-action 'self'; "
+CSP = ("default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'; "
+       "form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 
 
-def create_app(options: ReviewOptions, registry: FormRegistry | None = None) -> Flask:
-    """Build the review app for one ledger; `serve` runs it, tests run it in a thread."""
+def create_app(options: ReviewOptions, registry: FormRegistry | None = None, review_prefix: str = "") -> Flask:
+    """Build the review app for one ledger; `serve` runs it, tests run it in a thread.
+
+    The office app (`pipeline.app`) builds on this one, with review's pages under `review_prefix`.
+    """
     if not options.is_local and not options.token:  # ReviewOptions checks too; never rely on one guard
         raise UsageError(f"refusing to serve the review page on {options.host} without an access token",
                          "add --token SOME-LONG-SECRET, or leave --host at 127.0.0.1")
@@ -91,7 +95,8 @@ def create_app(options: ReviewOptions, registry: FormRegistry | None = None) -> 
     app.context_processor(_context)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(PaperVoiceError, _pv_error)
-    app.register_blueprint(views.bp)
+    app.register_blueprint(views.bp, url_prefix=review_prefix or None)
+    app.register_blueprint(whole_page.bp, url_prefix=review_prefix or None)
     return app
 
 
@@ -222,9 +227,11 @@ def _url(host: str, port: int) -> str:
     return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
 
 
-def serve(options: ReviewOptions, *, ready: Callable[[str], None] | None = None) -> None:
-    """Run the review page until Ctrl-C; prints the address on stderr and opens the browser."""
-    app = create_app(options)
+def serve(options: ReviewOptions, *, ready: Callable[[str], None] | None = None,
+          factory: Callable[[Any], Flask] = create_app, what: str = "Review page") -> None:
+    """Run the review page (or, given its `factory`, the office app) until Ctrl-C; prints the address on stderr
+    and opens the browser."""
+    app = factory(options)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the terminal
     busy = UsageError(f"cannot open the review page on {options.host}:{options.port}: the port is in use",
                       "another program (perhaps another review page) is using it: try --port 8001")
@@ -239,7 +246,7 @@ def serve(options: ReviewOptions, *, ready: Callable[[str], None] | None = None)
         raise UsageError(f"cannot open the review page on {options.host}:{options.port}: {exc.strerror or exc}",
                          "check --host names an address of this computer, or leave it at 127.0.0.1") from exc
     url = _url(_address_for_others(options.host), server.server_port)
-    print(f"Review page: {url}", file=sys.stderr)
+    print(f"{what}: {url}", file=sys.stderr)
     local_url = url
     if options.host in WILDCARD_HOSTS:
         local_url = _url("127.0.0.1" if options.host != "::" else "::1", server.server_port)

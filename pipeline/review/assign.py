@@ -5,14 +5,21 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipeline import constants as C
-from pipeline.form.definition import FormRegistry
+from pipeline.form.definition import Form, FormRegistry
 from pipeline.form.identity import is_valid_serial
-from pipeline.ledger.queries import issued_copy
+from pipeline.form.layout import STYLES, compute_layout
+from pipeline.ledger.queries import copy_seen, issued_copy
 from pipeline.ledger.store import Ledger
 
 #: A number as a person types it: ASCII digits only ('²'.isdigit() is true, but int('²') fails), not absurdly long.
 _NUMBER = re.compile(r"[0-9]{1,6}")
+
+
+def form_pages(form: Form) -> int:
+    """The most pages a copy of this form can have (its print styles may differ)."""
+    if form.adopted is not None:
+        return len(form.adopted.pages)
+    return max(compute_layout(form, paper, style).page_count for style in STYLES for paper in ("a4", "letter"))
 
 
 def parse_assignment(led: Ledger, forms: FormRegistry, data: Any) -> tuple[dict[str, Any] | None, str | None]:
@@ -33,7 +40,12 @@ def parse_assignment(led: Ledger, forms: FormRegistry, data: Any) -> tuple[dict[
     issued = issued_copy(led, serial)
     if issued is not None and issued.form_id != form.id:
         return None, f"Copy {serial} was printed as {issued.form_id}, not {form.id}. Check the copy number."
-    most = issued.pages if issued is not None else C.REVIEW_ASSIGN_MAX_PAGES
+    if issued is None and not copy_seen(led, serial, form.id):
+        # a page read under a copy nobody printed or returned would be a copy of one page, never counted
+        return None, (f"This ledger has no copy {serial}: it was never printed here, and no page of it was scanned. "
+                      "Check the copy number on the other pages of the same return.")
+    most = issued.pages if issued is not None else form_pages(form)
     if not 1 <= page_no <= most:
-        return None, f"Page {page_no} does not exist: this copy has {most} pages."
+        return None, (f"Page {page_no} does not exist: {form.title} has {most} page{'s' if most != 1 else ''}. "
+                      "Enter the number of this page in the form.")
     return {"action": "assign", "form": form.id, "version": form.version, "serial": serial, "page": page_no}, None

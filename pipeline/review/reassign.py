@@ -26,9 +26,21 @@ def read_assigned_page(ledger: Ledger, page_id: int, form_id: str, version: int,
                        registry: FormRegistry, ocr: str = DEFAULT_ENGINE) -> PageResult | None:
     """Read the kept picture of `page_id` as page `page_no` of copy `serial`; record and return the result.
 
-    The copy's style and paper come from the ledger when it issued the serial; otherwise each is tried.
     Returns None when no reading fits (the page stays assigned, for its answers to be entered by hand).
     """
+    result = read_assigned(ledger, page_id, form_id, version, serial, page_no, registry, ocr)
+    if result is not None:
+        ledger.record_reread(page_id, result)
+    return result
+
+
+def read_assigned(ledger: Ledger, page_id: int, form_id: str, version: int, serial: str, page_no: int,
+                  registry: FormRegistry, ocr: str = DEFAULT_ENGINE) -> PageResult | None:
+    """The reading of the kept picture of `page_id` as page `page_no` of copy `serial`, recorded nowhere
+    (review records it with the person's decision, in one transaction: `Ledger.assign_page`).
+
+    The copy's style and paper come from the ledger when it issued the serial; otherwise each is tried.
+    Returns None when no reading fits."""
     page = kept_page(ledger, page_id)
     if page is None or page.image_id is None:
         return None
@@ -54,6 +66,5 @@ def read_assigned_page(ledger: Ledger, page_id: int, form_id: str, version: int,
                                 language=language)
         result = read_page(image, float(C.PAGE_IMAGE_DPI), source, config, identity=identity)
         if result.status == "form" and not result.reason:
-            ledger.record_reread(page_id, result)
             return result
     return None

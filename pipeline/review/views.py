@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from flask import (
@@ -37,10 +37,11 @@ from pipeline.form.definition import Form, FormRegistry
 from pipeline.ledger import open_ledger
 from pipeline.ledger import queries as Q
 from pipeline.ledger.sharing import set_shared, shared_comments
-from pipeline.ledger.store import Ledger
+from pipeline.ledger.store import Ledger, Overtaken
 from pipeline.options import ReviewOptions
+from pipeline.review import overtaken
 from pipeline.review.assign import parse_assignment
-from pipeline.review.safety import local_path, token_matches
+from pipeline.review.safety import LoginLimiter, local_path, token_matches
 from pipeline.text import EXCEL_MAX_CELL_CHARS, clean_text
 from pipeline.vocab import FlagReason, ItemState
 
@@ -61,6 +62,8 @@ class ReviewState:
     options: ReviewOptions
     db: str  # the ledger's address
     forms: FormRegistry
+    logins: LoginLimiter = field(default_factory=lambda: LoginLimiter(
+        C.REVIEW_LOGIN_MAX_PER_CLIENT, C.REVIEW_LOGIN_MAX_TOTAL, C.REVIEW_LOGIN_WINDOW_S))
 
 
 def state() -> ReviewState:
@@ -103,7 +106,15 @@ def login() -> Any:
         return redirect(url_for("review.home"))
     error = None
     if request.method == "POST":  # the CSRF check already ran in the app's guard
+        client = request.remote_addr or "?"
+        wait_s = state().logins.attempt(client)
+        if wait_s:
+            minutes = max(1, round(wait_s / 60))
+            error = (f"Too many tries to sign in. Wait about {minutes} minute{'s' if minutes > 1 else ''}, "
+                     "then try again with the access token from the person who started the page.")
+            return render_template("login.html", error=error), 429
         if token_matches(request.form.get("token", ""), token):
+            state().logins.succeeded(client)
             session.clear()
             session["authed"] = True
             return redirect(local_path(request.args.get("next")) or url_for("review.home"))
@@ -203,11 +214,15 @@ def answer(page_id: int, item: str) -> Any:
         q = Q.answer_question(led, page_id, item) or abort(404, "There is no such question.")
         form = form_for(q.form_id, q.form_version)
         raw = request.form.get("value", "")
-        allowed = {str(v) for v in (form.scale_values if form else range(1, 6))}
+        allowed = {str(v) for v, _ in _choices(form, item)}
         if raw not in allowed and raw != "blank":
-            abort(400, "That answer is not one of the boxes on the form.")
+            abort(400, "That answer is not one of the boxes printed for this question.")
         value = None if raw == "blank" else raw
-        decision_id = led.decide("answer", page_id, item, value, by=_who())
+        try:
+            decision_id = led.decide("answer", page_id, item, value, by=_who(), seen=overtaken.seen_decision())
+        except Overtaken as exc:
+            overtaken.tell(exc, "answer")
+            return redirect(url_for("review.answer", page_id=page_id, item=item, **_scope()))
         _remember(decision_id, f"Saved {'blank' if value is None else value} for {item} on copy {q.serial}.")
         return _after_decision(_scoped_answers(led), q.key, "review.answer", _scope())
     led = ledger()
@@ -218,7 +233,7 @@ def answer(page_id: int, item: str) -> Any:
         items, index = [q], 0
     q = items[index]
     form = form_for(q.form_id, q.form_version)
-    scale = [(p.value, p.label) for p in form.scale] if form else [(v, "") for v in range(1, 6)]
+    scale = list(_choices(form, q.item))
     # Enter accepts the highlighted box: the person's own choice, or an unclear mark's best guess.
     # Never pre-pick for two marks or two disagreeing scans, where any guess would steer the person.
     guessable = q.reason in (FlagReason.UNCERTAIN, FlagReason.POOR_FIT)
@@ -227,6 +242,11 @@ def answer(page_id: int, item: str) -> Any:
         "answer.html", q=q, form=form, scale=scale, statement=form.statement(q.item) if form else "",
         scope=_scope(), focus=focus, later_crops=Q.conflict_crops(led, q.page_id, q.item),
         history=Q.decision_history(led, page_id=q.page_id, item=q.item, limit=20), **_place(items, index))
+
+
+def _choices(form: Form | None, item: str) -> tuple[tuple[int, str], ...]:
+    """The boxes a person may choose for this item (a form not known here: the usual 1 to 5)."""
+    return form.answer_choices(item) if form is not None else tuple((v, "") for v in range(1, 6))
 
 
 # --- comments -----------------------------------------------------------------------------
@@ -255,7 +275,11 @@ def comment(page_id: int, item: str) -> Any:
                            f"{EXCEL_MAX_CELL_CHARS:,}. Shorten it (or keep the full text elsewhere) and save again.")
             text = clean_text(typed).strip()
             said = "Saved the comment"
-        decision_id = led.decide("comment", page_id, item, text, by=_who())
+        try:
+            decision_id = led.decide("comment", page_id, item, text, by=_who(), seen=overtaken.seen_decision())
+        except Overtaken as exc:
+            overtaken.tell(exc, "comment")
+            return redirect(url_for("review.comment", page_id=page_id, item=item))
         share = bool(text) and request.form.get("share") == "1"
         set_shared(led, page_id, item, share, by=_who())
         said += " (fine to share)" if share else ""
@@ -302,10 +326,17 @@ def page(page_id: int) -> Any:
             value, error = parse_assignment(led, state().forms, request.form)
             said = "Assigned by hand" if value else ""
         if value is not None:
-            decision_id = led.decide("page", page_id, "", json.dumps(value, sort_keys=True), by=_who())
-            if value["action"] == "assign":
-                said += _read_assigned(led, page_id, value)
-            _remember(decision_id, f"{said}: {Q.describe_value('page', json.dumps(value))}.")
+            text = json.dumps(value, sort_keys=True)
+            try:
+                if value["action"] == "assign":  # read first, then decision and reading in one transaction
+                    decision_id, read_said = _assign_and_read(led, page_id, value, text, overtaken.seen_decision())
+                    said += read_said
+                else:
+                    decision_id = led.decide("page", page_id, "", text, by=_who(), seen=overtaken.seen_decision())
+            except Overtaken as exc:
+                overtaken.tell(exc, "page")
+                return redirect(url_for("review.page", page_id=page_id))
+            _remember(decision_id, f"{said}: {Q.describe_value('page', text)}.")
             return _after_decision(Q.page_questions(led), q.key, "review.page", {})
     return render_template(
         "page.html", q=q, forms=state().forms.all(), error=error, entered=request.form if error else {},
@@ -313,19 +344,23 @@ def page(page_id: int) -> Any:
         **_place(items, index)), (400 if error else 200)
 
 
-def _read_assigned(led: Ledger, page_id: int, value: dict[str, Any]) -> str:
-    """Read the kept page under its new identity, so its answers join the copy's; says how that went."""
-    from pipeline.review.reassign import read_assigned_page
+def _assign_and_read(led: Ledger, page_id: int, value: dict[str, Any], text: str,
+                     seen: int | bool | None) -> tuple[int, str]:
+    """Read the kept page under its new identity, so its answers join the copy's, then record the person's
+    assignment and that reading together (a crash in between loses both, never one); says how that went."""
+    from pipeline.review.reassign import read_assigned
 
     try:
-        result = read_assigned_page(led, page_id, value["form"], int(value["version"]), value["serial"],
-                                    int(value["page"]), state().forms, ocr=state().options.ocr)
+        result = read_assigned(led, page_id, value["form"], int(value["version"]), value["serial"],
+                               int(value["page"]), state().forms, ocr=state().options.ocr)
     except PaperVoiceError as exc:  # the engine missing and the like: the assignment itself stands
-        return f" (its boxes could not be read: {exc.message})"
+        return (led.decide("page", page_id, "", text, by=_who(), seen=seen),
+                f" (its boxes could not be read: {exc.message})")
+    decision_id, _ = led.assign_page(page_id, text, result, by=_who(), seen=seen)
     if result is None:
-        return " (its boxes could not be read from the picture: enter its answers from the paper)"
+        return decision_id, " (its boxes could not be read from the picture: enter its answers from the paper)"
     flagged = sum(1 for i in result.items if i.state == ItemState.FLAGGED)
-    return f" and read: {len(result.items)} answers" + (f", {flagged} to check" if flagged else "")
+    return decision_id, f" and read: {len(result.items)} answers" + (f", {flagged} to check" if flagged else "")
 
 
 # --- incomplete copies --------------------------------------------------------------------

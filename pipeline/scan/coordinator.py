@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.adopt.copies import flag_doubt, group_copies, is_adopted_unnumbered
+from pipeline.adopt.rescan import KnownCopies, page_marks
 from pipeline.atomic import atomic_write
 from pipeline.errors import ExitCode, InputFileError, PaperVoiceError
 from pipeline.form.definition import FormRegistry
 from pipeline.form.identity import PageIdentity
 from pipeline.ledger import open_ledger
-from pipeline.ledger.queries import effective_answers, effective_comments
+from pipeline.ledger.queries import adopted_copy_marks, effective_answers, effective_comments
 from pipeline.ledger.store import Ledger, foreign_reason
 from pipeline.names import shown
 from pipeline.options import ScanOptions
@@ -129,7 +130,6 @@ class _FileWork:
     unopened: bool = False  # could not even be opened: recorded under its name
     rereads: dict[int, int] = field(default_factory=dict)  # page index -> page id, for kept pages read again
     file_id: int | None = None
-    held: list[PageResult] = field(default_factory=list)  # pages of an adopted copy not yet whole (commit_page)
 
 
 #: What `plan_pages` hands on: a page to read, a page result known without reading, or a file's end.
@@ -174,11 +174,14 @@ def say(message: str, quiet: bool = False) -> None:
         print(message, file=sys.stderr)
 
 
-def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
+def scan(inputs: Sequence[Path], options: ScanOptions,
+         on_page: Callable[[ScanSummary], None] | None = None) -> ScanSummary:
     """Read every page of every input into the ledger; returns what happened.
 
+    `on_page` is told after each page and each file is committed (the office app's live progress).
+
     Raises `UsageError` for inputs that do not exist, `MissingDependencyError` when
-    tesseract or poppler are missing, and `LedgerError` when the ledger cannot be
+    the OCR engine or the PDF renderer is missing, and `LedgerError` when the ledger cannot be
     written.  Unreadable input files never raise: they are recorded and reported.
     """
     started = time.perf_counter()
@@ -199,14 +202,19 @@ def scan(inputs: Sequence[Path], options: ScanOptions) -> ScanSummary:
                 progress.total = len(files)
             reading_started = time.perf_counter()
             work = plan_pages(files, ledger, registry, summary, by_path=workers_see_files(options))
+            held = _Held({f.id: f.adopted.copies for f in registry.all() if f.adopted is not None})
             for owner, result in read_in_order(pool, work, config, in_flight, progress):
                 if result is None:
-                    finish_file(ledger, owner, summary, options)
+                    finish_file(ledger, owner, summary, options, held)
                     progress.file()
                 else:
-                    commit_page(ledger, owner, result, summary, options)
+                    commit_page(ledger, owner, result, summary, options, held)
+                if on_page is not None:
+                    on_page(summary)
                 if options.stop_after_pages is not None and summary.pages >= options.stop_after_pages:
                     raise KeyboardInterrupt  # tests: an interruption at a chosen point
+            if held.pages or held.ended:
+                release_held(ledger, held, summary, options)
             summary.reading_seconds = time.perf_counter() - reading_started
             summary.answers_open = sum(1 for a in effective_answers(ledger) if a.open)
             summary.comments_open = sum(1 for c in effective_comments(ledger, written_only=True) if c.open)
@@ -260,10 +268,12 @@ def workers_see_files(options: ScanOptions) -> bool:
 
 def check_dependencies(options: ScanOptions) -> None:
     """Fail before reading anything if an external program is missing."""
+    from pipeline.errors import MissingDependencyError
     from pipeline.scan.ocr import check_engine
-    from pipeline.tools import poppler
+    from pipeline.tools import pdfium
 
-    poppler.check_poppler()
+    if not pdfium.available():
+        raise MissingDependencyError("pypdfium2 (needed to read PDF files) is not installed", pdfium.INSTALL_ADVICE)
     check_engine(options.ocr)
 
 
@@ -416,47 +426,109 @@ def read_in_order(pool: Executor, work: Iterator[_Planned], config: ReaderConfig
         yield owner, result
 
 
-def commit_page(ledger: Ledger, owner: _FileWork, r: PageResult, summary: ScanSummary, options: ScanOptions) -> None:
-    """One page into the ledger, in its own transaction, in input order.
+@dataclass
+class _Held:
+    """Pages of adopted copies not yet whole, with the file each came from.
 
-    Returns of adopted forms carry no serial and only their order in the file says which pages make one copy,
-    so from a copy's first page on, pages are held (native ones too, to keep the ledger's pages a prefix of the
-    file for resuming) until that copy is whole or the next one starts; then the copy gets its ledger number
-    and the held pages go in.  An interruption loses only the held pages, which the next run reads again."""
-    if owner.held or (not owner.rereads and is_adopted_unnumbered(r)):
-        if owner.held and is_adopted_unnumbered(r) and len(group_copies([*owner.held, r])) > 1:
-            release_held(ledger, owner, summary, options)
-        owner.held.append(r)
-        copies = group_copies(owner.held)
-        if len(copies) == 1 and len(copies[0].members) >= copies[0].pages:
-            release_held(ledger, owner, summary, options)
+    Returns of adopted forms carry no serial of ours, so the pages that make one copy are told by a code of
+    their own, the form's word on how copies arrive, or their order (`adopt.copies`).  From a copy's first
+    page on, pages are held until that copy is whole or the next one starts; then the copy gets its ledger
+    number (or the number of the copy it is a re-scan of) and the held pages go in, each under its own file.
+    When every file is a single page (a scanner that writes one image per page), the order runs on from file
+    to file: a file's end is then recorded once its page is in."""
+
+    arrival: dict[str, str]
+    pages: list[tuple[_FileWork, PageResult]] = field(default_factory=list)
+    ended: list[_FileWork] = field(default_factory=list)  # files whose end came while their pages were held
+    doubt_before: bool = False  # the last copy released was a guess: the next one's start is one too
+    known: KnownCopies = field(default_factory=KnownCopies)
+    loaded: set[str] = field(default_factory=set)
+
+    def results(self) -> list[PageResult]:
+        return [r for _, r in self.pages]
+
+
+def commit_page(ledger: Ledger, owner: _FileWork, r: PageResult, summary: ScanSummary, options: ScanOptions,
+                held: _Held) -> None:
+    """One page into the ledger, in its own transaction, in input order (adopted copies' pages held first:
+    see `_Held`; native pages held behind them too, so the ledger's pages stay a prefix of each file for
+    resuming).  An interruption loses only the held pages, which the next run reads again."""
+    if held.pages and held.pages[-1][0] is not owner and not _runs_on(held.pages[-1][0], owner):
+        release_held(ledger, held, summary, options)
+    adopted = is_adopted_unnumbered(r)
+    if held.pages or adopted:
+        # a page with a sheet code joins its copy wherever it is; an uncoded one starting a new copy ends the last
+        if held.pages and adopted and not r.sheet_code and len(group_copies([*held.results(), r], held.arrival,
+                                                                            held.doubt_before)) > 1:
+            release_held(ledger, held, summary, options)  # r starts the next copy
+        held.pages.append((owner, r))
+        results = held.results()
+        copies = group_copies(results, held.arrival, held.doubt_before)
+        if copies and all(len({results[m].identity.page for m in c.members}) >= c.pages  # type: ignore[union-attr]
+                          for c in copies):
+            release_held(ledger, held, summary, options)
         return
-    if owner.rereads and is_adopted_unnumbered(r):
-        r = number_copies(ledger, owner, [r])[0]  # a kept page read again alone: a copy of its own
     record_page(ledger, owner, r, summary, options)
 
 
-def release_held(ledger: Ledger, owner: _FileWork, summary: ScanSummary, options: ScanOptions) -> None:
-    """The held pages of one adopted copy (and the pages between them) numbered and committed, in order."""
-    held, owner.held = owner.held, []
-    for r in number_copies(ledger, owner, held):
+def _runs_on(before: _FileWork, after: _FileWork) -> bool:
+    """A copy's pages may run on from one file into the next only when each file is one page."""
+    return before.expected_pages == 1 and after.expected_pages == 1 and bool(before.rereads) == bool(after.rereads)
+
+
+def release_held(ledger: Ledger, held: _Held, summary: ScanSummary, options: ScanOptions) -> None:
+    """The held pages numbered as copies and committed, in order; then the ends of the files they came from."""
+    pages = held.pages
+    held.pages = []
+    results = number_copies(ledger, held, [r for _, r in pages])
+    for (owner, _), r in zip(pages, results, strict=True):
         record_page(ledger, owner, r, summary, options)
+    ended, held.ended = held.ended, []
+    for done in ended:
+        finish_file(ledger, done, summary, options, held)
 
 
-def number_copies(ledger: Ledger, owner: _FileWork, results: list[PageResult]) -> list[PageResult]:
-    """Each adopted copy among `results` gets a new ledger number; a copy whose grouping is a guess is flagged."""
+def number_copies(ledger: Ledger, held: _Held, results: list[PageResult]) -> list[PageResult]:
+    """Each adopted copy among `results` gets its ledger number: the copy its sheet code or its ink says it
+    is a re-scan of, else a new one; a copy whose grouping is a guess is flagged."""
     results = list(results)
-    for copy in group_copies(results):
+    copies = group_copies(results, held.arrival, held.doubt_before)
+    for copy in copies:
         first = results[copy.members[0]].identity
         assert first is not None
-        serial = ledger.issue_serials(copy.form, copy.version, first.style, first.paper, copy.pages, 1,
-                                      output=f"adopted return: {owner.info.path}")[0]
+        output = f"adopted return: {results[copy.members[0]].source.path}"
+        doubt = copy.doubt
+        marks = {results[n].identity.page: page_marks(results[n]) for n in copy.members}  # type: ignore[union-attr]
+        if copy.code:
+            serial = ledger.adopted_copy_serial(copy.form, copy.code, copy.version, first.style, first.paper,
+                                                copy.pages, output)
+        else:
+            _load_known(ledger, held, copy.form)
+            again, weak = held.known.same_paper(copy.form, marks)
+            doubt = "; ".join(x for x in (doubt, weak) if x)
+            serial = again or ledger.issue_serials(copy.form, copy.version, first.style, first.paper, copy.pages, 1,
+                                                   output=output)[0]
+        for page, page_mark in marks.items():
+            held.known.add(copy.form, serial, page, page_mark)
         for n in copy.members:
             r = results[n]
             assert r.identity is not None
             r = replace(r, identity=replace(r.identity, serial=serial))
-            results[n] = flag_doubt(r, copy.doubt) if copy.doubt else r
+            results[n] = flag_doubt(r, doubt) if doubt else r
+    if copies:
+        held.doubt_before = bool(copies[-1].doubt) and not copies[-1].code
     return results
+
+
+def _load_known(ledger: Ledger, held: _Held, form: str) -> None:
+    if form in held.loaded:
+        return
+    held.loaded.add(form)
+    pages: dict[tuple[str, int], dict[tuple[str, int], tuple[str, float]]] = {}
+    for serial, page, item, value, state, coverage in adopted_copy_marks(ledger, form):
+        pages.setdefault((serial, page), {})[(item, value)] = (state, coverage)
+    for (serial, page), marks in pages.items():
+        held.known.add(form, serial, page, marks)
 
 
 def record_page(ledger: Ledger, owner: _FileWork, r: PageResult, summary: ScanSummary, options: ScanOptions) -> None:
@@ -491,10 +563,14 @@ def record_page(ledger: Ledger, owner: _FileWork, r: PageResult, summary: ScanSu
         atomic_write(options.debug_dir / f"{stem}-p{r.source.index + 1:03d}.png", r.debug_png)
 
 
-def finish_file(ledger: Ledger, done: _FileWork, summary: ScanSummary, options: ScanOptions) -> None:
-    """A file's end: it is complete in the ledger (or recorded as failed, under its name if it never opened)."""
-    if done.held:
-        release_held(ledger, done, summary, options)
+def finish_file(ledger: Ledger, done: _FileWork, summary: ScanSummary, options: ScanOptions, held: _Held) -> None:
+    """A file's end: it is complete in the ledger (or recorded as failed, under its name if it never opened).
+    A one-page file whose page is held (its copy may run on into the next file) ends once that page is in."""
+    if any(owner is done for owner, _ in held.pages):
+        if done.expected_pages == 1 and not done.error:
+            held.ended.append(done)
+            return
+        release_held(ledger, held, summary, options)
     if done.rereads:
         return
     if done.unopened:

@@ -488,8 +488,10 @@ def decide_item(item: str, boxes: Sequence[BoxReading], crop_png: bytes = b"") -
         unclear = []
     summary = ", ".join(f"{b.value}:{b.state}" for b in boxes if b.state != "empty") or "all empty"
     if len(marked) >= 2:
-        values = " and ".join(str(b.value) for b in marked)
-        return ItemReading(item, None, "flagged", FlagReason.MULTIPLE, f"boxes {values} are both marked",
+        shown = [str(b.value) for b in marked]
+        values = ", ".join(shown[:-1]) + " and " + shown[-1]
+        both = "both" if len(shown) == 2 else "all"
+        return ItemReading(item, None, "flagged", FlagReason.MULTIPLE, f"boxes {values} are {both} marked",
                            C.ITEM_MULTIPLE_CONFIDENCE, crop_png)
     outside = outside_mark(boxes, marked[0] if len(marked) == 1 else None)
     if outside:

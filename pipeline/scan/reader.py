@@ -110,6 +110,10 @@ def read_page(image: np.ndarray, dpi: float, source: PageSource, config: ReaderC
     result = _read(image, dpi, source, config, identity, stages)
     stages.done("other")
     result.stage_seconds = dict(stages.seconds)
+    # the page's own resolution, not the one it was read at (finer scans are reduced first); an adopted page's
+    # resolution is the one its print was found at, which a wrong dpi in the file does not decide
+    reduced = C.READ_MAX_DPI / dpi if dpi > C.READ_MAX_DPI * C.READ_DOWNSCALE_SLACK else 1.0
+    result.dpi = round(result.dpi / reduced, 1) if result.dpi else dpi
     result.seconds = round(time.perf_counter() - started, 4)
     return result
 

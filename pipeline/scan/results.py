@@ -113,6 +113,7 @@ class PageResult:
     items: list[ItemReading] = field(default_factory=list)
     comments: list[CommentReading] = field(default_factory=list)
     bitonal: bool = False  # scanned in black and white: a decision input of the lost-marks sign (reclassify)
+    sheet_code: str = ""  # an adopted return's own per-sheet code (barcode/QR the blank lacks): its copy
     image_png: bytes = b""  # kept for pages a person must look at (not a form, unreadable)
     debug_png: bytes = b""
     seconds: float = 0.0  # (whether a second scan repeats a first is the ledger's rule: ledger.records)

@@ -176,9 +176,12 @@ def _mark(draw: ImageDraw.ImageDraw, box: tuple[float, float, float, float], sty
 
 
 def fill_return(blank: list[Image.Image], questions: list[TruthQuestion], spec: ForeignSpec, seed: int,
-                dpi: float = 200.0) -> tuple[list[np.ndarray], dict[tuple[str, int], str], list[int]]:
+                dpi: float = 200.0, one_sheet: bool = False, sheet_code: str = ""
+                ) -> tuple[list[np.ndarray], dict[tuple[str, int], str], list[int]]:
     """A filled-in, scanned copy: page images at `dpi`, the truth per (question, value), each page's quarter
-    turns."""
+    turns.  `one_sheet`: the copy's pages go through the scanner together (the two sides of one sheet, or a
+    stapled copy), so they share one turn; otherwise each page is turned on its own.  `sheet_code`: a QR code
+    printed on every page of this copy only (as SDAPS and queXF stamp a questionnaire id per copy)."""
     rng = np.random.default_rng(seed)
     pages = [p.copy() for p in blank]
     draws = [ImageDraw.Draw(p) for p in pages]
@@ -205,18 +208,34 @@ def fill_return(blank: list[Image.Image], questions: list[TruthQuestion], spec: 
             elif st == "filled-to-cancel":
                 _mark(draw, b, "cross", px_per_pt, rng, spec.shape)
                 _mark(draw, b, "fill", px_per_pt, rng, spec.shape)
-    out, turns = [], []
+    out: list[np.ndarray] = []
+    turns: list[int] = []
     for n, page in enumerate(pages):
+        if sheet_code:
+            _stamp_code(page, sheet_code)
         if rng.random() < 0.5:  # a date stamp where the blank has nothing
             stamp = ImageDraw.Draw(page)
             x, y = int(rng.integers(1500, 2100)), int(rng.integers(60, 180))
             stamp.rectangle([x, y, x + 420, y + 110], outline=60, width=6)
             stamp.text((x + 20, y + 25), "RECEIVED 12 MAR", fill=60, font=_font(14))
         k = int(rng.choice([0, 0, 0, 2, 1, 3], p=[0.3, 0.3, 0.15, 0.15, 0.05, 0.05]))
+        if one_sheet and turns:
+            k = turns[0]
         out.append(_scan(np.asarray(page), rng, dpi, k))
         turns.append(k)
         del n
     return out, truth, turns
+
+
+def _stamp_code(page: Image.Image, text: str) -> None:
+    """A QR code in the page's bottom-right margin, where the blanks print nothing."""
+    import zxingcpp
+
+    code = np.asarray(zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode).to_image(scale=1,
+                                                                                            add_quiet_zones=True))
+    side = 170  # px at 300 dpi: about 14 mm
+    symbol = Image.fromarray(code.astype(np.uint8)).resize((side, side), Image.Resampling.NEAREST)
+    page.paste(symbol, (page.width - side - 90, page.height - side - 70))
 
 
 def _scan(page: np.ndarray, rng: np.random.Generator, dpi: float, quarter_turns: int) -> np.ndarray:

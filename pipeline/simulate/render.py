@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -17,8 +18,14 @@ from pipeline.simulate.world import PRINT_DPI
 def render_pdf_pages(pdf: Path | bytes, first: int, last: int, dpi: int = PRINT_DPI) -> list[np.ndarray]:
     """Pages `first`..`last` (1-based, inclusive) of a PDF as grey arrays, rendered by poppler's pdftoppm.
 
-    One pdftoppm call per range: its start-up and PDF parse cost more than a page.
+    One pdftoppm call per range: its start-up and PDF parse cost more than a page.  Without poppler (a
+    machine set up with pip alone) PDFium draws them: the figures in the README were made with poppler.
     """
+    if shutil.which("pdftoppm") is None:
+        from pipeline.tools import pdfium
+
+        data = pdf if isinstance(pdf, bytes) else Path(pdf).read_bytes()
+        return [pdfium.render_page(data, dpi, n) for n in range(first, last + 1)]
     with tempfile.TemporaryDirectory(prefix="pv-render-") as tmp:
         if isinstance(pdf, bytes):
             path = Path(tmp) / "in.pdf"

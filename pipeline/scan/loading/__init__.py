@@ -9,7 +9,7 @@ Scanner PDFs usually hold one picture per page (a JPEG, a CCITT Group 4 fax
 image or a Flate bitmap drawn over the whole page).  That picture is used as it
 is, at its own resolution: rendering it again would only resample it.  Every
 other PDF page (a freshly generated form, a page with several pictures) is
-rendered by poppler at RENDER_DPI in the worker.
+rendered by PDFium (pypdfium2) at RENDER_DPI in the worker.
 
 Everything that can go wrong with an input becomes an `InputFileError` (or its
 subclass `PageError` for one page of a file) whose message names the file and

@@ -86,10 +86,10 @@ def decode_page(job: PageJob, min_dpi: float | None = None) -> tuple[np.ndarray,
 
     Handles CMYK JPEG, 16-bit and alpha PNG (alpha composited on white, as the
     page would look printed), palette and 1-bit pictures, and orientation;
-    "pdf" jobs are rendered by poppler at RENDER_DPI.  The pixel limit is
+    "pdf" jobs are rendered by PDFium (the pypdfium2 wheel) at RENDER_DPI.  The pixel limit is
     enforced again here (the job may come from anywhere).  When the file states
     no usable resolution, see `estimate_dpi`.  Raises PageError (an
-    InputFileError) for a damaged picture, MissingDependencyError when poppler
+    InputFileError) for a damaged picture, MissingDependencyError when pypdfium2
     is absent.
 
     `min_dpi`: the finest resolution the reader needs; a JPEG finer than twice it is decoded straight at a
@@ -215,7 +215,7 @@ def _settle_dpi(grey: np.ndarray, dpi_x: float | None, dpi_y: float | None, name
 def _render(job: PageJob) -> tuple[np.ndarray, float]:
     import pikepdf
 
-    from pipeline.tools import poppler
+    from pipeline.tools import pdfium
 
     name, index = job.source.path, job.source.index
     try:
@@ -231,7 +231,7 @@ def _render(job: PageJob) -> tuple[np.ndarray, float]:
     if problem:
         raise PageError(name, index, problem, "scan the paper again as A4 or Letter")
     try:
-        grey = poppler.render_page(job.data, C.RENDER_DPI)
+        grey = pdfium.render_page(job.data, C.RENDER_DPI)
     except ExternalProgramError as exc:
         raise PageError(name, index, exc.message, exc.advice) from exc
     return grey, float(C.RENDER_DPI)

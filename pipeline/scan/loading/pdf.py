@@ -299,7 +299,7 @@ def _single_image_job(name: str, index: int, page: Any, box: tuple[float, float,
     except _MissingPart as exc:
         raise PageError(name, index, f"the page is damaged: {exc}", _RESCAN) from exc
     except (pikepdf.PdfError, ValueError, TypeError, AttributeError, KeyError):
-        return None  # content we cannot follow: poppler will draw it (or say why not)
+        return None  # content we cannot follow: PDFium will draw it (or say why not)
     if not drawn or len(drawn) != 1:
         return None
     image, ctm = drawn[0]
@@ -310,7 +310,7 @@ def _single_image_job(name: str, index: int, page: Any, box: tuple[float, float,
     if image.get("/ImageMask") or image.get("/SMask") is not None or image.get("/Mask") is not None:
         return None
     if image.get("/Decode") is not None:
-        return None  # inverted or remapped samples: let poppler apply the mapping
+        return None  # inverted or remapped samples: let PDFium apply the mapping
 
     x0, y0, x1, y1 = box
     pw, ph = x1 - x0, y1 - y0

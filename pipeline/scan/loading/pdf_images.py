@@ -75,7 +75,7 @@ def _image_bytes(image: Any) -> bytes | None:
             else:
                 pil.save(buf, format="PNG", compress_level=1)
             return buf.getvalue()
-    except Exception:  # a picture pikepdf cannot unpack is still worth a try by poppler
+    except Exception:  # a picture pikepdf cannot unpack is still worth a try by PDFium
         return None
     return None
 

@@ -41,7 +41,9 @@ def _printable() -> list[Form]:
 
 
 def _prints_dir() -> Path:
-    db = local_path(views.state().db)
+    """Beside the ledger, as an absolute path: Flask's send_file takes a relative one as relative to the
+    package, not to the folder the app was started in (`--db survey.db` gave a server error on download)."""
+    db = local_path(views.state().db).resolve()
     return db.with_name(db.stem + "-prints")
 
 

@@ -9,6 +9,8 @@ anything is printed or scanned.
 from __future__ import annotations
 
 import re
+import site
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,21 @@ FORM_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,47}$")
 AUDIENCES = ("person", "practitioner", "team", "parent", "organisation", "other")
 SCALE_VALUE_LIMIT = 999  # a point's number is stored and exported as a small integer: bounded where it is read
 
-#: Bundled forms live next to the package in a source checkout.
-BUNDLED_FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
+def _bundled_forms_dir() -> Path:
+    """Where the forms PaperVoice ships are: `forms/` beside the package in a source checkout (and an editable
+    install); in an installed wheel, `<prefix>/share/papervoice/forms`, where pyproject's data-files put them
+    (a plain `pip install` used to find no forms at all)."""
+    checkout = Path(__file__).resolve().parents[2] / "forms"
+    if checkout.is_dir():
+        return checkout
+    for base in (sys.prefix, site.getuserbase()):
+        installed = Path(base) / "share" / "papervoice" / "forms"
+        if installed.is_dir():
+            return installed
+    return checkout
+
+
+BUNDLED_FORMS_DIR = _bundled_forms_dir()
 
 
 @dataclass(frozen=True)

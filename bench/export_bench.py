@@ -160,7 +160,7 @@ def child(db: str, out: str, mode: str = "workbook") -> None:
     where = Path(out).parent
     stats = {"sav": where / "bench.sav", "dta": where / "bench.dta", "r_dir": where / "R"} if mode != "workbook" else {}
     start = time.perf_counter()
-    export_files(ExportOptions(output=Path(out) if mode != "stats" else None, db=Path(db), **stats))
+    export_files(ExportOptions(output=Path(out) if mode != "stats" else None, db=db, **stats))  # a file or postgresql://
     seconds = time.perf_counter() - start
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     print(json.dumps({"seconds": seconds, "peak_rss_mb": me.ru_maxrss / 1024,

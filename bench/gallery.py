@@ -20,7 +20,7 @@ import numpy as np
 
 from pipeline.form.definition import FormRegistry
 from pipeline.form.layout import Layout, compute_layout
-from pipeline.ledger.gallery import cut_box, sheet
+from pipeline.scan.gallery import cut_box, sheet
 
 MEASURES = ("coverage", "faint", "solid", "darkness", "spill", "match")
 TILE_PX = 96

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.errors import ExitCode, PaperVoiceError
+from pipeline.ledger.url import default_ledger, mask
 from pipeline.names import shown
 from pipeline.options import (
-    DEFAULT_DB,
     OCR_ENGINES,
     ExportOptions,
     ReportOptions,
@@ -154,7 +154,7 @@ def cmd_layout(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from pipeline.form.generate import generate
-    from pipeline.ledger.store import Ledger
+    from pipeline.ledger import open_ledger
 
     if args.copies < 1 or args.copies > 100_000:
         raise_usage(f"--copies must be from 1 to 100000, not {args.copies}", "use e.g. --copies 50")
@@ -167,7 +167,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             "examples, page footer) prints in English.")
     if form.translation_status:
         say(f"Note: {form.path.name if form.path else form.id}: {form.translation_status}.")
-    with Ledger(args.db) as ledger:
+    with open_ledger(args.db) as ledger:
         result = generate(form, args.copies, Path(args.output), ledger=ledger, paper=args.paper,
                           style=style,
                           manifest=Path(args.manifest) if args.manifest else None,
@@ -178,7 +178,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     pages = "1 page" if result.pages == 1 else f"{result.pages} pages"
     labelled = f', labelled "{result.label}"' if result.label else ""
     say(f"Wrote {shown(result.output)}: {copies} of {form.id} v{form.version}{labelled}, {pages} ({serials}, "
-        f"recorded in {shown(args.db)}).")
+        f"recorded in {ledger.shown}).")
     if result.manifest:
         say(f"Manifest: {shown(result.manifest)}")
     print(result.output)
@@ -210,7 +210,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if not args.inputs and not args.retry:
         raise_usage("scan needs the files or folders to read", "e.g. papervoice scan returns/ (or --retry to read "
                     "again the pages kept until their form is defined)")
-    options = ScanOptions(db=Path(args.db), jobs=args.jobs, ocr=args.ocr,
+    options = ScanOptions(db=args.db, jobs=args.jobs, ocr=args.ocr,
                           debug_dir=Path(args.debug_dir) if args.debug_dir else None, quiet=args.quiet,
                           dask_scheduler=args.dask_scheduler, shared_storage=args.shared_storage,
                           forms_dirs=_forms_dirs(args), retry=args.retry)
@@ -226,13 +226,13 @@ def _path(value: str | None) -> Path | None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from pipeline.export.workbook import export_files
-    from pipeline.ledger.store import Ledger
+    from pipeline.ledger import open_ledger
 
-    options = ExportOptions(output=_path(args.output), db=Path(args.db), form=args.form, csv_dir=_path(args.csv),
+    options = ExportOptions(output=_path(args.output), db=args.db, form=args.form, csv_dir=_path(args.csv),
                             sav=_path(args.sav), dta=_path(args.dta), r_dir=_path(args.r),
                             no_images=args.no_images)
     registry = _registry(args)
-    with Ledger(options.db, readonly=True) as ledger:
+    with open_ledger(options.db, readonly=True) as ledger:
         undefined = [(f, v) for f, v in ledger.forms_seen()
                      if registry.find(f, v) is None and (options.form is None or f == options.form)]
     for form_id, version in undefined:
@@ -250,7 +250,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from pipeline.report.summary import write_report
 
-    options = ReportOptions(output=Path(args.output), db=Path(args.db), form=args.form, large_print=args.large_print,
+    options = ReportOptions(output=Path(args.output), db=args.db, form=args.form, large_print=args.large_print,
                             title=args.title)
     path = write_report(options, registry=_registry(args))
     say(f"Wrote {shown(path)}: the summary of results" + (" in large print" if args.large_print else "")
@@ -262,20 +262,23 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_review(args: argparse.Namespace) -> int:
     from pipeline.review.app import serve
 
-    serve(ReviewOptions(db=Path(args.db), host=args.host, port=args.port, token=args.token,
+    serve(ReviewOptions(db=args.db, host=args.host, port=args.port, token=args.token,
                         open_browser=not args.no_browser, ocr=args.ocr, forms_dirs=_forms_dirs(args)))
     return 0
 
 
 def cmd_app(args: argparse.Namespace) -> int:
     from pipeline.app.server import serve_app
-    from pipeline.ledger.store import Ledger
+    from pipeline.ledger import open_ledger
+    from pipeline.ledger.url import parse_url
     from pipeline.options import AppOptions
 
-    db = Path(args.db)
-    if not db.exists():  # the office starts here: a new survey's ledger is made, not asked for
-        Ledger(db).close()
-        say(f"Started a new ledger: {shown(db)}")
+    db = args.db
+    address = parse_url(db)
+    if address.path is None or not address.path.exists():  # the office starts here: a new ledger is made
+        with open_ledger(db) as ledger:
+            if address.path is not None:
+                say(f"Started a new ledger: {ledger.shown}")
     serve_app(AppOptions(db=db, host=args.host, port=args.port, token=args.token, open_browser=not args.no_browser,
                          ocr=args.ocr, forms_dirs=_forms_dirs(args), jobs=args.jobs,
                          watch=Path(args.watch).expanduser().resolve() if args.watch else None,
@@ -286,7 +289,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from pipeline.ledger.status import format_status, reconcile
 
-    report = reconcile(Path(args.db))
+    report = reconcile(args.db)
     print(json.dumps(report, indent=2) if args.json else format_status(report))
     return 0
 
@@ -294,23 +297,22 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from pipeline.ledger.check import check_ledger
 
-    problems = check_ledger(Path(args.db))
+    problems = check_ledger(args.db)
     if args.json:
         print(json.dumps({"ok": not problems, "problems": problems}, indent=2))
     elif problems:
         for p in problems:
             print(f"problem: {p}")
     else:
-        print(f"{args.db}: ledger OK")
+        print(f"{mask(args.db)}: ledger OK")
     return int(ExitCode.LEDGER) if problems else 0
 
 
 def cmd_erase(args: argparse.Namespace) -> int:
-    from pipeline.ledger import erase
-    from pipeline.ledger.store import Ledger
+    from pipeline.ledger import erase, open_ledger
 
     if args.list:
-        with Ledger(args.db, readonly=True) as ledger:
+        with open_ledger(args.db, readonly=True) as ledger:
             for entry in erase.erasures(ledger):
                 print(entry.describe())
         return 0
@@ -319,7 +321,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
                     "e.g. papervoice erase 000123X --yes  (or --list to see past erasures)")
     if args.serial and args.images_older_than is not None:
         raise_usage("give a serial or --images-older-than, not both", "run erase once for each")
-    with Ledger(args.db) as ledger:
+    with open_ledger(args.db) as ledger:
         if not args.yes:
             if args.serial:
                 pages = erase.copy_pages(ledger, args.serial.strip().upper())
@@ -345,7 +347,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if not 1 <= args.copies <= 10_000:  # per form and style: 10,000 already makes tens of thousands of pages
         raise_usage(f"--copies must be from 1 to 10000, not {args.copies}", "use e.g. --copies 5")
     # simulated copies count as printed for good: never in a real ledger unless --db says so
-    db = Path(args.db) if args.db else Path(args.output_dir) / "simulated.db"
+    db = args.db if args.db else str(Path(args.output_dir) / "simulated.db")
     spec = SimulationSpec(forms=tuple(args.form), copies=args.copies, seed=args.seed, db=db,
                           output_dir=Path(args.output_dir), blank_comments=args.blank_comments,
                           variety=args.variety)
@@ -357,23 +359,51 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ledger_copy(args: argparse.Namespace) -> int:
+    from pipeline.ledger.copy import copy_ledger
+
+    report = copy_ledger(args.source, args.target, replace=args.force, backup=args.backup)
+    rows = ", ".join(f"{n} {table}" for table, n in report.rows.items() if n)
+    say(f"Copied {report.source} to {report.target}: {rows or 'an empty ledger'}.")
+    if args.backup:
+        say(f"{report.target} is a backup: it will not print new copies; {report.source} carries on.")
+    else:
+        say(f"From now on use --db {report.target}: {report.source} is marked as moved and will not print new "
+            "copies (its serials would repeat the ones printed with the new ledger).")
+    return 0
+
+
+def cmd_ledger_claim(args: argparse.Namespace) -> int:
+    from pipeline.ledger import open_ledger
+    from pipeline.ledger.stations import claim
+
+    with open_ledger(args.db) as ledger, ledger.transaction() as db:
+        claim(db)
+        shown_db = ledger.shown
+    say(f"{shown_db} may print new copies again. Make sure no other copy of this ledger prints: two ledgers with "
+        "the same survey would give two people the same serial.")
+    return 0
+
+
 def cmd_reclassify(args: argparse.Namespace) -> int:
     from pipeline.errors import LedgerError
-    from pipeline.ledger.reclassify import format_reclassified, reclassify
-    from pipeline.ledger.store import Ledger
+    from pipeline.ledger import open_ledger
+    from pipeline.ledger.url import parse_url
+    from pipeline.scan.reclassify import format_reclassified, reclassify
 
-    if not Path(args.db).exists():
-        raise LedgerError(f"no ledger at {args.db}", "pass the ledger you scanned into with --db")
-    with Ledger(Path(args.db)) as ledger:
+    address = parse_url(args.db)
+    if address.path is not None and not address.path.exists():
+        raise LedgerError(f"no ledger at {address.shown}", "pass the ledger you scanned into with --db")
+    with open_ledger(args.db) as ledger:
         result = reclassify(ledger, apply=args.apply)
     print(json.dumps(result.as_dict(), indent=2) if args.json else format_reclassified(result, args.limit))
     return 0
 
 
 def cmd_gallery(args: argparse.Namespace) -> int:
-    from pipeline.ledger.gallery import write_gallery
+    from pipeline.scan.gallery import write_gallery
 
-    pages = write_gallery(Path(args.db), Path(args.output), per_state=args.limit, registry=_registry(args))
+    pages = write_gallery(args.db, Path(args.output), per_state=args.limit, registry=_registry(args))
     say(f"Wrote the box gallery to {args.output} ({plural(len(pages) - 1, 'sheet')}); open index.html")
     for page in pages:
         print(page)
@@ -386,7 +416,8 @@ def raise_usage(message: str, advice: str) -> None:
     raise UsageError(message, advice)
 
 
-DB_HELP = "the ledger file (default: ./papervoice.db)"
+DB_HELP = ("the ledger: a file (SQLite), sqlite:///FILE or postgresql://USER@HOST/DB for several stations "
+           "(default: $PAPERVOICE_DB, else ./papervoice.db)")
 
 
 _Add = Callable[..., argparse.ArgumentParser]
@@ -409,10 +440,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     _form_commands(add)
     _reading_commands(add)
+    _ledger_commands(add)
     _tuning_commands(add)
     return parser
 
 
+def _ledger_commands(add: _Add) -> None:
+    """Moving a ledger between SQLite and PostgreSQL, and vouching for a moved one."""
+    group = add("ledger", "copy a ledger between a file and a PostgreSQL server, and other ledger chores",
+                forms_dirs=False)
+    sub = group.add_subparsers(dest="ledger_command", metavar="ACTION")
+    p = sub.add_parser("copy", help="copy every serial, page, image and decision of SRC into DST (SQLite or "
+                                    "PostgreSQL, either way)", allow_abbrev=False)
+    p.add_argument("source", metavar="SRC", help="the ledger to copy: a file or postgresql://...")
+    p.add_argument("target", metavar="DST", help="where to: a new file, or an empty PostgreSQL database")
+    p.add_argument("--force", action="store_true", help="replace everything a non-empty DST holds")
+    p.add_argument("--backup", action="store_true",
+                   help="DST is a backup: SRC carries on printing, DST will not (default: DST carries on)")
+    p.set_defaults(func=cmd_ledger_copy, parser=p)
+    p = sub.add_parser("claim", help="this ledger was moved (not copied): let it print new copies again",
+                       allow_abbrev=False)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
+    p.set_defaults(func=cmd_ledger_claim, parser=p)
 def _language_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--style", choices=["standard", "large-print", "easy-read"], default=None,
                    help="standard (default), large-print (as --large-print) or easy-read (a picture beside each "
@@ -428,7 +477,7 @@ def _tuning_commands(add: _Add) -> None:
     """Judging and retuning the mark thresholds from what the ledger keeps, without scanning again."""
     p = add("reclassify", "decide every box again from its stored measures (after a change of thresholds) and "
             "say what changes; nothing is written without --apply", forms_dirs=False)
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--apply", action="store_true", help="write the new answers into the ledger")
     p.add_argument("--limit", type=int, default=50, help="changed answers listed (default 50; all are counted)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -436,7 +485,7 @@ def _tuning_commands(add: _Add) -> None:
 
     p = add("gallery", "draw every box of the ledger, grouped by decision and sorted by how close it came to "
             "another, for tuning thresholds by eye")
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for index.html and the sheets")
     p.add_argument("--limit", type=int, default=240, help="boxes shown per decision, closest calls first")
     p.set_defaults(func=cmd_gallery)
@@ -470,7 +519,7 @@ def _form_commands(add: _Add) -> None:
     p.add_argument("--large-print", action="store_true")
     _language_options(p)
     p.add_argument("--paper", choices=["a4", "letter"], default="a4")
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--manifest", metavar="OUT.csv", help="write serial,pdf_page,form_page for every PDF page")
     p.add_argument("--label", metavar="TEXT",
                    help='a team, site or batch for these copies (e.g. "North team"); every export carries it')
@@ -484,7 +533,7 @@ def _reading_commands(add: _Add) -> None:
     p.add_argument("--retry", action="store_true",
                    help="also read again the pages kept because their form was not defined, from the files the "
                         "ledger names (use with --forms-dir)")
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--jobs", type=int, default=default_jobs(), help="pages read at once (default: all cores)")
     p.add_argument("--ocr", choices=OCR_ENGINES, default=DEFAULT_ENGINE, help=OCR_HELP)
     p.add_argument("--debug-dir", metavar="DIR", help="draw what the scanner saw on each page into DIR")
@@ -496,7 +545,7 @@ def _reading_commands(add: _Add) -> None:
 
     p = add("export", "write the consolidated Excel workbook and statistics files")
     p.add_argument("-o", "--output", metavar="results.xlsx", help="the Excel workbook")
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--form", help="only this form")
     p.add_argument("--csv", metavar="DIR", help="also write each form's responses as CSV into DIR")
     p.add_argument("--sav", metavar="FILE.sav", help="SPSS file with labels and missing codes (one per form)")
@@ -508,14 +557,14 @@ def _reading_commands(add: _Add) -> None:
 
     p = add("report", "print a summary of the results (charts, comments marked fine to share) as a PDF")
     p.add_argument("-o", "--output", required=True, metavar="summary.pdf")
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--form", help="only this form")
     p.add_argument("--large-print", action="store_true", help="18 pt bold text")
     p.add_argument("--title", help="the heading on the first page (default: the form's title)")
     p.set_defaults(func=cmd_report)
 
     p = add("review", "open the review page to settle what the scanner was unsure of")
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--token", help="access token (required when --host is not local)")
@@ -525,7 +574,7 @@ def _reading_commands(add: _Add) -> None:
     p.set_defaults(func=cmd_review)
 
     p = add("app", "open the office app: print, scan (with a watched scanner folder), status, review, results")
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP + "; made if it does not exist")
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP + "; made if it does not exist")
     p.add_argument("--watch", metavar="DIR", help="the folder the office scanner saves into: new files are read")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -537,12 +586,12 @@ def _reading_commands(add: _Add) -> None:
     p.set_defaults(func=cmd_app)
 
     p = add("status", "copies issued, returned, complete, and what is still open")
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
     p = add("check", "verify the ledger's integrity")
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_check)
 
@@ -553,7 +602,7 @@ def _reading_commands(add: _Add) -> None:
                    help="retention: delete pictures of pages scanned more than DAYS days ago; answers stay")
     p.add_argument("--yes", action="store_true", help="really erase (without it, erase only says what it would do)")
     p.add_argument("--list", action="store_true", help="list the erasures made so far (the audit)")
-    p.add_argument("--db", default=str(DEFAULT_DB), help=DB_HELP)
+    p.add_argument("--db", default=default_ledger(), help=DB_HELP)
     p.set_defaults(func=cmd_erase)
 
     p = add("simulate", "make realistic filled-in returns for demos and benchmarks")
@@ -592,7 +641,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except PaperVoiceError as exc:
-        say(f"papervoice: {exc}")
+        say(mask(f"papervoice: {exc}"))
         return int(exc.exit_code)
     except KeyboardInterrupt:
         say(INTERRUPTED.get(args.command, "papervoice: interrupted."))

@@ -214,7 +214,8 @@ OCR_TIMEOUT_S = 30.0
 
 # --- Coordinator --------------------------------------------------------------------------
 MAX_PAGES_IN_FLIGHT_PER_JOB = 3  # bounds memory: pages decoded but not yet written
-SQLITE_BUSY_TIMEOUT_MS = 60_000
+SQLITE_BUSY_TIMEOUT_MS = 60_000  # also how long a PostgreSQL ledger's writer waits for the lock
+POSTGRES_CONNECT_TIMEOUT_S = 10  # a ledger server that does not answer: say so rather than hang
 LEDGER_WAIT_NOTICE_S = 2.0  # waiting longer than this for a ledger another program holds is said on stderr
 
 # --- Status and check ----------------------------------------------------------------------

@@ -16,10 +16,19 @@ from pathlib import Path
 
 from pipeline import constants as C
 from pipeline.errors import UsageError
+from pipeline.ledger.url import DEFAULT_LEDGER, default_ledger, local_path, parse_url
 from pipeline.scan.ocr import DEFAULT_ENGINE, ENGINE_NAMES
 
-DEFAULT_DB = Path("papervoice.db")
+DEFAULT_DB = DEFAULT_LEDGER  # the ledger when neither --db nor PAPERVOICE_DB names one
 OCR_ENGINES = ENGINE_NAMES  # from the engine registry (pipeline/scan/ocr.py)
+
+
+def _ledger_address(options: object) -> None:
+    """`db` is the ledger's address as a string (a path, sqlite:///..., postgresql://...), checked here so a
+    mistyped address stops the command before anything is read; a Path given by the Python API is accepted."""
+    db = str(getattr(options, "db"))  # noqa: B009 (the dataclasses below all have it)
+    parse_url(db)
+    object.__setattr__(options, "db", db)
 
 
 def default_jobs() -> int:
@@ -48,7 +57,7 @@ def check_scheduler_address(address: str) -> None:
 
 @dataclass(frozen=True)
 class ScanOptions:
-    db: Path = DEFAULT_DB
+    db: str = field(default_factory=default_ledger)
     jobs: int = field(default_factory=default_jobs)
     ocr: str = DEFAULT_ENGINE
     debug_dir: Path | None = None
@@ -60,6 +69,7 @@ class ScanOptions:
     stop_after_pages: int | None = None  # tests only: behave as if interrupted after this many pages
 
     def __post_init__(self) -> None:
+        _ledger_address(self)
         if not 1 <= self.jobs <= 256:
             raise UsageError(f"--jobs must be from 1 to 256, not {self.jobs}", "use e.g. --jobs 2")
         if self.ocr not in OCR_ENGINES:
@@ -76,7 +86,7 @@ class ExportOptions:
     """What to export: the workbook (`output`) and/or CSV, SPSS, Stata and R files; at least one of them."""
 
     output: Path | None = None
-    db: Path = DEFAULT_DB
+    db: str = field(default_factory=default_ledger)
     form: str | None = None
     csv_dir: Path | None = None
     sav: Path | None = None  # SPSS; with several forms, one file each (the form id added to the name)
@@ -85,6 +95,7 @@ class ExportOptions:
     no_images: bool = False  # leave every picture of handwriting and pages out (for sharing)
 
     def __post_init__(self) -> None:
+        _ledger_address(self)
         if self.output is None and not (self.csv_dir or self.sav or self.dta or self.r_dir):
             raise UsageError("export needs something to write",
                              "give -o results.xlsx, and/or --csv DIR, --sav FILE.sav, --dta FILE.dta, --r DIR")
@@ -99,19 +110,20 @@ class ReportOptions:
     """What `papervoice report` writes (the printed summary); shared by the command and the office app."""
 
     output: Path
-    db: Path = DEFAULT_DB
+    db: str = field(default_factory=default_ledger)
     form: str | None = None
     large_print: bool = False
     title: str | None = None  # the heading on the first page (default: the form's title)
 
     def __post_init__(self) -> None:
+        _ledger_address(self)
         if Path(self.output).suffix.lower() != ".pdf":
             raise UsageError(f"the summary's name {self.output} should end in .pdf", "use e.g. -o summary.pdf")
 
 
 @dataclass(frozen=True)
 class ReviewOptions:
-    db: Path = DEFAULT_DB
+    db: str = field(default_factory=default_ledger)
     host: str = "127.0.0.1"
     port: int = 8000
     token: str | None = None
@@ -124,6 +136,7 @@ class ReviewOptions:
         return self.host in ("127.0.0.1", "localhost", "::1")
 
     def __post_init__(self) -> None:
+        _ledger_address(self)
         if not (self.port == 0 or 1024 <= self.port <= 65535):  # 0: any free port (tests, scripts)
             raise UsageError(f"--port {self.port} is not a port the review page can use (ports below 1024 are "
                              "kept for system services)", "use a number from 1024 to 65535, e.g. --port 8000")
@@ -220,7 +233,8 @@ class AppOptions(ReviewOptions):
     @property
     def uploads(self) -> Path:
         """Uploaded files are stored here, under names the app makes up (never the browser's)."""
-        return self.upload_dir or self.db.with_name(self.db.stem + "-uploads")
+        home = local_path(self.db)
+        return self.upload_dir or home.with_name(home.stem + "-uploads")
 
     def scan_options(self) -> ScanOptions:
         """The options `papervoice scan` would get: the app reads through the same coordinator."""

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 SYSTEM_PACKAGES=(tesseract-ocr tesseract-ocr-eng poppler-utils fonts-dejavu-core fonts-noto-core
   fonts-dkg-handwriting fonts-breip fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-kristi
   fonts-dancingscript fonts-rufscript fonts-kaushanscript
-  pspp)  # GNU PSPP: the tests read the SPSS export back with it
+  postgresql pspp)  # postgresql: the tests start a throw-away server; GNU PSPP: they read the SPSS export back
 if [ "${PAPERVOICE_BROWSER:-0}" = "1" ]; then SYSTEM_PACKAGES+=(chromium); fi
 
 missing=()
@@ -46,14 +46,14 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python - > .venv/requirements-no-faster-paddle.txt <<'PYEOF'
 import tomllib
 project = tomllib.load(open("pyproject.toml", "rb"))["project"]
-wanted = project["dependencies"] + [d for extra in ("dev", "dask", "rapidocr")
+wanted = project["dependencies"] + [d for extra in ("dev", "dask", "rapidocr", "postgres")
                                     for d in project["optional-dependencies"][extra]]
 print("\n".join(d for d in wanted if not d.startswith("faster-paddle")))
 PYEOF
     .venv/bin/python -m pip install -q -r .venv/requirements-no-faster-paddle.txt 2> >(grep -v "is neither a file nor a directory" >&2)
     .venv/bin/python -m pip install -q --no-deps -e . 2> >(grep -v "is neither a file nor a directory" >&2)
   else
-    .venv/bin/python -m pip install -q -e ".[dev,dask,rapidocr]" 2> >(grep -v "is neither a file nor a directory" >&2)
+    .venv/bin/python -m pip install -q -e ".[dev,dask,rapidocr,postgres]" 2> >(grep -v "is neither a file nor a directory" >&2)
   fi
   touch "$stamp"
 fi

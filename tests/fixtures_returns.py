@@ -117,7 +117,7 @@ def papervoice_cmd(*args: str | Path) -> list[str]:
     return [sys.executable, "-m", "pipeline", *(str(a) for a in args)]
 
 
-def scan_cmd(db: Path, inputs: Sequence[Path], jobs: int = 1) -> list[str]:
+def scan_cmd(db: Path | str, inputs: Sequence[Path], jobs: int = 1) -> list[str]:
     return papervoice_cmd("scan", *inputs, "--db", db, "--jobs", str(jobs), "--ocr", "none", "-q")
 
 
@@ -144,25 +144,27 @@ def integrity(db: Path) -> str:
         con.close()
 
 
-def count(db: Path, table: str) -> int:
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-    try:
-        return int(con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-    finally:
-        con.close()
+def count(db: Path | str, table: str) -> int:
+    """Rows of `table` (or of a FROM clause with a WHERE), in a ledger of either backend."""
+    from pipeline.ledger.store import Ledger
+
+    with Ledger(db, readonly=True) as ledger:
+        return int(ledger.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
-def ledger_dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+def ledger_dump(db: Path | str) -> dict[str, list[tuple[Any, ...]]]:
     """Every table's rows without timestamps and paths (the package's own snapshot); blobs as their sha256."""
     return {table: sorted((tuple(_plain(v) for v in row) for row in rows), key=repr)
             for table, rows in content_snapshot(db).items()}
 
 
-def content_dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+def content_dump(db: Path | str) -> dict[str, list[tuple[Any, ...]]]:
     """What was read, keyed by content (file hash and page index), not by row ids: for runs in any order."""
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        page = ("SELECT f.sha256, p.page_index, p.status, p.reason, p.serial, p.form_page, p.duplicate_of IS NULL,"
+    from pipeline.ledger.store import Ledger
+
+    with Ledger(db, readonly=True) as con:
+        page = ("SELECT f.sha256, p.page_index, p.status, p.reason, p.serial, p.form_page,"
+                " CASE WHEN p.duplicate_of IS NULL THEN 1 ELSE 0 END,"
                 " i.data FROM pages p JOIN files f ON f.id = p.file_id LEFT JOIN images i ON i.id = p.image_id")
         answer = ("SELECT f.sha256, p.page_index, a.item, a.value, a.state, a.reason, a.confidence, i.data"
                   " FROM answers a JOIN pages p ON p.id = a.page_id JOIN files f ON f.id = p.file_id"
@@ -174,8 +176,6 @@ def content_dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
                           ("pages", page), ("answers", answer), ("boxes", box)):
             out[name] = sorted((tuple(_plain(v) for v in row) for row in con.execute(sql)), key=repr)
         return out
-    finally:
-        con.close()
 
 
 def _plain(value: Any) -> Any:
@@ -229,11 +229,11 @@ def reference_run(returns: Returns, cache: Path) -> Reference:
     return Reference(db, book)
 
 
-def export(db: Path, workbook: Path) -> subprocess.CompletedProcess[str]:
+def export(db: Path | str, workbook: Path) -> subprocess.CompletedProcess[str]:
     return run(papervoice_cmd("export", "-o", workbook, "--db", db))
 
 
-def check(db: Path) -> subprocess.CompletedProcess[str]:
+def check(db: Path | str) -> subprocess.CompletedProcess[str]:
     return run(papervoice_cmd("check", "--db", db))
 
 

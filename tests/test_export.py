@@ -468,3 +468,25 @@ def test_cli(built: dict, tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "pipeline", "export", "-o", str(out), "--db",
                           str(tmp_path / "nope.db")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 4 and "no ledger" in bad.stderr
+
+
+@pytest.mark.postgres
+def test_the_same_workbook_from_postgresql(built: dict, pg_server, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ledger copied into PostgreSQL exports the same workbook, crop by crop; the crop workers (forced
+    here) open the server by its address themselves."""
+    from fixtures_returns import workbook_cells
+
+    from pipeline.ledger.copy import copy_ledger
+
+    pg = pg_server.new_database("export")
+    copy_ledger(built["db"], pg, backup=True)
+    monkeypatch.setattr(E.C, "EXPORT_IMAGES_PER_WORKER", 2)
+    out = E.export_workbook(ExportOptions(output=tmp_path / "pg.xlsx", db=pg, csv_dir=tmp_path / "csv"))
+    assert workbook_cells(out) == workbook_cells(built["out"])
+    with zipfile.ZipFile(out) as a, zipfile.ZipFile(built["out"]) as b:
+        media = sorted(n for n in a.namelist() if n.startswith("xl/media/"))
+        assert media and media == sorted(n for n in b.namelist() if n.startswith("xl/media/"))
+        assert all(a.read(n) == b.read(n) for n in media)
+    for name in (f"{PERSON}.csv", f"{PRACTITIONER}.csv"):
+        assert (tmp_path / "csv" / name).read_bytes() == (built["csv"] / name).read_bytes()

@@ -21,8 +21,8 @@ from pipeline.ledger.store import Ledger
 from pipeline.options import ExportOptions
 
 
-def test_status_review_and_workbook_agree(tmp_path: Path, registry: FormRegistry) -> None:
-    built = build_ledger(tmp_path / "survey.db", registry)
+def test_status_review_and_workbook_agree(ledger_url: str, tmp_path: Path, registry: FormRegistry) -> None:
+    built = build_ledger(ledger_url, registry)
     report = reconcile(built.db)
     with Ledger(built.db, readonly=True) as led:
         incomplete = Q.incomplete_copies(led)

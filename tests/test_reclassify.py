@@ -21,10 +21,10 @@ from pipeline.form.definition import FormRegistry
 from pipeline.form.generate import render_pdf
 from pipeline.form.identity import serial_for
 from pipeline.form.layout import compute_layout
-from pipeline.ledger.reclassify import reclassify
 from pipeline.ledger.store import Ledger
 from pipeline.options import ScanOptions
 from pipeline.scan.coordinator import scan
+from pipeline.scan.reclassify import reclassify
 from pipeline.simulate import DegradeParams, Pen, degrade, draw_mark, rect_px, render_pdf_pages
 
 FORM = "care-planning-person"

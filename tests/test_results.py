@@ -269,6 +269,36 @@ def test_erase_a_copy_everywhere(survey: dict[str, Any], tmp_path: Path) -> None
     assert run("erase", "999999Z", "--yes", "--db", db).returncode != 0  # no such copy: a clear refusal
 
 
+@pytest.mark.postgres
+def test_erase_a_copy_in_a_shared_postgresql_ledger(survey: dict[str, Any], pg_server,  # type: ignore[no-untyped-def]
+                                                    tmp_path: Path) -> None:
+    """The same erasure on a ledger kept on a PostgreSQL server: gone from every output, audited, and the ledger
+    still sound; the tables are rewritten (VACUUM FULL) so the words leave the server's files too."""
+    from pipeline.ledger.copy import copy_ledger
+
+    db = pg_server.new_database("erase")
+    copy_ledger(_copy_of(survey["db"], tmp_path), db)
+    victim = survey["north"][1]
+    done = run("erase", victim, "--yes", "--db", db)
+    assert done.returncode == 0, done.stderr
+    assert check_ledger(db) == []
+    files = export_files(ExportOptions(output=tmp_path / "o" / "r.xlsx", db=db, csv_dir=tmp_path / "o" / "csv"))
+    everything = _everything(files)
+    assert victim not in everything and PRIVATE_TEXT not in everything and survey["north"][0] in everything
+    with Ledger(db, readonly=True) as ledger:
+        audit = erase.erasures(ledger)
+        assert len(audit) == 1 and audit[0].serial == victim and audit[0].answers == 10 and audit[0].comments == 1
+        assert ledger.execute("SELECT COUNT(*) FROM comments WHERE text LIKE ?", (f"%{PRIVATE_TEXT}%",)
+                              ).fetchone()[0] == 0
+
+
+def _copy_of(db: Path, where: Path) -> Path:
+    """A private copy of the module's ledger, so moving it to the server leaves the shared one as it was."""
+    copy = where / "station.db"
+    shutil.copyfile(db, copy)
+    return copy
+
+
 def test_retention_deletes_old_images_keeps_answers(survey: dict[str, Any], tmp_path: Path) -> None:
     db = tmp_path / "keep.db"
     shutil.copyfile(survey["db"], db)

@@ -90,7 +90,7 @@ def page_png(title: str) -> bytes:
 
 @dataclass(frozen=True)
 class Built:
-    db: Path
+    db: str | Path  # the ledger's address: a SQLite file or a PostgreSQL database
     serials: list[str]
     conflict_serial: str
 
@@ -104,7 +104,7 @@ def _form_pages(registry: FormRegistry, form_id: str) -> list[tuple[tuple[str, .
     return [(tuple(p.items), tuple(t.item for t in p.text_fields)) for p in layout.pages]
 
 
-def build_ledger(db: Path, registry: FormRegistry, copies: int = 3) -> Built:
+def build_ledger(db: str | Path, registry: FormRegistry, copies: int = 3) -> Built:
     """Copies of the person form with one of each kind of question, a conflict, and two stray pages."""
     layout = _form_pages(registry, FORM)
     pages = len(layout)
@@ -156,8 +156,9 @@ def build_ledger(db: Path, registry: FormRegistry, copies: int = 3) -> Built:
 
 
 @pytest.fixture
-def built(tmp_path: Path, registry: FormRegistry) -> Built:
-    return build_ledger(tmp_path / "survey.db", registry)
+def built(ledger_url: str, registry: FormRegistry) -> Built:
+    """The review tests run on both backends (`ledger_url`: SQLite, and a PostgreSQL test server)."""
+    return build_ledger(ledger_url, registry)
 
 
 def _client(built: Built, **kw: Any) -> FlaskClient:
@@ -178,7 +179,7 @@ def _csrf(client: FlaskClient, path: str = "/") -> str:
     return match.group(1)
 
 
-def _ids(ledger_path: Path, serial: str, item: str) -> int:
+def _ids(ledger_path: str | Path, serial: str, item: str) -> int:
     with Ledger(ledger_path, readonly=True) as led:
         row = led.execute("SELECT page_id FROM effective_answers WHERE serial = ? AND item = ?",
                           (serial, item)).fetchone()

@@ -13,7 +13,7 @@ from pipeline.errors import LedgerError
 from pipeline.form.identity import PageIdentity, serial_for
 from pipeline.ledger.check import check_ledger
 from pipeline.ledger.status import format_status, reconcile
-from pipeline.ledger.store import Ledger
+from pipeline.ledger.store import Ledger, content_snapshot
 from pipeline.scan.results import BoxReading, CommentReading, FileInfo, ItemReading, PageResult, PageSource
 
 SCALE = (1, 2, 3, 4)
@@ -42,9 +42,10 @@ def info(name: str) -> FileInfo:
 
 
 @pytest.fixture
-def ledger_path(tmp_path: Path) -> Path:
-    """Two forms: 'demo' (3 copies of 2 pages) and 'short' (2 copies of 1 page), partly returned."""
-    db = tmp_path / "papervoice.db"
+def ledger_path(ledger_url: str) -> str:
+    """Two forms: 'demo' (3 copies of 2 pages) and 'short' (2 copies of 1 page), partly returned; in SQLite and
+    in PostgreSQL (the `ledger_url` fixture)."""
+    db = ledger_url
     with Ledger(db) as ledger:
         demo = ledger.issue_serials("demo", 1, "standard", "a4", pages=2, copies=3, output="demo.pdf")
         short = ledger.issue_serials("short", 2, "standard", "a4", pages=1, copies=2, output="short.pdf")
@@ -71,7 +72,7 @@ def ledger_path(tmp_path: Path) -> Path:
     return db
 
 
-def test_reconcile_counts_per_form(ledger_path: Path) -> None:
+def test_reconcile_counts_per_form(ledger_path: str) -> None:
     report = reconcile(ledger_path)
     forms = {f["form_id"]: f for f in report["forms"]}
     demo, short = forms["demo"], forms["short"]
@@ -95,7 +96,7 @@ def test_reconcile_counts_per_form(ledger_path: Path) -> None:
     json.dumps(report)  # the --json output
 
 
-def test_format_status_is_plain_words(ledger_path: Path) -> None:
+def test_format_status_is_plain_words(ledger_path: str) -> None:
     text = format_status(reconcile(ledger_path))
     for phrase in ("demo (version 1)", "Copies printed:", "Copies returned:", f"copy {serial_for(2)}: page 2",
                    "could not read locked.pdf: the PDF is protected by a password",
@@ -116,19 +117,29 @@ def test_status_needs_an_existing_ledger(tmp_path: Path) -> None:
         reconcile(tmp_path / "none.db")
 
 
-def test_status_does_not_change_the_ledger(ledger_path: Path) -> None:
-    before = ledger_path.read_bytes()
+def test_status_does_not_change_the_ledger(ledger_path: str) -> None:
+    read = (lambda: content_snapshot(ledger_path)) if "://" in ledger_path else Path(ledger_path).read_bytes
+    before = read()
     reconcile(ledger_path)
     check_ledger(ledger_path)
-    assert ledger_path.read_bytes() == before
+    assert read() == before
 
 
-def test_sound_ledger_passes_check(ledger_path: Path) -> None:
+def test_sound_ledger_passes_check(ledger_path: str) -> None:
     assert check_ledger(ledger_path) == []
 
 
-def break_it(db: Path, *statements: str) -> list[str]:
-    conn = sqlite3.connect(db)  # foreign keys off: we are the vandal here
+def break_it(db: str, *statements: str) -> list[str]:
+    """We are the vandal here: foreign keys off (SQLite's default; PostgreSQL's replica role skips them)."""
+    if "://" in db:
+        import psycopg
+
+        with psycopg.connect(db, autocommit=True) as pg:
+            pg.execute("SET session_replication_role = replica")
+            for sql in statements:
+                pg.execute(sql)
+        return check_ledger(db)
+    conn = sqlite3.connect(db)
     with conn:
         for sql in statements:
             conn.execute(sql)
@@ -152,7 +163,7 @@ def break_it(db: Path, *statements: str) -> list[str]:
     (["INSERT INTO answers VALUES (9999, 'A1', 1, 'answered', NULL, '', 1.0, NULL)"], "points at a missing"),
     (["UPDATE serials SET serial = '000001A' WHERE number = 1"], "does not match its number"),
 ])
-def test_check_catches_a_broken_promise(ledger_path: Path, statements: list[str], expected: str) -> None:
+def test_check_catches_a_broken_promise(ledger_path: str, statements: list[str], expected: str) -> None:
     problems = break_it(ledger_path, *statements)
     assert any(expected in p for p in problems), problems
 
@@ -164,7 +175,7 @@ def test_check_reports_a_damaged_file(tmp_path: Path) -> None:
     assert len(problems) == 1 and "damaged" in problems[0]
 
 
-def test_cli_status_and_check(ledger_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_status_and_check(ledger_path: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["status", "--db", str(ledger_path)]) == 0
     assert "Copies returned" in capsys.readouterr().out
     assert main(["status", "--db", str(ledger_path), "--json"]) == 0

@@ -27,8 +27,10 @@ from typing import Any
 from pipeline import constants as C
 from pipeline.atomic import atomic_write
 from pipeline.errors import InputFileError, PaperVoiceError
+from pipeline.ledger import open_ledger
 from pipeline.ledger.files_read import FileReport, file_report, pages_read
 from pipeline.ledger.store import Ledger
+from pipeline.ledger.url import local_path
 from pipeline.options import AppOptions
 from pipeline.scan.coordinator import NOT_SCANS, ScanSummary, scan
 from pipeline.scan.loading import expand_inputs, file_info
@@ -97,7 +99,7 @@ class Inbox:
 
     @property
     def record_path(self) -> Path:
-        return self.options.db.with_name(self.options.db.name + ".watched.json")
+        return local_path(self.options.db).with_name(local_path(self.options.db).name + ".watched.json")
 
     def _load_record(self) -> None:
         try:
@@ -143,7 +145,7 @@ class Inbox:
             batch = asdict(self.batch) if self.batch else None
             watch = str(self.watch) if self.watch else None
         try:
-            with Ledger(self.options.db, readonly=True) as led:
+            with open_ledger(self.options.db, readonly=True) as led:
                 total = pages_read(led)
         except PaperVoiceError:
             total = None
@@ -190,7 +192,7 @@ class Inbox:
             self.problem = ""
         now = time.monotonic()
         own = (self.record_path.resolve(), self.options.uploads.resolve(),
-               self.options.db.with_name(self.options.db.stem + "-prints").resolve())
+               local_path(self.options.db).with_name(local_path(self.options.db).stem + "-prints").resolve())
         for path in expand_inputs([folder]):
             key = str(path)
             resolved = path.resolve()
@@ -237,7 +239,7 @@ class Inbox:
         except Exception as exc:
             problem = f"the scan stopped on an unexpected error ({type(exc).__name__}: {exc}); please report this"
         self.problem = problem
-        with Ledger(self.options.db, readonly=True) as led:
+        with open_ledger(self.options.db, readonly=True) as led:
             for e in ready:
                 self._settle(led, e, problem)
         with self._lock:

@@ -22,7 +22,8 @@ from pipeline.form.definition import Form
 from pipeline.form.generate import generate, render_pdf
 from pipeline.form.identity import serial_for
 from pipeline.form.layout import PAPERS, STYLES, compute_layout
-from pipeline.ledger.store import Ledger
+from pipeline.ledger import open_ledger
+from pipeline.ledger.url import local_path
 from pipeline.review import views
 from pipeline.text import clean_text
 
@@ -42,7 +43,7 @@ def _printable() -> list[Form]:
 def _prints_dir() -> Path:
     """Beside the ledger, as an absolute path: Flask's send_file takes a relative one as relative to the
     package, not to the folder the app was started in (`--db survey.db` gave a server error on download)."""
-    db = Path(views.state().db).resolve()
+    db = local_path(views.state().db).resolve()
     return db.with_name(db.stem + "-prints")
 
 
@@ -76,7 +77,7 @@ def make() -> Any:
     if error is None:
         name = f"{form.id}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}.pdf"
         try:
-            with Ledger(views.state().db) as led:
+            with open_ledger(views.state().db) as led:
                 result = generate(form, copies, _prints_dir() / name, ledger=led, paper=paper, style=style,
                                   label=label)
             printed = {"name": name, "copies": copies, "form": form, "first": result.serials[0],

@@ -51,16 +51,16 @@ class Shown:
 _worker_images: ImageReader | None = None
 
 
-def _open_images(db_path: str) -> None:
+def _open_images(ledger_url: str) -> None:
     """Pool initializer: each process reads image blobs itself, so only ids cross process boundaries."""
     global _worker_images
-    _worker_images = ImageReader(db_path)
+    _worker_images = ImageReader(ledger_url)
 
 
-def _start_worker(db_path: str) -> None:
+def _start_worker(ledger_url: str) -> None:
     """A pool process: one thread each, since the processes already use every core (measured faster)."""
     limit_worker_threads()
-    _open_images(db_path)
+    _open_images(ledger_url)
 
 
 def _prepare_image(job: ImageJob) -> tuple[int, int, str] | None:
@@ -190,8 +190,8 @@ class CropPlan:
     which also sets each row tall enough for its picture.
     """
 
-    def __init__(self, db_path: Path, scratch: Path, omit: bool = False) -> None:
-        self.db_path, self.scratch = db_path, scratch
+    def __init__(self, ledger_url: str, scratch: Path, omit: bool = False) -> None:
+        self.ledger_url, self.scratch = ledger_url, scratch
         self.omit = omit  # export --no-images: no picture of handwriting or pages leaves the ledger
         self.jobs: list[ImageJob] = []
         self._dest: dict[int, str] = {}
@@ -213,7 +213,7 @@ class CropPlan:
                       math.ceil(len(self.jobs) / C.EXPORT_IMAGES_PER_WORKER))
         if workers <= 1:
             global _worker_images
-            _open_images(str(self.db_path))
+            _open_images(self.ledger_url)
             try:
                 self._done = [_prepare_image(job) for job in self.jobs]
             finally:
@@ -223,7 +223,7 @@ class CropPlan:
             return
         # spawn, not fork: the parent holds an open SQLite connection that must not be shared
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                         initializer=_start_worker, initargs=(str(self.db_path),))
+                                         initializer=_start_worker, initargs=(self.ledger_url,))
         self._pending = self._pool.map(_prepare_image, self.jobs, chunksize=16)
 
     def place(self, ws: Worksheet, row: int, col: int, image_id: int | None) -> None:

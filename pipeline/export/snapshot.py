@@ -25,6 +25,7 @@ from pipeline.ledger.queries import (
     flagged_boxes,
     missing_acknowledged,
     missing_kind,
+    open_pages,
     returned_copies,
     unreturned_copies,
 )
@@ -126,11 +127,7 @@ class PageRow:
     decision: str  # a person's decision about the page, in words
     page_id: int | None = None
     image_id: int | None = None
-
-    @property
-    def open(self) -> bool:
-        """An unrecognised page is a question for a person until they assign it or confirm it is not a form."""
-        return self.status in (PageStatus.NOT_FORM, PageStatus.UNREADABLE, PageStatus.FOREIGN) and not self.decision
+    open: bool = False  # still waiting for a person: the read model's one definition (`queries.open_pages`)
 
 
 @dataclass
@@ -146,7 +143,7 @@ def read_snapshot(ledger: Ledger, registry: FormRegistry, only: str | None) -> S
     form_ids = listings.form_ids(ledger)
     if only is not None:
         if only not in form_ids:
-            raise UnknownFormError(f"the ledger {ledger.path} holds nothing for form '{only}'",
+            raise UnknownFormError(f"the ledger {ledger.shown} holds nothing for form '{only}'",
                                    f"use one of: {', '.join(form_ids) or '(the ledger is empty)'}")
         form_ids = [only]
     forms = [_read_form(ledger, registry, form_id) for form_id in form_ids]
@@ -212,9 +209,10 @@ def _ordered(defined: Iterable[str], seen: Iterable[str]) -> list[str]:
 
 def _read_pages(ledger: Ledger, only: str | None) -> list[PageRow]:
     """Every page of every file, and files that could not be opened at all."""
+    waiting = {q.page_id for q in open_pages(ledger)}
     rows = [PageRow(p.file_path, p.page_index + 1, p.status, p.reason or PageStatus.describe(p.status), p.serial,
                     p.form_id, p.form_version, p.form_page, p.scanned_at, describe_page_decision(p.decision),
-                    p.page_id, p.image_id) for p in listings.pages(ledger, only)]
+                    p.page_id, p.image_id, p.page_id in waiting) for p in listings.pages(ledger, only)]
     failed = FileOutcome.FAILED
     rows += [PageRow(f.path, None, failed.value, f.error or failed.description, None, None, None, None,
                      f.scanned_at, "") for f in listings.failed_files(ledger)]

@@ -38,7 +38,7 @@ from pipeline.export.sheets import (
 from pipeline.export.snapshot import Snapshot, read_snapshot
 from pipeline.export.stats import build_table, per_form_path, write_dta, write_r, write_sav
 from pipeline.form.definition import FormRegistry
-from pipeline.ledger.store import Ledger
+from pipeline.ledger import open_ledger
 from pipeline.options import ExportOptions
 
 
@@ -53,7 +53,7 @@ def export_files(options: ExportOptions, registry: FormRegistry | None = None) -
     command and the office app."""
     registry = registry if registry is not None else FormRegistry.from_dirs()
     # one snapshot: a scan writing meanwhile cannot tear the workbook, and every file shows the same moment
-    with Ledger(options.db, readonly=True) as ledger, ledger.consistent_read():
+    with open_ledger(options.db, readonly=True) as ledger, ledger.consistent_read():
         snapshot = read_snapshot(ledger, registry, options.form)
     written: list[Path] = []
     if options.output is not None:
@@ -80,7 +80,7 @@ def _write_workbook(options: ExportOptions, snapshot: Snapshot, output: Path) ->
     except OSError as exc:
         raise OutputError(f"cannot write in the folder of {output}: {exc.strerror}",
                           "check the path and that you may write there, or write the workbook elsewhere") from exc
-    crops = CropPlan(Path(options.db), scratch, omit=options.no_images)
+    crops = CropPlan(options.db, scratch, omit=options.no_images)  # the workers open the ledger by its address
     try:
         if not options.no_images:
             _want_crops(crops, snapshot)

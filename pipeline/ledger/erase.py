@@ -7,8 +7,9 @@ so every scanned page is still accounted for ("nothing lost") and `check` still 
 stays too (it was printed), but no export lists it again.  The audit row (`erasures`) records which serial,
 when, and how many of each thing were removed: never what they said.
 
-SQLite keeps deleted rows' bytes in free pages until the file is rebuilt, so an erasure ends with VACUUM:
-afterwards the words and pictures are gone from the file, not only from the tables.
+A database keeps deleted rows' bytes in free pages until its storage is rebuilt, so an erasure ends with the
+backend's compaction (SQLite: VACUUM; PostgreSQL: VACUUM FULL of the tables concerned): afterwards the words
+and pictures are gone from the files, not only from the tables.
 """
 
 from __future__ import annotations
@@ -89,11 +90,11 @@ def erase_copy(ledger: Ledger, serial: str, by: str = "") -> Erasure:
             counts["decisions"] += db.execute(f"DELETE FROM decisions WHERE page_id IN ({marks})", ids).rowcount
             db.execute(f"DELETE FROM box_measurements WHERE page_id IN ({marks})", ids)
             db.execute(f"DELETE FROM shared_comments WHERE page_id IN ({marks})", ids)
-        number = db.execute(
+        number = db.insert(
             "INSERT INTO erasures (kind, serial, erased_at, pages, answers, comments, images, decisions, note)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (ErasureKind.COPY.value, serial, now(), len(pages), counts["answers"], counts["comments"], len(images),
-             counts["decisions"], f"by {by}" if by else "")).lastrowid
+             counts["decisions"], f"by {by}" if by else ""))
         reason = f"erased at the person's request (erasure {number}); what the page said is no longer kept"
         for ids in _chunks(pages):
             db.execute(
@@ -139,11 +140,11 @@ def erase_images_older_than(ledger: Ledger, days: int) -> Erasure:
             db.execute(f"UPDATE pages SET image_id = NULL WHERE image_id IN ({_marks(ids)})", ids)
         _delete_images(db, images)
         touched = len({p for p, _ in answers} | {p for p, _ in comments} | {p for p, _ in pages})
-        number = db.execute(
+        number = db.insert(
             "INSERT INTO erasures (kind, serial, erased_at, pages, answers, comments, images, decisions, note)"
             " VALUES (?, NULL, ?, ?, 0, 0, ?, 0, ?)",
             (ErasureKind.IMAGES.value, now(), touched, len(images),
-             f"pictures of pages scanned more than {days} days ago")).lastrowid
+             f"pictures of pages scanned more than {days} days ago"))
     if images:
         _compact(ledger)
     return erasures(ledger, number)[0]
@@ -155,9 +156,8 @@ def _delete_images(db: Any, images: set[int]) -> None:
 
 
 def _compact(ledger: Ledger) -> None:
-    """Rebuild the file so deleted bytes do not linger in its free pages (SQLite; another database would
-    do its own equivalent here, behind the ledger interface)."""
-    ledger.execute("VACUUM")
+    """Rebuild the storage so deleted bytes do not linger in free pages (each backend its own way)."""
+    ledger.db.compact()
 
 
 def erasures(ledger: Ledger, erasure_id: int | None = None) -> list[Erasure]:

@@ -1,24 +1,23 @@
 """Reading the ledger's kept images by id from another process (the export's crop workers).
 
-Each worker opens the ledger read-only itself, so only image ids cross process boundaries, never bytes.
+Each worker opens the ledger read-only itself, by its address (a SQLite file or a PostgreSQL server), so only
+image ids cross process boundaries, never bytes.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from pipeline.ledger.readonly import open_readonly
+from pipeline.ledger.store import Ledger
 
 
 class ImageReader:
     """A read-only connection that only fetches image bytes by id."""
 
-    def __init__(self, db_path: Path | str) -> None:
-        self._db = open_readonly(db_path)
+    def __init__(self, location: str) -> None:
+        self._ledger = Ledger(location, readonly=True)
 
     def read(self, image_id: int) -> bytes | None:
-        row = self._db.execute("SELECT data FROM images WHERE id = ?", (image_id,)).fetchone()
-        return None if row is None else bytes(row[0])
+        found = self._ledger.image(image_id)
+        return None if found is None else found[1]
 
     def close(self) -> None:
-        self._db.close()
+        self._ledger.close()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.errors import LedgerError
+from pipeline.ledger.queries import page_questions
 from pipeline.ledger.store import Ledger
 
 
@@ -44,7 +45,7 @@ class FailedFile:
 def require_ledger(ledger: Ledger) -> None:
     """Refuse a SQLite file that is not a PaperVoice ledger, before reading anything from it."""
     if ledger.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() is None:
-        raise LedgerError(f"{ledger.path} is not a PaperVoice ledger", "pass the right --db")
+        raise LedgerError(f"{ledger.shown} is not a PaperVoice ledger", "pass the right --db")
 
 
 def form_ids(ledger: Ledger) -> list[str]:
@@ -99,3 +100,49 @@ def failed_files(ledger: Ledger) -> list[FailedFile]:
     return [FailedFile(r[0], r[1] or "", r[2]) for r in ledger.execute(
         "SELECT path, error, scanned_at FROM files WHERE outcome = 'failed' AND "
         "NOT EXISTS (SELECT 1 FROM pages p WHERE p.file_id = files.id) ORDER BY path")]
+
+
+def issued_by_form(ledger: Ledger) -> dict[tuple[str, int], int]:
+    """Copies printed, by (form, version)."""
+    return {(str(r[0]), int(r[1])): int(r[2]) for r in ledger.execute(
+        "SELECT form_id, form_version, COUNT(*) FROM serials GROUP BY form_id, form_version")}
+
+
+def file_outcomes(ledger: Ledger) -> dict[str, int]:
+    """Files by what became of them ('read', 'failed')."""
+    return {str(r[0]): int(r[1]) for r in ledger.execute("SELECT outcome, COUNT(*) FROM files GROUP BY outcome")}
+
+
+def unfinished_files(ledger: Ledger) -> list[str]:
+    """Files a scan had started and not finished (the next scan carries on with them)."""
+    if not ledger.has_column("files", "complete"):
+        return []
+    return [str(r[0]) for r in ledger.execute("SELECT path FROM files WHERE complete = 0 ORDER BY path")]
+
+
+def page_counts(ledger: Ledger) -> dict[str, int]:
+    """Pages by status."""
+    return {str(r[0]): int(r[1]) for r in ledger.execute("SELECT status, COUNT(*) FROM pages GROUP BY status")}
+
+
+@dataclass(frozen=True)
+class ForeignPage:
+    """A page printed for another survey: kept, never counted, named until a person sets it aside."""
+
+    page_id: int
+    path: str
+    page: int  # 1-based within its file
+    survey: str | None
+    serial: str | None
+    form_id: str | None
+    open: bool
+
+
+def foreign_pages(ledger: Ledger) -> list[ForeignPage]:
+    if not ledger.has_column("pages", "survey"):
+        return []
+    settled = {q.page_id for q in page_questions(ledger) if q.settled}
+    return [ForeignPage(int(r["id"]), str(r["path"]), int(r["page_index"]) + 1, r["survey"], r["serial"],
+                        r["form_id"], int(r["id"]) not in settled) for r in ledger.execute(
+        "SELECT p.id, p.page_index, p.survey, p.serial, p.form_id, f.path FROM pages p"
+        " JOIN files f ON f.id = p.file_id WHERE p.status = 'foreign' ORDER BY f.path, p.page_index")]

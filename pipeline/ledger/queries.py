@@ -23,11 +23,18 @@ not to be a form gets ``{"action": "not_form"}``.  Either settles the page.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.ledger.store import Ledger, describe_page_decision, parse_page_decision
+from pipeline.ledger.adopted import adopted_copy_marks, copy_seen  # noqa: F401 (the read model's API)
+from pipeline.ledger.decisions import parse_page_decision
+from pipeline.ledger.history import (  # noqa: F401 (the read model's API)
+    DecisionRow,
+    decision,
+    decision_history,
+    describe_value,
+)
+from pipeline.ledger.store import Ledger
 from pipeline.vocab import POSSIBLY_WRITTEN, DecisionAction, FlagReason, ItemState, MissingKind, PageStatus
 
 
@@ -148,6 +155,12 @@ class PageQuestion(_Settled):
     decision: dict[str, Any] | None
 
     @property
+    def open(self) -> bool:
+        """An open page: one the scanner could not place (not a form, unreadable, another survey's) that no
+        person has settled.  The one definition: review's queue, `status`, `check` and the workbook count it."""
+        return not self.settled
+
+    @property
     def status_words(self) -> str:
         return _sentence(PageStatus.describe(self.status))
 
@@ -234,25 +247,6 @@ class IncompleteCopy(CopyView, _Settled):
         return self.copy.anchor_page_id
 
 
-@dataclass(frozen=True)
-class DecisionRow:
-    id: int
-    kind: str
-    page_id: int
-    item: str
-    previous: str | None
-    value: str | None
-    decided_at: str
-    decided_by: str
-    reverted_at: str | None
-    serial: str | None
-    form_id: str | None
-    form_page: int | None
-    file_path: str
-    page_index: int
-    active: bool
-
-
 _ANSWER_COLUMNS = ("page_id, item, serial, form_id, form_version, form_page, machine_state, machine_value, reason,"
                    " detail, confidence, crop_id, value, state, decision_id")
 _QUEUE_ORDER = " ORDER BY form_id, serial, form_page, item, page_id"
@@ -336,6 +330,11 @@ def page_questions(ledger: Ledger) -> list[PageQuestion]:
     return [PageQuestion(page_id=int(r["id"]), status=str(r["status"]), reason=str(r["reason"] or ""),
                          file_path=str(r["path"]), page_index=int(r["page_index"]), image_id=r["image_id"],
                          decision_id=r["decision_id"], decision=parse_page_decision(r["value"])) for r in rows]
+
+
+def open_pages(ledger: Ledger) -> list[PageQuestion]:
+    """The pages still waiting for a person (see `PageQuestion.open`)."""
+    return [q for q in page_questions(ledger) if q.open]
 
 
 def returned_copies(ledger: Ledger, form_id: str | None = None) -> list[ReturnedCopy]:
@@ -463,22 +462,6 @@ def issued_copy(ledger: Ledger, serial: str) -> IssuedCopy | None:
                                              str(r["style"]), str(r["paper"]), int(r["pages"]))
 
 
-def adopted_copy_marks(ledger: Ledger, form_id: str) -> Iterator[tuple[str, int, str, int, str, float]]:
-    """(serial, form page, item, box value, state, coverage) of every box on the first scans of this adopted
-    form's copies: what a re-scan of the same paper is recognised by."""
-    for r in ledger.execute(
-            "SELECT p.serial, p.form_page, b.item, b.value, b.state, b.coverage FROM pages p"
-            " JOIN box_measurements b ON b.page_id = p.id WHERE p.form_id = ? AND p.status = 'form'"
-            " AND p.serial IS NOT NULL", (form_id,)):
-        yield str(r[0]), int(r[1]), str(r[2]), int(r[3]), str(r[4]), float(r[5])
-
-
-def copy_seen(ledger: Ledger, serial: str, form_id: str) -> bool:
-    """Some page of copy `serial` of this form was read into the ledger (printed elsewhere, but returned)."""
-    return ledger.execute("SELECT 1 FROM pages WHERE serial = ? AND form_id = ? AND status IN ('form', 'duplicate',"
-                          " 'conflict') LIMIT 1", (serial, form_id)).fetchone() is not None
-
-
 @dataclass(frozen=True)
 class KeptPage:
     """Where a page came from and the picture of it the ledger kept (for pages a person must look at)."""
@@ -504,46 +487,3 @@ def _where(*pairs: tuple[str, Any]) -> tuple[list[str], list[Any]]:
 def _and(where: list[str]) -> str:
     return " WHERE " + " AND ".join(where) if where else ""
 
-
-def decision_history(ledger: Ledger, page_id: int | None = None, item: str | None = None,
-                     decision_id: int | None = None, limit: int = 500) -> list[DecisionRow]:
-    """Every decision, newest first, with what it changed; `active` marks the one now in force per target."""
-    sql = ("SELECT d.*, p.serial, p.form_id, p.form_page, p.page_index, f.path,"
-           " (SELECT a.id FROM active_decisions a WHERE a.id = d.id) IS NOT NULL AS active"
-           " FROM decisions d JOIN pages p ON p.id = d.page_id JOIN files f ON f.id = p.file_id")
-    where: list[str] = []
-    params: list[Any] = []
-    if page_id is not None:
-        where.append("d.page_id = ?")
-        params.append(page_id)
-    if item is not None:
-        where.append("d.item = ?")
-        params.append(item)
-    if decision_id is not None:
-        where.append("d.id = ?")
-        params.append(decision_id)
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY d.id DESC LIMIT ?"
-    params.append(limit)
-    return [DecisionRow(id=int(r["id"]), kind=str(r["kind"]), page_id=int(r["page_id"]), item=str(r["item"]),
-                        previous=r["previous"], value=r["value"], decided_at=str(r["decided_at"]),
-                        decided_by=str(r["decided_by"] or ""), reverted_at=r["reverted_at"], serial=r["serial"],
-                        form_id=r["form_id"], form_page=r["form_page"], file_path=str(r["path"]),
-                        page_index=int(r["page_index"]), active=bool(r["active"])) for r in ledger.execute(sql, params)]
-
-
-def decision(ledger: Ledger, decision_id: int) -> DecisionRow | None:
-    rows = decision_history(ledger, decision_id=decision_id, limit=1)
-    return rows[0] if rows else None
-
-
-def describe_value(kind: str, value: str | None) -> str:
-    """A decision's value in words for the history page."""
-    if kind == "answer":
-        return "blank" if value in (None, "") else str(value)
-    if kind == "comment":
-        if value is None:
-            return "(nothing)"
-        return "no comment" if value == "" else value
-    return describe_page_decision(value) or "(not settled)"

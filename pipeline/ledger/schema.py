@@ -1,21 +1,23 @@
-"""The ledger's tables and views, and how a ledger made by an older PaperVoice is brought up to date."""
+"""The ledger's tables and views, and how a ledger made by an older PaperVoice is brought up to date.
+
+Written once in portable SQL for every backend: `INTEGER`, `REAL`, `TEXT` and `BLOB` columns, `id INTEGER
+PRIMARY KEY` keys; each backend turns them into its own types (`postgres_backend.ddl`).
+"""
 
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import LedgerError
 from pipeline.form.identity import new_survey_id
 from pipeline.vocab import DecisionKind, ErasureKind, FileOutcome, ItemState, PageStatus
 
-SCHEMA_VERSION = 2  # 2: survey ids, 'foreign' pages, files committed page by page ('complete'), real views
+if TYPE_CHECKING:
+    from pipeline.ledger.backend import Backend
 
-#: Version 1 ledgers' page CHECK ends with 'conflict'; version 2 adds 'foreign' (PageStatus.FOREIGN).
-_OLD_PAGE_CHECK = "'duplicate', 'conflict'))"
-_NEW_PAGE_CHECK = "'duplicate', 'conflict', 'foreign'))"
+SCHEMA_VERSION = 2  # 2: survey ids, 'foreign' pages, files committed page by page ('complete'), real views
 
 
 SCHEMA = f"""
@@ -90,72 +92,74 @@ CREATE TEMP VIEW IF NOT EXISTS effective_comments AS
 """
 
 
-def check_is_ledger(conn: sqlite3.Connection, path: Path, readonly: bool) -> None:
+def check_is_ledger(db: Backend, readonly: bool) -> None:
     """Refuse a database that is not a PaperVoice ledger, before anything is written to it.
 
-    An empty file is a new ledger (for the commands that write).  A database with tables of its own and no
-    `meta` table is another program's file (or a ledger that lost its meta table, which would otherwise get
-    a new survey id and make every earlier print foreign): its tables are never added to.  A ledger written
-    by a newer PaperVoice is refused by the readers too, which would otherwise report it 'OK'."""
-    tables = {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    An empty database is a new ledger (for the commands that write).  A database with tables of its own and no
+    `meta` table is another program's (or a ledger that lost its meta table, which would otherwise get a new
+    survey id and make every earlier print foreign): its tables are never added to.  A ledger written by a
+    newer PaperVoice is refused by the readers too, which would otherwise report it 'OK'."""
+    tables = db.tables()
     if not tables:
         if readonly:
-            raise LedgerError(f"{path} is empty: it is not a PaperVoice ledger yet",
+            raise LedgerError(f"{db.shown} is empty: it is not a PaperVoice ledger yet",
                               "scan or generate with this --db first, or pass the right --db")
         return
     if {"pages", "serials", "files"} & tables and not {"meta", "serials"} <= tables:
         missing = "meta" if "meta" not in tables else "serials"
-        raise LedgerError(f"{path} is not a PaperVoice ledger as it stands: it has lost its {missing} table "
+        raise LedgerError(f"{db.shown} is not a PaperVoice ledger as it stands: it has lost its {missing} table "
                           "(damaged?); nothing was written to it",
                           "restore the ledger from a backup copy, or pass the right --db")
     if "meta" not in tables or "serials" not in tables:
         listed = ", ".join(sorted(tables)[:5]) + (" ..." if len(tables) > 5 else "")
-        raise LedgerError(f"{path} is a database of another program (it holds the tables {listed}), "
+        raise LedgerError(f"{db.shown} is a database of another program (it holds the tables {listed}), "
                           "not a PaperVoice ledger; nothing was written to it",
                           "pass a new file name with --db (PaperVoice makes the ledger), or the right ledger")
-    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if row is not None and str(row[0]).isdecimal() and int(row[0]) > SCHEMA_VERSION:
-        raise LedgerError(f"the ledger {path} was written by a newer PaperVoice",
+        raise LedgerError(f"the ledger {db.shown} was written by a newer PaperVoice",
                           "upgrade PaperVoice before using this ledger")
 
 
-def migrate(conn: sqlite3.Connection, path: Path) -> None:
-    """Create what is missing, upgrade an older ledger, give it a survey id; inside the caller's transaction."""
-    for statement in SCHEMA.split(";"):
-        if statement.strip():
-            conn.execute(statement)
-    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+def migrate(db: Backend) -> None:
+    """Create what is missing, upgrade an older ledger, give it a survey id; inside the caller's transaction.
+
+    Every step is idempotent and portable (the backend turns the shared DDL into its dialect); a branch that
+    adds a table or column adds an `_ensure_...(db)` step here.
+    """
+    db.create(SCHEMA)
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if row is not None and int(row[0]) > SCHEMA_VERSION:
-        raise LedgerError(f"the ledger {path} was written by a newer PaperVoice",
+        raise LedgerError(f"the ledger {db.shown} was written by a newer PaperVoice",
                           "upgrade PaperVoice before using this ledger")
-    if row is not None and int(row[0]) < 2:
-        _upgrade_to_2(conn)
-    _ensure_box_measures(conn)
-    conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-    conn.execute("INSERT OR IGNORE INTO meta VALUES ('survey_id', ?)", (new_survey_id(),))
-    _ensure_survey_printed(conn)
-    _ensure_languages(conn)
-    _ensure_results(conn)
-    _ensure_adopted_sheets(conn)
-    _store_views(conn)
+    if row is not None:
+        db.upgrade_old_schema(int(row[0]))
+    _ensure_box_measures(db)
+    db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
+               " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
+    db.execute("INSERT INTO meta (key, value) VALUES ('survey_id', ?) ON CONFLICT (key) DO NOTHING",
+               (new_survey_id(),))
+    _ensure_survey_printed(db)
+    _ensure_languages(db)
+    _ensure_results(db)
+    _ensure_adopted_sheets(db)
+    db.store_views(EFFECTIVE_VIEWS)
 
 
-def _ensure_survey_printed(conn: sqlite3.Connection) -> None:
+def _ensure_survey_printed(db: Backend) -> None:
     """`issue_batches.survey_printed`: 1 when the batch's pages carry this ledger's survey id, 0 when they carry
     the older survey-less code.  A survey-less page is this ledger's copy only if its serial went to a
     survey-less print; NULL (batches recorded before the column) keeps the old rule, taken as ours."""
-    if "survey_printed" not in _columns(conn, "issue_batches"):
-        conn.execute("ALTER TABLE issue_batches ADD COLUMN survey_printed INTEGER")
+    db.add_column("issue_batches", "survey_printed", "INTEGER")
 
 
-def _ensure_languages(conn: sqlite3.Connection) -> None:
+def _ensure_languages(db: Backend) -> None:
     """The language a batch was printed in, and a page was read as ('cy', 'cy+en'; NULL: the form file's own).
 
     Copies of one form in several languages share its id and version (one column set); the language says
     which layout a page was printed from and is a column of the export."""
     for table in ("issue_batches", "pages"):
-        if "language" not in _columns(conn, table):
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN language TEXT")
+        db.add_column(table, "language", "TEXT")
 
 
 #: Tables for results and data protection (issue 23): comments a person marked fine to share in a printed
@@ -171,18 +175,10 @@ CREATE TABLE IF NOT EXISTS erasures (
 """
 
 
-def _ensure_results(conn: sqlite3.Connection) -> None:
+def _ensure_results(db: Backend) -> None:
     """Idempotent: the print label on each batch (NULL = none), the shared-comment marks and the erasure audit."""
-    if "label" not in _columns(conn, "issue_batches"):
-        conn.execute("ALTER TABLE issue_batches ADD COLUMN label TEXT")
-    for statement in RESULTS_TABLES.split(";"):
-        if statement.strip():
-            conn.execute(statement)
-
-
-def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
-    """A table's column names, asked in a way every database answers (no PRAGMA)."""
-    return {d[0] for d in conn.execute(f"SELECT * FROM {table} WHERE 1 = 0").description}
+    db.add_column("issue_batches", "label", "TEXT")
+    db.create(RESULTS_TABLES)
 
 
 #: Every input of a box's decision (`marks.classify`) and of its page's (`marks.decide_page`), unrounded, so
@@ -202,95 +198,57 @@ CREATE TABLE IF NOT EXISTS box_measures (
 CREATE TABLE IF NOT EXISTS page_measures (
     page_id INTEGER PRIMARY KEY REFERENCES pages(id), bitonal INTEGER NOT NULL, poor_fit TEXT NOT NULL DEFAULT '');
 """
+_MEASURE_TYPES = re.compile(r"(\w+) (DOUBLE PRECISION|INTEGER|TEXT) NOT NULL")
+#: box_measures' columns holding a box's decision inputs, in order (the scanner's `BoxMeasures` fields have
+#: these names); the ledger states them itself, from its own table
+MEASURE_COLUMNS = tuple(name for name, _ in _MEASURE_TYPES.findall(BOX_MEASURES.split("page_measures")[0])
+                        if name not in ("page_id", "item", "value", "position", "beside_mm2", "beside_at",
+                                        "left_mm2"))
 
 
-def _ensure_box_measures(conn: sqlite3.Connection) -> None:
+def _ensure_box_measures(db: Backend) -> None:
     """The tables `reclassify` decides from (idempotent: a ledger that has them keeps them, and gains any
     measure a newer version keeps, as 0 for the boxes read before)."""
     for statement in BOX_MEASURES.split(";"):
         if not statement.strip():
             continue
-        conn.execute(statement)
+        db.create(statement)
         table = statement.split("EXISTS", 1)[1].split("(", 1)[0].strip()
-        have = {d[0] for d in conn.execute(f"SELECT * FROM {table} LIMIT 0").description}
         body = statement.split("(", 1)[1]
-        for name, kind in re.findall(r"(\w+) (DOUBLE PRECISION|INTEGER|TEXT) NOT NULL", body):
-            if name not in have:
-                default = "''" if kind == "TEXT" else "0"
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind} NOT NULL DEFAULT {default}")
+        for name, kind in _MEASURE_TYPES.findall(body):
+            db.add_column(table, name, f"{kind} NOT NULL DEFAULT {chr(39) * 2 if kind == 'TEXT' else '0'}")
 
 
-def _ensure_adopted_sheets(conn: sqlite3.Connection) -> None:
+def _ensure_adopted_sheets(db: Backend) -> None:
     """Adopted returns that carry a code of their own per sheet (a barcode the blank lacks): the ledger
     number their copy was given, so a re-scan or a re-read of the same sheet joins the same copy."""
-    conn.execute("CREATE TABLE IF NOT EXISTS adopted_sheets (form_id TEXT NOT NULL, code TEXT NOT NULL, "
-                 "serial TEXT NOT NULL REFERENCES serials(serial), PRIMARY KEY (form_id, code))")
+    db.create("CREATE TABLE IF NOT EXISTS adopted_sheets (form_id TEXT NOT NULL, code TEXT NOT NULL, "
+              "serial TEXT NOT NULL REFERENCES serials(serial), PRIMARY KEY (form_id, code))")
 
 
-def _plain(sql: str) -> str:
-    return re.sub(r"\s+", " ", sql.replace("IF NOT EXISTS ", "")).strip()
-
-
-def _store_views(conn: sqlite3.Connection) -> None:
-    """The views live in the ledger itself, so `sqlite3 papervoice.db` can query them; a view whose stored
-    definition differs from this version's is replaced."""
-    stored = {r[0]: _plain(r[1] or "") for r in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view'")}
-    for view in EFFECTIVE_VIEWS.split(";"):
-        if not view.strip():
-            continue
-        sql = view.replace("CREATE TEMP VIEW", "CREATE VIEW").strip()
-        name = sql.split()[5]  # CREATE VIEW IF NOT EXISTS <name> AS
-        if stored.get(name) != _plain(sql):
-            conn.execute(f"DROP VIEW IF EXISTS {name}")
-            conn.execute(sql)
-
-
-def views_stored(conn: sqlite3.Connection) -> bool:
-    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")}
-    return {"active_decisions", "effective_answers", "effective_comments"} <= names
-
-
-def _upgrade_to_2(conn: sqlite3.Connection) -> None:
-    """A version-1 ledger: new columns, and 'foreign' added to the page statuses the CHECK allows.
-
-    Widening a CHECK changes no stored row, so the table's SQL text is edited in place, the procedure
-    SQLite documents for such changes (https://sqlite.org/lang_altertable.html#otheralter).
-    """
-    if "survey" not in {r[1] for r in conn.execute("PRAGMA table_info(pages)")}:
-        conn.execute("ALTER TABLE pages ADD COLUMN survey TEXT")
-    if "complete" not in {r[1] for r in conn.execute("PRAGMA table_info(files)")}:
-        conn.execute("ALTER TABLE files ADD COLUMN complete INTEGER NOT NULL DEFAULT 1")
-    sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'pages'").fetchone()[0]
-    if _NEW_PAGE_CHECK not in sql and _OLD_PAGE_CHECK in sql:
-        version = int(conn.execute("PRAGMA schema_version").fetchone()[0])
-        conn.execute("PRAGMA writable_schema = ON")
-        try:
-            conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'pages'",
-                         (sql.replace(_OLD_PAGE_CHECK, _NEW_PAGE_CHECK),))
-            conn.execute(f"PRAGMA schema_version = {version + 1}")
-        finally:
-            conn.execute("PRAGMA writable_schema = OFF")
-
+#: meta rows about the database holding a ledger, not about the survey: never copied, not compared.
+LOCAL_META_KEYS = ("home", "retired", "copied_from", "views_sha256")
 
 #: Columns that record when something happened, not what: left out when comparing ledgers.
 VOLATILE_COLUMNS = {"scanned_at", "issued_at", "decided_at", "reverted_at", "path", "output"}
 
 
-def content_snapshot(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+def content_snapshot(location: str | Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every table's rows without timestamps and file paths, images by their bytes, in a stable order.
 
-    Two scans of the same returns must give equal snapshots, however they ran:
-    one process or many, interrupted or not.
+    Two scans of the same returns must give equal snapshots, however they ran: one process or many,
+    interrupted or not, into SQLite or PostgreSQL.
     """
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    from pipeline.ledger.store import Ledger
+
+    with Ledger(location, readonly=True) as ledger:
+        db = ledger.db
         snapshot: dict[str, list[tuple[Any, ...]]] = {}
-        for table in tables:
-            columns = [r[1] for r in con.execute(f"PRAGMA table_info({table})") if r[1] not in VOLATILE_COLUMNS]
-            where = " WHERE key != 'survey_id'" if table == "meta" else ""  # random per ledger
-            rows = con.execute(f"SELECT {', '.join(columns)} FROM {table}{where}").fetchall()
-            snapshot[table] = sorted(rows, key=repr)
+        for table in sorted(db.tables()):
+            columns = [c for c in db.columns(table) if c not in VOLATILE_COLUMNS]
+            # the survey id is random per ledger; the rest is about the database, not the survey
+            skipped = ", ".join(f"'{key}'" for key in ("survey_id", *LOCAL_META_KEYS))
+            where = f" WHERE key NOT IN ({skipped})" if table == "meta" else ""
+            rows = db.execute(f"SELECT {', '.join(columns)} FROM {table}{where}").fetchall()
+            snapshot[table] = sorted((tuple(r) for r in rows), key=repr)
         return snapshot
-    finally:
-        con.close()

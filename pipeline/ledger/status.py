@@ -8,13 +8,12 @@ person; `format_status` says it in plain words.
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
+import os
 from typing import Any
 
 from pipeline import constants as C
-from pipeline.ledger.check import FOREIGN_SQL
-from pipeline.ledger.queries import effective_answers, effective_comments, returned_copies
+from pipeline.ledger import listings
+from pipeline.ledger.queries import effective_answers, effective_comments, open_pages, returned_copies
 from pipeline.ledger.store import Ledger
 from pipeline.names import shown
 from pipeline.text import plural
@@ -24,21 +23,17 @@ PAGE_STATUSES = tuple(status.value for status in PageStatus)
 MAX_LISTED = C.REPORT_MAX_LISTED
 
 
-def _rows(ledger: Ledger, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-    return list(ledger.execute(sql, params).fetchall())
-
-
 # --- status ---------------------------------------------------------------------------------------------------
 
 
-def reconcile(db: Path) -> dict[str, Any]:
+def reconcile(db: str | os.PathLike[str]) -> dict[str, Any]:
     """Everything `papervoice status` shows, as plain data (the --json output).
 
-    Returned, complete and open questions are the read model's (`ledger.queries`), so
-    status, review and the workbook agree.  Pages that were scanned twice are counted
-    once (the second scan is a duplicate or a conflict).
+    Every figure is the read model's (`ledger.queries`, `ledger.listings`), so status, review and the
+    workbook agree; this module writes no SQL.  Pages that were scanned twice are counted once (the second
+    scan is a duplicate or a conflict).
     """
-    with Ledger(db, readonly=True) as ledger:
+    with Ledger(db, readonly=True) as ledger, ledger.consistent_read():
         survey_id = ledger.survey_id
         forms: dict[tuple[str, int], dict[str, Any]] = {}
 
@@ -50,8 +45,8 @@ def reconcile(db: Path) -> dict[str, Any]:
                               "answers_to_review": 0, "comments_to_review": 0, "incomplete_copies": []}
             return forms[key]
 
-        for row in _rows(ledger, "SELECT form_id, form_version, COUNT(*) AS n FROM serials GROUP BY 1, 2"):
-            entry(row["form_id"], row["form_version"])["issued"] = int(row["n"])
+        for (form_id, version), issued in listings.issued_by_form(ledger).items():
+            entry(form_id, version)["issued"] = issued
         unissued = []
         for copy in returned_copies(ledger):
             form = entry(copy.form_id, copy.form_version)
@@ -74,28 +69,21 @@ def reconcile(db: Path) -> dict[str, Any]:
         for form in forms.values():
             form["not_returned"] = max(0, form["issued"] - form["returned"])
 
-        files = {row["outcome"]: int(row["n"]) for row in
-                 _rows(ledger, "SELECT outcome, COUNT(*) AS n FROM files GROUP BY outcome")}
-        failed = [{"path": row["path"], "error": row["error"] or ""} for row in
-                  _rows(ledger, "SELECT path, error FROM files WHERE outcome = 'failed' ORDER BY path")]
-        unfinished = ([shown(row["path"]) for row in _rows(ledger, "SELECT path FROM files WHERE complete = 0")]
-                      if ledger.has_column("files", "complete") else [])
-        pages = dict.fromkeys(PAGE_STATUSES, 0)
-        for row in _rows(ledger, "SELECT status, COUNT(*) AS n FROM pages GROUP BY status"):
-            pages[row["status"]] = int(row["n"])
-        foreign = [{"path": shown(row["path"]), "page": int(row["page_index"]) + 1, "survey": row["survey"],
-                    "serial": row["serial"], "form_id": row["form_id"]} for row in
-                   (_rows(ledger, FOREIGN_SQL + " ORDER BY f.path, p.page_index")
-                    if ledger.has_column("pages", "survey") else [])]
-        not_recognised = int(ledger.execute("""
-            SELECT COUNT(*) FROM pages p WHERE p.status IN ('not_form', 'unreadable') AND NOT EXISTS
-            (SELECT 1 FROM active_decisions d WHERE d.kind = 'page' AND d.page_id = p.id)""").fetchone()[0])
+        files = listings.file_outcomes(ledger)
+        failed = [{"path": f.path, "error": f.error} for f in listings.failed_files(ledger)]
+        unfinished = [shown(path) for path in listings.unfinished_files(ledger)]
+        pages = dict.fromkeys(PAGE_STATUSES, 0) | listings.page_counts(ledger)
+        foreign = [{"path": shown(p.path), "page": p.page, "survey": p.survey, "serial": p.serial,
+                    "form_id": p.form_id} for p in listings.foreign_pages(ledger)]
+        waiting = open_pages(ledger)  # the one definition of an open page, as review counts them
+        not_recognised = sum(1 for q in waiting if q.status != PageStatus.FOREIGN)
+        ledger_shown = ledger.shown
 
     rows = sorted(forms.values(), key=lambda f: (f["form_id"], f["form_version"]))
     answers = sum(f["answers_to_review"] for f in rows)
     comments = sum(f["comments_to_review"] for f in rows)
     return {
-        "ledger": str(db),
+        "ledger": ledger_shown,
         "survey_id": survey_id,
         "forms": rows,
         "files": {"read": files.get("read", 0), "failed": files.get("failed", 0), "failed_files": failed,
@@ -106,7 +94,7 @@ def reconcile(db: Path) -> dict[str, Any]:
         "conflicts": pages["conflict"],
         "foreign_pages": foreign,
         "serials_not_issued": sorted(unissued),
-        "to_review": {"answers": answers, "comments": comments, "pages": not_recognised},
+        "to_review": {"answers": answers, "comments": comments, "pages": len(waiting)},
         "totals": {key: sum(f[key] for f in rows) for key in
                    ("issued", "returned", "complete", "incomplete", "not_returned", "returned_not_issued")},
     }

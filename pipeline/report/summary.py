@@ -41,7 +41,7 @@ from pipeline.export.sheets import comparison_pair
 from pipeline.export.snapshot import FormReport, Snapshot, read_snapshot
 from pipeline.form.definition import FormRegistry
 from pipeline.form.fonts import font_name, register_fonts, text_width_pt
-from pipeline.ledger.store import Ledger
+from pipeline.ledger import open_ledger
 from pipeline.options import ReportOptions
 from pipeline.text import clean_text, plural
 
@@ -278,7 +278,7 @@ def render_report(snapshot: Snapshot, large_print: bool = False, title: str | No
 def write_report(options: ReportOptions, registry: FormRegistry | None = None) -> Path:
     """Read one snapshot of the ledger and write the summary PDF atomically; returns its path."""
     registry = registry if registry is not None else FormRegistry.from_dirs()
-    with Ledger(options.db, readonly=True) as ledger, ledger.consistent_read():
+    with open_ledger(options.db, readonly=True) as ledger, ledger.consistent_read():
         snapshot = read_snapshot(ledger, registry, options.form)
     output = Path(options.output)
     atomic_write(output, render_report(snapshot, options.large_print, options.title))

@@ -49,8 +49,10 @@ from werkzeug.serving import make_server
 from pipeline import constants as C
 from pipeline.errors import LedgerError, PaperVoiceError, UsageError
 from pipeline.form.definition import FormRegistry
+from pipeline.ledger import open_ledger
 from pipeline.ledger import queries as Q
 from pipeline.ledger.store import Ledger
+from pipeline.ledger.url import parse_url
 from pipeline.options import ReviewOptions
 from pipeline.review import views, whole_page
 from pipeline.review.safety import LOCAL_HOST_NAMES, host_name, local_path
@@ -71,10 +73,11 @@ def create_app(options: ReviewOptions, registry: FormRegistry | None = None, rev
     if not options.is_local and not options.token:  # ReviewOptions checks too; never rely on one guard
         raise UsageError(f"refusing to serve the review page on {options.host} without an access token",
                          "add --token SOME-LONG-SECRET, or leave --host at 127.0.0.1")
-    db = Path(options.db)
-    if not db.exists():
-        raise LedgerError(f"no ledger at {db}", "scan some returns first, or pass the right --db")
-    Ledger(db).close()  # create/upgrade the schema once, so every later read-only open finds it in place
+    db = options.db
+    address = parse_url(db)
+    if address.path is not None and not address.path.exists():
+        raise LedgerError(f"no ledger at {address.shown}", "scan some returns first, or pass the right --db")
+    open_ledger(db).close()  # create/upgrade the schema once, so every later read-only open finds it in place
     forms = registry or FormRegistry.from_dirs(list(options.forms_dirs))
 
     app = Flask(__name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))

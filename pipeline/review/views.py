@@ -15,7 +15,6 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import (
@@ -35,6 +34,7 @@ from flask import (
 from pipeline import constants as C
 from pipeline.errors import PaperVoiceError
 from pipeline.form.definition import Form, FormRegistry
+from pipeline.ledger import open_ledger
 from pipeline.ledger import queries as Q
 from pipeline.ledger.sharing import set_shared, shared_comments
 from pipeline.ledger.store import Ledger, Overtaken
@@ -60,7 +60,7 @@ class ReviewState:
     """What one running review page serves: its options, its ledger file and the forms it knows."""
 
     options: ReviewOptions
-    db: Path
+    db: str  # the ledger's address
     forms: FormRegistry
     logins: LoginLimiter = field(default_factory=lambda: LoginLimiter(
         C.REVIEW_LOGIN_MAX_PER_CLIENT, C.REVIEW_LOGIN_MAX_TOTAL, C.REVIEW_LOGIN_WINDOW_S))
@@ -74,7 +74,7 @@ def state() -> ReviewState:
 def ledger() -> Ledger:
     """This request's connection: read-only for GET so a running scan is never blocked."""
     if "ledger" not in g:
-        g.ledger = Ledger(state().db, readonly=request.method in ("GET", "HEAD"))
+        g.ledger = open_ledger(state().db, readonly=request.method in ("GET", "HEAD"))
     return g.ledger  # type: ignore[no-any-return]
 
 

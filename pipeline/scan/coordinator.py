@@ -27,6 +27,7 @@ from pipeline.atomic import atomic_write
 from pipeline.errors import ExitCode, InputFileError, PaperVoiceError
 from pipeline.form.definition import FormRegistry
 from pipeline.form.identity import PageIdentity
+from pipeline.ledger import open_ledger
 from pipeline.ledger.queries import adopted_copy_marks, effective_answers, effective_comments
 from pipeline.ledger.store import Ledger, foreign_reason
 from pipeline.names import shown
@@ -191,7 +192,8 @@ def scan(inputs: Sequence[Path], options: ScanOptions,
     if options.jobs > 1 and not options.dask_scheduler:
         warm_up()  # before the pool forks its workers: start-up kept off their first pages
     try:
-        with Ledger(options.db) as ledger, open_executor(options.jobs, options.dask_scheduler) as (pool, in_flight):
+        with (open_ledger(options.db) as ledger,
+              open_executor(options.jobs, options.dask_scheduler) as (pool, in_flight)):
             config = ReaderConfig(tuple(str(d) for d in options.forms_dirs), options.ocr,
                                   options.debug_dir is not None, ledger.survey_id)
             registry = FormRegistry.from_dirs(list(options.forms_dirs))

@@ -6,21 +6,12 @@ strings and PNG bytes only: never arrays or open files.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 
 from pipeline.form.identity import PageIdentity
 from pipeline.vocab import BoxStateCode as BoxState
 from pipeline.vocab import ItemStateCode as ItemState
 from pipeline.vocab import PageStatusCode as PageStatus
-
-Fingerprint = tuple[tuple[str, int | None, str], ...]
-
-
-def fingerprint(answers: Iterable[tuple[str, int | None, str]], comments: Iterable[tuple[str, bool]]) -> Fingerprint:
-    """The one rule for comparing two scans of a page: every answer (item, value, state) in order, and
-    whether each comment field was written in.  The ledger applies it to the scan it already holds."""
-    return tuple(answers) + tuple((item, None, "written" if written else "blank") for item, written in comments)
 
 
 @dataclass(frozen=True)
@@ -125,13 +116,8 @@ class PageResult:
     sheet_code: str = ""  # an adopted return's own per-sheet code (barcode/QR the blank lacks): its copy
     image_png: bytes = b""  # kept for pages a person must look at (not a form, unreadable)
     debug_png: bytes = b""
-    seconds: float = 0.0
+    seconds: float = 0.0  # (whether a second scan repeats a first is the ledger's rule: ledger.records)
     stage_seconds: dict[str, float] = field(default_factory=dict)  # decode / register / marks / comments / other
-
-    def fingerprint(self) -> Fingerprint:
-        """What a second scan of the same page must agree on to count as a duplicate."""
-        return fingerprint([(i.item, i.value, i.state) for i in self.items],
-                           [(c.item, c.written) for c in self.comments])
 
 
 @dataclass(frozen=True)

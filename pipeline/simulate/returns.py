@@ -23,7 +23,7 @@ import numpy as np
 from pipeline.atomic import atomic_write
 from pipeline.form.definition import FormRegistry
 from pipeline.form.layout import Layout, compute_layout
-from pipeline.ledger.store import Ledger
+from pipeline.ledger import open_ledger
 from pipeline.simulate.handwriting import Hand, available_tiers, write_comment
 from pipeline.simulate.marks import draw_mark
 from pipeline.simulate.packing import _write_file, pdf_of_images, tiff_of_images
@@ -86,7 +86,7 @@ def _issue_and_plan(spec: SimulationSpec, registry: FormRegistry, out_dir: Path
     copies: list[CopyPlan] = []
     layouts: dict[int, Layout] = {}
     ordinal = 0
-    with Ledger(spec.db) as ledger:
+    with open_ledger(spec.db) as ledger:
         survey = ledger.survey_id  # printed on the simulated pages, as generate prints it
         for form_id in spec.forms:
             form = registry.get(form_id)

@@ -189,7 +189,7 @@ class SimulationSpec:
     forms: tuple[str, ...]
     copies: int  # per form, per style, per paper
     seed: int
-    db: Path
+    db: str | Path  # the ledger's address
     output_dir: Path
     blank_comments: bool = False
     styles: tuple[str, ...] = ("standard", "large-print")

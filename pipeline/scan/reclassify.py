@@ -9,34 +9,24 @@ take precedence over the machine's answer), and a comment field once sent to a p
 
 from __future__ import annotations
 
-import sqlite3
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from pipeline.ledger.store import MEASURE_COLUMNS, Ledger
+from pipeline.ledger import measures
+from pipeline.ledger.backend import Backend
+from pipeline.ledger.schema import MEASURE_COLUMNS
+from pipeline.ledger.store import Ledger
 from pipeline.scan.comments import possibly_lost
 from pipeline.scan.marks import decide_page, reclassify_box
 from pipeline.scan.results import BoxMeasures, BoxReading, CommentReading, ItemReading
 from pipeline.vocab import FlagReason
 
-_BOXES_SQL = f"""
-SELECT b.page_id, b.item, b.value, b.coverage AS shown_coverage, b.darkness, b.spill, b.dx_mm, b.dy_mm, b.state,
-       b.confidence, b.faint AS shown_faint, b.solid AS shown_solid, b.match, m.position,
-       {", ".join("m." + c for c in MEASURE_COLUMNS)}, m.beside_mm2, m.beside_at, m.left_mm2, pm.bitonal, pm.poor_fit
-FROM box_measurements b
-JOIN box_measures m ON m.page_id = b.page_id AND m.item = b.item AND m.value = b.value
-JOIN page_measures pm ON pm.page_id = b.page_id
-JOIN pages p ON p.id = b.page_id
-WHERE p.status = 'form'
-ORDER BY b.page_id, m.position
-"""
-
 #: what the reader writes as the engine of a blank comment field sent to a person because marks look lost
 _LOST_ENGINE = possibly_lost(CommentReading("", False, "", 0.0, "", 0.0)).engine
 
 
-def stored_measures(row: sqlite3.Row) -> BoxMeasures:
+def stored_measures(row: Any) -> BoxMeasures:
     """A box's measures from its box_measures row."""
     return BoxMeasures(*(row[c] for c in MEASURE_COLUMNS))
 
@@ -99,20 +89,16 @@ class Reclassified:
         return raised, cleared
 
 
-def _box(row: sqlite3.Row) -> BoxReading:
+def _box(row: Any) -> BoxReading:
     return BoxReading(row["item"], int(row["value"]), row["shown_coverage"], row["darkness"], row["spill"],
                       row["dx_mm"], row["dy_mm"], row["state"], row["confidence"], faint=row["shown_faint"],
                       solid=row["shown_solid"], match=row["match"], beside_mm2=row["beside_mm2"],
                       beside_at=row["beside_at"], left_mm2=row["left_mm2"], measures=stored_measures(row))
 
 
-def _pages(db: sqlite3.Connection) -> Iterator[tuple[int, list[BoxReading], bool, str]]:
+def _pages(db: Backend) -> Iterator[tuple[int, list[BoxReading], bool, str]]:
     """Each measured form page: its boxes in layout order, whether it was a black-and-white scan, its misfit."""
-    rows = db.execute(_BOXES_SQL).fetchall()
-    by_page: dict[int, list[sqlite3.Row]] = defaultdict(list)
-    for row in rows:
-        by_page[int(row["page_id"])].append(row)
-    for page_id, page_rows in by_page.items():
+    for page_id, page_rows in measures.measured_pages(db).items():
         yield page_id, [_box(r) for r in page_rows], bool(page_rows[0]["bitonal"]), str(page_rows[0]["poor_fit"])
 
 
@@ -124,14 +110,9 @@ def reclassify(ledger: Ledger, apply: bool = False) -> Reclassified:
     """Decide every measured box and item again under today's thresholds; write the changes only if `apply`."""
     out = Reclassified()
     with ledger.transaction() as db:
-        answers = {(int(r["page_id"]), r["item"]): r for r in db.execute(
-            "SELECT a.page_id, a.item, a.value, a.state, a.reason, a.detail, a.confidence, p.serial, p.form_page "
-            "FROM answers a JOIN pages p ON p.id = a.page_id WHERE p.status = 'form'")}
-        reviewed = {(int(r["page_id"]), r["item"]) for r in db.execute(
-            "SELECT DISTINCT page_id, item FROM decisions WHERE kind = 'answer' AND reverted_at IS NULL")}
-        lost_pages = {int(r[0]) for r in db.execute(
-            "SELECT page_id FROM answers WHERE reason = ? UNION SELECT page_id FROM comments WHERE engine = ?",
-            (FlagReason.LOST_MARKS.value, _LOST_ENGINE))}
+        answers = measures.machine_answers(db)
+        reviewed = measures.reviewed_answers(db)
+        lost_pages = measures.pages_flagged_with(db, FlagReason.LOST_MARKS.value, _LOST_ENGINE)
         for page_id, boxes, bitonal, poor_fit in _pages(db):
             out.pages += 1
             out.boxes += len(boxes)
@@ -154,33 +135,17 @@ def reclassify(ledger: Ledger, apply: bool = False) -> Reclassified:
                 if (stored["value"], stored["state"], stored["reason"], stored["detail"], stored["confidence"]) != \
                         (item.value, item.state, item.reason, item.detail, item.confidence):
                     changed_items.append(item)
-            blank_fields = int(db.execute("SELECT COUNT(*) FROM comments WHERE page_id = ? AND written = 0",
-                                          (page_id,)).fetchone()[0])
+            blank_fields = measures.blank_fields(db, page_id)
             if lost and not lost_before:
                 out.comments_to_person += blank_fields
             elif lost_before and not lost:
                 out.comments_kept_with_person += 1  # pages: their fields sent to a person stay there
             if apply:
-                _write(db, page_id, changed_boxes, changed_items, lost and not lost_before)
-        out.pages_without_measures = int(db.execute(
-            "SELECT COUNT(*) FROM pages p WHERE p.status = 'form' AND EXISTS "
-            "(SELECT 1 FROM box_measurements b WHERE b.page_id = p.id) AND NOT EXISTS "
-            "(SELECT 1 FROM page_measures pm WHERE pm.page_id = p.id)").fetchone()[0])
+                measures.write_redecided(db, page_id, changed_boxes, changed_items,
+                                         _LOST_ENGINE if lost and not lost_before else None)
+        out.pages_without_measures = measures.pages_without_measures(db)
         out.applied = apply
     return out
-
-
-def _write(db: sqlite3.Connection, page_id: int, boxes: list[BoxReading], items: list[ItemReading],
-           comments_lost: bool) -> None:
-    db.executemany("UPDATE box_measurements SET state = ?, confidence = ?, solid = ? "
-                   "WHERE page_id = ? AND item = ? AND value = ?",
-                   [(b.state, b.confidence, b.solid, page_id, b.item, b.value) for b in boxes])
-    db.executemany("UPDATE answers SET value = ?, state = ?, reason = ?, detail = ?, confidence = ? "
-                   "WHERE page_id = ? AND item = ?",
-                   [(i.value, i.state, i.reason, i.detail, i.confidence, page_id, i.item) for i in items])
-    if comments_lost:  # what the reader does on such a page: blank fields go to a person with their crop
-        db.execute("UPDATE comments SET written = 1, engine = ? WHERE page_id = ? AND written = 0",
-                   (_LOST_ENGINE, page_id))
 
 
 def format_reclassified(r: Reclassified, limit: int = 50) -> str:

@@ -9,7 +9,6 @@ one PNG sheet per decision and an index.html that shows them with every tile's f
 from __future__ import annotations
 
 import html
-import sqlite3
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,27 +21,16 @@ from pipeline.atomic import atomic_write
 from pipeline.errors import LedgerError
 from pipeline.form.definition import FormRegistry
 from pipeline.form.layout import Layout, PageLayout, compute_layout
-from pipeline.ledger.reclassify import stored_measures
-from pipeline.ledger.store import MEASURE_COLUMNS
+from pipeline.ledger.measures import gallery_rows
+from pipeline.ledger.url import parse_url
 from pipeline.scan.marks import decision_margin
+from pipeline.scan.reclassify import stored_measures
 from pipeline.vocab import BoxState
 
 TILE_PX = 96
 LABEL_PX = 30
 COLUMNS = 12
 STATES = ("empty", "marked", "filled", "uncertain")
-
-_SQL = f"""
-SELECT b.page_id, b.item, b.value, b.state, b.confidence, p.serial, p.form_id, p.form_version, p.style, p.paper,
-       p.form_page, i.data, {", ".join("m." + c for c in MEASURE_COLUMNS)}
-FROM box_measurements b
-JOIN box_measures m ON m.page_id = b.page_id AND m.item = b.item AND m.value = b.value
-JOIN pages p ON p.id = b.page_id
-JOIN answers a ON a.page_id = b.page_id AND a.item = b.item
-JOIN images i ON i.id = a.crop_id
-WHERE p.status = 'form'
-"""
-
 
 @dataclass(frozen=True)
 class Tile:
@@ -63,17 +51,11 @@ def cut_box(row_crop: np.ndarray, page: PageLayout, item: str, value: int, pad_m
     return row_crop[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]
 
 
-def _tiles(db: Path, registry: FormRegistry) -> list[Tile]:
-    if not db.exists():
-        raise LedgerError(f"no ledger at {db}", "pass the ledger you scanned into with --db")
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    try:
-        rows = conn.execute(_SQL).fetchall()
-    except sqlite3.Error as exc:  # a ledger from before measures were kept has no box_measures table
-        raise LedgerError(f"{db} keeps no box measures ({exc})", "scan the returns again with this version") from exc
-    finally:
-        conn.close()
+def _tiles(db: str, registry: FormRegistry) -> list[Tile]:
+    address = parse_url(db)
+    if address.path is not None and not address.path.exists():
+        raise LedgerError(f"no ledger at {address.shown}", "pass the ledger you scanned into with --db")
+    rows = gallery_rows(db)
 
     @cache
     def layout(form: str, version: int, style: str, paper: str) -> Layout | None:
@@ -119,10 +101,11 @@ def sheet(parts: list[np.ndarray]) -> np.ndarray:
     return np.vstack(rows)
 
 
-def write_gallery(db: Path, out: Path, per_state: int = 240, registry: FormRegistry | None = None) -> list[Path]:
+def write_gallery(db: str | Path, out: Path, per_state: int = 240, registry: FormRegistry | None = None) -> list[Path]:
     """One sheet per decision (closest calls first, at most `per_state` boxes) and an index.html; the sheets'
     paths are returned."""
-    tiles = _tiles(db, registry or FormRegistry.from_dirs())
+    tiles = _tiles(str(db), registry or FormRegistry.from_dirs())
+    name = parse_url(str(db)).shown.rsplit('/', 1)[-1]  # the file's or the database's name, no password
     out.mkdir(parents=True, exist_ok=True)
     written, sections = [], []
     for state in STATES:
@@ -145,7 +128,7 @@ def write_gallery(db: Path, out: Path, per_state: int = 240, registry: FormRegis
             f"<ol>{items}</ol></details>")
     page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Box gallery</title>"
             "<style>body{font-family:sans-serif;font-size:1.1rem;margin:1.5rem}img{max-width:100%}</style></head>"
-            f"<body><h1>Box gallery: {html.escape(db.name)}</h1><p>Every box the scanner measured, by its decision. "
+            f"<body><h1>Box gallery: {html.escape(name)}</h1><p>Every box the scanner measured, by its decision. "
             "Within a decision the closest calls come first: the margin (m) is how far the box's measures lay "
             "from the nearest threshold, 0 meaning on it. Under each tile: m margin, c coverage, f light ink, "
             "s solid share, n ninths inked. Move a threshold in pipeline/constants.py, then run "

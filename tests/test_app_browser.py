@@ -21,9 +21,6 @@ from typing import Any
 import openpyxl
 import pikepdf
 import pytest
-from browsers import ARGS as CHROMIUM_ARGS
-from browsers import MISSING as CHROMIUM_MISSING
-from browsers import find_chromium
 from werkzeug.serving import make_server
 
 from pipeline.app.server import create_office_app
@@ -31,23 +28,15 @@ from pipeline.ledger import queries as Q
 from pipeline.ledger.store import Ledger
 from pipeline.options import AppOptions
 from tests.test_app import FORM, copy_ledger, simulate
-from tests.test_review import _cell_for, _workbook_cells
+from tests.test_review import (
+    _cell_for,
+    _workbook_cells,
+    browser,  # noqa: F401  (the Chromium fixture, one for all browser tests)
+)
 
 pytestmark = pytest.mark.browser
 
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    chromium = find_chromium()
-    if chromium is None:
-        pytest.skip(CHROMIUM_MISSING)
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
@@ -101,7 +90,7 @@ def _every_control_by_tab(page: Any) -> list[str]:
     return list(missed)
 
 
-def test_the_whole_job_in_the_browser(browser: Any, office: tuple[str, Path, Path, Path], tmp_path: Path) -> None:
+def test_the_whole_job_in_the_browser(browser: Any, office: tuple[str, Path, Path, Path], tmp_path: Path) -> None:  # noqa: F811
     base, db, watch, twin = office
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True, bypass_csp=False)
     page = context.new_page()

@@ -18,7 +18,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -248,3 +249,19 @@ def reference(returns: Returns, tmp_path_factory: pytest.TempPathFactory) -> Ref
     """The same batch scanned once without interruption: what every other run must end up equal to."""
     return reference_run(returns, tmp_path_factory.getbasetemp() / "nothing-lost")
 
+
+@contextmanager
+def small_tmpfs(where: Path, size: str, why: str = "") -> Iterator[Path]:
+    """A tmpfs of `size` (e.g. "512k") mounted at `where`, for a test of a really full disk; unmounted after.
+    Needs root and mount rights, else the test skips, its reason ending with `why`."""
+    where.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip(f"mounting a small tmpfs needs root{why}")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "papervoice-test", str(where)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}){why}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], capture_output=True, check=False)

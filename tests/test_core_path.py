@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zxingcpp
+from fixtures_returns import small_tmpfs
 from PIL import Image
 
 from pipeline.form.definition import FormRegistry
@@ -482,18 +483,8 @@ def with_comment(printed: dict[str, object], tmp_path_factory: pytest.TempPathFa
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 1 MiB tmpfs.  Needs root and mount rights (as the ledger's full-disk test)."""
-    where = tmp_path / "small"
-    where.mkdir()
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a small tmpfs needs root")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "papervoice-test", str(where)],
-                             capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()})")
-    try:
+    with small_tmpfs(tmp_path / "small", "1m") as where:
         yield where
-    finally:
-        subprocess.run(["umount", str(where)], capture_output=True, check=False)
 
 
 def _fill(folder: Path, leave_bytes: int) -> None:

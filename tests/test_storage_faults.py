@@ -34,6 +34,7 @@ from fixtures_returns import (
     ledger_dump,
     run,
     scan_cmd,
+    small_tmpfs,
 )
 
 LEDGER_EXIT = 4
@@ -158,19 +159,8 @@ def test_ledger_cannot_grow(jobs: int, returns: Returns, reference: Reference, t
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 512 KiB tmpfs: room for the empty ledger and a few files' pages.  Needs root and mount rights."""
-    where = tmp_path / "disk"
-    where.mkdir()
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a small tmpfs needs root; the ledger-cannot-grow test covers this case")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "papervoice-test", str(where)],
-                             capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); the ledger-cannot-grow test covers "
-                    "this case")
-    try:
+    with small_tmpfs(tmp_path / "disk", "512k", "; the ledger-cannot-grow test covers this case") as where:
         yield where
-    finally:
-        subprocess.run(["umount", str(where)], capture_output=True, check=False)
 
 
 @pytest.mark.slow

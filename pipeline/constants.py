@@ -233,8 +233,13 @@ REVIEW_LOGIN_MAX_TOTAL = 50  # ... and this many from everyone together, then si
 # --- Office app (`papervoice app`) -----------------------------------------------------------
 APP_MAX_UPLOAD_BYTES = 2 * 1024**3  # one upload (all its files together) at most this large
 APP_MAX_UPLOAD_FILES = 1000  # files in one upload
-APP_WATCH_INTERVAL_S = 2.0  # the watched folder is looked at this often ...
-APP_WATCH_STABLE_S = 3.0  # ... and a file is read once its size and time have not changed for this long
+APP_WATCH_INTERVAL_S = 1.0  # the watched folder is looked at this often when nothing is arriving ...
+APP_WATCH_BUSY_INTERVAL_S = 0.25  # ... and this often while a file in it is new or still changing
+APP_WATCH_SETTLE_S = 0.4  # a file complete by its content (PDF trailer, PNG IEND, JPEG EOI, TIFF strips) is
+#                           read once its size and time have not changed for this long ...
+APP_WATCH_STABLE_S = 3.0  # ... a kind of file with no such check, once unchanged for this long ...
+APP_WATCH_INCOMPLETE_S = 60.0  # ... and a file that looks cut short, once unchanged for this long (then its
+#                                message says it is damaged; a scanner may pause between pages before that)
 APP_PREVIEW_DPI = 60  # the first page of a blank form, drawn this fine for the Print page
 APP_EVENTS_KEPT = 200  # the Scan page lists this many of the latest files
 

@@ -368,6 +368,31 @@ def test_watched_folder_is_read_by_the_running_app_like_scan_by_hand(
     assert responses(_get(base + "/export.xlsx")) == responses(export)
 
 
+def test_a_file_is_complete_by_its_content_and_never_while_cut_short(
+        tmp_path: Path, returns: tuple[Path, list[Path]]) -> None:
+    """The watched folder reads a file as soon as it is whole: every kind, cut anywhere, is told apart."""
+    from pipeline.app.complete import looks_complete, ready
+
+    page = Image.effect_noise((600, 400), 60).convert("L")
+    made = {"scan.pdf": returns[1][0].read_bytes()}
+    for name, kw in (("scan.png", {}), ("scan.jpg", {"quality": 80}),
+                     ("scan.tif", {"compression": "tiff_lzw", "save_all": True, "append_images": [page, page]})):
+        buf = io.BytesIO()
+        page.save(buf, format={"png": "PNG", "jpg": "JPEG", "tif": "TIFF"}[name[-3:]], **kw)
+        made[name] = buf.getvalue()
+    for name, data in made.items():
+        whole = tmp_path / name
+        whole.write_bytes(data)
+        assert looks_complete(whole) is True, name
+        cut = tmp_path / ("cut-" + name)
+        for share in range(1, 20):  # the scanner has written 5 %, 10 %, ... 95 % of it
+            cut.write_bytes(data[: len(data) * share // 20])
+            assert looks_complete(cut) is False, f"{name} cut at {share * 5} % looks complete"
+        assert not ready(cut, 10.0, 0.4, 3.0, 60.0)  # cut short: waits (a scanner may pause between pages) ...
+        assert ready(cut, 61.0, 0.4, 3.0, 60.0)  # ... then is read, so its message says it is damaged
+        assert not ready(whole, 0.1, 0.4, 3.0, 60.0) and ready(whole, 0.5, 0.4, 3.0, 60.0)
+
+
 # --- installed with pip alone: no poppler, no tesseract ----------------------------------------------------
 
 

@@ -1,8 +1,9 @@
 """The office app's scanning in the background: uploaded files and a watched scanner folder, read by `scan`.
 
-One thread per app.  It looks at the watched folder every APP_WATCH_INTERVAL_S; a file is read once it
-is complete, which means its size and modification time have not changed for APP_WATCH_STABLE_S (a
-network scanner writes a PDF over several seconds; reading it half-written would report a damaged file).
+One thread per app.  It looks at the watched folder every APP_WATCH_INTERVAL_S (every
+APP_WATCH_BUSY_INTERVAL_S while files are arriving: a network share sends no change events, so polling is
+the mechanism); a file is read once it is complete, told by its content and a short still size (`complete`:
+a network scanner writes a PDF over several seconds; reading it half-written would report a damaged file).
 Everything ready is read as one batch through the same coordinator as `papervoice scan`, so the ledger's
 rules hold as they do there: a file already in the ledger is skipped, a crash or restart loses nothing
 (the next batch carries on from the first page the ledger does not hold).
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import constants as C
+from pipeline.app.complete import ready as file_ready
 from pipeline.atomic import atomic_write
 from pipeline.errors import InputFileError, PaperVoiceError
 from pipeline.ledger import open_ledger
@@ -177,7 +179,7 @@ class Inbox:
             except Exception as exc:  # never let one bad moment stop the office's scanning: say so and go on
                 self.problem = (f"Scanning stopped for a moment ({type(exc).__name__}: {exc}); it tries again by "
                                 "itself. If this stays, restart PaperVoice and report it.")
-            self._wake.wait(C.APP_WATCH_INTERVAL_S)
+            self._wake.wait(C.APP_WATCH_BUSY_INTERVAL_S if self._seen else C.APP_WATCH_INTERVAL_S)
             self._wake.clear()
 
     def _look_at_folder(self) -> None:
@@ -209,7 +211,8 @@ class Inbox:
             if seen is None or (seen.size, seen.mtime_ns) != (st.st_size, st.st_mtime_ns):
                 self._seen[key] = _Candidate(st.st_size, st.st_mtime_ns, now)  # new, or still being written
                 continue
-            if now - seen.since >= C.APP_WATCH_STABLE_S and st.st_size > 0 and _can_open(path):
+            if st.st_size > 0 and file_ready(path, now - seen.since, C.APP_WATCH_SETTLE_S, C.APP_WATCH_STABLE_S,
+                                             C.APP_WATCH_INCOMPLETE_S) and _can_open(path):
                 with self._lock:
                     if not any(e.path == key for e in self._queue):
                         self._queue.append(FileEvent(path.name, key, "folder", WAITING, "waiting to be read",

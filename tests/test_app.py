@@ -158,6 +158,20 @@ def test_print_records_serials_as_generate_does(tmp_path: Path) -> None:
     assert client.get("/print/pdf/..%2F..%2Fl.db", headers=HOST).status_code == 404
 
 
+def letter() -> io.BytesIO:
+    """A typed covering letter, scanned at 300 dpi: a page that is not a form."""
+    from PIL import ImageDraw
+
+    page = Image.new("L", (2480, 3508), 255)
+    draw = ImageDraw.Draw(page)
+    for n in range(30):
+        draw.rectangle((250, 300 + 90 * n, 250 + 60 * (n % 7 + 20), 330 + 90 * n), fill=40)
+    out = io.BytesIO()
+    page.save(out, format="PNG", dpi=(300, 300))
+    out.seek(0)
+    return out
+
+
 def test_uploads_are_stored_under_generated_names_and_hostile_files_refused(
         tmp_path: Path, returns: tuple[Path, list[Path]]) -> None:
     db = copy_ledger(returns[0], tmp_path / "l.db")
@@ -169,20 +183,32 @@ def test_uploads_are_stored_under_generated_names_and_hostile_files_refused(
         (io.BytesIO(scan_file.read_bytes()), "../../<img src=x onerror=alert(1)>" + scan_file.suffix),
         (io.BytesIO(b"%PDF-1.4 this is not really a PDF"), "broken.pdf"),
         (io.BytesIO(b"MZ\x90\x00 a program"), "setup.exe"),
+        (letter(), "covering letter.png"),
     ]
     resp = client.post("/scan/upload", headers=HOST, data={"csrf_token": token, "files": files},
                        content_type="multipart/form-data")
     assert resp.status_code == 302
     stored = sorted(p.name for p in (tmp_path / "l-uploads").iterdir())
-    assert len(stored) == 2 and all(re.fullmatch(r"upload-\d{8}-\d{6}-[0-9a-f]{12}\.(pdf|tif)", n) for n in stored)
+    assert len(stored) == 3 and all(re.fullmatch(r"upload-\d{8}-\d{6}-[0-9a-f]{12}\.(pdf|tif|png)", n)
+                                    for n in stored)
     assert not (tmp_path / "evil.pdf").exists()
-    wait_for(lambda: len(app.extensions["papervoice_office"].snapshot()["files"]) == 2, what="both files read")
+    wait_for(lambda: len(app.extensions["papervoice_office"].snapshot()["files"]) == 3, what="the files read")
     snap = client.get("/scan/progress.json", headers=HOST).get_json()
     by_name = {e["name"]: e for e in snap["files"]}
     assert by_name["<img src=x onerror=alert(1)>" + scan_file.suffix]["state"] == "done"
-    assert by_name["broken.pdf"]["state"] == "failed" and by_name["broken.pdf"]["advice"]
+    broken = by_name["broken.pdf"]
+    assert broken["state"] == "failed" and broken["advice"]
+    # in the user's words: their own file name (never the made-up upload name), the advice in its own column
+    assert "upload-" not in broken["words"] + broken["advice"] and "What to do" not in broken["words"]
+    assert "damaged" in broken["words"] and "scan the paper again" in broken["advice"].lower()
+    # a page that is not a form needs a person: it must not look like success (words, icon, colour)
+    assert by_name["covering letter.png"]["state"] == "needs a look" and "Review" in by_name["covering letter.png"][
+        "advice"]
     page = client.get("/scan", headers=HOST).get_data(as_text=True)
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    row = re.search(r'<tr class="state-([a-z-]+)"><th scope="row">covering letter.png</th>.*?</tr>', page, re.S)
+    assert row and row.group(1) == "needs-a-look" and '<span class="outcome">Needs a look:</span>' in row.group(0)
+    assert not re.search(r"upload-\d{8}", page)
     assert client.get("/", headers=HOST).status_code == 200  # the app is still up
     app.extensions["papervoice_office"].stop()
 

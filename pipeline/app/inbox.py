@@ -33,14 +33,30 @@ from pipeline.ledger import open_ledger
 from pipeline.ledger.files_read import FileReport, file_report, pages_read
 from pipeline.ledger.store import Ledger
 from pipeline.ledger.url import local_path
+from pipeline.names import shown
 from pipeline.options import AppOptions
 from pipeline.scan.coordinator import NOT_SCANS, ScanSummary, scan
 from pipeline.scan.loading import expand_inputs, file_info
 from pipeline.text import plural
 from pipeline.vocab import PageStatus
 
-#: A file's outcome, for the Scan page: done (read), failed (named with what to do), or left alone.
-DONE, FAILED, LEFT, WAITING, READING = "done", "failed", "left alone", "waiting", "reading"
+#: A file's outcome, for the Scan page: done (read), needs a look (read, but some page needs a person: it must
+#: not look like success), failed (not read, named with what to do), or left alone.
+DONE, ATTENTION, FAILED, LEFT, WAITING, READING = ("done", "needs a look", "failed", "left alone", "waiting",
+                                                   "reading")
+#: each state as the Scan page's "What happened" column begins: in words, so the icon and colour beside it are
+#: never the only sign (an outcome that needs attention must not look like success)
+OUTCOME_WORDS = {DONE: "Read", ATTENTION: "Needs a look", FAILED: "Not read", LEFT: "Left alone",
+                 WAITING: "Waiting", READING: "Being read"}
+#: pages that make a file need a look, with what to do about them
+_NEEDS_A_LOOK = {
+    PageStatus.NOT_FORM.value: "Open Review: a page without a readable PaperVoice code (a covering letter, or a "
+                               "form whose corners were cut off) waits there for a person.",
+    PageStatus.UNREADABLE.value: "Open Review to see the page that could not be read; scan it again at 300 dpi "
+                                 "if it is a form.",
+    PageStatus.CONFLICT.value: "Open Review: a page scanned twice with different answers waits there for a person.",
+    PageStatus.FOREIGN.value: "A page was printed for another survey: scan it into that survey's own PaperVoice.",
+}
 
 
 @dataclass
@@ -266,20 +282,41 @@ class Inbox:
             report = None
             problem = problem or exc.message
         if report is None:
-            e.state, e.words = FAILED, "not read: " + (problem or "the file could not be opened")
+            e.state, e.words = FAILED, "not read: " + _plain(problem or "the file could not be opened", path, e.name)[0]
             e.advice = "Fix what the message says, then copy the file into the folder again (or upload it again)."
             return
         if report.outcome == "failed":
-            e.state, e.words = FAILED, f"could not be read: {report.error or 'the file could not be opened'}"
-            e.advice = "Scan the paper again as PDF or TIFF at 300 dpi, or copy the file again from the scanner."
+            words, advice = _plain(report.error or "the file could not be opened", path, e.name)
+            e.state, e.words = FAILED, f"could not be read: {words}"
+            e.advice = _sentence(advice) if advice else ("Scan the paper again as PDF or TIFF at 300 dpi, or copy the "
+                                                         "file again from the scanner.")
             return
         e.pages = report.pages
         e.state, e.words = DONE, describe(report)
-        bad = report.by_status.get(PageStatus.UNREADABLE.value, 0) + report.by_status.get(PageStatus.FOREIGN.value, 0)
-        if bad or not report.complete:
-            e.state = FAILED
-            e.advice = ("Open Review to see the pages that need a person; scan a page again if it could not "
-                        "be read.")
+        todo = [advice for status, advice in _NEEDS_A_LOOK.items() if report.by_status.get(status)]
+        if not report.complete:
+            todo.append("Reading stopped part-way: it carries on by itself; if it stays like this, send the file "
+                        "again.")
+        if todo:
+            e.state, e.advice = ATTENTION, " ".join(todo)
+
+
+def _plain(message: str, path: Path, name: str) -> tuple[str, str]:
+    """A scan message for the Scan page: the user's own file name instead of the stored one (an upload's is made
+    up), and its 'What to do' apart, as its own column rather than run into the words."""
+    words, _, advice = message.partition("\n  What to do: ")
+    for stored in sorted({str(path), shown(path), path.name}, key=len, reverse=True):
+        words = words.replace(stored, name)
+    if words.startswith(name + ": "):
+        words = words[len(name) + 2:]
+    elif words.startswith(name + " "):
+        words = words[len(name) + 1:]
+    return words.strip(), advice.strip()
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return (text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")) if text else ""
 
 
 def describe(report: FileReport) -> str:

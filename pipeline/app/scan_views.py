@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
 from pipeline import constants as C
+from pipeline.app import inbox
 from pipeline.options import AppOptions
 from pipeline.review import views
 from pipeline.scan.loading import SUPPORTED_SUFFIXES, SUPPORTED_WORDS
@@ -40,6 +41,7 @@ def _options() -> AppOptions:
 @bp.get("/scan")
 def home() -> str:
     return render_template("office/scan.html", progress=_inbox().snapshot(), supported=SUPPORTED_WORDS,
+                           outcome_words=inbox.OUTCOME_WORDS,
                            accept=",".join(sorted(SUPPORTED_SUFFIXES)),
                            limit_mb=_options().max_upload_bytes // (1024 * 1024))
 

@@ -4,6 +4,8 @@
 (function () {
   "use strict";
 
+  var OUTCOMES = {};  // state -> its words, from the page (data-outcomes), so both say the same
+
   function text(el, value) { el.textContent = value == null ? "" : String(value); }
 
   // After an action (a print made), the page opens on its outcome: focus moves to the message, so a
@@ -39,9 +41,17 @@
       th.scope = "row";
       text(th, e.name);
       tr.appendChild(th);
-      [e.source === "upload" ? "sent here" : "scanner folder", e.words, e.advice].forEach(function (v) {
+      [e.source === "upload" ? "sent here" : "scanner folder", e.words, e.advice].forEach(function (v, n) {
         var td = document.createElement("td");
-        text(td, v);
+        if (n === 1) {  // the outcome in words first, as the page draws it (icon and colour only beside them)
+          var label = document.createElement("span");
+          label.className = "outcome";
+          text(label, (OUTCOMES[e.state] || e.state) + ":");
+          td.appendChild(label);
+          td.appendChild(document.createTextNode(" " + (v == null ? "" : String(v))));
+        } else {
+          text(td, v);
+        }
         tr.appendChild(td);
       });
       fresh.appendChild(tr);
@@ -88,7 +98,10 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var box = document.getElementById("scan-progress");
-    if (box) { poll(box); }
+    if (box) {
+      try { OUTCOMES = JSON.parse(box.getAttribute("data-outcomes") || "{}"); } catch (e) { OUTCOMES = {}; }
+      poll(box);
+    }
     var form = document.getElementById("upload-form");
     if (form) { dropzone(form); }
   });

@@ -7,7 +7,8 @@
    `papervoice app` from its watched folder into another, in alternating order over `--rounds` rounds, so
    the machine's other load falls on both alike.  The app's time runs from the files landing in the folder
    to `/api/status` counting every page ("end to end", which includes the wait that makes sure the scanner
-   has finished a file: complete by its content and still for APP_WATCH_SETTLE_S), and from its batch starting to the last page ("reading").
+   has finished a file: complete by its content and still for APP_WATCH_SETTLE_S), and from its batch
+   starting to the last page ("reading").
 2. `--upload-pages` pages (copies of the simulated PDFs, each with its own document id) are sent to the
    app in one upload, as a browser would, while the app's whole process tree is sampled: memory before,
    during the upload, and while it reads them.

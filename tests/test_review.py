@@ -325,6 +325,18 @@ def test_pages_assign_not_form_and_acknowledge(built: Built, client: FlaskClient
     bad = client.post(f"/page/{stray.page_id}", data={"csrf_token": token, "action": "assign", "form": f"{FORM}@1",
                                                       "serial": "000001X", "page": "3"})
     assert bad.status_code == 400 and "not a copy number" in bad.get_data(as_text=True)
+    # where to find the copy number is said as the printed page has it: in the small print at its foot
+    from markupsafe import escape
+
+    from pipeline.form.definition import FormRegistry
+    from pipeline.form.layout import compute_layout
+    from pipeline.review.assign import SERIAL_WHERE
+
+    assert escape(SERIAL_WHERE) in bad.get_data(as_text=True) and "foot of every page" in SERIAL_WHERE
+    layout = compute_layout(FormRegistry.from_dirs([]).latest(FORM), "a4", "standard")
+    for printed in layout.pages:
+        ident = next(b for b in printed.text_blocks if b.kind == "identity")
+        assert ident.y > 0.9 * layout.page_size[1], "the copy number moved: say where it is now"
     ok = client.post(f"/page/{stray.page_id}", data={"csrf_token": token, "action": "assign", "form": f"{FORM}@1",
                                                      "serial": copy.serial.lower(), "page": "3"})
     assert ok.status_code == 302

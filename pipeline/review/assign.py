@@ -11,6 +11,13 @@ from pipeline.form.layout import STYLES, compute_layout
 from pipeline.ledger.queries import copy_seen, issued_copy
 from pipeline.ledger.store import Ledger
 
+#: Where a person finds a copy number, in general words: forms PaperVoice printed carry it in the small print at
+#: the foot of every page; an adopted form (printed elsewhere) carries none of ours, so its number is the one
+#: the ledger gave the return's other pages when they were scanned.
+SERIAL_WHERE = ("On a form PaperVoice printed, it is in the small print at the foot of every page, after the word "
+                "\"copy\" (at the top when the page is upside down). A form printed elsewhere has none of its own: "
+                "use the copy number that Review shows for the other pages of the same return.")
+
 #: A number as a person types it: ASCII digits only ('²'.isdigit() is true, but int('²') fails), not absurdly long.
 _NUMBER = re.compile(r"[0-9]{1,6}")
 
@@ -32,8 +39,7 @@ def parse_assignment(led: Ledger, forms: FormRegistry, data: Any) -> tuple[dict[
     if form is None:
         return None, "Choose which form this page belongs to."
     if not is_valid_serial(serial):
-        return None, (f"'{serial}' is not a copy number. It is six digits and a letter, printed at the top of "
-                      "each page, e.g. 000012K.")
+        return None, f"'{serial}' is not a copy number. It is six digits and a letter, e.g. 000012K. {SERIAL_WHERE}"
     if not _NUMBER.fullmatch(page_text):
         return None, "Enter the page number, e.g. 1."
     page_no = int(page_text)

@@ -40,7 +40,7 @@ from pipeline.ledger.sharing import set_shared, shared_comments
 from pipeline.ledger.store import Ledger, Overtaken
 from pipeline.options import ReviewOptions
 from pipeline.review import overtaken
-from pipeline.review.assign import parse_assignment
+from pipeline.review.assign import SERIAL_WHERE, parse_assignment
 from pipeline.review.safety import LoginLimiter, local_path, token_matches
 from pipeline.text import EXCEL_MAX_CELL_CHARS, clean_text
 from pipeline.vocab import FlagReason, ItemState
@@ -340,6 +340,7 @@ def page(page_id: int) -> Any:
             return _after_decision(Q.page_questions(led), q.key, "review.page", {})
     return render_template(
         "page.html", q=q, forms=state().forms.all(), error=error, entered=request.form if error else {},
+        serial_where=SERIAL_WHERE,
         history=Q.decision_history(led, page_id=q.page_id, item="", limit=20),
         **_place(items, index)), (400 if error else 200)
 

@@ -571,6 +571,28 @@ def test_browser_post_without_csrf_is_refused(browser: Any, live: str, built: Bu
 
 
 @pytest.mark.browser
+def test_browser_focus_opens_on_the_work_not_the_navigation(browser: Any, live: str, built: Built) -> None:
+    """Opening a question puts the focus on it: its heading (two marks: no box is pre-picked), or the box the
+    scanner guessed; a Tab from the heading reaches the page's own controls, never the navigation above."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{live}/answer/{_ids(built.db, built.serials[0], 'S03')}/S03")  # boxes 2 and 4 both marked
+    focused = page.evaluate("() => ({id: document.activeElement.id, tag: document.activeElement.tagName})")
+    assert focused == {"id": "work", "tag": "H1"}, focused
+    assert page.evaluate("document.querySelector('#work').getBoundingClientRect().top") >= 0  # and in view
+    page.keyboard.press("Tab")
+    assert page.evaluate("!!document.activeElement.closest('main') && !document.activeElement.closest('header')")
+    page.keyboard.press("4")  # the number keys still pick a box from the heading
+    assert page.evaluate("document.activeElement.dataset.key") == "4"
+    page.goto(f"{live}/answer/{_ids(built.db, built.serials[0], 'S06')}/S06")  # a faint mark: its guess is focused
+    assert page.evaluate("document.activeElement.dataset.key") == "4"
+    with Ledger(built.db, readonly=True) as led:
+        stray = Q.page_questions(led)[0]
+    page.goto(f"{live}/page/{stray.page_id}")
+    assert page.evaluate("document.activeElement.id") == "work"
+    page.close()
+
+
+@pytest.mark.browser
 def test_browser_screenshots(browser: Any, live: str, built: Built) -> None:
     """Queue and comment pages render calmly; writes the README pictures when asked to."""
     out = os.environ.get("PAPERVOICE_REVIEW_SCREENSHOTS")

@@ -12,6 +12,17 @@
     if (live) { live.textContent = text; }
   }
 
+  // A question opens on the work, not on the navigation above it: the highlighted box has the focus when
+  // there is one (autofocus), otherwise the question's heading, so a screen reader reads the statement and
+  // the next Tab reaches the answer controls.
+  document.addEventListener("DOMContentLoaded", function () {
+    var start = document.querySelector("[data-focus-start]");
+    var active = document.activeElement;
+    if (start && (!active || active === document.body) && !window.location.hash) {
+      start.focus();
+    }
+  });
+
   document.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
       var save = document.getElementById("save");

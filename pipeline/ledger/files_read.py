@@ -42,14 +42,16 @@ class PageSourceRow:
     path: str
     page_index: int
     image_id: int | None
+    rotation_deg: float | None = None  # how far the reader found the page turned (clockwise), None if not read
 
 
 def page_source(ledger: Ledger, page_id: int) -> PageSourceRow | None:
-    row = ledger.execute("SELECT p.id, f.path, p.page_index, p.image_id FROM pages p JOIN files f ON f.id = p.file_id"
-                         " WHERE p.id = ?", (page_id,)).fetchone()
+    row = ledger.execute("SELECT p.id, f.path, p.page_index, p.image_id, p.rotation_deg FROM pages p"
+                         " JOIN files f ON f.id = p.file_id WHERE p.id = ?", (page_id,)).fetchone()
     if row is None:
         return None
-    return PageSourceRow(int(row[0]), str(row[1]), int(row[2]), row[3])
+    return PageSourceRow(int(row[0]), str(row[1]), int(row[2]), row[3],
+                         None if row[4] is None else float(row[4]))
 
 
 def pages_read(ledger: Ledger) -> int:

@@ -2,7 +2,9 @@
 
 Pages the scanner kept (not recognised, unreadable) have their picture in the ledger.  For the others the
 page is drawn again from its scan file, found through the ledger by page id: no path ever comes from the
-browser.  If the file has moved since it was scanned, the page says so instead of a picture.
+browser.  If the file has moved since it was scanned, the page says so instead of a picture.  It is shown the
+way up the reader turned it (the page's recorded rotation, to the nearest quarter turn: an upside-down scan
+comes out upright, for our forms and adopted ones alike), so the person reads it as the scanner did.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
+import numpy as np
 from flask import Blueprint, Response, abort
 
 from pipeline import constants as C
@@ -37,6 +40,7 @@ def page_image(page_id: int) -> Response:
         grey, dpi = decode_page(page_job(path, src.page_index))
     except PaperVoiceError as exc:
         abort(404, f"The page could not be drawn again: {exc.message}")
+    grey = upright(grey, src.rotation_deg)
     scale = min(1.0, C.PAGE_IMAGE_DPI / max(1.0, dpi))
     if scale < 1.0:
         grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -44,6 +48,13 @@ def page_image(page_id: int) -> Response:
     if not ok:
         abort(500, "The page could not be drawn.")
     return _png(png.tobytes(), "image/png")
+
+
+def upright(grey: np.ndarray, rotation_deg: float | None) -> np.ndarray:
+    """The scan turned back by the quarter turns the reader found (rotation is clockwise, image y down;
+    np.rot90 turns anticlockwise).  A small skew is left as scanned: it is how the paper lay."""
+    turns = round((rotation_deg or 0.0) / 90.0) % 4
+    return np.ascontiguousarray(np.rot90(grey, turns)) if turns else grey
 
 
 def _png(data: bytes, mime: str) -> Response:

@@ -64,6 +64,33 @@ def _axe(page: Any) -> list[str]:
             for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
+def _narrow_menu(page: Any, shot: Path) -> list[str]:
+    """On a phone the navigation folds behind one Menu button: little room above the work, and the button
+    opens and closes it by keyboard, saying which it is."""
+    found = []
+    header = page.evaluate("document.querySelector('header.top').getBoundingClientRect().height")
+    if header > 80:
+        found.append(f"the navigation takes {header:.0f} px above the page")
+    button = page.locator("#menu-button")
+    if not button.is_visible():
+        return [*found, "no Menu button on a narrow screen"]
+    links = "#site-menu a"
+    if page.locator(links).first.is_visible() or button.get_attribute("aria-expanded") != "false":
+        found.append("the menu starts open")
+    button.focus()
+    page.keyboard.press("Enter")
+    if not page.locator(links).first.is_visible() or button.get_attribute("aria-expanded") != "true":
+        found.append("Enter on Menu does not open it")
+    page.screenshot(path=str(shot))
+    page.keyboard.press("Tab")
+    if not page.evaluate("!!document.activeElement.closest('#site-menu')"):
+        found.append("Tab after Menu does not reach its first link")
+    page.keyboard.press("Escape")
+    if page.locator(links).first.is_visible() or page.evaluate("document.activeElement.id") != "menu-button":
+        found.append("Escape does not close the menu and return to its button")
+    return found
+
+
 def _every_control_by_tab(page: Any) -> list[str]:
     """Tab through the page; returns the controls the focus never reached."""
     count = page.evaluate("""() => {
@@ -175,8 +202,9 @@ def test_the_whole_job_in_the_browser(browser: Any, office: tuple[str, Path, Pat
             view.wait_for_load_state("networkidle")
             view.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
             found = _axe(view)
-            if width == 1280:
-                found += [f"not reached by Tab: {m}" for m in _every_control_by_tab(view)]
+            found += [f"not reached by Tab: {m}" for m in _every_control_by_tab(view)]
+            if width == 390:
+                found += _narrow_menu(view, shots / f"{name}-{width}-menu.png")
             wide = view.evaluate("document.documentElement.scrollWidth") - width
             if wide > 2:
                 found.append(f"wider than the screen by {wide} px")

@@ -12,6 +12,30 @@
     if (live) { live.textContent = text; }
   }
 
+  // One navigation for every page.  On a narrow screen (a phone, a zoomed window) it folds behind a Menu
+  // button, so the work starts near the top of the screen; the button says whether it is open (aria-expanded),
+  // Escape closes it and gives the focus back to the button.  Wide screens always show it open.
+  document.addEventListener("DOMContentLoaded", function () {
+    var button = document.getElementById("menu-button");
+    var menu = document.getElementById("site-menu");
+    if (!button || !menu || !window.matchMedia) { return; }
+    var narrow = window.matchMedia("(max-width: 40rem)");
+    function show(open) {
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      menu.hidden = !open;
+    }
+    function fit() {
+      button.hidden = !narrow.matches;
+      show(!narrow.matches);
+    }
+    button.addEventListener("click", function () { show(button.getAttribute("aria-expanded") !== "true"); });
+    menu.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && narrow.matches) { show(false); button.focus(); }
+    });
+    if (narrow.addEventListener) { narrow.addEventListener("change", fit); }
+    fit();
+  });
+
   // A question opens on the work, not on the navigation above it: the highlighted box has the focus when
   // there is one (autofocus), otherwise the question's heading, so a screen reader reads the statement and
   // the next Tab reaches the answer controls.

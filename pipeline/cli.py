@@ -346,15 +346,21 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     if not 1 <= args.copies <= 10_000:  # per form and style: 10,000 already makes tens of thousands of pages
         raise_usage(f"--copies must be from 1 to 10000, not {args.copies}", "use e.g. --copies 5")
-    # simulated copies count as printed for good: never in a real ledger unless --db says so
+    if args.printed and not args.db:
+        raise_usage("--printed fills the copies a ledger printed: say which with --db",
+                    "e.g. papervoice simulate care-planning-person --printed --db practice.db --output-dir sim")
+    # simulated copies count as printed for good: never in a real ledger unless --db says so (--printed only
+    # reads it: the copies are the ones it printed)
     db = args.db if args.db else str(Path(args.output_dir) / "simulated.db")
     spec = SimulationSpec(forms=tuple(args.form), copies=args.copies, seed=args.seed, db=db,
                           output_dir=Path(args.output_dir), blank_comments=args.blank_comments,
-                          variety=args.variety)
+                          variety=args.variety, printed=args.printed)
     truth = simulate_returns(spec, _registry(args))
+    recorded = (f"they fill {truth.copies} of the copies printed in {shown(db)} (nothing was written into it)"
+                if args.printed else f"their copies are recorded in {shown(db)}"
+                + ("" if args.db else " (scan them with --db that file)"))
     say(f"Wrote {truth.pages} simulated pages in {len(truth.files)} files to {args.output_dir}; "
-        f"ground truth in {truth.truth_path}; their copies are recorded in {shown(db)}"
-        + ("" if args.db else " (scan them with --db that file)"))
+        f"ground truth in {truth.truth_path}; {recorded}")
     print(truth.truth_path)
     return 0
 
@@ -615,6 +621,9 @@ def _reading_commands(add: _Add) -> None:
     p.add_argument("--blank-comments", action="store_true", help="leave every comment field empty")
     p.add_argument("--variety", choices=("tidy", "wide"), default="tidy",
                    help="tidy: the original set; wide: any pen, sloppy marks, short comments on the rules")
+    p.add_argument("--printed", action="store_true",
+                   help="a practice run: fill in the copies --db already printed and has not had back (at most "
+                        "--copies per form, as printed), instead of new ones; the ledger is only read")
     p.set_defaults(func=cmd_simulate)
 
 

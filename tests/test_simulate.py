@@ -223,3 +223,33 @@ def test_degrade_keeps_paper_size_and_records_what_it_did(printed) -> None:  # t
     buf = io.BytesIO()
     Image.fromarray(d.image).save(buf, "JPEG", dpi=(150, 150))
     assert Image.open(io.BytesIO(buf.getvalue())).info["dpi"][0] == 150
+
+
+def test_a_practice_run_fills_the_copies_that_were_printed(tmp_path: Path) -> None:
+    """`simulate --printed --db L` fills L's printed copies (as printed: style and all), writes nothing into L,
+    and its returns, scanned into L, are exactly those copies coming back."""
+    from pipeline.cli import main
+    from pipeline.ledger.status import reconcile
+
+    db = tmp_path / "practice.db"
+    assert main(["generate", FORM, "--copies", "2", "-o", str(tmp_path / "a.pdf"), "--db", str(db)]) == 0
+    assert main(["generate", FORM, "--copies", "1", "--large-print", "-o", str(tmp_path / "b.pdf"),
+                 "--db", str(db)]) == 0
+    with Ledger(db, readonly=True) as led:
+        printed = {r[0]: r[1] for r in led.execute("SELECT serial, style FROM serials")}
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    assert main(["simulate", FORM, "--printed", "--db", str(db), "--seed", "4", "--blank-comments",
+                 "--output-dir", str(tmp_path / "sim")]) == 0
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before  # only read
+    truth = json.loads((tmp_path / "sim" / "truth.json").read_text())
+    assert {c["serial"]: c["style"] for c in truth["copies"]} == printed
+    assert main(["scan", "-q", "--jobs", "1", "--db", str(db), str(tmp_path / "sim" / "scans")]) in (0, 1)
+    with Ledger(db, readonly=True) as led:
+        assert sorted(r[0] for r in led.execute("SELECT serial FROM serials")) == sorted(printed)  # none new
+        returned = {r[0] for r in led.execute("SELECT DISTINCT serial FROM pages WHERE status = 'form'")}
+    forms = reconcile(db)["forms"]
+    assert returned == set(printed) and [(f["issued"], f["returned"], f["returned_not_issued"]) for f in forms] == [
+        (3, 3, 0)], forms
+    # nothing left out: a second practice run says so, and so does one without --db
+    assert main(["simulate", FORM, "--printed", "--db", str(db), "--output-dir", str(tmp_path / "sim2")]) == 2
+    assert main(["simulate", FORM, "--printed", "--output-dir", str(tmp_path / "sim3")]) == 2

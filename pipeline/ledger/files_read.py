@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipeline.ledger.queries import IssuedCopy
 from pipeline.ledger.store import Ledger
 
 
@@ -91,3 +92,14 @@ def by_label(ledger: Ledger) -> list[LabelCount]:
             entry[1] += int(copy.complete)
     return [LabelCount(label, form, n, *back.get((label, form), [0, 0]))
             for (label, form), n in sorted(issued.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))]
+
+
+def unreturned_copies(ledger: Ledger, form_ids: tuple[str, ...]) -> list[IssuedCopy]:
+    """Copies this ledger printed of these forms of which no page has been scanned yet, in print order: the
+    ones a practice run (`simulate --printed`) fills in, as the people they were handed to would."""
+    marks = ", ".join("?" for _ in form_ids)
+    rows = ledger.execute(
+        "SELECT s.serial, s.form_id, s.form_version, s.style, s.paper, s.pages FROM serials s"
+        f" WHERE s.form_id IN ({marks}) AND NOT EXISTS (SELECT 1 FROM pages p WHERE p.serial = s.serial)"
+        " ORDER BY s.number", form_ids).fetchall()
+    return [IssuedCopy(str(r[0]), str(r[1]), int(r[2]), str(r[3]), str(r[4]), int(r[5])) for r in rows]

@@ -21,9 +21,13 @@ from typing import Any
 import numpy as np
 
 from pipeline.atomic import atomic_write
+from pipeline.errors import UsageError
 from pipeline.form.definition import FormRegistry
 from pipeline.form.layout import Layout, compute_layout
 from pipeline.ledger import open_ledger
+from pipeline.ledger.files_read import unreturned_copies
+from pipeline.ledger.queries import IssuedCopy
+from pipeline.names import shown
 from pipeline.simulate.handwriting import Hand, available_tiers, write_comment
 from pipeline.simulate.marks import draw_mark
 from pipeline.simulate.packing import _write_file, pdf_of_images, tiff_of_images
@@ -86,6 +90,8 @@ def _issue_and_plan(spec: SimulationSpec, registry: FormRegistry, out_dir: Path
     copies: list[CopyPlan] = []
     layouts: dict[int, Layout] = {}
     ordinal = 0
+    if spec.printed:
+        return _plan_printed(spec, registry, tiers, comment_rate)
     with open_ledger(spec.db) as ledger:
         survey = ledger.survey_id  # printed on the simulated pages, as generate prints it
         for form_id in spec.forms:
@@ -104,6 +110,36 @@ def _issue_and_plan(spec: SimulationSpec, registry: FormRegistry, out_dir: Path
                                                marks, pen, comments, survey))
                         layouts[ordinal] = layout
                         ordinal += 1
+    return copies, layouts
+
+
+def _plan_printed(spec: SimulationSpec, registry: FormRegistry, tiers: dict[str, Any], comment_rate: float
+                  ) -> tuple[list[CopyPlan], dict[int, Layout]]:
+    """1, for a practice run: the copies the ledger printed and has not seen back, filled in as they were
+    printed (form version, style, paper, survey); the ledger is only read, so nothing fake is recorded."""
+    copies: list[CopyPlan] = []
+    layouts: dict[int, Layout] = {}
+    with open_ledger(spec.db, readonly=True) as ledger:
+        survey = ledger.survey_id
+        waiting = unreturned_copies(ledger, spec.forms)
+    chosen: list[IssuedCopy] = []
+    for form_id in spec.forms:
+        chosen += [c for c in waiting if c.form_id == form_id][: spec.copies]
+    if not chosen:
+        raise UsageError(f"{shown(str(spec.db))} has no printed copy of {', '.join(spec.forms)} that is still out",
+                         "print some first (the Print page, or papervoice generate with this --db), or leave out "
+                         "--printed to make new simulated copies in a ledger of their own")
+    for ordinal, issued in enumerate(chosen):
+        form = registry.get(issued.form_id, issued.form_version)
+        layout = compute_layout(form, issued.paper, issued.style)
+        if layout.page_count != issued.pages:
+            raise UsageError(f"copy {issued.serial} was printed with {issued.pages} pages, but {form.id} now lays "
+                             f"out on {layout.page_count}", "use the forms folder it was printed from (--forms-dir)")
+        answers, multiple, marks, pen, comments = plan_copy(_copy_seed(spec.seed, ordinal), form, spec.answers,
+                                                           comment_rate, tiers, spec.variety)
+        copies.append(CopyPlan(ordinal, issued.serial, form, layout.style, layout.paper, answers, multiple, marks,
+                               pen, comments, survey))
+        layouts[ordinal] = layout
     return copies, layouts
 
 

@@ -201,6 +201,7 @@ class SimulationSpec:
     containers: dict[str, float] = field(default_factory=lambda: dict(CONTAINER_WEIGHTS))
     jobs: int | None = None  # worker processes; None = all cores
     variety: Variety = "tidy"  # "tidy": the original set (figures stay comparable); "wide": see WIDE_* below
+    printed: bool = False  # fill the copies `db` already printed (not yet returned), writing nothing into it
 
 
 @dataclass(frozen=True)

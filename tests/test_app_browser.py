@@ -1,7 +1,8 @@
 """The whole office job through the app, in a real browser (Playwright over Debian's Chromium).
 
-Print three copies on the Print page and download the PDF; simulated returns of exactly those copies are
-dropped into the watched folder; the Scan page shows the progress without being reloaded; a flagged answer
+Print three copies on the Print page and download the PDF; simulated returns of exactly those copies (the
+practice run, `simulate --printed`) are dropped into the watched folder, then a covering letter; the Scan page
+shows the progress without being reloaded (the letter "Needs a look"); a flagged answer
 is settled by keyboard in Review; the workbook is downloaded from Results and opened with openpyxl.  Then
 every page is looked at 1280 and 390 px wide (screenshots into $PAPERVOICE_APP_SCREENSHOTS when set), put
 through axe-core (no serious or critical WCAG 2.2 AA violation) and walked with the Tab key (every control
@@ -11,6 +12,7 @@ reachable).
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import threading
@@ -24,10 +26,13 @@ import pytest
 from werkzeug.serving import make_server
 
 from pipeline.app.server import create_office_app
+from pipeline.form.definition import FormRegistry
 from pipeline.ledger import queries as Q
 from pipeline.ledger.store import Ledger
 from pipeline.options import AppOptions
-from tests.test_app import FORM, copy_ledger, simulate
+from pipeline.simulate.returns import SimulationSpec, simulate_returns
+from pipeline.simulate.world import AnswerMix
+from tests.test_app import FORM, letter
 from tests.test_review import (
     _cell_for,
     _workbook_cells,
@@ -40,17 +45,16 @@ WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
 @pytest.fixture
-def office(tmp_path: Path) -> Iterator[tuple[str, Path, Path, Path]]:
+def office(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
     db = tmp_path / "survey.db"
     Ledger(db).close()
-    before_print = copy_ledger(db, tmp_path / "twin" / "survey.db")  # the same survey, before any copy is printed
     watch = tmp_path / "scanner"
     watch.mkdir()
     app = create_office_app(AppOptions(db=db, port=0, open_browser=False, jobs=1, watch=watch))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", db, watch, before_print
+    yield f"http://127.0.0.1:{server.server_port}", db, watch
     server.shutdown()
     server.server_close()
     app.extensions["papervoice_office"].stop()
@@ -117,8 +121,8 @@ def _every_control_by_tab(page: Any) -> list[str]:
     return list(missed)
 
 
-def test_the_whole_job_in_the_browser(browser: Any, office: tuple[str, Path, Path, Path], tmp_path: Path) -> None:  # noqa: F811
-    base, db, watch, twin = office
+def test_the_whole_job_in_the_browser(browser: Any, office: tuple[str, Path, Path], tmp_path: Path) -> None:  # noqa: F811
+    base, db, watch = office
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True, bypass_csp=False)
     page = context.new_page()
 
@@ -144,10 +148,14 @@ def test_the_whole_job_in_the_browser(browser: Any, office: tuple[str, Path, Pat
         label = led.execute("SELECT label FROM issue_batches").fetchone()[0]
     assert len(issued) == 3 and label == "North team"
 
-    # 2. Simulated returns of exactly those copies (the same survey, the same numbers) into the scanner folder
-    files = simulate(twin, tmp_path / "returns", copies=3, seed=11)
-    with Ledger(twin, readonly=True) as led:
-        assert [r[0] for r in led.execute("SELECT serial FROM serials ORDER BY number")] == issued
+    # 2. Simulated returns of exactly those copies into the scanner folder: the office guide's practice run
+    #    (`simulate --printed`), which fills the printed copies and only reads the ledger
+    truth = simulate_returns(SimulationSpec(
+        forms=(FORM,), copies=3, seed=11, db=db, output_dir=tmp_path / "returns", styles=("standard",),
+        junk=False, answers=AnswerMix(multiple=0.25), jobs=1, blank_comments=True, printed=True),
+        FormRegistry.from_dirs([]))
+    files = sorted(truth.files)
+    assert sorted(c["serial"] for c in json.loads(truth.truth_path.read_text())["copies"]) == sorted(issued)
     page.goto(base + "/scan")
     assert str(watch) in page.inner_text("main")
     for f in files:
@@ -157,6 +165,11 @@ def test_the_whole_job_in_the_browser(browser: Any, office: tuple[str, Path, Pat
     page.wait_for_function("n => document.querySelectorAll('#scan-files tr.state-done').length === n",
                            arg=len(files), timeout=90_000)
     assert "pages read in all" in page.inner_text("#scan-state")
+    # a covering letter: read, but it needs a person, and says so in words (not a tick)
+    (watch / "covering letter.png").write_bytes(letter().getvalue())
+    page.wait_for_selector("#scan-files tr.state-needs-a-look", timeout=90_000)
+    row = page.inner_text("#scan-files tr.state-needs-a-look")
+    assert "covering letter.png" in row and "Needs a look:" in row and "Review" in row, row
 
     # 4. A flagged answer, settled by keyboard in Review
     page.click("nav.parts >> text=Review")

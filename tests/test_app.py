@@ -419,6 +419,33 @@ def test_a_file_is_complete_by_its_content_and_never_while_cut_short(
         assert not ready(whole, 0.1, 0.4, 3.0, 60.0) and ready(whole, 0.5, 0.4, 3.0, 60.0)
 
 
+def test_the_folder_is_looked_at_often_only_while_files_arrive(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scanner's temporary file that is renamed away is forgotten, and an empty file left in the folder
+    does not keep a network share busy with quick looks for ever."""
+    from pipeline import constants as C
+    from pipeline.app.inbox import Inbox
+
+    db = tmp_path / "l.db"
+    Ledger(db).close()
+    watch = tmp_path / "scanner"
+    watch.mkdir()
+    box = Inbox(AppOptions(db=db, watch=watch, open_browser=False, jobs=1))
+    (watch / "scan.tif").write_bytes(b"II*\x00 half of it")  # a scanner writing under one name ...
+    (watch / "empty.tif").write_bytes(b"")
+    box._look_at_folder()
+    assert box._arriving() and {Path(k).name for k in box._seen} == {"scan.tif", "empty.tif"}
+    (watch / "scan.tif").rename(watch / "scan.part")  # ... gives up, or renames it
+    box._look_at_folder()
+    assert "scan.tif" not in {Path(k).name for k in box._seen}
+    (watch / "scan.part").unlink()
+    box._look_at_folder()
+    assert {Path(k).name for k in box._seen} == {"empty.tif"}
+    monkeypatch.setattr(C, "APP_WATCH_INCOMPLETE_S", 0.0)  # the empty file has sat still for long enough
+    box._look_at_folder()
+    assert not box._arriving() and box._queue == []  # never read (empty), and no longer looked at often
+
+
 # --- installed with pip alone: no poppler, no tesseract ----------------------------------------------------
 
 

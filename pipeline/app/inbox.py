@@ -195,8 +195,14 @@ class Inbox:
             except Exception as exc:  # never let one bad moment stop the office's scanning: say so and go on
                 self.problem = (f"Scanning stopped for a moment ({type(exc).__name__}: {exc}); it tries again by "
                                 "itself. If this stays, restart PaperVoice and report it.")
-            self._wake.wait(C.APP_WATCH_BUSY_INTERVAL_S if self._seen else C.APP_WATCH_INTERVAL_S)
+            self._wake.wait(C.APP_WATCH_BUSY_INTERVAL_S if self._arriving() else C.APP_WATCH_INTERVAL_S)
             self._wake.clear()
+
+    def _arriving(self) -> bool:
+        """A file in the folder is new or changed lately: look often (an empty or stuck file does not keep the
+        share busy for ever)."""
+        now = time.monotonic()
+        return any(now - c.since < C.APP_WATCH_INCOMPLETE_S for c in self._seen.values())
 
     def _look_at_folder(self) -> None:
         folder = self.watch
@@ -211,8 +217,10 @@ class Inbox:
         now = time.monotonic()
         own = (self.record_path.resolve(), self.options.uploads.resolve(),
                local_path(self.options.db).with_name(local_path(self.options.db).stem + "-prints").resolve())
+        present: set[str] = set()
         for path in expand_inputs([folder]):
             key = str(path)
+            present.add(key)
             resolved = path.resolve()
             if resolved == own[0] or any(parent in own[1:] for parent in resolved.parents):
                 continue  # the app's own files, should the ledger sit in the scanner folder
@@ -234,6 +242,8 @@ class Inbox:
                         self._queue.append(FileEvent(path.name, key, "folder", WAITING, "waiting to be read",
                                                      at=_now(), size=st.st_size, mtime_ns=st.st_mtime_ns))
                 del self._seen[key]
+        for gone in set(self._seen) - present:  # renamed or deleted before it was complete (a scanner's temp file)
+            del self._seen[gone]
 
     def _take_ready(self) -> list[FileEvent]:
         with self._lock:

@@ -50,6 +50,7 @@ def form_document(form_id: str, source: str, page_size: tuple[float, float], pro
         qids.append(qid)
         questions.append({
             "id": qid, "page": p.page, "kind": p.kind, "text": f"(write question {qid} here)",
+            **({"check": p.doubt} if p.doubt else {}),
             "boxes": [{"value": v, "x": _r(b.x), "y": _r(b.y), "w": _r(b.w), "h": _r(b.h), "line": _r(b.line),
                        **({"shape": "round"} if b.shape == "round" else {})}
                       for v, b in enumerate(p.boxes, start=1)],

@@ -299,8 +299,8 @@ def fill(q: Questionnaire, seed: int, questionnaire_id: str) -> tuple[list[np.nd
     """A filled-in copy (300 dpi greyscale pages, before scanning): crosses and ticks in the simulator's pens,
     now and then a box filled in to cancel it (as SDAPS tells people), and the copy's id on every page."""
     rng = np.random.default_rng(seed)
-    pens = [p for _, p in PENS]
-    pen = pens[int(rng.integers(len(pens)))]
+    weights = np.array([w for w, _ in PENS])
+    pen = PENS[int(rng.choice(len(PENS), p=weights / weights.sum()))][1]  # as often as people use them
     pages = [np.asarray(p).copy() for p in q.pages]
     states: dict[tuple[str, int], str] = {}
     k = 300 / 72

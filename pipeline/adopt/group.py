@@ -129,6 +129,11 @@ def _by_geometry(page: int, boxes: list[Found], doubt: str) -> list[Proposed]:
     return proposed
 
 
+def _inside(w: Word, box: Found) -> bool:
+    """A word tesseract read on a box itself (its outline, the letter printed in it) is no wording."""
+    return box.x - 1 <= w.cx <= box.x + box.w + 1 and box.y - 1 <= w.cy <= box.y + box.h + 1
+
+
 def _label_words(words: list[Word], box: Found, row: list[Found]) -> list[Word]:
     """The run of words just right of a box, up to the next box of its row: its label."""
     stop = min((o.x for o in row if o.x > box.x + box.w / 2), default=1e9)
@@ -241,6 +246,7 @@ def group_page(page: int, boxes: list[Found], words: list[Word] | None = None) -
         return []
     if not words:
         return _order(_by_geometry(page, boxes, GEOMETRY_DOUBT if len(boxes) > 1 else ""))
+    words = [w for w in words if not any(_inside(w, b) for b in boxes)]  # a bubble read as "O", a box's letter
     label_ids: set[int] = set()
     scale_rows: list[list[Found]] = []
     listed: list[Found] = []
@@ -270,7 +276,7 @@ def group_page(page: int, boxes: list[Found], words: list[Word] | None = None) -
     for owner, members in owned.values():
         parts = _split_list(members)
         text = _wording(owner, lines)
-        kind = "any" if CHOOSE_ANY.search(text) or len(members) == 1 else "one"
+        kind = "any" if (CHOOSE_ANY.search(text) and len(members) > 2) or len(members) == 1 else "one"
         doubt = ("these boxes are under one line of wording but far apart: one question or several? check it"
                  if len(parts) > 1 else "")
         proposed += [Proposed(page, kind if len(part) > 1 or kind == "any" else "any", tuple(part), text, doubt)

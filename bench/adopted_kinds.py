@@ -250,6 +250,7 @@ def run_kinds(work: Path, copies: int) -> dict[str, dict[str, Any] | None]:
         "letters in boxes (AMC answer sheet)": run_letters_in_boxes(work, copies),
         "bubbles": run_bubbles(work, copies)}
     kinds.update(run_stacks(work, max(4, copies // 2)))
+    kinds.update(run_sdaps(work, 5))  # 5 questionnaires of 2 sheets each: the 10 sheets of the real trial
     return kinds
 
 
@@ -264,6 +265,11 @@ def kinds_table(kinds: dict[str, dict[str, Any] | None]) -> str:
             if "silent_joins" in r else "-"
         lines.append(f"| {name} | {r['boxes']} | {r['right_pct']:.2f} % | {r['flagged_pct']:.2f} % | "
                      f"{r['wrong']} ({r['wrong_pct']:.3f} %) | {joins} |")
+    sdaps = next((r for name, r in kinds.items() if r and "grouped" in r), None)
+    if sdaps:
+        lines += ["", f"SDAPS-like blanks (held-out seeds): {sdaps['grouped']} of {sdaps['questions']} questions "
+                  f"grouped as printed with no edit; edits per form (kind, filled_box): {sdaps['edits_per_form']}; "
+                  f"`check` found problems in {sdaps['check_failed']} of the ledgers."]
     return "\n".join(lines)
 
 

@@ -199,7 +199,7 @@ def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False)
         "check each question's wording ('text', read from the print where tesseract could; a placeholder "
         "where not) and write the form's 'title'; set 'kind: any' where people may tick several boxes",
         "say what a box filled in solid means on this form ('filled_box': answer, cancel, or ask), and how each "
-        "return's pages reach the scanner ('copies': in-order or one-file)",
+        "return's pages reach the scanner ('copies': in-order, one-file or each-page)",
     ]
     if singles:
         checks.append(f"{singles} boxes stand alone and were made yes/no questions of their own ('kind: any'): "

@@ -149,6 +149,21 @@ def _label_words(words: list[Word], box: Found, row: list[Found]) -> list[Word]:
     return run
 
 
+def _left_label(words: list[Word], box: Found) -> list[Word]:
+    """The run of words ending just left of a box that has no label on its right (queXF prints "Yes [ ]"),
+    unless it starts with a question number (then it is the question, printed on the box's line)."""
+    left = sorted((w for w in words if abs(w.cy - box.cy) <= max(C.mm(C.ADOPT_WORDING_LINE_MM), box.h / 2)
+                   and w.x + w.w <= box.x + 1), key=lambda w: -w.x)
+    if not left or box.x - (left[0].x + left[0].w) > C.mm(C.ADOPT_LABEL_REACH_MM):
+        return []
+    run = [left[0]]
+    for w in left[1:]:
+        if run[-1].x - (w.x + w.w) > C.mm(C.ADOPT_WORDING_GAP_MM):
+            break
+        run.append(w)
+    return [] if NUMBERED.match(run[-1].text) else run
+
+
 def _header_words(words: list[Word], row: list[Found]) -> list[Word]:
     """Scale words printed over a row of boxes (each centred near one of them)."""
     top = min(b.y for b in row)
@@ -261,6 +276,9 @@ def group_page(page: int, boxes: list[Found], words: list[Word] | None = None) -
                 listed.extend(part)
     for row in scale_rows:
         label_ids.update(id(w) for w in _header_words(words, row))
+    for box in listed:
+        if not any(id(w) in label_ids for w in _label_words(words, box, [box])):
+            label_ids.update(id(w) for w in _left_label(words, box))
     lines = _lines([w for w in words if id(w) not in label_ids])
     columns, scale_rows = _code_grids(scale_rows)
     proposed = [Proposed(page, "one", tuple(c)) for c in columns]

@@ -94,3 +94,17 @@ def test_each_page_on_its_own_needs_no_copy(tmp_path: Path) -> None:
     assert answered > 0
     assert check_ledger(db) == []
     assert np.unique(serials).size == 4
+
+
+def test_a_grid_of_digits_is_one_code_per_column_and_a_rating_grid_one_question_per_row() -> None:
+    from pipeline.adopt.wording import Word
+
+    code = [Found("box", 100 + 14 * c, 100 + 14 * r, 10, 10) for r in range(10) for c in range(3)]
+    grid = [Found("box", 300 + 40 * c, 400 + 25 * r, 10, 10) for r in range(3) for c in range(5)]
+    words = [Word("text", 100, 70, 80, 9, text="Student number"), Word("text", 60, 380, 80, 9, text="Rate these"),
+             *(Word("text", 300 + 40 * c - 5, 386, 20, 8, text=s) for c, s in enumerate(("poor", "fair", "ok",
+                                                                                             "good", "best")))]
+    proposed = group_page(1, code + grid, words)
+    shapes = sorted((len(p.boxes), round(p.boxes[0].x), round(p.boxes[-1].y)) for p in proposed)
+    assert shapes == [(5, 300, 400), (5, 300, 425), (5, 300, 450), (10, 100, 226), (10, 114, 226), (10, 128, 226)]
+    assert not any(p.doubt for p in proposed)

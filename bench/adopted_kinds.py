@@ -250,6 +250,7 @@ def run_kinds(work: Path, copies: int) -> dict[str, dict[str, Any] | None]:
         "letters in boxes (AMC answer sheet)": run_letters_in_boxes(work, copies),
         "bubbles": run_bubbles(work, copies)}
     kinds.update(run_stacks(work, max(4, copies // 2)))
+    kinds.update(run_sdaps(work, 5))  # 5 questionnaires of 2 sheets each: the 10 sheets of the real trial
     return kinds
 
 
@@ -264,4 +265,73 @@ def kinds_table(kinds: dict[str, dict[str, Any] | None]) -> str:
             if "silent_joins" in r else "-"
         lines.append(f"| {name} | {r['boxes']} | {r['right_pct']:.2f} % | {r['flagged_pct']:.2f} % | "
                      f"{r['wrong']} ({r['wrong_pct']:.3f} %) | {joins} |")
+    sdaps = next((r for name, r in kinds.items() if r and "grouped" in r), None)
+    if sdaps:
+        lines += ["", f"SDAPS-like blanks (held-out seeds): {sdaps['grouped']} of {sdaps['questions']} questions "
+                  f"grouped as printed with no edit; edits per form (kind, filled_box): {sdaps['edits_per_form']}; "
+                  f"`check` found problems in {sdaps['check_failed']} of the ledgers."]
     return "\n".join(lines)
+
+
+def run_sdaps(work: Path, copies: int, seeds: tuple[int, ...] | None = None) -> dict[str, dict[str, Any]]:
+    """SDAPS-like questionnaires (18 questions, two sheets printed both sides, a code128 questionnaire id per
+    copy), on held-out seeds: adopted with no edit but the README's (kind, filled_box), grouping scored
+    against the print, then `copies` returns scanned 300 dpi 1-bit (some sheets upside down, some fed back
+    side first) read through `scan` as one image file per page and as one multi-page TIFF in scan order."""
+    from bench.adopted import grouping_right
+    from bench.sdaps_like import HELD_OUT_SEEDS, fill, questionnaire, scan_stack
+    from pipeline.ledger.check import check_ledger
+
+    out: dict[str, dict[str, Any]] = {}
+    grouped, edits, checks_failed = [0, 0], [], 0
+    scores: dict[str, list[dict[str, Any]]] = {"one image file per page": [], "one multi-page TIFF": []}
+    for seed in seeds or HELD_OUT_SEEDS:
+        q = questionnaire(seed)
+        forms = work / f"forms-sdaps-{seed}"
+        path = work / f"sdaps-{seed}-blank.tif"
+        q.pages[0].save(path, save_all=True, append_images=q.pages[1:], dpi=(300, 300), compression="tiff_lzw")
+        report = adopt_blank(path, f"sdaps-{seed}", forms, force=True)
+        g = grouping_right(load_form_file(report.form_path), q.truth)
+        grouped[0] += g[0]
+        grouped[1] += g[1]
+        form, n_edits = edit_like_a_person(report.form_path, q.truth, True)
+        edits.append(n_edits)
+        mapping = {(tq.id, v + 1): _nearest_question(form, tq.page, b)[:2]
+                   for tq in q.truth for v, b in enumerate(tq.boxes)}
+        made, truths = [], {}
+        for c in range(copies):
+            pages, states = fill(q, seed * 1000 + c, f"{seed}{c:05d}")
+            made.append(pages)
+            truths[c] = {n: {mapping[k]: s for k, s in states.items()
+                             if next(t for t in q.truth if t.id == k[0]).page == n} for n in range(1, 5)}
+        stack = scan_stack(made, seed)
+        for kind in scores:
+            folder = work / f"sdaps-{seed}-{kind.split()[1]}"
+            folder.mkdir()
+            if kind.startswith("one image"):
+                truth_of = {}
+                for n, (c, p, image) in enumerate(stack, start=1):
+                    name = f"scan{n:04d}.tif"
+                    Image.fromarray(image).convert("1").save(folder / name, dpi=(300, 300), compression="group4")
+                    truth_of[(name, 0)] = (c, p)
+            else:
+                images = [Image.fromarray(image).convert("1") for _, _, image in stack]
+                images[0].save(folder / "stack.tif", save_all=True, append_images=images[1:], dpi=(300, 300),
+                               compression="group4")
+                truth_of = {("stack.tif", n): (c, p) for n, (c, p, _) in enumerate(stack)}
+            db = work / f"sdaps-{seed}-{kind.split()[1]}.db"
+            _scan([folder], db, forms)
+            scores[kind].append(_ledger_score(db, truth_of, truths, report.form_path))
+            checks_failed += int(bool(check_ledger(str(db))))
+    for kind, runs in scores.items():
+        total = BoxScore()
+        for r in runs:
+            total.right += r["right"]
+            total.flagged += r["flagged"]
+            total.wrong += r["wrong"]
+            total.wrong_cases += r["wrong_cases"]
+        out[f"SDAPS-like questionnaire, {kind}"] = {
+            "copies_in_ledger": sum(r["copies_in_ledger"] for r in runs), "returns": sum(r["returns"] for r in runs),
+            "silent_joins": sum(r["silent_joins"] for r in runs), "grouped": grouped[0], "questions": grouped[1],
+            "edits_per_form": edits, "check_failed": checks_failed, **total.as_dict()}
+    return out

@@ -19,6 +19,7 @@ from pipeline.adopt.codes import read_codes
 from pipeline.adopt.detect import Found, find_all
 from pipeline.adopt.group import Proposed, group_page
 from pipeline.adopt.orientation import turned_by
+from pipeline.adopt.wording import Word, page_words
 from pipeline.adopt.write import MAX_TEXT_ANCHORS, form_document, preview, write_form
 from pipeline.atomic import atomic_write
 from pipeline.errors import UsageError
@@ -64,19 +65,19 @@ def _pages(blank: Path) -> list[tuple[np.ndarray, float]]:
     return pages
 
 
-def _read_wording(doc: dict[str, object], proposed: list[Proposed], pages: list[tuple[np.ndarray, float]]) -> None:
-    """Each question's printed wording and its boxes' labels, read from the blank (tesseract), into the file."""
-    from pipeline.adopt.wording import page_words, question_and_labels
+def _read_wording(doc: dict[str, object], proposed: list[Proposed], read: dict[int, list[Word]]) -> None:
+    """Each question's printed wording and its boxes' labels, read from the blank (tesseract), into the file:
+    the line that owns a question's boxes when grouping found one, else what lies beside them."""
+    from pipeline.adopt.wording import question_and_labels
 
     questions = doc["questions"]
     assert isinstance(questions, list)
-    read = {n: page_words(image, dpi) for n, (image, dpi) in enumerate(pages, start=1)}
     for entry, p in zip(questions, proposed, strict=True):
         if not read[p.page]:
             continue
         text, labels = question_and_labels(read[p.page], p.boxes)
-        if text:
-            entry["text"] = text
+        if p.text or text:
+            entry["text"] = p.text or text
         for box_entry, label in zip(entry["boxes"], labels, strict=True):
             if label:
                 box_entry["label"] = label
@@ -134,12 +135,14 @@ def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False)
     lines: list[str] = []
     checks: list[str] = []
     warnings: list[str] = []
+    read: dict[int, list[Word]] = {}
     for number, (image, dpi) in enumerate(pages, start=1):
         things, words = find_all(image, dpi)
+        read[number] = page_words(image, dpi)
         boxes = [t for t in things if t.kind == "box"]
         page_fields = [t for t in things if t.kind in ("field", "comb")]
         marks = [t for t in things if t.kind == "mark"]
-        groups = group_page(number, boxes)
+        groups = group_page(number, boxes, read[number])
         proposed.extend(groups)
         fields.extend((number, f) for f in sorted(page_fields, key=lambda f: (f.y, f.x)))
         anchors[number] = marks + boxes + page_fields + _spread(words, MAX_TEXT_ANCHORS)
@@ -174,7 +177,7 @@ def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False)
                          "bigger")
     doc, qids, fids = form_document(form_id, blank.name, page_size, proposed, fields, anchors)
     _record_printed_ink(doc, pages)
-    _read_wording(doc, proposed, pages)
+    _read_wording(doc, proposed, read)
     codes = sorted({c for image, dpi in pages for c in read_codes(image, dpi)})
     if codes:  # the blank's own codes (form id, page numbers) tell no copy from another
         doc["adopted"]["blank_codes"] = codes
@@ -186,7 +189,8 @@ def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False)
         atomic_write(path, preview(image, dpi, n, qs, fs))
     write_form(target, doc, previews)
     load_form_file(target)  # what was written must load: a bug here is caught now, not at scan time
-    singles = sum(1 for p in proposed if p.kind == "any")
+    singles = sum(1 for p in proposed if p.kind == "any" and len(p.boxes) == 1)
+    unsure = [(qid, p.doubt) for qid, p in zip(qids, proposed, strict=True) if p.doubt]
     checks[:0] = [
         f"open the previews ({', '.join(p.name for p in previews)}) and check every answer box has a number and "
         "nothing else does",
@@ -195,10 +199,14 @@ def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False)
         "check each question's wording ('text', read from the print where tesseract could; a placeholder "
         "where not) and write the form's 'title'; set 'kind: any' where people may tick several boxes",
         "say what a box filled in solid means on this form ('filled_box': answer, cancel, or ask), and how each "
-        "return's pages reach the scanner ('copies': in-order or one-file)",
+        "return's pages reach the scanner ('copies': in-order, one-file or each-page)",
     ]
     if singles:
         checks.append(f"{singles} boxes stand alone and were made yes/no questions of their own ('kind: any'): "
                       "join them to a question if they belong to one")
+    if unsure:
+        checks.append(f"grouping unsure for {plural(len(unsure), 'question')} (marked 'check:' in the form file): "
+                      + "; ".join(f"{qid}: {doubt}" for qid, doubt in unsure[:5])
+                      + (f"; and {len(unsure) - 5} more" if len(unsure) > 5 else ""))
     return AdoptReport(target, previews, len(pages), sum(len(p.boxes) for p in proposed), len(proposed),
                        len(fields), lines, warnings + checks, warnings)

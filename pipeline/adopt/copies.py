@@ -6,8 +6,9 @@ is scanned.  Which pages make one copy is taken, in this order, from:
 1. a code printed on each sheet that the blank itself lacks (a barcode or QR per questionnaire, as SDAPS
    and queXF print): pages with the same code are one copy, whatever their order;
 2. what the form says about how its copies arrive (`adopted.copies`): `one-file` (each file holds one
-   copy, its pages in any order) or `in-order` (the default: a copy's pages follow each other in the scan,
-   page 1, 2, ... of the form);
+   copy, its pages in any order), `each-page` (every page is a return of its own: a form whose pages ask
+   separate questions, handed out page by page, needs no copy) or `in-order` (the default: a copy's pages
+   follow each other in the scan, page 1, 2, ... of the form);
 3. for `in-order`, the order itself.  A sequence that does not fit - a copy that starts on page 2, stops
    short, repeats a page, a page turned differently from the page before it, a page of another form - starts
    a new copy, and every copy whose bounds are a guess is flagged, including the copy right after an
@@ -62,6 +63,10 @@ def group_copies(results: list[PageResult], arrival: dict[str, str] | None = Non
                 coded.doubt = (f"page {ident.page} with sheet code {r.sheet_code} was found twice: the same sheet "
                                "scanned twice, or two sheets printed with one code")
             coded.members.append(n)
+            last = None
+            continue
+        if how == "each-page":  # a return of its own: nothing to join, nothing to guess
+            copies.append(Copy(ident.form, ident.version, 1, [n]))
             last = None
             continue
         current = copies[-1] if copies and not copies[-1].code else None

@@ -231,8 +231,9 @@ def _decide_any(q: Question, box: AdoptedBox, reading: BoxReading, cancel: bool,
         return ItemReading(item, 1, "answered", None, "", reading.confidence, crop)
     if state == "empty":
         return ItemReading(item, 0, "answered", None, "", reading.confidence, crop)
-    if state == "filled" and cancel:
-        return ItemReading(item, 0, "answered", None, f"box {box.value} filled in to cancel", 0.6, crop)
+    if state == "filled" and cancel:  # cancelled, or a heavy cross in a small box? nothing else on the item tells
+        return ItemReading(item, 0, "flagged", "cancelled", f"box {box.value} filled in: cancelled (not ticked), "
+                           "or ticked with a heavy cross? please check the paper", 0.5, crop)
     detail = f"box {box.value} {NO_CONVENTION}" if state == "filled" else f"unclear mark in box {box.value}"
     return ItemReading(item, None, "flagged", "uncertain", detail, 0.4, crop)
 

@@ -77,6 +77,8 @@ def _over_boxes(line: list[Word], boxes: tuple[Found, ...]) -> bool:
 def question_and_labels(words: list[Word], boxes: tuple[Found, ...]) -> tuple[str, list[str]]:
     """A question's wording (or '') and each box's label (or '')."""
     labels = [_label_right(words, b, boxes) for b in boxes]
+    if len(boxes) > 1 and all(abs(b.cx - boxes[0].cx) <= b.w for b in boxes):  # stacked: "Yes [ ]" / "No [ ]"
+        labels = [label or _label_left(words, b) for label, b in zip(labels, boxes, strict=True)]
     first = min(boxes, key=lambda b: (round(b.cy), b.x))
     left = [w for w in words if abs(w.cy - first.cy) <= C.mm(C.ADOPT_WORDING_LINE_MM) and w.x + w.w <= first.x
             and first.x - (w.x + w.w) <= C.mm(C.ADOPT_WORDING_LEFT_MM)]
@@ -113,6 +115,20 @@ def _label_right(words: list[Word], box: Found, boxes: tuple[Found, ...]) -> str
     run = [right[0]]
     for w in right[1:]:
         if w.x - (run[-1].x + run[-1].w) > C.mm(C.ADOPT_WORDING_GAP_MM):
+            break
+        run.append(w)
+    return _joined(run, C.ADOPT_LABEL_MAX_CHARS)
+
+
+def _label_left(words: list[Word], box: Found) -> str:
+    """A label printed left of its box, as queXF prints a stacked "Yes [ ]": the run ending just before it."""
+    left = sorted((w for w in words if abs(w.cy - box.cy) <= C.mm(C.ADOPT_WORDING_LINE_MM) and w.x + w.w <= box.x),
+                  key=lambda w: -w.x)
+    if not left or box.x - (left[0].x + left[0].w) > C.mm(C.ADOPT_LABEL_REACH_MM):
+        return ""
+    run = [left[0]]
+    for w in left[1:]:
+        if run[-1].x - (w.x + w.w) > C.mm(C.ADOPT_WORDING_GAP_MM):
             break
         run.append(w)
     return _joined(run, C.ADOPT_LABEL_MAX_CHARS)

@@ -21,13 +21,16 @@ HEADER = """\
 # Adopted by 'papervoice adopt' from {source}.
 # Check it against the preview pictures ({previews}), then edit:
 #  - questions: merge or split them (move boxes between 'boxes:' lists), rename the ids, write each 'text';
+#    a question with a 'check:' line is one whose grouping the print did not settle: look at it first,
+#    then delete that line.
 #    'kind: one' = choose one box; 'kind: any' = each box is its own yes/no (exported as ID_value = 1 or 0).
 #  - delete any box that is not an answer box (an example in the instructions, a logo).
 #  - 'filled_box': what a box filled in solid means on this form: 'answer' (bubble sheets, exams: people
 #    fill boxes in to answer), 'cancel' (the form tells people to fill a box in to cancel it), or 'ask' (the
 #    form does not say: a filled-in square goes to a person; a filled-in round bubble is an answer).
 #  - 'copies': how each return's pages reach the scanner: 'in-order' (page 1, 2, ... one after another,
-#    in one file or one file per page) or 'one-file' (each scanned file holds one return, pages in any order).
+#    in one file or one file per page), 'one-file' (each scanned file holds one return, pages in any order)
+#    or 'each-page' (every page is a return of its own: its pages ask separate questions).
 #    A code printed on each returned sheet and not on the blank (a barcode per questionnaire) is found and
 #    used by itself.
 #  - positions are in pt (1/72 inch) from the top-left corner of the page; 'anchors' are what returns are
@@ -50,6 +53,7 @@ def form_document(form_id: str, source: str, page_size: tuple[float, float], pro
         qids.append(qid)
         questions.append({
             "id": qid, "page": p.page, "kind": p.kind, "text": f"(write question {qid} here)",
+            **({"check": p.doubt} if p.doubt else {}),
             "boxes": [{"value": v, "x": _r(b.x), "y": _r(b.y), "w": _r(b.w), "h": _r(b.h), "line": _r(b.line),
                        **({"shape": "round"} if b.shape == "round" else {})}
                       for v, b in enumerate(p.boxes, start=1)],

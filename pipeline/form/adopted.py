@@ -24,7 +24,7 @@ QuestionKind = Literal["one", "any"]
 BoxShape = Literal["square", "round"]
 GLYPH_GRID = 16  # a box's printed letter is kept as this many cells a side
 FILLED_BOX = ("ask", "answer", "cancel")  # what a box filled in solid means on this form
-COPY_ARRIVALS = ("in-order", "one-file")  # how a copy's pages arrive in the scans (see adopt.copies)
+COPY_ARRIVALS = ("in-order", "one-file", "each-page")  # how a copy's pages arrive in the scans (see adopt.copies)
 ANCHOR_KINDS = ("mark", "box", "field", "comb", "text", "line")
 
 
@@ -169,7 +169,8 @@ def parse_geometry(top: dict[str, Any], source: str) -> AdoptedGeometry:
     if copies not in COPY_ARRIVALS:
         raise _fail(source, "adopted.copies", f"should be one of {', '.join(COPY_ARRIVALS)}",
                     "'in-order' when each copy's pages come one after another in the scans (page 1, 2, ...), "
-                    "'one-file' when each scanned file holds one copy")
+                    "'one-file' when each scanned file holds one copy, 'each-page' when every page is a return "
+                    "of its own (its pages ask separate questions)")
     pages: list[AdoptedPage] = []
     for n, raw in enumerate(_list(adopted.get("pages"), source, "adopted.pages")):
         entry = _mapping(raw, source, f"adopted.pages[{n}]")

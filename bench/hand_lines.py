@@ -40,6 +40,8 @@ THRESHOLDS = (50.0, 60.0, 70.0, 75.0, 80.0, 85.0, 90.0, 95.0)
 
 
 def _path(relative: str) -> Path | None:
+    if Path(relative).is_absolute():
+        return Path(relative) if Path(relative).exists() else None
     return next((root / relative for root in FONT_ROOTS if (root / relative).exists()), None)
 
 
@@ -63,17 +65,37 @@ def field_image(text: str, font: Path, rng: np.random.Generator) -> tuple[np.nda
     return image, written
 
 
-def read(engine_name: str, image: np.ndarray) -> tuple[str, tuple[float, ...]]:
+PREPS = ("none", "thicken", "thin", "upscale", "binarise")
+
+
+def prepared(image: np.ndarray, prep: str) -> np.ndarray:
+    """An idea to try on the writing before the engine sees it (the bench's --prep; 'none' is what scans do)."""
+    if prep == "thicken":
+        return cv2.erode(image, np.ones((2, 2), np.uint8))
+    if prep == "thin":
+        return cv2.dilate(image, np.ones((2, 2), np.uint8))
+    if prep == "upscale":
+        return cv2.resize(image, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC)
+    if prep == "binarise":
+        return cv2.threshold(image, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]
+    return image
+
+
+def read(engine_name: str, image: np.ndarray, prep: str = "none") -> tuple[str, tuple[float, ...]]:
+    dpi = C.COMMENT_DPI * (1.5 if prep == "upscale" else 1.0)
+    image = prepared(image, prep)
     mask = (image < 200).astype(np.uint8) * 255
     cleaned = np.where(mask > 0, image, 255).astype(np.uint8)
-    rules = [C.mm(12) * C.COMMENT_DPI / 72.0]
-    text, _ = transcribe(get_engine(engine_name), cleaned, mask, rules, C.COMMENT_DPI)
+    rules = [C.mm(12) * dpi / 72.0]
+    text, _ = transcribe(get_engine(engine_name), cleaned, mask, rules, dpi)
     return text.text, tuple(line.confidence for line in text.lines)
 
 
-def run(engine: str, per_hand: int, seed: int) -> dict[str, Any]:
+def run(engine: str, per_hand: int, seed: int, extra: tuple[str, ...] = (), only_extra: bool = False,
+        prep: str = "none") -> dict[str, Any]:
     rows = []
-    for group, fonts in (("tuning", TUNING), ("held-out", HELD_OUT)):
+    sets = (("held-out", extra),) if only_extra else (("tuning", TUNING), ("held-out", (*HELD_OUT, *extra)))
+    for group, fonts in sets:
         for relative in fonts:
             font = _path(relative)
             if font is None:
@@ -81,7 +103,7 @@ def run(engine: str, per_hand: int, seed: int) -> dict[str, Any]:
             rng = np.random.default_rng([seed, sum(map(ord, relative))])
             for text in rng.choice(COMMENTS, size=per_hand, replace=False):
                 image, written = field_image(str(text), font, rng)
-                got, confidences = read(engine, image)
+                got, confidences = read(engine, image, prep)
                 truth = normalise(written)
                 edits = edit_distance(truth, normalise(got))
                 rows.append({"group": group, "hand": font.name, "truth": truth, "read": got, "edits": edits,
@@ -114,11 +136,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-hand", type=int, default=14)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="write every line read here")
+    parser.add_argument("--font", action="append", default=[], help="one more held-out typeface (a file path)")
+    parser.add_argument("--only-these", action="store_true", help="read only the --font typefaces")
+    parser.add_argument("--prep", choices=PREPS, default="none", help="an idea to try on the writing first")
     args = parser.parse_args(argv)
-    result = run(args.engine, args.per_hand, args.seed)
+    result = run(args.engine, args.per_hand, args.seed, tuple(args.font), args.only_these, args.prep)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
-    print(f"{args.engine}: CER tuning {result['cer']['tuning']} %, held-out {result['cer']['held-out']} %")
+    cer = result["cer"]
+    print(f"{args.engine}, prep {args.prep}: CER tuning {cer['tuning']} %, held-out {cer['held-out']} %")
     print("per hand: " + "; ".join(f"{h} {c} %" for h, c in result["cer_by_hand"].items()))
     for t, f in result["flags"].items():
         print(f"  doubt below {t:.0f}: misread lines flagged {f['misread_flagged']}/{f['misread']}, clean lines "

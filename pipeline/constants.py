@@ -211,6 +211,10 @@ TESSERACT_MIN_SIDE_PX = 40  # writing read as nothing is read again at half size
 OCR_MIN_READABLE_CHARS = 2  # a transcription with fewer letters or digits than this is "could not read"
 TESSERACT_PAGE_MODE = 6  # tesseract --psm: one block of text (read better than 4 on real handwritten comments)
 OCR_TIMEOUT_S = 30.0
+OCR_LINE_DOUBT_CONFIDENCE = 95.0  # a line read with less engine confidence (0-100) is likely misread: review says so
+COMMENT_OVERFLOW_MM = 10.0  # writing that reaches a field's right side is read (and kept) this far past it
+COMMENT_OVERFLOW_EDGE_MM = 1.0  # ... when ink lies within this of the side, inside it
+COMMENT_OVERFLOW_PAPER_MM = 6.0  # ... never nearer the paper's edge than this
 
 # --- Coordinator --------------------------------------------------------------------------
 MAX_PAGES_IN_FLIGHT_PER_JOB = 3  # bounds memory: pages decoded but not yet written

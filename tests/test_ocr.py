@@ -21,11 +21,18 @@ from test_scan import BLACK, comments, issue_copy, opts, save_pdf, scanned
 
 from bench.score import edit_distance, normalise
 from pipeline import cli
+from pipeline import constants as C
 from pipeline.errors import MissingDependencyError, UsageError
+from pipeline.form.layout import Rect, TextField
+from pipeline.ledger import open_ledger
+from pipeline.ledger.doubt import doubt_reason, doubtful_lines
+from pipeline.ledger.queries import comment_questions
+from pipeline.ledger.records import line_confidences_text, parse_line_confidences
+from pipeline.ledger.store import Ledger
 from pipeline.options import OCR_ENGINES, ReviewOptions, ScanOptions
 from pipeline.review.app import create_app
 from pipeline.scan import handwriting, ocr
-from pipeline.scan.comments import remove_lines
+from pipeline.scan.comments import overflow, remove_lines
 from pipeline.scan.coordinator import scan
 from pipeline.simulate import returns as sim
 from pipeline.tools import faster_paddle, rapidocr
@@ -377,3 +384,126 @@ def test_a_field_that_is_only_possibly_written_asks_whether_anything_is_there(tm
     page = client.get("/comments", follow_redirects=True).get_data(as_text=True)
     assert "Is anything written here?" in page and "please look at the picture" in page
     assert "Could not read; please type it." not in page
+
+
+# --- a per-line confidence that sends what is likely misread to a person --------------------------------------
+
+def _copy_with_lines(tmp_path: Path, blurred: tuple[int, ...]) -> tuple[Path, str]:
+    """The middling hand of `_written_copy` over three lines, the lines numbered in `blurred` (0 = first)
+    smeared past reading (as a wet sleeve or a failing scanner lamp leaves writing), scanned at 200 dpi."""
+    db = tmp_path / "survey.db"
+    serial, pages, layout = issue_copy(db, "care-planning-person", "standard")
+    font = next(f for f in sim.available_tiers()["middle"] if f.name == "Breip.ttf")
+    hand = sim.Hand(str(font), "middle", 0.26, 0.1, BLACK, 0)
+    for n, page in enumerate(layout.pages):  # type: ignore[attr-defined]
+        for field in page.text_fields:
+            if field.item != "C1":
+                continue
+            assert sim.write_comment(pages[n], field, TEXT, hand, np.random.default_rng(3)) == TEXT
+            x, _, w, _ = (round(v) for v in sim.rect_px(field))
+            spacing = (field.line_ys[1] - field.line_ys[0]) * (sim.PRINT_DPI / 72.0)
+            for line in blurred:
+                y1 = round(field.line_ys[line] * (sim.PRINT_DPI / 72.0) + 0.3 * spacing)
+                y0 = round(y1 - spacing)
+                pages[n][y0:y1, x:x + w] = cv2.GaussianBlur(pages[n][y0:y1, x:x + w], (0, 0), 5.0)
+    images = [scanned(p, n, dpis=(200,), dpi_weights=(1.0,), jpeg_quality=(90, 90)).image
+              for n, p in enumerate(pages)]
+    return db, serial, save_pdf(images, 200, tmp_path / "batch.pdf")  # type: ignore[return-value]
+
+
+@pytest.mark.slow
+def test_a_badly_misread_line_is_flagged_in_review_and_a_clean_one_is_not(tmp_path: Path) -> None:
+    """The engine's confidence is kept per line: the smeared line is flagged as likely misread, by number, in
+    plain words on the review page and the workbook's Review sheet; the clean lines are not."""
+    if not _ready(ocr.DEFAULT_ENGINE):
+        pytest.skip("the default engine is not installed (make setup installs it)")
+    clean_db, clean_serial, clean_pdf = _copy_with_lines(tmp_path / "clean", ())
+    scan([clean_pdf], opts(clean_db))
+    smeared_db, serial, pdf = _copy_with_lines(tmp_path / "smeared", (1,))
+    scan([pdf], opts(smeared_db))
+    with open_ledger(clean_db, readonly=True) as ledger:
+        clean = next(c for c in comment_questions(ledger) if c.serial == clean_serial and c.item == "C1")
+    with open_ledger(smeared_db, readonly=True) as ledger:
+        smeared = next(c for c in comment_questions(ledger) if c.serial == serial and c.item == "C1")
+    assert len(clean.line_confidences) == len(clean.machine_text.splitlines()) >= 3
+    assert clean.doubtful == () and clean.doubt == ""
+    assert len(smeared.line_confidences) == len(smeared.machine_text.splitlines()) >= 2
+    assert [line.number for line in smeared.doubtful] == [2], (smeared.machine_text, smeared.line_confidences)
+    assert all(line.confidence < C.OCR_LINE_DOUBT_CONFIDENCE for line in smeared.doubtful)
+    page = create_app(ReviewOptions(db=smeared_db, open_browser=False)).test_client().get(
+        "/comments", follow_redirects=True).get_data(as_text=True)
+    assert "Likely misread:" in page and "line 2" in page and "please read the picture and type" in page
+    quiet = create_app(ReviewOptions(db=clean_db, open_browser=False)).test_client().get(
+        "/comments", follow_redirects=True).get_data(as_text=True)
+    assert "Likely misread" not in quiet
+
+
+def test_the_doubt_threshold_is_the_read_models_and_needs_no_new_scan() -> None:
+    """Lines are judged when read from the ledger: a new threshold changes the flag; lines and confidences that
+    do not match (a ledger from before they were kept) flag nothing rather than the wrong line."""
+    lines = doubtful_lines("good line\nbad lime", (98.0, 71.5))
+    assert [(line.number, line.text) for line in lines] == [(2, "bad lime")]
+    assert doubtful_lines("good line\nbad lime", (98.0, 71.5), threshold=70.0) == ()
+    assert doubtful_lines("good line\nbad lime", (71.5,)) == ()
+    assert "line 2" in doubt_reason(lines, 2) and "72 of 100" in doubt_reason(lines, 2)
+    assert parse_line_confidences(line_confidences_text((98.04, 71.5))) == (98.0, 71.5)
+    assert parse_line_confidences("") == ()
+
+
+# --- writing that runs on past the frame --------------------------------------------------------------------
+
+def _past_the_frame(tmp_path: Path) -> tuple[Path, str, Path, str]:
+    """A hand whose lines run on past the field's right side, as people write to the paper's edge."""
+    db = tmp_path / "survey.db"
+    serial, pages, layout = issue_copy(db, "care-planning-person", "standard")
+    font = next(f for f in sim.available_tiers()["middle"] if f.name == "Breip.ttf")
+    hand = sim.Hand(str(font), "middle", 0.26, 0.1, BLACK, 0, past_frame=True)
+    written = ""
+    for n, page in enumerate(layout.pages):  # type: ignore[attr-defined]
+        for field in page.text_fields:
+            if field.item == "C1":
+                written = sim.write_comment(pages[n], field, TEXT, hand, np.random.default_rng(5))
+    images = [scanned(p, n, dpis=(200,), dpi_weights=(1.0,), jpeg_quality=(90, 90)).image
+              for n, p in enumerate(pages)]
+    return db, serial, save_pdf(images, 200, tmp_path / "batch.pdf"), written  # type: ignore[return-value]
+
+
+def test_writing_past_the_frame_is_read_and_kept_in_the_picture() -> None:
+    """Only ink at the field's right side widens it; never over the page's marks, nor on a form PaperVoice did
+    not print (what lies beside its fields is not known)."""
+    field = TextField(100.0, 200.0, 300.0, 80.0, item="C1", line_ys=(240.0, 270.0))
+    page = (595.0, 842.0)
+    reaching, inside = np.zeros((50, 300), np.uint8), np.zeros((50, 300), np.uint8)
+    reaching[20:30, 250:300] = 255
+    inside[20:30, 100:200] = 255
+    wider = overflow(field, reaching, page, ())
+    assert wider is not None and wider.right == pytest.approx(field.right + C.mm(C.COMMENT_OVERFLOW_MM))
+    assert overflow(field, inside, page, ()) is None
+    assert overflow(field, reaching, page, None) is None
+    assert overflow(field, reaching, page, (Rect(field.right + 5, 210.0, 20.0, 20.0),)) is None
+
+
+def _picture(ledger: Ledger, image_id: int | None) -> np.ndarray:
+    stored = ledger.image(image_id) if image_id is not None else None
+    assert stored is not None
+    return cv2.imdecode(np.frombuffer(stored[1], np.uint8), cv2.IMREAD_GRAYSCALE)
+
+
+@pytest.mark.slow
+def test_words_written_past_the_frame_are_transcribed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not _ready(ocr.DEFAULT_ENGINE):
+        pytest.skip("the default engine is not installed (make setup installs it)")
+    db, serial, pdf, written = _past_the_frame(tmp_path / "wide")
+    scan([pdf], opts(db))
+    monkeypatch.setattr(C, "COMMENT_OVERFLOW_MM", 0.0)  # the field's own width only, as before
+    narrow_db, narrow_serial, narrow_pdf, _ = _past_the_frame(tmp_path / "narrow")
+    scan([narrow_pdf], opts(narrow_db))
+    expected = normalise(written)
+    cer = edit_distance(expected, normalise(comments(db)[(serial, "C1")][1])) / len(expected)
+    narrow_cer = edit_distance(expected, normalise(comments(narrow_db)[(narrow_serial, "C1")][1])) / len(expected)
+    assert cer < narrow_cer, (cer, narrow_cer)
+    with open_ledger(db, readonly=True) as ledger, open_ledger(narrow_db, readonly=True) as narrow:
+        crop_id = next(c.crop_id for c in comment_questions(ledger) if c.item == "C1")
+        narrow_id = next(c.crop_id for c in comment_questions(narrow) if c.item == "C1")
+        crop, narrow_crop = (_picture(led, i) for led, i in ((ledger, crop_id), (narrow, narrow_id)))
+    assert crop.shape[1] > narrow_crop.shape[1]  # the picture kept shows the words past the frame too

@@ -283,7 +283,8 @@ def write_review(ws: Worksheet, forms: list[FormReport], pages: list[PageRow], c
                     continue
                 row += 1
                 read = note.text or "(the handwriting engine read nothing)"
-                for c, value in enumerate((copy.serial, report.form_id, field_id, COMMENT_REASON, read), 1):
+                reason = f"{COMMENT_REASON}; likely misread: {note.doubt}" if note.doubt else COMMENT_REASON
+                for c, value in enumerate((copy.serial, report.form_id, field_id, reason, read), 1):
                     put(ws, row, c, value, WRAP_TOP)
                 target = comment_rows.get((report.form_id, copy.serial, field_id))
                 if target is not None:

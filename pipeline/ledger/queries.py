@@ -28,6 +28,7 @@ from typing import Any
 
 from pipeline.ledger.adopted import adopted_copy_marks, copy_seen  # noqa: F401 (the read model's API)
 from pipeline.ledger.decisions import parse_page_decision
+from pipeline.ledger.doubt import DoubtfulLine, doubt_reason, doubtful_lines, kept_line_confidences
 from pipeline.ledger.history import (  # noqa: F401 (the read model's API)
     DecisionRow,
     decision,
@@ -112,6 +113,15 @@ class EffectiveComment(_ItemQuestion):
     engine: str
     crop_id: int | None
     decision_id: int | None
+    line_confidences: tuple[float, ...] = ()  # the engine's, per line of machine_text
+
+    @property
+    def doubtful(self) -> tuple[DoubtfulLine, ...]:  # lines likely misread (the engine was unsure of them)
+        return doubtful_lines(self.machine_text, self.line_confidences) if not self.possible else ()
+
+    @property
+    def doubt(self) -> str:  # why the picture must be read closely, in plain words ('' when sure of every line)
+        return doubt_reason(self.doubtful, len(self.line_confidences))
 
     @property
     def open(self) -> bool:
@@ -303,16 +313,17 @@ def effective_comments(ledger: Ledger, form_id: str | None = None, *,
                        written_only: bool = False) -> list[EffectiveComment]:
     """Every free-text field on a page read as a form, as it stands after review, in queue order."""
     where, params = _where(("form_id", form_id))
-    if written_only:
-        where.append("written = 1")
-    rows = ledger.execute(
+    where += ["written = 1"] if written_only else []
+    rows, lines = ledger.execute(
         "SELECT page_id, item, serial, form_id, form_version, form_page, written, machine_text, text, confidence,"
-        " engine, crop_id, decision_id FROM effective_comments" + _and(where) + _QUEUE_ORDER, params)
+        " engine, crop_id, decision_id FROM effective_comments" + _and(where) + _QUEUE_ORDER, params
+    ), kept_line_confidences(ledger)
     return [EffectiveComment(
         page_id=int(r["page_id"]), item=str(r["item"]), serial=str(r["serial"] or ""), form_id=str(r["form_id"] or ""),
         form_version=int(r["form_version"] or 0), form_page=int(r["form_page"] or 0), written=bool(r["written"]),
         machine_text=str(r["machine_text"] or ""), text=str(r["text"] or ""), confidence=float(r["confidence"] or 0),
-        engine=str(r["engine"] or ""), crop_id=r["crop_id"], decision_id=r["decision_id"]) for r in rows]
+        engine=str(r["engine"] or ""), crop_id=r["crop_id"], decision_id=r["decision_id"],
+        line_confidences=lines.get((int(r["page_id"]), str(r["item"])), ())) for r in rows]
 
 
 def comment_questions(ledger: Ledger) -> list[CommentQuestion]:

@@ -165,3 +165,19 @@ def mime_of(data: bytes) -> str:
     if data[:2] == b"\xff\xd8":
         return "image/jpeg"
     return "application/octet-stream"
+
+
+def line_confidences_text(values: Iterable[float]) -> str:
+    """A comment's per-line confidences as the ledger keeps them: '91.5,42.0' (portable, one column)."""
+    return ",".join(f"{float(v):.1f}" for v in values)
+
+
+def parse_line_confidences(text: str | None) -> tuple[float, ...]:
+    """The per-line confidences back from the ledger; '' (fields read before they were kept) gives none."""
+    out = []
+    for part in (text or "").split(","):
+        try:
+            out.append(float(part))
+        except ValueError:
+            continue
+    return tuple(out)

@@ -21,6 +21,7 @@ from pipeline.ledger.records import (
     IdentityRecord,
     PageRecord,
     fingerprint,
+    line_confidences_text,
     mime_of,
     page_fingerprint,
 )
@@ -275,9 +276,10 @@ class ScanWriter:
                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        [(page_id, item.item, item.value, item.state, item.reason, item.detail, item.confidence, crop)
                         for item, crop in zip(r.items, crops, strict=False)])
-        db.executemany("INSERT INTO comments (page_id, item, written, text, confidence, engine, crop_id)"
-                       " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       [(page_id, c.item, int(c.written), c.text, c.confidence, c.engine, crop)
+        db.executemany("INSERT INTO comments (page_id, item, written, text, confidence, engine, crop_id,"
+                       " line_confidences) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       [(page_id, c.item, int(c.written), c.text, c.confidence, c.engine, crop,
+                         line_confidences_text(getattr(c, "line_confidences", ())))
                         for c, crop in zip(r.comments, crops[len(r.items):], strict=True)])
         if status == "conflict" and duplicate_of is not None:
             self._flag_conflicts(db, duplicate_of, r, page_id)
@@ -376,8 +378,9 @@ class ScanWriter:
             row = db.execute("SELECT written, text FROM comments WHERE page_id = ? AND item = ?",
                              (primary_id, c.item)).fetchone()
             if row is not None and not row["written"] and c.written:
+                lines = line_confidences_text(getattr(c, "line_confidences", ()))
                 # the first scan saw nothing, the second did: keep the writing so nothing is lost
                 db.execute("UPDATE comments SET written = 1, text = ?, confidence = ?, engine = ?, crop_id = "
-                           "(SELECT crop_id FROM comments WHERE page_id = ? AND item = ?)"
+                           "(SELECT crop_id FROM comments WHERE page_id = ? AND item = ?), line_confidences = ?"
                            " WHERE page_id = ? AND item = ?", (c.text, c.confidence, c.engine, second_id, c.item,
-                                                               primary_id, c.item))
+                                                               lines, primary_id, c.item))

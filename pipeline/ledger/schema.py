@@ -143,6 +143,7 @@ def migrate(db: Backend) -> None:
     _ensure_languages(db)
     _ensure_results(db)
     _ensure_adopted_sheets(db)
+    _ensure_comment_lines(db)
     db.store_views(EFFECTIVE_VIEWS)
 
 
@@ -224,6 +225,13 @@ def _ensure_adopted_sheets(db: Backend) -> None:
     number their copy was given, so a re-scan or a re-read of the same sheet joins the same copy."""
     db.create("CREATE TABLE IF NOT EXISTS adopted_sheets (form_id TEXT NOT NULL, code TEXT NOT NULL, "
               "serial TEXT NOT NULL REFERENCES serials(serial), PRIMARY KEY (form_id, code))")
+
+
+def _ensure_comment_lines(db: Backend) -> None:
+    """The engine's confidence in each line it read (0-100, top to bottom, comma-separated; '' for fields read
+    before, or not transcribed): the read model flags a weak line however good the average, and a change of
+    the threshold needs no new scan."""
+    db.add_column("comments", "line_confidences", "TEXT NOT NULL DEFAULT ''")
 
 
 #: meta rows about the database holding a ledger, not about the survey: never copied, not compared.

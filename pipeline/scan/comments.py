@@ -56,13 +56,19 @@ def field_background(crop: np.ndarray, paper: float, px_per_mm: float) -> np.nda
 
 
 def clean_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[float, float], field: TextField,
-                dpi: float, paper: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The field's inside at `dpi`, lines removed: (grey image for OCR, writing mask, specks left out)."""
+                dpi: float, paper: float, frame_right: float | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The field's inside at `dpi`, lines removed: (grey image for OCR, writing mask, specks left out).
+    `frame_right`: where the frame's right side runs through a field widened past it (`overflow`), in pt."""
     inset = C.mm(C.COMMENT_INSET_MM)
     region = Rect(field.x + inset, field.y + inset, field.w - 2 * inset, field.h - 2 * inset)
     crop = warp_to_layout(image, homography, page_size, dpi, region, border=int(paper))
     px_per_mm = dpi / 25.4
     ink = (crop < field_background(crop, paper, px_per_mm) * (1 - C.INK_DARKNESS * 0.8)).astype(np.uint8) * 255
+    if frame_right is not None:  # the printed side itself is not writing (a short field's side is under 20 mm)
+        side = round((frame_right - region.x) * dpi / C.PT_PER_INCH)
+        half = max(2, round(C.COMMENT_INSET_MM * 0.5 * px_per_mm))
+        ink[:, max(0, side - half):side + half] = 0
     writing = remove_lines(ink, px_per_mm)
     # keep what can be writing: not specks (scanner noise), not flat slivers (what a black-and-white scan
     # leaves of a grey writing line, broken into dashes the line remover cannot see as one line)
@@ -159,15 +165,37 @@ def possibly_lost(reading: CommentReading) -> CommentReading:
                           "can vanish the same way - please check the paper form")
 
 
+def overflow(field: TextField, mask: np.ndarray, page_size: tuple[float, float],
+             keep_out: tuple[Rect, ...] | None) -> TextField | None:
+    """The field widened past its right side when the writing reaches that side (people write on past the
+    frame, and the words there would be missing from the transcription and from the picture kept), or None.
+    Never over the page's own marks and codes (`keep_out`), nor near the paper's edge; None for `keep_out`
+    None (a form PaperVoice did not print: what lies beside its fields is not known)."""
+    edge = max(1, round(C.COMMENT_OVERFLOW_EDGE_MM * C.COMMENT_DPI / 25.4))
+    if keep_out is None or not mask[:, -edge:].any():
+        return None
+    right = min(field.right + C.mm(C.COMMENT_OVERFLOW_MM), page_size[0] - C.mm(C.COMMENT_OVERFLOW_PAPER_MM))
+    beside = Rect(field.right, field.y, right - field.right, field.h)
+    if beside.w <= C.mm(1) or any(beside.overlaps(r) for r in keep_out):
+        return None
+    return replace(field, w=right - field.x)
+
+
 def read_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[float, float], field: TextField,
-               paper: float, ocr: str) -> CommentReading:
+               paper: float, ocr: str, keep_out: tuple[Rect, ...] | None = None) -> CommentReading:
     """Blank fields never start an engine: a worker that meets only blank comments never loads an engine's
-    models (over a hundred MB).  Nor does a field that is only possibly written: a person reads its crop."""
+    models (over a hundred MB).  Nor does a field that is only possibly written: a person reads its crop.
+    Writing that runs on past the field's right side is read, and kept in the picture, up to
+    COMMENT_OVERFLOW_MM beyond it (clear of `keep_out`: the page's marks and codes)."""
     cleaned, mask, specks = clean_field(image, homography, page_size, field, C.COMMENT_DPI, paper)
+    wider = overflow(field, mask, page_size, keep_out)
+    if wider is not None:
+        cleaned, mask, specks = clean_field(image, homography, page_size, wider, C.COMMENT_DPI, paper,
+                                            frame_right=field.right)
     ink_fraction = float((mask > 0).mean())
     evidence = writing_evidence(mask, specks, C.COMMENT_DPI / 25.4)
     state, why = decide_written(evidence)
-    record = warp_to_layout(image, homography, page_size, C.COMMENT_CROP_DPI, field, border=int(paper))
+    record = warp_to_layout(image, homography, page_size, C.COMMENT_CROP_DPI, wider or field, border=int(paper))
     crop_png = encode_png(whiten(record, paper))
 
     def reading(written: bool, text: str, confidence: float, engine: str,

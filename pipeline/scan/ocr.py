@@ -15,6 +15,7 @@ correct.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -148,7 +149,17 @@ class NoOcr(OcrEngine):
 
 ENGINES: dict[str, type[OcrEngine]] = {e.name: e for e in (FasterPaddleEngine, RapidOcrEngine, TesseractEngine, NoOcr)}
 ENGINE_NAMES: tuple[str, ...] = tuple(ENGINES)
-DEFAULT_ENGINE = FasterPaddleEngine.name
+
+
+def _default_engine() -> str:
+    """faster-paddle where its wheel is installed; else RapidOCR (same models), which pip installs instead on the
+    one system faster-paddle publishes no wheel for (Intel Macs: see the markers in pyproject.toml)."""
+    if importlib.util.find_spec("faster_paddle") is None and importlib.util.find_spec("rapidocr") is not None:
+        return RapidOcrEngine.name
+    return FasterPaddleEngine.name
+
+
+DEFAULT_ENGINE = _default_engine()
 FALLBACK_ENGINE = TesseractEngine.name  # reads a written field the chosen engine read as nothing
 TRANSCRIBING_ENGINES: tuple[str, ...] = tuple(n for n in ENGINE_NAMES if n != NoOcr.name)  # for the bench
 

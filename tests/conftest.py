@@ -125,6 +125,8 @@ class NewLedger:
 def new_ledger(backend: str, request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
     """The one way a test gets ledgers: a factory of fresh ones in this run's backend (see `NewLedger`)."""
     made = NewLedger(backend, request, tmp_path)
+    if made.is_postgres:  # a server ledger keeps its side files (prints, uploads) in the current folder
+        request.getfixturevalue("monkeypatch").chdir(tmp_path)
     yield made
     made.drop()
 

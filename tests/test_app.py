@@ -363,8 +363,10 @@ def test_watched_folder_is_read_by_the_running_app_like_scan_by_hand(
                                           by_hand], check=True, capture_output=True, text=True, cwd=REPO).stdout)
 
     def read_all() -> dict[str, Any] | None:
+        # pages are committed one by one, the file's line on the Scan page once its batch is done: wait for both
         got: dict[str, Any] = json.loads(_get(base + "/api/status"))
-        return got if got["pages"]["total"] == expected["pages"]["total"] else None
+        listed = json.loads(_get(base + "/scan/progress.json"))["files"]
+        return got if got["pages"]["total"] == expected["pages"]["total"] and len(listed) == 2 else None
 
     got = wait_for(read_all, 180, "the watched files to be read")
     progress = json.loads(_get(base + "/scan/progress.json"))

@@ -21,12 +21,6 @@ def registry() -> FormRegistry:
     return FormRegistry.from_dirs()
 
 
-@pytest.fixture
-def tmp_db(tmp_path: Path) -> Path:
-    """A ledger path in a fresh folder; the file itself is created by whoever opens it first."""
-    return tmp_path / "papervoice.db"
-
-
 # --- ledger backends: every ledger test runs on SQLite and on a real PostgreSQL server --------------------------
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import NewLedger
 
 from pipeline import constants as C
 from pipeline.form.identity import is_valid_serial, parse_payload
@@ -58,7 +59,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
                           check=True, timeout=120)
 
 
-def generate(form: str, style: str, paper: str, out: Path, db: Path, copies: int = 1) -> tuple[Path, Path]:
+def generate(form: str, style: str, paper: str, out: Path, db: Path | str, copies: int = 1) -> tuple[Path, Path]:
     pdf, manifest = out / f"{form}-{style}-{paper}.pdf", out / f"{form}-{style}-{paper}.csv"
     args = ["generate", form, "--copies", str(copies), "-o", str(pdf), "--paper", paper, "--db", str(db),
             "--manifest", str(manifest)]
@@ -227,8 +228,8 @@ def test_serials_unique_across_runs_on_one_ledger(printed: dict, ledger_path: Pa
             assert ledger.serial_issued(serial)
 
 
-def test_copies_in_one_pdf_have_their_own_serials(tmp_path: Path) -> None:
-    pdf, manifest = generate("care-planning-practitioner", "standard", "letter", tmp_path, tmp_path / "l.db", 2)
+def test_copies_in_one_pdf_have_their_own_serials(tmp_path: Path, new_ledger: NewLedger) -> None:
+    pdf, manifest = generate("care-planning-practitioner", "standard", "letter", tmp_path, new_ledger("l"), 2)
     with manifest.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     serials = [r["serial"] for r in rows]

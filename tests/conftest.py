@@ -44,6 +44,10 @@ def _backends() -> list[object]:
     if only in ("", "both", "all"):
         return both
     if only in ("sqlite", "sqlite3"):
+        from ci_skips import on_ci
+
+        if on_ci():  # CI must run the PostgreSQL tests (tests/ci_skips.py): leaving them out is not allowed there
+            raise pytest.UsageError("PAPERVOICE_TEST_LEDGER=sqlite would leave out the PostgreSQL tests on CI")
         return both[:1]
     if only in ("postgres", "postgresql", "pg"):
         return both[1:]
@@ -102,10 +106,10 @@ class NewLedger:
             finally:
                 con.close()
             shutil.copyfile(source, url)
-            return url
-        copy_ledger(base, url, backup=True)  # backup: the shared base stays as it is ...
+        else:
+            copy_ledger(base, url, backup=True)  # backup: the shared base stays as it is ...
         with Ledger(url) as ledger, ledger.transaction() as db:
-            claim(db)  # ... and the copy is the live one
+            claim(db)  # ... and the copy is the live one (a twin made on purpose: it may print, on both backends)
         return url
 
     def drop(self) -> None:

@@ -2,6 +2,8 @@
 
 Fixtures are drawn in code (`simulate.foreign`): squares and bubbles, small boxes, no corner marks, 1-bit
 scans, pages upside down.  The real queXF scans are used when `../shared/real` is there (skipped otherwise).
+These are about reading pictures (and cost most of the suite's time): they run on SQLite; the ledger's part
+of adoption (kept pages read again by `scan --retry`) runs on both backends.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Choose-any questions through check, review and export; a person's page assignmen
 that is refused for a page or copy that does not exist, and that is never half recorded; adopt refusing
 to hide a form PaperVoice prints, refusing a blank where it plainly found too little, and saying when a
 blank looks turned.  Fixtures are drawn in code (`simulate.foreign`, the generator's own prints).
+What a person does in review (choose-any, assignments) runs on both ledger backends; the reading tests on
+SQLite (they are about pictures, and costly).
 """
 
 from __future__ import annotations

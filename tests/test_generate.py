@@ -4,7 +4,8 @@ Every page of both care-planning forms, in both styles and on both papers, is re
 way a scan would arrive (300 dpi, and the 150 dpi many office scanners default to).  On each
 page the four solid registration marks must be found near the corners, where the layout
 says, and the QR code must decode to the very serial and page the manifest lists, because
-the scanner matches returns to the ledger by nothing else.
+the scanner matches returns to the ledger by nothing else.  (About the printed pages: their ledger is a
+SQLite file; serials issued into either backend are tried by test_copies_in_one_pdf_have_their_own_serials.)
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -55,9 +56,23 @@ def is_server(db: Path | str) -> bool:
     return "://" in str(db)
 
 
+_WATCHERS: dict[str, Any] = {}
+
+
+def _watch(db: str, sql: str) -> int:
+    """One query on a server ledger through a connection kept open for the test's polling: opening a ledger
+    each time (milliseconds, far more on a loaded machine) would let the scan run past the kill point."""
+    import psycopg
+
+    conn = _WATCHERS.get(db)
+    if conn is None or conn.closed:
+        conn = _WATCHERS[db] = psycopg.connect(db, autocommit=True)
+    return int(conn.execute(sql).fetchone()[0])
+
+
 def files_committed(db: Path | str) -> int:
     if is_server(db):
-        return count(db, "files WHERE complete = 1")
+        return _watch(str(db), "SELECT COUNT(*) FROM files WHERE complete = 1")
     return count(db, "files WHERE complete = 1") if Path(f"{db}-wal").exists() else 0
 
 
@@ -65,12 +80,9 @@ def wal_size(db: Path | str) -> int:
     """SQLite: the size of the ledger's write-ahead log (-1: none, the ledger is not open).  A server ledger has no
     file to watch: -1 until the scan has connected, then what it has committed (pages, so 0 until the first)."""
     if is_server(db):
-        from pipeline.ledger.store import Ledger
-
-        with Ledger(db, readonly=True) as ledger:
-            others = ledger.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()"
-                                    " AND pid <> pg_backend_pid()").fetchone()[0]
-        return count(db, "pages") if others else -1
+        return _watch(str(db), "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname ="
+                               " current_database() AND pid <> pg_backend_pid()) THEN (SELECT COUNT(*) FROM pages)"
+                               " ELSE -1 END")
     try:
         return Path(f"{db}-wal").stat().st_size
     except FileNotFoundError:

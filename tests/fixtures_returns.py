@@ -137,7 +137,16 @@ def child_env() -> dict[str, str]:
 # --- reading results back -----------------------------------------------------------------------
 
 
-def integrity(db: Path) -> str:
+def integrity(db: Path | str) -> str:
+    """'ok', or the database's own word on what is damaged: SQLite's integrity_check read straight from the file
+    (no PaperVoice code in the way), the backend's own check for a server ledger."""
+    from pipeline.ledger.url import parse_url
+
+    if parse_url(db).path is None:
+        from pipeline.ledger.store import Ledger
+
+        with Ledger(db, readonly=True) as ledger:
+            return "; ".join(ledger.db.damage()) or "ok"
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         return str(con.execute("PRAGMA integrity_check").fetchone()[0])

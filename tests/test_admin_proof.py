@@ -7,7 +7,6 @@ checks what an office would see: the ledger, `status`, `check`, the review queue
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import stat
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import NewLedger, ledger_rows
 from PIL import Image
 
 from pipeline.cli import main
@@ -37,7 +37,7 @@ PAGES = compute_layout(FormRegistry.from_dirs().get(FORM), "a4", "standard").pag
 DPI = 150
 
 
-def opts(db: Path, **kw: object) -> ScanOptions:
+def opts(db: Path | str, **kw: object) -> ScanOptions:
     return ScanOptions(db=db, jobs=1, ocr="none", quiet=True, **kw)  # type: ignore[arg-type]
 
 
@@ -47,7 +47,7 @@ def save_pdf(images: list[np.ndarray], path: Path, dpi: int = DPI) -> Path:
     return path
 
 
-def printed_scan(db: Path, path: Path, copies: int = 1, form_id: str = FORM) -> list[str]:
+def printed_scan(db: Path | str, path: Path, copies: int = 1, form_id: str = FORM) -> list[str]:
     """`generate` into the ledger `db`, then 'print and scan' the PDF as a scanner PDF at `path`."""
     form = FormRegistry.from_dirs().get(form_id)
     with Ledger(db) as ledger:
@@ -61,9 +61,9 @@ def printed_scan(db: Path, path: Path, copies: int = 1, form_id: str = FORM) -> 
 # --- 1. serials clash between ledgers --------------------------------------------------------------------------
 
 
-def test_copy_printed_for_another_ledger_is_flagged_foreign_everywhere(tmp_path: Path,
+def test_copy_printed_for_another_ledger_is_flagged_foreign_everywhere(tmp_path: Path, new_ledger: NewLedger,
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    a, b = new_ledger("a"), new_ledger("b")
     serial_a = printed_scan(a, tmp_path / "from-a.pdf")[0]
     printed_scan(b, tmp_path / "from-b.pdf")  # B issues the same number: 000001
     with Ledger(b) as ledger_b:
@@ -84,9 +84,7 @@ def test_copy_printed_for_another_ledger_is_flagged_foreign_everywhere(tmp_path:
     assert report["pages"]["foreign"] == PAGES
     assert [p["survey"] for p in report["foreign_pages"]] == [survey_a] * PAGES
     assert "printed for survey " + survey_a in format_status(report)
-    con = sqlite3.connect(b)
-    assert con.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 0
-    con.close()
+    assert ledger_rows(b, "SELECT COUNT(*) FROM answers") == [(0,)]
     problems = check_ledger(b)
     assert len(problems) == PAGES and all(f"another survey ({survey_a})" in p for p in problems)
     with Ledger(b, readonly=True) as ledger_b:
@@ -101,8 +99,8 @@ def test_copy_printed_for_another_ledger_is_flagged_foreign_everywhere(tmp_path:
     assert scan([tmp_path / "from-a.pdf"], opts(a)).page_status["form"] == PAGES
 
 
-def test_pages_printed_before_survey_ids_still_scan(tmp_path: Path) -> None:
-    db = tmp_path / "old.db"
+def test_pages_printed_before_survey_ids_still_scan(tmp_path: Path, new_ledger: NewLedger) -> None:
+    db = new_ledger("old")
     form = FormRegistry.from_dirs().get(FORM)
     layout = compute_layout(form, "a4", "standard")
     with Ledger(db) as ledger:
@@ -126,14 +124,14 @@ def test_survey_id_costs_no_qr_size(registry: FormRegistry) -> None:
             assert parse_payload(new.payload()) == new
 
 
-def test_the_ledger_itself_sets_aside_a_page_of_another_survey(tmp_path: Path) -> None:
+def test_the_ledger_itself_sets_aside_a_page_of_another_survey(new_ledger: NewLedger) -> None:
     """The ledger's own guard, not only the reader's: a page handed in as a form but carrying another survey's id
     (a reader that missed it, a page assigned by hand) is stored `foreign`, its answers kept out."""
     import hashlib
 
     from pipeline.scan.results import FileInfo, ItemReading, PageResult, PageSource
 
-    db = tmp_path / "guard.db"
+    db = new_ledger("guard")
     with Ledger(db) as ledger:
         serial = ledger.issue_serials(FORM, 1, "standard", "a4", PAGES, 1, None)[0]
         ours = ledger.survey_id
@@ -143,17 +141,16 @@ def test_the_ledger_itself_sets_aside_a_page_of_another_survey(tmp_path: Path) -
             ident = PageIdentity(FORM, 1, "standard", "a4", 1, PAGES, serial, survey)
             ledger.record_file(FileInfo(name, hashlib.sha256(name.encode()).hexdigest(), 100),
                                [PageResult(PageSource(name, 0), "form", identity=ident, items=list(items))])
-    con = sqlite3.connect(db)
-    rows = con.execute("SELECT f.path, p.status, p.reason, (SELECT COUNT(*) FROM answers a WHERE a.page_id = p.id)"
-                       " FROM pages p JOIN files f ON f.id = p.file_id ORDER BY f.path").fetchall()
-    con.close()
+    rows = ledger_rows(db, "SELECT f.path, p.status, p.reason, (SELECT COUNT(*) FROM answers a WHERE a.page_id = p.id)"
+                           " FROM pages p JOIN files f ON f.id = p.file_id ORDER BY f.path")
     (ours_row, theirs_row) = rows
     assert theirs_row[:2] == ("theirs.pdf", "foreign") and theirs_row[3] == 0
-    assert "another survey (ZZ9Z)" in theirs_row[2] and ours in theirs_row[2]
+    assert "another survey (ZZ9Z)" in str(theirs_row[2]) and ours in str(theirs_row[2])
     assert ours_row[:2] == ("ours.pdf", "form") and ours_row[3] == 1
 
 
 def test_a_ledger_made_by_an_older_papervoice_is_upgraded(tmp_path: Path) -> None:
+    """SQLite only: ledgers of schema 1 were only ever SQLite files (PostgreSQL ledgers start at version 2)."""
     db = tmp_path / "v1.db"
     con = sqlite3.connect(db)
     from pipeline.ledger.store import SCHEMA
@@ -176,8 +173,8 @@ def test_a_ledger_made_by_an_older_papervoice_is_upgraded(tmp_path: Path) -> Non
 # --- 2. the print file itself -----------------------------------------------------------------------------------
 
 
-def test_scanning_the_print_file_is_refused_with_advice(tmp_path: Path) -> None:
-    db = tmp_path / "p.db"
+def test_scanning_the_print_file_is_refused_with_advice(tmp_path: Path, new_ledger: NewLedger) -> None:
+    db = new_ledger("p")
     form = FormRegistry.from_dirs().get(FORM)
     with Ledger(db) as ledger:
         made = generate(form, 3, tmp_path / "person.pdf", ledger=ledger)
@@ -191,9 +188,9 @@ def test_scanning_the_print_file_is_refused_with_advice(tmp_path: Path) -> None:
 # --- 3. generate: issued means printed ------------------------------------------------------------------------
 
 
-def test_generate_records_nothing_unless_the_pdf_is_written(tmp_path: Path,
+def test_generate_records_nothing_unless_the_pdf_is_written(tmp_path: Path, new_ledger: NewLedger,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
-    db = tmp_path / "g.db"
+    db = new_ledger("g")
     folder = tmp_path / "out"
     folder.mkdir()
     assert main(["generate", FORM, "--copies", "2", "-o", str(folder), "--db", str(db)]) == 2
@@ -216,19 +213,23 @@ def test_generate_records_nothing_unless_the_pdf_is_written(tmp_path: Path,
 
 
 def test_generate_advice_after_ctrl_c_is_honest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+                                                 capsys: pytest.CaptureFixture[str], new_ledger: NewLedger) -> None:
     import pipeline.form.generate as gen
 
     def interrupted(*args: object, **kw: object) -> bytes:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(gen, "render_pdf", interrupted)
-    assert main(["generate", FORM, "-o", str(tmp_path / "x.pdf"), "--db", str(tmp_path / "g.db")]) == 130
+    db = new_ledger("g")
+    assert main(["generate", FORM, "-o", str(tmp_path / "x.pdf"), "--db", db]) == 130
     err = capsys.readouterr().err
     assert "no serials were issued" in err and "carry on" not in err
+    with Ledger(db, readonly=True) as ledger:
+        assert ledger.next_serial_number() == 1
 
 
 def test_generate_shows_progress_on_long_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """About the drawing's progress lines, not the ledger (50 copies drawn): SQLite only."""
     assert main(["generate", "parent-partnership", "--copies", "50", "-o", str(tmp_path / "p.pdf"),
                  "--db", str(tmp_path / "g.db")]) == 0
     err = capsys.readouterr().err
@@ -238,8 +239,8 @@ def test_generate_shows_progress_on_long_runs(tmp_path: Path, capsys: pytest.Cap
 # --- 4, 5. the scan summary and files that cannot be opened ----------------------------------------------------
 
 
-def test_summary_counts_rescans_and_conflicts(tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
+def test_summary_counts_rescans_and_conflicts(tmp_path: Path, new_ledger: NewLedger) -> None:
+    db = new_ledger("s")
     printed_scan(db, tmp_path / "first.pdf")
     assert scan([tmp_path / "first.pdf"], opts(db)).page_status["form"] == PAGES
     again = sim.render_pdf_pages(tmp_path / "first.pdf", 1, PAGES, DPI)
@@ -250,8 +251,8 @@ def test_summary_counts_rescans_and_conflicts(tmp_path: Path) -> None:
     assert "scanned twice" in summary.text() and f"{summary.page_status['duplicate']} scanned twice" in summary.text()
 
 
-def test_a_file_that_cannot_be_opened_is_recorded(tmp_path: Path) -> None:
-    db = tmp_path / "u.db"
+def test_a_file_that_cannot_be_opened_is_recorded(tmp_path: Path, new_ledger: NewLedger) -> None:
+    db = new_ledger("u")
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "gone.pdf").symlink_to(tmp_path / "nowhere.pdf")  # a dangling link
@@ -266,7 +267,7 @@ def test_a_file_that_cannot_be_opened_is_recorded(tmp_path: Path) -> None:
     assert report["files"]["failed"] == 0 and report["files"]["read"] == 1
 
 
-def test_permission_denied_is_recorded(tmp_path: Path) -> None:
+def test_permission_denied_is_recorded(tmp_path: Path, new_ledger: NewLedger) -> None:
     """README: a file that cannot even be opened is recorded under its name.  The scan runs as a command; as root
     (CI) without the capabilities that override file modes, so mode 0 stops it as it stops an office worker."""
     from fixtures_returns import run, scan_cmd
@@ -276,7 +277,7 @@ def test_permission_denied_is_recorded(tmp_path: Path) -> None:
     path = tmp_path / "locked.png"
     Image.fromarray(np.full((1169, 827), 255, np.uint8)).save(path)
     path.chmod(0)
-    db = tmp_path / "l.db"
+    db = new_ledger("l")
     done = run(scan_cmd(db, [path]), preexec_fn=bind)
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
     assert "locked.png" in done.stderr and "ermission" in done.stderr, done.stderr
@@ -292,39 +293,38 @@ def blank_page(path: Path) -> Path:
     return path
 
 
-def test_file_name_not_valid_utf8_is_scanned_and_recorded(tmp_path: Path) -> None:
+def test_file_name_not_valid_utf8_is_scanned_and_recorded(tmp_path: Path, new_ledger: NewLedger) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     odd = os.fsdecode(bytes(folder) + b"/caf\xe9.png")
     blank_page(Path(odd))
+    db = new_ledger("n")
     for _ in range(2):  # every re-run used to stop at the same file
-        summary = scan([folder], opts(tmp_path / "n.db"))
+        summary = scan([folder], opts(db))
     assert summary.files_already_in_ledger == 1
-    con = sqlite3.connect(tmp_path / "n.db")
-    assert con.execute("SELECT path FROM files").fetchone()[0].endswith("caf\\xe9.png")
-    con.close()
+    assert str(ledger_rows(db, "SELECT path FROM files")[0][0]).endswith("caf\\xe9.png")
 
 
-def test_symlink_loop_in_a_folder_is_named_not_fatal(tmp_path: Path) -> None:
+def test_symlink_loop_in_a_folder_is_named_not_fatal(tmp_path: Path, new_ledger: NewLedger) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.pdf").symlink_to(folder / "b.pdf")
     (folder / "b.pdf").symlink_to(folder / "a.pdf")
     (folder / "self").symlink_to(folder)
     blank_page(folder / "page.png")
-    summary = scan([folder], opts(tmp_path / "loop.db"))
+    summary = scan([folder], opts(new_ledger("loop")))
     assert summary.files_read == 1 and summary.files_failed == 2
     assert all("symbolic links" in p or "could not be read" in p for p in summary.problems)
 
 
 @pytest.mark.timeout(60)
-def test_fifo_and_device_are_skipped_not_read(tmp_path: Path) -> None:
+def test_fifo_and_device_are_skipped_not_read(tmp_path: Path, new_ledger: NewLedger) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     os.mkfifo(folder / "pipe.pdf")
     (folder / "zero.tif").symlink_to("/dev/zero")
     blank_page(folder / "page.png")
-    summary = scan([folder], opts(tmp_path / "f.db"))
+    summary = scan([folder], opts(new_ledger("f")))
     assert summary.files_read == 1 and summary.files_failed == 2
     assert sum("not an ordinary file" in p for p in summary.problems) == 2
 
@@ -333,28 +333,31 @@ def test_fifo_and_device_are_skipped_not_read(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def six_pages(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
-    """One scanner PDF (3 copies of a 3-page form), its ledger before scanning, and a reference scan."""
+def six_printed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One scanner PDF (3 copies of a 3-page form) and its (SQLite) ledger before scanning."""
     root = tmp_path_factory.mktemp("long")
     base = root / "base.db"
     printed_scan(base, root / "batch.pdf", copies=3)
-    reference = root / "reference.db"
-    shutil.copyfile(base, reference)
-    scan([root / "batch.pdf"], opts(reference))
-    return root / "batch.pdf", base, reference
+    return root / "batch.pdf", base
+
+
+@pytest.fixture(scope="module")
+def six_pages(six_printed: tuple[Path, Path], module_ledger: NewLedger) -> tuple[Path, Path, str]:
+    """... and a reference scan of it, in a ledger of each backend."""
+    pdf, base = six_printed
+    reference = module_ledger.like(base, "reference")
+    scan([pdf], opts(reference))
+    return pdf, base, reference
 
 
 @pytest.mark.parametrize("stop_after", [1, 4, 8])
-def test_interrupted_long_file_resumes_to_the_same_ledger(stop_after: int, six_pages: tuple[Path, Path, Path],
-                                                          tmp_path: Path) -> None:
+def test_interrupted_long_file_resumes_to_the_same_ledger(stop_after: int, six_pages: tuple[Path, Path, str],
+                                                          new_ledger: NewLedger) -> None:
     pdf, base, reference = six_pages
-    db = tmp_path / "ledger.db"
-    shutil.copyfile(base, db)
+    db = new_ledger.like(base, "ledger")
     with pytest.raises(KeyboardInterrupt):
         scan([pdf], opts(db, stop_after_pages=stop_after))
-    con = sqlite3.connect(db)
-    assert con.execute("SELECT COUNT(*) FROM pages").fetchone()[0] == stop_after  # kept, not lost
-    con.close()
+    assert ledger_rows(db, "SELECT COUNT(*) FROM pages") == [(stop_after,)]  # kept, not lost
     assert check_ledger(db) == []
     assert "a scan stopped part-way through" in format_status(reconcile(db))
     summary = scan([pdf], opts(db))
@@ -377,8 +380,9 @@ def custom_forms(tmp_path: Path) -> Path:
     return folder
 
 
-def test_pages_kept_for_an_undefined_form_are_read_once_it_is_defined(tmp_path: Path, custom_forms: Path) -> None:
-    db = tmp_path / "c.db"
+def test_pages_kept_for_an_undefined_form_are_read_once_it_is_defined(tmp_path: Path, custom_forms: Path,
+                                                                     new_ledger: NewLedger) -> None:
+    db = new_ledger("c")
     form = FormRegistry.from_dirs([custom_forms]).get("our-own-form")
     with Ledger(db) as ledger:
         made = generate(form, 1, tmp_path / "own.print.pdf", ledger=ledger)
@@ -391,16 +395,12 @@ def test_pages_kept_for_an_undefined_form_are_read_once_it_is_defined(tmp_path: 
     assert reconcile(db)["totals"]["returned"] == 1
 
     # the same through `scan --retry`, with no input named
-    db2 = tmp_path / "c2.db"
-    shutil.copyfile(db, db2)
-    con = sqlite3.connect(db2)
-    con.execute("DELETE FROM answers")
-    con.execute("DELETE FROM comments")
-    con.execute("DELETE FROM box_measurements")
-    con.execute("UPDATE pages SET status = 'not_form', reason = 'form not defined here', duplicate_of = NULL")
-    con.commit()
-    con.close()
-    assert main(["scan", "--retry", "--forms-dir", str(custom_forms), "--db", str(db2), "--jobs", "1", "-q",
+    db2 = new_ledger.like(db, "c2")
+    with Ledger(db2) as ledger, ledger.transaction() as out:
+        for sql in ("DELETE FROM answers", "DELETE FROM comments", "DELETE FROM box_measurements",
+                    "UPDATE pages SET status = 'not_form', reason = 'form not defined here', duplicate_of = NULL"):
+            out.execute(sql)
+    assert main(["scan", "--retry", "--forms-dir", str(custom_forms), "--db", db2, "--jobs", "1", "-q",
                  "--ocr", "none"]) == 0
     assert reconcile(db2)["totals"]["returned"] == 1
 
@@ -417,8 +417,9 @@ def test_a_forms_folder_that_is_missing_or_empty_is_an_error(command: list[str],
 
 
 def test_export_of_a_custom_form_without_its_definition_warns(tmp_path: Path, custom_forms: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
-    db = tmp_path / "e.db"
+                                                              capsys: pytest.CaptureFixture[str],
+                                                              new_ledger: NewLedger) -> None:
+    db = new_ledger("e")
     form = FormRegistry.from_dirs([custom_forms]).get("our-own-form")
     with Ledger(db) as ledger:
         generate(form, 1, tmp_path / "own.print.pdf", ledger=ledger)
@@ -431,8 +432,8 @@ def test_export_of_a_custom_form_without_its_definition_warns(tmp_path: Path, cu
 # --- 15, 16. resolution and tiny pictures ------------------------------------------------------------------------
 
 
-def test_100_dpi_picture_without_dpi_metadata_is_read(tmp_path: Path) -> None:
-    db = tmp_path / "d.db"
+def test_100_dpi_picture_without_dpi_metadata_is_read(tmp_path: Path, new_ledger: NewLedger) -> None:
+    db = new_ledger("d")
     form = FormRegistry.from_dirs().get(FORM)
     with Ledger(db) as ledger:
         made = generate(form, 1, tmp_path / "p.pdf", ledger=ledger)
@@ -445,9 +446,9 @@ def test_100_dpi_picture_without_dpi_metadata_is_read(tmp_path: Path) -> None:
     assert summary.page_status["form"] + summary.page_status["duplicate"] + summary.page_status["conflict"] == 2
 
 
-def test_one_pixel_picture_gets_a_plain_message(tmp_path: Path) -> None:
+def test_one_pixel_picture_gets_a_plain_message(tmp_path: Path, new_ledger: NewLedger) -> None:
     Image.fromarray(np.zeros((1, 1), np.uint8)).save(tmp_path / "dot.png")
-    summary = scan([tmp_path / "dot.png"], opts(tmp_path / "t.db"))
+    summary = scan([tmp_path / "dot.png"], opts(new_ledger("t")))
     assert summary.page_status["unreadable"] == 1
     assert "1 x 1 pixels, far too small" in summary.problems[0] and "report" not in summary.problems[0]
 
@@ -455,16 +456,16 @@ def test_one_pixel_picture_gets_a_plain_message(tmp_path: Path) -> None:
 # --- 17. names on the terminal, Ctrl-C in workers ----------------------------------------------------------------
 
 
-def test_file_names_are_escaped_on_the_terminal_and_named_once(tmp_path: Path,
+def test_file_names_are_escaped_on_the_terminal_and_named_once(tmp_path: Path, new_ledger: NewLedger,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "evil\x1b[2J\nPages: 99 form pages.png").write_bytes(b"")
-    db = tmp_path / "e.db"
-    main(["scan", str(folder), "--db", str(db), "--jobs", "1", "--ocr", "none"])
+    db = new_ledger("e")
+    main(["scan", str(folder), "--db", db, "--jobs", "1", "--ocr", "none"])
     err = capsys.readouterr().err
     assert "\x1b" not in err and "evil\\x1b[2J\\nPages" in err
-    main(["status", "--db", str(db)])
+    main(["status", "--db", db])
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if "could not read" in x)
     assert "\x1b" not in out and line.count("evil") == 1
@@ -481,6 +482,7 @@ def test_pool_workers_leave_ctrl_c_to_the_coordinator() -> None:
 
 
 def test_documented_sqlite3_query_works_on_a_plain_connection(tmp_path: Path) -> None:
+    """SQLite only: what the README promises of the ledger file opened with the sqlite3 shell."""
     db = tmp_path / "v.db"
     printed_scan(db, tmp_path / "s.pdf")
     scan([tmp_path / "s.pdf"], opts(db))
@@ -490,13 +492,13 @@ def test_documented_sqlite3_query_works_on_a_plain_connection(tmp_path: Path) ->
     assert rows and all(r[0] == serial_for(1) for r in rows)
 
 
-def test_outputs_respect_the_umask(tmp_path: Path) -> None:
+def test_outputs_respect_the_umask(tmp_path: Path, new_ledger: NewLedger) -> None:
     old = os.umask(0o022)
     try:
-        db = tmp_path / "m.db"
+        db = new_ledger("m")
         assert main(["generate", FORM, "-o", str(tmp_path / "p.pdf"), "--manifest", str(tmp_path / "p.csv"),
-                     "--db", str(db)]) == 0
-        assert main(["export", "-o", str(tmp_path / "r.xlsx"), "--db", str(db)]) == 0
+                     "--db", db]) == 0
+        assert main(["export", "-o", str(tmp_path / "r.xlsx"), "--db", db]) == 0
     finally:
         os.umask(old)
     for name in ("p.pdf", "p.csv", "r.xlsx"):
@@ -506,8 +508,9 @@ def test_outputs_respect_the_umask(tmp_path: Path) -> None:
 # --- 20. the command line -----------------------------------------------------------------------------------------
 
 
-def test_one_copy_is_said_in_plain_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["generate", FORM, "-o", str(tmp_path / "p.pdf"), "--db", str(tmp_path / "g.db")]) == 0
+def test_one_copy_is_said_in_plain_words(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                        new_ledger: NewLedger) -> None:
+    assert main(["generate", FORM, "-o", str(tmp_path / "p.pdf"), "--db", new_ledger("g")]) == 0
     err = capsys.readouterr().err
     assert "1 copy of" in err and f"(serial {serial_for(1)}," in err and "1 copies" not in err
 
@@ -534,13 +537,13 @@ def test_every_db_option_says_what_it_is() -> None:
                 assert action.help and "ledger" in action.help, name
 
 
-def test_review_shows_a_foreign_page_and_will_not_assign_it(tmp_path: Path) -> None:
+def test_review_shows_a_foreign_page_and_will_not_assign_it(tmp_path: Path, new_ledger: NewLedger) -> None:
     import re
 
     from pipeline.options import ReviewOptions
     from pipeline.review.app import create_app
 
-    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    a, b = new_ledger("a"), new_ledger("b")
     printed_scan(a, tmp_path / "from-a.pdf")
     printed_scan(b, tmp_path / "from-b.pdf")
     scan([tmp_path / "from-a.pdf"], opts(b))
@@ -560,8 +563,8 @@ def test_review_shows_a_foreign_page_and_will_not_assign_it(tmp_path: Path) -> N
     assert len(check_ledger(b)) == PAGES - 1  # a page set aside by a person is no longer reported
 
 
-def test_implausible_72_dpi_claim_is_replaced_by_the_page_size(tmp_path: Path) -> None:
-    db = tmp_path / "d72.db"
+def test_implausible_72_dpi_claim_is_replaced_by_the_page_size(tmp_path: Path, new_ledger: NewLedger) -> None:
+    db = new_ledger("d72")
     form = FormRegistry.from_dirs().get(FORM)
     with Ledger(db) as ledger:
         made = generate(form, 1, tmp_path / "p.pdf", ledger=ledger)

@@ -2,6 +2,8 @@
 
 Fixtures are drawn in code (`simulate.foreign`): squares and bubbles, small boxes, no corner marks, 1-bit
 scans, pages upside down.  The real queXF scans are used when `../shared/real` is there (skipped otherwise).
+These are about reading pictures (and cost most of the suite's time): they run on SQLite; the ledger's part
+of adoption (kept pages read again by `scan --retry`) runs on both backends.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import openpyxl
 import pytest
 import yaml
+from conftest import NewLedger
 from PIL import Image
 
 from bench.adopted import SPECS, _nearest_question, edit_like_a_person, real_root
@@ -221,7 +224,7 @@ def test_quexf_real_returns(tmp_path: Path) -> None:
     assert total.total == 72 and total.wrong == 0, total.wrong_cases
 
 
-def test_a_return_scanned_before_its_form_was_given_is_read_on_retry(tmp_path: Path) -> None:
+def test_a_return_scanned_before_its_form_was_given_is_read_on_retry(tmp_path: Path, new_ledger: NewLedger) -> None:
     """Scanned without --forms-dir, an adopted form's return is kept as 'not recognised'; `scan --retry` with the
     folder reads it in place.  A byte-identical copy of a file in the same batch is read once and named."""
     spec = ForeignSpec(42, "square", 5.0, 0.25, True, 1)
@@ -235,7 +238,7 @@ def test_a_return_scanned_before_its_form_was_given_is_read_on_retry(tmp_path: P
     scans.mkdir()
     Image.fromarray(images[0]).save(scans / "a.png", dpi=(200, 200))
     (scans / "b-copy.png").write_bytes((scans / "a.png").read_bytes())
-    db = tmp_path / "survey.db"
+    db = new_ledger("survey")  # the kept page and --retry: the ledger's part, on both backends
     first = papervoice("scan", scans, "--db", db, "--jobs", "1", "--ocr", "none", "--json")
     summary = json.loads(first.stdout)
     assert summary["pages_by_status"] == {"not_form": 1} and summary["files_repeated"] == 1

@@ -4,6 +4,8 @@ Choose-any questions through check, review and export; a person's page assignmen
 that is refused for a page or copy that does not exist, and that is never half recorded; adopt refusing
 to hide a form PaperVoice prints, refusing a blank where it plainly found too little, and saying when a
 blank looks turned.  Fixtures are drawn in code (`simulate.foreign`, the generator's own prints).
+What a person does in review (choose-any, assignments) runs on both ledger backends; the reading tests on
+SQLite (they are about pictures, and costly).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import openpyxl
 import pytest
 import yaml
+from conftest import NewLedger, ledger_rows
 from flask.testing import FlaskClient
 from PIL import Image
 from test_reassign import wipe_codes
@@ -69,8 +72,9 @@ def any_ledger(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return db, forms
 
 
-def test_choose_any_in_check_review_and_export(any_ledger: tuple[Path, Path], tmp_path: Path) -> None:
-    db, forms = any_ledger
+def test_choose_any_in_check_review_and_export(any_ledger: tuple[Path, Path], tmp_path: Path,
+                                               new_ledger: NewLedger) -> None:
+    db, forms = new_ledger.like(any_ledger[0], "survey"), any_ledger[1]
     assert check_ledger(db) == []  # every 0 ("not ticked") of a choose-any box is a printed answer
     registry = FormRegistry.from_dirs([forms])
     form = registry.get("club-survey")
@@ -104,9 +108,8 @@ def test_choose_any_in_check_review_and_export(any_ledger: tuple[Path, Path], tm
     assert rows[1][head.index(any_item)] == 0 and rows[1][head.index(yes_no.id)] == 2
 
 
-def test_a_decision_a_lone_box_never_had_is_caught(any_ledger: tuple[Path, Path], tmp_path: Path) -> None:
-    db = tmp_path / "copy.db"
-    db.write_bytes(any_ledger[0].read_bytes())
+def test_a_decision_a_lone_box_never_had_is_caught(any_ledger: tuple[Path, Path], new_ledger: NewLedger) -> None:
+    db = new_ledger.like(any_ledger[0], "copy")
     with Ledger(db) as led:
         q = next(q for q in Q.answer_questions(led) if "_" in q.item)
         led.decide("answer", q.page_id, q.item, "5")
@@ -125,17 +128,24 @@ def test_copy_doubt_keeps_a_flags_own_reason() -> None:
 
 
 @pytest.fixture()
-def torn(tmp_path: Path) -> tuple[Path, str, str, int]:
-    """Two copies issued; copy A's first page scanned with every code wiped (kept, unrecognised)."""
-    db = tmp_path / "s.db"
+def torn(tmp_path: Path, new_ledger: NewLedger) -> tuple[str, str, str, int]:
+    """Two copies issued; copy A's first page scanned with every code wiped (kept, unrecognised); on both
+    backends."""
+    db = new_ledger("s")
     serial_a, pages, layout = issue_copy(db, "care-planning-person", "standard")
     serial_b, _, _ = issue_copy(db, "care-planning-person", "standard")
     for n, item in enumerate(layout.pages[0].items):  # type: ignore[attr-defined]
         mark(pages, layout, item, n % 5 + 1, "cross", seed=n)
     wipe_codes(pages[0], layout.pages[0])  # type: ignore[attr-defined]
     scan([save_pdf([pages[0]], 300, tmp_path / "torn.pdf")], opts(db, ocr="none"))
-    page_id = sqlite3.connect(db).execute("SELECT id FROM pages").fetchone()[0]
+    page_id = int(ledger_rows(db, "SELECT id FROM pages")[0][0])  # type: ignore[call-overload]
     return db, serial_a, serial_b, page_id
+
+
+def one(db: str, sql: str, *params: object) -> tuple[object, ...]:
+    """The one row a query finds, on either backend."""
+    (row,) = ledger_rows(db, sql, params)
+    return row
 
 
 def _assign(client: FlaskClient, page_id: int, serial: str, page: str) -> tuple[int, str]:
@@ -145,36 +155,34 @@ def _assign(client: FlaskClient, page_id: int, serial: str, page: str) -> tuple[
     return resp.status_code, resp.get_data(as_text=True)
 
 
-def test_undoing_an_assignment_undoes_its_reading(torn: tuple[Path, str, str, int]) -> None:
+def test_undoing_an_assignment_undoes_its_reading(torn: tuple[str, str, str, int]) -> None:
     db, serial_a, serial_b, page_id = torn
     client = create_app(ReviewOptions(db=db, open_browser=False, ocr="none")).test_client()
     assert _assign(client, page_id, serial_b, "1")[0] == 302  # the wrong copy, by mistake: read under it
-    con = sqlite3.connect(db)
-    assert con.execute("SELECT status, serial FROM pages WHERE id = ?", (page_id,)).fetchone() == ("form", serial_b)
-    decision = con.execute("SELECT id FROM decisions WHERE kind = 'page'").fetchone()[0]
+    assert one(db, "SELECT status, serial FROM pages WHERE id = ?", page_id) == ("form", serial_b)
+    decision = one(db, "SELECT id FROM decisions WHERE kind = 'page'")[0]
     token = _csrf(client, f"/page/{page_id}")
     assert client.post(f"/decision/{decision}/undo", data={"csrf_token": token}).status_code == 302
-    row = con.execute("SELECT status, serial, form_page FROM pages WHERE id = ?", (page_id,)).fetchone()
-    assert row == ("not_form", None, None)
-    assert con.execute("SELECT COUNT(*) FROM answers WHERE page_id = ?", (page_id,)).fetchone()[0] == 0
+    assert one(db, "SELECT status, serial, form_page FROM pages WHERE id = ?", page_id) == ("not_form", None, None)
+    assert one(db, "SELECT COUNT(*) FROM answers WHERE page_id = ?", page_id) == (0,)
     with Ledger(db, readonly=True) as led:
         assert [q.page_id for q in Q.page_questions(led) if not q.settled] == [page_id]
     assert _assign(client, page_id, serial_a, "1")[0] == 302  # and the right assignment now goes in
-    assert con.execute("SELECT status, serial FROM pages WHERE id = ?", (page_id,)).fetchone() == ("form", serial_a)
+    assert one(db, "SELECT status, serial FROM pages WHERE id = ?", page_id) == ("form", serial_a)
     assert check_ledger(db) == []
 
 
-def test_an_assignment_to_what_does_not_exist_is_refused(torn: tuple[Path, str, str, int]) -> None:
+def test_an_assignment_to_what_does_not_exist_is_refused(torn: tuple[str, str, str, int]) -> None:
     db, serial_a, _, page_id = torn
     client = create_app(ReviewOptions(db=db, open_browser=False, ocr="none")).test_client()
     status, html = _assign(client, page_id, serial_a, "9")
     assert status == 400 and "Page 9 does not exist" in html
     status, html = _assign(client, page_id, "000050B", "1")  # a valid copy number this ledger never issued
     assert status == 400 and "no copy 000050B" in html
-    assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 0
+    assert one(db, "SELECT COUNT(*) FROM decisions") == (0,)
 
 
-def test_a_crash_while_reading_an_assignment_records_nothing(torn: tuple[Path, str, str, int],
+def test_a_crash_while_reading_an_assignment_records_nothing(torn: tuple[str, str, str, int],
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     db, serial_a, _, page_id = torn
     real = reassign.read_assigned
@@ -186,12 +194,11 @@ def test_a_crash_while_reading_an_assignment_records_nothing(torn: tuple[Path, s
     client = create_app(ReviewOptions(db=db, open_browser=False, ocr="none")).test_client()
     with pytest.raises(SystemExit):
         _assign(client, page_id, serial_a, "1")
-    con = sqlite3.connect(db)
-    assert con.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 0  # not settled: still in the queue
-    assert con.execute("SELECT status FROM pages WHERE id = ?", (page_id,)).fetchone()[0] == "not_form"
+    assert one(db, "SELECT COUNT(*) FROM decisions") == (0,)  # not settled: still in the queue
+    assert one(db, "SELECT status FROM pages WHERE id = ?", page_id) == ("not_form",)
     monkeypatch.setattr(reassign, "read_assigned", real)
     assert _assign(client, page_id, serial_a, "1")[0] == 302
-    assert con.execute("SELECT status FROM pages WHERE id = ?", (page_id,)).fetchone()[0] == "form"
+    assert one(db, "SELECT status FROM pages WHERE id = ?", page_id) == ("form",)
 
 
 def test_adopt_never_hides_a_form_papervoice_prints(tmp_path: Path) -> None:

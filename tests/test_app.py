@@ -24,6 +24,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from conftest import NewLedger
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
@@ -33,6 +34,7 @@ from pipeline.form.definition import FormRegistry
 from pipeline.ledger import queries as Q
 from pipeline.ledger.status import reconcile
 from pipeline.ledger.store import Ledger
+from pipeline.ledger.url import local_path
 from pipeline.options import AppOptions
 from pipeline.review.safety import LoginLimiter
 from pipeline.simulate.returns import SimulationSpec, simulate_returns
@@ -73,7 +75,12 @@ def copy_ledger(db: Path, dest: Path) -> Path:
     return dest
 
 
-def make_app(db: Path, **kw: Any) -> Flask:
+def beside(db: Path | str, suffix: str) -> Path:
+    """Where the app keeps a folder that belongs to the ledger `db` (uploads, prints)."""
+    return local_path(db).with_name(local_path(db).stem + suffix)
+
+
+def make_app(db: Path | str, **kw: Any) -> Flask:
     kw.setdefault("open_browser", False)
     kw.setdefault("jobs", 1)
     start = kw.pop("start_inbox", True)
@@ -107,8 +114,8 @@ def responses(path: Path | bytes) -> list[tuple[Any, ...]]:
 # --- every part renders, behind the review page's guards ----------------------------------------------
 
 
-def test_every_part_renders_and_is_guarded(tmp_path: Path, returns: tuple[Path, list[Path]]) -> None:
-    db = copy_ledger(returns[0], tmp_path / "l.db")
+def test_every_part_renders_and_is_guarded(returns: tuple[Path, list[Path]], new_ledger: NewLedger) -> None:
+    db = new_ledger.like(returns[0], "l")
     app = make_app(db, start_inbox=False)
     client = app.test_client()
     for path in ("/", "/status", "/print", "/scan", "/review/", "/results", "/help", "/scan/progress.json"):
@@ -124,16 +131,16 @@ def test_every_part_renders_and_is_guarded(tmp_path: Path, returns: tuple[Path, 
     assert preview.mimetype == "image/png" and Image.open(io.BytesIO(preview.data)).size[0] > 300
 
 
-def test_api_status_is_the_status_command(tmp_path: Path, returns: tuple[Path, list[Path]]) -> None:
-    db = copy_ledger(returns[0], tmp_path / "l.db")
+def test_api_status_is_the_status_command(returns: tuple[Path, list[Path]], new_ledger: NewLedger) -> None:
+    db = new_ledger.like(returns[0], "l")
     client = make_app(db, start_inbox=False).test_client()
-    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "status", "--json", "--db", str(db)],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "status", "--json", "--db", db],
+                          capture_output=True, text=True, check=True, cwd=REPO)
     assert client.get("/api/status", headers=HOST).get_data(as_text=True) == proc.stdout
 
 
-def test_print_records_serials_as_generate_does(tmp_path: Path) -> None:
-    db = tmp_path / "l.db"
+def test_print_records_serials_as_generate_does(new_ledger: NewLedger) -> None:
+    db = new_ledger("l")
     Ledger(db).close()
     client = make_app(db, start_inbox=False).test_client()
     token = csrf(client, "/print")
@@ -156,6 +163,7 @@ def test_print_records_serials_as_generate_does(tmp_path: Path) -> None:
                                                      "style": "standard", "paper": "a4"})
     assert bad.status_code == 400 and "from 1 to" in bad.get_data(as_text=True)
     assert client.get("/print/pdf/..%2F..%2Fl.db", headers=HOST).status_code == 404
+    assert client.get(f"/print/pdf/..%2F{local_path(db).name}", headers=HOST).status_code == 404
 
 
 def letter() -> io.BytesIO:
@@ -173,8 +181,8 @@ def letter() -> io.BytesIO:
 
 
 def test_uploads_are_stored_under_generated_names_and_hostile_files_refused(
-        tmp_path: Path, returns: tuple[Path, list[Path]]) -> None:
-    db = copy_ledger(returns[0], tmp_path / "l.db")
+        tmp_path: Path, returns: tuple[Path, list[Path]], new_ledger: NewLedger) -> None:
+    db = new_ledger.like(returns[0], "l")
     app = make_app(db)
     client = app.test_client()
     token = csrf(client)
@@ -188,7 +196,7 @@ def test_uploads_are_stored_under_generated_names_and_hostile_files_refused(
     resp = client.post("/scan/upload", headers=HOST, data={"csrf_token": token, "files": files},
                        content_type="multipart/form-data")
     assert resp.status_code == 302
-    stored = sorted(p.name for p in (tmp_path / "l-uploads").iterdir())
+    stored = sorted(p.name for p in beside(db, "-uploads").iterdir())
     assert len(stored) == 3 and all(re.fullmatch(r"upload-\d{8}-\d{6}-[0-9a-f]{12}\.(pdf|tif|png)", n)
                                     for n in stored)
     assert not (tmp_path / "evil.pdf").exists()
@@ -213,8 +221,8 @@ def test_uploads_are_stored_under_generated_names_and_hostile_files_refused(
     app.extensions["papervoice_office"].stop()
 
 
-def test_upload_size_limit(tmp_path: Path) -> None:
-    db = tmp_path / "l.db"
+def test_upload_size_limit(new_ledger: NewLedger) -> None:
+    db = new_ledger("l")
     Ledger(db).close()
     client = make_app(db, start_inbox=False, max_upload_bytes=10_000).test_client()
     token = csrf(client)
@@ -222,7 +230,7 @@ def test_upload_size_limit(tmp_path: Path) -> None:
     resp = client.post("/scan/upload", headers=HOST, data={"csrf_token": token, "files": [big]},
                        content_type="multipart/form-data")
     assert resp.status_code == 413
-    assert not (tmp_path / "l-uploads").exists() or not any((tmp_path / "l-uploads").iterdir())
+    assert not beside(db, "-uploads").exists() or not any(beside(db, "-uploads").iterdir())
 
 
 # --- sign-in is limited per client and in total ----------------------------------------------------------
@@ -236,11 +244,11 @@ def test_login_limiter_per_client_and_total() -> None:
     assert limiter.attempt("a", now=61) == 0  # the window moved on
 
 
-def test_fifty_parallel_guesses_do_not_all_get_through(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fifty_parallel_guesses_do_not_all_get_through(new_ledger: NewLedger, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipeline import constants as C
 
     monkeypatch.setattr(C, "REVIEW_WRONG_TOKEN_DELAY_S", 0.0)
-    db = tmp_path / "l.db"
+    db = new_ledger("l")
     Ledger(db).close()
     app = make_app(db, start_inbox=False, token="Correct-Horse-Battery-9x")
     results: list[int] = []
@@ -268,8 +276,8 @@ def test_fifty_parallel_guesses_do_not_all_get_through(tmp_path: Path, monkeypat
 
 
 def test_two_reviewers_and_a_scanner_lose_nothing_and_never_settle_twice(
-        tmp_path: Path, returns: tuple[Path, list[Path]]) -> None:
-    db = copy_ledger(returns[0], tmp_path / "l.db")
+        tmp_path: Path, returns: tuple[Path, list[Path]], new_ledger: NewLedger) -> None:
+    db = new_ledger.like(returns[0], "l")
     watch = tmp_path / "scanner"
     watch.mkdir()
     app = make_app(db, watch=watch)
@@ -334,12 +342,13 @@ def _get(url: str) -> bytes:
 
 
 @pytest.fixture
-def running_app(tmp_path: Path, returns: tuple[Path, list[Path]]) -> Iterator[tuple[str, Path, Path]]:
-    db = copy_ledger(returns[0], tmp_path / "app.db")
+def running_app(tmp_path: Path, returns: tuple[Path, list[Path]],
+                new_ledger: NewLedger) -> Iterator[tuple[str, Path | str, Path]]:
+    db = new_ledger.like(returns[0], "app")
     watch = tmp_path / "scanner"
     watch.mkdir()
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "app", "--db", str(db), "--watch", str(watch),
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "app", "--db", db, "--watch", str(watch),
                              "--port", str(port), "--no-browser", "--jobs", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     base = f"http://127.0.0.1:{port}"
@@ -361,7 +370,8 @@ def _up(base: str) -> bool:
 
 @pytest.mark.slow
 def test_watched_folder_is_read_by_the_running_app_like_scan_by_hand(
-        tmp_path: Path, returns: tuple[Path, list[Path]], running_app: tuple[str, Path, Path]) -> None:
+        tmp_path: Path, returns: tuple[Path, list[Path]], running_app: tuple[str, Path | str, Path],
+        new_ledger: NewLedger) -> None:
     base, _, watch = running_app
     first, second = returns[1][0], returns[1][1]
     shutil.copy(first, watch / first.name)
@@ -372,15 +382,17 @@ def test_watched_folder_is_read_by_the_running_app_like_scan_by_hand(
         fh.flush()
         time.sleep(1.5)
         fh.write(data[len(data) // 3:])
-    by_hand = copy_ledger(returns[0], tmp_path / "by-hand.db")
-    subprocess.run([sys.executable, "-m", "pipeline.cli", "scan", "-q", "--jobs", "1", "--db", str(by_hand),
-                    str(watch / first.name), str(watch / second.name)], check=True, capture_output=True)
+    by_hand = new_ledger.like(returns[0], "by-hand")
+    subprocess.run([sys.executable, "-m", "pipeline.cli", "scan", "-q", "--jobs", "1", "--db", by_hand,
+                    str(watch / first.name), str(watch / second.name)], check=True, capture_output=True, cwd=REPO)
     expected = json.loads(subprocess.run([sys.executable, "-m", "pipeline.cli", "status", "--json", "--db",
-                                          str(by_hand)], check=True, capture_output=True, text=True).stdout)
+                                          by_hand], check=True, capture_output=True, text=True, cwd=REPO).stdout)
 
     def read_all() -> dict[str, Any] | None:
+        # pages are committed one by one, the file's line on the Scan page once its batch is done: wait for both
         got: dict[str, Any] = json.loads(_get(base + "/api/status"))
-        return got if got["pages"]["total"] == expected["pages"]["total"] else None
+        listed = json.loads(_get(base + "/scan/progress.json"))["files"]
+        return got if got["pages"]["total"] == expected["pages"]["total"] and len(listed) == 2 else None
 
     got = wait_for(read_all, 180, "the watched files to be read")
     progress = json.loads(_get(base + "/scan/progress.json"))
@@ -389,8 +401,8 @@ def test_watched_folder_is_read_by_the_running_app_like_scan_by_hand(
     expected.pop("ledger")
     assert got == expected
     export = tmp_path / "by-hand.xlsx"
-    subprocess.run([sys.executable, "-m", "pipeline.cli", "export", "--db", str(by_hand), "-o", str(export)],
-                   check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "pipeline.cli", "export", "--db", by_hand, "-o", str(export)],
+                   check=True, capture_output=True, cwd=REPO)
     assert responses(_get(base + "/export.xlsx")) == responses(export)
 
 
@@ -451,6 +463,7 @@ def test_the_folder_is_looked_at_often_only_while_files_arrive(tmp_path: Path,
 
 @pytest.mark.slow
 def test_print_scan_export_without_poppler_or_tesseract(tmp_path: Path) -> None:
+    """SQLite only: about an install without poppler or tesseract, with ledger files named as a user would."""
     bindir = tmp_path / "bin"  # a PATH with nothing on it: no pdftoppm, no tesseract (Python is called by path)
     bindir.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PATH",)}
@@ -489,6 +502,7 @@ def test_print_scan_export_without_poppler_or_tesseract(tmp_path: Path) -> None:
 
 def test_a_ledger_inside_the_scanner_folder_is_left_alone(tmp_path: Path, returns: tuple[Path, list[Path]],
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite only: about a ledger file (and its side files) inside the watched folder."""
     from pipeline import constants as C
 
     monkeypatch.setattr(C, "APP_WATCH_STABLE_S", 0.5)

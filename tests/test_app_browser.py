@@ -6,7 +6,7 @@ shows the progress without being reloaded (the letter "Needs a look"); a flagged
 is settled by keyboard in Review; the workbook is downloaded from Results and opened with openpyxl.  Then
 every page is looked at 1280 and 390 px wide (screenshots into $PAPERVOICE_APP_SCREENSHOTS when set), put
 through axe-core (no serious or critical WCAG 2.2 AA violation) and walked with the Tab key (every control
-reachable).
+reachable).  SQLite only: about the pages in a browser (the app on PostgreSQL is in test_app).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Two `papervoice scan` processes writing one ledger at the same time.
+"""Two `papervoice scan` processes writing one ledger at the same time, on each backend.
 
 Each is the real command in its own process.  Whatever the overlap of their
 inputs, both finish, the ledger is sound, every file is in it once and every
@@ -8,11 +8,11 @@ page once, and what was read is the same as one scan of everything.
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import NewLedger, ledger_rows
 from fixtures_returns import (
     ROOT,
     Reference,
@@ -27,7 +27,7 @@ from fixtures_returns import (
 )
 
 
-def scan_together(db: Path, *batches: list[Path]) -> list[dict[str, object]]:
+def scan_together(db: Path | str, *batches: list[Path]) -> list[dict[str, object]]:
     """Start one scan per batch at once; wait for all; each must succeed.  Returns their JSON summaries."""
     procs = [subprocess.Popen([*scan_cmd(db, batch, jobs=1), "--json"], cwd=ROOT, env=child_env(),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for batch in batches]
@@ -40,29 +40,26 @@ def scan_together(db: Path, *batches: list[Path]) -> list[dict[str, object]]:
     return summaries
 
 
-def assert_each_once(db: Path, returns: Returns) -> None:
+def assert_each_once(db: Path | str, returns: Returns) -> None:
     assert integrity(db) == "ok"
     checked = check(db)
     assert checked.returncode == 0, checked.stdout
     assert count(db, "files") == len(returns.inputs)
     assert count(db, "pages") == returns.pages
-    con = sqlite3.connect(db)
-    try:
-        per_file = con.execute("SELECT f.path, COUNT(p.id) FROM files f LEFT JOIN pages p ON p.file_id = f.id"
-                               " GROUP BY f.id").fetchall()
-        twice = con.execute("SELECT serial, form_page, COUNT(*) FROM pages WHERE status IN ('form', 'duplicate',"
-                            " 'conflict') GROUP BY serial, form_page HAVING COUNT(*) > 1").fetchall()
-    finally:
-        con.close()
-    assert sorted(Path(p).name for p, _ in per_file) == [p.name for p in returns.inputs]
+    per_file = ledger_rows(db, "SELECT f.path, COUNT(p.id) FROM files f LEFT JOIN pages p ON p.file_id = f.id"
+                               " GROUP BY f.id, f.path")
+    twice = ledger_rows(db, "SELECT serial, form_page, COUNT(*) FROM pages WHERE status IN ('form', 'duplicate',"
+                            " 'conflict') GROUP BY serial, form_page HAVING COUNT(*) > 1")
+    assert sorted(Path(str(p)).name for p, _ in per_file) == [p.name for p in returns.inputs]
     assert {n for _, n in per_file} == {5}
     assert twice == []  # no copy's page was recorded twice (as a duplicate or a conflict)
 
 
 @pytest.mark.parametrize("overlap", ["overlapping", "identical"])
 @pytest.mark.slow
-def test_two_scans_on_one_ledger(overlap: str, returns: Returns, reference: Reference, tmp_path: Path) -> None:
-    db = returns.fresh_ledger(tmp_path)
+def test_two_scans_on_one_ledger(overlap: str, returns: Returns, reference: Reference,
+                                 new_ledger: NewLedger) -> None:
+    db = new_ledger.like(returns.base_db, "ledger")
     files = returns.inputs
     # overlapping: files 3-6 are in both, the second scan reaches them first and the first finds them done;
     # identical: both read every file at the same moment, and the slower one's write must add nothing
@@ -74,13 +71,13 @@ def test_two_scans_on_one_ledger(overlap: str, returns: Returns, reference: Refe
 
 
 @pytest.mark.slow
-def test_two_scans_create_a_new_ledger_together(returns: Returns, tmp_path: Path) -> None:
-    """No ledger yet: both processes race to create it and its tables."""
-    db = tmp_path / "new" / "ledger.db"
+def test_two_scans_create_a_new_ledger_together(returns: Returns, tmp_path: Path, new_ledger: NewLedger) -> None:
+    """No ledger yet (no file, its folder neither; an empty database): both processes race to create its tables."""
+    db = new_ledger("new") if new_ledger.is_postgres else tmp_path / "new" / "ledger.db"
     files = returns.inputs
     scan_together(db, files[0::2], files[1::2] + files[:1])
     assert_each_once(db, returns)
-    alone = tmp_path / "alone" / "ledger.db"
+    alone = new_ledger("alone")
     done = run(scan_cmd(alone, files))
     assert done.returncode == 0, done.stderr
     assert content_dump(db) == content_dump(alone)

@@ -13,10 +13,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import zxingcpp
+from conftest import NewLedger, ledger_rows
 from fixtures_returns import small_tmpfs
 from PIL import Image
 
@@ -34,7 +36,7 @@ FORM = "care-planning-person"
 DPI = 200
 
 
-def _opts(db: Path) -> ScanOptions:
+def _opts(db: Path | str) -> ScanOptions:
     return ScanOptions(db=db, jobs=1, quiet=True)
 
 
@@ -74,18 +76,13 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
             "first": pages[0], "second": pages[n], "copy1": pages[:n]}
 
 
-def _pages(db: Path) -> list[tuple[str, str, str | None]]:
-    con = sqlite3.connect(db)
-    try:
-        return [tuple(r) for r in con.execute("SELECT status, reason, serial FROM pages ORDER BY id")]
-    finally:
-        con.close()
+def _pages(db: Path | str) -> list[tuple[str, str, str | None]]:
+    return ledger_rows(db, "SELECT status, reason, serial FROM pages ORDER BY id")  # type: ignore[return-value]
 
 
-def _fresh_ledger(printed: dict[str, object], tmp_path: Path) -> Path:
-    db = tmp_path / "s.db"
-    db.write_bytes(Path(printed["db"]).read_bytes())  # type: ignore[arg-type]
-    return db
+def _fresh_ledger(printed: dict[str, object], new_ledger: NewLedger) -> str:
+    """The printed ledger, copied into this run's backend: the tests that scan into it run on both."""
+    return new_ledger.like(printed["db"], "s")  # type: ignore[arg-type]
 
 
 # --- W5: every code has a say -----------------------------------------------------------------------------------
@@ -93,7 +90,7 @@ def _fresh_ledger(printed: dict[str, object], tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("strays", [1, 3])
 def test_a_stray_code_of_another_copy_never_moves_the_page(printed: dict[str, object], tmp_path: Path,
-                                                           strays: int) -> None:
+                                                           strays: int, new_ledger: NewLedger) -> None:
     """W5: one (or three) of copy 1's four codes replaced by copy 2's, as a piece of another page caught in the
     feeder: the page is not silently given to either copy; it waits for a person, with both copies named."""
     layout: Layout = printed["layout"]  # type: ignore[assignment]
@@ -102,7 +99,7 @@ def test_a_stray_code_of_another_copy_never_moves_the_page(printed: dict[str, ob
     for index in range(strays):
         x, y, w, h = _code_box(layout, 1, index)
         page[y:y + h, x:x + w] = other[y:y + h, x:x + w]
-    db = _fresh_ledger(printed, tmp_path)
+    db = _fresh_ledger(printed, new_ledger)
     scan([_save_png(page, tmp_path / "stray.png")], _opts(db))
     [(status, reason, serial)] = _pages(db)
     first, second = printed["serials"]  # type: ignore[misc]
@@ -110,8 +107,8 @@ def test_a_stray_code_of_another_copy_never_moves_the_page(printed: dict[str, ob
     assert "disagree" in reason and first in reason and second in reason and "review" in reason
 
 
-def test_agreeing_codes_are_read_as_before(printed: dict[str, object], tmp_path: Path) -> None:
-    db = _fresh_ledger(printed, tmp_path)
+def test_agreeing_codes_are_read_as_before(printed: dict[str, object], tmp_path: Path, new_ledger: NewLedger) -> None:
+    db = _fresh_ledger(printed, new_ledger)
     scan([_save_png(np.array(printed["first"]), tmp_path / "good.png")], _opts(db))
     [(status, reason, serial)] = _pages(db)
     assert (status, reason, serial) == ("form", "", printed["serials"][0])  # type: ignore[index]
@@ -132,7 +129,8 @@ def test_absurd_numbers_in_a_code_are_not_ours(payload: str) -> None:
     assert parse_payload(payload) is None
 
 
-def test_a_huge_number_in_a_code_does_not_stop_the_batch(printed: dict[str, object], tmp_path: Path) -> None:
+def test_a_huge_number_in_a_code_does_not_stop_the_batch(printed: dict[str, object], tmp_path: Path,
+                                                         new_ledger: NewLedger) -> None:
     """C1: the forged page is 'not a form' and the next file of the batch is read."""
     layout: Layout = printed["layout"]  # type: ignore[assignment]
     survey = printed["survey"]
@@ -143,7 +141,7 @@ def test_a_huge_number_in_a_code_does_not_stop_the_batch(printed: dict[str, obje
     batch.mkdir()
     _save_png(page, batch / "a.png")
     _save_png(np.array(printed["first"]), batch / "b.png")
-    db = _fresh_ledger(printed, tmp_path)
+    db = _fresh_ledger(printed, new_ledger)
     summary = scan([batch], _opts(db))
     assert [s for s, _, _ in _pages(db)] == ["not_form", "form"]
     assert summary.pages == 2
@@ -167,14 +165,15 @@ def test_simulated_returns_of_another_ledger_are_not_counted(tmp_path: Path) -> 
 
 
 def test_a_survey_less_code_of_a_serial_printed_with_our_survey_is_foreign(printed: dict[str, object],
-                                                                           tmp_path: Path) -> None:
+                                                                           tmp_path: Path,
+                                                                           new_ledger: NewLedger) -> None:
     """W7: an old-style (survey-less) code for a serial this ledger printed with its survey id."""
     layout: Layout = printed["layout"]  # type: ignore[assignment]
     page = np.array(printed["first"]).copy()
     for index in range(4):
         _paint_code(page, layout, 1, index, f"PV/CARE-PLANNING-PERSON/1/S/A/1/{layout.page_count}/"
                     f"{printed['serials'][0]}")  # type: ignore[index]
-    db = _fresh_ledger(printed, tmp_path)
+    db = _fresh_ledger(printed, new_ledger)
     scan([_save_png(page, tmp_path / "old.png")], _opts(db))
     [(status, reason, _)] = _pages(db)
     assert status == "foreign" and "without a survey id" in reason
@@ -200,8 +199,9 @@ def test_survey_less_prints_this_ledger_issued_are_still_ours(tmp_path: Path) ->
 # --- new-user trial P11: status names this ledger's own survey id -------------------------------------------
 
 
-def test_status_names_the_ledgers_own_survey_id(printed: dict[str, object], tmp_path: Path) -> None:
-    db = _fresh_ledger(printed, tmp_path)
+def test_status_names_the_ledgers_own_survey_id(printed: dict[str, object], tmp_path: Path,
+                                                new_ledger: NewLedger) -> None:
+    db = _fresh_ledger(printed, new_ledger)
     report = reconcile(db)
     assert report["survey_id"] == printed["survey"]
     assert f"Survey id: {printed['survey']}" in format_status(report)
@@ -212,7 +212,7 @@ def test_status_names_the_ledgers_own_survey_id(printed: dict[str, object], tmp_
 
 @pytest.mark.parametrize("grey", [220, 180, 165, 120])
 def test_black_writing_on_a_grey_shaded_comment_field_is_read(printed: dict[str, object], tmp_path: Path,
-                                                              grey: int) -> None:
+                                                              grey: int, new_ledger: NewLedger) -> None:
     """W9: the comment field filled with grey, black writing on it (DejaVu Sans, 56 px at 200 dpi)."""
     from PIL import ImageDraw, ImageFont
 
@@ -228,16 +228,15 @@ def test_black_writing_on_a_grey_shaded_comment_field_is_read(printed: dict[str,
     draw.rectangle([x, y, x + w, y + h], fill=grey)
     font = ImageFont.truetype(str(_find("DejaVuSans.ttf")), 56)
     draw.text((x + 60, y + 60), "The carers never turned up on time", fill=0, font=font)
-    db = _fresh_ledger(printed, tmp_path)
+    db = _fresh_ledger(printed, new_ledger)
     scan([_save_png(np.array(image), tmp_path / "shaded.png")], _opts(db))
-    con = sqlite3.connect(db)
-    [(written, text)] = con.execute("SELECT written, text FROM comments").fetchall()
-    con.close()
+    [(written, text)] = ledger_rows(db, "SELECT written, text FROM comments")
     assert written == 1
     assert "carers" in text.lower() and "time" in text.lower(), text
 
 
-def test_a_grey_field_with_nothing_written_stays_blank(printed: dict[str, object], tmp_path: Path) -> None:
+def test_a_grey_field_with_nothing_written_stays_blank(printed: dict[str, object], tmp_path: Path,
+                                                       new_ledger: NewLedger) -> None:
     """The other side of W9: shading alone is not writing (no comment invented from a tinted box)."""
     from PIL import ImageDraw
 
@@ -248,11 +247,9 @@ def test_a_grey_field_with_nothing_written_stays_blank(printed: dict[str, object
     image = Image.fromarray(np.array(printed["copy1"][page_no - 1]).copy())  # type: ignore[index]
     x, y, w, h = (int(v * k) for v in (field.x, field.y, field.w, field.h))
     ImageDraw.Draw(image).rectangle([x, y, x + w, y + h], fill=180)
-    db = _fresh_ledger(printed, tmp_path)
+    db = _fresh_ledger(printed, new_ledger)
     scan([_save_png(np.array(image), tmp_path / "shaded-blank.png")], _opts(db))
-    con = sqlite3.connect(db)
-    [(written,)] = con.execute("SELECT written FROM comments").fetchall()
-    con.close()
+    [(written,)] = ledger_rows(db, "SELECT written FROM comments")
     assert written == 0
 
 
@@ -394,13 +391,13 @@ def test_adopt_forms_dir_naming_a_file(tmp_path: Path) -> None:
 # --- W13: a PDF whose name is not valid UTF-8 is read ---------------------------------------------------------
 
 
-def test_a_pdf_named_in_latin1_bytes_is_read(printed: dict[str, object], tmp_path: Path) -> None:
+def test_a_pdf_named_in_latin1_bytes_is_read(printed: dict[str, object], tmp_path: Path, new_ledger: NewLedger) -> None:
     """W13: `cp good.pdf "$(printf 'caf\\xe9.pdf')"` was called damaged and never read."""
     folder = tmp_path / "in"
     folder.mkdir()
     Image.fromarray(np.array(printed["first"])).save(folder / "good.pdf", resolution=DPI)
     os.rename(folder / "good.pdf", os.path.join(os.fsencode(folder), b"caf\xe9.pdf"))
-    db = _fresh_ledger(printed, tmp_path)
+    db = _fresh_ledger(printed, new_ledger)
     summary = scan([folder], _opts(db))
     assert summary.pages == 1
     assert [s for s, _, _ in _pages(db)] == ["form"]
@@ -438,21 +435,20 @@ def test_another_programs_sqlite_file_is_refused_untouched(tmp_path: Path, comma
     assert tables == ["foo"]
 
 
-def test_readers_refuse_an_empty_file_and_a_newer_ledger(printed: dict[str, object], tmp_path: Path) -> None:
+def test_readers_refuse_an_empty_file_and_a_newer_ledger(printed: dict[str, object], tmp_path: Path,
+                                                         new_ledger: NewLedger) -> None:
     """M12: a 0-byte ledger said 'no such table'; a newer schema_version said 'ledger OK'."""
     empty = tmp_path / "empty.db"
     empty.write_bytes(b"")
     done = subprocess.run([sys.executable, "-m", "pipeline", "status", "--db", str(empty)], capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 4 and "is empty" in done.stderr, done.stderr
-    newer = _fresh_ledger(printed, tmp_path)
-    con = sqlite3.connect(newer)
-    con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
-    con.commit()
-    con.close()
+    newer = _fresh_ledger(printed, new_ledger)
+    with Ledger(newer) as ledger, ledger.transaction() as out:
+        out.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     for command in ("status", "check"):
-        done = subprocess.run([sys.executable, "-m", "pipeline", command, "--db", str(newer)], capture_output=True,
-                              text=True, timeout=60)
+        done = subprocess.run([sys.executable, "-m", "pipeline", command, "--db", newer], capture_output=True,
+                              text=True, timeout=60, cwd=Path(__file__).parents[1])
         said = done.stdout + done.stderr
         assert done.returncode == 4 and "newer PaperVoice" in said, said
 
@@ -475,7 +471,8 @@ def with_comment(printed: dict[str, object], tmp_path_factory: pytest.TempPathFa
     k = DPI / 72
     ImageDraw.Draw(image).text((field.x * k + 60, field.y * k + 60), "The carers were kind to me",
                                fill=0, font=ImageFont.truetype(str(_find("DejaVuSans.ttf")), 56))
-    db = _fresh_ledger(printed, tmp)
+    db = tmp / "s.db"  # SQLite: the tests that use it are about files (a full disk, a read-only folder)
+    db.write_bytes(Path(printed["db"]).read_bytes())  # type: ignore[arg-type]
     scan([_save_png(np.array(image), tmp / "comment.png")], _opts(db))
     return db
 
@@ -724,11 +721,12 @@ def test_every_reading_of_a_page_scanned_three_times_is_kept_in_the_question(tmp
 # --- M2: an interrupted scan whose file then changed stops asking to be run again ------------------------------
 
 
-def test_an_interrupted_scan_of_a_file_that_changed_is_closed(printed: dict[str, object], tmp_path: Path) -> None:
+def test_an_interrupted_scan_of_a_file_that_changed_is_closed(printed: dict[str, object], tmp_path: Path,
+                                                              new_ledger: NewLedger) -> None:
     pages = [Image.fromarray(np.array(p)) for p in printed["copy1"]]  # type: ignore[attr-defined]
     pdf = tmp_path / "long2.pdf"
     pages[0].save(pdf, save_all=True, append_images=pages[1:], resolution=DPI)
-    db = _fresh_ledger(printed, tmp_path)
+    db = _fresh_ledger(printed, new_ledger)
     with pytest.raises(KeyboardInterrupt):
         scan([pdf], ScanOptions(db=db, jobs=1, quiet=True, stop_after_pages=1))
     assert "stopped part-way through" in format_status(reconcile(db))
@@ -743,7 +741,8 @@ def test_an_interrupted_scan_of_a_file_that_changed_is_closed(printed: dict[str,
 
 def test_retry_from_another_folder_names_the_files_it_cannot_find(printed: dict[str, object], tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+                                                                  capsys: pytest.CaptureFixture[str],
+                                                                  new_ledger: NewLedger) -> None:
     """The kept page's form is not defined here (its code names a form nobody has): the file is kept for
     --retry; run from another folder, --retry said "Files: 0" and nothing else."""
     layout: Layout = printed["layout"]  # type: ignore[assignment]
@@ -753,7 +752,7 @@ def test_retry_from_another_folder_names_the_files_it_cannot_find(printed: dict[
     first = tmp_path / "first"
     first.mkdir()
     _save_png(page, first / "kept.png")
-    db = _fresh_ledger(printed, tmp_path)
+    db = _fresh_ledger(printed, new_ledger)
     monkeypatch.chdir(first)
     scan([Path("kept.png")], _opts(db))
     assert [s for s, _, _ in _pages(db)] == ["not_form"]
@@ -800,15 +799,24 @@ def test_status_check_and_export_read_a_ledger_in_a_read_only_folder(with_commen
 # --- M5: a ledger another program holds: the wait is said, not silent ---------------------------------------
 
 
-def test_a_locked_ledger_says_it_is_waiting(printed: dict[str, object], tmp_path: Path) -> None:
+def test_a_locked_ledger_says_it_is_waiting(printed: dict[str, object], tmp_path: Path, new_ledger: NewLedger) -> None:
     """M5: scan waited 61 s in silence.  The lock is let go only once the scan has said it is waiting."""
-    db = _fresh_ledger(printed, tmp_path)
+    db = _fresh_ledger(printed, new_ledger)
     (tmp_path / "in").mkdir()
     _save_png(np.array(printed["first"]), tmp_path / "in" / "p.png")
-    holder = sqlite3.connect(db, isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")
-    child = subprocess.Popen([sys.executable, "-m", "pipeline", "scan", str(tmp_path / "in"), "--db", str(db), "-q"],
-                             stderr=subprocess.PIPE, text=True)
+    if new_ledger.is_postgres:  # another writer holds the ledger's writer lock
+        import psycopg
+
+        from pipeline.ledger.postgres_backend import WRITER_LOCK_KEY
+
+        holder: Any = psycopg.connect(db, autocommit=True)
+        holder.execute("BEGIN")
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK_KEY,))
+    else:
+        holder = sqlite3.connect(db, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+    child = subprocess.Popen([sys.executable, "-m", "pipeline", "scan", str(tmp_path / "in"), "--db", db, "-q"],
+                             stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1])
     try:
         assert child.stderr is not None
         first_line = child.stderr.readline()  # blocks until the scan says something
@@ -826,12 +834,13 @@ def test_a_locked_ledger_says_it_is_waiting(printed: dict[str, object], tmp_path
 # --- cosmetic: counts read as a person writes them --------------------------------------------------------------
 
 
-def test_scan_summary_says_one_copy_and_names_a_file_given_twice(printed: dict[str, object], tmp_path: Path) -> None:
+def test_scan_summary_says_one_copy_and_names_a_file_given_twice(printed: dict[str, object], tmp_path: Path,
+                                                                 new_ledger: NewLedger) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     _save_png(np.array(printed["first"]), folder / "a.png")
     (folder / "b.png").write_bytes((folder / "a.png").read_bytes())
-    summary = scan([folder], _opts(_fresh_ledger(printed, tmp_path)))
+    summary = scan([folder], _opts(_fresh_ledger(printed, new_ledger)))
     text = summary.text()
     assert "1 form page from 1 copy," in text, text
     assert "1 repeated in this batch" in text and "0 already in the ledger" in text, text
@@ -897,8 +906,10 @@ def test_review_refuses_a_comment_longer_than_a_cell_and_says_why(tmp_path: Path
 
 def test_a_ledger_that_lost_its_meta_table_is_not_given_a_new_survey_id(printed: dict[str, object],
                                                                          tmp_path: Path) -> None:
-    """M12: it silently got a new survey id, which would make every earlier print foreign."""
-    db = _fresh_ledger(printed, tmp_path)
+    """M12: it silently got a new survey id, which would make every earlier print foreign.  (SQLite: the file
+    damaged by hand with the sqlite3 shell.)"""
+    db = tmp_path / "s.db"
+    db.write_bytes(Path(printed["db"]).read_bytes())  # type: ignore[arg-type]
     con = sqlite3.connect(db)
     con.execute("DROP TABLE meta")
     con.commit()

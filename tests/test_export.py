@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -13,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import NewLedger, ledger_rows
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
@@ -81,8 +81,8 @@ def full_copy(path: str, form: str, serial: str, values: list[int | None], note:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A ledger with every case the export must handle, and its export."""
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A (SQLite) ledger with every case the export must handle."""
     tmp = tmp_path_factory.mktemp("export")
     db = tmp / "survey.db"
     with Ledger(db) as ledger:
@@ -120,12 +120,29 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
         ledger.decide("answer", page_id, "S05", "4", by="tester")
         c_page = ledger.execute("SELECT page_id FROM effective_comments WHERE serial = ?", (person[1],)).fetchone()[0]
         ledger.decide("comment", c_page, "C1", INJECTIONS[1], by="tester")
-    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    return {"db": db, "person": person, "pract": pract}
+
+
+def snapshot_of(db: Path | str) -> str:
+    """What the ledger holds, as one hash: the file's bytes for SQLite, every row for a server ledger."""
+    if "://" not in str(db):
+        return hashlib.sha256(Path(db).read_bytes()).hexdigest()
+    from pipeline.ledger.store import content_snapshot
+
+    return hashlib.sha256(repr(content_snapshot(db)).encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def built(recorded: dict, module_ledger: NewLedger, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """That ledger in each backend, and its export."""
+    tmp = tmp_path_factory.mktemp("export")
+    db = module_ledger.like(recorded["db"], "survey")
+    before = snapshot_of(db)
     out = tmp / "out" / "results.xlsx"
     csv_dir = tmp / "csv"
     result = E.export_workbook(ExportOptions(output=out, db=db, csv_dir=csv_dir))
-    return {"db": db, "out": result, "csv": csv_dir, "person": person, "pract": pract, "sha_before": before,
-            "wb": load_workbook(result), "tmp": tmp}
+    return {**recorded, "db": db, "out": result, "csv": csv_dir, "sha_before": before, "wb": load_workbook(result),
+            "tmp": tmp}
 
 
 def rows(ws) -> list[list]:  # type: ignore[no-untyped-def]
@@ -166,11 +183,9 @@ def test_responses_header_and_values_equal_ledger(built: dict) -> None:
     data = rows(ws)[1:]
     serials = [r[0] for r in data]
     assert serials == sorted(built["person"][:5]) and len(set(serials)) == len(serials)
-    con = sqlite3.connect(built["db"])
-    con.executescript(__import__("pipeline.ledger.store", fromlist=["EFFECTIVE_VIEWS"]).EFFECTIVE_VIEWS)
     for r in data:
-        expected = dict(con.execute("SELECT item, value FROM effective_answers WHERE serial = ? AND "
-                                    "state != 'flagged'", (r[0],)).fetchall())
+        expected = dict(ledger_rows(built["db"], "SELECT item, value FROM effective_answers WHERE serial = ? AND "
+                                                 "state != 'flagged'", (r[0],)))
         got = dict(zip(ITEMS, r[FIRST_ITEM:FIRST_ITEM + 10], strict=True))
         assert got == {i: expected.get(i) for i in ITEMS}
     by_serial = {r[0]: r for r in data}
@@ -303,9 +318,8 @@ def test_review_lists_missing_pages_and_unrecognised_pages(built: dict) -> None:
     assert len(unrecognised) == 1 and unrecognised[0][4] == "scans/batch3.pdf, page 4"  # blank pages ask nothing
 
 
-def test_settled_questions_leave_review(built: dict, tmp_path: Path) -> None:
-    db = tmp_path / "settled.db"
-    db.write_bytes(built["db"].read_bytes())
+def test_settled_questions_leave_review(built: dict, tmp_path: Path, new_ledger: NewLedger) -> None:
+    db = new_ledger.like(built["db"], "settled")
     with Ledger(db) as ledger:
         for r in ledger.execute("SELECT page_id, item FROM effective_answers WHERE state = 'flagged'").fetchall():
             ledger.decide("answer", r[0], r[1], "3")
@@ -382,8 +396,7 @@ def test_codebook_and_pages(built: dict) -> None:
     statuses = [r[2] for r in rows(pages)[1:]]
     for status in ("form", "blank", "not_form", "duplicate"):
         assert status in statuses
-    con = sqlite3.connect(built["db"])
-    assert len(statuses) == con.execute("SELECT COUNT(*) FROM pages").fetchone()[0]
+    assert [(len(statuses),)] == ledger_rows(built["db"], "SELECT COUNT(*) FROM pages")
 
 
 def test_csv(built: dict) -> None:
@@ -409,7 +422,7 @@ def test_csv(built: dict) -> None:
 
 
 def test_ledger_unchanged(built: dict) -> None:
-    assert hashlib.sha256(built["db"].read_bytes()).hexdigest() == built["sha_before"]
+    assert snapshot_of(built["db"]) == built["sha_before"]
 
 
 def test_one_form_only(built: dict, tmp_path: Path) -> None:
@@ -421,7 +434,7 @@ def test_one_form_only(built: dict, tmp_path: Path) -> None:
     assert {r[1] for r in rows(wb["Comments"])[1:]} == {PRACTITIONER}
 
 
-def test_errors(built: dict, tmp_path: Path) -> None:
+def test_errors(built: dict, tmp_path: Path) -> None:  # (a missing ledger: a file that is not there)
     with pytest.raises(LedgerError):
         E.export_workbook(ExportOptions(output=tmp_path / "x.xlsx", db=tmp_path / "missing.db"))
     with pytest.raises(UnknownFormError):
@@ -449,8 +462,8 @@ def test_failed_write_keeps_old_file(built: dict, tmp_path: Path, monkeypatch: p
     assert out.read_bytes() == b"previous workbook"
 
 
-def test_empty_ledger_and_undefined_registry(tmp_path: Path) -> None:
-    db = tmp_path / "empty.db"
+def test_empty_ledger_and_undefined_registry(tmp_path: Path, new_ledger: NewLedger) -> None:
+    db = new_ledger("empty")
     Ledger(db).close()
     out = E.export_workbook(ExportOptions(output=tmp_path / "e.xlsx", db=db), registry=FormRegistry([]))
     wb = load_workbook(out)
@@ -459,7 +472,7 @@ def test_empty_ledger_and_undefined_registry(tmp_path: Path) -> None:
 
 def test_cli(built: dict, tmp_path: Path) -> None:
     out = tmp_path / "cli.xlsx"
-    done = subprocess.run([sys.executable, "-m", "pipeline", "export", "-o", str(out), "--db", str(built["db"]),
+    done = subprocess.run([sys.executable, "-m", "pipeline", "export", "-o", str(out), "--db", built["db"],
                            "--csv", str(tmp_path / "c")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == str(out)  # the workbook first, then every CSV file, one per line
@@ -480,7 +493,7 @@ def test_the_same_workbook_from_postgresql(built: dict, pg_server, tmp_path: Pat
     from pipeline.ledger.copy import copy_ledger
 
     pg = pg_server.new_database("export")
-    copy_ledger(built["db"], pg, backup=True)
+    copy_ledger(built["db"], pg, backup=True)  # from either backend
     monkeypatch.setattr(E.C, "EXPORT_IMAGES_PER_WORKER", 2)
     out = E.export_workbook(ExportOptions(output=tmp_path / "pg.xlsx", db=pg, csv_dir=tmp_path / "csv"))
     assert workbook_cells(out) == workbook_cells(built["out"])

@@ -4,7 +4,8 @@ Every page of both care-planning forms, in both styles and on both papers, is re
 way a scan would arrive (300 dpi, and the 150 dpi many office scanners default to).  On each
 page the four solid registration marks must be found near the corners, where the layout
 says, and the QR code must decode to the very serial and page the manifest lists, because
-the scanner matches returns to the ledger by nothing else.
+the scanner matches returns to the ledger by nothing else.  (About the printed pages: their ledger is a
+SQLite file; serials issued into either backend are tried by test_copies_in_one_pdf_have_their_own_serials.)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import NewLedger
 
 from pipeline import constants as C
 from pipeline.form.identity import is_valid_serial, parse_payload
@@ -58,7 +60,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
                           check=True, timeout=120)
 
 
-def generate(form: str, style: str, paper: str, out: Path, db: Path, copies: int = 1) -> tuple[Path, Path]:
+def generate(form: str, style: str, paper: str, out: Path, db: Path | str, copies: int = 1) -> tuple[Path, Path]:
     pdf, manifest = out / f"{form}-{style}-{paper}.pdf", out / f"{form}-{style}-{paper}.csv"
     args = ["generate", form, "--copies", str(copies), "-o", str(pdf), "--paper", paper, "--db", str(db),
             "--manifest", str(manifest)]
@@ -227,8 +229,8 @@ def test_serials_unique_across_runs_on_one_ledger(printed: dict, ledger_path: Pa
             assert ledger.serial_issued(serial)
 
 
-def test_copies_in_one_pdf_have_their_own_serials(tmp_path: Path) -> None:
-    pdf, manifest = generate("care-planning-practitioner", "standard", "letter", tmp_path, tmp_path / "l.db", 2)
+def test_copies_in_one_pdf_have_their_own_serials(tmp_path: Path, new_ledger: NewLedger) -> None:
+    pdf, manifest = generate("care-planning-practitioner", "standard", "letter", tmp_path, new_ledger("l"), 2)
     with manifest.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     serials = [r["serial"] for r in rows]

@@ -16,6 +16,7 @@ import numpy as np
 import openpyxl
 import pytest
 import yaml
+from conftest import NewLedger
 
 from pipeline import constants as C
 from pipeline.form.definition import BUNDLED_FORMS_DIR, FormRegistry
@@ -92,7 +93,7 @@ def save_pdf(images: list[np.ndarray], path: Path) -> Path:
     return path
 
 
-def read_answers(db: Path, form_id: str) -> dict[tuple[str, str], int | None]:
+def read_answers(db: Path | str, form_id: str) -> dict[tuple[str, str], int | None]:
     with Ledger(db) as ledger:
         return {(a.serial, a.item): a.value for a in effective_answers(ledger, form_id)}
 
@@ -135,12 +136,13 @@ def test_a_translation_must_ask_the_same_questions(tmp_path: Path) -> None:
 # --- Welsh, bilingual, one survey -------------------------------------------------------------------------
 
 
-def test_welsh_prints_no_english_fixed_text_and_both_languages_share_one_responses_sheet(tmp_path: Path) -> None:
-    db = tmp_path / "survey.db"
+def test_welsh_prints_no_english_fixed_text_and_both_languages_share_one_responses_sheet(
+        tmp_path: Path, new_ledger: NewLedger) -> None:
+    db = new_ledger("survey")
     cy_pdf, en_pdf = tmp_path / "cy.pdf", tmp_path / "en.pdf"
-    result = cli("generate", "care-planning-person", "--language", "cy", "-o", str(cy_pdf), "--db", str(db))
+    result = cli("generate", "care-planning-person", "--language", "cy", "-o", str(cy_pdf), "--db", db)
     assert "checked by a Welsh speaker" in result.stderr  # the draft status is said at every print
-    cli("generate", "care-planning-person", "-o", str(en_pdf), "--db", str(db))
+    cli("generate", "care-planning-person", "-o", str(en_pdf), "--db", db)
     text = pdf_text(cy_pdf)
     assert "Tudalen 1 o 3 - yn parhau ar y dudalen nesaf" in text and "Tudalen 3 o 3" in text
     assert "Sut i lenwi'r ffurflen hon" in text and "Fformatau ac ieithoedd eraill" in text
@@ -179,23 +181,22 @@ def test_welsh_prints_no_english_fixed_text_and_both_languages_share_one_respons
     assert {r[5] for r in s01} == {"en", "cy", "ur"} and any("Cefais fy nhrystio" in str(r[4]) for r in s01)
 
 
-def test_a_bilingual_print_carries_both_languages(tmp_path: Path) -> None:
-    pdf = tmp_path / "both.pdf"
-    cli("generate", "care-planning-practitioner", "--language", "cy", "--bilingual", "-o", str(pdf), "--db",
-        str(tmp_path / "s.db"))
+def test_a_bilingual_print_carries_both_languages(tmp_path: Path, new_ledger: NewLedger) -> None:
+    pdf, db = tmp_path / "both.pdf", new_ledger("s")
+    cli("generate", "care-planning-practitioner", "--language", "cy", "--bilingual", "-o", str(pdf), "--db", db)
     text = pdf_text(pdf)
     assert "Dyma fy ateb" in text and "This is my answer" in text
     assert text.index("Sut i lenwi") < text.index("How to fill in this form")  # Welsh first
     assert "Tudalen 1 o" in text and "Page 1 of" in text
-    with Ledger(tmp_path / "s.db") as ledger:
+    with Ledger(db) as ledger:
         serial = ledger.execute("SELECT serial FROM serials").fetchone()[0]
         assert ledger.batch_language(serial) == "cy+en"
     registry = FormRegistry.from_dirs()
     both = registry.in_language(registry.get("care-planning-practitioner"), "cy+en")
     answers = {"S01": 4, "S06": 2, "S10": 5}
     scan([save_pdf(return_copy(pdf, both, "standard", answers, 3), tmp_path / "scan.pdf")],
-         ScanOptions(db=tmp_path / "s.db", jobs=1, quiet=True))
-    got = read_answers(tmp_path / "s.db", "care-planning-practitioner")
+         ScanOptions(db=db, jobs=1, quiet=True))
+    got = read_answers(db, "care-planning-practitioner")
     assert {i: got[(serial, i)] for i in answers} == answers
 
 

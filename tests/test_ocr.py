@@ -4,6 +4,7 @@ The figures that matter (CER per engine and hand) come from `make bench`; these 
 those figures rest on: rules removed without cutting the letters that cross them, fields read in strips cut
 between written lines, each installed engine reading a whole multi-line field, nothing fetched from the
 network, and writing the engine could not read shown to a person as such, never as a blank.
+About the text reader: SQLite only (a comment's storage runs on both backends in test_scan).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The same returns give the same ledger however the pages are read: inline, a process pool, or Dask."""
+"""The same returns give the same ledger however the pages are read: inline, a process pool, or Dask.
+
+About the executors (only the coordinator writes, the same way on either backend): SQLite only.
+"""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import openpyxl
 import pytest
+from conftest import NewLedger
 from PIL import Image
 
 DPI = 200
@@ -30,8 +31,8 @@ def papervoice(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-def test_generate_layout_draw_scan_export(tmp_path: Path) -> None:
-    db = tmp_path / "survey.db"
+def test_generate_layout_draw_scan_export(tmp_path: Path, new_ledger: NewLedger) -> None:
+    db = new_ledger("survey")
     made = papervoice("generate", FORM, "--copies", "2", "-o", tmp_path / "forms.pdf", "--db", db,
                       "--manifest", tmp_path / "manifest.csv")
     assert made.returncode == 0, made.stderr

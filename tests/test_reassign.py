@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import NewLedger, ledger_rows
 from test_scan import answers, issue_copy, mark, opts, save_pdf
 
 from pipeline.form.definition import FormRegistry
@@ -29,8 +29,8 @@ def wipe_codes(page: np.ndarray, layout_page: object) -> None:
 
 
 @pytest.mark.parametrize("upside_down", [False, True])
-def test_assigned_page_is_read_by_its_corner_marks(tmp_path: Path, upside_down: bool) -> None:
-    db = tmp_path / "s.db"
+def test_assigned_page_is_read_by_its_corner_marks(tmp_path: Path, upside_down: bool, new_ledger: NewLedger) -> None:
+    db = new_ledger("s")
     serial, pages, layout = issue_copy(db, "care-planning-person", "standard")
     truth = {}
     for n, item in enumerate(layout.pages[0].items):  # type: ignore[attr-defined]
@@ -41,34 +41,32 @@ def test_assigned_page_is_read_by_its_corner_marks(tmp_path: Path, upside_down: 
     if upside_down:
         page = np.ascontiguousarray(page[::-1, ::-1])
     scan([save_pdf([page], 300, tmp_path / "torn.pdf")], opts(db, ocr="none"))
-    con = sqlite3.connect(db)
-    page_id, status = con.execute("SELECT id, status FROM pages").fetchone()
+    ((page_id, status),) = ledger_rows(db, "SELECT id, status FROM pages")
     assert status == "not_form"
 
     registry = FormRegistry.from_dirs()
     form = registry.get("care-planning-person")
     with Ledger(db) as ledger:
         value = {"action": "assign", "form": form.id, "version": form.version, "serial": serial, "page": 1}
-        ledger.decide("page", page_id, "", json.dumps(value))
-        result = read_assigned_page(ledger, page_id, form.id, form.version, serial, 1, registry, ocr="none")
+        ledger.decide("page", int(page_id), "", json.dumps(value))  # type: ignore[call-overload]
+        result = read_assigned_page(ledger, int(page_id), form.id, form.version, serial, 1, registry, ocr="none")
     assert result is not None
     got = answers(db)
     for item, value_ in truth.items():
         assert got[(serial, item)][:2] == (value_, "answered"), item
-    row = con.execute("SELECT status, serial, form_page, reason FROM pages WHERE id = ?", (page_id,)).fetchone()
-    assert row[:3] == ("form", serial, 1) and "assigned by hand" in row[3]
+    (row,) = ledger_rows(db, "SELECT status, serial, form_page, reason FROM pages WHERE id = ?", (page_id,))
+    assert row[:3] == ("form", serial, 1) and "assigned by hand" in str(row[3])
     # the person's decision stays in the audit trail
-    assert con.execute("SELECT COUNT(*) FROM decisions WHERE page_id = ?", (page_id,)).fetchone()[0] == 1
+    assert ledger_rows(db, "SELECT COUNT(*) FROM decisions WHERE page_id = ?", (page_id,)) == [(1,)]
 
 
-def test_a_page_that_is_not_a_form_is_not_forced_into_one(tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
+def test_a_page_that_is_not_a_form_is_not_forced_into_one(tmp_path: Path, new_ledger: NewLedger) -> None:
+    db = new_ledger("s")
     serial, pages, _ = issue_copy(db, "care-planning-person", "standard")
     letter = sim.letter_page(pages[0].shape[::-1], np.random.default_rng(2))  # a covering letter
     scan([save_pdf([letter], 300, tmp_path / "letter.pdf")], opts(db, ocr="none"))
-    con = sqlite3.connect(db)
-    page_id = con.execute("SELECT id FROM pages").fetchone()[0]
+    page_id = int(ledger_rows(db, "SELECT id FROM pages")[0][0])  # type: ignore[call-overload]
     registry = FormRegistry.from_dirs()
     with Ledger(db) as ledger:
         assert read_assigned_page(ledger, page_id, "care-planning-person", 1, serial, 1, registry, "none") is None
-    assert con.execute("SELECT status FROM pages WHERE id = ?", (page_id,)).fetchone()[0] == "not_form"
+    assert ledger_rows(db, "SELECT status FROM pages WHERE id = ?", (page_id,)) == [("not_form",)]

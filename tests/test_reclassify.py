@@ -7,13 +7,13 @@ thresholds that are moved: small ticks, pencil, specks, so a change of threshold
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from conftest import NewLedger, ledger_rows
 
 from pipeline import constants as C
 from pipeline.cli import main
@@ -68,26 +68,17 @@ def returns(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return paths
 
 
-def _answers(db: Path) -> list[tuple[object, ...]]:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(
-            "SELECT p.serial, a.item, a.value, a.state, a.reason, a.detail, a.confidence FROM answers a "
-            "JOIN pages p ON p.id = a.page_id ORDER BY p.serial, a.item").fetchall()
-    finally:
-        con.close()
+def _answers(db: Path | str) -> list[tuple[object, ...]]:
+    return ledger_rows(db, "SELECT p.serial, a.item, a.value, a.state, a.reason, a.detail, a.confidence FROM answers a "
+                           "JOIN pages p ON p.id = a.page_id ORDER BY p.serial, a.item")
 
 
-def _boxes(db: Path) -> list[tuple[object, ...]]:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute("SELECT p.serial, b.item, b.value, b.state, b.confidence FROM box_measurements b "
-                           "JOIN pages p ON p.id = b.page_id ORDER BY p.serial, b.item, b.value").fetchall()
-    finally:
-        con.close()
+def _boxes(db: Path | str) -> list[tuple[object, ...]]:
+    return ledger_rows(db, "SELECT p.serial, b.item, b.value, b.state, b.confidence FROM box_measurements b "
+                           "JOIN pages p ON p.id = b.page_id ORDER BY p.serial, b.item, b.value")
 
 
-def _scan(inputs: list[Path], db: Path) -> None:
+def _scan(inputs: list[Path], db: Path | str) -> None:
     scan(inputs, ScanOptions(db=db, jobs=1, quiet=True))  # in this process: it sees the patched thresholds
 
 
@@ -97,8 +88,8 @@ RETUNED = {"MARK_MIN_AREA_MM2": 4.0, "MARK_MIN_COVERAGE": 0.11, "FAINT_MARK_MIN_
 
 
 def test_reclassify_after_a_threshold_change_gives_the_answers_of_a_new_scan(
-        returns: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    db = tmp_path / "first.db"
+        returns: list[Path], new_ledger: NewLedger, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = new_ledger("first")
     _scan(returns, db)
     before = _answers(db)
     with Ledger(db) as ledger:
@@ -112,7 +103,7 @@ def test_reclassify_after_a_threshold_change_gives_the_answers_of_a_new_scan(
     with Ledger(db) as ledger:
         applied = reclassify(ledger, apply=True)
     assert len(applied.changes) == len(dry.changes)
-    again = tmp_path / "again.db"
+    again = new_ledger("again")
     _scan(returns, again)
     assert _answers(db) == _answers(again)
     assert _boxes(db) == _boxes(again)
@@ -121,22 +112,22 @@ def test_reclassify_after_a_threshold_change_gives_the_answers_of_a_new_scan(
 
 
 def test_the_command_reports_and_writes_only_with_apply(returns: list[Path], tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          monkeypatch: pytest.MonkeyPatch, new_ledger: NewLedger,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    db = tmp_path / "ledger.db"
+    db = new_ledger("ledger")
     _scan(returns, db)
     before = _answers(db)
     for name, value in RETUNED.items():
         monkeypatch.setattr(C, name, value)
-    assert main(["reclassify", "--db", str(db)]) == 0
+    assert main(["reclassify", "--db", db]) == 0
     report = capsys.readouterr().out
     assert "Would change" in report and "Run again with --apply" in report and " -> " in report
     assert _answers(db) == before
-    assert main(["reclassify", "--db", str(db), "--apply"]) == 0
+    assert main(["reclassify", "--db", db, "--apply"]) == 0
     assert "Changed" in capsys.readouterr().out
     assert _answers(db) != before
     gallery = tmp_path / "gallery"
-    assert main(["gallery", "--db", str(db), "-o", str(gallery)]) == 0
+    assert main(["gallery", "--db", db, "-o", str(gallery)]) == 0
     index = (gallery / "index.html").read_text()
     assert "marked" in index and (gallery / "marked.png").exists() and (gallery / "empty.png").exists()
     sheet = cv2.imread(str(gallery / "empty.png"), cv2.IMREAD_GRAYSCALE)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import shutil
-import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import NewLedger, ledger_rows
 from openpyxl import load_workbook
 
 from pipeline.export.workbook import export_files
@@ -57,8 +57,9 @@ def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def survey(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Labelled print runs (through the real `generate`), returns covering every kind of missing answer."""
+def survey_base(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Labelled print runs (through the real `generate`), returns covering every kind of missing answer, in a
+    SQLite ledger."""
     tmp = tmp_path_factory.mktemp("results")
     db = tmp / "survey.db"
     done = run("generate", PERSON, "--copies", "4", "-o", tmp / "north.pdf", "--label", "  North   team ", "--db", db)
@@ -92,10 +93,18 @@ def survey(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             ledger.decide("comment", c, "C1", text, by="tester")
             if text == SHARED_TEXT:
                 set_shared(ledger, c, "C1", True, by="tester")
-    out = tmp / "out"
+    return {"db": db, "tmp": tmp, "north": north, "plain": plain, "staff": staff}
+
+
+@pytest.fixture(scope="module")
+def survey(survey_base: dict[str, Any], module_ledger: NewLedger,
+           tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """That ledger in each backend, and every output exported from it."""
+    db = module_ledger.like(survey_base["db"], "survey")
+    out = tmp_path_factory.mktemp("results-out")
     files = export_files(ExportOptions(output=out / "r.xlsx", db=db, csv_dir=out / "csv", sav=out / "r.sav",
                                        dta=out / "r.dta", r_dir=out / "R"))
-    return {"db": db, "tmp": tmp, "out": out, "files": files, "north": north, "plain": plain, "staff": staff}
+    return {**survey_base, "db": db, "out": out, "files": files}
 
 
 def _sheet_rows(path: Path, form: str) -> dict[str, dict[str, Any]]:
@@ -241,7 +250,9 @@ def _everything(paths: list[Path]) -> str:
     return "\n".join(text)
 
 
-def test_erase_a_copy_everywhere(survey: dict[str, Any], tmp_path: Path) -> None:
+def test_erase_a_copy_everywhere(survey_base: dict[str, Any], tmp_path: Path) -> None:
+    """SQLite: the words must be gone from the file's bytes (the PostgreSQL twin of this test follows)."""
+    survey = survey_base
     db = tmp_path / "copy.db"
     shutil.copyfile(survey["db"], db)
     victim = survey["north"][1]
@@ -270,12 +281,13 @@ def test_erase_a_copy_everywhere(survey: dict[str, Any], tmp_path: Path) -> None
 
 
 @pytest.mark.postgres
-def test_erase_a_copy_in_a_shared_postgresql_ledger(survey: dict[str, Any], pg_server,  # type: ignore[no-untyped-def]
+def test_erase_a_copy_in_a_shared_postgresql_ledger(survey_base: dict[str, Any], pg_server,  # type: ignore[no-untyped-def]
                                                     tmp_path: Path) -> None:
     """The same erasure on a ledger kept on a PostgreSQL server: gone from every output, audited, and the ledger
     still sound; the tables are rewritten (VACUUM FULL) so the words leave the server's files too."""
     from pipeline.ledger.copy import copy_ledger
 
+    survey = survey_base
     db = pg_server.new_database("erase")
     copy_ledger(_copy_of(survey["db"], tmp_path), db)
     victim = survey["north"][1]
@@ -299,27 +311,25 @@ def _copy_of(db: Path, where: Path) -> Path:
     return copy
 
 
-def test_retention_deletes_old_images_keeps_answers(survey: dict[str, Any], tmp_path: Path) -> None:
-    db = tmp_path / "keep.db"
-    shutil.copyfile(survey["db"], db)
-    con = sqlite3.connect(db)
-    answers_before = con.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
-    images_before = con.execute("SELECT COUNT(*) FROM images").fetchone()[0]
-    con.execute("UPDATE pages SET scanned_at = '2020-01-01T00:00:00+00:00'")
-    con.commit()
-    con.close()
+def test_retention_deletes_old_images_keeps_answers(survey: dict[str, Any], new_ledger: NewLedger) -> None:
+    db = new_ledger.like(survey["db"], "keep")
+
+    def one(sql: str) -> int:
+        return int(ledger_rows(db, sql)[0][0])  # type: ignore[call-overload]
+
+    answers_before, images_before = one("SELECT COUNT(*) FROM answers"), one("SELECT COUNT(*) FROM images")
+    with Ledger(db) as ledger, ledger.transaction() as out:
+        out.execute("UPDATE pages SET scanned_at = '2020-01-01T00:00:00+00:00'")
     done = run("erase", "--images-older-than", "365", "--yes", "--db", db)
     assert done.returncode == 0, done.stderr
-    con = sqlite3.connect(db)
-    assert con.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == answers_before
-    left = con.execute("SELECT COUNT(*) FROM images").fetchone()[0]
-    open_crops = con.execute("SELECT COUNT(*) FROM answers a WHERE a.state = 'flagged' AND a.crop_id IS NOT NULL AND "
-                             "NOT EXISTS (SELECT 1 FROM decisions d WHERE d.kind = 'answer' AND d.page_id = a.page_id"
-                             " AND d.item = a.item)").fetchone()[0]
-    open_crops += con.execute("SELECT COUNT(*) FROM comments c WHERE c.written = 1 AND c.crop_id IS NOT NULL AND NOT "
-                              "EXISTS (SELECT 1 FROM decisions d WHERE d.kind = 'comment' AND d.page_id = c.page_id"
-                              " AND d.item = c.item)").fetchone()[0]
-    con.close()
+    assert one("SELECT COUNT(*) FROM answers") == answers_before
+    left = one("SELECT COUNT(*) FROM images")
+    open_crops = one("SELECT COUNT(*) FROM answers a WHERE a.state = 'flagged' AND a.crop_id IS NOT NULL AND "
+                     "NOT EXISTS (SELECT 1 FROM decisions d WHERE d.kind = 'answer' AND d.page_id = a.page_id"
+                     " AND d.item = a.item)")
+    open_crops += one("SELECT COUNT(*) FROM comments c WHERE c.written = 1 AND c.crop_id IS NOT NULL AND NOT "
+                      "EXISTS (SELECT 1 FROM decisions d WHERE d.kind = 'comment' AND d.page_id = c.page_id"
+                      " AND d.item = c.item)")
     assert 0 < left == open_crops < images_before  # only the pictures a person still needs are kept
     assert check_ledger(db) == []
 

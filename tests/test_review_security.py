@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,8 +26,9 @@ TOKEN = "Correct-Horse-Battery-9x"  # common words, but enough else to be strong
 
 
 @pytest.fixture
-def built(tmp_path: Path, registry: FormRegistry) -> Built:
-    return build_ledger(tmp_path / "survey.db", registry, copies=1)
+def built(ledger_url: str, registry: FormRegistry) -> Built:
+    """On both backends, like the review tests."""
+    return build_ledger(ledger_url, registry, copies=1)
 
 
 def _client(built: Built, **kw: Any) -> FlaskClient:

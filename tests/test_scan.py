@@ -1,19 +1,20 @@
 """The scanner end to end: generate -> render -> draw marks and handwriting -> degrade -> pack -> scan.
 
 Fixtures are built in code with the simulator's drawing primitives, with
-hand-picked answers so each assertion names one real-world case.
+hand-picked answers so each assertion names one real-world case.  Every test that scans runs on both
+ledger backends (`new_ledger`); the pictures are drawn once and scanned into each.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from conftest import NewLedger, ledger_rows
 from PIL import Image
 
 from bench.score import edit_distance, normalise
@@ -31,7 +32,7 @@ BLACK = sim.Pen("black ballpoint", 40, 0.5)
 BLUE = sim.Pen("blue ballpoint", sim.luminance((30, 50, 150)), 0.45)
 
 
-def issue_copy(db: Path, form_id: str, style: str) -> tuple[str, list[np.ndarray], object]:
+def issue_copy(db: Path | str, form_id: str, style: str) -> tuple[str, list[np.ndarray], object]:
     form = FormRegistry.from_dirs().get(form_id)
     layout = compute_layout(form, "a4", style)
     with Ledger(db) as ledger:
@@ -79,27 +80,26 @@ def save_tiff(images: list[np.ndarray], dpi: int, path: Path, bitonal: bool = Fa
     return path
 
 
-def answers(db: Path) -> dict[tuple[str, str], tuple[int | None, str, str | None]]:
-    con = sqlite3.connect(db)
-    rows = con.execute("SELECT p.serial, a.item, a.value, a.state, a.reason FROM answers a "
-                       "JOIN pages p ON p.id = a.page_id WHERE p.status = 'form'").fetchall()
-    return {(s, i): (v, st, r) for s, i, v, st, r in rows}
+def answers(db: Path | str) -> dict[tuple[str, str], tuple[int | None, str, str | None]]:
+    rows = ledger_rows(db, "SELECT p.serial, a.item, a.value, a.state, a.reason FROM answers a "
+                           "JOIN pages p ON p.id = a.page_id WHERE p.status = 'form'")
+    return {(s, i): (v, st, r) for s, i, v, st, r in rows}  # type: ignore[misc]
 
 
-def comments(db: Path) -> dict[tuple[str, str], tuple[int, str]]:
-    con = sqlite3.connect(db)
-    rows = con.execute("SELECT p.serial, c.item, c.written, c.text FROM comments c "
-                       "JOIN pages p ON p.id = c.page_id WHERE p.status = 'form'").fetchall()
-    return {(s, i): (w, t) for s, i, w, t in rows}
+def comments(db: Path | str) -> dict[tuple[str, str], tuple[int, str]]:
+    rows = ledger_rows(db, "SELECT p.serial, c.item, c.written, c.text FROM comments c "
+                           "JOIN pages p ON p.id = c.page_id WHERE p.status = 'form'")
+    return {(s, i): (w, t) for s, i, w, t in rows}  # type: ignore[misc]
 
 
-def opts(db: Path, **kw: object) -> ScanOptions:
+def opts(db: Path | str, **kw: object) -> ScanOptions:
     return ScanOptions(db=db, jobs=1, quiet=True, **kw)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
-def person_return(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """One standard-print copy with every kind of mark, scanned crooked at 200 dpi into a PDF of JPEGs."""
+def person_printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """One standard-print copy with every kind of mark, scanned crooked at 200 dpi into a PDF of JPEGs; its serial
+    issued in a SQLite ledger that is copied, never scanned into."""
     tmp = tmp_path_factory.mktemp("person")
     db = tmp / "survey.db"
     serial, pages, layout = issue_copy(db, "care-planning-person", "standard")
@@ -119,8 +119,15 @@ def person_return(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]
     scans = [scanned(p, n, max_rotation_deg=3.0, rotation_sigma_deg=3.0, max_shift_mm=3.0, dpis=(200,),
                      dpi_weights=(1.0,), noise_sigma=(3.0, 3.0), jpeg_quality=(70, 70)) for n, p in enumerate(pages)]
     path = save_pdf([s.image for s in scans], 200, tmp / "batch.pdf")
-    summary = scan([path], opts(db))
-    return {"db": db, "serial": serial, "summary": summary, "text": text, "path": path}
+    return {"base": db, "serial": serial, "text": text, "path": path}
+
+
+@pytest.fixture(scope="module")
+def person_return(person_printed: dict[str, object], module_ledger: NewLedger) -> dict[str, object]:
+    """The copy scanned into a ledger of each backend."""
+    db = module_ledger.like(person_printed["base"], "survey")  # type: ignore[arg-type]
+    summary = scan([person_printed["path"]], opts(db))  # type: ignore[list-item]
+    return {**person_printed, "db": db, "summary": summary}
 
 
 def test_every_kind_of_mark_is_read_or_flagged(person_return: dict[str, object]) -> None:
@@ -152,21 +159,23 @@ def test_summary_and_exit_code(person_return: dict[str, object]) -> None:
 
 def test_rescanning_adds_nothing(person_return: dict[str, object]) -> None:
     db = person_return["db"]
-    con = sqlite3.connect(db)  # type: ignore[arg-type]
-    before = [con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("files", "pages", "answers")]
+
+    def counts() -> list[object]:
+        return [ledger_rows(db, f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("files", "pages", "answers")]  # type: ignore[arg-type]
+
+    before = counts()
     again = scan([person_return["path"]], opts(db))  # type: ignore[list-item, arg-type]
     assert again.files_already_in_ledger == 1 and again.pages == 0
     # nothing new was flagged, but what earlier runs left open is still said, so "0 flagged" never reads as done
     assert again.answers_flagged == 0 and again.answers_open == 1
     assert "Waiting for a person in this ledger" in again.text() and "papervoice review" in again.text()
-    after = [con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("files", "pages", "answers")]
-    assert before == after
+    assert counts() == before
 
 
 @pytest.mark.parametrize("case", ["upside-down-150dpi-bitonal-tiff", "skewed-6deg-300dpi-jpeg", "shrunk-large-print",
                                   "turned-10deg-shrunk-0.9", "turned-7deg-enlarged-1.02"])
-def test_degraded_scans(case: str, tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
+def test_degraded_scans(case: str, tmp_path: Path, new_ledger: NewLedger) -> None:
+    db = new_ledger("s")
     style = "large-print" if "large" in case else "standard"
     serial, pages, layout = issue_copy(db, "care-planning-practitioner", style)
     truth = {}
@@ -210,8 +219,8 @@ def test_degraded_scans(case: str, tmp_path: Path) -> None:
         assert state == "answered", (item, state)
 
 
-def test_junk_is_accounted_for(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = tmp_path / "s.db"
+def test_junk_is_accounted_for(tmp_path: Path, capsys: pytest.CaptureFixture[str], new_ledger: NewLedger) -> None:
+    db = new_ledger("s")
     serial, pages, layout = issue_copy(db, "care-planning-person", "standard")
     mark(pages, layout, "S01", 4, "tick")
     inbox = tmp_path / "inbox"
@@ -226,24 +235,23 @@ def test_junk_is_accounted_for(tmp_path: Path, capsys: pytest.CaptureFixture[str
     (inbox / "e-empty.pdf").write_bytes(b"")
     (inbox / "f-photo.jpg").write_bytes(np.random.default_rng(0).bytes(5000))
     (inbox / "g-list-of-returns.csv").write_text("serial,received\n000001G,yes\n")  # a note kept with the scans
-    code = main(["scan", str(inbox), "--db", str(db), "--jobs", "1", "-q", "--ocr", "none"])
+    code = main(["scan", str(inbox), "--db", db, "--jobs", "1", "-q", "--ocr", "none"])
     err = capsys.readouterr().err
     assert code == 1  # some input could not be read
     for name in ("d-truncated.pdf", "e-empty.pdf", "f-photo.jpg"):
         assert name in err
     assert "g-list-of-returns.csv: left alone" in err
-    con = sqlite3.connect(db)
-    status = dict(con.execute("SELECT status, COUNT(*) FROM pages GROUP BY status").fetchall())
-    assert status["form"] == 1 and status["blank"] == 1 and status["not_form"] == 1 and status["duplicate"] >= 1
-    files = dict(con.execute("SELECT path, outcome FROM files").fetchall())
+    status = dict(ledger_rows(db, "SELECT status, COUNT(*) FROM pages GROUP BY status"))
+    assert status["form"] == 1 and status["blank"] == 1 and status["not_form"] == 1 and status["duplicate"] >= 1  # type: ignore[operator]
+    files = dict(ledger_rows(db, "SELECT path, outcome FROM files"))
     assert {Path(p).name for p, o in files.items() if o == "failed"} >= {"e-empty.pdf", "f-photo.jpg"}
     assert answers(db)[(serial, "S01")][:2] == (4, "answered")
     # the not-a-form page is kept for a person to look at
-    assert con.execute("SELECT COUNT(*) FROM pages WHERE status = 'not_form' AND image_id IS NOT NULL").fetchone()[0]
+    assert ledger_rows(db, "SELECT COUNT(*) FROM pages WHERE status = 'not_form' AND image_id IS NOT NULL")[0][0]
 
 
-def test_conflicting_rescan_is_flagged(tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
+def test_conflicting_rescan_is_flagged(tmp_path: Path, new_ledger: NewLedger) -> None:
+    db = new_ledger("s")
     serial, pages, layout = issue_copy(db, "care-planning-person", "standard")
     first = [p.copy() for p in pages]
     mark(first, layout, "S01", 2, "tick")
@@ -255,18 +263,18 @@ def test_conflicting_rescan_is_flagged(tmp_path: Path) -> None:
     assert got[(serial, "S01")][1:] == ("flagged", "conflict")
 
 
-def test_debug_dir_draws_what_the_scanner_saw(person_return: dict[str, object], tmp_path: Path) -> None:
-    db = tmp_path / "d.db"
-    scan([person_return["path"]], opts(db, ocr="none", debug_dir=tmp_path / "debug"))  # type: ignore[list-item]
+def test_debug_dir_draws_what_the_scanner_saw(person_printed: dict[str, object], tmp_path: Path) -> None:
+    db = tmp_path / "d.db"  # about the drawings, not the ledger: SQLite only
+    scan([person_printed["path"]], opts(db, ocr="none", debug_dir=tmp_path / "debug"))  # type: ignore[list-item]
     drawn = sorted((tmp_path / "debug").glob("*.png"))
     assert len(drawn) == 3
     img = np.array(Image.open(drawn[0]))
     assert img.ndim == 3 and (img[..., 1] > img[..., 0] + 60).any()  # green: marked boxes drawn
 
 
-def test_summary_json_goes_to_stdout(person_return: dict[str, object], tmp_path: Path,
+def test_summary_json_goes_to_stdout(person_printed: dict[str, object], new_ledger: NewLedger,
                                       capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["scan", str(person_return["path"]), "--db", str(tmp_path / "j.db"), "--jobs", "1", "-q",
+    code = main(["scan", str(person_printed["path"]), "--db", new_ledger("j"), "--jobs", "1", "-q",
                  "--ocr", "none", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["pages_by_status"] == {"form": 3} and out["copies_read"] == 1

@@ -2,7 +2,8 @@
 
 The benchmark and the demo trust the truth JSON; if the simulator drew a mark
 outside its box, or wrote a truth that does not match its files, every figure
-built on it would be wrong, so these tests check the simulator itself.
+built on it would be wrong, so these tests check the simulator itself.  (The simulator's own ledger is a
+SQLite file; scanning its returns into either backend is tried elsewhere.)
 """
 
 from __future__ import annotations

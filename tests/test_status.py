@@ -105,9 +105,9 @@ def test_format_status_is_plain_words(ledger_path: str) -> None:
     assert "page_id" not in text and "None" not in text
 
 
-def test_status_of_an_empty_ledger(tmp_db: Path) -> None:
-    Ledger(tmp_db).close()
-    report = reconcile(tmp_db)
+def test_status_of_an_empty_ledger(ledger_url: str) -> None:
+    Ledger(ledger_url).close()
+    report = reconcile(ledger_url)
     assert report["forms"] == [] and report["pages"]["total"] == 0
     assert "Nothing is waiting for a person." in format_status(report)
 

@@ -9,6 +9,7 @@ The tests run as root in CI, where file permissions stop nobody.  So as root the
 command runs with the capabilities that override permissions dropped from its
 bounding set (prctl PR_CAPBSET_DROP before exec): it is still root, but a mode
 0444 file or 0555 folder now stops it exactly as it stops an ordinary user.
+About a ledger file on a failing disk: SQLite only.
 """
 
 from __future__ import annotations

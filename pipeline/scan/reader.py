@@ -42,7 +42,7 @@ from pipeline.scan.register import (
     vote,
     warp_to_layout,
 )
-from pipeline.scan.results import CommentReading, PageResult, PageSource
+from pipeline.scan.results import BoxReading, CommentReading, PageResult, PageSource
 
 
 @dataclass(frozen=True)
@@ -228,10 +228,15 @@ def _read_registered(image: np.ndarray, dpi: float, source: PageSource, config: 
     stages = stages or _Stages()
     page = layout.pages[ident.page - 1]
     px_per_pt = C.WORK_DPI / C.PT_PER_INCH
-    canon = warp_to_layout(image, reg.homography, layout.page_size, C.WORK_DPI)
+    canon: np.ndarray | None = None
+    boxes: list[BoxReading] = []
+    dark = np.zeros((0, 0), np.float32)
+    if page.boxes or config.debug:  # a page of comment fields alone has no box to warp and measure for
+        canon = warp_to_layout(image, reg.homography, layout.page_size, C.WORK_DPI)
     stages.done("register")
-    boxes, dark = read_boxes(canon, page, px_per_pt)
-    if not reg.is_good():
+    if canon is not None:
+        boxes, dark = read_boxes(canon, page, px_per_pt)
+    if not reg.is_good() and page.boxes:
         # weakly anchored (corner marks cut off by a skewed scan): let the printed squares pin the fit down
         found = [(b, lb) for b, lb in zip(boxes, page.boxes, strict=True) if b.match >= C.BOX_CONFIRM_MIN_SCORE]
         predicted = np.array([[lb.cx, lb.cy] for _, lb in found]).reshape(-1, 2)
@@ -259,7 +264,7 @@ def _read_registered(image: np.ndarray, dpi: float, source: PageSource, config: 
                         identity=ident, rotation_deg=round(reg.rotation_deg, 2),
                         fit_residual_mm=round(reg.residual_mm, 3), dpi=dpi, boxes=boxes, items=items,
                         comments=comments, bitonal=bitonal)
-    if config.debug:
+    if config.debug and canon is not None:
         result.debug_png = encode_png(draw_overlay(canon, page, boxes, items, comments, reg, px_per_pt))
     return result
 

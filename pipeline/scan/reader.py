@@ -103,8 +103,9 @@ class _Stages:
 
 
 def read_page(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfig,
-              identity: PageIdentity | None = None) -> PageResult:
-    """Read one page.  `identity` forces the form, serial and page (a person's assignment in review)."""
+              identity: PageIdentity | None = None, file_dpi: float | None = None) -> PageResult:
+    """Read one page.  `identity` forces the form, serial and page (a person's assignment in review);
+    `file_dpi`: the file's own resolution when the picture was decoded reduced (a JPEG at a half or less)."""
     started = time.perf_counter()
     stages = _Stages()
     result = _read(image, dpi, source, config, identity, stages)
@@ -113,7 +114,8 @@ def read_page(image: np.ndarray, dpi: float, source: PageSource, config: ReaderC
     # the page's own resolution, not the one it was read at (finer scans are reduced first); an adopted page's
     # resolution is the one its print was found at, which a wrong dpi in the file does not decide
     reduced = C.READ_MAX_DPI / dpi if dpi > C.READ_MAX_DPI * C.READ_DOWNSCALE_SLACK else 1.0
-    result.dpi = round(result.dpi / reduced, 1) if result.dpi else dpi
+    decoded = (file_dpi / dpi) if file_dpi else 1.0  # a JPEG decoded at a half, a quarter or an eighth
+    result.dpi = round(result.dpi * decoded / reduced, 1) if result.dpi else (file_dpi or dpi)
     result.seconds = round(time.perf_counter() - started, 4)
     return result
 
@@ -280,16 +282,16 @@ class PathJob:
 def read_job(job: PageJob | PathJob, config: ReaderConfig) -> PageResult:
     """Worker entry point: decode the page the loader packed (or open it by path), then read it."""
     from pipeline.errors import InputFileError
-    from pipeline.scan.loading import decode_page, page_job
+    from pipeline.scan.loading import decode_scaled, page_job
 
     started = time.perf_counter()
     try:
         if isinstance(job, PathJob):
             job = page_job(Path(job.source.path), job.source.index, job.frame_offset)
-        image, dpi = decode_page(job, min_dpi=C.READ_MAX_DPI)  # decoded once, at about the size that is read
+        image, dpi, file_dpi = decode_scaled(job, min_dpi=C.READ_MAX_DPI)  # once, at about the size that is read
     except InputFileError as exc:
         return PageResult(job.source, "unreadable", exc.reason + (f" ({exc.advice})" if exc.advice else ""))
     decoded = time.perf_counter() - started
-    result = read_page(image, dpi, job.source, config)
+    result = read_page(image, dpi, job.source, config, file_dpi=file_dpi)
     result.stage_seconds["decode"] = round(decoded, 5)
     return result

@@ -61,7 +61,7 @@ def test_a_jpeg_decoded_reduced_keeps_the_files_own_dpi(tmp_path: Path) -> None:
 
     for dpi, factor in ((300, 2), (400, 2), (200, 1)):
         job = _job(_page(tmp_path, f"scan{dpi}.jpg", dpi))
-        image, read_dpi, file_dpi = decode_scaled(job, min_dpi=C.READ_MAX_DPI)
+        _, read_dpi, file_dpi = decode_scaled(job, min_dpi=C.READ_MAX_DPI)
         assert (read_dpi, file_dpi) == (dpi / factor, dpi)
         result = read_job(job, ReaderConfig())
         assert result.status in ("blank", "not_form")  # no code on it: nothing else is read

@@ -174,7 +174,7 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
     if isinstance(layout_or_problem, PageResult):
         return layout_or_problem
     layout = layout_or_problem
-    return _read_registered(image, dpi, source, config, ident, layout, register(image, dpi, layout, hits), paper,
+    return _read_registered(image, dpi, source, config, ident, layout, register(image, dpi, layout, hits, paper), paper,
                             stages)
 
 

@@ -247,8 +247,10 @@ def _assign_codes(hits: list[QrHit], layout: Layout, image_shape: tuple[int, ...
     return best[1] if best else []
 
 
-def register(image: np.ndarray, dpi: float, layout: Layout, hits: list[QrHit]) -> Registration:
-    """Fit layout -> image from the QR corners and the four corner marks, by least squares."""
+def register(image: np.ndarray, dpi: float, layout: Layout, hits: list[QrHit], paper: float | None = None
+             ) -> Registration:
+    """Fit layout -> image from the QR corners and the four corner marks, by least squares.  `paper`: the page's
+    `paper_level`, when the caller has it already (it is the same figure, not measured twice)."""
     page = layout.pages[hits[0].identity.page - 1]
     px_per_mm = dpi / 25.4
     pairs = _assign_codes(hits, layout, image.shape)
@@ -258,7 +260,7 @@ def register(image: np.ndarray, dpi: float, layout: Layout, hits: list[QrHit]) -
     image_pts = [h.corners_px for h, _ in pairs]
     estimate = _similarity(np.vstack(layout_pts), np.vstack(image_pts))
     assert estimate is not None
-    paper = paper_level(image)
+    paper = paper_level(image) if paper is None else paper
     mark_size_px = C.REG_MARK_SIZE_MM * px_per_mm
     mark_centres: list[tuple[float, float]] = []
     mark_layout = np.array([[m.cx, m.cy] for m in page.registration_marks])

@@ -9,6 +9,9 @@ minutes (decode, --jobs 1, --jobs 2, decode, --jobs 1, --jobs 2, ...) are what t
   included), with the scan's own time per stage (decode / register / marks / comments / ledger / files);
 * `papervoice reclassify` on the --jobs 1 ledger, as a share of that scan's time.
 
+Beside the wall-clock figures, the same ratios in CPU seconds (the decode's own process time, the scan's
+children's user + system time): on a machine other people load, CPU time moves far less than wall time.
+
     python -m bench.speed MARKS_DIR ISSUED.db [--rounds 3]
 
 MARKS_DIR is a folder of marks-only returns (e.g. `python -m bench.run --keep DIR` leaves DIR/marks/scans and
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -29,19 +33,25 @@ from pathlib import Path
 from typing import Any
 
 
-def pure_decode(files: list[Path]) -> tuple[int, float]:
-    """Pages decoded and the seconds it took: every page opened and decoded once, nothing else."""
+def pure_decode(files: list[Path]) -> tuple[int, float, float]:
+    """Pages decoded, the seconds it took and the CPU seconds: every page opened and decoded once, nothing else."""
     from pipeline import constants as C
     from pipeline.scan.loading import decode_page, open_pages
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     pages = 0
     for path in files:
         _, jobs = open_pages(path)
         for job in jobs:
             decode_page(job, min_dpi=C.READ_MAX_DPI)
             pages += 1
-    return pages, time.perf_counter() - started
+    return pages, time.perf_counter() - started, time.process_time() - cpu
+
+
+def _children_cpu() -> float:
+    """User + system seconds of every finished child process so far (a scan and its workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def scan(files: list[Path], issued: Path, jobs: int, work: Path) -> dict[str, Any]:
@@ -51,13 +61,15 @@ def scan(files: list[Path], issued: Path, jobs: int, work: Path) -> dict[str, An
     shutil.copyfile(issued, db)
     command = [sys.executable, "-m", "pipeline", "scan", *map(str, files), "--db", str(db), "--jobs", str(jobs),
                "-q", "--json"]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     proc = subprocess.run(command, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
+    cpu = _children_cpu() - cpu
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"scan failed ({proc.returncode}): {proc.stderr[-2000:]}")
     out = json.loads(proc.stdout)
-    return {"pages": out["pages"], "wall_seconds": wall, "stage_seconds": out.get("stage_seconds", {})}
+    return {"pages": out["pages"], "wall_seconds": wall, "cpu_seconds": cpu,
+            "stage_seconds": out.get("stage_seconds", {})}
 
 
 def reclassify_seconds(db: Path) -> float:
@@ -78,16 +90,20 @@ def main(argv: list[str] | None = None) -> int:
 
     files = expand_inputs([args.scans])
     decode_rate, j1_rate, j2_rate, stages, retune = [], [], [], [], []
+    decode_cpu, j1_cpu, j2_cpu = [], [], []  # CPU ms per page
     with tempfile.TemporaryDirectory() as tmp:
         for n in range(args.rounds):
-            pages, seconds = pure_decode(files)
+            pages, seconds, cpu = pure_decode(files)
             decode_rate.append(pages / seconds)
+            decode_cpu.append(1000 * cpu / pages)
             one = scan(files, args.issued, 1, Path(tmp))
             j1_rate.append(one["pages"] / one["wall_seconds"])
+            j1_cpu.append(1000 * one["cpu_seconds"] / one["pages"])
             retune.append(reclassify_seconds(Path(tmp) / "scan-j1.db") / one["wall_seconds"])
             stages.append(one["stage_seconds"])
             two = scan(files, args.issued, 2, Path(tmp))
             j2_rate.append(two["pages"] / two["wall_seconds"])
+            j2_cpu.append(1000 * two["cpu_seconds"] / two["pages"])
             print(f"round {n + 1}: decode {decode_rate[-1]:.1f} pages/s, scan --jobs 1 {j1_rate[-1]:.1f}, "
                   f"--jobs 2 {j2_rate[-1]:.1f} ({one['pages']} pages)", file=sys.stderr)
     total = {k: statistics.median(s.get(k, 0.0) for s in stages) for k in sorted({k for s in stages for k in s})}
@@ -100,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         "jobs1_over_decode": round(statistics.median(a / b for a, b in zip(j1_rate, decode_rate, strict=True)), 3),
         "jobs2_over_jobs1": round(statistics.median(a / b for a, b in zip(j2_rate, j1_rate, strict=True)), 3),
         "reclassify_over_scan_jobs1": round(statistics.median(retune), 3),
+        # CPU ms per page (start-up included) and the ratio to decoding alone: what the load moves least
+        "decode_cpu_ms_per_page": round(statistics.median(decode_cpu), 1),
+        "jobs1_cpu_ms_per_page": round(statistics.median(j1_cpu), 1),
+        "jobs2_cpu_ms_per_page": round(statistics.median(j2_cpu), 1),
+        "jobs1_over_decode_cpu": round(statistics.median(d / a for a, d in zip(j1_cpu, decode_cpu, strict=True)), 3),
         "jobs1_stage_share_pct": {k: round(100 * v / whole, 1) for k, v in total.items()},
         "jobs1_stage_ms_per_page": {k: round(1000 * v / max(1, pages), 2) for k, v in total.items()},
     }

@@ -52,3 +52,17 @@ def test_a_png_decoded_by_opencv_is_the_picture_pillow_gives(tmp_path: Path) -> 
         expected = np.asarray(Image.open(path).convert("L"))
         assert abs(dpi - 150) < 0.1 and grey.shape == expected.shape  # PNG stores dots per metre
         assert int(np.abs(grey.astype(int) - expected.astype(int)).max()) <= 1
+
+
+def test_a_jpeg_decoded_reduced_keeps_the_files_own_dpi(tmp_path: Path) -> None:
+    """The page is recorded at the resolution it was scanned at, not the one it was decoded and read at."""
+    from pipeline.scan.loading import decode_scaled
+    from pipeline.scan.reader import ReaderConfig, read_job
+
+    for dpi, factor in ((300, 2), (400, 2), (200, 1)):
+        job = _job(_page(tmp_path, f"scan{dpi}.jpg", dpi))
+        _, read_dpi, file_dpi = decode_scaled(job, min_dpi=C.READ_MAX_DPI)
+        assert (read_dpi, file_dpi) == (dpi / factor, dpi)
+        result = read_job(job, ReaderConfig())
+        assert result.status in ("blank", "not_form")  # no code on it: nothing else is read
+        assert result.dpi == dpi

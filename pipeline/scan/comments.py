@@ -86,14 +86,24 @@ def clean_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[floa
     flat |= on_rule & (heights < C.COMMENT_SLIVER_MAX_HEIGHT_MM * px_per_mm)
     keep = (np.maximum(widths, heights) >= min_side) & ~flat
     keep[0] = False
+    if not keep.any():  # most fields are blank: nothing kept, so no pass over the whole field's labels
+        return np.full_like(crop, 255), np.zeros_like(writing), _specks(labels, stats, keep, flat, on_rule, px_per_mm,
+                                                                       np.zeros_like(writing))
     mask = keep[labels].astype(np.uint8) * 255
     _keep_dots(mask, labels, stats, keep, flat, px_per_mm)
     cleaned = np.where(mask > 0, crop, 255).astype(np.uint8)
+    return cleaned, mask, _specks(labels, stats, keep, flat, on_rule, px_per_mm, mask)
+
+
+def _specks(labels: np.ndarray, stats: np.ndarray, keep: np.ndarray, flat: np.ndarray, on_rule: np.ndarray,
+            px_per_mm: float, mask: np.ndarray) -> np.ndarray:
+    """Ink in pieces too small to be strokes and not kept as writing: what a light pen leaves in a
+    black-and-white scan (its amount can send a field to a person)."""
+    widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     sizes = np.maximum(widths, heights)
     speck = ~keep & ~flat & ~on_rule & (sizes >= C.COMMENT_DOT_MIN_MM * px_per_mm)
     speck[0] = False
-    specks = (speck[labels] & (mask == 0)).astype(np.uint8) * 255 if speck.any() else np.zeros_like(mask)
-    return cleaned, mask, specks
+    return (speck[labels] & (mask == 0)).astype(np.uint8) * 255 if speck.any() else np.zeros_like(mask)
 
 
 def _keep_dots(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, keep: np.ndarray, flat: np.ndarray,

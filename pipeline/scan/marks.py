@@ -58,7 +58,12 @@ def darkness_map(canon: np.ndarray, page: PageLayout, px_per_pt: float, rows_onl
         top = max(0, int((min(r.rect.y for r in page.item_rows) - reach) * px_per_pt))
         bottom = min(h, int((max(r.rect.bottom for r in page.item_rows) + reach) * px_per_pt) + 1)
     dark = np.zeros((h, w), np.float32)
-    dark[top:bottom] = np.clip((1.0 - ratio(top, bottom)) / (1.0 - ink), 0.0, 1.0)
+    # the same arithmetic as `ratio`, in float32, written in place: half the time of the temporaries
+    band = dark[top:bottom]
+    np.divide(canon[top:bottom], np.maximum(background[top:bottom], 1).astype(np.float32), out=band)
+    np.subtract(1.0, band, out=band)
+    np.divide(band, np.float32(1.0 - ink), out=band)
+    np.clip(band, 0.0, 1.0, out=band)
     return dark
 
 

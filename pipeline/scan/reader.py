@@ -42,7 +42,7 @@ from pipeline.scan.register import (
     vote,
     warp_to_layout,
 )
-from pipeline.scan.results import CommentReading, PageResult, PageSource
+from pipeline.scan.results import BoxReading, CommentReading, PageResult, PageSource
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,9 @@ class _Stages:
 
 
 def read_page(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfig,
-              identity: PageIdentity | None = None) -> PageResult:
-    """Read one page.  `identity` forces the form, serial and page (a person's assignment in review)."""
+              identity: PageIdentity | None = None, file_dpi: float | None = None) -> PageResult:
+    """Read one page.  `identity` forces the form, serial and page (a person's assignment in review);
+    `file_dpi`: the file's own resolution when the picture was decoded reduced (a JPEG at a half or less)."""
     started = time.perf_counter()
     stages = _Stages()
     result = _read(image, dpi, source, config, identity, stages)
@@ -113,7 +114,8 @@ def read_page(image: np.ndarray, dpi: float, source: PageSource, config: ReaderC
     # the page's own resolution, not the one it was read at (finer scans are reduced first); an adopted page's
     # resolution is the one its print was found at, which a wrong dpi in the file does not decide
     reduced = C.READ_MAX_DPI / dpi if dpi > C.READ_MAX_DPI * C.READ_DOWNSCALE_SLACK else 1.0
-    result.dpi = round(result.dpi / reduced, 1) if result.dpi else dpi
+    decoded = (file_dpi / dpi) if file_dpi else 1.0  # a JPEG decoded at a half, a quarter or an eighth
+    result.dpi = round(result.dpi * decoded / reduced, 1) if result.dpi else (file_dpi or dpi)
     result.seconds = round(time.perf_counter() - started, 4)
     return result
 
@@ -172,7 +174,7 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
     if isinstance(layout_or_problem, PageResult):
         return layout_or_problem
     layout = layout_or_problem
-    return _read_registered(image, dpi, source, config, ident, layout, register(image, dpi, layout, hits), paper,
+    return _read_registered(image, dpi, source, config, ident, layout, register(image, dpi, layout, hits, paper), paper,
                             stages)
 
 
@@ -228,10 +230,15 @@ def _read_registered(image: np.ndarray, dpi: float, source: PageSource, config: 
     stages = stages or _Stages()
     page = layout.pages[ident.page - 1]
     px_per_pt = C.WORK_DPI / C.PT_PER_INCH
-    canon = warp_to_layout(image, reg.homography, layout.page_size, C.WORK_DPI)
+    canon: np.ndarray | None = None
+    boxes: list[BoxReading] = []
+    dark = np.zeros((0, 0), np.float32)
+    if page.boxes or config.debug:  # a page of comment fields alone has no box to warp and measure for
+        canon = warp_to_layout(image, reg.homography, layout.page_size, C.WORK_DPI)
     stages.done("register")
-    boxes, dark = read_boxes(canon, page, px_per_pt)
-    if not reg.is_good():
+    if canon is not None:
+        boxes, dark = read_boxes(canon, page, px_per_pt)
+    if not reg.is_good() and page.boxes:
         # weakly anchored (corner marks cut off by a skewed scan): let the printed squares pin the fit down
         found = [(b, lb) for b, lb in zip(boxes, page.boxes, strict=True) if b.match >= C.BOX_CONFIRM_MIN_SCORE]
         predicted = np.array([[lb.cx, lb.cy] for _, lb in found]).reshape(-1, 2)
@@ -260,7 +267,7 @@ def _read_registered(image: np.ndarray, dpi: float, source: PageSource, config: 
                         identity=ident, rotation_deg=round(reg.rotation_deg, 2),
                         fit_residual_mm=round(reg.residual_mm, 3), dpi=dpi, boxes=boxes, items=items,
                         comments=comments, bitonal=bitonal)
-    if config.debug:
+    if config.debug and canon is not None:
         result.debug_png = encode_png(draw_overlay(canon, page, boxes, items, comments, reg, px_per_pt))
     return result
 
@@ -276,16 +283,16 @@ class PathJob:
 def read_job(job: PageJob | PathJob, config: ReaderConfig) -> PageResult:
     """Worker entry point: decode the page the loader packed (or open it by path), then read it."""
     from pipeline.errors import InputFileError
-    from pipeline.scan.loading import decode_page, page_job
+    from pipeline.scan.loading import decode_scaled, page_job
 
     started = time.perf_counter()
     try:
         if isinstance(job, PathJob):
             job = page_job(Path(job.source.path), job.source.index, job.frame_offset)
-        image, dpi = decode_page(job, min_dpi=C.READ_MAX_DPI)  # decoded once, at about the size that is read
+        image, dpi, file_dpi = decode_scaled(job, min_dpi=C.READ_MAX_DPI)  # once, at about the size that is read
     except InputFileError as exc:
         return PageResult(job.source, "unreadable", exc.reason + (f" ({exc.advice})" if exc.advice else ""))
     decoded = time.perf_counter() - started
-    result = read_page(image, dpi, job.source, config)
+    result = read_page(image, dpi, job.source, config, file_dpi=file_dpi)
     result.stage_seconds["decode"] = round(decoded, 5)
     return result

@@ -21,7 +21,7 @@ opening it as pages), `pictures` (JPEG/PNG/TIFF headers and frames), `pdf` and
 `decode`.  `jobs` holds what they share.
 """
 
-from pipeline.scan.loading.decode import decode_page, estimate_dpi
+from pipeline.scan.loading.decode import decode_page, decode_scaled, estimate_dpi
 from pipeline.scan.loading.files import expand_inputs, file_info
 from pipeline.scan.loading.formats import open_pages, page_job
 from pipeline.scan.loading.jobs import (
@@ -34,4 +34,4 @@ from pipeline.scan.loading.jobs import (
 )
 
 __all__ = ["LEDGER_SUFFIXES", "SUPPORTED_SUFFIXES", "SUPPORTED_WORDS", "PageError", "PageJob", "PageKind",
-           "decode_page", "estimate_dpi", "expand_inputs", "file_info", "open_pages", "page_job"]
+           "decode_page", "decode_scaled", "estimate_dpi", "expand_inputs", "file_info", "open_pages", "page_job"]

@@ -82,6 +82,12 @@ def _reduction(declared: tuple[float | None, float | None], size: tuple[int, int
 
 
 def decode_page(job: PageJob, min_dpi: float | None = None) -> tuple[np.ndarray, float]:
+    """Decode one page to a greyscale uint8 array and the dpi actually used (see `decode_scaled`)."""
+    grey, dpi, _ = decode_scaled(job, min_dpi)
+    return grey, dpi
+
+
+def decode_scaled(job: PageJob, min_dpi: float | None = None) -> tuple[np.ndarray, float, float]:
     """Decode one page to a greyscale uint8 array and the dpi actually used.
 
     Handles CMYK JPEG, 16-bit and alpha PNG (alpha composited on white, as the
@@ -94,10 +100,11 @@ def decode_page(job: PageJob, min_dpi: float | None = None) -> tuple[np.ndarray,
 
     `min_dpi`: the finest resolution the reader needs; a JPEG finer than twice it is decoded straight at a
     half, quarter or eighth (decoding once, at the size that will be read, instead of decoding whole and
-    reducing).  Without it every picture is decoded whole.
+    reducing).  Without it every picture is decoded whole.  Returns the picture, the dpi it was decoded at, and
+    the file's own dpi (the same, unless decoded reduced): the ledger records the page as scanned, not as read.
     """
     if job.kind == "pdf":
-        return _render(job)
+        return (*_render(job), float(C.RENDER_DPI))
     if job.kind != "image":
         raise ValueError(f"unknown page kind {job.kind!r}")
     name, index = job.source.path, job.source.index
@@ -126,8 +133,8 @@ def decode_page(job: PageJob, min_dpi: float | None = None) -> tuple[np.ndarray,
                     decoded = _to_grey(img)
                 grey = _orient(decoded, orientation)
                 if factor > 1:  # the resolution was believed (see _reduction): scaled with the picture
-                    return grey, float(declared[0] or 0) / factor
-                return _settle_dpi(grey, declared[0], declared[1], name, index)
+                    return grey, float(declared[0] or 0) / factor, float(declared[0] or 0)
+                return _same(_settle_dpi(grey, declared[0], declared[1], name, index))
             if img.format == "PNG" and img.mode in ("L", "RGB", "1") and "transparency" not in img.info:
                 # libpng through OpenCV, straight to grey: faster than Pillow's decode and conversion
                 decoded = cv2.imdecode(np.frombuffer(job.data, np.uint8), cv2.IMREAD_GRAYSCALE)
@@ -149,7 +156,12 @@ def decode_page(job: PageJob, min_dpi: float | None = None) -> tuple[np.ndarray,
             raise PageError(name, index, bomb, _BIG_ADVICE) from exc
         raise PageError(name, index, f"the picture is damaged and cannot be decoded ({_short(exc)})", _RESCAN) from exc
     grey = _orient(grey, orientation)
-    return _settle_dpi(grey, declared[0], declared[1], name, index)
+    return _same(_settle_dpi(grey, declared[0], declared[1], name, index))
+
+
+def _same(decoded: tuple[np.ndarray, float]) -> tuple[np.ndarray, float, float]:
+    """A page decoded whole: its own dpi is the one it was decoded at."""
+    return decoded[0], decoded[1], decoded[1]
 
 
 def _short(exc: BaseException) -> str:

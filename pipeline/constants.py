@@ -412,3 +412,4 @@ ADOPT_SLIP_MIN_SHARE = 0.03  # ... or this share of the page's anchors, whicheve
 ADOPT_RESCALE_SHARE = 0.01  # a first fit this far from the file's dpi is fitted again at the scale it found
 ADOPT_SLIP_TRIES = 3  # a fit moved by a grid step that finds more is taken, at most this many times
 ADOPT_RESCALE_TRIES = 3
+ADOPT_SLIP_CHECK_SHARE = 0.9  # pages scoring this share of the ambiguity line get the slip check

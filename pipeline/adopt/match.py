@@ -101,18 +101,19 @@ def _turned(blobs: Blobs, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return pts, sizes, to_image
 
 
-def _vote(anchors: np.ndarray, a_sizes: np.ndarray, pts: np.ndarray, p_sizes: np.ndarray
-          ) -> tuple[int, np.ndarray]:
-    """The shift (anchor - blob) most pairs of like-sized blobs agree on, and how many agree."""
-    ai, pi = np.nonzero(_like_sizes(a_sizes, p_sizes))
+def _vote(anchors: np.ndarray, pts: np.ndarray, pairs: tuple[np.ndarray, ...]) -> tuple[int, np.ndarray]:
+    """The shift (anchor - blob) most pairs of like-sized blobs (`pairs`: anchor and blob indices) agree on, and
+    how many agree."""
+    ai, pi = pairs
     if not len(ai):
         return 0, np.zeros(2)
     shifts = anchors[ai] - pts[pi]
     lo = shifts.min(axis=0)
     cells = np.floor((shifts - lo) / C.ADOPT_VOTE_BIN_PT).astype(np.int64)
     shape = cells.max(axis=0) + 1
-    grid = np.zeros((int(shape[1]) + 2, int(shape[0]) + 2), np.float32)
-    np.add.at(grid, (cells[:, 1] + 1, cells[:, 0] + 1), 1.0)
+    rows, cols = int(shape[1]) + 2, int(shape[0]) + 2
+    grid = np.bincount((cells[:, 1] + 1) * cols + cells[:, 0] + 1, minlength=rows * cols).astype(np.float32)
+    grid = grid.reshape(rows, cols)
     summed = cv2.boxFilter(grid, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
     y, x = np.unravel_index(int(np.argmax(summed)), summed.shape)
     near = (np.abs(cells[:, 0] + 1 - x) <= 1) & (np.abs(cells[:, 1] + 1 - y) <= 1)
@@ -137,15 +138,18 @@ def _nearest(projected: np.ndarray, centres: np.ndarray, radius: float, like: np
     return idx, d[np.arange(len(projected)), idx] <= radius
 
 
-def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs
-             ) -> tuple[int, np.ndarray, int, float, np.ndarray, int, float, float] | None:
+Fit = tuple[int, np.ndarray, int, float, np.ndarray, int, float, float]
+
+
+def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, slip: bool = True) -> Fit | None:
     """Best quarter turn, homography (anchor pt -> image px), anchors found again, residual in mm, which
     anchors were found in place, how much better it is than the fit one grid step off (anchors, step mm), and
     the resolution the page's print says it was scanned at.
 
     The scale comes from the content: the votes assume the file's dpi, so when the first fit says the print is
     larger or smaller than that (a scanner that declares 300 dpi and gives 290), the page is fitted once more
-    at the scale the fit found, where every vote lands in one place again."""
+    at the scale the fit found, where every vote lands in one place again.  `slip=False` leaves out the check
+    for a slip of a grid step (`settle`), for ranking many candidate pages: only the likely ones need it."""
     fit = _fit_once(anchors, a_sizes, blobs)
     if fit is None:
         return None
@@ -155,12 +159,26 @@ def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs
             break
         rescaled = Blobs(blobs.centres / scale, blobs.sizes / scale,
                          (blobs.image_size_pt[0] / scale, blobs.image_size_pt[1] / scale), blobs.dpi * scale)
-        again = _fit_once(anchors, a_sizes, rescaled)
+        again = _fit_once(anchors, a_sizes, rescaled, (fit[0],))  # the turn is known by now
         if again is None or again[2] < fit[2]:
             break
         fit, blobs = again, rescaled
-    k, h = fit[0], fit[1]
-    h, margin, slip_mm = slip_check(anchors, a_sizes, blobs, k, h)
+    return settle(anchors, a_sizes, blobs, fit[0], fit[1], slip)
+
+
+def _at_dpi(blobs: Blobs, dpi: float) -> Blobs:
+    scale = dpi / blobs.dpi
+    if scale == 1:
+        return blobs
+    return Blobs(blobs.centres / scale, blobs.sizes / scale,
+                 (blobs.image_size_pt[0] / scale, blobs.image_size_pt[1] / scale), dpi)
+
+
+def settle(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, k: int, h: np.ndarray, slip: bool = True) -> Fit:
+    """The fit's anchors in place and residual, after the check for a slip of one grid step when asked."""
+    margin, slip_mm = 999, 0.0
+    if slip:
+        h, margin, slip_mm = slip_check(anchors, a_sizes, blobs, k, h)
     _, turned_sizes, _ = _turned(blobs, k)
     px_per_pt = blobs.dpi / C.PT_PER_INCH
     projected = cv2.perspectiveTransform(anchors.reshape(-1, 1, 2), h).reshape(-1, 2) / px_per_pt
@@ -180,19 +198,22 @@ def _scale_of(h: np.ndarray, points: np.ndarray) -> float:
     return float(np.sqrt(abs(np.cross(p[1] - p[0], p[2] - p[0])))) / d
 
 
-def _fit_once(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs
+def _fit_once(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, turns: tuple[int, ...] = (0, 1, 2, 3)
               ) -> tuple[int, np.ndarray, int, float, np.ndarray] | None:
     if len(anchors) < 4 or len(blobs.centres) < 4:
         return None
     best: tuple[int, int, float, np.ndarray] | None = None
-    for k in range(4):
-        pts, sizes, _ = _turned(blobs, k)
+    # which anchor and blob are of a like size depends only on whether the scan is turned a quarter or not
+    pairs = {parity: np.nonzero(_like_sizes(a_sizes, blobs.sizes[:, ::-1] if parity else blobs.sizes))
+             for parity in {k % 2 for k in turns}}
+    for k in turns:
+        pts, _, _ = _turned(blobs, k)
         centre = pts.mean(axis=0)
         for skew in C.ADOPT_SKEWS_DEG:
             t = np.radians(skew)
             rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
             moved = (pts - centre) @ rot.T + centre
-            votes, shift = _vote(anchors, a_sizes, moved, sizes)
+            votes, shift = _vote(anchors, moved, pairs[k % 2])
             if best is None or votes > best[0]:
                 best = (votes, k, skew, shift)
     assert best is not None
@@ -330,6 +351,17 @@ def _told_apart(top: Match, rival: Match) -> bool:
     return seen_a >= C.ADOPT_DISTINCT_SEEN and seen_b <= C.ADOPT_DISTINCT_UNSEEN
 
 
+def _checked(m: Match, blobs: Blobs) -> Match:
+    assert m.form.adopted is not None
+    page = m.form.adopted.pages[m.page - 1]
+    anchors, sizes = anchor_arrays(page.anchors)
+    k, h, found, residual, ok, margin, slip_mm, dpi = settle(anchors, sizes, _at_dpi(blobs, m.content_dpi),
+                                                             m.quarter_turns, m.homography)
+    words = words_in_place([a.kind for a in page.anchors], ok) if k % 2 == 0 else 1.0
+    return Match(m.form, m.page, k, h, found / len(anchors), found, len(anchors), residual, words, ok, margin,
+                 slip_mm, dpi)
+
+
 def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
     """The adopted form page this scan is, or None and why not (in words for a person)."""
     candidates: list[Match] = []
@@ -337,7 +369,7 @@ def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
         assert form.adopted is not None
         for page in form.adopted.pages:
             anchors, sizes = anchor_arrays(page.anchors)
-            fit = fit_page(anchors, sizes, blobs)
+            fit = fit_page(anchors, sizes, blobs, slip=False)
             if fit is None:
                 continue
             k, h, found, residual, ok, margin, slip_mm, content_dpi = fit
@@ -346,6 +378,10 @@ def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
             candidates.append(Match(form, page.page, k, h, found / len(anchors), found, len(anchors), residual,
                                     words, ok, margin, slip_mm, content_dpi))
     candidates.sort(key=lambda m: m.score, reverse=True)
+    if candidates:  # the slip check, on the pages that may win only (it costs as much as a fit)
+        likely = C.ADOPT_AMBIGUOUS_RATIO * candidates[0].score * C.ADOPT_SLIP_CHECK_SHARE
+        candidates = [_checked(m, blobs) if m.score >= likely else m for m in candidates]
+        candidates.sort(key=lambda m: m.score, reverse=True)
     if not candidates or candidates[0].score < C.ADOPT_MIN_SCORE or candidates[0].anchors_found < C.ADOPT_MIN_INLIERS:
         best = f" (best: {candidates[0].form.id} page {candidates[0].page}, {candidates[0].score:.0%} of its " \
                "printed marks found)" if candidates else ""

@@ -141,7 +141,8 @@ def _nearest(projected: np.ndarray, centres: np.ndarray, radius: float, like: np
 Fit = tuple[int, np.ndarray, int, float, np.ndarray, int, float, float]
 
 
-def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, slip: bool = True) -> Fit | None:
+def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, slip: bool = True,
+             turns: tuple[int, ...] = (0, 1, 2, 3)) -> Fit | None:
     """Best quarter turn, homography (anchor pt -> image px), anchors found again, residual in mm, which
     anchors were found in place, how much better it is than the fit one grid step off (anchors, step mm), and
     the resolution the page's print says it was scanned at.
@@ -150,10 +151,11 @@ def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, slip: bool 
     larger or smaller than that (a scanner that declares 300 dpi and gives 290), the page is fitted once more
     at the scale the fit found, where every vote lands in one place again.  `slip=False` leaves out the check
     for a slip of a grid step (`settle`), for ranking many candidate pages: only the likely ones need it."""
-    fit = _fit_once(anchors, a_sizes, blobs)
+    fit = _fit_once(anchors, a_sizes, blobs, turns)
     if fit is None:
         return None
-    for _ in range(C.ADOPT_RESCALE_TRIES):  # a scale far off is found in steps: each fit lands closer
+    for _ in range(C.ADOPT_RESCALE_TRIES if fit[2] >= C.ADOPT_RESCALE_MIN_SHARE * len(anchors) else 0):
+        # a scale far off is found in steps, each fit landing closer (not for pages plainly not this one)
         scale = _scale_of(fit[1], anchors[fit[4]]) / (blobs.dpi / C.PT_PER_INCH)
         if abs(scale - 1) <= C.ADOPT_RESCALE_SHARE:
             break
@@ -364,19 +366,42 @@ def _checked(m: Match, blobs: Blobs) -> Match:
 
 def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
     """The adopted form page this scan is, or None and why not (in words for a person)."""
-    candidates: list[Match] = []
-    for form in forms:
-        assert form.adopted is not None
-        for page in form.adopted.pages:
-            anchors, sizes = anchor_arrays(page.anchors)
-            fit = fit_page(anchors, sizes, blobs, slip=False)
-            if fit is None:
+    candidates = _candidates(blobs, forms, True)
+    if max((m.score for m in candidates), default=0.0) < C.ADOPT_SURE_SCORE:
+        candidates = _candidates(blobs, forms, False)  # no page matched well at the turn found: try every turn
+    return _decide(candidates, blobs)
+
+
+def _candidates(blobs: Blobs, forms: list[Form], settle_turn: bool) -> list[Match]:
+    """Every adopted page fitted to the scan.  With `settle_turn`, once one page fits well the scan's quarter
+    turn is known and the other pages are fitted at that turn only (shuffled copies: many near-alike pages)."""
+    pages = [(form, page, *anchor_arrays(page.anchors)) for form in forms
+             for page in (form.adopted.pages if form.adopted else ())]
+    turns: tuple[int, ...] = (0, 1, 2, 3)
+    if settle_turn:  # one straight vote per page and turn: the turn most pages agree with best
+        share = np.zeros(4)
+        for _, _, anchors, sizes in pages:
+            if len(anchors) < 4:
                 continue
+            pairs = {p: np.nonzero(_like_sizes(sizes, blobs.sizes[:, ::-1] if p else blobs.sizes)) for p in (0, 1)}
+            for k in range(4):
+                share[k] = max(share[k], _vote(anchors, _turned(blobs, k)[0], pairs[k % 2])[0] / len(anchors))
+        # a page much like itself turned (a grid of boxes, marks in every corner) votes alike for two turns: both
+        # are fitted, and the fit with more anchors in place decides, as when every turn is tried
+        turns = tuple(int(k) for k in np.nonzero(share >= C.ADOPT_TURN_CLOSE * share.max())[0])
+    candidates: list[Match] = []
+    for form, page, anchors, sizes in pages:
+        fit = fit_page(anchors, sizes, blobs, slip=False, turns=turns)
+        if fit is not None:
             k, h, found, residual, ok, margin, slip_mm, content_dpi = fit
             # words are found as letters joined along the scan's lines: a page turned a quarter shows none
             words = words_in_place([a.kind for a in page.anchors], ok) if k % 2 == 0 else 1.0
             candidates.append(Match(form, page.page, k, h, found / len(anchors), found, len(anchors), residual,
                                     words, ok, margin, slip_mm, content_dpi))
+    return candidates
+
+
+def _decide(candidates: list[Match], blobs: Blobs) -> tuple[Match | None, str]:
     candidates.sort(key=lambda m: m.score, reverse=True)
     if candidates:  # the slip check, on the pages that may win only (it costs as much as a fit)
         likely = C.ADOPT_AMBIGUOUS_RATIO * candidates[0].score * C.ADOPT_SLIP_CHECK_SHARE

@@ -414,5 +414,5 @@ ADOPT_SLIP_TRIES = 3  # a fit moved by a grid step that finds more is taken, at 
 ADOPT_RESCALE_TRIES = 3
 ADOPT_SLIP_CHECK_SHARE = 0.9  # pages scoring this share of the ambiguity line get the slip check
 ADOPT_SURE_SCORE = 0.7  # best page fitted at the turn the first good fit found below this: every turn is tried
-ADOPT_RESCALE_MIN_SHARE = 0.2  # a first fit finding fewer of its anchors is not this page: not fitted again at its scale
+ADOPT_RESCALE_MIN_SHARE = 0.08  # a first fit finding fewer of its anchors is not this page: not refitted at its scale
 ADOPT_TURN_CLOSE = 0.6  # turns whose straight vote comes this close to the best are all fitted

@@ -15,6 +15,7 @@ clearly the best; two pages scoring alike are left to a person, never guessed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -155,16 +156,22 @@ def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, slip: bool 
     if fit is None:
         return None
     for _ in range(C.ADOPT_RESCALE_TRIES if fit[2] >= C.ADOPT_RESCALE_MIN_SHARE * len(anchors) else 0):
-        # a scale far off is found in steps, each fit landing closer (not for pages plainly not this one)
-        scale = _scale_of(fit[1], anchors[fit[4]]) / (blobs.dpi / C.PT_PER_INCH)
-        if abs(scale - 1) <= C.ADOPT_RESCALE_SHARE:
+        # a scale far off is found in steps, each fit landing closer (not for pages plainly not this one); a fit
+        # at the wrong scale may come out stretched one way (boxes paired with their neighbours), so the scale
+        # along each axis is tried
+        tries = [sc for sc in _scales_of(fit[1], anchors[fit[4]]) if abs(sc / (blobs.dpi / C.PT_PER_INCH) - 1)
+                 > C.ADOPT_RESCALE_SHARE]
+        if not tries:
             break
-        rescaled = Blobs(blobs.centres / scale, blobs.sizes / scale,
-                         (blobs.image_size_pt[0] / scale, blobs.image_size_pt[1] / scale), blobs.dpi * scale)
-        again = _fit_once(anchors, a_sizes, rescaled, (fit[0],))  # the turn is known by now
-        if again is None or again[2] < fit[2]:
+        best: tuple[Any, Blobs] | None = None
+        for sc in tries:
+            rescaled = _at_dpi(blobs, blobs.dpi * sc / (blobs.dpi / C.PT_PER_INCH))
+            again = _fit_once(anchors, a_sizes, rescaled, (fit[0],))  # the turn is known by now
+            if again is not None and again[2] >= fit[2] and (best is None or again[2] > best[0][2]):
+                best = (again, rescaled)
+        if best is None:
             break
-        fit, blobs = again, rescaled
+        fit, blobs = best
     return settle(anchors, a_sizes, blobs, fit[0], fit[1], slip)
 
 
@@ -190,14 +197,17 @@ def settle(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, k: int, h: np
     return k, h, int(ok.sum()), residual_mm, ok, margin, slip_mm, blobs.dpi
 
 
-def _scale_of(h: np.ndarray, points: np.ndarray) -> float:
+def _scales_of(h: np.ndarray, points: np.ndarray) -> list[float]:
     """Image px per layout pt the homography maps with in the middle of the page's points (its Jacobian there):
-    a perspective fit's scale differs from corner to corner."""
+    along x, along y, and over the area (a perspective fit's scale differs from corner to corner)."""
     c = points.mean(axis=0) if len(points) else np.zeros(2)
     d = 10.0
     p = cv2.perspectiveTransform(np.array([[c, c + np.array([d, 0.0]), c + np.array([0.0, d])]], np.float64), h
                                  ).reshape(-1, 2)
-    return float(np.sqrt(abs(np.cross(p[1] - p[0], p[2] - p[0])))) / d
+    (ax, ay), (bx, by) = p[1] - p[0], p[2] - p[0]
+    sx, sy = float(np.hypot(ax, ay)) / d, float(np.hypot(bx, by)) / d
+    area = float(np.sqrt(abs(ax * by - ay * bx))) / d
+    return [area] if abs(sx / sy - 1) <= C.ADOPT_RESCALE_SHARE else [area, sx, sy]
 
 
 def _fit_once(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, turns: tuple[int, ...] = (0, 1, 2, 3)

@@ -279,7 +279,8 @@ def speed_line(r: dict[str, Any] | None) -> str:
         return "Speed against AMC's own reader: not measured (auto-multiple-choice not installed)."
     return (f"Speed on the AMC exam's {r['pages']} pages, one worker each, same run: `papervoice scan` "
             f"{r['papervoice_s_per_page']:.2f} s per page, `auto-multiple-choice analyse` {r['amc_s_per_page']:.2f} s "
-            f"per page ({r['amc_pages_read']} pages recognised): {r['speed_ratio']:.2f}x AMC's time.")
+            f"per page ({r['amc_pages_read']} sheets captured: AMC keeps one capture per printed sheet): "
+            f"{r['speed_ratio']:.2f}x AMC's time.")
 
 
 def main(argv: list[str] | None = None) -> int:

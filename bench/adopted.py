@@ -242,10 +242,14 @@ def main(argv: list[str] | None = None) -> int:
         from bench.adopted_kinds import kinds_table, run_kinds
 
         kinds = run_kinds(work, args.copies)
+        from bench.adopted_amc import amc_row, run_amc, speed_line
+
+        (work / "amc-kind").mkdir()
+        amc = run_amc(work / "amc-kind")  # AMC's own exams, and AMC's own reader timed on the same scans
     text = (table(syn, real) + "\n\nBy kind, read through `scan` as a user would (copies grouped by the "
-            "scanner):\n\n" + kinds_table(kinds))
+            "scanner):\n\n" + kinds_table(kinds) + "\n" + amc_row(amc) + "\n\n" + speed_line(amc))
     print(text)
-    print(json.dumps({"synthetic": syn, "quexf": real, "kinds": kinds}, indent=1), file=sys.stderr)
+    print(json.dumps({"synthetic": syn, "quexf": real, "kinds": kinds, "amc_exam": amc}, indent=1), file=sys.stderr)
     if not args.no_readme:
         update_readme(text)
     return 0

@@ -15,6 +15,7 @@ clearly the best; two pages scoring alike are left to a person, never guessed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -45,6 +46,20 @@ class Match:
     residual_mm: float
     words_found: float = 1.0  # share of the blank's printed words found in place (aperiodic: a slipped grid fails)
     found_mask: np.ndarray | None = None  # which of the page's anchors were found in place
+    slip_margin: int = 999  # anchors found in place at this fit beyond the best fit one grid step away
+    slip_mm: float = 0.0  # the length of that step (a row or a column of a regular grid), mm
+    content_dpi: float = 0.0  # the resolution the print says the page was scanned at (0: as the file says)
+
+    @property
+    def slip_safe(self) -> bool:
+        """The blank's own print tells this fit from the same fit one grid step off (a row or column)."""
+        return self.slip_margin >= slip_margin_needed(self.anchors)
+
+    @property
+    def fit_quality_mm(self) -> float:
+        """How far the fit may be off, mm: the residual over the anchors found, or the grid step when the print
+        cannot tell this fit from one a row or a column away (a 0.1 mm residual then says nothing)."""
+        return self.residual_mm if self.slip_safe else max(self.residual_mm, self.slip_mm)
 
     @property
     def rotation_deg(self) -> float:
@@ -87,18 +102,19 @@ def _turned(blobs: Blobs, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return pts, sizes, to_image
 
 
-def _vote(anchors: np.ndarray, a_sizes: np.ndarray, pts: np.ndarray, p_sizes: np.ndarray
-          ) -> tuple[int, np.ndarray]:
-    """The shift (anchor - blob) most pairs of like-sized blobs agree on, and how many agree."""
-    ai, pi = np.nonzero(_like_sizes(a_sizes, p_sizes))
+def _vote(anchors: np.ndarray, pts: np.ndarray, pairs: tuple[np.ndarray, ...]) -> tuple[int, np.ndarray]:
+    """The shift (anchor - blob) most pairs of like-sized blobs (`pairs`: anchor and blob indices) agree on, and
+    how many agree."""
+    ai, pi = pairs
     if not len(ai):
         return 0, np.zeros(2)
     shifts = anchors[ai] - pts[pi]
     lo = shifts.min(axis=0)
     cells = np.floor((shifts - lo) / C.ADOPT_VOTE_BIN_PT).astype(np.int64)
     shape = cells.max(axis=0) + 1
-    grid = np.zeros((int(shape[1]) + 2, int(shape[0]) + 2), np.float32)
-    np.add.at(grid, (cells[:, 1] + 1, cells[:, 0] + 1), 1.0)
+    rows, cols = int(shape[1]) + 2, int(shape[0]) + 2
+    grid = np.bincount((cells[:, 1] + 1) * cols + cells[:, 0] + 1, minlength=rows * cols).astype(np.float32)
+    grid = grid.reshape(rows, cols)
     summed = cv2.boxFilter(grid, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
     y, x = np.unravel_index(int(np.argmax(summed)), summed.shape)
     near = (np.abs(cells[:, 0] + 1 - x) <= 1) & (np.abs(cells[:, 1] + 1 - y) <= 1)
@@ -123,21 +139,93 @@ def _nearest(projected: np.ndarray, centres: np.ndarray, radius: float, like: np
     return idx, d[np.arange(len(projected)), idx] <= radius
 
 
-def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs
-             ) -> tuple[int, np.ndarray, int, float, np.ndarray] | None:
-    """Best quarter turn, homography (anchor pt -> image px), anchors found again, residual in mm, and which
-    anchors were found in place."""
+Fit = tuple[int, np.ndarray, int, float, np.ndarray, int, float, float]
+
+
+def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, slip: bool = True,
+             turns: tuple[int, ...] = (0, 1, 2, 3)) -> Fit | None:
+    """Best quarter turn, homography (anchor pt -> image px), anchors found again, residual in mm, which
+    anchors were found in place, how much better it is than the fit one grid step off (anchors, step mm), and
+    the resolution the page's print says it was scanned at.
+
+    The scale comes from the content: the votes assume the file's dpi, so when the first fit says the print is
+    larger or smaller than that (a scanner that declares 300 dpi and gives 290), the page is fitted once more
+    at the scale the fit found, where every vote lands in one place again.  `slip=False` leaves out the check
+    for a slip of a grid step (`settle`), for ranking many candidate pages: only the likely ones need it."""
+    fit = _fit_once(anchors, a_sizes, blobs, turns)
+    if fit is None:
+        return None
+    for _ in range(C.ADOPT_RESCALE_TRIES if fit[2] >= C.ADOPT_RESCALE_MIN_SHARE * len(anchors) else 0):
+        # a scale far off is found in steps, each fit landing closer (not for pages plainly not this one); a fit
+        # at the wrong scale may come out stretched one way (boxes paired with their neighbours), so the scale
+        # along each axis is tried
+        tries = [sc for sc in _scales_of(fit[1], anchors[fit[4]]) if abs(sc / (blobs.dpi / C.PT_PER_INCH) - 1)
+                 > C.ADOPT_RESCALE_SHARE]
+        if not tries:
+            break
+        best: tuple[Any, Blobs] | None = None
+        for sc in tries:
+            rescaled = _at_dpi(blobs, blobs.dpi * sc / (blobs.dpi / C.PT_PER_INCH))
+            again = _fit_once(anchors, a_sizes, rescaled, (fit[0],))  # the turn is known by now
+            if again is not None and again[2] >= fit[2] and (best is None or again[2] > best[0][2]):
+                best = (again, rescaled)
+        if best is None:
+            break
+        fit, blobs = best
+    return settle(anchors, a_sizes, blobs, fit[0], fit[1], slip)
+
+
+def _at_dpi(blobs: Blobs, dpi: float) -> Blobs:
+    scale = dpi / blobs.dpi
+    if scale == 1:
+        return blobs
+    return Blobs(blobs.centres / scale, blobs.sizes / scale,
+                 (blobs.image_size_pt[0] / scale, blobs.image_size_pt[1] / scale), dpi)
+
+
+def settle(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, k: int, h: np.ndarray, slip: bool = True) -> Fit:
+    """The fit's anchors in place and residual, after the check for a slip of one grid step when asked."""
+    margin, slip_mm = 999, 0.0
+    if slip:
+        h, margin, slip_mm = slip_check(anchors, a_sizes, blobs, k, h)
+    _, turned_sizes, _ = _turned(blobs, k)
+    px_per_pt = blobs.dpi / C.PT_PER_INCH
+    projected = cv2.perspectiveTransform(anchors.reshape(-1, 1, 2), h).reshape(-1, 2) / px_per_pt
+    idx, ok = _nearest(projected, blobs.centres, C.mm(C.ADOPT_MATCH_RADIUS_MM), _like_sizes(a_sizes, turned_sizes))
+    residual = np.linalg.norm(projected[ok] - blobs.centres[idx[ok]], axis=1)
+    residual_mm = float(np.median(residual)) / C.PT_PER_MM if ok.any() else 99.0
+    return k, h, int(ok.sum()), residual_mm, ok, margin, slip_mm, blobs.dpi
+
+
+def _scales_of(h: np.ndarray, points: np.ndarray) -> list[float]:
+    """Image px per layout pt the homography maps with in the middle of the page's points (its Jacobian there):
+    along x, along y, and over the area (a perspective fit's scale differs from corner to corner)."""
+    c = points.mean(axis=0) if len(points) else np.zeros(2)
+    d = 10.0
+    p = cv2.perspectiveTransform(np.array([[c, c + np.array([d, 0.0]), c + np.array([0.0, d])]], np.float64), h
+                                 ).reshape(-1, 2)
+    (ax, ay), (bx, by) = p[1] - p[0], p[2] - p[0]
+    sx, sy = float(np.hypot(ax, ay)) / d, float(np.hypot(bx, by)) / d
+    area = float(np.sqrt(abs(ax * by - ay * bx))) / d
+    return [area] if abs(sx / sy - 1) <= C.ADOPT_RESCALE_SHARE else [area, sx, sy]
+
+
+def _fit_once(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, turns: tuple[int, ...] = (0, 1, 2, 3)
+              ) -> tuple[int, np.ndarray, int, float, np.ndarray] | None:
     if len(anchors) < 4 or len(blobs.centres) < 4:
         return None
     best: tuple[int, int, float, np.ndarray] | None = None
-    for k in range(4):
-        pts, sizes, _ = _turned(blobs, k)
+    # which anchor and blob are of a like size depends only on whether the scan is turned a quarter or not
+    pairs = {parity: np.nonzero(_like_sizes(a_sizes, blobs.sizes[:, ::-1] if parity else blobs.sizes))
+             for parity in {k % 2 for k in turns}}
+    for k in turns:
+        pts, _, _ = _turned(blobs, k)
         centre = pts.mean(axis=0)
         for skew in C.ADOPT_SKEWS_DEG:
             t = np.radians(skew)
             rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
             moved = (pts - centre) @ rot.T + centre
-            votes, shift = _vote(anchors, a_sizes, moved, sizes)
+            votes, shift = _vote(anchors, moved, pairs[k % 2])
             if best is None or votes > best[0]:
                 best = (votes, k, skew, shift)
     assert best is not None
@@ -176,6 +264,72 @@ def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs
     return k, h, int(ok.sum()), residual_mm, ok
 
 
+def slip_margin_needed(anchors: int) -> int:
+    """Anchors a fit must find beyond its one-grid-step neighbours to be trusted (more on a page with more)."""
+    return max(C.ADOPT_SLIP_MIN_ANCHORS, round(C.ADOPT_SLIP_MIN_SHARE * anchors))
+
+
+def grid_steps(anchors: np.ndarray, a_sizes: np.ndarray) -> np.ndarray:
+    """The shifts (pt) that carry many of the blank's anchors onto other like-sized anchors: the rows and columns
+    of a regular grid of boxes.  A fit moved by one of them lines up most of the page as well as the true one."""
+    if len(anchors) < 4:
+        return np.zeros((0, 2))
+    like = _like_sizes(a_sizes, a_sizes)
+    ai, bi = np.nonzero(like)
+    d = anchors[bi] - anchors[ai]
+    near = (np.linalg.norm(d, axis=1) >= C.mm(C.ADOPT_SLIP_STEP_MM[0])) & \
+        (np.linalg.norm(d, axis=1) <= C.mm(C.ADOPT_SLIP_STEP_MM[1]))
+    d = d[near]
+    if not len(d):
+        return np.zeros((0, 2))
+    cells, counts = np.unique(np.round(d / C.ADOPT_VOTE_BIN_PT).astype(np.int64), axis=0, return_counts=True)
+    order = np.argsort(-counts)
+    keep = [cells[i] for i in order[:C.ADOPT_SLIP_STEPS] if counts[i] >= slip_margin_needed(len(anchors))]
+    steps = []
+    for cell in keep:  # the median of the differences in that cell and its neighbours: the step, to the point
+        sel = np.abs(np.round(d / C.ADOPT_VOTE_BIN_PT) - cell).max(axis=1) <= 1
+        steps.append(np.median(d[sel], axis=0))
+    return np.array(steps, np.float64).reshape(-1, 2)
+
+
+def _in_place(anchors: np.ndarray, h: np.ndarray, blobs: Blobs, like: np.ndarray) -> np.ndarray:
+    px_per_pt = blobs.dpi / C.PT_PER_INCH
+    projected = cv2.perspectiveTransform(anchors.reshape(-1, 1, 2), h).reshape(-1, 2) / px_per_pt
+    return _nearest(projected, blobs.centres, C.mm(C.ADOPT_MATCH_RADIUS_MM), like)[1]
+
+
+def slip_check(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, k: int, h: np.ndarray
+               ) -> tuple[np.ndarray, int, float]:
+    """Is this fit the one the blank's print says, or could it be one row or column of a grid off?
+
+    The fit is moved by each grid step of the blank and the anchors found in place counted again.  A true fit
+    finds its page's aperiodic print (headings, corner marks, the end of each row and column) that a moved one
+    loses; when a moved fit finds more, it is the better fit and is taken (refined).  Returns the homography,
+    the margin over the best moved fit (anchors), and that move's length in mm."""
+    steps = grid_steps(anchors, a_sizes)
+    if not len(steps):
+        return h, 999, 0.0
+    _, turned_sizes, _ = _turned(blobs, k)
+    like = _like_sizes(a_sizes, turned_sizes)
+    px_per_pt = blobs.dpi / C.PT_PER_INCH
+    for _ in range(C.ADOPT_SLIP_TRIES):
+        here = int(_in_place(anchors, h, blobs, like).sum())
+        moved = []
+        for step in steps:
+            shift = np.array([[1, 0, step[0]], [0, 1, step[1]], [0, 0, 1]], np.float64)
+            moved.append((int(_in_place(anchors, h @ shift, blobs, like).sum()), step, h @ shift))
+        best, step, h_moved = max(moved, key=lambda m: m[0])
+        if best <= here:
+            return h, here - best, float(np.linalg.norm(step)) / C.PT_PER_MM
+        ok = _in_place(anchors, h_moved, blobs, like)  # a moved fit finds more: it is the true one; refine it
+        projected = cv2.perspectiveTransform(anchors.reshape(-1, 1, 2), h_moved).reshape(-1, 2) / px_per_pt
+        idx, _ = _nearest(projected, blobs.centres, C.mm(C.ADOPT_MATCH_RADIUS_MM), like)
+        refit, _ = cv2.findHomography(anchors[ok], blobs.centres[idx[ok]] * px_per_pt, cv2.RANSAC,
+                                      C.mm(C.ADOPT_RANSAC_MM) * px_per_pt) if ok.sum() >= 4 else (None, None)
+        h = refit if refit is not None else h_moved
+    return h, 0, float(np.linalg.norm(steps[0])) / C.PT_PER_MM
+
+
 def words_in_place(kinds: list[str], ok: np.ndarray) -> float:
     """Share of the blank's word anchors found in place.  Boxes in a regular grid also fit a copy of the grid
     shifted by one row or column; the words around them do not, so a fit that slipped shows here."""
@@ -209,22 +363,60 @@ def _told_apart(top: Match, rival: Match) -> bool:
     return seen_a >= C.ADOPT_DISTINCT_SEEN and seen_b <= C.ADOPT_DISTINCT_UNSEEN
 
 
+def _checked(m: Match, blobs: Blobs) -> Match:
+    assert m.form.adopted is not None
+    page = m.form.adopted.pages[m.page - 1]
+    anchors, sizes = anchor_arrays(page.anchors)
+    k, h, found, residual, ok, margin, slip_mm, dpi = settle(anchors, sizes, _at_dpi(blobs, m.content_dpi),
+                                                             m.quarter_turns, m.homography)
+    words = words_in_place([a.kind for a in page.anchors], ok) if k % 2 == 0 else 1.0
+    return Match(m.form, m.page, k, h, found / len(anchors), found, len(anchors), residual, words, ok, margin,
+                 slip_mm, dpi)
+
+
 def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
     """The adopted form page this scan is, or None and why not (in words for a person)."""
-    candidates: list[Match] = []
-    for form in forms:
-        assert form.adopted is not None
-        for page in form.adopted.pages:
-            anchors, sizes = anchor_arrays(page.anchors)
-            fit = fit_page(anchors, sizes, blobs)
-            if fit is None:
+    candidates = _candidates(blobs, forms, True)
+    if max((m.score for m in candidates), default=0.0) < C.ADOPT_SURE_SCORE:
+        candidates = _candidates(blobs, forms, False)  # no page matched well at the turn found: try every turn
+    return _decide(candidates, blobs)
+
+
+def _candidates(blobs: Blobs, forms: list[Form], settle_turn: bool) -> list[Match]:
+    """Every adopted page fitted to the scan.  With `settle_turn`, once one page fits well the scan's quarter
+    turn is known and the other pages are fitted at that turn only (shuffled copies: many near-alike pages)."""
+    pages = [(form, page, *anchor_arrays(page.anchors)) for form in forms
+             for page in (form.adopted.pages if form.adopted else ())]
+    turns: tuple[int, ...] = (0, 1, 2, 3)
+    if settle_turn:  # one straight vote per page and turn: the turn most pages agree with best
+        share = np.zeros(4)
+        for _, _, anchors, sizes in pages:
+            if len(anchors) < 4:
                 continue
-            k, h, found, residual, ok = fit
+            pairs = {p: np.nonzero(_like_sizes(sizes, blobs.sizes[:, ::-1] if p else blobs.sizes)) for p in (0, 1)}
+            for k in range(4):
+                share[k] = max(share[k], _vote(anchors, _turned(blobs, k)[0], pairs[k % 2])[0] / len(anchors))
+        # a page much like itself turned (a grid of boxes, marks in every corner) votes alike for two turns: both
+        # are fitted, and the fit with more anchors in place decides, as when every turn is tried
+        turns = tuple(int(k) for k in np.nonzero(share >= C.ADOPT_TURN_CLOSE * share.max())[0])
+    candidates: list[Match] = []
+    for form, page, anchors, sizes in pages:
+        fit = fit_page(anchors, sizes, blobs, slip=False, turns=turns)
+        if fit is not None:
+            k, h, found, residual, ok, margin, slip_mm, content_dpi = fit
             # words are found as letters joined along the scan's lines: a page turned a quarter shows none
             words = words_in_place([a.kind for a in page.anchors], ok) if k % 2 == 0 else 1.0
             candidates.append(Match(form, page.page, k, h, found / len(anchors), found, len(anchors), residual,
-                                    words, ok))
+                                    words, ok, margin, slip_mm, content_dpi))
+    return candidates
+
+
+def _decide(candidates: list[Match], blobs: Blobs) -> tuple[Match | None, str]:
     candidates.sort(key=lambda m: m.score, reverse=True)
+    if candidates:  # the slip check, on the pages that may win only (it costs as much as a fit)
+        likely = C.ADOPT_AMBIGUOUS_RATIO * candidates[0].score * C.ADOPT_SLIP_CHECK_SHARE
+        candidates = [_checked(m, blobs) if m.score >= likely else m for m in candidates]
+        candidates.sort(key=lambda m: m.score, reverse=True)
     if not candidates or candidates[0].score < C.ADOPT_MIN_SCORE or candidates[0].anchors_found < C.ADOPT_MIN_INLIERS:
         best = f" (best: {candidates[0].form.id} page {candidates[0].page}, {candidates[0].score:.0%} of its " \
                "printed marks found)" if candidates else ""

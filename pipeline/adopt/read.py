@@ -251,7 +251,7 @@ def read_adopted(image: np.ndarray, dpi: float, source: PageSource, match: Match
     # an empty box must show its printed outline where the fit puts it (a marked one may not: ink hides it)
     empty = [r for _, _, r in readings if r.state == "empty"]
     found = [r for r in empty if r.match >= C.ADOPT_FOUND_SCORE and np.hypot(r.dx_mm, r.dy_mm) <= 1.2]
-    good_fit = (match.residual_mm <= C.ADOPT_MAX_FIT_MM and len(found) >= C.ADOPT_MIN_FOUND_SHARE * len(empty)
+    good_fit = (match.fit_quality_mm <= C.ADOPT_MAX_FIT_MM and len(found) >= C.ADOPT_MIN_FOUND_SHARE * len(empty)
                 and match.words_found >= C.ADOPT_MIN_WORDS_IN_PLACE)
     items: list[ItemReading] = []
     for q in geo.questions_on(match.page):
@@ -265,10 +265,7 @@ def read_adopted(image: np.ndarray, dpi: float, source: PageSource, match: Match
         for reading in decided:
             if not good_fit:
                 reading = ItemReading(reading.item, reading.value, "flagged", "poor_fit",
-                                      f"the page lines up badly with its blank ({match.residual_mm:.1f} mm; "
-                                      f"{len(found)} of {len(empty)} empty boxes and {match.words_found:.0%} of "
-                                      "its printed words found in place): please check",
-                                      0.2, reading.crop_png)
+                                      _poor_fit_reason(match, len(found), len(empty)), 0.2, reading.crop_png)
             items.append(reading)
     comments: list[CommentReading] = [
         read_field(image, match.homography, geo.page_size, TextField(f.x, f.y, f.w, f.h, item=f.id), paper, ocr)
@@ -277,11 +274,21 @@ def read_adopted(image: np.ndarray, dpi: float, source: PageSource, match: Match
         items = [_nothing_marked(i) for i in items]
     ident = PageIdentity(form.id, form.version, layout.style, layout.paper, match.page, layout.page_count, "")
     result = PageResult(source, "form", "" if good_fit else "poor fit: every answer goes to a person",
-                        identity=ident, rotation_deg=match.rotation_deg, fit_residual_mm=round(match.residual_mm, 3),
+                        identity=ident, rotation_deg=match.rotation_deg, fit_residual_mm=round(match.fit_quality_mm, 3),
                         dpi=dpi, boxes=[r for _, _, r in readings], items=items, comments=comments)
     if debug:
         result.debug_png = encode_png(_overlay(canon, readings, px_per_pt))
     return result
+
+
+def _poor_fit_reason(match: Match, found: int, empty: int) -> str:
+    """Why the fit is not trusted, in words: a possible slip of a row or column says so, since the residual alone
+    looks perfect then."""
+    if not match.slip_safe:
+        return (f"the page's print lines up just as well {match.slip_mm:.0f} mm off (one row or column of its "
+                "grid of boxes), so the answers may be read from the wrong row: please check the paper")
+    return (f"the page lines up badly with its blank ({match.residual_mm:.1f} mm; {found} of {empty} empty boxes "
+            f"and {match.words_found:.0%} of its printed words found in place): please check")
 
 
 def _nothing_marked(i: ItemReading) -> ItemReading:
@@ -308,6 +315,8 @@ def read_unknown_page(image: np.ndarray, dpi: float, source: PageSource, forms: 
                       ocr: str, debug: bool = False) -> PageResult:
     """A page with no code of ours: one of the adopted forms, or a page a person must look at."""
     match, why = match_page(scan_blobs(image, dpi), list(forms))
+    if match is not None and abs(match.content_dpi / dpi - 1) > C.ADOPT_RESCALE_SHARE:
+        dpi = round(match.content_dpi, 1)  # the print's size says the file's dpi is wrong: record what it is
     for size_dpi in ([] if match is not None else dpis_from_size(image, forms, dpi)):
         # the file's dpi may be wrong (a scanner that says 400 and gives 280): the page's size says otherwise
         match, _ = match_page(scan_blobs(image, size_dpi), list(forms))
@@ -351,10 +360,10 @@ def read_assigned_page(image: np.ndarray, dpi: float, source: PageSource, form: 
         return PageResult(source, "unreadable", "assigned by hand, but its print does not line up with the blank "
                           f"of {form.id} page {identity.page}: enter its answers from the paper", dpi=dpi,
                           identity=identity)
-    k, homography, found, residual, ok = fit
+    k, homography, found, residual, ok, margin, slip_mm, content_dpi = fit
     words = words_in_place([a.kind for a in form.adopted.pages[identity.page - 1].anchors], ok) if k % 2 == 0 else 1.0
     match = Match(form, identity.page, k, homography, found / max(1, len(anchors)), found, len(anchors), residual,
-                  words)
+                  words, ok, margin, slip_mm, content_dpi)
     result = read_adopted(image, dpi, source, match, paper, ocr, debug)
     result.identity = identity
     return result

@@ -111,10 +111,15 @@ def read_text(path: Path) -> str:
             "open the file in Notepad, choose File > Save As, set Encoding to 'UTF-8' and save it again") from exc
 
 
+# libyaml's parser when PyYAML has it: an adopted form's file is thousands of lines, and the pure-Python parser
+# took half a second a file, every scan
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_yaml(path: Path) -> Any:
     """The file's YAML data (plain data only: no tags, no aliases)."""
     text = read_text(path)
-    loader = yaml.SafeLoader(text)
+    loader = _LOADER(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -260,17 +260,24 @@ TEXT = ("The support workers are lovely but often late. I was allowed to try the
         "before deciding. Please send letters in large print.")
 
 
+def _middling_hand_copy(db: Path) -> tuple[str, list[np.ndarray], list[tuple[int, TextField]]]:
+    """A copy printed into `db` whose comment C1 carries TEXT in a middling hand over three lines: its serial,
+    its page images, and (page number, field) of the writing."""
+    serial, pages, layout = issue_copy(db, "care-planning-person", "standard")
+    font = next(f for f in sim.available_tiers()["middle"] if f.name == "Breip.ttf")
+    hand = sim.Hand(str(font), "middle", 0.26, 0.1, BLACK, 0)
+    written = [(n, field) for n, page in enumerate(layout.pages)  # type: ignore[attr-defined]
+               for field in page.text_fields if field.item == "C1"]
+    for n, field in written:
+        assert sim.write_comment(pages[n], field, TEXT, hand, np.random.default_rng(3)) == TEXT
+    return serial, pages, written
+
+
 def _written_copy(tmp_path: Path) -> tuple[Path, str, Path]:
     """A middling hand written across three lines, sitting on the rules, scanned crooked as a JPEG-in-PDF at
     200 dpi (a hand the PP-OCRv5 set-up read at about one character in four wrong)."""
     db = tmp_path / "survey.db"
-    serial, pages, layout = issue_copy(db, "care-planning-person", "standard")
-    font = next(f for f in sim.available_tiers()["middle"] if f.name == "Breip.ttf")
-    hand = sim.Hand(str(font), "middle", 0.26, 0.1, BLACK, 0)
-    for n, page in enumerate(layout.pages):  # type: ignore[attr-defined]
-        for field in page.text_fields:
-            if field.item == "C1":
-                assert sim.write_comment(pages[n], field, TEXT, hand, np.random.default_rng(3)) == TEXT
+    serial, pages, _ = _middling_hand_copy(db)
     images = [scanned(p, n, max_rotation_deg=2.0, rotation_sigma_deg=2.0, dpis=(200,), dpi_weights=(1.0,),
                       jpeg_quality=(75, 75)).image for n, p in enumerate(pages)]
     return db, serial, save_pdf(images, 200, tmp_path / "batch.pdf")
@@ -389,27 +396,21 @@ def test_a_field_that_is_only_possibly_written_asks_whether_anything_is_there(tm
 
 # --- a per-line confidence that sends what is likely misread to a person --------------------------------------
 
-def _copy_with_lines(tmp_path: Path, blurred: tuple[int, ...]) -> tuple[Path, str]:
+def _copy_with_lines(tmp_path: Path, blurred: tuple[int, ...]) -> tuple[Path, str, Path]:
     """The middling hand of `_written_copy` over three lines, the lines numbered in `blurred` (0 = first)
     smeared past reading (as a wet sleeve or a failing scanner lamp leaves writing), scanned at 200 dpi."""
     db = tmp_path / "survey.db"
-    serial, pages, layout = issue_copy(db, "care-planning-person", "standard")
-    font = next(f for f in sim.available_tiers()["middle"] if f.name == "Breip.ttf")
-    hand = sim.Hand(str(font), "middle", 0.26, 0.1, BLACK, 0)
-    for n, page in enumerate(layout.pages):  # type: ignore[attr-defined]
-        for field in page.text_fields:
-            if field.item != "C1":
-                continue
-            assert sim.write_comment(pages[n], field, TEXT, hand, np.random.default_rng(3)) == TEXT
-            x, _, w, _ = (round(v) for v in sim.rect_px(field))
-            spacing = (field.line_ys[1] - field.line_ys[0]) * (sim.PRINT_DPI / 72.0)
-            for line in blurred:
-                y1 = round(field.line_ys[line] * (sim.PRINT_DPI / 72.0) + 0.3 * spacing)
-                y0 = round(y1 - spacing)
-                pages[n][y0:y1, x:x + w] = cv2.GaussianBlur(pages[n][y0:y1, x:x + w], (0, 0), 5.0)
+    serial, pages, written = _middling_hand_copy(db)
+    for n, field in written:
+        x, _, w, _ = (round(v) for v in sim.rect_px(field))
+        spacing = (field.line_ys[1] - field.line_ys[0]) * (sim.PRINT_DPI / 72.0)
+        for line in blurred:
+            y1 = round(field.line_ys[line] * (sim.PRINT_DPI / 72.0) + 0.3 * spacing)
+            y0 = round(y1 - spacing)
+            pages[n][y0:y1, x:x + w] = cv2.GaussianBlur(pages[n][y0:y1, x:x + w], (0, 0), 5.0)
     images = [scanned(p, n, dpis=(200,), dpi_weights=(1.0,), jpeg_quality=(90, 90)).image
               for n, p in enumerate(pages)]
-    return db, serial, save_pdf(images, 200, tmp_path / "batch.pdf")  # type: ignore[return-value]
+    return db, serial, save_pdf(images, 200, tmp_path / "batch.pdf")
 
 
 @pytest.mark.slow

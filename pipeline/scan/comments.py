@@ -30,16 +30,58 @@ def remove_lines(dark: np.ndarray, px_per_mm: float) -> np.ndarray:
 
     People write across the rules (descenders, and writing that sits low or slopes), so taking the rule out
     would cut every crossing letter in two, and a reader sees 'l' as 'i' and 'g' as 'o'.  Where ink continues
-    on both sides of a removed rule, the stroke is rejoined across it."""
+    on both sides of a removed rule, the stroke is rejoined across it.
+
+    Each opening is made only on the rows (columns) that hold enough ink to contain a straight run that long,
+    and the rejoining only in bands round the rules found: the same masks as over the whole field (a
+    one-pixel-high opening treats every row alone; tests/test_fast_paths.py checks it), at a
+    fraction of the cost, since a field is mostly paper."""
     span = max(3, int(C.COMMENT_RULE_MIN_LENGTH_MM * px_per_mm))
-    lines = cv2.morphologyEx(dark, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (span, 1)))
-    lines = cv2.dilate(lines, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 3)))
-    sides = cv2.morphologyEx(dark, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, span)))
-    sides = cv2.dilate(sides, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 1)))
+    lines = cv2.dilate(open_runs(dark, span, horizontal=True), cv2.getStructuringElement(cv2.MORPH_RECT, (1, 3)))
+    sides = cv2.dilate(open_runs(dark, span, horizontal=False), cv2.getStructuringElement(cv2.MORPH_RECT, (3, 1)))
     writing = cv2.subtract(cv2.subtract(dark, lines), sides)
     bridge = max(3, round(C.COMMENT_RULE_BRIDGE_MM * px_per_mm))
-    joined = cv2.morphologyEx(writing, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge)))
-    return cv2.bitwise_or(writing, cv2.bitwise_and(joined, lines))
+    return cv2.bitwise_or(writing, _rejoined(writing, lines, bridge))
+
+
+def open_runs(mask: np.ndarray, span: int, horizontal: bool) -> np.ndarray:
+    """`mask` opened by a straight line of `span` pixels along rows (`horizontal`) or columns: only the runs
+    of ink at least that long are left, and those running off the mask's edge at least half that long
+    (OpenCV's erosion does not erode from beyond the edge).  A line one pixel thick treats every row (column)
+    by itself, so only the rows holding enough ink pixels for such a run are opened; the others are left
+    empty, as the opening would leave them."""
+    counts = np.count_nonzero(mask, axis=1 if horizontal else 0)
+    out = np.zeros_like(mask)
+    least = min(span - span // 2, span // 2 + 1, mask.shape[1 if horizontal else 0])  # at an edge, anchor mid
+    chosen = np.flatnonzero(counts >= least)
+    if not chosen.size:
+        return out
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (span, 1) if horizontal else (1, span))
+    if horizontal:
+        out[chosen] = cv2.morphologyEx(np.ascontiguousarray(mask[chosen]), cv2.MORPH_OPEN, kernel)
+    else:
+        out[:, chosen] = cv2.morphologyEx(np.ascontiguousarray(mask[:, chosen]), cv2.MORPH_OPEN, kernel)
+    return out
+
+
+def _rejoined(writing: np.ndarray, lines: np.ndarray, bridge: int) -> np.ndarray:
+    """Writing closed across a removed rule (a vertical closing `bridge` pixels tall), kept only on the rules:
+    computed only in bands round the rows that hold a rule, each wide enough (a closing looks `bridge` rows
+    either way, twice) that it sees all the rows the whole-field closing would."""
+    out = np.zeros_like(writing)
+    rows = np.flatnonzero(np.count_nonzero(lines, axis=1))
+    if not rows.size:
+        return out
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge))
+    reach = 2 * bridge + 1
+    height = writing.shape[0]
+    # rows holding a rule, grouped into bands whose reaches overlap
+    breaks = np.flatnonzero(np.diff(rows) > 2 * reach)
+    for first, last in zip(rows[np.r_[0, breaks + 1]], rows[np.r_[breaks, rows.size - 1]], strict=True):
+        top, bottom = max(0, int(first) - reach), min(height, int(last) + reach + 1)
+        joined = cv2.morphologyEx(writing[top:bottom], cv2.MORPH_CLOSE, kernel)
+        out[top:bottom] = cv2.bitwise_and(joined, lines[top:bottom])
+    return out
 
 
 def field_background(crop: np.ndarray, paper: float, px_per_mm: float) -> np.ndarray:
@@ -49,10 +91,30 @@ def field_background(crop: np.ndarray, paper: float, px_per_mm: float) -> np.nda
     the page's paper: judged against the paper it is all "ink", the line remover takes it out as one solid
     block, and black writing on it reads as blank.  A closing wider than any pen stroke gives the shading
     without the writing and follows the shading's edges; it is never taken above the paper, nor below
-    COMMENT_DARKEST_TINT of it (a block darker than that is ink itself: writing scribbled out)."""
+    COMMENT_DARKEST_TINT of it (a block darker than that is ink itself: writing scribbled out).  Returned as
+    the closed grey (uint8); `background_level` turns a grey of it into the level it stands for."""
     side = max(3, round(C.COMMENT_BACKGROUND_MM * px_per_mm)) | 1
-    closed = cv2.morphologyEx(crop, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (side, side)))
+    return cv2.morphologyEx(crop, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (side, side)))
+
+
+def background_level(closed: np.ndarray, paper: float) -> np.ndarray:
+    """The background level (float32) that the closed grey `closed` stands for: clipped to the paper's range."""
     return np.clip(closed.astype(np.float32), paper * C.COMMENT_DARKEST_TINT, paper)
+
+
+def ink_mask(crop: np.ndarray, closed: np.ndarray, paper: float) -> np.ndarray:
+    """255 where the crop is ink: darker than INK_DARKNESS * 0.8 below its own background (`field_background`).
+
+    The threshold depends only on the background's grey, one of 256 values, so it is worked out once per
+    grey (in the same float32 arithmetic as over the whole field) as the number of greys below it, and the
+    field is compared through a lookup table: the same mask as
+    `crop < background_level(closed, paper) * (1 - INK_DARKNESS * 0.8)`, without two float images."""
+    greys = np.arange(256, dtype=np.uint8)
+    threshold = background_level(greys, paper) * (1 - C.INK_DARKNESS * 0.8)
+    below = np.count_nonzero(greys[None, :] < threshold[:, None], axis=1)  # greys that count as ink, per level
+    if below.max() > 255:  # a threshold above white (never with paper <= 255): compare as floats
+        return (crop < threshold[closed]).astype(np.uint8) * 255
+    return cv2.compare(crop, cv2.LUT(closed, below.astype(np.uint8)), cv2.CMP_LT)
 
 
 def clean_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[float, float], field: TextField,
@@ -64,7 +126,7 @@ def clean_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[floa
     region = Rect(field.x + inset, field.y + inset, field.w - 2 * inset, field.h - 2 * inset)
     crop = warp_to_layout(image, homography, page_size, dpi, region, border=int(paper))
     px_per_mm = dpi / 25.4
-    ink = (crop < field_background(crop, paper, px_per_mm) * (1 - C.INK_DARKNESS * 0.8)).astype(np.uint8) * 255
+    ink = ink_mask(crop, field_background(crop, paper, px_per_mm), paper)
     if frame_right is not None:  # the printed side itself is not writing (a short field's side is under 20 mm)
         side = round((frame_right - region.x) * dpi / C.PT_PER_INCH)
         half = max(2, round(C.COMMENT_INSET_MM * 0.5 * px_per_mm))

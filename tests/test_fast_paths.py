@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 
 from pipeline import constants as C
+from pipeline.form.layout import Rect, TextField
 from pipeline.scan import comments
+from pipeline.scan.register import warp_to_layout
 
 PX_PER_MM = C.COMMENT_DPI / 25.4
 
@@ -78,3 +80,106 @@ def test_ink_mask_by_lookup_table_is_the_float_comparison_for_every_pair_of_grey
     background = np.clip(closed.astype(np.float32), paper * C.COMMENT_DARKEST_TINT, paper)  # as it was
     reference = (crop < background * (1 - C.INK_DARKNESS * 0.8)).astype(np.uint8)
     assert np.array_equal(comments.ink_mask(crop, closed, paper), reference * 255)
+
+
+def test_components_give_opencvs_labels_and_stats_for_every_piece() -> None:
+    for seed in range(12):
+        ink = _ink_field(seed)
+        rng = np.random.default_rng(seed)
+        ink[rng.random(ink.shape) < 0.01] = 255  # plenty of one-pixel pieces
+        labels, stats = comments.components(ink)
+        _, ref_labels, ref_stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+        assert np.array_equal(labels, ref_labels) and np.array_equal(stats[1:], ref_stats[1:])
+    labels, stats = comments.components(np.zeros((30, 40), np.uint8))
+    assert not labels.any() and len(stats) == 1
+
+
+def _clean_field_whole(image: np.ndarray, homography: np.ndarray, page_size: tuple[float, float],
+                       field: TextField, dpi: float, paper: float, frame_right: float | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`clean_field` as it was, every step over the whole field: the reference."""
+    inset = C.mm(C.COMMENT_INSET_MM)
+    region = Rect(field.x + inset, field.y + inset, field.w - 2 * inset, field.h - 2 * inset)
+    crop = warp_to_layout(image, homography, page_size, dpi, region, border=int(paper))
+    px_per_mm = dpi / 25.4
+    side = max(3, round(C.COMMENT_BACKGROUND_MM * px_per_mm)) | 1
+    closed = cv2.morphologyEx(crop, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (side, side)))
+    background = np.clip(closed.astype(np.float32), paper * C.COMMENT_DARKEST_TINT, paper)
+    ink = (crop < background * (1 - C.INK_DARKNESS * 0.8)).astype(np.uint8) * 255
+    if frame_right is not None:
+        at = round((frame_right - region.x) * dpi / C.PT_PER_INCH)
+        half = max(2, round(C.COMMENT_INSET_MM * 0.5 * px_per_mm))
+        ink[:, max(0, at - half):at + half] = 0
+    writing = _remove_lines_whole(ink, px_per_mm)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(writing, connectivity=8)
+    widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    flat = (heights < C.COMMENT_SLIVER_MAX_HEIGHT_MM * px_per_mm) & (widths > 2 * heights)
+    band = C.COMMENT_RULE_BAND_MM * px_per_mm
+    tops, bottoms = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_TOP] + heights
+    on_rule = np.zeros(len(stats), bool)
+    for line_y in field.line_ys:
+        y = (line_y - region.y) * dpi / C.PT_PER_INCH
+        on_rule |= (tops >= y - band) & (bottoms <= y + band)
+    flat |= on_rule & (heights < C.COMMENT_SLIVER_MAX_HEIGHT_MM * px_per_mm)
+    keep = (np.maximum(widths, heights) >= C.COMMENT_MIN_COMPONENT_MM * px_per_mm) & ~flat
+    keep[0] = False
+    sizes = np.maximum(widths, heights)
+    speck = ~keep & ~flat & ~on_rule & (sizes >= C.COMMENT_DOT_MIN_MM * px_per_mm)
+    speck[0] = False
+    mask = keep[labels].astype(np.uint8) * 255
+    small = ~keep & ~flat & (sizes >= C.COMMENT_DOT_MIN_MM * px_per_mm)
+    small[0] = False
+    if keep.any() and small.any():
+        reach = max(1, round(C.COMMENT_DOT_REACH_MM * px_per_mm))
+        near = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * reach + 1, 2 * reach + 1)))
+        for i in np.flatnonzero(small):
+            x, y, w, h = stats[i, :4]
+            piece = labels[y:y + h, x:x + w] == i
+            if near[y:y + h, x:x + w][piece].any():
+                mask[y:y + h, x:x + w][piece] = 255
+    cleaned = np.where(mask > 0, crop, 255).astype(np.uint8)
+    return cleaned, mask, (speck[labels] & (mask == 0)).astype(np.uint8) * 255
+
+
+def _page_with_field(seed: int) -> tuple[np.ndarray, np.ndarray, TextField, float]:
+    """A 150-dpi page holding one comment field (frame, grey rules, maybe shading), written in or not, with
+    specks and i-dots, slightly turned; its homography (layout pt to page px), the field and the paper."""
+    rng = np.random.default_rng(seed)
+    paper = float(rng.choice([250.0, 236.4, 212.0]))
+    scale = 150 / C.PT_PER_INCH
+    page = np.full((round(842 * scale), round(595 * scale)), int(paper), np.uint8)
+    field = TextField(50.0, 120.0, float(rng.integers(200, 495)), float(rng.integers(60, 260)), item="c",
+                      line_ys=())
+    line_ys = tuple(float(y) for y in np.arange(field.y + 24, field.bottom - 6, 24))
+    field = TextField(field.x, field.y, field.w, field.h, item="c", line_ys=line_ys)
+
+    def px(x: float, y: float) -> tuple[int, int]:
+        return round(x * scale), round(y * scale)
+
+    if seed % 3 == 0:  # a tinted field
+        cv2.rectangle(page, px(field.x + 20, field.y + 10), px(field.x + field.w / 2, field.bottom - 10), 190, -1)
+    cv2.rectangle(page, px(field.x, field.y), px(field.right, field.bottom), 60, 1)
+    for y in line_ys:
+        cv2.line(page, px(field.x + 4, y), px(field.right - 4, y), 150, 1)
+    for _ in range(int(rng.integers(0, 3)) * int(rng.integers(0, 30))):  # handwriting, or none
+        x, y = field.x + rng.random() * field.w, field.y + rng.random() * field.h
+        cv2.line(page, px(x, y), px(x + rng.integers(-8, 9), y + rng.integers(-12, 13)), int(rng.integers(20, 120)),
+                 int(rng.integers(1, 3)))
+        if rng.random() < 0.3:  # an i's dot beside the stroke
+            cv2.circle(page, px(x + 2, y - 5), 1, 40, -1)
+    for _ in range(int(rng.integers(0, 60))):  # specks
+        page[int(rng.integers(0, page.shape[0])), int(rng.integers(0, page.shape[1]))] = int(rng.integers(0, 120))
+    turn = np.deg2rad(rng.uniform(-0.6, 0.6))
+    homography = np.array([[scale * np.cos(turn), -scale * np.sin(turn), rng.uniform(-3, 3)],
+                           [scale * np.sin(turn), scale * np.cos(turn), rng.uniform(-3, 3)], [0, 0, 1]])
+    return page, homography, field, paper
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_clean_field_is_the_whole_field_cleaning(seed: int) -> None:
+    page, homography, field, paper = _page_with_field(seed)
+    frame_right = field.right - 30 if seed % 4 == 1 else None
+    got = comments.clean_field(page, homography, (595.0, 842.0), field, C.COMMENT_DPI, paper, frame_right)
+    want = _clean_field_whole(page, homography, (595.0, 842.0), field, C.COMMENT_DPI, paper, frame_right)
+    for a, b in zip(got, want, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)

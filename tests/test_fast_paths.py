@@ -15,7 +15,7 @@ import pytest
 
 from pipeline import constants as C
 from pipeline.form.layout import Rect, TextField
-from pipeline.scan import comments
+from pipeline.scan import comments, marks
 from pipeline.scan.register import warp_to_layout
 
 PX_PER_MM = C.COMMENT_DPI / 25.4
@@ -183,3 +183,40 @@ def test_clean_field_is_the_whole_field_cleaning(seed: int) -> None:
     want = _clean_field_whole(page, homography, (595.0, 842.0), field, C.COMMENT_DPI, paper, frame_right)
     for a, b in zip(got, want, strict=True):
         assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("ink", [0.8, 0.62, 0.93, 0.5])
+def test_darkness_by_table_is_the_per_pixel_arithmetic_for_every_pair_of_bytes(ink: float) -> None:
+    grey, paper = np.meshgrid(np.arange(256, dtype=np.uint8), np.arange(256, dtype=np.uint8), indexing="ij")
+    want = np.empty((256, 256), np.float32)  # the arithmetic as it was, per pixel
+    np.divide(grey, np.maximum(paper, 1).astype(np.float32), out=want)
+    np.subtract(1.0, want, out=want)
+    np.divide(want, np.float32(1.0 - ink), out=want)
+    np.clip(want, 0.0, 1.0, out=want)
+    got = np.full((256, 256), -1.0, np.float32)
+    marks.darkness_lookup(marks.darkness_table(ink), grey, paper, got)
+    assert np.array_equal(got, want)
+
+
+def _evidence_crop_as_it_was(dark: np.ndarray, rect: Rect, px_per_pt: float) -> np.ndarray:
+    x0, y0 = max(0, round(rect.x * px_per_pt)), max(0, round(rect.y * px_per_pt))
+    x1, y1 = round(rect.right * px_per_pt), round(rect.bottom * px_per_pt)
+    region = dark[y0:y1, x0:x1]
+    region = np.where(region < C.FAINT_DARKNESS * 0.6, 0.0, region)
+    factor = C.EVIDENCE_DPI / (px_per_pt * C.PT_PER_INCH)
+    if factor < 1:
+        region = cv2.resize(region, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    levels = C.EVIDENCE_GREY_LEVELS - 1
+    return (255 - np.round(np.clip(region, 0, 1) * levels) * (255 / levels)).astype(np.uint8)
+
+
+def test_evidence_crop_is_the_one_it_was_even_at_the_lightest_level_kept() -> None:
+    rng = np.random.default_rng(7)
+    dark = rng.random((600, 900)).astype(np.float32) ** 3
+    edge = np.float32(C.FAINT_DARKNESS * 0.6)  # values right at the level, and the floats either side of it
+    for value in (edge, np.nextafter(edge, np.float32(0)), np.nextafter(edge, np.float32(1)), C.FAINT_DARKNESS * 0.6):
+        dark[rng.random(dark.shape) < 0.05] = value
+    px_per_pt = C.WORK_DPI / C.PT_PER_INCH
+    for rect in (Rect(10, 20, 300, 40), Rect(0, 0, 432, 288), Rect(33.3, 101.7, 120.5, 22.2)):
+        want = _evidence_crop_as_it_was(dark, rect, px_per_pt)
+        assert np.array_equal(marks.evidence_crop(dark, rect, px_per_pt), want)

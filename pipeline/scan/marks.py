@@ -10,6 +10,7 @@ later without scanning again.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from itertools import groupby
@@ -58,13 +59,30 @@ def darkness_map(canon: np.ndarray, page: PageLayout, px_per_pt: float, rows_onl
         top = max(0, int((min(r.rect.y for r in page.item_rows) - reach) * px_per_pt))
         bottom = min(h, int((max(r.rect.bottom for r in page.item_rows) + reach) * px_per_pt) + 1)
     dark = np.zeros((h, w), np.float32)
-    # the same arithmetic as `ratio`, in float32, written in place: half the time of the temporaries
-    band = dark[top:bottom]
-    np.divide(canon[top:bottom], np.maximum(background[top:bottom], 1).astype(np.float32), out=band)
-    np.subtract(1.0, band, out=band)
-    np.divide(band, np.float32(1.0 - ink), out=band)
-    np.clip(band, 0.0, 1.0, out=band)
+    darkness_lookup(darkness_table(ink), canon[top:bottom], background[top:bottom], dark[top:bottom])
     return dark
+
+
+def darkness_table(ink: float) -> np.ndarray:
+    """The darkness of every (grey, paper level) pair of bytes, flat (index grey * 256 + paper): the float32
+    arithmetic of `darkness_map` done once on the 65,536 pairs instead of on every pixel of the page."""
+    grey, paper = np.meshgrid(np.arange(256, dtype=np.uint8), np.arange(256, dtype=np.uint8), indexing="ij")
+    table = np.empty((256, 256), np.float32)
+    np.divide(grey, np.maximum(paper, 1).astype(np.float32), out=table)
+    np.subtract(1.0, table, out=table)
+    np.divide(table, np.float32(1.0 - ink), out=table)
+    np.clip(table, 0.0, 1.0, out=table)
+    return table.ravel()
+
+
+def darkness_lookup(table: np.ndarray, grey: np.ndarray, paper: np.ndarray, out: np.ndarray) -> None:
+    """`out` = the table's darkness for each pixel's (grey, paper level): the same float32 values as the
+    arithmetic per pixel, in a quarter of the time (one gather from a 256 KB table)."""
+    if sys.byteorder == "little":  # the two bytes side by side read as one 16-bit index: grey * 256 + paper
+        index = cv2.merge([paper, grey]).view(np.uint16)[..., 0]
+    else:
+        index = (grey.astype(np.uint16) << 8) | paper
+    np.take(table, index, out=out, mode="wrap")  # every index is in the table: "wrap" skips the bounds check
 
 
 def _outline_template(size_px: int, line_px: int) -> np.ndarray:
@@ -420,8 +438,10 @@ def evidence_crop(dark: np.ndarray, rect: Rect, px_per_pt: float) -> np.ndarray:
     """A region as dark-on-white grey, paper flattened to white: what a person needs to see, compactly."""
     x0, y0 = max(0, round(rect.x * px_per_pt)), max(0, round(rect.y * px_per_pt))
     x1, y1 = round(rect.right * px_per_pt), round(rect.bottom * px_per_pt)
-    region = dark[y0:y1, x0:x1]
-    region = np.where(region < C.FAINT_DARKNESS * 0.6, 0.0, region)
+    # the lightest traces to paper: below FAINT_DARKNESS * 0.6 (as float32) is 0, the rest kept as it is, by one
+    # OpenCV pass ("to zero" keeps what is above the float32 just below that level: the same pixels)
+    lightest = np.nextafter(np.float32(C.FAINT_DARKNESS * 0.6), np.float32(-np.inf))
+    _, region = cv2.threshold(dark[y0:y1, x0:x1], float(lightest), 0.0, cv2.THRESH_TOZERO)
     factor = C.EVIDENCE_DPI / (px_per_pt * C.PT_PER_INCH)
     if factor < 1:
         region = cv2.resize(region, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)

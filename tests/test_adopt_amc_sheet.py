@@ -112,3 +112,48 @@ def test_an_adopted_amc_like_sheet_loads_with_its_digits(tmp_path: Path) -> None
     assert all([b.value for b in q.boxes] == list(range(10)) for q in digits)
     assert len(form.adopted.questions) == 10  # four digits, six questions: nothing from the id strip
     assert not form.adopted.fields
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract not installed")
+def test_a_filled_code_grid_reads_as_its_digits_and_a_blank_or_doubled_digit_is_flagged(tmp_path: Path) -> None:
+    import sqlite3
+
+    import pypdfium2
+    import yaml
+    from PIL import Image
+
+    from pipeline.adopt.blank import adopt_blank
+    from pipeline.ledger.check import check_ledger
+    from pipeline.options import ScanOptions
+    from pipeline.scan.coordinator import scan
+    from pipeline.simulate.marks import draw_mark
+    from pipeline.simulate.world import PENS
+
+    _sheet(tmp_path / "blank.pdf", "000000000001" + "000001111100")
+    report = adopt_blank(tmp_path / "blank.pdf", "amc-like", tmp_path / "forms")
+    doc = yaml.safe_load(report.form_path.read_text(encoding="utf-8"))
+    doc["adopted"]["filled_box"] = "answer"  # the README's one edit for an exam sheet
+    report.form_path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    pdf = pypdfium2.PdfDocument(str(tmp_path / "blank.pdf"))
+    art = np.asarray(pdf[0].render(scale=300 / 72, grayscale=True).to_pil().convert("L")).copy()
+    pdf.close()
+    rng = np.random.default_rng(3)
+    k = 300 / 72
+    digits = {0: [7], 1: [0], 2: [], 3: [4, 9]}  # 7, 0, left blank, two marks
+    for col, marked in digits.items():
+        for d in marked:
+            x, top = GRID_LEFT + col * 6 * MM, GRID_TOP + d * 6 * MM
+            draw_mark(art, (x * k, top * k, CELL * k, CELL * k), "cross", rng, PENS[0][1], dpi=300)
+    Image.fromarray(art).save(tmp_path / "return.png", dpi=(300, 300))
+    db = tmp_path / "s.db"
+    scan([tmp_path / "return.png"], ScanOptions(db=db, jobs=1, quiet=True, forms_dirs=(tmp_path / "forms",),
+                                                 ocr="none"))
+    code = {q["id"]: q["text"] for q in doc["questions"] if q.get("code")}
+    assert len(code) == 4
+    got = {code[item]: (value, state, detail) for item, value, state, detail in sqlite3.connect(db).execute(
+        "SELECT item, value, state, detail FROM answers") if item in code}
+    first, second, third, fourth = (got[f"code grid: digit {n} of 4 (from the left)"] for n in (1, 2, 3, 4))
+    assert first[:2] == (7, "answered") and second[:2] == (0, "answered")
+    assert third[1] == "flagged" and "incomplete" in third[2]
+    assert fourth[1] == "flagged"
+    assert check_ledger(db) == []

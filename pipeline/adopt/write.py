@@ -24,6 +24,7 @@ HEADER = """\
 #    a question with a 'check:' line is one whose grouping the print did not settle: look at it first,
 #    then delete that line.
 #    'kind: one' = choose one box; 'kind: any' = each box is its own yes/no (exported as ID_value = 1 or 0).
+#    'code: true' = one digit column of a code grid (a student number), valued 0-9: left blank, it is flagged.
 #  - delete any box that is not an answer box (an example in the instructions, a logo).
 #  - 'filled_box': what a box filled in solid means on this form: 'answer' (bubble sheets, exams: people
 #    fill boxes in to answer), 'cancel' (the form tells people to fill a box in to cancel it), or 'ask' (the
@@ -55,6 +56,7 @@ def form_document(form_id: str, source: str, page_size: tuple[float, float], pro
             "id": qid, "page": p.page, "kind": p.kind,
             "text": p.text if p.first_value == 0 else f"(write question {qid} here)",
             **({"check": p.doubt} if p.doubt else {}),
+            **({"code": True} if p.first_value == 0 else {}),  # a digit of a code grid: blank is incomplete
             "boxes": [{"value": v, "x": _r(b.x), "y": _r(b.y), "w": _r(b.w), "h": _r(b.h), "line": _r(b.line),
                        **({"shape": "round"} if b.shape == "round" else {}),
                        **({"label": str(v)} if p.first_value == 0 else {})}  # a code grid's digit

@@ -407,10 +407,13 @@ def _candidates(blobs: Blobs, forms: list[Form], settle_turn: bool) -> list[Matc
         # are fitted, and the fit with more anchors in place decides, as when every turn is tried
         turns = tuple(int(k) for k in np.nonzero(share >= C.ADOPT_TURN_CLOSE * share.max())[0])
     candidates: list[Match] = []
+    scaled = blobs  # the scan at the scale its print was found at: the scanner's, the same for every page
     for form, page, anchors, sizes in pages:
-        fit = fit_page(anchors, sizes, blobs, slip=False, turns=turns)
+        fit = fit_page(anchors, sizes, scaled, slip=False, turns=turns)
         if fit is not None:
             k, h, found, residual, ok, margin, slip_mm, content_dpi = fit
+            if found >= C.ADOPT_SURE_SCORE * len(anchors) and scaled.dpi != content_dpi:
+                scaled = _at_dpi(blobs, content_dpi)  # the next pages start there, not refitted step by step
             # words are found as letters joined along the scan's lines: a page turned a quarter shows none
             words = words_in_place([a.kind for a in page.anchors], ok) if k % 2 == 0 else 1.0
             candidates.append(Match(form, page.page, k, h, found / len(anchors), found, len(anchors), residual,

@@ -336,7 +336,13 @@ def _segments(mask: np.ndarray, px_per_mm: float, horizontal: bool, min_mm: floa
     banded = cv2.dilate(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8)),
                         np.ones((thick, 1), np.uint8))
     lines = cv2.morphologyEx(banded, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+    # labelled within the lines' own bounding box only: most of a page has no long line (same components)
+    bx, by, bw, bh = cv2.boundingRect(lines)
+    if bw == 0 or bh == 0:
+        return []
+    count, _, stats, _ = cv2.connectedComponentsWithStats(lines[by:by + bh, bx:bx + bw], connectivity=8)
+    stats[:, 0] += bx
+    stats[:, 1] += by
     slope = np.tan(np.radians(C.ADOPT_LINE_MAX_SKEW_DEG))
     return [(int(y + h // 2), int(x), int(x + w)) for x, y, w, h, _ in stats[1:count]
             if h <= thick + px_per_mm + w * slope and _is_thin(mask[y:y + h, x:x + w], px_per_mm)]

@@ -419,6 +419,7 @@ ADOPT_HEADER_REACH_MM = 9.0  # scale words over a row (or grid) of boxes sit at 
 ADOPT_LIST_SPLIT_PITCHES = 2.2  # rows of one list further apart than this many times its own pitch: two lists?
 ADOPT_CODE_GRID_ROWS = 10  # a grid of this many stacked rows (digits 0-9) is one code per column
 ADOPT_CODE_GRID_PITCH = 2.0  # ... its rows at most this many box heights apart
+ADOPT_SOLID_CELL_INK = 0.85  # share of a cell's middle printed black: a solid cell of an id strip (AMC page id)
 ADOPT_SLIP_STEP_MM = (2.5, 150.0)  # a regular grid's step (a row, a column, a block of them) is between these
 ADOPT_SLIP_STEPS = 12  # the most common steps between like-sized anchors tried as a possible slip of the fit
 ADOPT_SLIP_MIN_ANCHORS = 4  # a fit must find at least this many anchors more than the fit one grid step away ...

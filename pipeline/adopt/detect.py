@@ -13,6 +13,7 @@ image's top-left corner; the image's own dpi converts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -182,8 +183,9 @@ def _split_combs(found: list[Found]) -> list[Found]:
     for i in range(len(boxes)):
         groups.setdefault(root(i), []).append(i)
     result = list(others)
+    grid = _code_grid_members(boxes)
     for members in groups.values():
-        if len(members) >= 3:
+        if len(members) >= 3 and not any(id(boxes[i]) in grid for i in members):
             xs = [boxes[i] for i in members]
             x0, y0 = min(b.x for b in xs), min(b.y for b in xs)
             x1, y1 = max(b.x + b.w for b in xs), max(b.y + b.h for b in xs)
@@ -191,6 +193,65 @@ def _split_combs(found: list[Found]) -> list[Found]:
             used.update(members)
     result.extend(b for i, b in enumerate(boxes) if i not in used)
     return result
+
+
+def _code_grid_members(boxes: list[Found]) -> set[int]:
+    """The boxes of a code grid (a student number: ten or more stacked rows of boxes in the same columns, the
+    digits 0-9 printed in them): answers to choose from, one per column, not a comb to write characters in,
+    however close the columns are printed."""
+    rows: list[list[Found]] = []
+    for box in sorted(boxes, key=lambda b: b.cy):
+        if rows and abs(box.cy - rows[-1][0].cy) <= 0.3 * box.h and abs(box.h - rows[-1][0].h) <= 0.3 * box.h:
+            rows[-1].append(box)
+        else:
+            rows.append([box])
+    ordered: list[list[Found]] = []
+    for row in rows:  # each row in runs of close boxes (a grid's columns are at most two boxes apart)
+        row.sort(key=lambda b: b.x)
+        ordered.append([row[0]])
+        for a, b in pairwise(row):
+            if b.x - a.x - a.w > 2 * a.w:
+                ordered.append([])
+            ordered[-1].append(b)
+    ordered.sort(key=lambda r: (r[0].cy, r[0].x))
+    members: set[int] = set()
+    start = 0
+    while start < len(ordered):
+        end = start
+        while end + 1 < len(ordered) and len(ordered[end + 1]) == len(ordered[start]) \
+                and 0 < ordered[end + 1][0].cy - ordered[end][0].cy <= C.ADOPT_CODE_GRID_PITCH * ordered[end][0].h \
+                and all(abs(a.cx - b.cx) <= 0.5 * a.w for a, b in zip(ordered[start], ordered[end + 1], strict=True)):
+            end += 1
+        if end - start + 1 >= C.ADOPT_CODE_GRID_ROWS:
+            members.update(id(b) for r in ordered[start:end + 1] for b in r)
+        start = end + 1
+    return members
+
+
+def _code_strip(found: list[Found], mask: np.ndarray, px_per_mm: float) -> list[Found]:
+    """A printed identification strip (AMC's page id: a row of touching cells, some printed solid black) is
+    copy evidence that differs from copy to copy, not a question nor a field: its open cells (boxes, combs)
+    are dropped wherever a solid cell of their height touches them in their row."""
+    scale = px_per_mm / C.PT_PER_MM
+    height, width = mask.shape
+
+    def solid(x: float, y: float, w: float, h: float) -> bool:
+        x0, y0 = max(0, round((x + 0.2 * w) * scale)), max(0, round((y + 0.2 * h) * scale))
+        x1, y1 = min(width, round((x + 0.8 * w) * scale)), min(height, round((y + 0.8 * h) * scale))
+        return x1 > x0 and y1 > y0 and float(mask[y0:y1, x0:x1].mean()) >= C.ADOPT_SOLID_CELL_INK
+
+    def touching(a: Found, b: Found) -> bool:
+        return abs(a.cy - b.cy) <= 0.3 * a.h and abs(a.h - b.h) <= 0.3 * a.h \
+            and max(b.x - a.x - a.w, a.x - b.x - b.w) < C.ADOPT_COMB_GAP_RATIO * a.h
+
+    cells = [f for f in found if f.kind in ("box", "comb")]
+    strip = [f for f in cells if solid(f.x - f.h, f.y, f.h, f.h) or solid(f.x + f.w, f.y, f.h, f.h)]
+    grown = True
+    while grown:  # the open cells beyond the strip's last solid one belong to it too
+        more = [f for f in cells if not any(f is s for s in strip) and any(touching(f, s) for s in strip)]
+        strip.extend(more)
+        grown = bool(more)
+    return [f for f in found if not any(f is s for s in strip)]
 
 
 def find_words(mask: np.ndarray, px_per_mm: float) -> list[Found]:
@@ -275,7 +336,13 @@ def _segments(mask: np.ndarray, px_per_mm: float, horizontal: bool, min_mm: floa
     banded = cv2.dilate(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8)),
                         np.ones((thick, 1), np.uint8))
     lines = cv2.morphologyEx(banded, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+    # labelled within the lines' own bounding box only: most of a page has no long line (same components)
+    bx, by, bw, bh = cv2.boundingRect(lines)
+    if bw == 0 or bh == 0:
+        return []
+    count, _, stats, _ = cv2.connectedComponentsWithStats(lines[by:by + bh, bx:bx + bw], connectivity=8)
+    stats[:, 0] += bx
+    stats[:, 1] += by
     slope = np.tan(np.radians(C.ADOPT_LINE_MAX_SKEW_DEG))
     return [(int(y + h // 2), int(x), int(x + w)) for x, y, w, h, _ in stats[1:count]
             if h <= thick + px_per_mm + w * slope and _is_thin(mask[y:y + h, x:x + w], px_per_mm)]
@@ -338,5 +405,6 @@ def find_all(image: np.ndarray, dpi: float) -> tuple[list[Found], list[Found]]:
     """(boxes, fields, combs and marks), and the word-sized anchors of the page."""
     mask, px_per_mm = ink_mask(image, dpi)
     enclosed = _merge_fields(find_enclosures(mask, px_per_mm) + find_frames(mask, px_per_mm))
+    enclosed = _code_strip(enclosed, mask, px_per_mm)
     return (enclosed + find_ruled_areas(mask, px_per_mm, enclosed) + find_corner_marks(mask, px_per_mm),
             find_words(mask, px_per_mm))

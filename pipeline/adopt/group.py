@@ -45,6 +45,7 @@ class Proposed:
     boxes: tuple[Found, ...]  # in value order
     text: str = ""  # the printed line that owns the boxes (their question), when one does
     doubt: str = ""  # why this grouping may be wrong, in plain words; '' when the print settles it
+    first_value: int = 1  # the value of the first box: 0 for a code grid's column (its boxes are the digits 0-9)
 
 
 @dataclass
@@ -255,6 +256,14 @@ def _code_grids(scale_rows: list[list[Found]]) -> tuple[list[list[Found]], list[
     return columns, [r for n, r in enumerate(rows) if n not in used]
 
 
+def _code_column(column: list[Found], columns: list[list[Found]]) -> tuple[str, str, int]:
+    """A code grid's column is one digit of the number: its wording names the digit's place (so the export's
+    columns read as the number, left to right), its boxes are valued 0-9 top to bottom as printed."""
+    grid = sorted((c for c in columns if abs(c[0].cy - column[0].cy) <= column[0].h), key=lambda c: c[0].cx)
+    place = next(n for n, c in enumerate(grid, start=1) if c is column)
+    return f"code grid: digit {place} of {len(grid)} (from the left)", "", 0
+
+
 def group_page(page: int, boxes: list[Found], words: list[Word] | None = None) -> list[Proposed]:
     """The page's questions in reading order, grouped as printed where the print's words say."""
     if not boxes:
@@ -281,7 +290,7 @@ def group_page(page: int, boxes: list[Found], words: list[Word] | None = None) -
             label_ids.update(id(w) for w in _left_label(words, box))
     lines = _lines([w for w in words if id(w) not in label_ids])
     columns, scale_rows = _code_grids(scale_rows)
-    proposed = [Proposed(page, "one", tuple(c)) for c in columns]
+    proposed = [Proposed(page, "one", tuple(c), *_code_column(c, columns)) for c in columns]
     proposed += [Proposed(page, "one", tuple(r)) for r in scale_rows]
     owned: dict[int, tuple[_Line, list[Found]]] = {}
     orphans: list[Found] = []

@@ -221,7 +221,11 @@ def _decide_one(q: Question, boxes: list[BoxReading], cancel: bool, crop: bytes)
     if filled and not cancel:
         values = ", ".join(str(b.value) for b in filled)
         return ItemReading(q.id, None, "flagged", "uncertain", f"box {values} {NO_CONVENTION}", 0.4, crop)
-    return decide_item(q.id, boxes, crop)
+    decided = decide_item(q.id, boxes, crop)
+    if q.code and decided.state == "blank":  # a student number with a digit missing identifies nobody
+        return ItemReading(q.id, None, "flagged", "uncertain", f"{q.text}: no box is marked, so the number is "
+                           "incomplete (left out, or marked too lightly to see?): please check the paper", 0.3, crop)
+    return decided
 
 
 def _decide_any(q: Question, box: AdoptedBox, reading: BoxReading, cancel: bool, crop: bytes) -> ItemReading:

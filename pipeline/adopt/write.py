@@ -24,6 +24,7 @@ HEADER = """\
 #    a question with a 'check:' line is one whose grouping the print did not settle: look at it first,
 #    then delete that line.
 #    'kind: one' = choose one box; 'kind: any' = each box is its own yes/no (exported as ID_value = 1 or 0).
+#    'code: true' = one digit column of a code grid (a student number), valued 0-9: left blank, it is flagged.
 #  - delete any box that is not an answer box (an example in the instructions, a logo).
 #  - 'filled_box': what a box filled in solid means on this form: 'answer' (bubble sheets, exams: people
 #    fill boxes in to answer), 'cancel' (the form tells people to fill a box in to cancel it), or 'ask' (the
@@ -52,11 +53,14 @@ def form_document(form_id: str, source: str, page_size: tuple[float, float], pro
         qid = f"Q{n:02d}"
         qids.append(qid)
         questions.append({
-            "id": qid, "page": p.page, "kind": p.kind, "text": f"(write question {qid} here)",
+            "id": qid, "page": p.page, "kind": p.kind,
+            "text": p.text if p.first_value == 0 else f"(write question {qid} here)",
             **({"check": p.doubt} if p.doubt else {}),
+            **({"code": True} if p.first_value == 0 else {}),  # a digit of a code grid: blank is incomplete
             "boxes": [{"value": v, "x": _r(b.x), "y": _r(b.y), "w": _r(b.w), "h": _r(b.h), "line": _r(b.line),
-                       **({"shape": "round"} if b.shape == "round" else {})}
-                      for v, b in enumerate(p.boxes, start=1)],
+                       **({"shape": "round"} if b.shape == "round" else {}),
+                       **({"label": str(v)} if p.first_value == 0 else {})}  # a code grid's digit
+                      for v, b in enumerate(p.boxes, start=p.first_value)],
         })
     fids = [f"C{n}" for n in range(1, len(fields) + 1)]
     doc: dict[str, Any] = {
@@ -114,14 +118,14 @@ def preview(image: np.ndarray, dpi: float, page: int, questions: list[tuple[str,
     font = cv2.FONT_HERSHEY_SIMPLEX
     for n, (qid, q) in enumerate(questions):
         colour = colours[n % len(colours)]
-        for v, b in enumerate(q.boxes, start=1):
+        for v, b in enumerate(q.boxes, start=q.first_value):
             p0, p1 = (round(b.x * px), round(b.y * px)), (round((b.x + b.w) * px), round((b.y + b.h) * px))
             if b.shape == "round":
                 cv2.ellipse(canvas, ((p0[0] + p1[0]) // 2, (p0[1] + p1[1]) // 2),
                             ((p1[0] - p0[0]) // 2 + 1, (p1[1] - p0[1]) // 2 + 1), 0, 0, 360, colour, 2)
             else:
                 cv2.rectangle(canvas, p0, p1, colour, 2)
-            label = f"{qid}.{v}" if v == 1 or q.kind == "any" else str(v)
+            label = f"{qid}.{v}" if v == q.first_value or q.kind == "any" else str(v)
             cv2.putText(canvas, label, (p0[0], p0[1] - 3), font, 0.42, colour, 1, cv2.LINE_AA)
     for fid, f in fields:
         p0, p1 = (round(f.x * px), round(f.y * px)), (round((f.x + f.w) * px), round((f.y + f.h) * px))

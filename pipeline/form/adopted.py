@@ -50,6 +50,7 @@ class Question:
     text: str
     page: int
     boxes: tuple[AdoptedBox, ...]
+    code: bool = False  # one digit of a code grid (a student number): left blank, the number is incomplete
 
     def item_of(self, box: AdoptedBox) -> str:
         """The ledger item a box's answer is stored under: the question, or `<id>_<value>` for "choose any"."""
@@ -261,4 +262,8 @@ def _question(raw: Any, n: int, source: str, page_size: tuple[float, float], pag
     if kind == "one" and len(boxes) < 2:
         raise _fail(source, f"questions[{n}]", f"{qid} is 'choose one' but has a single box",
                     "make it 'kind: any' (the box is a yes/no of its own), or merge it with its neighbours")
-    return Question(qid, kind, _text(entry.get("text")) or qid, page, tuple(boxes))
+    code = entry.get("code", False)
+    if not isinstance(code, bool):
+        raise _fail(source, f"questions[{n}].code", f"should be true or false, found {code!r}",
+                    "write 'code: true' for one digit column of a code grid (a student number), else delete it")
+    return Question(qid, kind, _text(entry.get("text")) or qid, page, tuple(boxes), code=code)

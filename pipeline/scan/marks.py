@@ -270,12 +270,19 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
     reaches them, from a dot or blob in the middle, which is an answer however dense.  `open_gap` (the widest
     paper among the ink) tells a heavy cross, which leaves open triangles between its arms, from a box filled
     in; `bridged_passes` tells a broad cross a black-and-white scan left hollow from pass-on-pass scribbling;
-    `pieces` and `largest_mm2` tell dust and toner specks from what is left of a light mark."""
+    `coherence` low (strokes running two ways) with few passes tells a looped or hollow cross from a box
+    scribbled out (back and forth, one way); `pieces` and `largest_mm2` tell dust and toner specks from what is
+    left of a light mark."""
     area = coverage * inner_area_mm2
     heavy_cross = (passes < C.SCRIBBLE_FILL_MIN_PASSES and open_gap >= C.HEAVY_CROSS_MIN_OPEN_GAP
                    and solid < C.HEAVY_CROSS_MAX_SOLID and coverage < C.HEAVY_CROSS_MAX_COVERAGE)
     hollow = (coverage < C.HOLLOW_MAX_COVERAGE and bridged_passes < C.HOLLOW_MAX_BRIDGED_PASSES
               and pieces >= C.HOLLOW_MIN_PIECES and bridged_solid < C.HOLLOW_MAX_BRIDGED_SOLID)
+    # a cross written with a loop, or left as the edges of its strokes, is crossed by more than two passes, yet
+    # its strokes run two ways at once: scribbling a box out runs mostly one way, back and forth
+    crossed = (coherence < C.CROSSED_MAX_COHERENCE and passes < C.CROSSED_MAX_PASSES
+               and open_gap >= C.CROSSED_MIN_OPEN_GAP and solid < C.SOLID_STROKES_MAX
+               and coverage < C.CROSSED_MAX_COVERAGE)
     faint_area = faint * inner_area_mm2
     compact = corners <= C.BLOB_MAX_CORNERS
     if compact and solid >= C.SOLID_STROKES_MAX:
@@ -290,6 +297,8 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
             return "marked", C.HEAVY_STROKES_CONFIDENCE
         if hollow:  # the two edges of each broad stroke, as a black-and-white scan keeps them
             return "marked", C.HOLLOW_CONFIDENCE
+        if crossed:  # strokes crossing at about right angles, no one direction: a cross, not a scribble
+            return "marked", C.CROSSED_CONFIDENCE
         # scribbled over from edge to edge: how people cancel a box, holes and all
         return "filled", C.SCRIBBLE_FILL_CONFIDENCE
     if (cells >= C.SCRIBBLE_PART_MIN_CELLS and coverage >= C.SCRIBBLE_FILL_MIN_COVERAGE

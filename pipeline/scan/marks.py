@@ -302,7 +302,8 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
         # scribbled over from edge to edge: how people cancel a box, holes and all
         return "filled", C.SCRIBBLE_FILL_CONFIDENCE
     if (cells >= C.SCRIBBLE_PART_MIN_CELLS and coverage >= C.SCRIBBLE_FILL_MIN_COVERAGE
-            and passes >= C.SCRIBBLE_FILL_MIN_PASSES and coherence < C.HATCH_MIN_COHERENCE and not hollow):
+            and passes >= C.SCRIBBLE_FILL_MIN_PASSES and coherence < C.HATCH_MIN_COHERENCE and not hollow
+            and not crossed):
         # scribbled pass on pass over most of the box: an answer, or crossed out?
         return "uncertain", C.SCRIBBLE_UNCLEAR_CONFIDENCE
     if cells == 9 and faint >= C.LIGHT_FILL_MIN_FAINT:

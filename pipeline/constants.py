@@ -157,6 +157,8 @@ TRACE_FAINT_MIN_AREA_MM2 = 0.35  # ... or this much light ink above the page's l
 #                                  black-and-white scan leaves of a pencil tick: a few dots)
 BITONAL_MAX_GREY_LEVELS = 40  # a page showing at most this many mid-grey levels was scanned in black and white
 LOST_MARKS_MIN_TRACE_ROWS = 2  # rows with only faint traces that make a page-level sign of marks lost in scanning
+THINNED_MIN_ANSWERED_ROWS = 3  # a black-and-white page's only blank row among at least this many answered ones,
+#                               with any speck in it, is asked about: a light mark thinned to dots looks like dust
 # Confidences (0 .. 1) the mark cascade gives each decision: a box's, then an item's.  They order the review
 # queue and the gallery; the state, not the figure, decides what goes to a person.
 BLOB_CONFIDENCE = 0.8  # a solid dot or blob in the middle of the box

@@ -7,8 +7,9 @@ import numpy as np
 
 from pipeline import constants as C
 from pipeline.form.layout import Box
-from pipeline.scan.marks import classify, classify_measures, measure_box
-from pipeline.scan.results import BoxMeasures, BoxState
+from pipeline.scan.marks import classify, classify_measures, decide_page, measure_box
+from pipeline.scan.results import BoxMeasures, BoxReading, BoxState, ItemReading
+from pipeline.vocab import FlagReason
 
 PX_PER_PT = 300 / 72  # a 300 dpi scan
 BOX_MM = 8.0
@@ -75,3 +76,47 @@ def test_a_hollow_cross_over_most_of_a_large_box_is_a_mark_not_a_loose_scribble(
                  bridged_solid=0.03)
     assert classify(0.243, 0.287, 0.0, 77.44, coherence=0.001, **cross)[0] == "marked"  # type: ignore[arg-type]
     assert classify(0.243, 0.287, 0.0, 77.44, coherence=0.37, **cross)[0] == "uncertain"  # type: ignore[arg-type]
+
+
+def _row(item: str, marked: int | None, specks: int = 0, in_box: int = 2) -> list[BoxReading]:
+    """A row of five boxes: box `marked` ticked, `specks` pieces of dust in box `in_box` (which reads empty)."""
+    out = []
+    for v in range(1, 6):
+        ticked = v == marked
+        m = BoxMeasures(0.2 if ticked else 0.0, 0.25 if ticked else 0.002, 0.0, 33.64, 0.0, 0.0, 0, 0.0, 0, 0.0,
+                        0.0, 33.1, pieces=1 if ticked else (specks if v == in_box else 0), largest_mm2=0.05)
+        out.append(BoxReading(item, v, m.coverage, 0.8, 0.0, 0.0, 0.0, "marked" if ticked else "empty", 0.9,
+                              faint=m.faint, measures=m))
+    return out
+
+
+def _decided(rows: list[list[BoxReading]], bitonal: bool) -> dict[str, ItemReading]:
+    boxes = [b for r in rows for b in r]
+    return {i.item: i for i in decide_page(boxes, lambda _item: b"", "", bitonal)[0]}
+
+
+def test_the_only_blank_row_of_a_black_and_white_page_with_a_speck_is_asked_about() -> None:
+    """A light tick a 1-bit scan thinned to one dot looks like dust; among answered rows it is asked about."""
+    rows = [_row(f"S0{n}", 3) for n in range(1, 5)] + [_row("S05", None, specks=1)]
+    got = _decided(rows, bitonal=True)
+    assert got["S05"].state == "flagged" and got["S05"].reason == FlagReason.THINNED
+    assert "thinned away" in got["S05"].detail
+    assert all(got[f"S0{n}"].state == "answered" for n in range(1, 5))
+    # the same page scanned in grey keeps a light mark as a trace: a speck there is dust, the row blank
+    assert _decided(rows, bitonal=False)["S05"].state == "blank"
+
+
+def test_specks_in_several_blank_rows_are_dust() -> None:
+    """Two blank rows with a speck or three each (dust and toner, as real scans show): read as blank."""
+    rows = [_row("S01", 3), _row("S02", 1), _row("S03", None, specks=2), _row("S04", None, specks=3),
+            _row("S05", 4)]
+    got = _decided(rows, bitonal=True)
+    assert got["S03"].state == "blank" and got["S04"].state == "blank"
+
+
+def test_a_box_with_more_specks_than_dust_leaves_is_asked_about_in_black_and_white() -> None:
+    """More separate dots in one box than dust leaves: what a 1-bit scan keeps of a light pencil stroke."""
+    rows = [_row("S01", 3), _row("S02", None), _row("S03", None, specks=C.SPECK_MAX_PIECES + 2), _row("S04", 4)]
+    got = _decided(rows, bitonal=True)
+    assert got["S03"].reason == FlagReason.THINNED and "more specks" in got["S03"].detail
+    assert got["S02"].state == "blank"

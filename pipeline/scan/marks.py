@@ -560,6 +560,35 @@ def suspect_lost_marks(items: list[ItemReading], boxes: list[BoxReading], bitona
         return [ItemReading(i.item, None, "flagged", FlagReason.PAGE_BLANK, detail, C.LOST_MARK_CONFIDENCE,
                             i.crop_png) for i in items], False
     else:
-        return items, False
+        return (thinned_rows(items, boxes) if bitonal else items), False
     return [ItemReading(i.item, None, "flagged", FlagReason.LOST_MARKS, detail, C.LOST_MARK_CONFIDENCE, i.crop_png)
             if i.state == "blank" else i for i in items], True
+
+
+def _specks(box: BoxReading) -> int:
+    """Separate pieces of light ink in a box that reads empty (0 without stored measures)."""
+    return box.measures.pieces if box.state == "empty" and box.measures is not None else 0
+
+
+def thinned_rows(items: list[ItemReading], boxes: list[BoxReading]) -> list[ItemReading]:
+    """A black-and-white scan thins a light mark to a few dots that look like dust: a blank row is asked about
+    when one of its boxes holds more specks than dust leaves (SPECK_MAX_PIECES), or when it is the page's only
+    blank row among answered ones and holds any speck at all.  The page's comments are not doubted for it."""
+    specks: dict[str, list[int]] = {}
+    for b in boxes:
+        specks.setdefault(b.item, []).append(_specks(b))
+    blank = [i for i in items if i.state == "blank"]
+    answered = sum(1 for i in items if i.state == "answered")
+    alone = len(blank) == 1 and answered >= C.THINNED_MIN_ANSWERED_ROWS
+    out = []
+    for i in items:
+        row = specks.get(i.item, [])
+        if i.state == "blank" and row and (max(row) > C.SPECK_MAX_PIECES or (alone and any(row))):
+            many = max(row) > C.SPECK_MAX_PIECES
+            why = ("more specks in a box than dust leaves" if many
+                   else "the only blank row on this page, with specks in it")
+            detail = (f"nothing clear in this row, but {why} in a black-and-white scan: a light mark may have "
+                      "been thinned away to dots - please check the paper form")
+            i = ItemReading(i.item, None, "flagged", FlagReason.THINNED, detail, C.LOST_MARK_CONFIDENCE, i.crop_png)
+        out.append(i)
+    return out

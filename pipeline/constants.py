@@ -119,6 +119,12 @@ HEAVY_CROSS_MIN_OPEN_GAP = 0.22  # a heavy cross leaves paper this wide (share o
 #                                  (bold and looped crosses 0.24-0.5; fills 0-0.06)
 HEAVY_CROSS_MAX_SOLID = 0.45  # ... and stays mostly strokes (looped crosses 0.2-0.4; a fill 1.0)
 HEAVY_CROSS_MAX_COVERAGE = 0.85  # ... and leaves this much paper at least
+CROSSED_MAX_COHERENCE = 0.25  # two strokes crossing at about right angles have no one direction (crosses,
+#                               looped and hollow, 0.01-0.32; real scribbled-out boxes 0.33-0.67, hatching 0.66 up):
+#                               below this, with few passes and open paper, a cross however many edges it shows
+CROSSED_MAX_PASSES = 3.2  # ... a line across meets it fewer times than this (crosses 2.5-3.1; scribbles to 4.4)
+CROSSED_MIN_OPEN_GAP = 0.22  # ... it leaves paper this wide between its arms (crosses 0.25-0.46; fills 0-0.11)
+CROSSED_MAX_COVERAGE = 0.45  # ... and it inks at most this much of the box (hollow and looped crosses 0.21-0.39)
 SPECK_MAX_PIECES = 3  # dust and toner: at most this many specks in a box ...
 SPECK_MAX_MM2 = 0.3  # ... none bigger than this (a 3-px speck at 300 dpi measures about 0.2 mm²) ...
 SPECKS_MAX_TOTAL_MM2 = 0.6  # ... and this much light ink in all: an empty box, not the trace of a mark
@@ -151,12 +157,15 @@ TRACE_FAINT_MIN_AREA_MM2 = 0.35  # ... or this much light ink above the page's l
 #                                  black-and-white scan leaves of a pencil tick: a few dots)
 BITONAL_MAX_GREY_LEVELS = 40  # a page showing at most this many mid-grey levels was scanned in black and white
 LOST_MARKS_MIN_TRACE_ROWS = 2  # rows with only faint traces that make a page-level sign of marks lost in scanning
+THINNED_MIN_ANSWERED_ROWS = 3  # a black-and-white page's only blank row among at least this many answered ones,
+#                               with any speck in it, is asked about: a light mark thinned to dots looks like dust
 # Confidences (0 .. 1) the mark cascade gives each decision: a box's, then an item's.  They order the review
 # queue and the gallery; the state, not the figure, decides what goes to a person.
 BLOB_CONFIDENCE = 0.8  # a solid dot or blob in the middle of the box
 HATCH_CONFIDENCE = 0.7  # hatching: parallel strokes across the box
 HEAVY_STROKES_CONFIDENCE = 0.7  # a heavy cross or tick reaching most of the box
 HOLLOW_CONFIDENCE = 0.65  # a broad cross a black-and-white scan kept only the edges of
+CROSSED_CONFIDENCE = 0.65  # two strokes crossing, no one direction: a cross with loops or hollow edges
 SCRIBBLE_FILL_CONFIDENCE = 0.7  # scribbled over edge to edge: filled in to cancel
 SCRIBBLE_UNCLEAR_CONFIDENCE = 0.3  # scribbled pass on pass over most of the box
 LIGHT_FILL_UNCLEAR_CONFIDENCE = 0.3  # light ink all over the box

@@ -91,6 +91,8 @@ class FlagReason(Vocab):
     OUTSIDE = "outside", "a mark outside the boxes: beside a box, between two boxes, or round a number"
     LOST_MARKS = "lost_marks", "nothing clear here, but marks on this page look faint or lost in scanning"
     PAGE_BLANK = "page_blank", "no answer anywhere on this page: left out, or marked too lightly to see"
+    THINNED = "thinned", ("a blank row with specks in a black-and-white scan: a light mark may have been thinned "
+                          "away to dots")
 
 
 class DecisionKind(Vocab):

@@ -288,12 +288,19 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
     reaches them, from a dot or blob in the middle, which is an answer however dense.  `open_gap` (the widest
     paper among the ink) tells a heavy cross, which leaves open triangles between its arms, from a box filled
     in; `bridged_passes` tells a broad cross a black-and-white scan left hollow from pass-on-pass scribbling;
-    `pieces` and `largest_mm2` tell dust and toner specks from what is left of a light mark."""
+    `coherence` low (strokes running two ways) with few passes tells a looped or hollow cross from a box
+    scribbled out (back and forth, one way); `pieces` and `largest_mm2` tell dust and toner specks from what is
+    left of a light mark."""
     area = coverage * inner_area_mm2
     heavy_cross = (passes < C.SCRIBBLE_FILL_MIN_PASSES and open_gap >= C.HEAVY_CROSS_MIN_OPEN_GAP
                    and solid < C.HEAVY_CROSS_MAX_SOLID and coverage < C.HEAVY_CROSS_MAX_COVERAGE)
     hollow = (coverage < C.HOLLOW_MAX_COVERAGE and bridged_passes < C.HOLLOW_MAX_BRIDGED_PASSES
               and pieces >= C.HOLLOW_MIN_PIECES and bridged_solid < C.HOLLOW_MAX_BRIDGED_SOLID)
+    # a cross written with a loop, or left as the edges of its strokes, is crossed by more than two passes, yet
+    # its strokes run two ways at once: scribbling a box out runs mostly one way, back and forth
+    crossed = (coherence < C.CROSSED_MAX_COHERENCE and passes < C.CROSSED_MAX_PASSES
+               and open_gap >= C.CROSSED_MIN_OPEN_GAP and solid < C.SOLID_STROKES_MAX
+               and coverage < C.CROSSED_MAX_COVERAGE)
     faint_area = faint * inner_area_mm2
     compact = corners <= C.BLOB_MAX_CORNERS
     if compact and solid >= C.SOLID_STROKES_MAX:
@@ -308,10 +315,13 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
             return "marked", C.HEAVY_STROKES_CONFIDENCE
         if hollow:  # the two edges of each broad stroke, as a black-and-white scan keeps them
             return "marked", C.HOLLOW_CONFIDENCE
+        if crossed:  # strokes crossing at about right angles, no one direction: a cross, not a scribble
+            return "marked", C.CROSSED_CONFIDENCE
         # scribbled over from edge to edge: how people cancel a box, holes and all
         return "filled", C.SCRIBBLE_FILL_CONFIDENCE
     if (cells >= C.SCRIBBLE_PART_MIN_CELLS and coverage >= C.SCRIBBLE_FILL_MIN_COVERAGE
-            and passes >= C.SCRIBBLE_FILL_MIN_PASSES and coherence < C.HATCH_MIN_COHERENCE and not hollow):
+            and passes >= C.SCRIBBLE_FILL_MIN_PASSES and coherence < C.HATCH_MIN_COHERENCE and not hollow
+            and not crossed):
         # scribbled pass on pass over most of the box: an answer, or crossed out?
         return "uncertain", C.SCRIBBLE_UNCLEAR_CONFIDENCE
     if cells == 9 and faint >= C.LIGHT_FILL_MIN_FAINT:
@@ -570,6 +580,35 @@ def suspect_lost_marks(items: list[ItemReading], boxes: list[BoxReading], bitona
         return [ItemReading(i.item, None, "flagged", FlagReason.PAGE_BLANK, detail, C.LOST_MARK_CONFIDENCE,
                             i.crop_png) for i in items], False
     else:
-        return items, False
+        return (thinned_rows(items, boxes) if bitonal else items), False
     return [ItemReading(i.item, None, "flagged", FlagReason.LOST_MARKS, detail, C.LOST_MARK_CONFIDENCE, i.crop_png)
             if i.state == "blank" else i for i in items], True
+
+
+def _specks(box: BoxReading) -> int:
+    """Separate pieces of light ink in a box that reads empty (0 without stored measures)."""
+    return box.measures.pieces if box.state == "empty" and box.measures is not None else 0
+
+
+def thinned_rows(items: list[ItemReading], boxes: list[BoxReading]) -> list[ItemReading]:
+    """A black-and-white scan thins a light mark to a few dots that look like dust: a blank row is asked about
+    when one of its boxes holds more specks than dust leaves (SPECK_MAX_PIECES), or when it is the page's only
+    blank row among answered ones and holds any speck at all.  The page's comments are not doubted for it."""
+    specks: dict[str, list[int]] = {}
+    for b in boxes:
+        specks.setdefault(b.item, []).append(_specks(b))
+    blank = [i for i in items if i.state == "blank"]
+    answered = sum(1 for i in items if i.state == "answered")
+    alone = len(blank) == 1 and answered >= C.THINNED_MIN_ANSWERED_ROWS
+    out = []
+    for i in items:
+        row = specks.get(i.item, [])
+        if i.state == "blank" and row and (max(row) > C.SPECK_MAX_PIECES or (alone and any(row))):
+            many = max(row) > C.SPECK_MAX_PIECES
+            why = ("more specks in a box than dust leaves" if many
+                   else "the only blank row on this page, with specks in it")
+            detail = (f"nothing clear in this row, but {why} in a black-and-white scan: a light mark may have "
+                      "been thinned away to dots - please check the paper form")
+            i = ItemReading(i.item, None, "flagged", FlagReason.THINNED, detail, C.LOST_MARK_CONFIDENCE, i.crop_png)
+        out.append(i)
+    return out

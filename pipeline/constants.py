@@ -168,6 +168,8 @@ HOLLOW_CONFIDENCE = 0.65  # a broad cross a black-and-white scan kept only the e
 CROSSED_CONFIDENCE = 0.65  # two strokes crossing, no one direction: a cross with loops or hollow edges
 SCRIBBLE_FILL_CONFIDENCE = 0.7  # scribbled over edge to edge: filled in to cancel
 SCRIBBLE_UNCLEAR_CONFIDENCE = 0.3  # scribbled pass on pass over most of the box
+CANCEL_BESIDE_MIN_MARK_CONFIDENCE = 0.6  # a box scribbled over beside a mark this sure (0-1) is read as
+# crossed out to cancel, the mark the answer; beside a weaker mark it is still asked about
 LIGHT_FILL_UNCLEAR_CONFIDENCE = 0.3  # light ink all over the box
 FILLED_BASE_CONFIDENCE = 0.6  # a fill: this, plus ...
 FILLED_CONFIDENCE_PER_COVERAGE = 0.5  # ... this much per unit of coverage

@@ -109,3 +109,16 @@ def test_a_loose_scribble_over_most_of_the_box_is_asked_about() -> None:
     boxes[2] = replace(box(3, "uncertain", 0.234), faint=0.31, cells=7)
     item = decide_item("S01", boxes)
     assert item.state == "flagged" and "scribbled over" in item.detail, item.detail
+
+
+def test_a_loose_scribble_beside_a_clear_mark_is_a_box_crossed_out_to_cancel() -> None:
+    """queXF's real returns cancel a box by scribbling it out and mark another: beside a sure mark the scribble
+    is not a second answer, and the note says what was taken as cancelled.  Beside a weak mark, still asked."""
+    boxes = row(b2="marked")
+    boxes[2] = replace(box(3, "uncertain", 0.234), faint=0.31, cells=7)
+    item = decide_item("S01", boxes)
+    assert (item.state, item.value) == ("answered", 2), item
+    assert "box 3 scribbled over" in item.detail and "cancel" in item.detail, item.detail
+    boxes[1] = replace(boxes[1], confidence=0.55)
+    item = decide_item("S01", boxes)
+    assert item.state == "flagged" and "scribbled over" in item.detail, item

@@ -486,6 +486,14 @@ def _scribbled_over(box: BoxReading) -> bool:
             and box.coverage >= C.SCRIBBLE_FILL_MIN_COVERAGE and box.solid < C.SOLID_STROKES_MAX)
 
 
+def _cancelled_beside(box: BoxReading, marked: Sequence[BoxReading]) -> bool:
+    """A box scribbled over most of the way beside one clear mark in the row: crossed out to cancel, as people
+    cancel a box and mark another (queXF's real returns).  Alone, the same scribble could be the answer and is
+    asked about; beside a sure mark it is not a second answer a person reads."""
+    return (len(marked) == 1 and marked[0].confidence >= C.CANCEL_BESIDE_MIN_MARK_CONFIDENCE
+            and _scribbled_over(box))
+
+
 def _unclear_detail(unclear: Sequence[BoxReading], summary: str) -> str:
     """Why a person is asked, in plain words: a box scribbled over most of the way is named as such."""
     values = ", ".join(str(b.value) for b in unclear)
@@ -501,6 +509,9 @@ def decide_item(item: str, boxes: Sequence[BoxReading], crop_png: bytes = b"") -
     unclear = [b for b in boxes if b.state == "uncertain"]
     if len(marked) == 1 and unclear and all(_stray(b, marked[0]) for b in unclear):
         unclear = []
+    scribbled = [b for b in unclear if _cancelled_beside(b, marked)]
+    if scribbled and len(scribbled) == len(unclear):
+        unclear = []  # a clear mark, and a box scribbled out beside it: the person changed their mind
     summary = ", ".join(f"{b.value}:{b.state}" for b in boxes if b.state != "empty") or "all empty"
     if len(marked) >= 2:
         shown = [str(b.value) for b in marked]
@@ -520,6 +531,9 @@ def decide_item(item: str, boxes: Sequence[BoxReading], crop_png: bytes = b"") -
                            C.ITEM_UNCLEAR_CONFIDENCE, crop_png)
     if len(marked) == 1:
         note = f"box {filled[0].value} filled in to cancel" if filled else ""
+        if scribbled:
+            note = (f"box {', '.join(str(b.value) for b in scribbled)} scribbled over, taken as crossed out to "
+                    f"cancel beside the clear mark in box {marked[0].value}")
         return ItemReading(item, marked[0].value, "answered", None, note, marked[0].confidence, crop_png)
     if filled:
         values = ", ".join(str(b.value) for b in filled)

@@ -115,6 +115,10 @@ HOLLOW_MAX_BRIDGED_PASSES = 2.5  # ... closed, a line across meets it fewer time
 HOLLOW_MIN_PIECES = 4  # ... and its edges lie in four pieces, cut apart by the inner square at the arms' ends
 #                        (a scribble is one unbroken line or a few: real scribble-outs measure 1-3)
 HOLLOW_MAX_BRIDGED_SOLID = 0.05  # ... which, closed, are strokes still, not a solid patch
+HOLLOW_EDGES_MAX_COHERENCE = 0.33  # a cross's hollow edges in four or more pieces (HOLLOW_MIN_PIECES) run no
+#                                    one way: below this (crosses' edges 0.08-0.35; real scribble-outs 0.37-0.67) ...
+HOLLOW_EDGES_MAX_BRIDGED_SOLID = 0.08  # ... closed, strokes still (such crosses 0-0.074; real fills 0.01-0.59) ...
+HOLLOW_EDGES_MAX_COVERAGE = 0.36  # ... inking at most this much of the box (0.2-0.36): a cross, however many passes
 HEAVY_CROSS_MIN_OPEN_GAP = 0.22  # a heavy cross leaves paper this wide (share of the side) between its arms
 #                                  (bold and looped crosses 0.24-0.5; fills 0-0.06)
 HEAVY_CROSS_MAX_SOLID = 0.45  # ... and stays mostly strokes (looped crosses 0.2-0.4; a fill 1.0)

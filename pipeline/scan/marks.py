@@ -283,6 +283,11 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
     crossed = (coherence < C.CROSSED_MAX_COHERENCE and passes < C.CROSSED_MAX_PASSES
                and open_gap >= C.CROSSED_MIN_OPEN_GAP and solid < C.SOLID_STROKES_MAX
                and coverage < C.CROSSED_MAX_COVERAGE)
+    # a broad cross a black-and-white scan kept only the edges of, cut into pieces by the inner square, whose
+    # edges cross each other more often than two strokes would: still no one direction, still strokes
+    hollow_edges = (pieces >= C.HOLLOW_MIN_PIECES and coherence < C.HOLLOW_EDGES_MAX_COHERENCE
+                    and bridged_solid < C.HOLLOW_EDGES_MAX_BRIDGED_SOLID and coverage < C.HOLLOW_EDGES_MAX_COVERAGE
+                    and open_gap >= C.CROSSED_MIN_OPEN_GAP and solid < C.SOLID_STROKES_MAX)
     faint_area = faint * inner_area_mm2
     compact = corners <= C.BLOB_MAX_CORNERS
     if compact and solid >= C.SOLID_STROKES_MAX:
@@ -299,11 +304,13 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
             return "marked", C.HOLLOW_CONFIDENCE
         if crossed:  # strokes crossing at about right angles, no one direction: a cross, not a scribble
             return "marked", C.CROSSED_CONFIDENCE
+        if hollow_edges:
+            return "marked", C.HOLLOW_CONFIDENCE
         # scribbled over from edge to edge: how people cancel a box, holes and all
         return "filled", C.SCRIBBLE_FILL_CONFIDENCE
     if (cells >= C.SCRIBBLE_PART_MIN_CELLS and coverage >= C.SCRIBBLE_FILL_MIN_COVERAGE
             and passes >= C.SCRIBBLE_FILL_MIN_PASSES and coherence < C.HATCH_MIN_COHERENCE and not hollow
-            and not crossed):
+            and not crossed and not hollow_edges):
         # scribbled pass on pass over most of the box: an answer, or crossed out?
         return "uncertain", C.SCRIBBLE_UNCLEAR_CONFIDENCE
     if cells == 9 and faint >= C.LIGHT_FILL_MIN_FAINT:

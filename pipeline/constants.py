@@ -118,6 +118,9 @@ HOLLOW_MAX_BRIDGED_SOLID = 0.05  # ... which, closed, are strokes still, not a s
 HOLLOW_EDGES_MAX_COHERENCE = 0.33  # a cross's hollow edges in four or more pieces (HOLLOW_MIN_PIECES) run no
 #                                    one way: below this (crosses' edges 0.08-0.35; real scribble-outs 0.37-0.67) ...
 HOLLOW_EDGES_MAX_BRIDGED_SOLID = 0.08  # ... closed, strokes still (such crosses 0-0.074; real fills 0.01-0.59) ...
+HOLLOW_EDGES_MAX_BRIDGED_SHARE = 0.6  # ... or whose edges close up in pairs: bridged, a line across meets at
+#                                      most this share of the passes (hollow crosses 0.52-0.56; a real loose
+#                                      scribble-out 0.86-0.9, real fills in large print 0.67-0.75) ...
 HOLLOW_EDGES_MAX_COVERAGE = 0.36  # ... inking at most this much of the box (0.2-0.36): a cross, however many passes
 HEAVY_CROSS_MIN_OPEN_GAP = 0.22  # a heavy cross leaves paper this wide (share of the side) between its arms
 #                                  (bold and looped crosses 0.24-0.5; fills 0-0.06)

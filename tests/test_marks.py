@@ -137,3 +137,14 @@ def test_a_hollow_cross_in_four_pieces_crossing_itself_often_is_a_mark_not_a_fil
                     bridged_passes=2.42, bridged_solid=0.01, pieces=2)[0] == "uncertain"
     assert classify(0.328, 0.37, 0.0, area, corners=0, cells=8, coherence=0.65, passes=4.17, open_gap=0.26,
                     bridged_passes=3.04, bridged_solid=0.06, pieces=6)[0] == "filled"
+
+
+def test_a_hollow_cross_whose_edges_close_up_in_pairs_is_a_mark() -> None:
+    """In a large box the inner square does not cut a hollow cross apart: one to three pieces, but bridged
+    its edges close up in pairs (a line across meets about half as many) - a mark.  A real fill in large print
+    closes up far less and runs one way: still filled in to cancel."""
+    area = 8.8 ** 2
+    assert classify(0.276, 0.33, 0.009, area, corners=3, cells=7, coherence=0.05, passes=3.35, open_gap=0.37,
+                    bridged_passes=1.85, bridged_solid=0.012, pieces=3)[0] == "marked"
+    assert classify(0.305, 0.40, 0.0, area, corners=0, cells=9, coherence=0.62, passes=4.21, open_gap=0.23,
+                    bridged_passes=3.29, bridged_solid=0.03, pieces=3)[0] == "filled"

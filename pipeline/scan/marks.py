@@ -283,9 +283,11 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
     crossed = (coherence < C.CROSSED_MAX_COHERENCE and passes < C.CROSSED_MAX_PASSES
                and open_gap >= C.CROSSED_MIN_OPEN_GAP and solid < C.SOLID_STROKES_MAX
                and coverage < C.CROSSED_MAX_COVERAGE)
-    # a broad cross a black-and-white scan kept only the edges of, cut into pieces by the inner square, whose
-    # edges cross each other more often than two strokes would: still no one direction, still strokes
-    hollow_edges = (pieces >= C.HOLLOW_MIN_PIECES and coherence < C.HOLLOW_EDGES_MAX_COHERENCE
+    # a broad cross a black-and-white scan kept only the edges of - cut into pieces by the inner square, or
+    # edges that close up in pairs when bridged (a line across meets half as many) - crossed more often than
+    # two strokes would be: still no one direction, still strokes
+    paired = bridged_passes <= C.HOLLOW_EDGES_MAX_BRIDGED_SHARE * passes
+    hollow_edges = ((pieces >= C.HOLLOW_MIN_PIECES or paired) and coherence < C.HOLLOW_EDGES_MAX_COHERENCE
                     and bridged_solid < C.HOLLOW_EDGES_MAX_BRIDGED_SOLID and coverage < C.HOLLOW_EDGES_MAX_COVERAGE
                     and open_gap >= C.CROSSED_MIN_OPEN_GAP and solid < C.SOLID_STROKES_MAX)
     faint_area = faint * inner_area_mm2

@@ -115,6 +115,13 @@ HOLLOW_MAX_BRIDGED_PASSES = 2.5  # ... closed, a line across meets it fewer time
 HOLLOW_MIN_PIECES = 4  # ... and its edges lie in four pieces, cut apart by the inner square at the arms' ends
 #                        (a scribble is one unbroken line or a few: real scribble-outs measure 1-3)
 HOLLOW_MAX_BRIDGED_SOLID = 0.05  # ... which, closed, are strokes still, not a solid patch
+HOLLOW_EDGES_MAX_COHERENCE = 0.33  # a cross's hollow edges in four or more pieces (HOLLOW_MIN_PIECES) run no
+#                                    one way: below this (crosses' edges 0.08-0.35; real scribble-outs 0.37-0.67) ...
+HOLLOW_EDGES_MAX_BRIDGED_SOLID = 0.08  # ... closed, strokes still (such crosses 0-0.074; real fills 0.01-0.59) ...
+HOLLOW_EDGES_MAX_BRIDGED_SHARE = 0.6  # ... or whose edges close up in pairs: bridged, a line across meets at
+#                                      most this share of the passes (hollow crosses 0.52-0.56; a real loose
+#                                      scribble-out 0.86-0.9, real fills in large print 0.67-0.75) ...
+HOLLOW_EDGES_MAX_COVERAGE = 0.36  # ... inking at most this much of the box (0.2-0.36): a cross, however many passes
 HEAVY_CROSS_MIN_OPEN_GAP = 0.22  # a heavy cross leaves paper this wide (share of the side) between its arms
 #                                  (bold and looped crosses 0.24-0.5; fills 0-0.06)
 HEAVY_CROSS_MAX_SOLID = 0.45  # ... and stays mostly strokes (looped crosses 0.2-0.4; a fill 1.0)
@@ -168,6 +175,8 @@ HOLLOW_CONFIDENCE = 0.65  # a broad cross a black-and-white scan kept only the e
 CROSSED_CONFIDENCE = 0.65  # two strokes crossing, no one direction: a cross with loops or hollow edges
 SCRIBBLE_FILL_CONFIDENCE = 0.7  # scribbled over edge to edge: filled in to cancel
 SCRIBBLE_UNCLEAR_CONFIDENCE = 0.3  # scribbled pass on pass over most of the box
+CANCEL_BESIDE_MIN_MARK_CONFIDENCE = 0.6  # a box scribbled over beside a mark this sure (0-1) is read as
+# crossed out to cancel, the mark the answer; beside a weaker mark it is still asked about
 LIGHT_FILL_UNCLEAR_CONFIDENCE = 0.3  # light ink all over the box
 FILLED_BASE_CONFIDENCE = 0.6  # a fill: this, plus ...
 FILLED_CONFIDENCE_PER_COVERAGE = 0.5  # ... this much per unit of coverage

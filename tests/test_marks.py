@@ -109,3 +109,42 @@ def test_a_loose_scribble_over_most_of_the_box_is_asked_about() -> None:
     boxes[2] = replace(box(3, "uncertain", 0.234), faint=0.31, cells=7)
     item = decide_item("S01", boxes)
     assert item.state == "flagged" and "scribbled over" in item.detail, item.detail
+
+
+def test_a_loose_scribble_beside_a_clear_mark_is_a_box_crossed_out_to_cancel() -> None:
+    """queXF's real returns cancel a box by scribbling it out and mark another: beside a sure mark the scribble
+    is not a second answer, and the note says what was taken as cancelled.  Beside a weak mark, still asked."""
+    boxes = row(b2="marked")
+    boxes[2] = replace(box(3, "uncertain", 0.234), faint=0.31, cells=7)
+    item = decide_item("S01", boxes)
+    assert (item.state, item.value) == ("answered", 2), item
+    assert "box 3 scribbled over" in item.detail and "cancel" in item.detail, item.detail
+    boxes[1] = replace(boxes[1], confidence=0.55)
+    item = decide_item("S01", boxes)
+    assert item.state == "flagged" and "scribbled over" in item.detail, item
+
+
+def test_a_hollow_cross_in_four_pieces_crossing_itself_often_is_a_mark_not_a_fill() -> None:
+    """A broad cross a black-and-white scan kept only the edges of: four pieces, no one direction, strokes with
+    open paper, yet a line across meets its edges three times - a mark.  A real box scribbled out loosely
+    (queXF, one way and in two pieces) stays asked about, and a real fill in six pieces running one way stays
+    filled in to cancel."""
+    area = 8.8 ** 2
+    hollow = dict(corners=0, cells=8, coherence=0.27, passes=3.18, open_gap=0.38, bridged_passes=1.5,
+                  bridged_solid=0.069, pieces=4)
+    assert classify(0.314, 0.36, 0.0, 5.8 ** 2, **hollow)[0] == "marked"  # type: ignore[arg-type]
+    assert classify(0.267, 0.31, 0.0, area, corners=1, cells=7, coherence=0.40, passes=2.83, open_gap=0.37,
+                    bridged_passes=2.42, bridged_solid=0.01, pieces=2)[0] == "uncertain"
+    assert classify(0.328, 0.37, 0.0, area, corners=0, cells=8, coherence=0.65, passes=4.17, open_gap=0.26,
+                    bridged_passes=3.04, bridged_solid=0.06, pieces=6)[0] == "filled"
+
+
+def test_a_hollow_cross_whose_edges_close_up_in_pairs_is_a_mark() -> None:
+    """In a large box the inner square does not cut a hollow cross apart: one to three pieces, but bridged
+    its edges close up in pairs (a line across meets about half as many) - a mark.  A real fill in large print
+    closes up far less and runs one way: still filled in to cancel."""
+    area = 8.8 ** 2
+    assert classify(0.276, 0.33, 0.009, area, corners=3, cells=7, coherence=0.05, passes=3.35, open_gap=0.37,
+                    bridged_passes=1.85, bridged_solid=0.012, pieces=3)[0] == "marked"
+    assert classify(0.305, 0.40, 0.0, area, corners=0, cells=9, coherence=0.62, passes=4.21, open_gap=0.23,
+                    bridged_passes=3.29, bridged_solid=0.03, pieces=3)[0] == "filled"

@@ -192,6 +192,25 @@ def test_a_lone_loose_scribble_over_most_of_a_big_box_is_asked_about() -> None:
     assert reading.state == "flagged" and "scribbled over" in reading.detail, (reading.value, reading.detail)
 
 
+def test_a_loose_scribble_beside_a_clear_cross_is_the_cross() -> None:
+    """The same loose scribble, with a clear cross in another box of the row: the box was crossed out to cancel
+    and the cross is the answer, as a person reads it (real queXF returns); the note names the scribbled box."""
+    import cv2
+
+    layout, pages = printed("large-print")
+    page = next(p for p in layout.pages if p.items)
+    item = page.items[0]
+    boxes = page.boxes_of(item)
+    x, y, w, h = rect_px(boxes[3])
+    pts = np.array([(x + w * u, y + h * v) for u, v in LOOSE_SCRIBBLE])
+    cv2.polylines(pages[page.page - 1], [np.round(pts).astype(np.int32)], False, 40, round(0.5 * PRINT_DPI / 25.4),
+                  cv2.LINE_AA)
+    draw_mark(pages[page.page - 1], rect_px(boxes[1]), "cross", np.random.default_rng(4), BLACK)
+    reading = next(i for i in read(pages[page.page - 1]).items if i.item == item)
+    assert (reading.state, reading.value) == ("answered", boxes[1].value), (reading.state, reading.detail)
+    assert f"box {boxes[3].value} scribbled over" in reading.detail, reading.detail
+
+
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_real_pen_marks_from_real_scans_are_read() -> None:

@@ -301,6 +301,13 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
     crossed = (coherence < C.CROSSED_MAX_COHERENCE and passes < C.CROSSED_MAX_PASSES
                and open_gap >= C.CROSSED_MIN_OPEN_GAP and solid < C.SOLID_STROKES_MAX
                and coverage < C.CROSSED_MAX_COVERAGE)
+    # a broad cross a black-and-white scan kept only the edges of - cut into pieces by the inner square, or
+    # edges that close up in pairs when bridged (a line across meets half as many) - crossed more often than
+    # two strokes would be: still no one direction, still strokes
+    paired = bridged_passes <= C.HOLLOW_EDGES_MAX_BRIDGED_SHARE * passes
+    hollow_edges = ((pieces >= C.HOLLOW_MIN_PIECES or paired) and coherence < C.HOLLOW_EDGES_MAX_COHERENCE
+                    and bridged_solid < C.HOLLOW_EDGES_MAX_BRIDGED_SOLID and coverage < C.HOLLOW_EDGES_MAX_COVERAGE
+                    and open_gap >= C.CROSSED_MIN_OPEN_GAP and solid < C.SOLID_STROKES_MAX)
     faint_area = faint * inner_area_mm2
     compact = corners <= C.BLOB_MAX_CORNERS
     if compact and solid >= C.SOLID_STROKES_MAX:
@@ -317,11 +324,13 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
             return "marked", C.HOLLOW_CONFIDENCE
         if crossed:  # strokes crossing at about right angles, no one direction: a cross, not a scribble
             return "marked", C.CROSSED_CONFIDENCE
+        if hollow_edges:
+            return "marked", C.HOLLOW_CONFIDENCE
         # scribbled over from edge to edge: how people cancel a box, holes and all
         return "filled", C.SCRIBBLE_FILL_CONFIDENCE
     if (cells >= C.SCRIBBLE_PART_MIN_CELLS and coverage >= C.SCRIBBLE_FILL_MIN_COVERAGE
             and passes >= C.SCRIBBLE_FILL_MIN_PASSES and coherence < C.HATCH_MIN_COHERENCE and not hollow
-            and not crossed):
+            and not crossed and not hollow_edges):
         # scribbled pass on pass over most of the box: an answer, or crossed out?
         return "uncertain", C.SCRIBBLE_UNCLEAR_CONFIDENCE
     if cells == 9 and faint >= C.LIGHT_FILL_MIN_FAINT:
@@ -506,6 +515,14 @@ def _scribbled_over(box: BoxReading) -> bool:
             and box.coverage >= C.SCRIBBLE_FILL_MIN_COVERAGE and box.solid < C.SOLID_STROKES_MAX)
 
 
+def _cancelled_beside(box: BoxReading, marked: Sequence[BoxReading]) -> bool:
+    """A box scribbled over most of the way beside one clear mark in the row: crossed out to cancel, as people
+    cancel a box and mark another (queXF's real returns).  Alone, the same scribble could be the answer and is
+    asked about; beside a sure mark it is not a second answer a person reads."""
+    return (len(marked) == 1 and marked[0].confidence >= C.CANCEL_BESIDE_MIN_MARK_CONFIDENCE
+            and _scribbled_over(box))
+
+
 def _unclear_detail(unclear: Sequence[BoxReading], summary: str) -> str:
     """Why a person is asked, in plain words: a box scribbled over most of the way is named as such."""
     values = ", ".join(str(b.value) for b in unclear)
@@ -521,6 +538,9 @@ def decide_item(item: str, boxes: Sequence[BoxReading], crop_png: bytes = b"") -
     unclear = [b for b in boxes if b.state == "uncertain"]
     if len(marked) == 1 and unclear and all(_stray(b, marked[0]) for b in unclear):
         unclear = []
+    scribbled = [b for b in unclear if _cancelled_beside(b, marked)]
+    if scribbled and len(scribbled) == len(unclear):
+        unclear = []  # a clear mark, and a box scribbled out beside it: the person changed their mind
     summary = ", ".join(f"{b.value}:{b.state}" for b in boxes if b.state != "empty") or "all empty"
     if len(marked) >= 2:
         shown = [str(b.value) for b in marked]
@@ -540,6 +560,9 @@ def decide_item(item: str, boxes: Sequence[BoxReading], crop_png: bytes = b"") -
                            C.ITEM_UNCLEAR_CONFIDENCE, crop_png)
     if len(marked) == 1:
         note = f"box {filled[0].value} filled in to cancel" if filled else ""
+        if scribbled:
+            note = (f"box {', '.join(str(b.value) for b in scribbled)} scribbled over, taken as crossed out to "
+                    f"cancel beside the clear mark in box {marked[0].value}")
         return ItemReading(item, marked[0].value, "answered", None, note, marked[0].confidence, crop_png)
     if filled:
         values = ", ".join(str(b.value) for b in filled)

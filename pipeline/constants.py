@@ -434,6 +434,7 @@ ADOPT_SLIP_STEPS = 12  # the most common steps between like-sized anchors tried 
 ADOPT_SLIP_MIN_ANCHORS = 4  # a fit must find at least this many anchors more than the fit one grid step away ...
 ADOPT_SLIP_MIN_SHARE = 0.03  # ... or this share of the page's anchors, whichever is more
 ADOPT_RESCALE_SHARE = 0.01  # a first fit this far from the file's dpi is fitted again at the scale it found
+ADOPT_DEGENERATE_SCALE_PX_PER_PT = 0.05  # a fit mapping a layout pt to less (a scan at < 4 dpi) squashes the page
 ADOPT_SLIP_TRIES = 3  # a fit moved by a grid step that finds more is taken, at most this many times
 ADOPT_RESCALE_TRIES = 3
 ADOPT_SLIP_CHECK_SHARE = 0.9  # pages scoring this share of the ambiguity line get the slip check

@@ -144,14 +144,25 @@ def printed_ink(image: np.ndarray, dpi: float, boxes: list[AdoptedBox]) -> list[
             for b, m in ((b, measure(dark, b, px_per_pt)) for b in boxes)]
 
 
+def _stroke_px(ink: np.ndarray) -> float:
+    """A pen stroke's width in px: across a stroke of width W the distance to paper runs evenly from 0 to W/2,
+    so W is four times its mean over the ink (the box's edge counts as paper)."""
+    dist = cv2.distanceTransform(np.pad(ink.astype(np.uint8), 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    return 4.0 * float(dist[ink].mean()) if ink.any() else 0.0
+
+
 def two_line_share(ink: np.ndarray) -> float:
     """Share of the ink within a stroke's width of its two strongest straight lines (a small Hough search).
 
-    A tick or a cross is two strokes, however thick the pen is for the box; a scribble-over is many."""
+    A tick or a cross is two strokes, however thick the pen is for the box; a scribble-over is many.  The band
+    is as wide as the pen (a broad cross in a 3.5 mm box has strokes a third of the box wide, and a band of the
+    usual width held only the middle of each, so a clear cross read like a scribble-out)."""
     ys, xs = np.nonzero(ink)
     if len(xs) < 8:
         return 1.0
-    band = max(1.5, C.ADOPT_LINE_BAND_SHARE * min(ink.shape))
+    side = min(ink.shape)  # a thick pen's stroke is wider than the usual band, but no stroke is a box wide
+    band = max(1.5, C.ADOPT_LINE_BAND_SHARE * side,
+               min(_stroke_px(ink) * C.ADOPT_LINE_BAND_PER_STROKE, C.ADOPT_LINE_BAND_MAX_SHARE * side))
     angles = np.radians(np.arange(0, 180, 4))
     rho = xs[None, :] * np.cos(angles)[:, None] + ys[None, :] * np.sin(angles)[:, None]  # (angles, n)
     left = np.ones(len(xs), bool)

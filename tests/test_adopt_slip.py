@@ -125,3 +125,13 @@ def test_a_page_is_read_in_place_or_flagged_never_a_row_off(sheet: tuple[Form, n
         assert not match.slip_safe and match.fit_quality_mm >= ROW_MM - 0.5
     if cut_mm < 30:  # the heading is on the scan: the print tells the rows apart, and the page is read
         assert match.slip_safe and error < 1.0
+
+
+def test_a_degenerate_fit_has_no_scale_and_does_not_crash() -> None:
+    """A homography that folds the page onto a line (seen on a 1-bit SDAPS-like scan) gives no scale to refit
+    at: the page is then judged on the fit it has (not recognised, with a reason), never a ZeroDivisionError."""
+    folded = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    assert M._scales_of(folded, np.array([[100.0, 100.0], [200.0, 250.0]])) == []
+    assert M._scales_of(np.zeros((3, 3)), np.array([[100.0, 100.0]])) == []
+    fine = np.array([[4.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0, 0.0, 1.0]])
+    assert M._scales_of(fine, np.array([[100.0, 100.0]])) == pytest.approx([4.0])

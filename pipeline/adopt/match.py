@@ -199,7 +199,9 @@ def settle(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, k: int, h: np
 
 def _scales_of(h: np.ndarray, points: np.ndarray) -> list[float]:
     """Image px per layout pt the homography maps with in the middle of the page's points (its Jacobian there):
-    along x, along y, and over the area (a perspective fit's scale differs from corner to corner)."""
+    along x, along y, and over the area (a perspective fit's scale differs from corner to corner).  A
+    degenerate fit (one that folds the page onto a line or a point) has no scale: none is returned, so the
+    page is not refitted at a scale of nothing (which divided by zero and lost the page)."""
     c = points.mean(axis=0) if len(points) else np.zeros(2)
     d = 10.0
     p = cv2.perspectiveTransform(np.array([[c, c + np.array([d, 0.0]), c + np.array([0.0, d])]], np.float64), h
@@ -207,6 +209,8 @@ def _scales_of(h: np.ndarray, points: np.ndarray) -> list[float]:
     (ax, ay), (bx, by) = p[1] - p[0], p[2] - p[0]
     sx, sy = float(np.hypot(ax, ay)) / d, float(np.hypot(bx, by)) / d
     area = float(np.sqrt(abs(ax * by - ay * bx))) / d
+    if not all(np.isfinite(v) and v > 0 for v in (sx, sy, area)):
+        return []
     return [area] if abs(sx / sy - 1) <= C.ADOPT_RESCALE_SHARE else [area, sx, sy]
 
 

@@ -25,7 +25,9 @@ from pipeline.adopt.group import group_page
 from pipeline.adopt.read import _decide_any
 from pipeline.form.adopted import AdoptedBox, Question
 from pipeline.form.definition import load_form_file
+from pipeline.ledger import queries as Q
 from pipeline.ledger.check import check_ledger
+from pipeline.ledger.store import Ledger
 from pipeline.scan.coordinator import scan
 from pipeline.scan.results import BoxReading
 from pipeline.simulate.foreign import ForeignSpec, draw_blank, fill_return
@@ -94,6 +96,10 @@ def test_each_page_on_its_own_needs_no_copy(tmp_path: Path) -> None:
     assert answered > 0
     assert check_ledger(db) == []
     assert np.unique(serials).size == 4
+    with Ledger(str(db)) as led:  # the read model (status, review, export): each page a whole return
+        assert not Q.incomplete_copies(led)
+        returned = Q.returned_copies(led)
+        assert len(returned) == 4 and all(c.complete and c.missing == () for c in returned)
 
 
 def test_a_grid_of_digits_is_one_code_per_column_and_a_rating_grid_one_question_per_row() -> None:

@@ -40,6 +40,25 @@ class _Measured:
     dx: int
     dy: int
     match: float
+    open_sides: int = 0  # of the 4 edge middles or the 4 corners, the most left open paper: a cross leaves 3-4
+
+
+def open_sides(ink: np.ndarray) -> int:
+    """How a box's ink is spread: of the four edge middles (between the arms of an x) or the four corners
+    (between the arms of a +), the most that stay mostly paper.  A cross drawn heavy in a small box covers as
+    much as a fill, but leaves these open; a box filled in or scribbled over leaves none."""
+    h, w = ink.shape
+    ph, pw = max(1, h // 4), max(1, w // 4)
+    if h < 8 or w < 8:
+        return 0
+
+    def open_at(y: int, x: int) -> bool:
+        return float(ink[y:y + ph, x:x + pw].mean()) <= C.ADOPT_OPEN_PATCH_INK
+
+    mid_y, mid_x = (h - ph) // 2, (w - pw) // 2
+    middles = [(0, mid_x), (h - ph, mid_x), (mid_y, 0), (mid_y, w - pw)]
+    corners = [(0, 0), (0, w - pw), (h - ph, 0), (h - ph, w - pw)]
+    return max(sum(open_at(y, x) for y, x in middles), sum(open_at(y, x) for y, x in corners))
 
 
 def _template(w: int, h: int, line: int, shape: str) -> np.ndarray:
@@ -96,7 +115,8 @@ def measure(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> _Measured:
     paper = np.pad((~inked & area).astype(np.uint8), 1)  # the box's own line walls the inside in
     gap = float(cv2.distanceTransform(paper, cv2.DIST_L2, 3).max()) * 2 / min(inner.shape)
     lines = two_line_share(inked & area) if coverage >= C.ADOPT_DENSE_COVERAGE else 0.0
-    return _Measured(coverage, faint, solid, darkness, gap, lines, dx, dy, float(score))
+    sides = open_sides(inked & area) if coverage >= C.ADOPT_DENSE_COVERAGE else 0
+    return _Measured(coverage, faint, solid, darkness, gap, lines, dx, dy, float(score), sides)
 
 
 def glyph_mask(glyph: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -178,7 +198,11 @@ def two_line_share(ink: np.ndarray) -> float:
 def _dense_state(m: _Measured, fill_to_cancel: bool) -> tuple[BoxState, float]:
     """Dense ink: filled or scribbled over, or a tick or cross drawn heavy for a small box?
 
-    A fill leaves no open paper; a tick or a cross lies along two straight lines, a scribble does not."""
+    A fill leaves no open paper; a tick or a cross lies along two straight lines, a scribble does not.  A
+    cross drawn heavy in a small box may close the open paper to specks, but it still leaves the paper between
+    its arms (edge middles for an x, corners for a +) white, where a fill leaves nothing."""
+    if m.open_sides >= C.ADOPT_CROSS_OPEN_SIDES:
+        return "marked", 0.7
     if m.gap <= C.ADOPT_FILL_GAP:
         return "filled", 0.7
     if m.lines >= C.ADOPT_TWO_LINES_MARK:

@@ -350,6 +350,7 @@ ADOPT_AMBIGUOUS_RATIO = 0.85  # a second page scoring this close to the best: no
 ADOPT_NATIVE_INNER_MM2 = (STANDARD_BOX_MM - 2 * BOX_INNER_INSET_MM) ** 2
 ADOPT_INSET_SHARE = 0.1  # measured area: this share of the box's side inside its printed line
 ADOPT_SEARCH_SHARE = 0.3  # the printed outline is looked for this share of the box's side around its place
+ADOPT_NEIGHBOUR_SHIFT_MM = 0.4  # a box's outline found further than this from its row's: measured where they are
 ADOPT_OUTLINE_MM = 0.3
 ADOPT_MAX_FIT_MM = 1.0  # anchors further off than this (median) mean a poor fit
 ADOPT_FOUND_SCORE = 0.3

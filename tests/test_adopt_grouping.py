@@ -165,3 +165,16 @@ def test_a_small_box_filled_in_on_a_cancel_form_stays_a_question() -> None:
     q = Question("Q01", "any", "", 1, (box,))
     reading = BoxReading("Q01_1", 1, m.coverage, 0.9, 0.0, 0.0, 0.0, state, 0.7)
     assert _decide_any(q, box, reading, True, b"").state == "flagged"
+
+
+def test_a_box_whose_outline_search_lands_on_a_digit_is_measured_where_its_row_was_found() -> None:
+    """Seed 102's wrong answer: box 3's search locked on the printed number beside it (4 px off); its four
+    neighbours, printed in the same row, were all found 1 px right.  It is measured where they say."""
+    from pipeline.adopt.read import agreed_offsets
+
+    found = [(1, 0, 0.8), (1, 0, 0.8), (5, -1, 0.6), (1, 1, 0.8), (1, 0, 0.7), (0, 0, 0.9), (-3, 4, 0.5)]
+    groups = ["Q1"] * 5 + ["Q2"] * 2
+    got = agreed_offsets(found, groups, 2.0)
+    assert got[2] == (1, 0)  # moved to the row's shift
+    assert got[:2] + got[3:5] == [(1, 0), (1, 0), (1, 1), (1, 0)]  # the agreeing ones stay where found
+    assert got[5:] == [(0, 0), (-3, 4)]  # two boxes alone: nothing to compare with, kept as found

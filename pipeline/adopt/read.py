@@ -71,14 +71,18 @@ def _template(w: int, h: int, line: int, shape: str) -> np.ndarray:
     return t
 
 
-def measure(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> _Measured:
+def measure(dark: np.ndarray, box: AdoptedBox, px_per_pt: float, at: tuple[int, int] | None = None) -> _Measured:
+    """The ink in one box, its printed outline looked for around its place (or measured `at` a given offset in
+    px, where its neighbours were found)."""
     w, h = max(4, round(box.w * px_per_pt)), max(4, round(box.h * px_per_pt))
     x, y = round(box.x * px_per_pt), round(box.y * px_per_pt)
     r = max(2, round(C.ADOPT_SEARCH_SHARE * min(w, h)))
     window = dark[max(0, y - r):y + h + r, max(0, x - r):x + w + r]
     dx = dy = 0
     score = 0.0
-    if y - r >= 0 and x - r >= 0 and window.shape == (h + 2 * r, w + 2 * r):
+    if at is not None:
+        dx, dy = at
+    elif y - r >= 0 and x - r >= 0 and window.shape == (h + 2 * r, w + 2 * r):
         line = max(1, round(max(box.line, C.mm(C.ADOPT_OUTLINE_MM)) * px_per_pt))
         scores = cv2.matchTemplate(window, _template(w, h, line, box.shape), cv2.TM_CCOEFF_NORMED)
         _, score, _, (bx, by) = cv2.minMaxLoc(scores)
@@ -216,10 +220,38 @@ def _dense_state(m: _Measured, fill_to_cancel: bool) -> tuple[BoxState, float]:
     return "marked", 0.6  # the form has no fill convention: dense strokes are a mark
 
 
+def agreed_offsets(found: list[tuple[int, int, float]], groups: list[str], tolerance_px: float
+                   ) -> list[tuple[int, int]]:
+    """Where each box is measured: where its outline was found (dx, dy px, match score), unless that disagrees
+    with where the other boxes of its question (its row or column, printed together) were found.  An outline
+    search can land on a printed digit beside or inside a box; the neighbours' shift is then the better guess."""
+    out = [(dx, dy) for dx, dy, _ in found]
+    for g in set(groups):
+        members = [n for n, other in enumerate(groups) if other == g]
+        if len(members) < 3:
+            continue
+        for n in members:
+            others = [found[k] for k in members if k != n and found[k][2] >= C.BOX_MATCH_MIN_SCORE]
+            if len(others) < 2:
+                continue
+            mx = float(np.median([o[0] for o in others]))
+            my = float(np.median([o[1] for o in others]))
+            agree = sum(abs(o[0] - mx) <= tolerance_px and abs(o[1] - my) <= tolerance_px for o in others)
+            if agree < 2 or agree < 0.6 * len(others):
+                continue  # the neighbours do not agree among themselves: nothing better to go by
+            if abs(found[n][0] - mx) > tolerance_px or abs(found[n][1] - my) > tolerance_px:
+                out[n] = (round(mx), round(my))
+    return out
+
+
 def _box_readings(dark: np.ndarray, geo: AdoptedGeometry, page: int, px_per_pt: float
                   ) -> list[tuple[Question, AdoptedBox, BoxReading]]:
     pairs = [(q, b) for q in geo.questions_on(page) for b in q.boxes]
     measured = [measure(dark, b, px_per_pt) for _, b in pairs]
+    where = agreed_offsets([(m.dx, m.dy, m.match) for m in measured], [q.id for q, _ in pairs],
+                           C.mm(C.ADOPT_NEIGHBOUR_SHIFT_MM) * px_per_pt)
+    measured = [m if (m.dx, m.dy) == at else measure(dark, b, px_per_pt, at)
+                for m, (_, b), at in zip(measured, pairs, where, strict=True)]
     floor = float(np.median([m.coverage for m in measured])) if measured else 0.0
     mm_per_px = 1 / (px_per_pt * C.PT_PER_MM)
     out = []

@@ -152,3 +152,13 @@ def test_a_page_whose_best_fit_is_degenerate_is_not_that_layout(sheet: tuple[For
 
     monkeypatch.setattr(M, "_fit_once", degenerate)
     assert M.fit_page(anchors, sizes, blobs) is None
+
+
+def test_a_degenerate_fit_has_no_scale_and_does_not_crash() -> None:
+    """A homography that folds the page onto a line (seen on a 1-bit SDAPS-like scan) gives no scale to refit
+    at: the page is then judged on the fit it has (not recognised, with a reason), never a ZeroDivisionError."""
+    folded = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    assert M._scales_of(folded, np.array([[100.0, 100.0], [200.0, 250.0]])) == []
+    assert M._scales_of(np.zeros((3, 3)), np.array([[100.0, 100.0]])) == []
+    fine = np.array([[4.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0, 0.0, 1.0]])
+    assert M._scales_of(fine, np.array([[100.0, 100.0]])) == pytest.approx([4.0])

@@ -25,7 +25,9 @@ from pipeline.adopt.group import group_page
 from pipeline.adopt.read import _decide_any
 from pipeline.form.adopted import AdoptedBox, Question
 from pipeline.form.definition import load_form_file
+from pipeline.ledger import queries as Q
 from pipeline.ledger.check import check_ledger
+from pipeline.ledger.store import Ledger
 from pipeline.scan.coordinator import scan
 from pipeline.scan.results import BoxReading
 from pipeline.simulate.foreign import ForeignSpec, draw_blank, fill_return
@@ -94,6 +96,10 @@ def test_each_page_on_its_own_needs_no_copy(tmp_path: Path) -> None:
     assert answered > 0
     assert check_ledger(db) == []
     assert np.unique(serials).size == 4
+    with Ledger(str(db)) as led:  # the read model (status, review, export): each page a whole return
+        assert not Q.incomplete_copies(led)
+        returned = Q.returned_copies(led)
+        assert len(returned) == 4 and all(c.complete and c.missing == () for c in returned)
 
 
 def test_a_grid_of_digits_is_one_code_per_column_and_a_rating_grid_one_question_per_row() -> None:
@@ -108,3 +114,67 @@ def test_a_grid_of_digits_is_one_code_per_column_and_a_rating_grid_one_question_
     shapes = sorted((len(p.boxes), round(p.boxes[0].x), round(p.boxes[-1].y)) for p in proposed)
     assert shapes == [(5, 300, 400), (5, 300, 425), (5, 300, 450), (10, 100, 226), (10, 114, 226), (10, 128, 226)]
     assert not any(p.doubt for p in proposed)
+
+
+def _small_box_page(ink: str) -> tuple[np.ndarray, AdoptedBox]:
+    """A 3.5 mm printed box at the reading resolution, with a heavy x, a heavy + or filled in."""
+    import cv2
+
+    from pipeline import constants as C
+
+    px_per_pt = C.WORK_DPI / C.PT_PER_INCH
+    side = C.mm(3.5)
+    box = AdoptedBox(1, 100.0, 100.0, side, side, line=C.mm(0.3))
+    dark = np.zeros((400, 400), np.float32)
+    x0, y0, w = round(100 * px_per_pt), round(100 * px_per_pt), round(side * px_per_pt)
+    cv2.rectangle(dark, (x0, y0), (x0 + w - 1, y0 + w - 1), 1.0, 2)
+    pen = 4  # a felt pen about 0.7 mm wide, heavy for a 3.5 mm box
+    if ink == "x":
+        cv2.line(dark, (x0 + 1, y0 + 1), (x0 + w - 2, y0 + w - 2), 1.0, pen)
+        cv2.line(dark, (x0 + w - 2, y0 + 1), (x0 + 1, y0 + w - 2), 1.0, pen)
+    elif ink == "+":
+        cv2.line(dark, (x0 + w // 2, y0 + 1), (x0 + w // 2, y0 + w - 2), 1.0, pen)
+        cv2.line(dark, (x0 + 1, y0 + w // 2), (x0 + w - 2, y0 + w // 2), 1.0, pen)
+    else:
+        cv2.rectangle(dark, (x0 + 2, y0 + 2), (x0 + w - 3, y0 + w - 3), 1.0, -1)
+    return dark, box
+
+
+@pytest.mark.parametrize("ink", ["x", "+"])
+def test_a_heavy_cross_in_a_small_box_is_a_mark_on_a_cancel_form(ink: str) -> None:
+    """Judged by how the ink is spread: the paper between a cross's arms stays white, so a cancel form reads
+    it as ticked, not as a box filled in to cancel."""
+    from pipeline import constants as C
+    from pipeline.adopt.read import _dense_state, measure
+
+    dark, box = _small_box_page(ink)
+    m = measure(dark, box, C.WORK_DPI / C.PT_PER_INCH)
+    assert m.coverage >= C.ADOPT_DENSE_COVERAGE  # as dense as a fill: only the spread tells them apart
+    assert _dense_state(m, True)[0] == "marked"
+
+
+def test_a_small_box_filled_in_on_a_cancel_form_stays_a_question() -> None:
+    """The silent-wrong guard: a box that really looks filled in a choose-any question of a cancel form."""
+    from pipeline import constants as C
+    from pipeline.adopt.read import _dense_state, measure
+
+    dark, box = _small_box_page("fill")
+    m = measure(dark, box, C.WORK_DPI / C.PT_PER_INCH)
+    state = _dense_state(m, True)[0]
+    assert state == "filled"
+    q = Question("Q01", "any", "", 1, (box,))
+    reading = BoxReading("Q01_1", 1, m.coverage, 0.9, 0.0, 0.0, 0.0, state, 0.7)
+    assert _decide_any(q, box, reading, True, b"").state == "flagged"
+
+
+def test_a_box_whose_outline_search_lands_on_a_digit_is_measured_where_its_row_was_found() -> None:
+    """Seed 102's wrong answer: box 3's search locked on the printed number beside it (4 px off); its four
+    neighbours, printed in the same row, were all found 1 px right.  It is measured where they say."""
+    from pipeline.adopt.read import agreed_offsets
+
+    found = [(1, 0, 0.8), (1, 0, 0.8), (5, -1, 0.6), (1, 1, 0.8), (1, 0, 0.7), (0, 0, 0.9), (-3, 4, 0.5)]
+    groups = ["Q1"] * 5 + ["Q2"] * 2
+    got = agreed_offsets(found, groups, 2.0)
+    assert got[2] == (1, 0)  # moved to the row's shift
+    assert got[:2] + got[3:5] == [(1, 0), (1, 0), (1, 1), (1, 0)]  # the agreeing ones stay where found
+    assert got[5:] == [(0, 0), (-3, 4)]  # two boxes alone: nothing to compare with, kept as found

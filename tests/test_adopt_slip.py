@@ -125,3 +125,40 @@ def test_a_page_is_read_in_place_or_flagged_never_a_row_off(sheet: tuple[Form, n
         assert not match.slip_safe and match.fit_quality_mm >= ROW_MM - 0.5
     if cut_mm < 30:  # the heading is on the scan: the print tells the rows apart, and the page is read
         assert match.slip_safe and error < 1.0
+
+
+def test_a_degenerate_fit_is_no_fit_not_a_crash() -> None:
+    """A homography that squashes the page onto a line (seen on a 1-bit SDAPS-like page: every vote fell
+    on one row) has no scale along one axis; it is refused as a fit rather than divided by."""
+    points = np.array([[100.0, 100.0], [300.0, 400.0], [500.0, 700.0]])
+    squashed = np.array([[300 / 72, 0.0, 0.0], [0.0, 0.0, 50.0], [0.0, 0.0, 1.0]])
+    assert M._scales_of(squashed, points) == []
+    fine = np.array([[300 / 72, 0.0, 5.0], [0.0, 300 / 72, 7.0], [0.0, 0.0, 1.0]])
+    assert M._scales_of(fine, points) == pytest.approx([300 / 72])
+
+
+def test_a_page_whose_best_fit_is_degenerate_is_not_that_layout(sheet: tuple[Form, np.ndarray],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole fit refuses: no homography that squashes the page is ever rescaled, settled or read by."""
+    form, image = sheet
+    assert form.adopted is not None
+    anchors, sizes = M.anchor_arrays(form.adopted.pages[0].anchors)
+    blobs = M.scan_blobs(image, 200.0)
+    assert M.fit_page(anchors, sizes, blobs) is not None  # the true page fits
+    squashed = np.array([[200 / 72, 0.0, 0.0], [0.0, 0.0, 50.0], [0.0, 0.0, 1.0]])
+
+    def degenerate(a: np.ndarray, s: np.ndarray, b: M.Blobs, turns: tuple[int, ...] = (0,)) -> object:
+        return 0, squashed, len(a), 0.1, np.ones(len(a), bool)
+
+    monkeypatch.setattr(M, "_fit_once", degenerate)
+    assert M.fit_page(anchors, sizes, blobs) is None
+
+
+def test_a_degenerate_fit_has_no_scale_and_does_not_crash() -> None:
+    """A homography that folds the page onto a line (seen on a 1-bit SDAPS-like scan) gives no scale to refit
+    at: the page is then judged on the fit it has (not recognised, with a reason), never a ZeroDivisionError."""
+    folded = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    assert M._scales_of(folded, np.array([[100.0, 100.0], [200.0, 250.0]])) == []
+    assert M._scales_of(np.zeros((3, 3)), np.array([[100.0, 100.0]])) == []
+    fine = np.array([[4.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0, 0.0, 1.0]])
+    assert M._scales_of(fine, np.array([[100.0, 100.0]])) == pytest.approx([4.0])

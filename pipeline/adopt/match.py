@@ -160,8 +160,8 @@ def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, slip: bool 
     at the scale the fit found, where every vote lands in one place again.  `slip=False` leaves out the check
     for a slip of a grid step (`settle`), for ranking many candidate pages: only the likely ones need it."""
     fit = _fit_once(anchors, a_sizes, blobs, turns)
-    if fit is None:
-        return None
+    if fit is None or not _scales_of(fit[1], anchors[fit[4]]):
+        return None  # no fit, or a degenerate one (the page squashed onto a line): not this layout
     for _ in range(C.ADOPT_RESCALE_TRIES if fit[2] >= C.ADOPT_RESCALE_MIN_SHARE * len(anchors) else 0):
         # a scale far off is found in steps, each fit landing closer (not for pages plainly not this one); a fit
         # at the wrong scale may come out stretched one way (boxes paired with their neighbours), so the scale
@@ -174,7 +174,8 @@ def fit_page(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, slip: bool 
         for sc in tries:
             rescaled = _at_dpi(blobs, blobs.dpi * sc / (blobs.dpi / C.PT_PER_INCH))
             again = _fit_once(anchors, a_sizes, rescaled, (fit[0],))  # the turn is known by now
-            if again is not None and again[2] >= fit[2] and (best is None or again[2] > best[0][2]):
+            if again is not None and again[2] >= fit[2] and (best is None or again[2] > best[0][2]) \
+                    and _scales_of(again[1], anchors[again[4]]):
                 best = (again, rescaled)
         if best is None:
             break
@@ -206,7 +207,8 @@ def settle(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, k: int, h: np
 
 def _scales_of(h: np.ndarray, points: np.ndarray) -> list[float]:
     """Image px per layout pt the homography maps with in the middle of the page's points (its Jacobian there):
-    along x, along y, and over the area (a perspective fit's scale differs from corner to corner)."""
+    along x, along y, and over the area (a perspective fit's scale differs from corner to corner); none for a
+    degenerate fit (one that squashes the page onto a line or a point, or maps it to infinity): no scale at all."""
     c = points.mean(axis=0) if len(points) else np.zeros(2)
     d = 10.0
     p = cv2.perspectiveTransform(np.array([[c, c + np.array([d, 0.0]), c + np.array([0.0, d])]], np.float64), h
@@ -214,6 +216,8 @@ def _scales_of(h: np.ndarray, points: np.ndarray) -> list[float]:
     (ax, ay), (bx, by) = p[1] - p[0], p[2] - p[0]
     sx, sy = float(np.hypot(ax, ay)) / d, float(np.hypot(bx, by)) / d
     area = float(np.sqrt(abs(ax * by - ay * bx))) / d
+    if not np.isfinite((sx, sy, area)).all() or min(sx, sy, area) <= C.ADOPT_DEGENERATE_SCALE_PX_PER_PT:
+        return []
     return [area] if abs(sx / sy - 1) <= C.ADOPT_RESCALE_SHARE else [area, sx, sy]
 
 

@@ -40,6 +40,25 @@ class _Measured:
     dx: int
     dy: int
     match: float
+    open_sides: int = 0  # of the 4 edge middles or the 4 corners, the most left open paper: a cross leaves 3-4
+
+
+def open_sides(ink: np.ndarray) -> int:
+    """How a box's ink is spread: of the four edge middles (between the arms of an x) or the four corners
+    (between the arms of a +), the most that stay mostly paper.  A cross drawn heavy in a small box covers as
+    much as a fill, but leaves these open; a box filled in or scribbled over leaves none."""
+    h, w = ink.shape
+    ph, pw = max(1, h // 4), max(1, w // 4)
+    if h < 8 or w < 8:
+        return 0
+
+    def open_at(y: int, x: int) -> bool:
+        return float(ink[y:y + ph, x:x + pw].mean()) <= C.ADOPT_OPEN_PATCH_INK
+
+    mid_y, mid_x = (h - ph) // 2, (w - pw) // 2
+    middles = [(0, mid_x), (h - ph, mid_x), (mid_y, 0), (mid_y, w - pw)]
+    corners = [(0, 0), (0, w - pw), (h - ph, 0), (h - ph, w - pw)]
+    return max(sum(open_at(y, x) for y, x in middles), sum(open_at(y, x) for y, x in corners))
 
 
 def _template(w: int, h: int, line: int, shape: str) -> np.ndarray:
@@ -52,14 +71,18 @@ def _template(w: int, h: int, line: int, shape: str) -> np.ndarray:
     return t
 
 
-def measure(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> _Measured:
+def measure(dark: np.ndarray, box: AdoptedBox, px_per_pt: float, at: tuple[int, int] | None = None) -> _Measured:
+    """The ink in one box, its printed outline looked for around its place (or measured `at` a given offset in
+    px, where its neighbours were found)."""
     w, h = max(4, round(box.w * px_per_pt)), max(4, round(box.h * px_per_pt))
     x, y = round(box.x * px_per_pt), round(box.y * px_per_pt)
     r = max(2, round(C.ADOPT_SEARCH_SHARE * min(w, h)))
     window = dark[max(0, y - r):y + h + r, max(0, x - r):x + w + r]
     dx = dy = 0
     score = 0.0
-    if y - r >= 0 and x - r >= 0 and window.shape == (h + 2 * r, w + 2 * r):
+    if at is not None:
+        dx, dy = at
+    elif y - r >= 0 and x - r >= 0 and window.shape == (h + 2 * r, w + 2 * r):
         line = max(1, round(max(box.line, C.mm(C.ADOPT_OUTLINE_MM)) * px_per_pt))
         scores = cv2.matchTemplate(window, _template(w, h, line, box.shape), cv2.TM_CCOEFF_NORMED)
         _, score, _, (bx, by) = cv2.minMaxLoc(scores)
@@ -96,7 +119,8 @@ def measure(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> _Measured:
     paper = np.pad((~inked & area).astype(np.uint8), 1)  # the box's own line walls the inside in
     gap = float(cv2.distanceTransform(paper, cv2.DIST_L2, 3).max()) * 2 / min(inner.shape)
     lines = two_line_share(inked & area) if coverage >= C.ADOPT_DENSE_COVERAGE else 0.0
-    return _Measured(coverage, faint, solid, darkness, gap, lines, dx, dy, float(score))
+    sides = open_sides(inked & area) if coverage >= C.ADOPT_DENSE_COVERAGE else 0
+    return _Measured(coverage, faint, solid, darkness, gap, lines, dx, dy, float(score), sides)
 
 
 def glyph_mask(glyph: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -144,14 +168,25 @@ def printed_ink(image: np.ndarray, dpi: float, boxes: list[AdoptedBox]) -> list[
             for b, m in ((b, measure(dark, b, px_per_pt)) for b in boxes)]
 
 
+def _stroke_px(ink: np.ndarray) -> float:
+    """A pen stroke's width in px: across a stroke of width W the distance to paper runs evenly from 0 to W/2,
+    so W is four times its mean over the ink (the box's edge counts as paper)."""
+    dist = cv2.distanceTransform(np.pad(ink.astype(np.uint8), 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    return 4.0 * float(dist[ink].mean()) if ink.any() else 0.0
+
+
 def two_line_share(ink: np.ndarray) -> float:
     """Share of the ink within a stroke's width of its two strongest straight lines (a small Hough search).
 
-    A tick or a cross is two strokes, however thick the pen is for the box; a scribble-over is many."""
+    A tick or a cross is two strokes, however thick the pen is for the box; a scribble-over is many.  The band
+    is as wide as the pen (a broad cross in a 3.5 mm box has strokes a third of the box wide, and a band of the
+    usual width held only the middle of each, so a clear cross read like a scribble-out)."""
     ys, xs = np.nonzero(ink)
     if len(xs) < 8:
         return 1.0
-    band = max(1.5, C.ADOPT_LINE_BAND_SHARE * min(ink.shape))
+    side = min(ink.shape)  # a thick pen's stroke is wider than the usual band, but no stroke is a box wide
+    band = max(1.5, C.ADOPT_LINE_BAND_SHARE * side,
+               min(_stroke_px(ink) * C.ADOPT_LINE_BAND_PER_STROKE, C.ADOPT_LINE_BAND_MAX_SHARE * side))
     angles = np.radians(np.arange(0, 180, 4))
     rho = xs[None, :] * np.cos(angles)[:, None] + ys[None, :] * np.sin(angles)[:, None]  # (angles, n)
     left = np.ones(len(xs), bool)
@@ -178,7 +213,11 @@ def two_line_share(ink: np.ndarray) -> float:
 def _dense_state(m: _Measured, fill_to_cancel: bool) -> tuple[BoxState, float]:
     """Dense ink: filled or scribbled over, or a tick or cross drawn heavy for a small box?
 
-    A fill leaves no open paper; a tick or a cross lies along two straight lines, a scribble does not."""
+    A fill leaves no open paper; a tick or a cross lies along two straight lines, a scribble does not.  A
+    cross drawn heavy in a small box may close the open paper to specks, but it still leaves the paper between
+    its arms (edge middles for an x, corners for a +) white, where a fill leaves nothing."""
+    if m.open_sides >= C.ADOPT_CROSS_OPEN_SIDES:
+        return "marked", 0.7
     if m.gap <= C.ADOPT_FILL_GAP:
         return "filled", 0.7
     if m.lines >= C.ADOPT_TWO_LINES_MARK:
@@ -192,10 +231,38 @@ def _dense_state(m: _Measured, fill_to_cancel: bool) -> tuple[BoxState, float]:
     return "marked", 0.6  # the form has no fill convention: dense strokes are a mark
 
 
+def agreed_offsets(found: list[tuple[int, int, float]], groups: list[str], tolerance_px: float
+                   ) -> list[tuple[int, int]]:
+    """Where each box is measured: where its outline was found (dx, dy px, match score), unless that disagrees
+    with where the other boxes of its question (its row or column, printed together) were found.  An outline
+    search can land on a printed digit beside or inside a box; the neighbours' shift is then the better guess."""
+    out = [(dx, dy) for dx, dy, _ in found]
+    for g in set(groups):
+        members = [n for n, other in enumerate(groups) if other == g]
+        if len(members) < 3:
+            continue
+        for n in members:
+            others = [found[k] for k in members if k != n and found[k][2] >= C.BOX_MATCH_MIN_SCORE]
+            if len(others) < 2:
+                continue
+            mx = float(np.median([o[0] for o in others]))
+            my = float(np.median([o[1] for o in others]))
+            agree = sum(abs(o[0] - mx) <= tolerance_px and abs(o[1] - my) <= tolerance_px for o in others)
+            if agree < 2 or agree < 0.6 * len(others):
+                continue  # the neighbours do not agree among themselves: nothing better to go by
+            if abs(found[n][0] - mx) > tolerance_px or abs(found[n][1] - my) > tolerance_px:
+                out[n] = (round(mx), round(my))
+    return out
+
+
 def _box_readings(dark: np.ndarray, geo: AdoptedGeometry, page: int, px_per_pt: float
                   ) -> list[tuple[Question, AdoptedBox, BoxReading]]:
     pairs = [(q, b) for q in geo.questions_on(page) for b in q.boxes]
     measured = [measure(dark, b, px_per_pt) for _, b in pairs]
+    where = agreed_offsets([(m.dx, m.dy, m.match) for m in measured], [q.id for q, _ in pairs],
+                           C.mm(C.ADOPT_NEIGHBOUR_SHIFT_MM) * px_per_pt)
+    measured = [m if (m.dx, m.dy) == at else measure(dark, b, px_per_pt, at)
+                for m, (_, b), at in zip(measured, pairs, where, strict=True)]
     floor = float(np.median([m.coverage for m in measured])) if measured else 0.0
     mm_per_px = 1 / (px_per_pt * C.PT_PER_MM)
     out = []

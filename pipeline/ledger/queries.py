@@ -35,6 +35,7 @@ from pipeline.ledger.history import (  # noqa: F401 (the read model's API)
     decision_history,
     describe_value,
 )
+from pipeline.ledger.lookups import IssuedCopy, KeptPage, issued_copy, kept_page  # noqa: F401 (the read model's API)
 from pipeline.ledger.store import Ledger
 from pipeline.vocab import POSSIBLY_WRITTEN, DecisionAction, FlagReason, ItemState, MissingKind, PageStatus
 
@@ -200,9 +201,13 @@ class ReturnedCopy:
     label: str | None = None  # the print label of its batch (`generate --label`), None for none
     returned_at: str = ""  # when its first page was scanned (UTC, ISO 8601)
     settled_at: str | None = None  # when a person last decided anything about it in review; None: never
+    each_page: bool = False  # a return of one page of its own (an adopted form with `copies: each-page`)
 
     @property
     def missing(self) -> tuple[int, ...]:
+        """The form's pages not received; none for an each-page return, which is one page by design."""
+        if self.each_page:
+            return ()
         return tuple(p for p in range(1, self.page_count + 1) if p not in self.present)
 
     @property
@@ -353,7 +358,8 @@ def returned_copies(ledger: Ledger, form_id: str | None = None) -> list[Returned
     where, params = _where(("p.form_id", form_id))
     rows = ledger.execute(
         "SELECT p.id, p.serial, p.form_id, p.form_version, p.form_page, COALESCE(p.page_count, s.pages, 0) AS count,"
-        f" p.serial_issued, f.path, COALESCE(s.style, p.style, '') AS style, {_label_column(ledger)}, p.scanned_at"
+        f" p.serial_issued, f.path, COALESCE(s.style, p.style, '') AS style, {_label_column(ledger)}, p.scanned_at,"
+        " s.pages AS serial_pages"
         " FROM pages p JOIN files f ON f.id = p.file_id"
         " LEFT JOIN serials s ON s.serial = p.serial LEFT JOIN issue_batches b ON b.id = s.batch_id"
         " WHERE p.status = 'form' AND p.serial IS NOT NULL"
@@ -372,7 +378,9 @@ def returned_copies(ledger: Ledger, form_id: str | None = None) -> list[Returned
             files=tuple(dict.fromkeys(str(r["path"]) for r in pages)),
             anchor_page_id=min(int(r["id"]) for r in pages), issued=any(bool(r["serial_issued"]) for r in pages),
             style=str(pages[0]["style"]), label=pages[0]["label"], returned_at=min(str(r["scanned_at"]) for r in pages),
-            settled_at=settled.get((form, serial))))
+            settled_at=settled.get((form, serial)),
+            # numbered as a one-page copy of a longer form: adopted pages that are each a return of their own
+            each_page=all(r["serial_pages"] == 1 for r in pages) and max(int(r["count"] or 0) for r in pages) > 1))
     return copies
 
 
@@ -451,42 +459,6 @@ def incomplete_copies(ledger: Ledger) -> list[IncompleteCopy]:
     decisions = missing_acknowledged(ledger)
     return [IncompleteCopy(copy, decisions.get(copy.anchor_page_id), tuple(sorted(assigned.get(copy.serial, []))))
             for copy in returned_copies(ledger) if not copy.complete]
-
-
-@dataclass(frozen=True)
-class IssuedCopy:
-    """What the ledger printed under a serial."""
-
-    serial: str
-    form_id: str
-    form_version: int
-    style: str
-    paper: str
-    pages: int
-
-
-def issued_copy(ledger: Ledger, serial: str) -> IssuedCopy | None:
-    """The copy this ledger issued under `serial`, or None when it issued no such serial."""
-    r = ledger.execute("SELECT serial, form_id, form_version, style, paper, pages FROM serials WHERE serial = ?",
-                       (serial,)).fetchone()
-    return None if r is None else IssuedCopy(str(r["serial"]), str(r["form_id"]), int(r["form_version"]),
-                                             str(r["style"]), str(r["paper"]), int(r["pages"]))
-
-
-@dataclass(frozen=True)
-class KeptPage:
-    """Where a page came from and the picture of it the ledger kept (for pages a person must look at)."""
-
-    page_id: int
-    file_path: str
-    page_index: int
-    image_id: int | None
-
-
-def kept_page(ledger: Ledger, page_id: int) -> KeptPage | None:
-    r = ledger.execute("SELECT p.id, f.path, p.page_index, p.image_id FROM pages p JOIN files f ON f.id = p.file_id "
-                       "WHERE p.id = ?", (page_id,)).fetchone()
-    return None if r is None else KeptPage(int(r[0]), str(r[1]), int(r[2]), r[3])
 
 
 def _where(*pairs: tuple[str, Any]) -> tuple[list[str], list[Any]]:

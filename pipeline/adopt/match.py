@@ -199,10 +199,28 @@ def settle(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, k: int, h: np
     _, turned_sizes, _ = _turned(blobs, k)
     px_per_pt = blobs.dpi / C.PT_PER_INCH
     projected = cv2.perspectiveTransform(anchors.reshape(-1, 1, 2), h).reshape(-1, 2) / px_per_pt
-    idx, ok = _nearest(projected, blobs.centres, C.mm(C.ADOPT_MATCH_RADIUS_MM), _like_sizes(a_sizes, turned_sizes))
+    like = _like_sizes(skewed_sizes(a_sizes, h, anchors), turned_sizes)
+    idx, ok = _nearest(projected, blobs.centres, C.mm(C.ADOPT_MATCH_RADIUS_MM), like)
     residual = np.linalg.norm(projected[ok] - blobs.centres[idx[ok]], axis=1)
     residual_mm = float(np.median(residual)) / C.PT_PER_MM if ok.any() else 99.0
     return k, h, int(ok.sum()), residual_mm, ok, margin, slip_mm, blobs.dpi
+
+
+def skewed_sizes(a_sizes: np.ndarray, h: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The anchors' sizes as a scan skewed by the fit's small angle shows them: a blob's size is its upright
+    bounding box, which a skew widens (a line of text 60 mm long, skewed 1.5 degrees, is 1.6 mm taller), so a
+    skewed page's words would otherwise not be found in place and a good fit would be doubted."""
+    if not len(points):
+        return a_sizes
+    c = points.mean(axis=0)
+    p = cv2.perspectiveTransform(np.array([[c, c + np.array([10.0, 0.0])]], np.float64), h).reshape(-1, 2)
+    angle = float(np.arctan2(p[1, 1] - p[0, 1], p[1, 0] - p[0, 0]))
+    small = (angle + np.pi / 4) % (np.pi / 2) - np.pi / 4  # the skew left after the quarter turn
+    cs, sn = abs(np.cos(small)), abs(np.sin(small))
+    if not np.isfinite(small) or sn < 1e-3:
+        return a_sizes
+    w, hh = a_sizes[:, 0], a_sizes[:, 1]
+    return np.stack([w * cs + hh * sn, w * sn + hh * cs], axis=1)
 
 
 def _scales_of(h: np.ndarray, points: np.ndarray) -> list[float]:
@@ -413,7 +431,10 @@ def _candidates(blobs: Blobs, forms: list[Form], settle_turn: bool) -> list[Matc
     candidates: list[Match] = []
     scaled = blobs  # the scan at the scale its print was found at: the scanner's, the same for every page
     for form, page, anchors, sizes in pages:
-        fit = fit_page(anchors, sizes, scaled, slip=False, turns=turns)
+        # each turn fitted on its own and the one with most anchors in place kept: a fit over several turns
+        # keeps the turn its first vote liked, and a grid of boxes votes as strongly upside down as upright
+        fits = [f for f in (fit_page(anchors, sizes, scaled, slip=False, turns=(k,)) for k in turns) if f]
+        fit = max(fits, key=lambda f: (f[2], -f[3]), default=None)
         if fit is not None:
             k, h, found, residual, ok, margin, slip_mm, content_dpi = fit
             if found >= C.ADOPT_SURE_SCORE * len(anchors) and scaled.dpi != content_dpi:

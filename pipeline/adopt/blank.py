@@ -79,7 +79,7 @@ def _read_wording(doc: dict[str, object], proposed: list[Proposed], read: dict[i
         if p.text or text:
             entry["text"] = p.text or text
         for box_entry, label in zip(entry["boxes"], labels, strict=True):
-            if label and p.first_value != 0:  # a code grid's boxes are labelled with their digits already
+            if label and not p.code:  # a code grid's boxes are labelled with their digits already
                 box_entry["label"] = label
 
 

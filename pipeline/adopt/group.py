@@ -47,6 +47,11 @@ class Proposed:
     doubt: str = ""  # why this grouping may be wrong, in plain words; '' when the print settles it
     first_value: int = 1  # the value of the first box: 0 for a code grid's column (its boxes are the digits 0-9)
 
+    @property
+    def code(self) -> bool:
+        """One digit column of a code grid (a student number): its boxes are valued 0-9 as printed."""
+        return self.first_value == 0
+
 
 @dataclass
 class _Line:

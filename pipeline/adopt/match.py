@@ -206,15 +206,24 @@ def settle(anchors: np.ndarray, a_sizes: np.ndarray, blobs: Blobs, k: int, h: np
     return k, h, int(ok.sum()), residual_mm, ok, margin, slip_mm, blobs.dpi
 
 
+def _axes_at(h: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the homography takes one layout pt along x and along y in the middle of the points (its Jacobian
+    there, in image px), measured over 10 pt."""
+    c = points.mean(axis=0) if len(points) else np.zeros(2)
+    d = 10.0
+    p = cv2.perspectiveTransform(np.array([[c, c + np.array([d, 0.0]), c + np.array([0.0, d])]], np.float64), h
+                                 ).reshape(-1, 2)
+    return (p[1] - p[0]) / d, (p[2] - p[0]) / d
+
+
 def skewed_sizes(a_sizes: np.ndarray, h: np.ndarray, points: np.ndarray) -> np.ndarray:
     """The anchors' sizes as a scan skewed by the fit's small angle shows them: a blob's size is its upright
     bounding box, which a skew widens (a line of text 60 mm long, skewed 1.5 degrees, is 1.6 mm taller), so a
     skewed page's words would otherwise not be found in place and a good fit would be doubted."""
     if not len(points):
         return a_sizes
-    c = points.mean(axis=0)
-    p = cv2.perspectiveTransform(np.array([[c, c + np.array([10.0, 0.0])]], np.float64), h).reshape(-1, 2)
-    angle = float(np.arctan2(p[1, 1] - p[0, 1], p[1, 0] - p[0, 0]))
+    (ax, ay), _ = _axes_at(h, points)
+    angle = float(np.arctan2(ay, ax))
     small = (angle + np.pi / 4) % (np.pi / 2) - np.pi / 4  # the skew left after the quarter turn
     cs, sn = abs(np.cos(small)), abs(np.sin(small))
     if not np.isfinite(small) or sn < 1e-3:
@@ -227,13 +236,9 @@ def _scales_of(h: np.ndarray, points: np.ndarray) -> list[float]:
     """Image px per layout pt the homography maps with in the middle of the page's points (its Jacobian there):
     along x, along y, and over the area (a perspective fit's scale differs from corner to corner); none for a
     degenerate fit (one that squashes the page onto a line or a point, or maps it to infinity): no scale at all."""
-    c = points.mean(axis=0) if len(points) else np.zeros(2)
-    d = 10.0
-    p = cv2.perspectiveTransform(np.array([[c, c + np.array([d, 0.0]), c + np.array([0.0, d])]], np.float64), h
-                                 ).reshape(-1, 2)
-    (ax, ay), (bx, by) = p[1] - p[0], p[2] - p[0]
-    sx, sy = float(np.hypot(ax, ay)) / d, float(np.hypot(bx, by)) / d
-    area = float(np.sqrt(abs(ax * by - ay * bx))) / d
+    (ax, ay), (bx, by) = _axes_at(h, points)
+    sx, sy = float(np.hypot(ax, ay)), float(np.hypot(bx, by))
+    area = float(np.sqrt(abs(ax * by - ay * bx)))
     if not np.isfinite((sx, sy, area)).all() or min(sx, sy, area) <= C.ADOPT_DEGENERATE_SCALE_PX_PER_PT:
         return []
     return [area] if abs(sx / sy - 1) <= C.ADOPT_RESCALE_SHARE else [area, sx, sy]

@@ -54,12 +54,12 @@ def form_document(form_id: str, source: str, page_size: tuple[float, float], pro
         qids.append(qid)
         questions.append({
             "id": qid, "page": p.page, "kind": p.kind,
-            "text": p.text if p.first_value == 0 else f"(write question {qid} here)",
+            "text": p.text if p.code else f"(write question {qid} here)",
             **({"check": p.doubt} if p.doubt else {}),
-            **({"code": True} if p.first_value == 0 else {}),  # a digit of a code grid: blank is incomplete
+            **({"code": True} if p.code else {}),  # a digit of a code grid: blank is incomplete
             "boxes": [{"value": v, "x": _r(b.x), "y": _r(b.y), "w": _r(b.w), "h": _r(b.h), "line": _r(b.line),
                        **({"shape": "round"} if b.shape == "round" else {}),
-                       **({"label": str(v)} if p.first_value == 0 else {})}  # a code grid's digit
+                       **({"label": str(v)} if p.code else {})}  # a code grid's digit
                       for v, b in enumerate(p.boxes, start=p.first_value)],
         })
     fids = [f"C{n}" for n in range(1, len(fields) + 1)]

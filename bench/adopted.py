@@ -1,13 +1,20 @@
 """The adopted-forms bench: foreign forms PaperVoice did not print, adopted from their blanks and read.
 
-    python -m bench.adopted            # synthetic foreign forms (+ the queXF real scans when present)
+    python -m bench.adopted                      # every kind; rewrites the README's adopted-bench block
+    python -m bench.adopted --only amc           # re-measure one kind (or several: --only amc,sdaps); the
+                                                 # README keeps the other kinds' rows and notes as they were
+    python -m bench.adopted --quick --no-readme  # fewer returns: a quick look, never written to the README
 
 For each synthetic form (square boxes or bubbles, 3.5-6 mm, with and without corner marks): draw the blank,
 `adopt` it, make the few edits a person would (set "choose any" where the form says "tick all that apply";
 set the form's fill-to-cancel convention), then read filled-in returns (ticks, crosses, filled bubbles,
 corrections; turned, upside down, stamped, some 1-bit) and score every box: right, flagged, or wrong
-without a flag.  The queXF returns (real pens, real 1-bit scans) are scored beside them when
-`../shared/real/quexf` is there.  Prints a table and rewrites the README between the adopted-bench markers.
+without a flag.  Then the kinds a new user met (bench/adopted_kinds.py, bench/sdaps_like.py,
+bench/adopted_amc.py): the queXF real returns (when `../shared/real/quexf` is there), letters in boxes,
+bubbles, shuffled copies, one file per page, sheets fed back side first, SDAPS-like questionnaires and an
+exam made by auto-multiple-choice, timed against AMC's own reader (both skipped, saying so, without AMC).
+Prints one table and its notes, writes them between the README's adopted-bench markers, and keeps each
+kind's figures (and the seconds it took) in bench/results/adopted.json.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ import argparse
 import json
 import sys
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -198,26 +207,160 @@ def run_quexf(work: Path) -> dict[str, Any] | None:
             "pages_identified": identified, **total.as_dict()}
 
 
-def table(syn: dict[str, Any], real: dict[str, Any] | None) -> str:
-    def row(name: str, r: dict[str, Any]) -> str:
-        return (f"| {name} | {r['pages_identified']}/{r['pages']} | {r['boxes']} | {r['right_pct']:.2f} % | "
-                f"{r['flagged_pct']:.2f} % | {r['wrong']} ({r['wrong_pct']:.3f} %) |")
+@dataclass(frozen=True)
+class Kind:
+    """One kind the bench measures: its `--only` name, the fixed start of its table rows and notes (how `--only`
+    finds the lines it replaces in the README), and how it is measured and shown."""
 
-    lines = ["| Set | Pages identified | Boxes scored | Right, no flag | Flagged | Wrong, no flag |",
-             "|---|---|---|---|---|---|",
-             row(f"Synthetic foreign forms ({syn['forms']} forms, squares and bubbles 3.5-6 mm)", syn)]
-    if real:
-        lines.append(row("queXF real returns (3 copies, pen, 1-bit 300 dpi)", real))
-    lines.append("")
-    lines.append(f"Pages that are none of the forms (letters, other forms): {syn['junk_pages_rejected']} of "
-                 f"{syn['junk_pages']} left for a person, none taken for a form.")
-    lines.append("")
-    lines.append(f"Blanks: {syn['boxes_found_on_blanks']} of {syn['boxes_drawn']} drawn boxes found; "
-                 f"{syn['questions_grouped_right']} of {syn['questions']} questions grouped as drawn; YAML edits per "
-                 f"form (kind, convention): {syn['edits_per_form']}."
-                 + (f" queXF blank: {real['boxes_found_on_blank']} boxes found of {real['boxes_on_blank']}, in "
-                    f"{real['questions']} questions; one edit (filled_box: cancel)." if real else ""))
-    return "\n".join(lines)
+    name: str
+    label: str  # every table row of this kind starts with it
+    notes: tuple[str, ...]  # every note line of this kind starts with one of these
+
+
+KINDS = (
+    Kind("synthetic", "Synthetic foreign forms", ("Pages that are none of the forms", "Synthetic blanks:")),
+    Kind("quexf", "queXF real returns", ("queXF blank:",)),
+    Kind("letters", "Letters in boxes", ("Letters in boxes blank:",)),
+    Kind("bubbles", "Bubbles", ()),
+    Kind("shuffled", "Shuffled copies", ()),
+    Kind("per-page", "One file per page", ()),
+    Kind("back-first", "Sheets fed back side first", ()),
+    Kind("sdaps", "SDAPS-like questionnaire", ("SDAPS-like blanks",)),
+    Kind("amc", "AMC exam", ("Speed on the AMC exam", "Speed against AMC")),
+)
+KIND_NAMES = tuple(k.name for k in KINDS)
+HEADER = ("| Set | Read | Pages identified | Boxes scored | Right, no flag | Flagged | Wrong, no flag "
+          "| Copies joining two returns, unflagged |")
+RULE = "|---|---|---|---|---|---|---|---|"
+PAGE_BY_PAGE, THROUGH_SCAN = "page by page", "`scan`"
+AMC_MISSING = "not run (auto-multiple-choice not installed)"
+STACK_KINDS = {"shuffled": "shuffled copies (a code per copy)", "per-page": "one file per page",
+               "back-first": "sheets fed back side first"}
+RESULTS = ROOT / "bench" / "results" / "adopted.json"
+
+
+def _row(label: str, read: str, r: dict[str, Any] | None) -> str:
+    if r is None:
+        return f"| {label} | {read} | {AMC_MISSING} | | | | | |"
+    joins = (f"{r['silent_joins']} ({r['copies_in_ledger']} copies for {r['returns']} returns)"
+             if "silent_joins" in r else "-")
+    return (f"| {label} | {read} | {r['pages_identified']}/{r['pages']} | {r['boxes']} | {r['right_pct']:.2f} % | "
+            f"{r['flagged_pct']:.2f} % | {r['wrong']} ({r['wrong_pct']:.3f} %) | {joins} |")
+
+
+def measure(kind: str, work: Path, copies: int, quick: bool = False) -> dict[str, Any]:
+    """Run one kind in `work` (a fresh folder); its figures as stored in bench/results/adopted.json."""
+    from bench import adopted_kinds as k
+
+    if kind == "synthetic":
+        return run_synthetic(copies, work)
+    if kind == "quexf":
+        return {"quexf": run_quexf(work)}
+    if kind == "letters":
+        return {"letters": k.run_letters_in_boxes(work, copies)}
+    if kind == "bubbles":
+        return k.run_bubbles(work, copies)
+    if kind in STACK_KINDS:
+        return k.run_stacks(work, max(4, copies // 2), (STACK_KINDS[kind],))[STACK_KINDS[kind]]
+    if kind == "sdaps":
+        from bench.sdaps_like import HELD_OUT_SEEDS
+
+        # 5 questionnaires of 2 sheets each per seed: the 10 sheets of the real trial
+        return {"runs": k.run_sdaps(work, 2 if quick else 5, HELD_OUT_SEEDS[:1] if quick else None)}
+    if kind == "amc":
+        from bench.adopted_amc import run_amc
+
+        return {"amc": run_amc(work, 2 if quick else 4, 1 if quick else 2)}
+    raise ValueError(f"unknown kind {kind!r}: one of {', '.join(KIND_NAMES)}")
+
+
+def render(kind: str, r: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The table rows and the note lines of one kind's figures."""
+    if kind == "synthetic":
+        return ([_row(f"Synthetic foreign forms ({r['forms']} forms, squares and bubbles 3.5-6 mm)", PAGE_BY_PAGE, r)],
+                [f"Pages that are none of the forms (letters, other forms): {r['junk_pages_rejected']} of "
+                 f"{r['junk_pages']} left for a person, none taken for a form.",
+                 f"Synthetic blanks: {r['boxes_found_on_blanks']} of {r['boxes_drawn']} drawn boxes found; "
+                 f"{r['questions_grouped_right']} of {r['questions']} questions grouped as drawn; YAML edits per form "
+                 f"(kind, convention): {r['edits_per_form']}."])
+    if kind == "quexf":
+        q = r["quexf"]
+        if q is None:
+            return [f"| queXF real returns | {PAGE_BY_PAGE} | not run (../shared/real/quexf not here) | | | | | |"], []
+        return ([_row("queXF real returns (3 copies, pen, 1-bit 300 dpi)", PAGE_BY_PAGE, q)],
+                [f"queXF blank: {q['boxes_found_on_blank']} boxes found of {q['boxes_on_blank']}, in "
+                 f"{q['questions']} questions; one edit (filled_box: cancel)."])
+    if kind == "letters":
+        q = r["letters"]
+        label = "Letters in boxes (AMC answer sheet, A-E inside 3.5 mm boxes, 150-300 dpi)"
+        if q is None:
+            return [_row(label, PAGE_BY_PAGE, None)], []
+        return ([_row(label, PAGE_BY_PAGE, q)],
+                [f"Letters in boxes blank: {q['boxes_found_on_blank']} boxes found, in {q['questions']} questions; "
+                 "one edit (filled_box: answer)."])
+    if kind == "bubbles":
+        return [_row("Bubbles (round, 4.5 mm, nothing inside)", PAGE_BY_PAGE, r)], []
+    if kind == "shuffled":
+        return [_row("Shuffled copies (two pages, a code per copy, pages shuffled in one file)", THROUGH_SCAN, r)], []
+    if kind == "per-page":
+        return [_row("One file per page (two-page copies, no code, in order)", THROUGH_SCAN, r)], []
+    if kind == "back-first":
+        return [_row("Sheets fed back side first (one file, no code; every third sheet turned over)",
+                     THROUGH_SCAN, r)], []
+    if kind == "sdaps":
+        runs = r["runs"]
+        rows = [_row(name, THROUGH_SCAN, v) for name, v in runs.items()]
+        first = next(iter(runs.values()))
+        return rows, [f"SDAPS-like blanks (held-out seeds): {first['grouped']} of {first['questions']} questions "
+                      f"grouped as printed with no edit; edits per form (kind, filled_box): {first['edits_per_form']}; "
+                      f"`check` found problems in {first['check_failed']} of {2 * len(first['edits_per_form'])} "
+                      "ledgers."]
+    if kind == "amc":
+        from bench.adopted_amc import speed_line
+
+        a = r["amc"]
+        if a is None:
+            return [_row("AMC exam (shuffled copies, code grid, 2 pages)", THROUGH_SCAN, None)], [speed_line(None)]
+        return ([_row(f"AMC exam ({a['copies']} shuffled copies each adopted from its blank, code grid, 2 pages; "
+                      "150-400 dpi, 1-bit, JPEG, one file per page)", THROUGH_SCAN, a)], [speed_line(a)])
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def _kind_of(line: str) -> str | None:
+    """Which kind a line of the README's block belongs to, by the fixed start of its rows and notes."""
+    for k in KINDS:
+        if line.startswith(f"| {k.label}") or any(line.startswith(n) for n in k.notes):
+            return k.name
+    return None
+
+
+def parse_block(block: str) -> dict[str, tuple[list[str], list[str]]]:
+    """The README block's rows and notes, by kind (lines of no kind are dropped: the block is rewritten)."""
+    out: dict[str, tuple[list[str], list[str]]] = {}
+    for line in block.splitlines():
+        kind = _kind_of(line.strip())
+        if kind is None:
+            continue
+        rows, notes = out.setdefault(kind, ([], []))
+        (rows if line.startswith("|") else notes).append(line.strip())
+    return out
+
+
+def block(parts: dict[str, tuple[list[str], list[str]]]) -> str:
+    """One table (every kind in the bench's order), then the notes, kind by kind."""
+    rows = [row for k in KIND_NAMES if k in parts for row in parts[k][0]]
+    notes = [note for k in KIND_NAMES if k in parts for note in parts[k][1]]
+    return "\n\n".join(["\n".join([HEADER, RULE, *rows]), *notes,
+                        "\"Read\": page by page through the reader, or a stack through `scan` as a user would "
+                        "(copies grouped by the scanner, every box scored from the ledger; a page left for a "
+                        "person counts all its boxes as flagged)."])
+
+
+def readme_block() -> str:
+    content = README.read_text(encoding="utf-8")
+    if START not in content or END not in content:
+        return ""
+    return content.split(START, 1)[1].split(END, 1)[0]
 
 
 def update_readme(text: str) -> bool:
@@ -230,28 +373,49 @@ def update_readme(text: str) -> bool:
     return True
 
 
+def _kinds_arg(text: str) -> tuple[str, ...]:
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in KIND_NAMES]
+    if unknown or not kinds:
+        raise argparse.ArgumentTypeError(f"unknown kind {', '.join(unknown) or '(none)'}: one of "
+                                         f"{', '.join(KIND_NAMES)}")
+    return kinds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--copies", type=int, default=12, help="returns per synthetic form")
+    parser.add_argument("--copies", type=int, default=12, help="returns per synthetic form and per kind")
+    parser.add_argument("--only", type=_kinds_arg, metavar="KIND[,KIND]",
+                        help=f"measure only these kinds ({', '.join(KIND_NAMES)}); the README keeps the others' rows")
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer returns (4 per kind, one SDAPS-like seed, one round of AMC's exam): a quick look, "
+                             "never written to the README")
     parser.add_argument("--no-readme", action="store_true")
     args = parser.parse_args(argv)
+    kinds = args.only or KIND_NAMES
+    copies = 4 if args.quick else args.copies
+    figures: dict[str, dict[str, Any]] = {}
+    seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="pv-adopted-") as tmp:
-        work = Path(tmp)
-        syn = run_synthetic(args.copies, work)
-        real = run_quexf(work)
-        from bench.adopted_kinds import kinds_table, run_kinds
-
-        kinds = run_kinds(work, args.copies)
-        from bench.adopted_amc import amc_row, run_amc, speed_line
-
-        (work / "amc-kind").mkdir()
-        amc = run_amc(work / "amc-kind")  # AMC's own exams, and AMC's own reader timed on the same scans
-    text = (table(syn, real) + "\n\nBy kind, read through `scan` as a user would (copies grouped by the "
-            "scanner):\n\n" + kinds_table(kinds) + "\n" + amc_row(amc) + "\n\n" + speed_line(amc))
+        for kind in kinds:
+            work = Path(tmp) / kind
+            work.mkdir()
+            t0 = time.perf_counter()
+            figures[kind] = measure(kind, work, copies, args.quick)
+            seconds[kind] = round(time.perf_counter() - t0, 1)
+            print(f"{kind}: {seconds[kind]:.0f} s", file=sys.stderr, flush=True)
+    parts = {} if args.only is None else parse_block(readme_block())
+    parts.update({kind: render(kind, figures[kind]) for kind in kinds})
+    text = block(parts)
     print(text)
-    print(json.dumps({"synthetic": syn, "quexf": real, "kinds": kinds, "amc_exam": amc}, indent=1), file=sys.stderr)
-    if not args.no_readme:
+    print(json.dumps({"figures": figures, "seconds": seconds}, indent=1), file=sys.stderr)
+    print(f"measured {', '.join(kinds)} in {sum(seconds.values()) / 60:.1f} min", file=sys.stderr)
+    if not args.no_readme and not args.quick:
         update_readme(text)
+        stored = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+        for kind in kinds:
+            stored[kind] = {**figures[kind], "seconds": seconds[kind]}
+        RESULTS.write_text(json.dumps(stored, indent=1) + "\n", encoding="utf-8")
     return 0
 
 

@@ -208,6 +208,7 @@ def _score_ledger(db: Path, forms: dict[int, Form], truth: dict[str, tuple[int, 
     total = BoxScore()
     by_id = {f.id: f for f in forms.values()}
     seen = set()
+    identified = 0
     for page_id, path, status, form_id, form_page in con.execute(
             "SELECT p.id, f.path, p.status, p.form_id, p.form_page FROM pages p JOIN files f ON f.id = p.file_id"):
         name = Path(path).name
@@ -229,9 +230,10 @@ def _score_ledger(db: Path, forms: dict[int, Form], truth: dict[str, tuple[int, 
         if form_id != right_form.id or form_page != n:  # read by another copy's layout
             total.add(score_page(result, read_as.adopted.questions_on(form_page), {}, name))
         else:
+            identified += 1
             total.add(score_page(result, right_form.adopted.questions_on(n), states, name))
     assert seen == set(truth), "every scanned file is in the ledger"
-    return total.as_dict()
+    return {"pages_identified": identified, **total.as_dict()}
 
 
 def run_amc(work: Path, copies: int = 4, rounds: int = 2) -> dict[str, Any] | None:
@@ -266,14 +268,6 @@ def run_amc(work: Path, copies: int = 4, rounds: int = 2) -> dict[str, Any] | No
             "speed_ratio": round(ours / theirs, 2) if theirs else None}
 
 
-def amc_row(r: dict[str, Any] | None) -> str:
-    if r is None:
-        return ("| AMC exam (shuffled copies, code grid, 2 pages) | not run (auto-multiple-choice not installed) "
-                "| | | | |")
-    return (f"| AMC exam ({r['copies']} shuffled copies, code grid, 2 pages; {r['pages']} pages) | {r['boxes']} | "
-            f"{r['right_pct']:.2f} % | {r['flagged_pct']:.2f} % | {r['wrong']} ({r['wrong_pct']:.3f} %) | - |")
-
-
 def speed_line(r: dict[str, Any] | None) -> str:
     if r is None:
         return "Speed against AMC's own reader: not measured (auto-multiple-choice not installed)."
@@ -299,7 +293,6 @@ def main(argv: list[str] | None = None) -> int:
         print("auto-multiple-choice is not installed: nothing to run", file=sys.stderr)
         return 0
     print(json.dumps(r, indent=1))
-    print(amc_row(r))
     print(speed_line(r))
     return 0
 

@@ -94,12 +94,19 @@ def _ledger_score(db: Path, truth_of: dict[tuple[str, int], tuple[int, int]],
     form = load_form_file(form_path)
     assert form.adopted is not None
     con = sqlite3.connect(db)
-    pages = con.execute("SELECT p.id, f.path, p.page_index, p.serial, p.form_page FROM pages p JOIN files f ON "
-                        "f.id = p.file_id WHERE p.status = 'form'").fetchall()
+    pages = con.execute("SELECT p.id, f.path, p.page_index, p.serial, p.form_page, p.status FROM pages p JOIN "
+                        "files f ON f.id = p.file_id").fetchall()
     total = BoxScore()
     members: dict[str, list[tuple[int, int]]] = {}
-    for page_id, path, index, serial, form_page in pages:
+    identified = 0
+    for page_id, path, index, serial, form_page, status in pages:
         copy, true_page = truth_of[(Path(path).name, index)]
+        if status != "form":  # left for a person (not recognised): every box it has goes to review
+            items = [ItemReading(q.item_of(b), None, "flagged", "uncertain", "", 0.0)
+                     for q in form.adopted.questions_on(true_page) for b in q.boxes]
+            total.add(score_page(PageResult(PageSource(path, index), "form", items=items),
+                                 form.adopted.questions_on(true_page), truths[copy][true_page], f"{path}:{index}"))
+            continue
         members.setdefault(serial, []).append((page_id, copy))
         items = [ItemReading(i, v, s, r, "", 0.9) for i, v, s, r in con.execute(
             "SELECT item, value, state, reason FROM answers WHERE page_id = ?", (page_id,))]
@@ -107,6 +114,7 @@ def _ledger_score(db: Path, truth_of: dict[tuple[str, int], tuple[int, int]],
         if form_page != true_page:  # read as the wrong page: every box it has is scored against nothing
             total.add(score_page(result, form.adopted.questions_on(form_page), {}, f"{path}:{index}"))
             continue
+        identified += 1
         total.add(score_page(result, form.adopted.questions_on(true_page), truths[copy][true_page],
                              f"{path}:{index}"))
     joined_silently = 0
@@ -117,8 +125,8 @@ def _ledger_score(db: Path, truth_of: dict[tuple[str, int], tuple[int, int]],
                 f"({','.join(str(p) for p, _ in group)})").fetchone()[0]
             joined_silently += int(unflagged > 0)
     returns = len({c for c, _ in truth_of.values()})
-    return {"copies_in_ledger": len(members), "returns": returns, "silent_joins": joined_silently,
-            **total.as_dict()}
+    return {"pages": len(truth_of), "pages_identified": identified, "copies_in_ledger": len(members),
+            "returns": returns, "silent_joins": joined_silently, **total.as_dict()}
 
 
 def _adopt_two_page(work: Path, spec: ForeignSpec, name: str) -> tuple[Path, list[Image.Image], list[Any], dict]:
@@ -137,14 +145,18 @@ def _scan(inputs: list[Path], db: Path, forms: Path) -> None:
     scan(inputs, ScanOptions(db=db, jobs=1, quiet=True, forms_dirs=(forms,), ocr="none"))
 
 
-def run_stacks(work: Path, copies: int) -> dict[str, dict[str, Any]]:
-    """Shuffled coded copies, one file per page, and sheets fed back side first: through `scan`."""
+STACKS = ("shuffled copies (a code per copy)", "one file per page", "sheets fed back side first")
+
+
+def run_stacks(work: Path, copies: int, kinds: tuple[str, ...] = STACKS) -> dict[str, dict[str, Any]]:
+    """Shuffled coded copies, one file per page, and sheets fed back side first (those of `kinds`): through
+    `scan`, all of one two-page form adopted once."""
     out: dict[str, dict[str, Any]] = {}
     spec = ForeignSpec(61, "square", 5.0, 0.25, True, 2)
     forms, blank, truth, mapping = _adopt_two_page(work, spec, "stack-form")
     form_path = forms / "stack-form.yaml"
     rng = np.random.default_rng(5)
-    for kind in ("shuffled copies (a code per copy)", "one file per page", "sheets fed back side first"):
+    for kind in kinds:
         coded = kind.startswith("shuffled")
         made = []
         truths: dict[int, dict[int, dict[tuple[str, int], str]]] = {}
@@ -201,6 +213,7 @@ def run_letters_in_boxes(work: Path, copies: int) -> dict[str, Any] | None:
     params = DegradeParams()
     pens = [p for _, p in PENS]
     total = BoxScore()
+    identified = 0
     from pipeline.scan.reader import ReaderConfig, read_page
 
     config = ReaderConfig((str(work / "forms-amc"),), "none")
@@ -223,8 +236,10 @@ def run_letters_in_boxes(work: Path, copies: int) -> dict[str, Any] | None:
                     states[(q.id, b.value)] = "ambiguous"  # a stray box adopt proposed: not scored
         d = degrade(page, rng, params, src_dpi=300, out_dpi=int(rng.choice([150, 200, 300])))
         result = read_page(d.image, float(d.dpi), PageSource(f"amc-{c}", 0), config)
+        identified += int(result.identity is not None and result.identity.page == 1)
         total.add(score_page(result, form.adopted.questions, states, f"amc copy {c}"))
-    return {"boxes_found_on_blank": report.boxes, "questions": report.questions, **total.as_dict()}
+    return {"pages": copies, "pages_identified": identified, "boxes_found_on_blank": report.boxes,
+            "questions": report.questions, **total.as_dict()}
 
 
 def run_bubbles(work: Path, copies: int) -> dict[str, Any]:
@@ -237,40 +252,14 @@ def run_bubbles(work: Path, copies: int) -> dict[str, Any]:
     config = ReaderConfig((str(forms),), "none")
     _reset_reader_caches()
     total = BoxScore()
+    identified = 0
     for c in range(copies):
         images, states, _ = fill_return(blank, truth, spec, seed=7000 + c, dpi=200.0)
         result = read_page(images[0], 200.0, PageSource(f"bubble-{c}", 0), config)
+        identified += int(result.identity is not None and result.identity.page == 1)
         total.add(score_page(result, form.adopted.questions_on(1), {mapping[k]: s for k, s in states.items()},
                              f"bubbles copy {c}"))
-    return total.as_dict()
-
-
-def run_kinds(work: Path, copies: int) -> dict[str, dict[str, Any] | None]:
-    kinds: dict[str, dict[str, Any] | None] = {
-        "letters in boxes (AMC answer sheet)": run_letters_in_boxes(work, copies),
-        "bubbles": run_bubbles(work, copies)}
-    kinds.update(run_stacks(work, max(4, copies // 2)))
-    kinds.update(run_sdaps(work, 5))  # 5 questionnaires of 2 sheets each: the 10 sheets of the real trial
-    return kinds
-
-
-def kinds_table(kinds: dict[str, dict[str, Any] | None]) -> str:
-    lines = ["| Kind | Boxes | Right, no flag | Flagged | Wrong, no flag | Copies joining two returns, unflagged |",
-             "|---|---|---|---|---|---|"]
-    for name, r in kinds.items():
-        if r is None:
-            lines.append(f"| {name} | not run (auto-multiple-choice not installed) | | | | |")
-            continue
-        joins = f"{r['silent_joins']} ({r['copies_in_ledger']} copies for {r['returns']} returns)" \
-            if "silent_joins" in r else "-"
-        lines.append(f"| {name} | {r['boxes']} | {r['right_pct']:.2f} % | {r['flagged_pct']:.2f} % | "
-                     f"{r['wrong']} ({r['wrong_pct']:.3f} %) | {joins} |")
-    sdaps = next((r for name, r in kinds.items() if r and "grouped" in r), None)
-    if sdaps:
-        lines += ["", f"SDAPS-like blanks (held-out seeds): {sdaps['grouped']} of {sdaps['questions']} questions "
-                  f"grouped as printed with no edit; edits per form (kind, filled_box): {sdaps['edits_per_form']}; "
-                  f"`check` found problems in {sdaps['check_failed']} of the ledgers."]
-    return "\n".join(lines)
+    return {"pages": copies, "pages_identified": identified, **total.as_dict()}
 
 
 def run_sdaps(work: Path, copies: int, seeds: tuple[int, ...] | None = None) -> dict[str, dict[str, Any]]:
@@ -331,6 +320,7 @@ def run_sdaps(work: Path, copies: int, seeds: tuple[int, ...] | None = None) -> 
             total.wrong += r["wrong"]
             total.wrong_cases += r["wrong_cases"]
         out[f"SDAPS-like questionnaire, {kind}"] = {
+            "pages": sum(r["pages"] for r in runs), "pages_identified": sum(r["pages_identified"] for r in runs),
             "copies_in_ledger": sum(r["copies_in_ledger"] for r in runs), "returns": sum(r["returns"] for r in runs),
             "silent_joins": sum(r["silent_joins"] for r in runs), "grouped": grouped[0], "questions": grouped[1],
             "edits_per_form": edits, "check_failed": checks_failed, **total.as_dict()}

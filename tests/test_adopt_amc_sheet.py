@@ -157,3 +157,104 @@ def test_a_filled_code_grid_reads_as_its_digits_and_a_blank_or_doubled_digit_is_
     assert third[1] == "flagged" and "incomplete" in third[2]
     assert fourth[1] == "flagged"
     assert check_ledger(db) == []
+
+
+def test_a_code_grids_columns_are_found_by_where_they_are_printed() -> None:
+    """Two grids on one page (a student number, a room number below it): each its digits left to right,
+    however the person reordered or renamed the questions in the form file."""
+    from pipeline.form.adopted import AdoptedBox, AdoptedGeometry, Question
+
+    def digit(qid: str, x: float, top: float) -> Question:
+        return Question(qid, "one", qid, 1, tuple(AdoptedBox(v, x, top + 17 * v, 11, 11) for v in range(10)),
+                        code=True)
+
+    questions = (digit("B", 117, 100), digit("A", 100, 100), digit("R1", 100, 400), digit("C", 134, 100),
+                 digit("R2", 117, 401), Question("Q9", "one", "other", 1, (AdoptedBox(1, 100, 110, 11, 11),)))
+    grids = AdoptedGeometry((595, 842), (), questions, (), False).code_grids()
+    assert [[q.id for q in g] for g in grids] == [["A", "B", "C"], ["R1", "R2"]]
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract not installed")
+def test_a_code_grid_is_exported_as_one_number_and_a_missing_digit_leaves_it_empty(tmp_path: Path) -> None:
+    """adopt -> scan two filled returns -> export: the number joined as text (0427, leading zero kept) in the
+    workbook, the CSV and the statistics files, beside the digit columns; a digit left blank gives an empty
+    number with a note naming the digit, never a shorter number."""
+    import csv
+    import json
+    import subprocess
+    import sys
+
+    import openpyxl
+    import pypdfium2
+    import pyreadstat
+    import yaml
+    from PIL import Image
+
+    from pipeline.adopt.blank import adopt_blank
+    from pipeline.form.definition import load_form_file
+    from pipeline.simulate.marks import draw_mark
+    from pipeline.simulate.world import PENS
+
+    _sheet(tmp_path / "blank.pdf", "000000000001" + "000001111100")
+    forms = tmp_path / "forms"
+    report = adopt_blank(tmp_path / "blank.pdf", "amc-like", forms)
+    doc = yaml.safe_load(report.form_path.read_text(encoding="utf-8"))
+    doc["adopted"]["filled_box"] = "answer"  # the README's one edit for an exam sheet
+    report.form_path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    form = load_form_file(report.form_path)
+    assert form.adopted is not None
+    (grid,) = form.adopted.code_grids()
+    assert len(grid) == 4
+    column = f"{grid[0].id}_to_{grid[-1].id}"
+    pdf = pypdfium2.PdfDocument(str(tmp_path / "blank.pdf"))
+    blank = np.asarray(pdf[0].render(scale=300 / 72, grayscale=True).to_pil().convert("L")).copy()
+    pdf.close()
+    rng = np.random.default_rng(4)
+    k = 300 / 72
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for name, digits in (("a-whole.png", (0, 4, 2, 7)), ("b-gap.png", (3, None, 1, 8))):
+        art = blank.copy()
+        for col, d in enumerate(digits):
+            if d is not None:
+                x, top = GRID_LEFT + col * 6 * MM, GRID_TOP + d * 6 * MM
+                draw_mark(art, (x * k, top * k, CELL * k, CELL * k), "cross", rng, PENS[0][1], dpi=300)
+        Image.fromarray(art).save(scans / name, dpi=(300, 300))
+
+    def papervoice(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "pipeline", *map(str, args)], capture_output=True, text=True,
+                              timeout=300)
+
+    db = tmp_path / "exam.db"
+    read = papervoice("scan", scans, "--db", db, "--forms-dir", forms, "--jobs", "1", "--ocr", "none", "-q", "--json")
+    assert read.returncode == 0, read.stderr
+    assert json.loads(read.stdout)["copies_read"] == 2
+    out, stats, sheets = tmp_path / "results.xlsx", tmp_path / "stats", tmp_path / "csv"
+    exported = papervoice("export", "-o", out, "--db", db, "--forms-dir", forms, "--csv", sheets, "--r", stats,
+                          "--sav", stats / "exam.sav")
+    assert exported.returncode == 0, exported.stderr
+
+    wb = openpyxl.load_workbook(out)
+    sheet = next(wb[n] for n in wb.sheetnames if n.startswith("Responses"))
+    head = [c.value for c in sheet[1]]
+    assert column in head and all(q.id in head for q in grid)  # the number beside its digit columns
+    by_file = {str(row[head.index("Scanned file")].value): row for row in sheet.iter_rows(min_row=2)}
+    whole = next(r for f, r in by_file.items() if "a-whole" in f)
+    gap = next(r for f, r in by_file.items() if "b-gap" in f)
+    assert whole[head.index(column)].value == "0427"
+    assert [whole[head.index(q.id)].value for q in grid] == [0, 4, 2, 7]
+    assert gap[head.index(column)].value is None
+    note = gap[head.index(column)].comment
+    assert note is not None and f"digit 2 ({grid[1].id})" in note.text
+    assert whole[head.index(column)].comment is None
+    codebook = "\n".join(str(c) for row in wb["Codebook"].iter_rows(values_only=True) for c in row if c)
+    assert column in codebook and "leading zeros" in codebook
+
+    for folder in (sheets, stats):  # the Responses CSV, and the R-ready one
+        with (folder / "amc-like.csv").open(encoding="utf-8") as f:
+            assert sorted(r[column] for r in csv.DictReader(f)) == ["", "0427"]
+    frame, meta = pyreadstat.read_sav(str(stats / "exam.sav"))
+    assert sorted(frame[column].tolist()) == ["", "0427"]
+    assert "leading zeros" in meta.column_names_to_labels[column]
+    script = (stats / "amc-like.R").read_text(encoding="utf-8")
+    assert f'colClasses = c({column} = "character")' in script

@@ -41,6 +41,8 @@ from pipeline.export.snapshot import (
     CopyReport,
     FormReport,
     PageRow,
+    code_grids,
+    joined_code,
 )
 from pipeline.text import clean_text
 from pipeline.vocab import MissingKind, PageStatus
@@ -175,7 +177,8 @@ def status_column(item_id: str) -> str:
 
 
 def responses_header(report: FormReport) -> list[str]:
-    return [*COPY_COLUMNS, *report.item_ids, *report.field_ids, "Needs review",
+    """The copy's columns, each code grid's number (adopted forms), the statements, comments and statuses."""
+    return [*COPY_COLUMNS, *(g.id for g in report.codes), *report.item_ids, *report.field_ids, "Needs review",
             *(status_column(i) for i in report.item_ids)]
 
 
@@ -202,6 +205,7 @@ def response_values(report: FormReport, copy: CopyReport) -> list[Any]:
     Answer cells hold only usable answers (numbers a spreadsheet can average); why one is empty is in the
     item's status column, in words (the Codebook lists them with the codes the statistics files use)."""
     values = copy_values(copy)
+    values += [joined_code(copy, g)[0] or None for g in report.codes]  # text: leading zeros kept
     values += [a.usable if (a := copy.answers.get(i)) is not None else None for i in report.item_ids]
     values += [c.text if (c := copy.comments.get(f)) is not None else "" for f in report.field_ids]
     values.append(YES if copy.needs_review else NO)
@@ -211,9 +215,10 @@ def response_values(report: FormReport, copy: CopyReport) -> list[Any]:
 
 def write_responses(ws: Worksheet, report: FormReport) -> None:
     head = responses_header(report)
-    header(ws, 1, head, [*COPY_WIDTHS] + [6.5] * len(report.item_ids) + [50] * len(report.field_ids) + [9]
-           + [16] * len(report.item_ids))
-    first_item = len(COPY_COLUMNS) + 1
+    header(ws, 1, head, [*COPY_WIDTHS] + [12] * len(report.codes) + [6.5] * len(report.item_ids)
+           + [50] * len(report.field_ids) + [9] + [16] * len(report.item_ids))
+    first_code = len(COPY_COLUMNS) + 1
+    first_item = first_code + len(report.codes)
     first_field = first_item + len(report.item_ids)
     for r, copy in enumerate(report.copies, 2):
         for c, value in enumerate(response_values(report, copy), 1):
@@ -226,6 +231,13 @@ def write_responses(ws: Worksheet, report: FormReport) -> None:
             cell = put(ws, r, c, value, style)
             if isinstance(value, date):
                 cell.number_format = "yyyy-mm-dd"
+            if first_code <= c < first_item:
+                cell.number_format = "@"  # a number as text: 0427 stays 0427
+        for k, grid in enumerate(report.codes):
+            number, why = joined_code(copy, grid)
+            if not number:
+                ws.cell(row=r, column=first_code + k).comment = Comment(clean_text(f"Empty: {why}."), "PaperVoice",
+                                                                        width=300, height=110)
         for k, item_id in enumerate(report.item_ids):
             answer = copy.answers.get(item_id)
             if answer is not None and answer.open:
@@ -315,7 +327,7 @@ def write_codebook(ws: Worksheet, forms: list[FormReport], response_sheets: dict
     put(ws, row, 1, "Codebook").font = TITLE_FONT
     row += 2
     put(ws, row, 1, "How the data are coded").font = HEADER_FONT
-    for rule in CODING_RULES:
+    for rule in (*CODING_RULES, *((CODE_GRID_RULE,) if any(r.codes for r in forms) else ())):
         row += 1
         put(ws, row, 1, rule, LEFT_WRAP_TOP)
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=5)
@@ -341,7 +353,8 @@ def write_codebook(ws: Worksheet, forms: list[FormReport], response_sheets: dict
             entries: list[tuple[str, str, str, str]]
             if form is not None:
                 # every language the form is printed in: one column set, each wording (the form's own first)
-                entries = []
+                entries = [(g.id, "code grid: digits joined, as text", g.text, form.language)
+                           for g in code_grids(form)]
                 for n, item in enumerate(form.items):
                     entries.append((item.id, form.item_kind(item.id), item.text, form.language))
                     entries += [(item.id, form.item_kind(item.id), t.items[n].text, t.language)
@@ -422,6 +435,18 @@ CODING_RULES = (
     "could not be opened at all are listed with status 'failed'.",
     "CSV files (export --csv): the Responses columns plus 'Items to review' (ids still needing review), UTF-8 "
     "without byte-order mark; an empty field is a blank. Text is exactly as transcribed.",
+)
+
+
+#: Said in the codebook only when some form exported has a code grid.
+CODE_GRID_RULE = (
+    "Code grids (adopted forms: a student or candidate number marked digit by digit, one column of boxes 0-9 "
+    "per digit): besides one column per digit (its id, with its own status column), the number itself is one "
+    "text column headed '<first digit>_to_<last digit>' beside the copy's columns, the digits joined left to "
+    "right with leading zeros kept (0427, not 427). It is empty whenever any digit has no usable answer (left "
+    "blank, not yet settled, page not returned): a number with a digit missing identifies nobody, so no partial "
+    "number is ever given; the cell's comment, and the digits' status columns, say which digit and why. The "
+    "statistics files carry it as a string variable, empty in the same cases."
 )
 
 

@@ -82,6 +82,50 @@ class CopyReport(CopyView):
         return versions[0] if len(versions) == 1 else "; ".join(map(str, versions))
 
 
+@dataclass(frozen=True)
+class CodeGrid:
+    """A code grid of an adopted form (a student number): its digit items, left to right, exported once more
+    as one text column with the digits joined (leading zeros kept), since the number is what identifies."""
+
+    id: str  # the joined column: '<first digit>_to_<last digit>' (no question or "choose any" item is named so)
+    digits: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return (f"code grid {self.digits[0]} to {self.digits[-1]} ({len(self.digits)} digits) as one number: the "
+                "digits joined left to right, as text (leading zeros kept); empty unless every digit is settled")
+
+
+def code_grids(form: Form | None) -> list[CodeGrid]:
+    """The form's code grids (`code: true` digit columns, grouped by `AdoptedGeometry.code_grids`)."""
+    if form is None or form.adopted is None:
+        return []
+    out = []
+    for grid in form.adopted.code_grids():
+        ids = tuple(q.id for q in grid)
+        out.append(CodeGrid(f"{ids[0]}_to_{ids[-1]}" if len(ids) > 1 else f"{ids[0]}_code", ids))
+    return out
+
+
+def joined_code(copy: CopyReport, grid: CodeGrid) -> tuple[str, str]:
+    """The number a copy's code grid holds, and '' with why not: every digit must have a usable answer (the
+    read model's: settled, 0-9); a digit left blank, unsettled or not returned leaves the number empty, since
+    a number with a digit missing identifies nobody, and a guess could name the wrong person."""
+    digits, missing = [], []
+    for n, item in enumerate(grid.digits, start=1):
+        answer = copy.answers.get(item)
+        kind = copy.status(item)
+        value = answer.usable if answer is not None and kind is None else None
+        if value is None or not 0 <= value <= 9:
+            label = kind.label if kind is not None else f"value {value} is no digit"
+            missing.append(f"digit {n} ({item}): {label}")
+        else:
+            digits.append(str(value))
+    if missing:
+        return "", "number incomplete: " + "; ".join(missing)
+    return "".join(digits), ""
+
+
 @dataclass
 class FormReport:
     form_id: str
@@ -93,6 +137,7 @@ class FormReport:
     copies: list[CopyReport]
     translations: dict[int, list[Form]] = field(default_factory=dict)  # each version's other languages
     unreturned: list[UnreturnedCopy] = field(default_factory=list)
+    codes: list[CodeGrid] = field(default_factory=list)  # code grids exported as one number each (adopted forms)
 
     @property
     def definition(self) -> Form | None:
@@ -182,7 +227,9 @@ def _read_form(ledger: Ledger, registry: FormRegistry, form_id: str) -> FormRepo
     scale = defined[0].scale if defined else DEFAULT_SCALE
     return FormReport(form_id, definitions, item_ids, field_ids, scale, listings.issued_count(ledger, form_id),
                       [copies[s] for s in sorted(copies)], translations=translations,
-                      unreturned=unreturned_copies(ledger, form_id))
+                      unreturned=unreturned_copies(ledger, form_id),
+                      codes=[g for g in code_grids(defined[0] if defined else None)
+                             if all(d in item_ids for d in g.digits)])
 
 
 def _answer(a: EffectiveAnswer, labels: dict[int, str], boxes: dict[tuple[int, str], list[tuple[int, str]]]) -> Answer:

@@ -24,7 +24,7 @@ from pipeline import constants as C
 from pipeline.atomic import atomic_write, document_mode
 from pipeline.errors import OutputError
 from pipeline.export.sheets import copy_values
-from pipeline.export.snapshot import FormReport
+from pipeline.export.snapshot import FormReport, joined_code
 from pipeline.text import clean_text
 from pipeline.vocab import MissingKind
 
@@ -58,6 +58,7 @@ class StatsTable:
     items: list[str] = field(default_factory=list)  # variables of rated statements (numeric, with missing codes)
     dates: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)  # code grids' numbers: text of digits (leading zeros kept)
 
     @property
     def rows(self) -> int:
@@ -86,11 +87,12 @@ def build_table(report: FormReport) -> StatsTable:
     """The form's rows: returned copies first (by serial, as the Responses sheet), then copies not returned."""
     table = StatsTable(report.form_id)
     taken = {name for name, _ in COPY_VARIABLES} | {"returned", "needs_review"}
+    codes = variable_names([g.id for g in report.codes], taken)
     items = variable_names(report.item_ids, taken)
     fields = variable_names(report.field_ids, taken)
     cols: dict[str, list[Any]] = {name: [] for name, _ in COPY_VARIABLES}
     cols["returned"] = []
-    for v in (*items.values(), *fields.values()):
+    for v in (*codes.values(), *items.values(), *fields.values()):
         cols[v] = []
     cols["needs_review"] = []
     for copy in report.copies:
@@ -101,6 +103,8 @@ def build_table(report: FormReport) -> StatsTable:
                                strict=True):
             cols[name].append(value)
         cols["returned"].append(1)
+        for grid in report.codes:
+            cols[codes[grid.id]].append(joined_code(copy, grid)[0])  # '' unless every digit is settled
         for item_id, v in items.items():
             answer, kind = copy.answers.get(item_id), copy.status(item_id)
             cols[v].append(kind.code if kind is not None else answer.usable if answer is not None else None)
@@ -114,6 +118,8 @@ def build_table(report: FormReport) -> StatsTable:
                                 missing.label or "", "", None, None, 0, missing.page_count), strict=True):
             cols[name].append(value)
         cols["returned"].append(0)
+        for v in codes.values():
+            cols[v].append("")
         for v in items.values():
             cols[v].append(MissingKind.NOT_RETURNED.code)
         for v in fields.values():
@@ -128,10 +134,13 @@ def build_table(report: FormReport) -> StatsTable:
         table.value_labels[v] = scale | missing_labels
     for field_id, v in fields.items():
         table.labels[v] = clean_text(f"{field_id}: {_prompt(report, field_id)}".rstrip(": "))[:250]
+    for grid in report.codes:
+        table.labels[codes[grid.id]] = clean_text(grid.text)[:250]
     table.value_labels["returned"] = YES_NO
     table.value_labels["needs_review"] = YES_NO
     table.items = list(items.values())
-    table.texts = ["serial", "form", "style", "label", "language", *fields.values()]
+    table.codes = list(codes.values())
+    table.texts = ["serial", "form", "style", "label", "language", *codes.values(), *fields.values()]
     table.dates = ["date_returned", "date_settled"]
     return table
 
@@ -224,11 +233,15 @@ def r_script(table: StatsTable, csv_name: str) -> str:
     any_item = table.items[0] if table.items else None
     scale = {k: v for k, v in table.value_labels.get(any_item or "", {}).items() if k >= 0}
     missing = {kind.code: kind.label for kind in MissingKind}
+    text_columns = ", ".join(f"{v} = {_r_string('character')}" for v in table.codes)
+    as_text = f", colClasses = c({text_columns})" if table.codes else ""
     lines = [
         f"# PaperVoice: {table.form_id}. Applies the labels to {csv_name}; base R only.",
         "# Run it from the folder holding the CSV:  source(\"" + csv_name[:-4] + ".R\")  -> a data frame `responses`.",
         f"responses <- read.csv({_r_string(csv_name)}, stringsAsFactors = FALSE, na.strings = \"\","
-        " encoding = \"UTF-8\")",
+        " encoding = \"UTF-8\"" + as_text + ")",
+        *(["# code grids' numbers are read as text, so 0427 stays 0427; empty (NA) when a digit is missing"]
+          if table.codes else []),
         f"scale_labels <- {_r_values(scale)}",
         f"missing_labels <- {_r_values(missing)}",
         f"statements <- c({', '.join(_r_string(v) for v in table.items)})",

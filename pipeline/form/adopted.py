@@ -103,6 +103,24 @@ class AdoptedGeometry:
     def fields_on(self, page: int) -> tuple[AdoptedField, ...]:
         return tuple(f for f in self.fields if f.page == page)
 
+    def code_grids(self) -> tuple[tuple[Question, ...], ...]:
+        """Each code grid (a student number) as its digit columns, left to right.
+
+        The form file marks a digit column with `code: true`; the columns of one grid are those on one page
+        whose top boxes share a row (a person may rename or reorder the questions, the print stays where it
+        is).  Two grids printed side by side on one row are taken as one: rare, and the digit columns stay
+        in the export beside the joined number."""
+        grids: list[list[Question]] = []
+        for q in sorted((q for q in self.questions if q.code and q.boxes), key=lambda q: (q.page, q.boxes[0].y)):
+            top = q.boxes[0]
+            grid = next((g for g in grids if g[0].page == q.page
+                         and abs(g[0].boxes[0].y - top.y) <= max(top.h, g[0].boxes[0].h) / 2), None)
+            if grid is None:
+                grids.append([q])
+            else:
+                grid.append(q)
+        return tuple(tuple(sorted(g, key=lambda q: q.boxes[0].x)) for g in grids)
+
 
 def _fail(source: str, where: str, problem: str, fix: str) -> FormDefinitionError:
     return FormDefinitionError(f"{source}: field '{where}': {problem}", fix)

@@ -270,7 +270,7 @@ def measure(kind: str, work: Path, copies: int, quick: bool = False) -> dict[str
     if kind == "amc":
         from bench.adopted_amc import run_amc
 
-        return {"amc": run_amc(work, 2 if quick else 4, 1 if quick else 2)}
+        return {"amc": run_amc(work, 2 if quick else 4, 1 if quick else 2, 1 if quick else 3)}
     raise ValueError(f"unknown kind {kind!r}: one of {', '.join(KIND_NAMES)}")
 
 

@@ -21,7 +21,8 @@ def _score(right: int, flagged: int, wrong: int, pages: int, **more: Any) -> dic
 
 def _amc(right: int) -> dict[str, Any]:
     return {"amc": _score(right, 1144 - right, 0, 16, copies=4, papervoice_s_per_page=0.7, amc_s_per_page=0.4,
-                          amc_pages_read=8, speed_ratio=1.75)}
+                          amc_pages_read=8, speed_ratio=1.75, papervoice_cpu_s_per_page=0.5, amc_cpu_s_per_page=0.3,
+                          cpu_ratio=1.67, speed_runs=3, ratios_per_run=[1.75, 1.9, 1.8])}
 
 
 def _figures() -> dict[str, dict[str, Any]]:

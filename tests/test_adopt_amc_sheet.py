@@ -258,3 +258,19 @@ def test_a_code_grid_is_exported_as_one_number_and_a_missing_digit_leaves_it_emp
     assert "leading zeros" in meta.column_names_to_labels[column]
     script = (stats / "amc-like.R").read_text(encoding="utf-8")
     assert f'colClasses = c({column} = "character")' in script
+
+    # a person reads the paper and settles the missing digit: the number is whole, from the read model
+    import sqlite3
+
+    from pipeline.ledger.store import open_ledger
+
+    (page_id,) = sqlite3.connect(db).execute("SELECT p.id FROM pages p JOIN files f ON f.id = p.file_id "
+                                             "WHERE f.path LIKE '%b-gap%'").fetchone()
+    with open_ledger(db) as ledger:
+        ledger.decide("answer", page_id, grid[1].id, "5", by="office")
+    again = papervoice("export", "-o", out, "--db", db, "--forms-dir", forms)
+    assert again.returncode == 0, again.stderr
+    sheet = next(s for s in openpyxl.load_workbook(out).worksheets if s.title.startswith("Responses"))
+    numbers = {str(r[head.index("Scanned file")].value): r[head.index(column)] for r in sheet.iter_rows(min_row=2)}
+    settled = next(c for f, c in numbers.items() if "b-gap" in f)
+    assert settled.value == "3518" and settled.comment is None

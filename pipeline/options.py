@@ -103,6 +103,12 @@ class ExportOptions:
                                    (self.dta, ".dta", "--dta")):
             if path is not None and path.suffix.lower() != suffix:
                 raise UsageError(f"the file name {path} should end in {suffix}", f"use e.g. {flag} results{suffix}")
+        if self.csv_dir is not None and self.r_dir is not None \
+                and Path(self.csv_dir).resolve() == Path(self.r_dir).resolve():
+            # both write <form>.csv (the Responses columns; the R-ready codes): one would replace the other
+            raise UsageError(f"--csv and --r both name the folder {self.csv_dir}: each writes <form>.csv there, "
+                             "so one file would replace the other",
+                             "give them different folders, e.g. --csv csv/ --r R/")
 
 
 @dataclass(frozen=True)

@@ -503,3 +503,12 @@ def test_the_same_workbook_from_postgresql(built: dict, pg_server, tmp_path: Pat
         assert all(a.read(n) == b.read(n) for n in media)
     for name in (f"{PERSON}.csv", f"{PRACTITIONER}.csv"):
         assert (tmp_path / "csv" / name).read_bytes() == (built["csv"] / name).read_bytes()
+
+
+def test_csv_and_r_files_may_not_share_a_folder(tmp_path: Path) -> None:
+    """Both write <form>.csv: in one folder the R-ready file would silently replace the Responses CSV."""
+    from pipeline.errors import UsageError
+
+    with pytest.raises(UsageError, match="different folders"):
+        ExportOptions(db=str(tmp_path / "s.db"), csv_dir=tmp_path / "out", r_dir=tmp_path / "out" / ".." / "out")
+    ExportOptions(db=str(tmp_path / "s.db"), csv_dir=tmp_path / "csv", r_dir=tmp_path / "R")  # apart: fine

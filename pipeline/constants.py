@@ -159,6 +159,19 @@ SOLID_CLOSE_MM = 0.5  # close small gaps of a scribbled fill before eroding
 SOLID_ERODE_MM = 1.6  # erosion wider than any pen stroke
 FAINT_MARK_MIN_AREA_MM2 = 3.5  # light ink area that makes a pencil mark
 FAINT_EMPTY_MAX_AREA_MM2 = 1.6  # at most this much light ink in an empty box
+LIGHT_STROKE_MIN_FAINT_MM2 = 1.2  # a light tick too small for FAINT_MARK_MIN_AREA_MM2 is still read with at
+#                                  least this much light ink (small pencil ticks in grey and 1-bit scans 1.4-3.4) ...
+LIGHT_STROKE_MIN_PIECE_MM2 = 1.2  # ... in one unbroken stroke at least this big (those ticks 1.5-2.8; dust and
+#                                  toner under SPECK_MAX_MM2; a tick a 1-bit scan broke into dots under 0.5) ...
+LIGHT_STROKE_MIN_INK_MM2 = 0.3  # ... with at least this much of it dark enough to tell its strokes' directions
+LIGHT_STROKE_MAX_COHERENCE = 0.6  # ... and those strokes running two ways, as a tick's or a cross's do (those
+#                                   ticks 0.15-0.52; one straight stray line near 1): otherwise it is asked about
+TRAIL_MIN_PIECES = 8  # a light tick a black-and-white scan broke into a trail of dots: at least this many dots
+#                       (such ticks 9-15; dust and toner at most SPECK_MAX_PIECES; empty boxes of the tidy, wide
+#                       and comment sets never more than 3) ...
+TRAIL_MIN_FAINT_MM2 = 1.0  # ... holding this much light ink in all (such ticks 1.6-2.0 mm², a tick hardly there
+#                            0.8): a mark a person reads at a glance, however broken; less is asked about
+TRAIL_MAX_DOT_MM2 = 1.0  # ... in dots none bigger than this (such ticks' biggest 0.3-0.5 mm²): a trail, not strokes
 TRACE_MIN_AREA_MM2 = 0.2  # ink above the page's noise floor that makes an 'empty' box unclear instead
 TRACE_FAINT_MIN_AREA_MM2 = 0.35  # ... or this much light ink above the page's light-ink floor (what a
 #                                  black-and-white scan leaves of a pencil tick: a few dots)
@@ -184,6 +197,8 @@ HEAVY_UNCLEAR_CONFIDENCE = 0.3  # dense, partly solid, reaching the corners
 MARK_BASE_CONFIDENCE = 0.6  # a mark: this, rising to 1 at ...
 MARK_SURE_AREA_MULTIPLE = 4.0  # ... this many times MARK_MIN_AREA_MM2 above it
 PENCIL_MARK_CONFIDENCE = 0.55  # plenty of light strokes, little full darkness
+LIGHT_STROKE_CONFIDENCE = 0.5  # a small light tick: one unbroken stroke running two ways (LIGHT_STROKE_*)
+TRAIL_CONFIDENCE = 0.45  # a light tick a black-and-white scan broke into a trail of dots (TRAIL_*)
 DOT_MARK_CONFIDENCE = 0.6  # a small dot with a solid core
 TRACE_UNCLEAR_CONFIDENCE = 0.35  # a trace above the page's noise floor
 EMPTY_CONFIDENCE_DROP = 0.4  # an empty box's confidence falls by this much as its ink nears EMPTY_MAX_AREA_MM2

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from itertools import pairwise
+
 import cv2
 import numpy as np
 
 from pipeline import constants as C
 from pipeline.form.layout import Box
-from pipeline.scan.marks import classify, classify_measures, decide_page, measure_box
+from pipeline.scan.marks import classify, classify_measures, decide_item, decide_page, measure_box
 from pipeline.scan.results import BoxMeasures, BoxReading, BoxState, ItemReading
 from pipeline.vocab import FlagReason
 
@@ -120,3 +123,113 @@ def test_a_box_with_more_specks_than_dust_leaves_is_asked_about_in_black_and_whi
     got = _decided(rows, bitonal=True)
     assert got["S03"].reason == FlagReason.THINNED and "more specks" in got["S03"].detail
     assert got["S02"].state == "blank"
+
+
+def _light_strokes(box: Box, points: list[tuple[float, float]]) -> np.ndarray:
+    """A pencil line through `points` in a printed square: light grain 0.3 mm wide round a darker core 0.15 mm
+    wide (as a hard pencil pressed lightly scans in grey), too little ink for a pencil mark by area alone."""
+    dark, _ = _page()
+    ink = np.zeros_like(dark)
+    for a, b in pairwise(points):
+        cv2.line(ink, _px(box, *a), _px(box, *b), 0.2, _pen(0.3))
+    for a, b in pairwise(points):
+        cv2.line(ink, _px(box, *a), _px(box, *b), 0.45, _pen(0.15))
+    return np.maximum(dark, ink)
+
+
+#: a small hand's tick low in the box: a short first stroke down, a long second one up to the right
+SMALL_TICK = [(0.42, 0.58), (0.52, 0.78), (0.8, 0.4)]
+
+
+def _kept(dark: np.ndarray, box: Box) -> BoxMeasures:
+    m = measure_box(dark, box, PX_PER_PT)
+    inner_mm = box.w / C.PT_PER_MM - 2 * C.BOX_INNER_INSET_MM
+    return BoxMeasures(m.coverage, m.faint, m.solid, inner_mm ** 2, 0.0, 0.0, m.corners, m.dot_mm2, m.cells,
+                       m.coherence, m.passes, m.cut_mm2, m.open_gap, m.bridged_passes, m.bridged_solid, m.pieces,
+                       m.largest_mm2)
+
+
+def test_a_small_light_pencil_tick_is_read_as_a_mark() -> None:
+    """A tick a person reads at a glance, though its light ink is under the pencil mark's area (bench.real_ink
+    seed 5: flagged as unclear before): one unbroken stroke, running two ways."""
+    dark = _light_strokes(_page()[1], SMALL_TICK)
+    box = _page()[1]
+    m = _kept(dark, box)
+    faint_mm2 = m.faint * m.inner_mm2
+    assert C.LIGHT_STROKE_MIN_FAINT_MM2 <= faint_mm2 < C.FAINT_MARK_MIN_AREA_MM2  # the case: under a pencil mark
+    assert m.coverage < C.MARK_MIN_COVERAGE and m.coverage * m.inner_mm2 < C.MARK_MIN_AREA_MM2
+    assert classify_measures(m)[0] == "marked"
+
+
+def test_a_straight_light_line_as_long_as_the_tick_is_still_asked_about() -> None:
+    """The same pencil, the same length of stroke, one straight way across the box (a stray line): no tick."""
+    box = _page()[1]
+    dark = _light_strokes(box, [(0.25, 0.7), (0.8, 0.35)])
+    m = _kept(dark, box)
+    assert m.faint * m.inner_mm2 >= C.LIGHT_STROKE_MIN_FAINT_MM2 and m.largest_mm2 >= C.LIGHT_STROKE_MIN_PIECE_MM2
+    assert classify_measures(m)[0] == "uncertain"
+
+
+def _reading(value: int, m: BoxMeasures) -> BoxReading:
+    state, confidence = classify_measures(m)
+    return BoxReading("S01", value, m.coverage, 0.5, 0.0, 0.0, 0.0, state, confidence, faint=m.faint, measures=m)
+
+
+def test_a_small_light_tick_beside_a_clear_tick_is_a_brush_not_a_second_answer() -> None:
+    """A light stroke in box 2 beside a clear felt-tip tick in box 4, with under STRAY_RATIO of its ink (a
+    pencil rubbed out, or a brush): the answer is 4, with a note saying why box 2 was passed over.  Beside
+    another light tick, or a thin pen tick with not much more ink, both are asked about."""
+    box = _page()[1]
+    light = _kept(_light_strokes(box, SMALL_TICK), box)
+    pen, _ = _page()
+    cv2.polylines(pen, [np.array([_px(box, 0.2, 0.5), _px(box, 0.4, 0.85), _px(box, 0.9, 0.1)])], False, 1.0,
+                  _pen(0.8))
+    clear = _kept(pen, box)
+    empty = _kept(_page()[0], box)
+    row = [_reading(1, empty), _reading(2, light), _reading(3, empty), _reading(4, clear), _reading(5, empty)]
+    assert row[1].state == "marked" and row[3].state == "marked"
+    got = decide_item("S01", row)
+    assert (got.state, got.value) == ("answered", 4) and "light ink in box 2" in got.detail
+    both = decide_item("S01", [row[0], row[1], row[2], _reading(4, light), row[4]])
+    assert both.state == "flagged" and both.reason == FlagReason.MULTIPLE
+    thin, _ = _page()
+    cv2.polylines(thin, [np.array([_px(box, 0.2, 0.5), _px(box, 0.4, 0.85), _px(box, 0.9, 0.1)])], False, 1.0,
+                  _pen(0.45))
+    beside_thin = decide_item("S01", [row[0], row[1], row[2], _reading(4, _kept(thin, box)), row[4]])
+    assert beside_thin.state == "flagged" and beside_thin.reason == FlagReason.MULTIPLE
+
+
+def test_a_small_light_tick_read_in_black_and_white_still_warns_of_lighter_marks_lost() -> None:
+    """A 1-bit page where one row's light tick is read as a mark: it is answered, and a blank row on the same
+    page is still asked about, as when the tick was only a trace (a lighter mark may have vanished whole)."""
+    box = _page()[1]
+    light, empty = _kept(_light_strokes(box, SMALL_TICK), box), _kept(_page()[0], box)
+    ticked = [replace(_reading(v, light if v == 2 else empty), item="S01") for v in range(1, 6)]
+    blank = [replace(_reading(v, empty), item="S02") for v in range(1, 6)]
+    got = {i.item: i for i in decide_page(ticked + blank, lambda _item: b"", "", True)[0]}
+    assert (got["S01"].state, got["S01"].value) == ("answered", 2)
+    assert got["S02"].state == "flagged" and got["S02"].reason == FlagReason.LOST_MARKS
+
+
+def _dotted(box: Box, points: list[tuple[float, float]], step_mm: float = 0.5, dot_mm: float = 0.3) -> np.ndarray:
+    """What a black-and-white scan keeps of a light pencil line through `points`: separate dots along it."""
+    dark, _ = _page()
+    for a, b in pairwise(points):
+        (x0, y0), (x1, y1) = _px(box, *a), _px(box, *b)
+        n = int(np.hypot(x1 - x0, y1 - y0) / (step_mm * C.PT_PER_MM * PX_PER_PT))
+        for t in np.linspace(0.0, 1.0, max(2, n)):
+            cv2.circle(dark, (round(x0 + t * (x1 - x0)), round(y0 + t * (y1 - y0))), _pen(dot_mm) // 2, 0.7, -1)
+    return dark
+
+
+def test_a_tick_a_black_and_white_scan_broke_into_a_trail_of_dots_is_a_mark() -> None:
+    """A pencil tick a 1-bit scan kept as a trail of dots (the tidy set's ticks, flagged before): far more dots
+    than dust leaves, enough ink in all to see the tick.  The first three of those dots alone are dust."""
+    box = _page()[1]
+    tick = [(0.2, 0.5), (0.4, 0.85), (0.9, 0.15)]
+    m = _kept(_dotted(box, tick), box)
+    assert m.pieces >= C.TRAIL_MIN_PIECES and m.largest_mm2 < C.LIGHT_STROKE_MIN_PIECE_MM2  # dots, no stroke
+    assert m.coverage * m.inner_mm2 < C.MARK_MIN_AREA_MM2 and m.faint * m.inner_mm2 < C.FAINT_MARK_MIN_AREA_MM2
+    assert classify_measures(m)[0] == "marked"
+    dust = _kept(_dotted(box, [(0.2, 0.5), (0.25, 0.59)], step_mm=0.4), box)
+    assert 1 <= dust.pieces <= C.SPECK_MAX_PIECES and classify_measures(dust)[0] == "empty"

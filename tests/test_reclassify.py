@@ -84,7 +84,7 @@ def _scan(inputs: list[Path], db: Path | str) -> None:
 
 #: thresholds moved the way a person tuning by the gallery might: marks must be bigger, traces count sooner
 RETUNED = {"MARK_MIN_AREA_MM2": 4.0, "MARK_MIN_COVERAGE": 0.11, "FAINT_MARK_MIN_AREA_MM2": 6.0,
-           "TRACE_MIN_AREA_MM2": 0.08, "DOT_MIN_CORE_MM2": 1.2}
+           "TRACE_MIN_AREA_MM2": 0.08, "DOT_MIN_CORE_MM2": 1.2, "LIGHT_STROKE_MIN_FAINT_MM2": 6.0}
 
 
 def test_reclassify_after_a_threshold_change_gives_the_answers_of_a_new_scan(

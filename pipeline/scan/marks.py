@@ -280,7 +280,8 @@ def measure_beside(dark: np.ndarray, box: Box, nxt: Box | None, m: _Measure, px_
 def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float, floor: float = 0.0,
              corners: int = 4, dot_mm2: float = 0.0, cells: int = 0, coherence: float = 0.0,
              passes: float = 9.0, faint_floor: float = 0.0, open_gap: float = 0.0, bridged_passes: float = 9.0,
-             pieces: int = 99, largest_mm2: float = 99.0, bridged_solid: float = 1.0) -> tuple[BoxState, float]:
+             pieces: int = 99, largest_mm2: float = 99.0, bridged_solid: float = 1.0, stroke_coherence: float = 1.0
+             ) -> tuple[BoxState, float]:
     """State and confidence from the inner area's ink; shares are turned into mm² so a dot counts the same in
     a standard and a large-print box.  `floor` is what this page's empty boxes show (scan noise): ink clearly
     above it, however little, is never called empty - a pencil tick a black-and-white scan has all but erased
@@ -290,7 +291,9 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
     in; `bridged_passes` tells a broad cross a black-and-white scan left hollow from pass-on-pass scribbling;
     `coherence` low (strokes running two ways) with few passes tells a looped or hollow cross from a box
     scribbled out (back and forth, one way); `pieces` and `largest_mm2` tell dust and toner specks from what is
-    left of a light mark."""
+    left of a light mark.  `stroke_coherence` is `coherence` however little ink there is (1, one direction, when
+    not measured): with `largest_mm2` it tells a small light tick, one unbroken stroke running two ways, from a
+    straight stray line (see `light_stroke`)."""
     area = coverage * inner_area_mm2
     heavy_cross = (passes < C.SCRIBBLE_FILL_MIN_PASSES and open_gap >= C.HEAVY_CROSS_MIN_OPEN_GAP
                    and solid < C.HEAVY_CROSS_MAX_SOLID and coverage < C.HEAVY_CROSS_MAX_COVERAGE)
@@ -351,6 +354,10 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
         return "marked", C.PENCIL_MARK_CONFIDENCE  # pencil: little reaches full darkness, but plenty of light strokes
     if dot_mm2 >= C.DOT_MIN_CORE_MM2:
         return "marked", C.DOT_MARK_CONFIDENCE  # a small dot: solid where a stray line or scanner noise is not
+    if light_stroke(area, faint_area, largest_mm2, stroke_coherence):
+        return "marked", C.LIGHT_STROKE_CONFIDENCE
+    if trail(faint_area, pieces, largest_mm2):
+        return "marked", C.TRAIL_CONFIDENCE
     if area <= C.EMPTY_MAX_AREA_MM2 and coverage <= C.EMPTY_MAX_COVERAGE and faint_area <= C.FAINT_EMPTY_MAX_AREA_MM2:
         specks = (pieces <= C.SPECK_MAX_PIECES and largest_mm2 <= C.SPECK_MAX_MM2
                   and faint_area <= C.SPECKS_MAX_TOTAL_MM2)  # dust or toner: a person sees an empty box
@@ -359,6 +366,35 @@ def classify(coverage: float, faint: float, solid: float, inner_area_mm2: float,
             return "uncertain", C.TRACE_UNCLEAR_CONFIDENCE
         return "empty", min(1.0, 1.0 - area / max(C.EMPTY_MAX_AREA_MM2, 1e-6) * C.EMPTY_CONFIDENCE_DROP)
     return "uncertain", C.UNCLEAR_CONFIDENCE
+
+
+def light_stroke(area_mm2: float, faint_area_mm2: float, largest_mm2: float, stroke_coherence: float) -> bool:
+    """A small light tick, too little ink for a pencil mark by area: a person reads it at a glance, since its
+    light ink is one unbroken stroke (dust and toner are specks; a 1-bit scan's trail of dots is `trail`'s)
+    with enough dark ink in it to show its strokes running two ways, as a tick's or a cross's do (a straight
+    stray line runs one way and is asked about)."""
+    return (faint_area_mm2 >= C.LIGHT_STROKE_MIN_FAINT_MM2 and largest_mm2 >= C.LIGHT_STROKE_MIN_PIECE_MM2
+            and area_mm2 >= C.LIGHT_STROKE_MIN_INK_MM2 and stroke_coherence < C.LIGHT_STROKE_MAX_COHERENCE)
+
+
+def trail(faint_area_mm2: float, pieces: int, largest_mm2: float) -> bool:
+    """What a black-and-white scan leaves of a light tick: a trail of many small dots (dust and toner leave one
+    to three), with enough light ink in all that a person sees the tick in them."""
+    return (pieces >= C.TRAIL_MIN_PIECES and faint_area_mm2 >= C.TRAIL_MIN_FAINT_MM2
+            and largest_mm2 <= C.TRAIL_MAX_DOT_MM2)
+
+
+def _light_mark(box: BoxReading) -> bool:
+    """Read as a mark only as a small light stroke (`light_stroke`) or a trail of dots (`trail`): beside a
+    clear mark in the same row, a brush of the pencil or a mark rubbed out, as `_stray` judges, not a second
+    answer; and still a page-level sign that lighter marks may have been lost (`suspect_lost_marks`)."""
+    m = box.measures
+    if box.state != "marked" or m is None or m.coverage >= C.MARK_MIN_COVERAGE:
+        return False
+    area, faint_area = m.coverage * m.inner_mm2, m.faint * m.inner_mm2
+    return (area < C.MARK_MIN_AREA_MM2 and faint_area < C.FAINT_MARK_MIN_AREA_MM2 and m.dot_mm2 < C.DOT_MIN_CORE_MM2
+            and (light_stroke(area, faint_area, m.largest_mm2, m.coherence)
+                 or trail(faint_area, m.pieces, m.largest_mm2)))
 
 
 def gated(m: BoxMeasures) -> BoxMeasures:
@@ -379,7 +415,7 @@ def classify_measures(m: BoxMeasures) -> tuple[BoxState, float]:
     g = gated(m)
     return classify(g.coverage, g.faint, g.solid, g.inner_mm2, g.floor, g.corners, g.dot_mm2, g.cells,
                     g.coherence, g.passes, g.faint_floor, g.open_gap, g.bridged_passes, g.pieces, g.largest_mm2,
-                    g.bridged_solid)
+                    g.bridged_solid, m.coherence)
 
 
 def decision_margin(m: BoxMeasures) -> float:
@@ -392,7 +428,9 @@ def decision_margin(m: BoxMeasures) -> float:
              (m.coverage, C.FILLED_MIN_COVERAGE), (area, C.MARK_MIN_AREA_MM2), (area, C.EMPTY_MAX_AREA_MM2),
              (faint_area, C.FAINT_MARK_MIN_AREA_MM2), (faint_area, C.FAINT_EMPTY_MAX_AREA_MM2),
              (m.solid, C.SOLID_STROKES_MAX), (m.dot_mm2, C.DOT_MIN_CORE_MM2),
-             ((m.coverage - m.floor) * m.inner_mm2, C.TRACE_MIN_AREA_MM2))
+             ((m.coverage - m.floor) * m.inner_mm2, C.TRACE_MIN_AREA_MM2),
+             (faint_area, C.LIGHT_STROKE_MIN_FAINT_MM2), (m.largest_mm2, C.LIGHT_STROKE_MIN_PIECE_MM2),
+             (faint_area, C.TRAIL_MIN_FAINT_MM2), (float(m.pieces), float(C.TRAIL_MIN_PIECES)))
     tiny = 1e-4
     return float(min(abs(np.log((max(v, 0.0) + tiny) / (t + tiny))) for v, t in pairs))
 
@@ -534,6 +572,12 @@ def _unclear_detail(unclear: Sequence[BoxReading], summary: str) -> str:
 def decide_item(item: str, boxes: Sequence[BoxReading], crop_png: bytes = b"") -> ItemReading:
     """One item's answer from its boxes: one mark is the answer, anything unclear goes to a person."""
     marked = [b for b in boxes if b.state == "marked"]
+    clear = [b for b in marked if not _light_mark(b)]
+    if len(clear) == 1 and len(marked) > 1 and all(_stray(b, clear[0]) for b in marked if b is not clear[0]):
+        brushed = [b for b in marked if b is not clear[0]]
+        marked = clear  # a light stroke beside a clear mark: a brush or a mark rubbed out, not a second answer
+    else:
+        brushed = []
     filled = [b for b in boxes if b.state == "filled"]
     unclear = [b for b in boxes if b.state == "uncertain"]
     if len(marked) == 1 and unclear and all(_stray(b, marked[0]) for b in unclear):
@@ -563,6 +607,9 @@ def decide_item(item: str, boxes: Sequence[BoxReading], crop_png: bytes = b"") -
         if scribbled:
             note = (f"box {', '.join(str(b.value) for b in scribbled)} scribbled over, taken as crossed out to "
                     f"cancel beside the clear mark in box {marked[0].value}")
+        if brushed:
+            note = (f"light ink in box {', '.join(str(b.value) for b in brushed)} taken as a brush of the pen "
+                    f"(or a mark rubbed out) beside the clear mark in box {marked[0].value}")
         return ItemReading(item, marked[0].value, "answered", None, note, marked[0].confidence, crop_png)
     if filled:
         values = ", ".join(str(b.value) for b in filled)
@@ -582,11 +629,14 @@ def looks_bitonal(image: np.ndarray) -> bool:
 def suspect_lost_marks(items: list[ItemReading], boxes: list[BoxReading], bitonal: bool = False
                        ) -> tuple[list[ItemReading], bool]:
     """A blank row is flagged only on evidence in that row - or on a page-level sign that marks were lost:
-    faint traces in several rows, or in any row of a black-and-white scan (which erases light pencil whole),
-    or no answer anywhere on the page (on a grey scan with no trace at all that says 'left out', not 'lost',
-    and the page's comments are not doubted for it).  Returns the items, blank rows flagged when the sign is
-    there, and whether marks look lost."""
-    trace_rows = {b.item for b in boxes if b.state == "uncertain" and b.coverage < C.MARK_MIN_COVERAGE}
+    faint traces (or small light ticks read as marks, `_light_mark`) in several rows, or in any row of a 1-bit
+    scan (which erases light pencil whole), or no answer anywhere on the page (on a grey scan with no trace at
+    all that says 'left out', not 'lost', and the page's comments are not doubted for it).  Returns the items,
+    blank rows flagged when the sign is there, and whether marks look lost."""
+    # a small light tick or a trail of dots read as a mark is still a sign that light marks are on this page:
+    # on a black-and-white scan a lighter one may have vanished whole, so blank rows stay asked about
+    trace_rows = {b.item for b in boxes
+                  if (b.state == "uncertain" and b.coverage < C.MARK_MIN_COVERAGE) or _light_mark(b)}
     if len(trace_rows) >= (1 if bitonal else C.LOST_MARKS_MIN_TRACE_ROWS):
         detail = ("nothing clear in this row, but other rows on this page show only faint traces"
                   + (" in a black-and-white scan" if bitonal else "")

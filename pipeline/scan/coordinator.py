@@ -190,7 +190,8 @@ def scan(inputs: Sequence[Path], options: ScanOptions,
     check_dependencies(options)
     progress = _Progress(len(files), options.quiet)
     if options.jobs > 1 and not options.dask_scheduler:
-        warm_up()  # before the pool forks its workers: start-up kept off their first pages
+        # before the pool forks its workers: start-up kept off their first pages
+        warm_up(tuple(str(d) for d in options.forms_dirs))
     try:
         with (open_ledger(options.db) as ledger,
               open_executor(options.jobs, options.dask_scheduler) as (pool, in_flight)):

@@ -55,12 +55,20 @@ class ReaderConfig:
     survey: str | None = None  # the ledger's survey id: a page printed for another survey is not read
 
 
-def warm_up() -> None:
-    """Parse the layout fonts now, once: worker processes forked after this inherit them instead of each
-    parsing them (about 0.3 s) on its first page."""
+def warm_up(forms_dirs: tuple[str, ...] = ()) -> None:
+    """Do now, once, what every worker would otherwise do on its first page: parse the layout fonts (about
+    0.3 s), load the form definitions, import the decoders a page needs (zxing-cpp, pikepdf, PDFium).  Worker
+    processes forked after this inherit all of it."""
+    import importlib
+    from contextlib import suppress
+
     from pipeline.form.fonts import register_fonts
 
     register_fonts()
+    _registry(forms_dirs)
+    for name in ("zxingcpp", "pikepdf", "pypdfium2"):
+        with suppress(ImportError):  # a missing one is said plainly where a page needs it, as without this
+            importlib.import_module(name)
 
 
 @cache

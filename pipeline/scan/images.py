@@ -20,7 +20,7 @@ import numpy as np
 
 from pipeline import constants as C
 
-#: the row filter asked for, where OpenCV lets it be chosen (4.10 on; older ones try them all, as before)
+#: the row filter asked for, where this OpenCV lets it be chosen (builds without the flag try them all, as before)
 _PAETH_ONLY = (cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_PAETH) if hasattr(cv2, "IMWRITE_PNG_FILTER") else ()
 
 

@@ -11,6 +11,9 @@ minutes (decode, --jobs 1, --jobs 2, decode, --jobs 1, --jobs 2, ...) are what t
 
 Beside the wall-clock figures, the same ratios in CPU seconds (the decode's own process time, the scan's
 children's user + system time): on a machine other people load, CPU time moves far less than wall time.
+The --jobs 1 scan's stages are given in CPU time too (`stage_cpu_seconds`: the reading thread's, per stage),
+with what is left of the process's CPU time beside them: start-up (interpreter, imports, ledger) and the
+coordinator's own loop.
 
     python -m bench.speed MARKS_DIR ISSUED.db [--rounds 3]
 
@@ -69,7 +72,7 @@ def scan(files: list[Path], issued: Path, jobs: int, work: Path) -> dict[str, An
         raise RuntimeError(f"scan failed ({proc.returncode}): {proc.stderr[-2000:]}")
     out = json.loads(proc.stdout)
     return {"pages": out["pages"], "wall_seconds": wall, "cpu_seconds": cpu,
-            "stage_seconds": out.get("stage_seconds", {})}
+            "stage_seconds": out.get("stage_seconds", {}), "stage_cpu_seconds": out.get("stage_cpu_seconds", {})}
 
 
 def reclassify_seconds(db: Path) -> float:
@@ -89,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.scan.loading import expand_inputs
 
     files = expand_inputs([args.scans])
-    decode_rate, j1_rate, j2_rate, stages, retune = [], [], [], [], []
+    decode_rate, j1_rate, j2_rate, stages, cpu_stages, retune = [], [], [], [], [], []
     decode_cpu, j1_cpu, j2_cpu = [], [], []  # CPU ms per page
     with tempfile.TemporaryDirectory() as tmp:
         for n in range(args.rounds):
@@ -101,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             j1_cpu.append(1000 * one["cpu_seconds"] / one["pages"])
             retune.append(reclassify_seconds(Path(tmp) / "scan-j1.db") / one["wall_seconds"])
             stages.append(one["stage_seconds"])
+            cpu_stages.append({**one["stage_cpu_seconds"],
+                               "start-up and the rest": one["cpu_seconds"] - sum(one["stage_cpu_seconds"].values())})
             two = scan(files, args.issued, 2, Path(tmp))
             j2_rate.append(two["pages"] / two["wall_seconds"])
             j2_cpu.append(1000 * two["cpu_seconds"] / two["pages"])
@@ -108,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"--jobs 2 {j2_rate[-1]:.1f} ({one['pages']} pages)", file=sys.stderr)
     total = {k: statistics.median(s.get(k, 0.0) for s in stages) for k in sorted({k for s in stages for k in s})}
     whole = sum(total.values()) or 1.0
+    cpu_total = {k: statistics.median(s.get(k, 0.0) for s in cpu_stages)
+                 for k in sorted({k for s in cpu_stages for k in s})}
+    cpu_whole = sum(cpu_total.values()) or 1.0
     result = {
         "pages": pages, "rounds": args.rounds,
         "decode_pages_per_s": round(statistics.median(decode_rate), 1),
@@ -123,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         "jobs1_over_decode_cpu": round(statistics.median(d / a for a, d in zip(j1_cpu, decode_cpu, strict=True)), 3),
         "jobs1_stage_share_pct": {k: round(100 * v / whole, 1) for k, v in total.items()},
         "jobs1_stage_ms_per_page": {k: round(1000 * v / max(1, pages), 2) for k, v in total.items()},
+        "jobs1_stage_cpu_share_pct": {k: round(100 * v / cpu_whole, 1) for k, v in cpu_total.items()},
+        "jobs1_stage_cpu_ms_per_page": {k: round(1000 * v / max(1, pages), 2) for k, v in cpu_total.items()},
     }
     print(json.dumps(result, indent=2))
     return 0

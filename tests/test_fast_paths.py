@@ -220,3 +220,21 @@ def test_evidence_crop_is_the_one_it_was_even_at_the_lightest_level_kept() -> No
     for rect in (Rect(10, 20, 300, 40), Rect(0, 0, 432, 288), Rect(33.3, 101.7, 120.5, 22.2)):
         want = _evidence_crop_as_it_was(dark, rect, px_per_pt)
         assert np.array_equal(marks.evidence_crop(dark, rect, px_per_pt), want)
+
+
+def test_kept_pictures_decode_to_the_very_pixels_encoded() -> None:
+    """Kept PNGs are written with one row filter (faster): still lossless, on the kinds of picture kept - a
+    whitened field with grey writing, an evidence crop in its few greys, noise, one row, one column."""
+    from pipeline.scan.images import encode_png, whiten
+
+    rng = np.random.default_rng(11)
+    field = np.full((400, 700), 235, np.uint8)
+    cv2.putText(field, "Thank you", (20, 200), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 3.0, 60, 5)
+    field = cv2.add(field, rng.integers(0, 12, field.shape, dtype=np.uint8))
+    levels = C.EVIDENCE_GREY_LEVELS - 1
+    crop = (255 - np.round(rng.random((147, 701)) ** 4 * levels) * (255 / levels)).astype(np.uint8)
+    noise = rng.integers(0, 256, (97, 131), dtype=np.uint8)
+    for picture in (whiten(field, 235.0), crop, noise, noise[:1], noise[:, :1]):
+        data = encode_png(picture)
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert np.array_equal(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED), picture)

@@ -21,7 +21,7 @@ from pipeline import constants as C
 from pipeline.constants import mm
 from pipeline.form.definition import Form, FormRegistry
 from pipeline.form.fonts import text_width_pt
-from pipeline.form.identity import PageIdentity, qr_matrix, serial_for
+from pipeline.form.identity import PageIdentity, qr_matrix, qr_module_count, serial_for
 from pipeline.form.layout import PAPERS, STYLES, Layout, PageLayout, Rect, compute_layout, text_fits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -285,3 +285,31 @@ def test_layout_rejects_unknown_form() -> None:
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and out.stdout == ""
     assert "care-planning-person" in out.stderr
+
+
+def test_qr_size_without_the_encoder_is_the_encoders() -> None:
+    """The scanner sizes a code's symbol from the standard's capacities instead of encoding one: for every
+    payload length the printed symbol's size, and past the longest that fits both refuse."""
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ/-+"
+    fits = 0
+    for length in range(1, 420):
+        payload = "".join(alphabet[(i * 7 + length) % len(alphabet)] for i in range(length))
+        try:
+            printed = len(qr_matrix(payload))
+        except ValueError:
+            with pytest.raises(ValueError):
+                qr_module_count(payload)
+            continue
+        fits += 1
+        assert qr_module_count(payload) == printed, length
+    assert 300 < fits < 419  # both the sizes and the refusal were checked
+
+
+def test_scanner_starts_without_the_drawing_toolkit() -> None:
+    """A scan never draws: reportlab's barcode and drawing packages (a fifth of a second of start-up per
+    process) stay unimported until a form is generated."""
+    code = ("import sys, pipeline.cli, pipeline.scan.coordinator, pipeline.scan.reader; "
+            "print(sorted(m for m in sys.modules if m.startswith(('reportlab.graphics', 'reportlab.platypus'))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         check=True)
+    assert out.stdout.strip() == "[]"

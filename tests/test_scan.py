@@ -8,6 +8,7 @@ ledger backends (`new_ledger`); the pictures are drawn once and scanned into eac
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -278,6 +279,11 @@ def test_summary_json_goes_to_stdout(person_printed: dict[str, object], new_ledg
                  "--ocr", "none", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["pages_by_status"] == {"form": 3} and out["copies_read"] == 1
+    # where the time went, on the clock and in CPU time, by the same stages (the bench reads both)
+    wall, cpu = out["stage_seconds"], out["stage_cpu_seconds"]
+    assert {"decode", "register", "marks", "comments", "ledger", "files"} <= set(cpu) == set(wall)
+    assert all(v >= 0 for v in cpu.values()) and cpu["decode"] > 0 and cpu["marks"] > 0
+    assert sum(cpu.values()) <= time.process_time()  # the reading ran in this process (--jobs 1)
 
 
 def test_png_and_bytes_roundtrip(tmp_path: Path) -> None:

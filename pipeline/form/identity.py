@@ -24,8 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from reportlab.graphics.barcode import qrencoder
-
 from pipeline.form.i18n import N_
 
 #: Written into every print file's metadata, so `scan` recognises (and refuses) the print file itself.
@@ -142,6 +140,10 @@ def qr_matrix(payload: str) -> list[list[bool]]:
     Fewer modules in the same printed square means larger modules, which is what
     a coarse scan needs most; four codes per page make up for level L's thinner margin.
     """
+    # imported here: reportlab's barcode package pulls in its drawing toolkit (0.2 s of CPU), which the
+    # scanner, needing only the symbol's size, never uses (see qr_module_count)
+    from reportlab.graphics.barcode import qrencoder
+
     for version in range(1, 11):
         for level in (qrencoder.QRErrorCorrectLevel.M, qrencoder.QRErrorCorrectLevel.L):
             try:
@@ -155,9 +157,22 @@ def qr_matrix(payload: str) -> list[list[bool]]:
     raise ValueError(f"QR payload too long: {payload!r}")
 
 
+#: Data codewords of QR versions 1-10 at error correction levels M and L (ISO/IEC 18004, table 7).
+_QR_DATA_CODEWORDS_M = (16, 28, 44, 64, 86, 108, 124, 154, 182, 216)
+_QR_DATA_CODEWORDS_L = (19, 34, 55, 80, 108, 136, 156, 194, 232, 274)
+
+
 @lru_cache(maxsize=64)
 def _module_count_for_length(length: int) -> int:
-    return len(qr_matrix("X" * length))
+    """The size `qr_matrix` gives an alphanumeric payload of `length` characters, worked out from the standard's
+    capacities (the same choice: the first version, level M before L, whose data codewords hold the bits)
+    instead of encoding one: the scanner needs only the size, and the encoder's import is dear."""
+    for version, (m_words, l_words) in enumerate(zip(_QR_DATA_CODEWORDS_M, _QR_DATA_CODEWORDS_L, strict=True), 1):
+        # mode (4 bits), the character count (9 bits up to version 9, 11 from 10), 11 bits per pair, 6 for one
+        bits = 4 + (9 if version < 10 else 11) + 11 * (length // 2) + 6 * (length % 2)
+        if bits <= 8 * max(m_words, l_words):
+            return 17 + 4 * version
+    raise ValueError(f"QR payload too long: {length} characters")
 
 
 def qr_module_count(payload: str) -> int:

@@ -64,6 +64,8 @@ class ScanSummary:
     seconds: float = 0.0
     reading_seconds: float = 0.0  # from the workers being ready to the last file written: start-up left out
     stage_seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # summed over pages
+    # the same stages in CPU time (the reading thread's; files and ledger: the coordinator's)
+    stage_cpu_seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -86,6 +88,7 @@ class ScanSummary:
             "reading_seconds": round(self.reading_seconds, 2),
             "pages_per_second_reading": round(self.pages / self.reading_seconds, 2) if self.reading_seconds else None,
             "stage_seconds": {k: round(v, 3) for k, v in sorted(self.stage_seconds.items())},
+            "stage_cpu_seconds": {k: round(v, 3) for k, v in sorted(self.stage_cpu_seconds.items())},
             "problems": self.problems, "exit_code": int(self.exit_code),
         }
 
@@ -190,7 +193,8 @@ def scan(inputs: Sequence[Path], options: ScanOptions,
     check_dependencies(options)
     progress = _Progress(len(files), options.quiet)
     if options.jobs > 1 and not options.dask_scheduler:
-        warm_up()  # before the pool forks its workers: start-up kept off their first pages
+        # before the pool forks its workers: start-up kept off their first pages
+        warm_up(tuple(str(d) for d in options.forms_dirs))
     try:
         with (open_ledger(options.db) as ledger,
               open_executor(options.jobs, options.dask_scheduler) as (pool, in_flight)):
@@ -289,9 +293,10 @@ def plan_pages(files: Sequence[Path], ledger: Ledger, registry: FormRegistry, su
             say(f"papervoice: {shown(path)}: left alone - a {path.suffix.lower()} file is not a scan")
             continue
         try:
-            hashed = time.perf_counter()
+            hashed, hashed_cpu = time.perf_counter(), time.thread_time()
             info = file_info(path)
             summary.stage_seconds["files"] += time.perf_counter() - hashed
+            summary.stage_cpu_seconds["files"] += time.thread_time() - hashed_cpu
         except InputFileError as exc:  # cannot even be opened: recorded under its name, so status counts it
             yield _FileWork(FileInfo(str(path), "", 0), 0, error=str(exc), unopened=True), None
             continue
@@ -539,13 +544,16 @@ def record_page(ledger: Ledger, owner: _FileWork, r: PageResult, summary: ScanSu
             return
         summary.pages_reread += 1
     else:
-        written = time.perf_counter()
+        written, written_cpu = time.perf_counter(), time.thread_time()
         if owner.file_id is None:
             owner.file_id = ledger.start_file(owner.info)
         status = ledger.record_page(owner.file_id, r)
         summary.stage_seconds["ledger"] += time.perf_counter() - written
+        summary.stage_cpu_seconds["ledger"] += time.thread_time() - written_cpu
     for stage, seconds in r.stage_seconds.items():
         summary.stage_seconds[stage] += seconds
+    for stage, seconds in r.stage_cpu_seconds.items():
+        summary.stage_cpu_seconds[stage] += seconds
     summary.pages += 1
     summary.page_status[status] += 1
     if r.identity is not None and status == "form":

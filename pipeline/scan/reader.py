@@ -55,12 +55,20 @@ class ReaderConfig:
     survey: str | None = None  # the ledger's survey id: a page printed for another survey is not read
 
 
-def warm_up() -> None:
-    """Parse the layout fonts now, once: worker processes forked after this inherit them instead of each
-    parsing them (about 0.3 s) on its first page."""
+def warm_up(forms_dirs: tuple[str, ...] = ()) -> None:
+    """Do now, once, what every worker would otherwise do on its first page: parse the layout fonts (about
+    0.3 s), load the form definitions, import the decoders a page needs (zxing-cpp, pikepdf, PDFium).  Worker
+    processes forked after this inherit all of it."""
+    import importlib
+    from contextlib import suppress
+
     from pipeline.form.fonts import register_fonts
 
     register_fonts()
+    _registry(forms_dirs)
+    for name in ("zxingcpp", "pikepdf", "pypdfium2"):
+        with suppress(ImportError):  # a missing one is said plainly where a page needs it, as without this
+            importlib.import_module(name)
 
 
 @cache
@@ -90,16 +98,20 @@ def ink_fraction(image: np.ndarray, dpi: float, paper: float) -> float:
 
 
 class _Stages:
-    """Where one page's time goes (register / marks / comments), for the bench: seconds per stage."""
+    """Where one page's time goes (register / marks / comments), for the bench: seconds per stage, on the clock
+    and in the CPU time of the thread reading the page (what a machine other people load moves least; the
+    thread's, not the process's, so pages read side by side in threads - a local Dask cluster - stay apart)."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
-        self._last = time.perf_counter()
+        self.cpu_seconds: dict[str, float] = {}
+        self._last, self._last_cpu = time.perf_counter(), time.thread_time()
 
     def done(self, stage: str) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         self.seconds[stage] = round(self.seconds.get(stage, 0.0) + now - self._last, 5)
-        self._last = now
+        self.cpu_seconds[stage] = round(self.cpu_seconds.get(stage, 0.0) + cpu - self._last_cpu, 5)
+        self._last, self._last_cpu = now, cpu
 
 
 def read_page(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfig,
@@ -111,6 +123,7 @@ def read_page(image: np.ndarray, dpi: float, source: PageSource, config: ReaderC
     result = _read(image, dpi, source, config, identity, stages)
     stages.done("other")
     result.stage_seconds = dict(stages.seconds)
+    result.stage_cpu_seconds = dict(stages.cpu_seconds)
     # the page's own resolution, not the one it was read at (finer scans are reduced first); an adopted page's
     # resolution is the one its print was found at, which a wrong dpi in the file does not decide
     reduced = C.READ_MAX_DPI / dpi if dpi > C.READ_MAX_DPI * C.READ_DOWNSCALE_SLACK else 1.0
@@ -285,14 +298,15 @@ def read_job(job: PageJob | PathJob, config: ReaderConfig) -> PageResult:
     from pipeline.errors import InputFileError
     from pipeline.scan.loading import decode_scaled, page_job
 
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.thread_time()
     try:
         if isinstance(job, PathJob):
             job = page_job(Path(job.source.path), job.source.index, job.frame_offset)
         image, dpi, file_dpi = decode_scaled(job, min_dpi=C.READ_MAX_DPI)  # once, at about the size that is read
     except InputFileError as exc:
         return PageResult(job.source, "unreadable", exc.reason + (f" ({exc.advice})" if exc.advice else ""))
-    decoded = time.perf_counter() - started
+    decoded, decoded_cpu = time.perf_counter() - started, time.thread_time() - started_cpu
     result = read_page(image, dpi, job.source, config, file_dpi=file_dpi)
     result.stage_seconds["decode"] = round(decoded, 5)
+    result.stage_cpu_seconds["decode"] = round(decoded_cpu, 5)
     return result

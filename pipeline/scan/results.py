@@ -118,6 +118,7 @@ class PageResult:
     debug_png: bytes = b""
     seconds: float = 0.0  # (whether a second scan repeats a first is the ledger's rule: ledger.records)
     stage_seconds: dict[str, float] = field(default_factory=dict)  # decode / register / marks / comments / other
+    stage_cpu_seconds: dict[str, float] = field(default_factory=dict)  # the same stages in this thread's CPU time
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from pipeline import constants as C
+from pipeline.form.adopted import IdStrip
 
 
 @dataclass(frozen=True)
@@ -228,30 +229,109 @@ def _code_grid_members(boxes: list[Found]) -> set[int]:
     return members
 
 
-def _code_strip(found: list[Found], mask: np.ndarray, px_per_mm: float) -> list[Found]:
-    """A printed identification strip (AMC's page id: a row of touching cells, some printed solid black) is
-    copy evidence that differs from copy to copy, not a question nor a field: its open cells (boxes, combs)
-    are dropped wherever a solid cell of their height touches them in their row."""
+def _solid_at(mask: np.ndarray, px_per_mm: float, x: float, y: float, w: float, h: float) -> bool:
+    """The middle of the cell x, y, w, h (pt) is printed black."""
     scale = px_per_mm / C.PT_PER_MM
     height, width = mask.shape
+    x0, y0 = max(0, round((x + 0.2 * w) * scale)), max(0, round((y + 0.2 * h) * scale))
+    x1, y1 = min(width, round((x + 0.8 * w) * scale)), min(height, round((y + 0.8 * h) * scale))
+    return x1 > x0 and y1 > y0 and float(mask[y0:y1, x0:x1].mean()) >= C.ADOPT_SOLID_CELL_INK
 
-    def solid(x: float, y: float, w: float, h: float) -> bool:
-        x0, y0 = max(0, round((x + 0.2 * w) * scale)), max(0, round((y + 0.2 * h) * scale))
-        x1, y1 = min(width, round((x + 0.8 * w) * scale)), min(height, round((y + 0.8 * h) * scale))
-        return x1 > x0 and y1 > y0 and float(mask[y0:y1, x0:x1].mean()) >= C.ADOPT_SOLID_CELL_INK
+
+def _strip_cells(found: list[Found], mask: np.ndarray, px_per_mm: float) -> list[Found]:
+    """The open cells (boxes, combs) of a printed identification strip (AMC's page id: a row of touching cells,
+    some printed solid black): those a solid cell of their height touches in their row, and the open cells
+    beyond the strip's last solid one."""
 
     def touching(a: Found, b: Found) -> bool:
         return abs(a.cy - b.cy) <= 0.3 * a.h and abs(a.h - b.h) <= 0.3 * a.h \
             and max(b.x - a.x - a.w, a.x - b.x - b.w) < C.ADOPT_COMB_GAP_RATIO * a.h
 
     cells = [f for f in found if f.kind in ("box", "comb")]
-    strip = [f for f in cells if solid(f.x - f.h, f.y, f.h, f.h) or solid(f.x + f.w, f.y, f.h, f.h)]
+    strip = [f for f in cells if _solid_at(mask, px_per_mm, f.x - f.h, f.y, f.h, f.h)
+             or _solid_at(mask, px_per_mm, f.x + f.w, f.y, f.h, f.h)]
     grown = True
     while grown:  # the open cells beyond the strip's last solid one belong to it too
         more = [f for f in cells if not any(f is s for s in strip) and any(touching(f, s) for s in strip)]
         strip.extend(more)
         grown = bool(more)
+    return strip
+
+
+def _code_strip(found: list[Found], mask: np.ndarray, px_per_mm: float) -> list[Found]:
+    """An identification strip is copy evidence that differs from copy to copy, not a question nor a field:
+    its open cells are dropped (`find_strips` reads it)."""
+    strip = _strip_cells(found, mask, px_per_mm)
     return [f for f in found if not any(f is s for s in strip)]
+
+
+def _strip_rows(strip: list[Found], mask: np.ndarray, px_per_mm: float) -> list[IdStrip]:
+    """The strip's rows, each as its outer edge and its cells open or solid, left to right: the open cells
+    found, the solid ones between and beyond them (a solid cell encloses no paper, so it is found by its ink)."""
+    rows: list[list[Found]] = []
+    for f in sorted(strip, key=lambda f: f.cy):
+        if rows and abs(f.cy - rows[-1][0].cy) <= 0.3 * rows[-1][0].h:
+            rows[-1].append(f)
+        else:
+            rows.append([f])
+    out = []
+    scale = px_per_mm / C.PT_PER_MM
+    for row in rows:
+        side = float(np.median([f.h for f in row]))  # the cells are square: a comb's height is one cell's side
+        x0, x1 = min(f.x for f in row), max(f.x + f.w for f in row)
+        y, h = float(np.median([f.y for f in row])), side
+        pitch = _cell_pitch(mask[round((y + h / 2) * scale), max(0, round(x0 * scale)):round(x1 * scale)],
+                            side * scale) / scale
+        x0, x1 = _row_extent(mask, y * scale, h * scale, x0 * scale, x1 * scale)
+        x0, x1 = x0 / scale, x1 / scale
+        n = round((x1 - x0) / pitch)
+        if n < C.ADOPT_STRIP_MIN_CELLS:
+            continue
+        pitch = (x1 - x0) / n  # the row's own length says it best: a step measured off by 1 % is a quarter
+        # of a cell off by the 24th
+        bits = "".join("1" if _solid_at(mask, px_per_mm, x0 + i * pitch, y, pitch, h) else "0" for i in range(n))
+        if "1" in bits:
+            out.append(IdStrip(round(x0, 1), round(y, 1), round(x1 - x0, 1), round(h, 1), bits))
+    return out
+
+
+def _row_extent(mask: np.ndarray, y: float, h: float, x0: float, x1: float) -> tuple[float, float]:
+    """Where a strip row begins and ends, px: its top and bottom walls run unbroken along every cell, open or
+    solid (a solid cell walled in by two others encloses no paper, so it is not found as a box)."""
+    width = mask.shape[1]
+
+    def band(top: float) -> np.ndarray:
+        return np.asarray(mask[max(0, round(top)):max(1, round(top + 0.15 * h) + 1)].any(axis=0))
+
+    walled = band(y) & band(y + 0.85 * h)
+    walled = cv2.morphologyEx(walled.astype(np.uint8)[None, :], cv2.MORPH_CLOSE, np.ones((1, 3), np.uint8))[0] > 0
+    left, right = min(width - 1, max(0, round(x0 + 0.5 * h))), min(width - 1, max(0, round(x1 - 0.5 * h)))
+    if not walled[left:right + 1].all():
+        return x0, x1  # the found cells' own walls are broken: keep to what was found
+    while left > 0 and walled[left - 1]:
+        left -= 1
+    while right < width - 1 and walled[right + 1]:
+        right += 1
+    return float(left), float(right + 1)
+
+
+def _cell_pitch(line: np.ndarray, side_px: float) -> float:
+    """The step from one cell to the next along a row of touching open cells, px: the median distance between
+    their walls where a straight line through the row's middle crosses them (touching cells share a wall, so
+    the step is a cell's outer side less one wall)."""
+    edges = np.diff(np.concatenate([[0], line.astype(np.int8), [0]]))
+    starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+    centres = (starts + ends - 1) / 2
+    steps = np.diff(centres)
+    steps = steps[(steps >= 0.6 * side_px) & (steps <= 1.2 * side_px)]
+    return float(np.median(steps)) if len(steps) else side_px
+
+
+def find_strips(image: np.ndarray, dpi: float) -> list[IdStrip]:
+    """The page-id strip a blank prints (AMC's: two rows of cells at the top, some solid), row by row: the
+    pattern that tells this copy's page from every other's (`match.match_page` reads it on returns)."""
+    mask, px_per_mm = ink_mask(image, dpi)
+    return _strip_rows(_strip_cells(find_enclosures(mask, px_per_mm), mask, px_per_mm), mask, px_per_mm)
 
 
 def find_words(mask: np.ndarray, px_per_mm: float) -> list[Found]:

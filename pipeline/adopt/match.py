@@ -14,7 +14,9 @@ clearly the best; two pages scoring alike are left to a person, never guessed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import cv2
@@ -22,7 +24,7 @@ import numpy as np
 
 from pipeline import constants as C
 from pipeline.adopt.detect import Found, find_all
-from pipeline.form.adopted import Anchor
+from pipeline.form.adopted import AdoptedPage, Anchor, IdStrip
 from pipeline.form.definition import Form
 
 
@@ -408,12 +410,100 @@ def _checked(m: Match, blobs: Blobs) -> Match:
                  slip_mm, dpi)
 
 
-def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
-    """The adopted form page this scan is, or None and why not (in words for a person)."""
+StripReader = Callable[[np.ndarray, IdStrip], list[int | None]]
+
+
+def match_page(blobs: Blobs, forms: list[Form], read_strip: StripReader | None = None) -> tuple[Match | None, str]:
+    """The adopted form page this scan is, or None and why not (in words for a person).
+
+    `read_strip` reads a page-id strip's cells on the scan under a homography (1 solid, 0 open, None unclear):
+    when every candidate page prints one, the strip picks the page and only it is fitted in full."""
+    if read_strip is not None:
+        by_strip = _by_strip(blobs, forms, read_strip)
+        if by_strip is not None:
+            return by_strip, ""
     candidates = _candidates(blobs, forms, True)
     if max((m.score for m in candidates), default=0.0) < C.ADOPT_SURE_SCORE:
         candidates = _candidates(blobs, forms, False)  # no page matched well at the turn found: try every turn
     return _decide(candidates, blobs)
+
+
+def _straight_votes(pages: list[tuple[np.ndarray, np.ndarray]], blobs: Blobs) -> np.ndarray:
+    """(pages, 4): each page's straight vote at each quarter turn, as a share of its anchors (cheap: no fit)."""
+    share = np.zeros((len(pages), 4))
+    for n, (anchors, sizes) in enumerate(pages):
+        if len(anchors) < 4:
+            continue
+        pairs = {p: np.nonzero(_like_sizes(sizes, blobs.sizes[:, ::-1] if p else blobs.sizes)) for p in (0, 1)}
+        for k in range(4):
+            share[n, k] = _vote(anchors, _turned(blobs, k)[0], pairs[k % 2])[0] / len(anchors)
+    return share
+
+
+@lru_cache(maxsize=8)
+def _strips_apart(codes: tuple[str, ...]) -> bool:
+    """Every two pages' strips differ in enough cells that one cell misread cannot turn one into the other."""
+    for i, a in enumerate(codes):
+        for b in codes[i + 1:]:
+            if len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) < C.ADOPT_STRIP_MIN_CELLS_APART:
+                return False
+    return True
+
+
+def _strip_agrees(page: AdoptedPage, h: np.ndarray, read_strip: StripReader) -> tuple[bool, int]:
+    """Whether the scan shows this page's strip exactly (every cell clear and as printed), and in how many clear
+    cells it shows something else."""
+    seen = [bit for strip in page.strips for bit in read_strip(h, strip)]
+    printed = [int(c) for c in page.strip_bits]
+    differ = sum(1 for s, p in zip(seen, printed, strict=True) if s is not None and s != p)
+    return differ == 0 and None not in seen, differ
+
+
+def _fitted(form: Form, page: AdoptedPage, anchors: np.ndarray, sizes: np.ndarray, blobs: Blobs,
+            turns: tuple[int, ...]) -> Match | None:
+    """The page fitted at each of the turns, the fit with most anchors in place kept (unchecked for a slip)."""
+    fits = [f for f in (fit_page(anchors, sizes, blobs, slip=False, turns=(k,)) for k in turns) if f]
+    fit = max(fits, key=lambda f: (f[2], -f[3]), default=None)
+    if fit is None:
+        return None
+    k, h, found, residual, ok, margin, slip_mm, content_dpi = fit
+    words = words_in_place([a.kind for a in page.anchors], ok) if k % 2 == 0 else 1.0
+    return Match(form, page.page, k, h, found / len(anchors), found, len(anchors), residual, words, ok, margin,
+                 slip_mm, content_dpi)
+
+
+def _by_strip(blobs: Blobs, forms: list[Form], read_strip: StripReader) -> Match | None:
+    """The page its page-id strip names, when every candidate page prints one (AMC's shuffled copies: near-alike
+    pages that differ in their questions' order and in the strip).  The page voting best is fitted first; under
+    that fit (every copy prints its strip in the same place) the strip is read and compared with every page's;
+    the one page it shows exactly, every other page's strip plainly not, is fitted and checked like any match.
+    Anything short of that (a cell unclear, two pages alike, a fit not sure) returns None: every page is then
+    fitted and compared as without a strip, so the strip can save time but never decide against the print."""
+    pages = [(form, page) for form in forms for page in (form.adopted.pages if form.adopted else ())]
+    if len(pages) < 2 or any(not page.strips for _, page in pages) \
+            or not _strips_apart(tuple(page.strip_bits for _, page in pages)):
+        return None
+    arrays = [anchor_arrays(page.anchors) for _, page in pages]
+    votes = _straight_votes(arrays, blobs)
+    turns = tuple(int(k) for k in np.nonzero(votes.max(axis=0) >= C.ADOPT_TURN_CLOSE * votes.max())[0])
+    first_n = int(np.argmax(votes.max(axis=1)))
+    first = _fitted(*pages[first_n], *arrays[first_n], blobs, turns)
+    if first is None or first.score < C.ADOPT_SURE_SCORE:
+        return None
+    agree = [(n, _strip_agrees(page, first.homography, read_strip)) for n, (_, page) in enumerate(pages)]
+    shown = [n for n, (exact, _) in agree if exact]
+    if len(shown) != 1 or any(differ < C.ADOPT_STRIP_MIN_CELLS_APART for n, (_, differ) in agree if n != shown[0]):
+        return None
+    n = shown[0]
+    best = first if n == first_n else _fitted(*pages[n], *arrays[n], _at_dpi(blobs, first.content_dpi),
+                                              (first.quarter_turns,))
+    if best is None or best.score < C.ADOPT_SURE_SCORE or best.score < first.score:
+        return None  # the page the strip names fits worse than another: the print, not the strip, must decide
+    best = _checked(best, blobs)
+    if best.score < C.ADOPT_SURE_SCORE or best.anchors_found < C.ADOPT_MIN_INLIERS \
+            or not _strip_agrees(pages[n][1], best.homography, read_strip)[0]:
+        return None
+    return best
 
 
 def _candidates(blobs: Blobs, forms: list[Form], settle_turn: bool) -> list[Match]:

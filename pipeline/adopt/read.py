@@ -16,8 +16,8 @@ import numpy as np
 
 from pipeline import constants as C
 from pipeline.adopt.codes import read_codes, sheet_code
-from pipeline.adopt.match import Match, anchor_arrays, fit_page, match_page, scan_blobs, words_in_place
-from pipeline.form.adopted import GLYPH_GRID, AdoptedBox, AdoptedGeometry, Question
+from pipeline.adopt.match import Match, StripReader, anchor_arrays, fit_page, match_page, scan_blobs, words_in_place
+from pipeline.form.adopted import GLYPH_GRID, AdoptedBox, AdoptedGeometry, IdStrip, Question
 from pipeline.form.adopted_layout import question_rect
 from pipeline.form.definition import Form
 from pipeline.form.identity import PageIdentity
@@ -385,12 +385,13 @@ def _overlay(canon: np.ndarray, readings: list[tuple[Question, AdoptedBox, BoxRe
 def read_unknown_page(image: np.ndarray, dpi: float, source: PageSource, forms: tuple[Form, ...], paper: float,
                       ocr: str, debug: bool = False) -> PageResult:
     """A page with no code of ours: one of the adopted forms, or a page a person must look at."""
-    match, why = match_page(scan_blobs(image, dpi), list(forms))
+    read_strip = strip_reader(image, paper)
+    match, why = match_page(scan_blobs(image, dpi), list(forms), read_strip)
     if match is not None and abs(match.content_dpi / dpi - 1) > C.ADOPT_RESCALE_SHARE:
         dpi = round(match.content_dpi, 1)  # the print's size says the file's dpi is wrong: record what it is
     for size_dpi in ([] if match is not None else dpis_from_size(image, forms, dpi)):
         # the file's dpi may be wrong (a scanner that says 400 and gives 280): the page's size says otherwise
-        match, _ = match_page(scan_blobs(image, size_dpi), list(forms))
+        match, _ = match_page(scan_blobs(image, size_dpi), list(forms), read_strip)
         if match is not None:
             dpi = size_dpi
             break
@@ -401,6 +402,40 @@ def read_unknown_page(image: np.ndarray, dpi: float, source: PageSource, forms: 
     assert match.form.adopted is not None
     result.sheet_code = sheet_code(read_codes(image, dpi), match.form.adopted.blank_codes)
     return result
+
+
+STRIP_SAMPLES = np.linspace(0.2, 0.8, 5)  # where in a strip cell (share of its side) the scan is looked at
+
+
+def strip_reader(image: np.ndarray, paper: float) -> StripReader:
+    """Reads a page-id strip's cells on this scan, under a homography from the blank (layout pt -> image px):
+    1 for a cell whose middle is ink, 0 for one that is paper, None where it is neither clearly (a smudge, a
+    mark across it, a fit a cell off) or off the picture."""
+    height, width = image.shape[:2]
+    gy, gx = np.meshgrid(STRIP_SAMPLES, STRIP_SAMPLES, indexing="ij")
+
+    def read(h: np.ndarray, strip: IdStrip) -> list[int | None]:
+        cells = [strip.cell(n) for n in range(len(strip.bits))]
+        pts = np.array([(x + gx * w, y + gy * hh) for x, y, w, hh in cells], np.float64)  # (n, 2, 5, 5)
+        pts = np.stack([pts[:, 0].reshape(len(cells), -1), pts[:, 1].reshape(len(cells), -1)], axis=2)
+        at = cv2.perspectiveTransform(pts.reshape(-1, 1, 2), h).reshape(len(cells), -1, 2)
+        xs, ys = np.rint(at[..., 0]).astype(np.int64), np.rint(at[..., 1]).astype(np.int64)
+        inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
+        ink = image[np.clip(ys, 0, height - 1), np.clip(xs, 0, width - 1)] < paper * C.ADOPT_INK_OF_PAPER
+        out: list[int | None] = []
+        for n in range(len(cells)):
+            share = float(ink[n].mean())
+            if not inside[n].all():
+                out.append(None)
+            elif share >= C.ADOPT_STRIP_SOLID_SHARE:
+                out.append(1)
+            elif share <= C.ADOPT_STRIP_OPEN_SHARE:
+                out.append(0)
+            else:
+                out.append(None)
+        return out
+
+    return read
 
 
 def dpis_from_size(image: np.ndarray, forms: tuple[Form, ...], dpi: float) -> list[float]:

@@ -446,6 +446,7 @@ ADOPT_SOLID_CELL_INK = 0.85  # share of a cell's middle printed black: a solid c
 ADOPT_STRIP_MIN_CELLS = 4  # a row of fewer touching cells is no page-id strip
 ADOPT_STRIP_SOLID_SHARE = 0.7  # on a return, a strip cell's middle this share ink reads as solid ...
 ADOPT_STRIP_OPEN_SHARE = 0.25  # ... and at most this share as open; between, the cell is unclear (strip not used)
+ADOPT_STRIP_FIRST_FITS = 3  # pages (best straight vote first) fitted until one is sure, to read the strip under
 ADOPT_STRIP_MIN_CELLS_APART = 2  # pages whose strips differ in fewer cells are not told apart by the strip alone
 ADOPT_SLIP_STEP_MM = (2.5, 150.0)  # a regular grid's step (a row, a column, a block of them) is between these
 ADOPT_SLIP_STEPS = 12  # the most common steps between like-sized anchors tried as a possible slip of the fit

@@ -44,6 +44,20 @@ class Found:
         return self.y + self.h / 2
 
 
+def components(mask: np.ndarray, connectivity: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """Connected components with their stats (count, labels, stats), as `cv2.connectedComponentsWithStats`.
+
+    Labelled 16-bit first: OpenCV then takes some three times less time over a page (the same labels and
+    stats); a page with more than 65,535 pieces (a speckled 1-bit scan) overflows that, and is labelled again
+    32-bit."""
+    try:
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=connectivity,
+                                                                   ltype=cv2.CV_16U)
+    except cv2.error:
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=connectivity)
+    return int(count), labels, stats
+
+
 def ink_mask(image: np.ndarray, dpi: float) -> tuple[np.ndarray, float]:
     """The page reduced to C.ADOPT_DETECT_DPI as a 0/1 ink mask, and its pixels per mm."""
     # threshold first, then reduce: a hairline 1 px wide at 300 dpi must survive the reduction
@@ -111,7 +125,7 @@ def find_enclosures(mask: np.ndarray, px_per_mm: float) -> list[Found]:
 
 def _enclosures(mask: np.ndarray, closed: np.ndarray, px_per_mm: float) -> list[Found]:
     paper = (1 - closed).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
+    count, labels, stats = components(paper, 4)
     h, w = mask.shape
     pt_per_px = C.PT_PER_MM / px_per_mm
     found: list[Found] = []
@@ -339,7 +353,7 @@ def find_words(mask: np.ndarray, px_per_mm: float) -> list[Found]:
     kx = max(1, round(C.ADOPT_WORD_JOIN_MM[0] * px_per_mm))
     ky = max(1, round(C.ADOPT_WORD_JOIN_MM[1] * px_per_mm))
     joined = cv2.dilate(mask, np.ones((ky, kx), np.uint8))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    count, _, stats = components(joined, 8)
     pt_per_px = C.PT_PER_MM / px_per_mm
     out = []
     (wmin, wmax), (hmin, hmax) = C.ADOPT_WORD_MM
@@ -355,7 +369,7 @@ def find_words(mask: np.ndarray, px_per_mm: float) -> list[Found]:
 
 def find_corner_marks(mask: np.ndarray, px_per_mm: float) -> list[Found]:
     """Solid squares or L-shaped marks near the page's corners (many forms print them for scanning)."""
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    count, _, stats = components(mask, 8)
     h, w = mask.shape
     reach = C.ADOPT_MARK_CORNER_REACH_MM * px_per_mm
     pt_per_px = C.PT_PER_MM / px_per_mm
@@ -420,7 +434,7 @@ def _segments(mask: np.ndarray, px_per_mm: float, horizontal: bool, min_mm: floa
     bx, by, bw, bh = cv2.boundingRect(lines)
     if bw == 0 or bh == 0:
         return []
-    count, _, stats, _ = cv2.connectedComponentsWithStats(lines[by:by + bh, bx:bx + bw], connectivity=8)
+    count, _, stats = components(lines[by:by + bh, bx:bx + bw], 8)
     stats[:, 0] += bx
     stats[:, 1] += by
     slope = np.tan(np.radians(C.ADOPT_LINE_MAX_SKEW_DEG))

@@ -476,7 +476,8 @@ def _by_strip(blobs: Blobs, forms: list[Form], read_strip: StripReader) -> Match
     """The page its page-id strip names, when every candidate page prints one (AMC's shuffled copies: near-alike
     pages that differ in their questions' order and in the strip).  The page voting best is fitted first; under
     that fit (every copy prints its strip in the same place) the strip is read and compared with every page's;
-    the one page it shows exactly, every other page's strip plainly not, is fitted and checked like any match.
+    the one page it shows exactly, every other page's strip plainly not, is fitted and checked like any match
+    (and must fit at least as well as the page fitted first).
     Anything short of that (a cell unclear, two pages alike, a fit not sure) returns None: every page is then
     fitted and compared as without a strip, so the strip can save time but never decide against the print."""
     pages = [(form, page) for form in forms for page in (form.adopted.pages if form.adopted else ())]
@@ -486,9 +487,16 @@ def _by_strip(blobs: Blobs, forms: list[Form], read_strip: StripReader) -> Match
     arrays = [anchor_arrays(page.anchors) for _, page in pages]
     votes = _straight_votes(arrays, blobs)
     turns = tuple(int(k) for k in np.nonzero(votes.max(axis=0) >= C.ADOPT_TURN_CLOSE * votes.max())[0])
-    first_n = int(np.argmax(votes.max(axis=1)))
-    first = _fitted(*pages[first_n], *arrays[first_n], blobs, turns)
-    if first is None or first.score < C.ADOPT_SURE_SCORE:
+    first: Match | None = None
+    first_n = -1
+    for n in (int(i) for i in np.argsort(-votes.max(axis=1), kind="stable")[:C.ADOPT_STRIP_FIRST_FITS]):
+        # the page voting best is nearly always the one; a skewed page or a scale off may vote for another
+        fit = _fitted(*pages[n], *arrays[n], blobs, turns)
+        if fit is not None and (first is None or fit.score > first.score):
+            first, first_n = fit, n
+        if first is not None and first.score >= C.ADOPT_SURE_SCORE:
+            break
+    if first is None or first.score < C.ADOPT_MIN_SCORE:
         return None
     agree = [(n, _strip_agrees(page, first.homography, read_strip)) for n, (_, page) in enumerate(pages)]
     shown = [n for n, (exact, _) in agree if exact]
@@ -497,10 +505,10 @@ def _by_strip(blobs: Blobs, forms: list[Form], read_strip: StripReader) -> Match
     n = shown[0]
     best = first if n == first_n else _fitted(*pages[n], *arrays[n], _at_dpi(blobs, first.content_dpi),
                                               (first.quarter_turns,))
-    if best is None or best.score < C.ADOPT_SURE_SCORE or best.score < first.score:
+    if best is None or best.score < first.score:
         return None  # the page the strip names fits worse than another: the print, not the strip, must decide
     best = _checked(best, blobs)
-    if best.score < C.ADOPT_SURE_SCORE or best.anchors_found < C.ADOPT_MIN_INLIERS \
+    if best.score < C.ADOPT_MIN_SCORE or best.anchors_found < C.ADOPT_MIN_INLIERS \
             or not _strip_agrees(pages[n][1], best.homography, read_strip)[0]:
         return None
     return best

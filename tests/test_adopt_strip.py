@@ -139,7 +139,7 @@ def test_strips_one_cell_apart_do_not_decide(copies: tuple[Path, list[Form]]) ->
     blobs = M.scan_blobs(_scanned(tmp, COPY_B, 1), 200.0)
     image = _scanned(tmp, COPY_B, 1)
     read = strip_reader(image, paper_level(image))
-    assert M._by_strip(blobs, forms, read) is not None
+    assert M.by_strip(blobs, forms, read) is not None
     from dataclasses import replace
 
     near = []
@@ -149,7 +149,7 @@ def test_strips_one_cell_apart_do_not_decide(copies: tuple[Path, list[Form]]) ->
         (strip,) = page.strips
         bits = COPY_B[:-1] + ("1" if f.id == "copy-a" else "0") if f.id != "copy-c" else strip.bits
         near.append(replace(f, adopted=replace(f.adopted, pages=(replace(page, strips=(replace(strip, bits=bits),)),))))
-    assert M._by_strip(blobs, near, read) is None
+    assert M.by_strip(blobs, near, read) is None
 
 
 def test_scanned_returns_are_filed_under_the_copy_their_strip_names(copies: tuple[Path, list[Form]],

@@ -410,22 +410,16 @@ def _checked(m: Match, blobs: Blobs) -> Match:
                  slip_mm, dpi)
 
 
-StripReader = Callable[[np.ndarray, IdStrip], list[int | None]]
-
-
-def match_page(blobs: Blobs, forms: list[Form], read_strip: StripReader | None = None) -> tuple[Match | None, str]:
-    """The adopted form page this scan is, or None and why not (in words for a person).
-
-    `read_strip` reads a page-id strip's cells on the scan under a homography (1 solid, 0 open, None unclear):
-    when every candidate page prints one, the strip picks the page and only it is fitted in full."""
-    if read_strip is not None:
-        by_strip = _by_strip(blobs, forms, read_strip)
-        if by_strip is not None:
-            return by_strip, ""
+def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
+    """The adopted form page this scan is, or None and why not (in words for a person): every page fitted and
+    compared (`by_strip` first, where the pages print a page-id strip, spares most of that)."""
     candidates = _candidates(blobs, forms, True)
     if max((m.score for m in candidates), default=0.0) < C.ADOPT_SURE_SCORE:
         candidates = _candidates(blobs, forms, False)  # no page matched well at the turn found: try every turn
     return _decide(candidates, blobs)
+
+
+StripReader = Callable[[np.ndarray, IdStrip], list[int | None]]  # reads a strip's cells under a homography
 
 
 def _straight_votes(pages: list[tuple[np.ndarray, np.ndarray]], blobs: Blobs) -> np.ndarray:
@@ -472,7 +466,7 @@ def _fitted(form: Form, page: AdoptedPage, anchors: np.ndarray, sizes: np.ndarra
                  slip_mm, content_dpi)
 
 
-def _by_strip(blobs: Blobs, forms: list[Form], read_strip: StripReader) -> Match | None:
+def by_strip(blobs: Blobs, forms: list[Form], read_strip: StripReader) -> Match | None:
     """The page its page-id strip names, when every candidate page prints one (AMC's shuffled copies: near-alike
     pages that differ in their questions' order and in the strip).  The page voting best is fitted first; under
     that fit (every copy prints its strip in the same place) the strip is read and compared with every page's;

@@ -16,7 +16,17 @@ import numpy as np
 
 from pipeline import constants as C
 from pipeline.adopt.codes import read_codes, sheet_code
-from pipeline.adopt.match import Match, StripReader, anchor_arrays, fit_page, match_page, scan_blobs, words_in_place
+from pipeline.adopt.match import (
+    Blobs,
+    Match,
+    StripReader,
+    anchor_arrays,
+    by_strip,
+    fit_page,
+    match_page,
+    scan_blobs,
+    words_in_place,
+)
 from pipeline.form.adopted import GLYPH_GRID, AdoptedBox, AdoptedGeometry, IdStrip, Question
 from pipeline.form.adopted_layout import question_rect
 from pipeline.form.definition import Form
@@ -385,16 +395,34 @@ def _overlay(canon: np.ndarray, readings: list[tuple[Question, AdoptedBox, BoxRe
 def read_unknown_page(image: np.ndarray, dpi: float, source: PageSource, forms: tuple[Form, ...], paper: float,
                       ocr: str, debug: bool = False) -> PageResult:
     """A page with no code of ours: one of the adopted forms, or a page a person must look at."""
-    read_strip = strip_reader(image, paper)
-    match, why = match_page(scan_blobs(image, dpi), list(forms), read_strip)
-    if match is not None and abs(match.content_dpi / dpi - 1) > C.ADOPT_RESCALE_SHARE:
+    found: dict[float, Blobs] = {}
+
+    def blobs(at_dpi: float) -> Blobs:
+        if at_dpi not in found:
+            found[at_dpi] = scan_blobs(image, at_dpi)
+        return found[at_dpi]
+
+    # the file's dpi may be wrong (a scanner that says 400 and gives 280): the page's size says otherwise
+    sizes = dpis_from_size(image, forms, dpi)
+    match: Match | None = None
+    why = ""
+    read_dpi = dpi
+    if any(page.strips for form in forms if form.adopted for page in form.adopted.pages):
+        read_strip = strip_reader(image, paper)
+        for read_dpi in (dpi, *sizes):  # the strip names the page at a fit or three, at either dpi
+            match = by_strip(blobs(read_dpi), list(forms), read_strip)
+            if match is not None:
+                break
+    if match is None:  # every page fitted and compared, at the file's dpi and then at the size's
+        for read_dpi in (dpi, *sizes):
+            match, reason = match_page(blobs(read_dpi), list(forms))
+            why = why or reason
+            if match is not None:
+                break
+    if match is not None and read_dpi != dpi:
+        dpi = read_dpi
+    elif match is not None and abs(match.content_dpi / dpi - 1) > C.ADOPT_RESCALE_SHARE:
         dpi = round(match.content_dpi, 1)  # the print's size says the file's dpi is wrong: record what it is
-    for size_dpi in ([] if match is not None else dpis_from_size(image, forms, dpi)):
-        # the file's dpi may be wrong (a scanner that says 400 and gives 280): the page's size says otherwise
-        match, _ = match_page(scan_blobs(image, size_dpi), list(forms), read_strip)
-        if match is not None:
-            dpi = size_dpi
-            break
     if match is None:
         return PageResult(source, "not_form", f"no PaperVoice code found, and {why} (a person can assign it in "
                           "review)", dpi=dpi)

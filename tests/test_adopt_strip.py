@@ -165,3 +165,28 @@ def test_scanned_returns_are_filed_under_the_copy_their_strip_names(copies: tupl
     got = dict(sqlite3.connect(db).execute("SELECT f.path, p.form_id FROM pages p JOIN files f ON f.id = p.file_id"))
     assert {Path(p).name: form for p, form in got.items()} == {"p0.png": "copy-c", "p1.png": "copy-a",
                                                                 "p2.png": "copy-b"}
+
+
+def test_our_own_pages_are_read_as_ours_beside_forms_with_strips(copies: tuple[Path, list[Form]],
+                                                                 tmp_path: Path) -> None:
+    """With strip forms defined, a page whose quick code search finds nothing is asked for its strip before the
+    slowest decoder looks at its corners: our own pages (codes found) and blank pages are read as before."""
+    from tests.test_scan import issue_copy
+
+    tmp, _ = copies
+    db = tmp_path / "s.db"
+    serial, pages, _layout = issue_copy(db, "care-planning-person", "standard")
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    rng = np.random.default_rng(5)
+    params = DegradeParams(max_rotation_deg=1.0, wild_rotation_rate=0.0, upside_down_rate=0.0)
+    Image.fromarray(degrade(pages[0], rng, params, src_dpi=300, out_dpi=200).image).save(scans / "a-ours.png",
+                                                                                         dpi=(200, 200))
+    Image.fromarray(np.full((1754, 1240), 250, np.uint8)).save(scans / "b-blank.png", dpi=(150, 150))
+    Image.fromarray(_scanned(tmp, COPY_C, 21)).save(scans / "c-amc.png", dpi=(200, 200))
+    scan([scans], ScanOptions(db=db, jobs=1, quiet=True, forms_dirs=(tmp / "forms",), ocr="none"))
+    got = {Path(p).name: (status, form, copy) for p, status, form, copy in sqlite3.connect(db).execute(
+        "SELECT f.path, p.status, p.form_id, p.serial FROM pages p JOIN files f ON f.id = p.file_id")}
+    assert got["a-ours.png"][:2] == ("form", "care-planning-person") and got["a-ours.png"][2] == serial
+    assert got["b-blank.png"][0] == "blank"
+    assert got["c-amc.png"][:2] == ("form", "copy-c")

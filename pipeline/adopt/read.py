@@ -392,44 +392,66 @@ def _overlay(canon: np.ndarray, readings: list[tuple[Question, AdoptedBox, BoxRe
     return out
 
 
+class UnknownPage:
+    """A page with no code of ours, matched against the adopted forms in two steps the scanner may take apart:
+    `by_strip` (cheap: the page-id strip names the page, when the forms print one) and `read` (everything,
+    the strip step first unless it was taken).  What the print is found as is kept between them, per dpi."""
+
+    def __init__(self, image: np.ndarray, dpi: float, source: PageSource, forms: tuple[Form, ...], paper: float,
+                 ocr: str, debug: bool = False) -> None:
+        self.image, self.dpi, self.source, self.forms, self.paper = image, dpi, source, forms, paper
+        self.ocr, self.debug = ocr, debug
+        self._blobs: dict[float, Blobs] = {}
+        self._strip_tried = False
+        # the file's dpi may be wrong (a scanner that says 400 and gives 280): the page's size says otherwise
+        self._dpis = (dpi, *dpis_from_size(image, forms, dpi))
+
+    def blobs(self, at_dpi: float) -> Blobs:
+        if at_dpi not in self._blobs:
+            self._blobs[at_dpi] = scan_blobs(self.image, at_dpi)
+        return self._blobs[at_dpi]
+
+    def by_strip(self) -> PageResult | None:
+        """The page read, when its page-id strip names one adopted page (at the file's dpi or the size's)."""
+        self._strip_tried = True
+        if not any(page.strips for form in self.forms if form.adopted for page in form.adopted.pages):
+            return None
+        read_strip = strip_reader(self.image, self.paper)
+        for at_dpi in self._dpis:
+            match = by_strip(self.blobs(at_dpi), list(self.forms), read_strip)
+            if match is not None:
+                return self._read(match, at_dpi)
+        return None
+
+    def read(self) -> PageResult:
+        """One of the adopted forms, or a page a person must look at."""
+        if not self._strip_tried:
+            by_its_strip = self.by_strip()
+            if by_its_strip is not None:
+                return by_its_strip
+        why = ""
+        for at_dpi in self._dpis:  # every page fitted and compared, at the file's dpi and then at the size's
+            match, reason = match_page(self.blobs(at_dpi), list(self.forms))
+            why = why or reason
+            if match is not None:
+                return self._read(match, at_dpi)
+        return PageResult(self.source, "not_form", f"no PaperVoice code found, and {why} (a person can assign it "
+                          "in review)", dpi=self.dpi)
+
+    def _read(self, match: Match, at_dpi: float) -> PageResult:
+        dpi = at_dpi
+        if at_dpi == self.dpi and abs(match.content_dpi / dpi - 1) > C.ADOPT_RESCALE_SHARE:
+            dpi = round(match.content_dpi, 1)  # the print's size says the file's dpi is wrong: record what it is
+        result = read_adopted(self.image, dpi, self.source, match, self.paper, self.ocr, self.debug)
+        assert match.form.adopted is not None
+        result.sheet_code = sheet_code(read_codes(self.image, dpi), match.form.adopted.blank_codes)
+        return result
+
+
 def read_unknown_page(image: np.ndarray, dpi: float, source: PageSource, forms: tuple[Form, ...], paper: float,
                       ocr: str, debug: bool = False) -> PageResult:
     """A page with no code of ours: one of the adopted forms, or a page a person must look at."""
-    found: dict[float, Blobs] = {}
-
-    def blobs(at_dpi: float) -> Blobs:
-        if at_dpi not in found:
-            found[at_dpi] = scan_blobs(image, at_dpi)
-        return found[at_dpi]
-
-    # the file's dpi may be wrong (a scanner that says 400 and gives 280): the page's size says otherwise
-    sizes = dpis_from_size(image, forms, dpi)
-    match: Match | None = None
-    why = ""
-    read_dpi = dpi
-    if any(page.strips for form in forms if form.adopted for page in form.adopted.pages):
-        read_strip = strip_reader(image, paper)
-        for read_dpi in (dpi, *sizes):  # the strip names the page at a fit or three, at either dpi
-            match = by_strip(blobs(read_dpi), list(forms), read_strip)
-            if match is not None:
-                break
-    if match is None:  # every page fitted and compared, at the file's dpi and then at the size's
-        for read_dpi in (dpi, *sizes):
-            match, reason = match_page(blobs(read_dpi), list(forms))
-            why = why or reason
-            if match is not None:
-                break
-    if match is not None and read_dpi != dpi:
-        dpi = read_dpi
-    elif match is not None and abs(match.content_dpi / dpi - 1) > C.ADOPT_RESCALE_SHARE:
-        dpi = round(match.content_dpi, 1)  # the print's size says the file's dpi is wrong: record what it is
-    if match is None:
-        return PageResult(source, "not_form", f"no PaperVoice code found, and {why} (a person can assign it in "
-                          "review)", dpi=dpi)
-    result = read_adopted(image, dpi, source, match, paper, ocr, debug)
-    assert match.form.adopted is not None
-    result.sheet_code = sheet_code(read_codes(image, dpi), match.form.adopted.blank_codes)
-    return result
+    return UnknownPage(image, dpi, source, forms, paper, ocr, debug).read()
 
 
 STRIP_SAMPLES = np.linspace(0.2, 0.8, 5)  # where in a strip cell (share of its side) the scan is looked at

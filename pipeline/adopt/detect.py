@@ -58,10 +58,25 @@ def components(mask: np.ndarray, connectivity: int) -> tuple[int, np.ndarray, np
     return int(count), labels, stats
 
 
+def percentile_90(image: np.ndarray) -> float:
+    """`np.percentile(image, 90)` of an 8-bit picture, from its histogram: the same number (the two values
+    either side of the 90 % rank, interpolated as numpy does) without sorting two million pixels."""
+    if image.dtype != np.uint8:
+        return float(np.percentile(image, 90))
+    counts = np.cumsum(np.bincount(image.ravel(), minlength=256))
+    q = 90 / 100
+    rank = (image.size - 1) * q  # numpy's "linear" rank, computed as numpy computes it
+    low = int(np.floor(rank))
+    gamma = rank - low
+    a = float(np.searchsorted(counts, low, side="right"))  # the value at sorted position `low`
+    b = float(np.searchsorted(counts, min(low + 1, image.size - 1), side="right"))
+    return b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma  # numpy's lerp
+
+
 def ink_mask(image: np.ndarray, dpi: float) -> tuple[np.ndarray, float]:
     """The page reduced to C.ADOPT_DETECT_DPI as a 0/1 ink mask, and its pixels per mm."""
     # threshold first, then reduce: a hairline 1 px wide at 300 dpi must survive the reduction
-    paper = float(np.percentile(image, 90))
+    paper = percentile_90(image)
     full = (image < paper * C.ADOPT_INK_OF_PAPER).astype(np.float32)
     factor = C.ADOPT_DETECT_DPI / dpi
     if abs(factor - 1) < 0.02:

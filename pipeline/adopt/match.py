@@ -305,9 +305,23 @@ def slip_margin_needed(anchors: int) -> int:
     return max(C.ADOPT_SLIP_MIN_ANCHORS, round(C.ADOPT_SLIP_MIN_SHARE * anchors))
 
 
+_GRID_STEPS: dict[bytes, np.ndarray] = {}
+
+
 def grid_steps(anchors: np.ndarray, a_sizes: np.ndarray) -> np.ndarray:
     """The shifts (pt) that carry many of the blank's anchors onto other like-sized anchors: the rows and columns
-    of a regular grid of boxes.  A fit moved by one of them lines up most of the page as well as the true one."""
+    of a regular grid of boxes.  A fit moved by one of them lines up most of the page as well as the true one.
+
+    A blank page's own: worked out once per page (it took a tenth of a page's matching), not per scan."""
+    key = anchors.tobytes() + a_sizes.tobytes()
+    if key not in _GRID_STEPS:
+        if len(_GRID_STEPS) >= C.ADOPT_GRID_STEPS_KEPT:
+            _GRID_STEPS.clear()
+        _GRID_STEPS[key] = _grid_steps(anchors, a_sizes)
+    return _GRID_STEPS[key].copy()
+
+
+def _grid_steps(anchors: np.ndarray, a_sizes: np.ndarray) -> np.ndarray:
     if len(anchors) < 4:
         return np.zeros((0, 2))
     like = _like_sizes(a_sizes, a_sizes)

@@ -10,6 +10,7 @@ box would have: every threshold stays the same share of the box.  Comments are r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -134,10 +135,18 @@ def measure(dark: np.ndarray, box: AdoptedBox, px_per_pt: float, at: tuple[int, 
 
 
 def glyph_mask(glyph: str, shape: tuple[int, ...]) -> np.ndarray:
-    """The cells of a box's inside that its own print covers (grown by one cell), at the size of `shape`."""
+    """The cells of a box's inside that its own print covers (grown by one cell), at the size of `shape`
+    (the same few letters and sizes come back on every page: worked out once each; never to be changed)."""
+    return _glyph_mask(glyph, tuple(shape[:2]))
+
+
+@lru_cache(maxsize=4096)
+def _glyph_mask(glyph: str, shape: tuple[int, ...]) -> np.ndarray:
     bits = np.array([int(c, 16) >> (3 - k) & 1 for c in glyph for k in range(4)], np.uint8)
     grown = cv2.dilate(bits.reshape(GLYPH_GRID, GLYPH_GRID), np.ones((3, 3), np.uint8))
-    return np.asarray(cv2.resize(grown, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST), bool)
+    mask = np.asarray(cv2.resize(grown, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST), bool)
+    mask.setflags(write=False)
+    return mask
 
 
 def glyph_of(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> str:

@@ -405,11 +405,12 @@ def find_corner_marks(mask: np.ndarray, px_per_mm: float) -> list[Found]:
     return out
 
 
-def find_ruled_areas(mask: np.ndarray, px_per_mm: float, taken: list[Found]) -> list[Found]:
+def find_ruled_areas(mask: np.ndarray, px_per_mm: float, taken: list[Found], banded: np.ndarray | None = None
+                     ) -> list[Found]:
     """Writing lines: two or more long horizontal rules of like extent, evenly spaced, are one text area
     (from a line's spacing above the first rule down to the last).  Rules inside a framed area are its own."""
     pt_per_px = C.PT_PER_MM / px_per_mm
-    rules = sorted(_segments(mask, px_per_mm, True, C.ADOPT_RULE_MIN_MM))
+    rules = sorted(_segments(mask, px_per_mm, True, C.ADOPT_RULE_MIN_MM, banded))
     groups: list[list[tuple[int, int, int]]] = []
     for rule in rules:
         g = groups[-1] if groups else None
@@ -434,16 +435,25 @@ def find_ruled_areas(mask: np.ndarray, px_per_mm: float, taken: list[Found]) -> 
     return out
 
 
-def _segments(mask: np.ndarray, px_per_mm: float, horizontal: bool, min_mm: float
-              ) -> list[tuple[int, int, int]]:
-    """Long thin lines, dashes joined, a few degrees of skew allowed: (position across, start, end) in px."""
+def banded_rows(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """The mask with dashes along its rows joined and every row thickened into a band (what `_segments` looks
+    for long lines in): the same for every length of line looked for, so worked out once a page."""
     gap = max(2, round(C.ADOPT_FRAME_GAP_MM * px_per_mm))
-    length = max(3, round(min_mm * px_per_mm))
     thick = max(3, round(C.ADOPT_LINE_BAND_MM * px_per_mm))  # a skewed line stays inside a band this thick
+    return np.asarray(cv2.dilate(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8)),
+                                 np.ones((thick, 1), np.uint8)))
+
+
+def _segments(mask: np.ndarray, px_per_mm: float, horizontal: bool, min_mm: float,
+              banded: np.ndarray | None = None) -> list[tuple[int, int, int]]:
+    """Long thin lines, dashes joined, a few degrees of skew allowed: (position across, start, end) in px
+    (`banded`: `banded_rows` of the mask, when worked out already for horizontal lines)."""
+    length = max(3, round(min_mm * px_per_mm))
+    thick = max(3, round(C.ADOPT_LINE_BAND_MM * px_per_mm))
     if not horizontal:
         mask = mask.T
-    banded = cv2.dilate(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8)),
-                        np.ones((thick, 1), np.uint8))
+    if banded is None or not horizontal:
+        banded = banded_rows(mask, px_per_mm)
     lines = cv2.morphologyEx(banded, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
     # labelled within the lines' own bounding box only: most of a page has no long line (same components)
     bx, by, bw, bh = cv2.boundingRect(lines)
@@ -469,10 +479,10 @@ def _is_thin(strip: np.ndarray, px_per_mm: float) -> bool:
     return float(thin[inked].mean()) >= C.ADOPT_LINE_THIN_SHARE
 
 
-def find_frames(mask: np.ndarray, px_per_mm: float) -> list[Found]:
+def find_frames(mask: np.ndarray, px_per_mm: float, banded: np.ndarray | None = None) -> list[Found]:
     """Text areas framed by lines a scan has broken into dashes: a top rule with uprights at both ends, down
     to a bottom rule of the same extent, or open at the bottom (the uprights' length then says how deep)."""
-    rules = sorted(_segments(mask, px_per_mm, True, C.ADOPT_FRAME_MIN_W_MM))
+    rules = sorted(_segments(mask, px_per_mm, True, C.ADOPT_FRAME_MIN_W_MM, banded))
     uprights = _segments(mask, px_per_mm, False, C.ADOPT_FRAME_TICK_MM)
     near = C.ADOPT_FRAME_ALIGN_MM * px_per_mm
     pt_per_px = C.PT_PER_MM / px_per_mm
@@ -513,7 +523,8 @@ def _merge_fields(found: list[Found]) -> list[Found]:
 def find_all(image: np.ndarray, dpi: float) -> tuple[list[Found], list[Found]]:
     """(boxes, fields, combs and marks), and the word-sized anchors of the page."""
     mask, px_per_mm = ink_mask(image, dpi)
-    enclosed = _merge_fields(find_enclosures(mask, px_per_mm) + find_frames(mask, px_per_mm))
+    banded = banded_rows(mask, px_per_mm)
+    enclosed = _merge_fields(find_enclosures(mask, px_per_mm) + find_frames(mask, px_per_mm, banded))
     enclosed = _code_strip(enclosed, mask, px_per_mm)
-    return (enclosed + find_ruled_areas(mask, px_per_mm, enclosed) + find_corner_marks(mask, px_per_mm),
+    return (enclosed + find_ruled_areas(mask, px_per_mm, enclosed, banded) + find_corner_marks(mask, px_per_mm),
             find_words(mask, px_per_mm))

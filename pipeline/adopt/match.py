@@ -482,12 +482,15 @@ def _fitted(form: Form, page: AdoptedPage, anchors: np.ndarray, sizes: np.ndarra
 
 def by_strip(blobs: Blobs, forms: list[Form], read_strip: StripReader) -> Match | None:
     """The page its page-id strip names, when every candidate page prints one (AMC's shuffled copies: near-alike
-    pages that differ in their questions' order and in the strip).  The page voting best is fitted first; under
-    that fit (every copy prints its strip in the same place) the strip is read and compared with every page's;
-    the one page it shows exactly, every other page's strip plainly not, is fitted and checked like any match
-    (and must fit at least as well as the page fitted first).
-    Anything short of that (a cell unclear, two pages alike, a fit not sure) returns None: every page is then
-    fitted and compared as without a strip, so the strip can save time but never decide against the print."""
+    pages that differ in their questions' order and in the strip).  Pages are fitted best straight vote first
+    (nearly always the page itself) until a fit lines up enough of its page to read the strip under (every copy
+    prints its strip in the same place); the strip read is compared with every page's, and the one page it
+    shows exactly, every other page's strip plainly not, is fitted and checked like any match (and must fit at
+    least as well as the page the strip was read under).  A skewed page may vote for another: while fits keep
+    finding some of their page, the next page is fitted; after a few that find nothing, or once a sure fit
+    cannot read the strip (smudged, marked across), the page is left to the full comparison.
+    Anything short of a strip read exactly returns None: every page is then fitted and compared as without a
+    strip, so the strip can save time but never decide against the print."""
     pages = [(form, page) for form in forms for page in (form.adopted.pages if form.adopted else ())]
     if len(pages) < 2 or any(not page.strips for _, page in pages) \
             or not _strips_apart(tuple(page.strip_bits for _, page in pages)):
@@ -495,25 +498,38 @@ def by_strip(blobs: Blobs, forms: list[Form], read_strip: StripReader) -> Match 
     arrays = [anchor_arrays(page.anchors) for _, page in pages]
     votes = _straight_votes(arrays, blobs)
     turns = tuple(int(k) for k in np.nonzero(votes.max(axis=0) >= C.ADOPT_TURN_CLOSE * votes.max())[0])
-    first: Match | None = None
-    first_n = -1
-    for n in (int(i) for i in np.argsort(-votes.max(axis=1), kind="stable")[:C.ADOPT_STRIP_FIRST_FITS]):
-        # the page voting best is nearly always the one; a skewed page or a scale off may vote for another
+    best_score = 0.0
+    for tried, n in enumerate(int(i) for i in np.argsort(-votes.max(axis=1), kind="stable")):
+        if tried >= C.ADOPT_STRIP_FIRST_FITS and best_score < C.ADOPT_MIN_SCORE:
+            return None  # nothing lines up: no page of these forms, or not at this scale
         fit = _fitted(*pages[n], *arrays[n], blobs, turns)
-        if fit is not None and (first is None or fit.score > first.score):
-            first, first_n = fit, n
-        if first is not None and first.score >= C.ADOPT_SURE_SCORE:
-            break
-    if first is None or first.score < C.ADOPT_MIN_SCORE:
-        return None
-    agree = [(n, _strip_agrees(page, first.homography, read_strip)) for n, (_, page) in enumerate(pages)]
+        if fit is None or fit.score < C.ADOPT_MIN_SCORE:
+            best_score = max(best_score, fit.score if fit else 0.0)
+            continue
+        best_score = max(best_score, fit.score)
+        named = _named_by_strip(pages, fit.homography, read_strip)
+        if named is not None:
+            return _confirmed(pages, arrays, named, n, fit, blobs, read_strip)
+        if fit.score >= C.ADOPT_SURE_SCORE:
+            return None  # a sure fit, and its strip unreadable: the print decides
+    return None
+
+
+def _named_by_strip(pages: list[tuple[Form, AdoptedPage]], h: np.ndarray, read_strip: StripReader) -> int | None:
+    """The one page whose strip the scan shows exactly under `h`, every other page's differing in enough cells."""
+    agree = [(n, _strip_agrees(page, h, read_strip)) for n, (_, page) in enumerate(pages)]
     shown = [n for n, (exact, _) in agree if exact]
     if len(shown) != 1 or any(differ < C.ADOPT_STRIP_MIN_CELLS_APART for n, (_, differ) in agree if n != shown[0]):
         return None
-    n = shown[0]
-    best = first if n == first_n else _fitted(*pages[n], *arrays[n], _at_dpi(blobs, first.content_dpi),
-                                              (first.quarter_turns,))
-    if best is None or best.score < first.score:
+    return shown[0]
+
+
+def _confirmed(pages: list[tuple[Form, AdoptedPage]], arrays: list[tuple[np.ndarray, np.ndarray]], n: int,
+               read_under: int, fit: Match, blobs: Blobs, read_strip: StripReader) -> Match | None:
+    """Page n, which the strip names under `fit` (of page `read_under`), fitted and checked like any match."""
+    best = fit if n == read_under else _fitted(*pages[n], *arrays[n], _at_dpi(blobs, fit.content_dpi),
+                                               (fit.quarter_turns,))
+    if best is None or best.score < fit.score:
         return None  # the page the strip names fits worse than another: the print, not the strip, must decide
     best = _checked(best, blobs)
     if best.score < C.ADOPT_MIN_SCORE or best.anchors_found < C.ADOPT_MIN_INLIERS \

@@ -190,3 +190,23 @@ def test_our_own_pages_are_read_as_ours_beside_forms_with_strips(copies: tuple[P
     assert got["a-ours.png"][:2] == ("form", "care-planning-person") and got["a-ours.png"][2] == serial
     assert got["b-blank.png"][0] == "blank"
     assert got["c-amc.png"][:2] == ("form", "copy-c")
+
+
+def test_a_strip_marked_over_is_not_trusted(copies: tuple[Path, list[Form]]) -> None:
+    """A pen stroke across the strip leaves cells neither solid nor open: the strip decides nothing, and copies
+    alike in print go to a person."""
+    import cv2
+
+    tmp, forms = copies
+    _sheet(tmp / "return-smudged.pdf", COPY_B)
+    art = _render(tmp / "return-smudged.pdf")
+    k = 300 / 72
+    y = round((STRIP_TOP + 1.6 * MM) * k)
+    for n in range(0, 24, 3):  # a thick scribble through every third cell's middle
+        x = round((60 * MM + (n + 0.5) * 3.2 * MM) * k)
+        cv2.line(art, (x - 12, y - 12), (x + 12, y + 12), 0, 9)
+    rng = np.random.default_rng(6)
+    params = DegradeParams(max_rotation_deg=1.0, wild_rotation_rate=0.0, upside_down_rate=0.0)
+    image = degrade(art, rng, params, src_dpi=300, out_dpi=200).image
+    form, why = _read(image, 200.0, forms)
+    assert form == "" and "a person must say which" in why

@@ -443,6 +443,7 @@ ADOPT_LIST_SPLIT_PITCHES = 2.2  # rows of one list further apart than this many 
 ADOPT_CODE_GRID_ROWS = 10  # a grid of this many stacked rows (digits 0-9) is one code per column
 ADOPT_CODE_GRID_PITCH = 2.0  # ... its rows at most this many box heights apart
 ADOPT_SOLID_CELL_INK = 0.85  # share of a cell's middle printed black: a solid cell of an id strip (AMC page id)
+ADOPT_MARK_MAX_MM = 40.0  # a corner mark is at most this long either way
 ADOPT_GRID_STEPS_KEPT = 512  # blank pages whose grid steps a reader keeps worked out (a few numbers each)
 ADOPT_STRIP_MIN_CELLS = 4  # a row of fewer touching cells is no page-id strip
 ADOPT_STRIP_SOLID_SHARE = 0.7  # on a return, a strip cell's middle this share ink reads as solid ...

@@ -383,26 +383,40 @@ def find_words(mask: np.ndarray, px_per_mm: float) -> list[Found]:
 
 
 def find_corner_marks(mask: np.ndarray, px_per_mm: float) -> list[Found]:
-    """Solid squares or L-shaped marks near the page's corners (many forms print them for scanning)."""
-    count, _, stats = components(mask, 8)
+    """Solid squares or L-shaped marks near the page's corners (many forms print them for scanning).
+
+    A mark starts within the corner reach and is at most 40 mm across, so it lies wholly inside a corner
+    square that much larger: only the four corner squares are labelled (a sixth of the page), pieces touching
+    a square's inner edges left out (part of something larger), the marks kept in the page's reading order."""
     h, w = mask.shape
     reach = C.ADOPT_MARK_CORNER_REACH_MM * px_per_mm
+    side = int(np.ceil(reach + C.ADOPT_MARK_MAX_MM * px_per_mm)) + 2
+    if 2 * side >= min(h, w):  # a small picture: labelled whole
+        regions = [(0, 0, w, h)]
+    else:
+        regions = [(x0, y0, side, side) for y0 in (0, h - side) for x0 in (0, w - side)]
     pt_per_px = C.PT_PER_MM / px_per_mm
     out = []
-    for n in range(1, count):
-        x, y, bw, bh, area = (int(v) for v in stats[n])
-        if min(bw, bh) < C.ADOPT_MARK_MIN_MM * px_per_mm or max(bw, bh) > 40 * px_per_mm:
-            continue
-        near_x = x < reach or w - (x + bw) < reach
-        near_y = y < reach or h - (y + bh) < reach
-        if not (near_x and near_y) or x == 0 or y == 0 or x + bw >= w or y + bh >= h:
-            continue
-        fill = area / float(bw * bh)
-        solid = fill >= 0.85 and max(bw, bh) / min(bw, bh) <= 1.3
-        corner = fill <= 0.35 and min(bw, bh) >= C.ADOPT_MARK_L_MIN_MM * px_per_mm and 0.5 <= bw / bh <= 2.0
-        if solid or corner:
-            out.append(Found("mark", x * pt_per_px, y * pt_per_px, bw * pt_per_px, bh * pt_per_px))
-    return out
+    for x0, y0, rw, rh in regions:
+        count, labels, stats = components(np.ascontiguousarray(mask[y0:y0 + rh, x0:x0 + rw]), 8)
+        for n in range(1, count):
+            cx, cy, bw, bh, area = (int(v) for v in stats[n])
+            inner = (x0 > 0 and cx == 0) or (y0 > 0 and cy == 0) or (x0 + rw < w and cx + bw >= rw) \
+                or (y0 + rh < h and cy + bh >= rh)
+            x, y = cx + x0, cy + y0
+            if inner or min(bw, bh) < C.ADOPT_MARK_MIN_MM * px_per_mm or max(bw, bh) > C.ADOPT_MARK_MAX_MM * px_per_mm:
+                continue
+            near_x = x < reach or w - (x + bw) < reach
+            near_y = y < reach or h - (y + bh) < reach
+            if not (near_x and near_y) or x == 0 or y == 0 or x + bw >= w or y + bh >= h:
+                continue
+            fill = area / float(bw * bh)
+            solid = fill >= 0.85 and max(bw, bh) / min(bw, bh) <= 1.3
+            corner = fill <= 0.35 and min(bw, bh) >= C.ADOPT_MARK_L_MIN_MM * px_per_mm and 0.5 <= bw / bh <= 2.0
+            if solid or corner:
+                first = x0 + cx + int(np.argmax(labels[cy, cx:cx + bw] == n))  # where reading meets it first
+                out.append((y, first, Found("mark", x * pt_per_px, y * pt_per_px, bw * pt_per_px, bh * pt_per_px)))
+    return [f for _, _, f in sorted(out, key=lambda t: (t[0], t[1]))]
 
 
 def find_ruled_areas(mask: np.ndarray, px_per_mm: float, taken: list[Found], banded: np.ndarray | None = None

@@ -52,10 +52,10 @@ def _adopt(tmp: Path, bits: str, name: str) -> Form:
     return load_form_file(report.form_path)
 
 
-def _scanned(tmp: Path, bits: str, seed: int, dpi: int = 200) -> np.ndarray:
+def _scanned(tmp: Path, bits: str, seed: int, dpi: int = 200, upside_down: bool = False) -> np.ndarray:
     _sheet(tmp / f"return-{bits}.pdf", bits)
     rng = np.random.default_rng(seed)
-    params = DegradeParams(max_rotation_deg=1.5, wild_rotation_rate=0.0, upside_down_rate=0.0)
+    params = DegradeParams(max_rotation_deg=1.5, wild_rotation_rate=0.0, upside_down_rate=float(upside_down))
     return degrade(_render(tmp / f"return-{bits}.pdf"), rng, params, src_dpi=300, out_dpi=dpi).image
 
 
@@ -108,6 +108,14 @@ def test_the_strip_picks_the_copy_among_copies_alike_in_print(copies: tuple[Path
                                                               name: str, seed: int) -> None:
     tmp, forms = copies
     assert _read(_scanned(tmp, bits, seed), 200.0, forms)[0] == name
+
+
+def test_the_strip_picks_the_copy_of_a_page_scanned_upside_down(copies: tuple[Path, list[Form]]) -> None:
+    tmp, forms = copies
+    image = _scanned(tmp, COPY_C, 8, upside_down=True)
+    result = read_unknown_page(image, 200.0, PageSource("return.png", 0), tuple(forms), paper_level(image), "none")
+    assert result.identity is not None and result.identity.form == "copy-c"
+    assert result.rotation_deg == 180.0
 
 
 def test_without_their_strips_alike_copies_go_to_a_person(copies: tuple[Path, list[Form]]) -> None:

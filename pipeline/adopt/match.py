@@ -332,7 +332,13 @@ def _grid_steps(anchors: np.ndarray, a_sizes: np.ndarray) -> np.ndarray:
     d = d[near]
     if not len(d):
         return np.zeros((0, 2))
-    cells, counts = np.unique(np.round(d / C.ADOPT_VOTE_BIN_PT).astype(np.int64), axis=0, return_counts=True)
+    binned = np.round(d / C.ADOPT_VOTE_BIN_PT).astype(np.int64)
+    # each cell as one number (x major, as rows sort): the same cells, counts and order as np.unique over rows,
+    # without its slow sort of row pairs
+    low = binned.min(axis=0)
+    span = int(binned[:, 1].max() - low[1]) + 1
+    keys, counts = np.unique((binned[:, 0] - low[0]) * span + (binned[:, 1] - low[1]), return_counts=True)
+    cells = np.stack([keys // span + low[0], keys % span + low[1]], axis=1)
     order = np.argsort(-counts)
     keep = [cells[i] for i in order[:C.ADOPT_SLIP_STEPS] if counts[i] >= slip_margin_needed(len(anchors))]
     steps = []
@@ -437,14 +443,32 @@ StripReader = Callable[[np.ndarray, IdStrip], list[int | None]]  # reads a strip
 
 
 def _straight_votes(pages: list[tuple[np.ndarray, np.ndarray]], blobs: Blobs) -> np.ndarray:
-    """(pages, 4): each page's straight vote at each quarter turn, as a share of its anchors (cheap: no fit)."""
+    """(pages, 4): each page's straight vote at the quarter turns that need one, as a share of its anchors
+    (cheap: no fit; 0 where not voted).  Every page is voted upright; the two voting best at every turn too,
+    which says how the scan is turned (every page of one set is turned alike); the rest at those turns only."""
     share = np.zeros((len(pages), 4))
-    for n, (anchors, sizes) in enumerate(pages):
+    pairs: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
+
+    def vote(n: int, k: int) -> None:
+        anchors, sizes = pages[n]
         if len(anchors) < 4:
-            continue
-        pairs = {p: np.nonzero(_like_sizes(sizes, blobs.sizes[:, ::-1] if p else blobs.sizes)) for p in (0, 1)}
-        for k in range(4):
-            share[n, k] = _vote(anchors, _turned(blobs, k)[0], pairs[k % 2])[0] / len(anchors)
+            return
+        if (n, k % 2) not in pairs:
+            pairs[n, k % 2] = np.nonzero(_like_sizes(sizes, blobs.sizes[:, ::-1] if k % 2 else blobs.sizes))
+        share[n, k] = _vote(anchors, _turned(blobs, k)[0], pairs[n, k % 2])[0] / len(anchors)
+
+    for n in range(len(pages)):
+        vote(n, 0)
+    top = [int(i) for i in np.argsort(-share[:, 0], kind="stable")[:2]]
+    for n in top:
+        for k in (1, 2, 3):
+            vote(n, k)
+    best = share.max(axis=0)
+    for k in (1, 2, 3):
+        if best[k] >= C.ADOPT_TURN_CLOSE * best.max():
+            for n in range(len(pages)):
+                if n not in top:
+                    vote(n, k)
     return share
 
 

@@ -16,13 +16,14 @@ import numpy as np
 
 from pipeline import constants as C
 from pipeline.adopt.codes import read_codes
-from pipeline.adopt.detect import Found, find_all
+from pipeline.adopt.detect import Found, find_all, find_strips
 from pipeline.adopt.group import Proposed, group_page
 from pipeline.adopt.orientation import turned_by
 from pipeline.adopt.wording import Word, page_words
 from pipeline.adopt.write import MAX_TEXT_ANCHORS, form_document, preview, write_form
 from pipeline.atomic import atomic_write
 from pipeline.errors import UsageError
+from pipeline.form.adopted import IdStrip
 from pipeline.form.definition import FORM_ID_RE, load_form_file
 from pipeline.scan.loading import decode_page, open_pages
 from pipeline.text import plural
@@ -132,6 +133,7 @@ def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False)
     proposed: list[Proposed] = []
     fields: list[tuple[int, Found]] = []
     anchors: dict[int, list[Found]] = {}
+    strips: dict[int, list[IdStrip]] = {}
     lines: list[str] = []
     checks: list[str] = []
     warnings: list[str] = []
@@ -146,6 +148,7 @@ def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False)
         proposed.extend(groups)
         fields.extend((number, f) for f in sorted(page_fields, key=lambda f: (f.y, f.x)))
         anchors[number] = marks + boxes + page_fields + _spread(words, MAX_TEXT_ANCHORS)
+        strips[number] = find_strips(image, dpi)
         round_n = sum(1 for b in boxes if b.shape == "round")
         lines.append(f"page {number}: {plural(len(boxes), 'answer box', 'answer boxes')} ({round_n} round) in "
                      f"{plural(len(groups), 'question')}, {plural(len(page_fields), 'text area')}, "
@@ -175,7 +178,7 @@ def adopt_blank(blank: Path, form_id: str, forms_dir: Path, force: bool = False)
                          "too few to be the form's questions", "check it is the blank form (not a letter or a "
                          "cover page), scanned at 300 dpi in greyscale; boxes must be printed outlines 3 mm or "
                          "bigger")
-    doc, qids, fids = form_document(form_id, blank.name, page_size, proposed, fields, anchors)
+    doc, qids, fids = form_document(form_id, blank.name, page_size, proposed, fields, anchors, strips)
     _record_printed_ink(doc, pages)
     _read_wording(doc, proposed, read)
     codes = sorted({c for image, dpi in pages for c in read_codes(image, dpi)})

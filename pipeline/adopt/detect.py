@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from pipeline import constants as C
+from pipeline.form.adopted import IdStrip
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,39 @@ class Found:
         return self.y + self.h / 2
 
 
+def components(mask: np.ndarray, connectivity: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """Connected components with their stats (count, labels, stats), as `cv2.connectedComponentsWithStats`.
+
+    Labelled 16-bit first: OpenCV then takes some three times less time over a page (the same labels and
+    stats); a page with more than 65,535 pieces (a speckled 1-bit scan) overflows that, and is labelled again
+    32-bit."""
+    try:
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=connectivity,
+                                                                   ltype=cv2.CV_16U)
+    except cv2.error:
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=connectivity)
+    return int(count), labels, stats
+
+
+def percentile_90(image: np.ndarray) -> float:
+    """`np.percentile(image, 90)` of an 8-bit picture, from its histogram: the same number (the two values
+    either side of the 90 % rank, interpolated as numpy does) without sorting two million pixels."""
+    if image.dtype != np.uint8:
+        return float(np.percentile(image, 90))
+    counts = np.cumsum(np.bincount(image.ravel(), minlength=256))
+    q = 90 / 100
+    rank = (image.size - 1) * q  # numpy's "linear" rank, computed as numpy computes it
+    low = int(np.floor(rank))
+    gamma = rank - low
+    a = float(np.searchsorted(counts, low, side="right"))  # the value at sorted position `low`
+    b = float(np.searchsorted(counts, min(low + 1, image.size - 1), side="right"))
+    return b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma  # numpy's lerp
+
+
 def ink_mask(image: np.ndarray, dpi: float) -> tuple[np.ndarray, float]:
     """The page reduced to C.ADOPT_DETECT_DPI as a 0/1 ink mask, and its pixels per mm."""
     # threshold first, then reduce: a hairline 1 px wide at 300 dpi must survive the reduction
-    paper = float(np.percentile(image, 90))
+    paper = percentile_90(image)
     full = (image < paper * C.ADOPT_INK_OF_PAPER).astype(np.float32)
     factor = C.ADOPT_DETECT_DPI / dpi
     if abs(factor - 1) < 0.02:
@@ -110,7 +140,7 @@ def find_enclosures(mask: np.ndarray, px_per_mm: float) -> list[Found]:
 
 def _enclosures(mask: np.ndarray, closed: np.ndarray, px_per_mm: float) -> list[Found]:
     paper = (1 - closed).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
+    count, labels, stats = components(paper, 4)
     h, w = mask.shape
     pt_per_px = C.PT_PER_MM / px_per_mm
     found: list[Found] = []
@@ -228,30 +258,109 @@ def _code_grid_members(boxes: list[Found]) -> set[int]:
     return members
 
 
-def _code_strip(found: list[Found], mask: np.ndarray, px_per_mm: float) -> list[Found]:
-    """A printed identification strip (AMC's page id: a row of touching cells, some printed solid black) is
-    copy evidence that differs from copy to copy, not a question nor a field: its open cells (boxes, combs)
-    are dropped wherever a solid cell of their height touches them in their row."""
+def _solid_at(mask: np.ndarray, px_per_mm: float, x: float, y: float, w: float, h: float) -> bool:
+    """The middle of the cell x, y, w, h (pt) is printed black."""
     scale = px_per_mm / C.PT_PER_MM
     height, width = mask.shape
+    x0, y0 = max(0, round((x + 0.2 * w) * scale)), max(0, round((y + 0.2 * h) * scale))
+    x1, y1 = min(width, round((x + 0.8 * w) * scale)), min(height, round((y + 0.8 * h) * scale))
+    return x1 > x0 and y1 > y0 and float(mask[y0:y1, x0:x1].mean()) >= C.ADOPT_SOLID_CELL_INK
 
-    def solid(x: float, y: float, w: float, h: float) -> bool:
-        x0, y0 = max(0, round((x + 0.2 * w) * scale)), max(0, round((y + 0.2 * h) * scale))
-        x1, y1 = min(width, round((x + 0.8 * w) * scale)), min(height, round((y + 0.8 * h) * scale))
-        return x1 > x0 and y1 > y0 and float(mask[y0:y1, x0:x1].mean()) >= C.ADOPT_SOLID_CELL_INK
+
+def _strip_cells(found: list[Found], mask: np.ndarray, px_per_mm: float) -> list[Found]:
+    """The open cells (boxes, combs) of a printed identification strip (AMC's page id: a row of touching cells,
+    some printed solid black): those a solid cell of their height touches in their row, and the open cells
+    beyond the strip's last solid one."""
 
     def touching(a: Found, b: Found) -> bool:
         return abs(a.cy - b.cy) <= 0.3 * a.h and abs(a.h - b.h) <= 0.3 * a.h \
             and max(b.x - a.x - a.w, a.x - b.x - b.w) < C.ADOPT_COMB_GAP_RATIO * a.h
 
     cells = [f for f in found if f.kind in ("box", "comb")]
-    strip = [f for f in cells if solid(f.x - f.h, f.y, f.h, f.h) or solid(f.x + f.w, f.y, f.h, f.h)]
+    strip = [f for f in cells if _solid_at(mask, px_per_mm, f.x - f.h, f.y, f.h, f.h)
+             or _solid_at(mask, px_per_mm, f.x + f.w, f.y, f.h, f.h)]
     grown = True
     while grown:  # the open cells beyond the strip's last solid one belong to it too
         more = [f for f in cells if not any(f is s for s in strip) and any(touching(f, s) for s in strip)]
         strip.extend(more)
         grown = bool(more)
+    return strip
+
+
+def _code_strip(found: list[Found], mask: np.ndarray, px_per_mm: float) -> list[Found]:
+    """An identification strip is copy evidence that differs from copy to copy, not a question nor a field:
+    its open cells are dropped (`find_strips` reads it)."""
+    strip = _strip_cells(found, mask, px_per_mm)
     return [f for f in found if not any(f is s for s in strip)]
+
+
+def _strip_rows(strip: list[Found], mask: np.ndarray, px_per_mm: float) -> list[IdStrip]:
+    """The strip's rows, each as its outer edge and its cells open or solid, left to right: the open cells
+    found, the solid ones between and beyond them (a solid cell encloses no paper, so it is found by its ink)."""
+    rows: list[list[Found]] = []
+    for f in sorted(strip, key=lambda f: f.cy):
+        if rows and abs(f.cy - rows[-1][0].cy) <= 0.3 * rows[-1][0].h:
+            rows[-1].append(f)
+        else:
+            rows.append([f])
+    out = []
+    scale = px_per_mm / C.PT_PER_MM
+    for row in rows:
+        side = float(np.median([f.h for f in row]))  # the cells are square: a comb's height is one cell's side
+        x0, x1 = min(f.x for f in row), max(f.x + f.w for f in row)
+        y, h = float(np.median([f.y for f in row])), side
+        pitch = _cell_pitch(mask[round((y + h / 2) * scale), max(0, round(x0 * scale)):round(x1 * scale)],
+                            side * scale) / scale
+        x0, x1 = _row_extent(mask, y * scale, h * scale, x0 * scale, x1 * scale)
+        x0, x1 = x0 / scale, x1 / scale
+        n = round((x1 - x0) / pitch)
+        if n < C.ADOPT_STRIP_MIN_CELLS:
+            continue
+        pitch = (x1 - x0) / n  # the row's own length says it best: a step measured off by 1 % is a quarter
+        # of a cell off by the 24th
+        bits = "".join("1" if _solid_at(mask, px_per_mm, x0 + i * pitch, y, pitch, h) else "0" for i in range(n))
+        if "1" in bits:
+            out.append(IdStrip(round(x0, 1), round(y, 1), round(x1 - x0, 1), round(h, 1), bits))
+    return out
+
+
+def _row_extent(mask: np.ndarray, y: float, h: float, x0: float, x1: float) -> tuple[float, float]:
+    """Where a strip row begins and ends, px: its top and bottom walls run unbroken along every cell, open or
+    solid (a solid cell walled in by two others encloses no paper, so it is not found as a box)."""
+    width = mask.shape[1]
+
+    def band(top: float) -> np.ndarray:
+        return np.asarray(mask[max(0, round(top)):max(1, round(top + 0.15 * h) + 1)].any(axis=0))
+
+    walled = band(y) & band(y + 0.85 * h)
+    walled = cv2.morphologyEx(walled.astype(np.uint8)[None, :], cv2.MORPH_CLOSE, np.ones((1, 3), np.uint8))[0] > 0
+    left, right = min(width - 1, max(0, round(x0 + 0.5 * h))), min(width - 1, max(0, round(x1 - 0.5 * h)))
+    if not walled[left:right + 1].all():
+        return x0, x1  # the found cells' own walls are broken: keep to what was found
+    while left > 0 and walled[left - 1]:
+        left -= 1
+    while right < width - 1 and walled[right + 1]:
+        right += 1
+    return float(left), float(right + 1)
+
+
+def _cell_pitch(line: np.ndarray, side_px: float) -> float:
+    """The step from one cell to the next along a row of touching open cells, px: the median distance between
+    their walls where a straight line through the row's middle crosses them (touching cells share a wall, so
+    the step is a cell's outer side less one wall)."""
+    edges = np.diff(np.concatenate([[0], line.astype(np.int8), [0]]))
+    starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+    centres = (starts + ends - 1) / 2
+    steps = np.diff(centres)
+    steps = steps[(steps >= 0.6 * side_px) & (steps <= 1.2 * side_px)]
+    return float(np.median(steps)) if len(steps) else side_px
+
+
+def find_strips(image: np.ndarray, dpi: float) -> list[IdStrip]:
+    """The page-id strip a blank prints (AMC's: two rows of cells at the top, some solid), row by row: the
+    pattern that tells this copy's page from every other's (`match.match_page` reads it on returns)."""
+    mask, px_per_mm = ink_mask(image, dpi)
+    return _strip_rows(_strip_cells(find_enclosures(mask, px_per_mm), mask, px_per_mm), mask, px_per_mm)
 
 
 def find_words(mask: np.ndarray, px_per_mm: float) -> list[Found]:
@@ -259,7 +368,7 @@ def find_words(mask: np.ndarray, px_per_mm: float) -> list[Found]:
     kx = max(1, round(C.ADOPT_WORD_JOIN_MM[0] * px_per_mm))
     ky = max(1, round(C.ADOPT_WORD_JOIN_MM[1] * px_per_mm))
     joined = cv2.dilate(mask, np.ones((ky, kx), np.uint8))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    count, _, stats = components(joined, 8)
     pt_per_px = C.PT_PER_MM / px_per_mm
     out = []
     (wmin, wmax), (hmin, hmax) = C.ADOPT_WORD_MM
@@ -274,33 +383,48 @@ def find_words(mask: np.ndarray, px_per_mm: float) -> list[Found]:
 
 
 def find_corner_marks(mask: np.ndarray, px_per_mm: float) -> list[Found]:
-    """Solid squares or L-shaped marks near the page's corners (many forms print them for scanning)."""
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    """Solid squares or L-shaped marks near the page's corners (many forms print them for scanning).
+
+    A mark starts within the corner reach and is at most 40 mm across, so it lies wholly inside a corner
+    square that much larger: only the four corner squares are labelled (a sixth of the page), pieces touching
+    a square's inner edges left out (part of something larger), the marks kept in the page's reading order."""
     h, w = mask.shape
     reach = C.ADOPT_MARK_CORNER_REACH_MM * px_per_mm
+    side = int(np.ceil(reach + C.ADOPT_MARK_MAX_MM * px_per_mm)) + 2
+    if 2 * side >= min(h, w):  # a small picture: labelled whole
+        regions = [(0, 0, w, h)]
+    else:
+        regions = [(x0, y0, side, side) for y0 in (0, h - side) for x0 in (0, w - side)]
     pt_per_px = C.PT_PER_MM / px_per_mm
     out = []
-    for n in range(1, count):
-        x, y, bw, bh, area = (int(v) for v in stats[n])
-        if min(bw, bh) < C.ADOPT_MARK_MIN_MM * px_per_mm or max(bw, bh) > 40 * px_per_mm:
-            continue
-        near_x = x < reach or w - (x + bw) < reach
-        near_y = y < reach or h - (y + bh) < reach
-        if not (near_x and near_y) or x == 0 or y == 0 or x + bw >= w or y + bh >= h:
-            continue
-        fill = area / float(bw * bh)
-        solid = fill >= 0.85 and max(bw, bh) / min(bw, bh) <= 1.3
-        corner = fill <= 0.35 and min(bw, bh) >= C.ADOPT_MARK_L_MIN_MM * px_per_mm and 0.5 <= bw / bh <= 2.0
-        if solid or corner:
-            out.append(Found("mark", x * pt_per_px, y * pt_per_px, bw * pt_per_px, bh * pt_per_px))
-    return out
+    for x0, y0, rw, rh in regions:
+        count, labels, stats = components(np.ascontiguousarray(mask[y0:y0 + rh, x0:x0 + rw]), 8)
+        for n in range(1, count):
+            cx, cy, bw, bh, area = (int(v) for v in stats[n])
+            inner = (x0 > 0 and cx == 0) or (y0 > 0 and cy == 0) or (x0 + rw < w and cx + bw >= rw) \
+                or (y0 + rh < h and cy + bh >= rh)
+            x, y = cx + x0, cy + y0
+            if inner or min(bw, bh) < C.ADOPT_MARK_MIN_MM * px_per_mm or max(bw, bh) > C.ADOPT_MARK_MAX_MM * px_per_mm:
+                continue
+            near_x = x < reach or w - (x + bw) < reach
+            near_y = y < reach or h - (y + bh) < reach
+            if not (near_x and near_y) or x == 0 or y == 0 or x + bw >= w or y + bh >= h:
+                continue
+            fill = area / float(bw * bh)
+            solid = fill >= 0.85 and max(bw, bh) / min(bw, bh) <= 1.3
+            corner = fill <= 0.35 and min(bw, bh) >= C.ADOPT_MARK_L_MIN_MM * px_per_mm and 0.5 <= bw / bh <= 2.0
+            if solid or corner:
+                first = x0 + cx + int(np.argmax(labels[cy, cx:cx + bw] == n))  # where reading meets it first
+                out.append((y, first, Found("mark", x * pt_per_px, y * pt_per_px, bw * pt_per_px, bh * pt_per_px)))
+    return [f for _, _, f in sorted(out, key=lambda t: (t[0], t[1]))]
 
 
-def find_ruled_areas(mask: np.ndarray, px_per_mm: float, taken: list[Found]) -> list[Found]:
+def find_ruled_areas(mask: np.ndarray, px_per_mm: float, taken: list[Found], banded: np.ndarray | None = None
+                     ) -> list[Found]:
     """Writing lines: two or more long horizontal rules of like extent, evenly spaced, are one text area
     (from a line's spacing above the first rule down to the last).  Rules inside a framed area are its own."""
     pt_per_px = C.PT_PER_MM / px_per_mm
-    rules = sorted(_segments(mask, px_per_mm, True, C.ADOPT_RULE_MIN_MM))
+    rules = sorted(_segments(mask, px_per_mm, True, C.ADOPT_RULE_MIN_MM, banded))
     groups: list[list[tuple[int, int, int]]] = []
     for rule in rules:
         g = groups[-1] if groups else None
@@ -325,22 +449,31 @@ def find_ruled_areas(mask: np.ndarray, px_per_mm: float, taken: list[Found]) -> 
     return out
 
 
-def _segments(mask: np.ndarray, px_per_mm: float, horizontal: bool, min_mm: float
-              ) -> list[tuple[int, int, int]]:
-    """Long thin lines, dashes joined, a few degrees of skew allowed: (position across, start, end) in px."""
+def banded_rows(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """The mask with dashes along its rows joined and every row thickened into a band (what `_segments` looks
+    for long lines in): the same for every length of line looked for, so worked out once a page."""
     gap = max(2, round(C.ADOPT_FRAME_GAP_MM * px_per_mm))
-    length = max(3, round(min_mm * px_per_mm))
     thick = max(3, round(C.ADOPT_LINE_BAND_MM * px_per_mm))  # a skewed line stays inside a band this thick
+    return np.asarray(cv2.dilate(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8)),
+                                 np.ones((thick, 1), np.uint8)))
+
+
+def _segments(mask: np.ndarray, px_per_mm: float, horizontal: bool, min_mm: float,
+              banded: np.ndarray | None = None) -> list[tuple[int, int, int]]:
+    """Long thin lines, dashes joined, a few degrees of skew allowed: (position across, start, end) in px
+    (`banded`: `banded_rows` of the mask, when worked out already for horizontal lines)."""
+    length = max(3, round(min_mm * px_per_mm))
+    thick = max(3, round(C.ADOPT_LINE_BAND_MM * px_per_mm))
     if not horizontal:
         mask = mask.T
-    banded = cv2.dilate(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8)),
-                        np.ones((thick, 1), np.uint8))
+    if banded is None or not horizontal:
+        banded = banded_rows(mask, px_per_mm)
     lines = cv2.morphologyEx(banded, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
     # labelled within the lines' own bounding box only: most of a page has no long line (same components)
     bx, by, bw, bh = cv2.boundingRect(lines)
     if bw == 0 or bh == 0:
         return []
-    count, _, stats, _ = cv2.connectedComponentsWithStats(lines[by:by + bh, bx:bx + bw], connectivity=8)
+    count, _, stats = components(lines[by:by + bh, bx:bx + bw], 8)
     stats[:, 0] += bx
     stats[:, 1] += by
     slope = np.tan(np.radians(C.ADOPT_LINE_MAX_SKEW_DEG))
@@ -360,10 +493,10 @@ def _is_thin(strip: np.ndarray, px_per_mm: float) -> bool:
     return float(thin[inked].mean()) >= C.ADOPT_LINE_THIN_SHARE
 
 
-def find_frames(mask: np.ndarray, px_per_mm: float) -> list[Found]:
+def find_frames(mask: np.ndarray, px_per_mm: float, banded: np.ndarray | None = None) -> list[Found]:
     """Text areas framed by lines a scan has broken into dashes: a top rule with uprights at both ends, down
     to a bottom rule of the same extent, or open at the bottom (the uprights' length then says how deep)."""
-    rules = sorted(_segments(mask, px_per_mm, True, C.ADOPT_FRAME_MIN_W_MM))
+    rules = sorted(_segments(mask, px_per_mm, True, C.ADOPT_FRAME_MIN_W_MM, banded))
     uprights = _segments(mask, px_per_mm, False, C.ADOPT_FRAME_TICK_MM)
     near = C.ADOPT_FRAME_ALIGN_MM * px_per_mm
     pt_per_px = C.PT_PER_MM / px_per_mm
@@ -404,7 +537,8 @@ def _merge_fields(found: list[Found]) -> list[Found]:
 def find_all(image: np.ndarray, dpi: float) -> tuple[list[Found], list[Found]]:
     """(boxes, fields, combs and marks), and the word-sized anchors of the page."""
     mask, px_per_mm = ink_mask(image, dpi)
-    enclosed = _merge_fields(find_enclosures(mask, px_per_mm) + find_frames(mask, px_per_mm))
+    banded = banded_rows(mask, px_per_mm)
+    enclosed = _merge_fields(find_enclosures(mask, px_per_mm) + find_frames(mask, px_per_mm, banded))
     enclosed = _code_strip(enclosed, mask, px_per_mm)
-    return (enclosed + find_ruled_areas(mask, px_per_mm, enclosed) + find_corner_marks(mask, px_per_mm),
+    return (enclosed + find_ruled_areas(mask, px_per_mm, enclosed, banded) + find_corner_marks(mask, px_per_mm),
             find_words(mask, px_per_mm))

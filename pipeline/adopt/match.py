@@ -14,7 +14,9 @@ clearly the best; two pages scoring alike are left to a person, never guessed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import cv2
@@ -22,7 +24,7 @@ import numpy as np
 
 from pipeline import constants as C
 from pipeline.adopt.detect import Found, find_all
-from pipeline.form.adopted import Anchor
+from pipeline.form.adopted import AdoptedPage, Anchor, IdStrip
 from pipeline.form.definition import Form
 
 
@@ -303,9 +305,23 @@ def slip_margin_needed(anchors: int) -> int:
     return max(C.ADOPT_SLIP_MIN_ANCHORS, round(C.ADOPT_SLIP_MIN_SHARE * anchors))
 
 
+_GRID_STEPS: dict[bytes, np.ndarray] = {}
+
+
 def grid_steps(anchors: np.ndarray, a_sizes: np.ndarray) -> np.ndarray:
     """The shifts (pt) that carry many of the blank's anchors onto other like-sized anchors: the rows and columns
-    of a regular grid of boxes.  A fit moved by one of them lines up most of the page as well as the true one."""
+    of a regular grid of boxes.  A fit moved by one of them lines up most of the page as well as the true one.
+
+    A blank page's own: worked out once per page (it took a tenth of a page's matching), not per scan."""
+    key = anchors.tobytes() + a_sizes.tobytes()
+    if key not in _GRID_STEPS:
+        if len(_GRID_STEPS) >= C.ADOPT_GRID_STEPS_KEPT:
+            _GRID_STEPS.clear()
+        _GRID_STEPS[key] = _grid_steps(anchors, a_sizes)
+    return _GRID_STEPS[key].copy()
+
+
+def _grid_steps(anchors: np.ndarray, a_sizes: np.ndarray) -> np.ndarray:
     if len(anchors) < 4:
         return np.zeros((0, 2))
     like = _like_sizes(a_sizes, a_sizes)
@@ -316,7 +332,13 @@ def grid_steps(anchors: np.ndarray, a_sizes: np.ndarray) -> np.ndarray:
     d = d[near]
     if not len(d):
         return np.zeros((0, 2))
-    cells, counts = np.unique(np.round(d / C.ADOPT_VOTE_BIN_PT).astype(np.int64), axis=0, return_counts=True)
+    binned = np.round(d / C.ADOPT_VOTE_BIN_PT).astype(np.int64)
+    # each cell as one number (x major, as rows sort): the same cells, counts and order as np.unique over rows,
+    # without its slow sort of row pairs
+    low = binned.min(axis=0)
+    span = int(binned[:, 1].max() - low[1]) + 1
+    keys, counts = np.unique((binned[:, 0] - low[0]) * span + (binned[:, 1] - low[1]), return_counts=True)
+    cells = np.stack([keys // span + low[0], keys % span + low[1]], axis=1)
     order = np.argsort(-counts)
     keep = [cells[i] for i in order[:C.ADOPT_SLIP_STEPS] if counts[i] >= slip_margin_needed(len(anchors))]
     steps = []
@@ -409,11 +431,135 @@ def _checked(m: Match, blobs: Blobs) -> Match:
 
 
 def match_page(blobs: Blobs, forms: list[Form]) -> tuple[Match | None, str]:
-    """The adopted form page this scan is, or None and why not (in words for a person)."""
+    """The adopted form page this scan is, or None and why not (in words for a person): every page fitted and
+    compared (`by_strip` first, where the pages print a page-id strip, spares most of that)."""
     candidates = _candidates(blobs, forms, True)
     if max((m.score for m in candidates), default=0.0) < C.ADOPT_SURE_SCORE:
         candidates = _candidates(blobs, forms, False)  # no page matched well at the turn found: try every turn
     return _decide(candidates, blobs)
+
+
+StripReader = Callable[[np.ndarray, IdStrip], list[int | None]]  # reads a strip's cells under a homography
+
+
+def _straight_votes(pages: list[tuple[np.ndarray, np.ndarray]], blobs: Blobs) -> np.ndarray:
+    """(pages, 4): each page's straight vote at the quarter turns that need one, as a share of its anchors
+    (cheap: no fit; 0 where not voted).  Every page is voted upright; the two voting best at every turn too,
+    which says how the scan is turned (every page of one set is turned alike); the rest at those turns only."""
+    share = np.zeros((len(pages), 4))
+    pairs: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
+
+    def vote(n: int, k: int) -> None:
+        anchors, sizes = pages[n]
+        if len(anchors) < 4:
+            return
+        if (n, k % 2) not in pairs:
+            pairs[n, k % 2] = np.nonzero(_like_sizes(sizes, blobs.sizes[:, ::-1] if k % 2 else blobs.sizes))
+        share[n, k] = _vote(anchors, _turned(blobs, k)[0], pairs[n, k % 2])[0] / len(anchors)
+
+    for n in range(len(pages)):
+        vote(n, 0)
+    top = [int(i) for i in np.argsort(-share[:, 0], kind="stable")[:2]]
+    for n in top:
+        for k in (1, 2, 3):
+            vote(n, k)
+    best = share.max(axis=0)
+    for k in (1, 2, 3):
+        if best[k] >= C.ADOPT_TURN_CLOSE * best.max():
+            for n in range(len(pages)):
+                if n not in top:
+                    vote(n, k)
+    return share
+
+
+@lru_cache(maxsize=8)
+def _strips_apart(codes: tuple[str, ...]) -> bool:
+    """Every two pages' strips differ in enough cells that one cell misread cannot turn one into the other."""
+    for i, a in enumerate(codes):
+        for b in codes[i + 1:]:
+            if len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) < C.ADOPT_STRIP_MIN_CELLS_APART:
+                return False
+    return True
+
+
+def _strip_agrees(page: AdoptedPage, h: np.ndarray, read_strip: StripReader) -> tuple[bool, int]:
+    """Whether the scan shows this page's strip exactly (every cell clear and as printed), and in how many clear
+    cells it shows something else."""
+    seen = [bit for strip in page.strips for bit in read_strip(h, strip)]
+    printed = [int(c) for c in page.strip_bits]
+    differ = sum(1 for s, p in zip(seen, printed, strict=True) if s is not None and s != p)
+    return differ == 0 and None not in seen, differ
+
+
+def _fitted(form: Form, page: AdoptedPage, anchors: np.ndarray, sizes: np.ndarray, blobs: Blobs,
+            turns: tuple[int, ...]) -> Match | None:
+    """The page fitted at each of the turns, the fit with most anchors in place kept (unchecked for a slip)."""
+    fits = [f for f in (fit_page(anchors, sizes, blobs, slip=False, turns=(k,)) for k in turns) if f]
+    fit = max(fits, key=lambda f: (f[2], -f[3]), default=None)
+    if fit is None:
+        return None
+    k, h, found, residual, ok, margin, slip_mm, content_dpi = fit
+    words = words_in_place([a.kind for a in page.anchors], ok) if k % 2 == 0 else 1.0
+    return Match(form, page.page, k, h, found / len(anchors), found, len(anchors), residual, words, ok, margin,
+                 slip_mm, content_dpi)
+
+
+def by_strip(blobs: Blobs, forms: list[Form], read_strip: StripReader) -> Match | None:
+    """The page its page-id strip names, when every candidate page prints one (AMC's shuffled copies: near-alike
+    pages that differ in their questions' order and in the strip).  Pages are fitted best straight vote first
+    (nearly always the page itself) until a fit lines up enough of its page to read the strip under (every copy
+    prints its strip in the same place); the strip read is compared with every page's, and the one page it
+    shows exactly, every other page's strip plainly not, is fitted and checked like any match (and must fit at
+    least as well as the page the strip was read under).  A skewed page may vote for another: while fits keep
+    finding some of their page, the next page is fitted; after a few that find nothing, or once a sure fit
+    cannot read the strip (smudged, marked across), the page is left to the full comparison.
+    Anything short of a strip read exactly returns None: every page is then fitted and compared as without a
+    strip, so the strip can save time but never decide against the print."""
+    pages = [(form, page) for form in forms for page in (form.adopted.pages if form.adopted else ())]
+    if len(pages) < 2 or any(not page.strips for _, page in pages) \
+            or not _strips_apart(tuple(page.strip_bits for _, page in pages)):
+        return None
+    arrays = [anchor_arrays(page.anchors) for _, page in pages]
+    votes = _straight_votes(arrays, blobs)
+    turns = tuple(int(k) for k in np.nonzero(votes.max(axis=0) >= C.ADOPT_TURN_CLOSE * votes.max())[0])
+    best_score = 0.0
+    for tried, n in enumerate(int(i) for i in np.argsort(-votes.max(axis=1), kind="stable")):
+        if tried >= C.ADOPT_STRIP_FIRST_FITS and best_score < C.ADOPT_MIN_SCORE:
+            return None  # nothing lines up: no page of these forms, or not at this scale
+        fit = _fitted(*pages[n], *arrays[n], blobs, turns)
+        if fit is None or fit.score < C.ADOPT_MIN_SCORE:
+            best_score = max(best_score, fit.score if fit else 0.0)
+            continue
+        best_score = max(best_score, fit.score)
+        named = _named_by_strip(pages, fit.homography, read_strip)
+        if named is not None:
+            return _confirmed(pages, arrays, named, n, fit, blobs, read_strip)
+        if fit.score >= C.ADOPT_SURE_SCORE:
+            return None  # a sure fit, and its strip unreadable: the print decides
+    return None
+
+
+def _named_by_strip(pages: list[tuple[Form, AdoptedPage]], h: np.ndarray, read_strip: StripReader) -> int | None:
+    """The one page whose strip the scan shows exactly under `h`, every other page's differing in enough cells."""
+    agree = [(n, _strip_agrees(page, h, read_strip)) for n, (_, page) in enumerate(pages)]
+    shown = [n for n, (exact, _) in agree if exact]
+    if len(shown) != 1 or any(differ < C.ADOPT_STRIP_MIN_CELLS_APART for n, (_, differ) in agree if n != shown[0]):
+        return None
+    return shown[0]
+
+
+def _confirmed(pages: list[tuple[Form, AdoptedPage]], arrays: list[tuple[np.ndarray, np.ndarray]], n: int,
+               read_under: int, fit: Match, blobs: Blobs, read_strip: StripReader) -> Match | None:
+    """Page n, which the strip names under `fit` (of page `read_under`), fitted and checked like any match."""
+    best = fit if n == read_under else _fitted(*pages[n], *arrays[n], _at_dpi(blobs, fit.content_dpi),
+                                               (fit.quarter_turns,))
+    if best is None or best.score < fit.score:
+        return None  # the page the strip names fits worse than another: the print, not the strip, must decide
+    best = _checked(best, blobs)
+    if best.score < C.ADOPT_MIN_SCORE or best.anchors_found < C.ADOPT_MIN_INLIERS \
+            or not _strip_agrees(pages[n][1], best.homography, read_strip)[0]:
+        return None
+    return best
 
 
 def _candidates(blobs: Blobs, forms: list[Form], settle_turn: bool) -> list[Match]:

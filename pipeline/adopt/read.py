@@ -10,14 +10,25 @@ box would have: every threshold stays the same share of the box.  Comments are r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from pipeline import constants as C
 from pipeline.adopt.codes import read_codes, sheet_code
-from pipeline.adopt.match import Match, anchor_arrays, fit_page, match_page, scan_blobs, words_in_place
-from pipeline.form.adopted import GLYPH_GRID, AdoptedBox, AdoptedGeometry, Question
+from pipeline.adopt.match import (
+    Blobs,
+    Match,
+    StripReader,
+    anchor_arrays,
+    by_strip,
+    fit_page,
+    match_page,
+    scan_blobs,
+    words_in_place,
+)
+from pipeline.form.adopted import GLYPH_GRID, AdoptedBox, AdoptedGeometry, IdStrip, Question
 from pipeline.form.adopted_layout import question_rect
 from pipeline.form.definition import Form
 from pipeline.form.identity import PageIdentity
@@ -124,10 +135,18 @@ def measure(dark: np.ndarray, box: AdoptedBox, px_per_pt: float, at: tuple[int, 
 
 
 def glyph_mask(glyph: str, shape: tuple[int, ...]) -> np.ndarray:
-    """The cells of a box's inside that its own print covers (grown by one cell), at the size of `shape`."""
+    """The cells of a box's inside that its own print covers (grown by one cell), at the size of `shape`
+    (the same few letters and sizes come back on every page: worked out once each; never to be changed)."""
+    return _glyph_mask(glyph, tuple(shape[:2]))
+
+
+@lru_cache(maxsize=4096)
+def _glyph_mask(glyph: str, shape: tuple[int, ...]) -> np.ndarray:
     bits = np.array([int(c, 16) >> (3 - k) & 1 for c in glyph for k in range(4)], np.uint8)
     grown = cv2.dilate(bits.reshape(GLYPH_GRID, GLYPH_GRID), np.ones((3, 3), np.uint8))
-    return np.asarray(cv2.resize(grown, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST), bool)
+    mask = np.asarray(cv2.resize(grown, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST), bool)
+    mask.setflags(write=False)
+    return mask
 
 
 def glyph_of(dark: np.ndarray, box: AdoptedBox, px_per_pt: float) -> str:
@@ -382,25 +401,100 @@ def _overlay(canon: np.ndarray, readings: list[tuple[Question, AdoptedBox, BoxRe
     return out
 
 
+class UnknownPage:
+    """A page with no code of ours, matched against the adopted forms in two steps the scanner may take apart:
+    `by_strip` (cheap: the page-id strip names the page, when the forms print one) and `read` (everything,
+    the strip step first unless it was taken).  What the print is found as is kept between them, per dpi."""
+
+    def __init__(self, image: np.ndarray, dpi: float, source: PageSource, forms: tuple[Form, ...], paper: float,
+                 ocr: str, debug: bool = False) -> None:
+        self.image, self.dpi, self.source, self.forms, self.paper = image, dpi, source, forms, paper
+        self.ocr, self.debug = ocr, debug
+        self._blobs: dict[float, Blobs] = {}
+        self._strip_tried = False
+        # the file's dpi may be wrong (a scanner that says 400 and gives 280): the page's size says otherwise
+        self._dpis = (dpi, *dpis_from_size(image, forms, dpi))
+
+    def blobs(self, at_dpi: float) -> Blobs:
+        if at_dpi not in self._blobs:
+            self._blobs[at_dpi] = scan_blobs(self.image, at_dpi)
+        return self._blobs[at_dpi]
+
+    def by_strip(self) -> PageResult | None:
+        """The page read, when its page-id strip names one adopted page (at the file's dpi or the size's)."""
+        self._strip_tried = True
+        if not any(page.strips for form in self.forms if form.adopted for page in form.adopted.pages):
+            return None
+        read_strip = strip_reader(self.image, self.paper)
+        for at_dpi in self._dpis:
+            match = by_strip(self.blobs(at_dpi), list(self.forms), read_strip)
+            if match is not None:
+                return self._read(match, at_dpi)
+        return None
+
+    def read(self) -> PageResult:
+        """One of the adopted forms, or a page a person must look at."""
+        if not self._strip_tried:
+            by_its_strip = self.by_strip()
+            if by_its_strip is not None:
+                return by_its_strip
+        why = ""
+        for at_dpi in self._dpis:  # every page fitted and compared, at the file's dpi and then at the size's
+            match, reason = match_page(self.blobs(at_dpi), list(self.forms))
+            why = why or reason
+            if match is not None:
+                return self._read(match, at_dpi)
+        return PageResult(self.source, "not_form", f"no PaperVoice code found, and {why} (a person can assign it "
+                          "in review)", dpi=self.dpi)
+
+    def _read(self, match: Match, at_dpi: float) -> PageResult:
+        dpi = at_dpi
+        if at_dpi == self.dpi and abs(match.content_dpi / dpi - 1) > C.ADOPT_RESCALE_SHARE:
+            dpi = round(match.content_dpi, 1)  # the print's size says the file's dpi is wrong: record what it is
+        result = read_adopted(self.image, dpi, self.source, match, self.paper, self.ocr, self.debug)
+        assert match.form.adopted is not None
+        result.sheet_code = sheet_code(read_codes(self.image, dpi), match.form.adopted.blank_codes)
+        return result
+
+
 def read_unknown_page(image: np.ndarray, dpi: float, source: PageSource, forms: tuple[Form, ...], paper: float,
                       ocr: str, debug: bool = False) -> PageResult:
     """A page with no code of ours: one of the adopted forms, or a page a person must look at."""
-    match, why = match_page(scan_blobs(image, dpi), list(forms))
-    if match is not None and abs(match.content_dpi / dpi - 1) > C.ADOPT_RESCALE_SHARE:
-        dpi = round(match.content_dpi, 1)  # the print's size says the file's dpi is wrong: record what it is
-    for size_dpi in ([] if match is not None else dpis_from_size(image, forms, dpi)):
-        # the file's dpi may be wrong (a scanner that says 400 and gives 280): the page's size says otherwise
-        match, _ = match_page(scan_blobs(image, size_dpi), list(forms))
-        if match is not None:
-            dpi = size_dpi
-            break
-    if match is None:
-        return PageResult(source, "not_form", f"no PaperVoice code found, and {why} (a person can assign it in "
-                          "review)", dpi=dpi)
-    result = read_adopted(image, dpi, source, match, paper, ocr, debug)
-    assert match.form.adopted is not None
-    result.sheet_code = sheet_code(read_codes(image, dpi), match.form.adopted.blank_codes)
-    return result
+    return UnknownPage(image, dpi, source, forms, paper, ocr, debug).read()
+
+
+STRIP_SAMPLES = np.linspace(0.2, 0.8, 5)  # where in a strip cell (share of its side) the scan is looked at
+
+
+def strip_reader(image: np.ndarray, paper: float) -> StripReader:
+    """Reads a page-id strip's cells on this scan, under a homography from the blank (layout pt -> image px):
+    1 for a cell whose middle is ink, 0 for one that is paper, None where it is neither clearly (a smudge, a
+    mark across it, a fit a cell off) or off the picture."""
+    height, width = image.shape[:2]
+    gy, gx = np.meshgrid(STRIP_SAMPLES, STRIP_SAMPLES, indexing="ij")
+
+    def read(h: np.ndarray, strip: IdStrip) -> list[int | None]:
+        cells = [strip.cell(n) for n in range(len(strip.bits))]
+        pts = np.array([(x + gx * w, y + gy * hh) for x, y, w, hh in cells], np.float64)  # (n, 2, 5, 5)
+        pts = np.stack([pts[:, 0].reshape(len(cells), -1), pts[:, 1].reshape(len(cells), -1)], axis=2)
+        at = cv2.perspectiveTransform(pts.reshape(-1, 1, 2), h).reshape(len(cells), -1, 2)
+        xs, ys = np.rint(at[..., 0]).astype(np.int64), np.rint(at[..., 1]).astype(np.int64)
+        inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
+        ink = image[np.clip(ys, 0, height - 1), np.clip(xs, 0, width - 1)] < paper * C.ADOPT_INK_OF_PAPER
+        out: list[int | None] = []
+        for n in range(len(cells)):
+            share = float(ink[n].mean())
+            if not inside[n].all():
+                out.append(None)
+            elif share >= C.ADOPT_STRIP_SOLID_SHARE:
+                out.append(1)
+            elif share <= C.ADOPT_STRIP_OPEN_SHARE:
+                out.append(0)
+            else:
+                out.append(None)
+        return out
+
+    return read
 
 
 def dpis_from_size(image: np.ndarray, forms: tuple[Form, ...], dpi: float) -> list[float]:

@@ -13,6 +13,7 @@ from pipeline import constants as C
 from pipeline.adopt.detect import Found
 from pipeline.adopt.group import Proposed
 from pipeline.atomic import atomic_write
+from pipeline.form.adopted import IdStrip
 
 PREVIEW_DPI = 100.0
 MAX_TEXT_ANCHORS = 300  # per page: plenty to align by, and the file stays readable
@@ -35,7 +36,8 @@ HEADER = """\
 #    A code printed on each returned sheet and not on the blank (a barcode per questionnaire) is found and
 #    used by itself.
 #  - positions are in pt (1/72 inch) from the top-left corner of the page; 'anchors' are what returns are
-#    aligned by: leave them alone.
+#    aligned by, 'strips' a page-id strip printed on the page (cells 1 solid, 0 open) that tells its copy's
+#    returns from other copies': leave them alone.
 """
 
 
@@ -44,9 +46,10 @@ def _r(v: float) -> float:
 
 
 def form_document(form_id: str, source: str, page_size: tuple[float, float], proposed: list[Proposed],
-                  fields: list[tuple[int, Found]], anchors: dict[int, list[Found]]) -> tuple[dict[str, Any],
-                                                                                            list[str], list[str]]:
-    """The YAML document, the question ids and the field ids, in reading order."""
+                  fields: list[tuple[int, Found]], anchors: dict[int, list[Found]],
+                  strips: dict[int, list[IdStrip]] | None = None) -> tuple[dict[str, Any], list[str], list[str]]:
+    """The YAML document, the question ids and the field ids, in reading order (`strips`: each page's page-id
+    strip, when the blank prints one)."""
     questions = []
     qids = []
     for n, p in enumerate(proposed, start=1):
@@ -68,8 +71,10 @@ def form_document(form_id: str, source: str, page_size: tuple[float, float], pro
         "adopted": {
             "source": source, "page_size": [_r(page_size[0]), _r(page_size[1])],
             "filled_box": "ask", "copies": "in-order",
-            "pages": [{"page": page, "anchors": [[a.kind, _r(a.x), _r(a.y), _r(a.w), _r(a.h)]
-                                                 for a in found]} for page, found in sorted(anchors.items())],
+            "pages": [{"page": page, "anchors": [[a.kind, _r(a.x), _r(a.y), _r(a.w), _r(a.h)] for a in found],
+                       **({"strips": [[_r(t.x), _r(t.y), _r(t.w), _r(t.h), t.bits] for t in (strips or {})[page]]}
+                          if (strips or {}).get(page) else {})}
+                      for page, found in sorted(anchors.items())],
         },
         "questions": questions,
         "fields": [{"id": fid, "page": page, "prompt": f"(what {fid} asks for)", "x": _r(f.x), "y": _r(f.y),
@@ -98,6 +103,8 @@ def _dump(doc: dict[str, Any]) -> str:
     Dumper.add_representer(dict, boxes_flow)
     for page in doc["adopted"]["pages"]:
         page["anchors"] = [_FlowList(a) for a in page["anchors"]]
+        if "strips" in page:
+            page["strips"] = [_FlowList(t) for t in page["strips"]]
     doc["adopted"]["page_size"] = _FlowList(doc["adopted"]["page_size"])
     return yaml.dump(doc, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=120)
 

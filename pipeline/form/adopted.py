@@ -80,9 +80,33 @@ class Anchor:
 
 
 @dataclass(frozen=True)
+class IdStrip:
+    """One row of a printed page-identification strip (AMC prints two at the top of every page): cells of one
+    size side by side, each printed open or solid, in a pattern that differs from copy to copy and page to page.
+    Read back on a return, it says which blank the page was printed from without fitting every near-alike one."""
+
+    x: float  # pt, the row's outer edge
+    y: float
+    w: float
+    h: float
+    bits: str  # left to right, '1' a cell printed solid, '0' an open one
+
+    def cell(self, n: int) -> tuple[float, float, float, float]:
+        """Cell n (from the left) as x, y, w, h in pt."""
+        pitch = self.w / len(self.bits)
+        return self.x + n * pitch, self.y, pitch, self.h
+
+
+@dataclass(frozen=True)
 class AdoptedPage:
     page: int
     anchors: tuple[Anchor, ...]
+    strips: tuple[IdStrip, ...] = ()  # its page-id strip, when the blank prints one
+
+    @property
+    def strip_bits(self) -> str:
+        """The page's id as printed: every strip row's cells, top to bottom (empty when it prints none)."""
+        return "".join(s.bits for s in self.strips)
 
 
 @dataclass(frozen=True)
@@ -204,7 +228,17 @@ def parse_geometry(top: dict[str, Any], source: str) -> AdoptedGeometry:
             if kind not in ANCHOR_KINDS:
                 raise _fail(source, where, f"unknown kind {kind!r}", f"use one of {', '.join(ANCHOR_KINDS)}")
             anchors.append(Anchor(str(kind), *_rect({"x": x, "y": y, "w": w, "h": h}, source, where, page_size)))
-        pages.append(AdoptedPage(n + 1, tuple(anchors)))
+        strips = []
+        for a, raw_strip in enumerate(_list(entry.get("strips"), source, f"adopted.pages[{n}].strips", True)):
+            where = f"adopted.pages[{n}].strips[{a}]"
+            if not (isinstance(raw_strip, list) and len(raw_strip) == 5 and isinstance(raw_strip[4], str)
+                    and raw_strip[4] and set(raw_strip[4]) <= {"0", "1"}):
+                raise _fail(source, where, "should be [x, y, w, h, cells] with cells written as 0 (open) and 1 "
+                            "(solid)", "put back the line 'adopt' wrote, or delete it (returns are then told "
+                            "apart by their print alone)")
+            x, y, w, h, bits = raw_strip
+            strips.append(IdStrip(*_rect({"x": x, "y": y, "w": w, "h": h}, source, where, page_size), bits))
+        pages.append(AdoptedPage(n + 1, tuple(anchors), tuple(strips)))
     seen: set[str] = set()
     if top.get("questions") == []:
         raise _fail(source, "questions", "is empty: an adopted form needs at least one question with its boxes",

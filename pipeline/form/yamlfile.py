@@ -124,7 +124,11 @@ def load_yaml(path: Path) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        size = _expanded_nodes(node)
+        # no '*' means no alias; with none, a document has fewer nodes than characters (each value, key or
+        # bracket is at least one): the count can then only come out within bounds, and a large adopted form
+        # (hundreds of anchors) skips a pass over every node
+        small = "*" not in text and len(text) < C.FORM_FILE_MAX_NODES
+        size = 1 if small else _expanded_nodes(node)
         if size < 0 or size > C.FORM_FILE_MAX_NODES:
             why = "an alias ('*name') inside its own anchor" if size < 0 else (
                 f"aliases ('*name') that expand to more than {C.FORM_FILE_MAX_NODES:,} values")

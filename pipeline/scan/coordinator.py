@@ -34,7 +34,7 @@ from pipeline.names import shown
 from pipeline.options import ScanOptions
 from pipeline.scan.executors import open_executor
 from pipeline.scan.loading import PageError, PageJob, expand_inputs, file_info, open_pages
-from pipeline.scan.reader import PathJob, ReaderConfig, read_job, warm_up
+from pipeline.scan.reader import PathJob, ReaderConfig, read_job, share_registry, warm_up
 from pipeline.scan.results import FileInfo, PageResult, PageSource
 from pipeline.text import plural
 
@@ -201,6 +201,7 @@ def scan(inputs: Sequence[Path], options: ScanOptions,
             config = ReaderConfig(tuple(str(d) for d in options.forms_dirs), options.ocr,
                                   options.debug_dir is not None, ledger.survey_id)
             registry = FormRegistry.from_dirs(list(options.forms_dirs))
+            share_registry(config.forms_dirs, registry)
             if options.retry:
                 files = _with_kept_files(files, ledger, registry.has_adopted)
                 progress.total = len(files)

@@ -36,6 +36,7 @@ from pipeline.scan.register import (
     find_qr,
     hits_for,
     paper_level,
+    qr_settled,
     refine_with_boxes,
     register,
     registrations_by_marks,
@@ -71,14 +72,35 @@ def warm_up(forms_dirs: tuple[str, ...] = ()) -> None:
             importlib.import_module(name)
 
 
+_SHARED: dict[tuple[str, ...], FormRegistry] = {}
+
+
 @cache
 def _registry(forms_dirs: tuple[str, ...]) -> FormRegistry:
-    return FormRegistry.from_dirs([Path(d) for d in forms_dirs])
+    shared = _SHARED.get(forms_dirs)
+    return shared if shared is not None else FormRegistry.from_dirs([Path(d) for d in forms_dirs])
+
+
+def share_registry(forms_dirs: tuple[str, ...], registry: FormRegistry) -> None:
+    """The forms the coordinator has just read for a scan, used by the pages it reads in its own process
+    (`--jobs 1`, and pool workers forked after this): a folder of adopted forms is parsed once per scan, not
+    twice (some 0.1 s per form file), and a form edited since an earlier scan in this process is seen."""
+    _SHARED.clear()
+    _SHARED[forms_dirs] = registry
+    _registry.cache_clear()
+    _adopted_forms.cache_clear()
+    _strip_forms.cache_clear()
 
 
 @cache
 def _adopted_forms(forms_dirs: tuple[str, ...]) -> tuple[Form, ...]:
     return tuple(f for f in _registry(forms_dirs).all() if f.adopted is not None)
+
+
+@cache
+def _strip_forms(forms_dirs: tuple[str, ...]) -> bool:
+    """Some adopted form here prints a page-id strip (AMC's exams)."""
+    return any(page.strips for f in _adopted_forms(forms_dirs) if f.adopted for page in f.adopted.pages)
 
 
 def _keep_image(image: np.ndarray, dpi: float) -> bytes:
@@ -151,7 +173,24 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
         dpi = C.READ_MAX_DPI
     paper = paper_level(image)
     blank = cache(lambda: ink_fraction(image, dpi, paper) < C.BLANK_PAGE_INK_FRACTION)  # asked twice at most
-    hits = find_qr(image, dpi, give_up_if_blank=blank)
+    unknown = None
+    if identity is None and _strip_forms(config.forms_dirs):
+        # adopted forms print a page-id strip: a page whose quick code searches find nothing of ours is first
+        # asked whether its strip names one of their pages, before the slowest decoder looks at every corner
+        # (some 0.14 s a page) for codes of ours too damaged for the others; only if not does it look
+        from pipeline.adopt.read import UnknownPage
+
+        hits = find_qr(image, dpi, give_up_if_blank=blank, slowest_decoder=False)
+        if not hits and not blank():
+            unknown = UnknownPage(image, dpi, source, _adopted_forms(config.forms_dirs), paper, config.ocr,
+                                  config.debug)
+            by_strip = unknown.by_strip()
+            if by_strip is not None:
+                return by_strip
+        if not qr_settled(hits) and not (not hits and blank()):
+            hits = find_qr(image, dpi, give_up_if_blank=blank)  # as without strips: every decoder, every corner
+    else:
+        hits = find_qr(image, dpi, give_up_if_blank=blank)
     if identity is not None and not hits:
         form = _registry(config.forms_dirs).find(identity.form, identity.version)
         if form is not None and form.adopted is not None:  # an adopted form's page, assigned by a person
@@ -164,9 +203,10 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
             return PageResult(source, "blank", "blank page", dpi=dpi)
         adopted = _adopted_forms(config.forms_dirs)
         if adopted:  # a return of a form PaperVoice did not print, recognised by its print
-            from pipeline.adopt.read import read_unknown_page
+            from pipeline.adopt.read import UnknownPage
 
-            result = read_unknown_page(image, dpi, source, adopted, paper, config.ocr, config.debug)
+            unknown = unknown or UnknownPage(image, dpi, source, adopted, paper, config.ocr, config.debug)
+            result = unknown.read()
             if result.status != "form":
                 result.image_png = _keep_image(image, dpi)
             return result

@@ -134,16 +134,23 @@ def hits_for(hits: list[QrHit], identity: PageIdentity) -> list[QrHit]:
     return [QrHit(identity, h.corners_px) for h in same]
 
 
-def find_qr(image: np.ndarray, dpi: float, give_up_if_blank: Callable[[], bool] | None = None) -> list[QrHit]:
+def qr_settled(hits: list[QrHit]) -> bool:
+    """Two codes or more name one copy and page: `find_qr` looks no further."""
+    return _agreeing(hits) >= 2
+
+
+def find_qr(image: np.ndarray, dpi: float, give_up_if_blank: Callable[[], bool] | None = None,
+            slowest_decoder: bool = True) -> list[QrHit]:
     """Every code found on the page: the whole page at about 150 dpi first, then each corner closer up.
 
     All codes are returned, whatever they say: `vote` decides whether they agree.
-    `give_up_if_blank` spares a blank back page the slower close search.
+    `give_up_if_blank` spares a blank back page the slower close search; `slowest_decoder=False` leaves
+    OpenCV's decoder out of it (zxing-cpp looks at every corner still), for a first look.
     """
     factor = min(1.0, C.QR_SEARCH_DPI / dpi)
     small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else image
     hits = _hits(_zxing_decode(small, thorough=False), factor)
-    if _agreeing(hits) >= 2:
+    if qr_settled(hits):
         return hits[:C.QR_MAX_HITS]
     hits = _hits(_zxing_decode(small), factor)  # not enough: the whole search, as a damaged page needs it
     if _agreeing(hits) >= 2:
@@ -161,7 +168,7 @@ def find_qr(image: np.ndarray, dpi: float, give_up_if_blank: Callable[[], bool] 
         crop = image[y0:y0 + side, x0:x0 + side]
         resized = cv2.resize(crop, None, fx=scale, fy=scale,
                              interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
-        for decode in (_zxing_decode, _opencv_decode):
+        for decode in (_zxing_decode, _opencv_decode) if slowest_decoder else (_zxing_decode,):
             found = _hits(decode(resized), scale, x0, y0)
             if found:
                 _add_distinct(hits, found, px_per_mm)

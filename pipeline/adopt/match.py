@@ -493,12 +493,15 @@ def _strip_agrees(page: AdoptedPage, h: np.ndarray, read_strip: StripReader) -> 
 
 def _fitted(form: Form, page: AdoptedPage, anchors: np.ndarray, sizes: np.ndarray, blobs: Blobs,
             turns: tuple[int, ...]) -> Match | None:
-    """The page fitted at each of the turns, the fit with most anchors in place kept (unchecked for a slip)."""
+    """The page fitted at each of the turns, the fit with most anchors in place kept (unchecked for a slip).
+    Each turn is fitted on its own: a fit over several turns keeps the turn its first vote liked, and a grid of
+    boxes votes as strongly upside down as upright."""
     fits = [f for f in (fit_page(anchors, sizes, blobs, slip=False, turns=(k,)) for k in turns) if f]
     fit = max(fits, key=lambda f: (f[2], -f[3]), default=None)
     if fit is None:
         return None
     k, h, found, residual, ok, margin, slip_mm, content_dpi = fit
+    # words are found as letters joined along the scan's lines: a page turned a quarter shows none
     words = words_in_place([a.kind for a in page.anchors], ok) if k % 2 == 0 else 1.0
     return Match(form, page.page, k, h, found / len(anchors), found, len(anchors), residual, words, ok, margin,
                  slip_mm, content_dpi)
@@ -582,18 +585,11 @@ def _candidates(blobs: Blobs, forms: list[Form], settle_turn: bool) -> list[Matc
     candidates: list[Match] = []
     scaled = blobs  # the scan at the scale its print was found at: the scanner's, the same for every page
     for form, page, anchors, sizes in pages:
-        # each turn fitted on its own and the one with most anchors in place kept: a fit over several turns
-        # keeps the turn its first vote liked, and a grid of boxes votes as strongly upside down as upright
-        fits = [f for f in (fit_page(anchors, sizes, scaled, slip=False, turns=(k,)) for k in turns) if f]
-        fit = max(fits, key=lambda f: (f[2], -f[3]), default=None)
-        if fit is not None:
-            k, h, found, residual, ok, margin, slip_mm, content_dpi = fit
-            if found >= C.ADOPT_SURE_SCORE * len(anchors) and scaled.dpi != content_dpi:
-                scaled = _at_dpi(blobs, content_dpi)  # the next pages start there, not refitted step by step
-            # words are found as letters joined along the scan's lines: a page turned a quarter shows none
-            words = words_in_place([a.kind for a in page.anchors], ok) if k % 2 == 0 else 1.0
-            candidates.append(Match(form, page.page, k, h, found / len(anchors), found, len(anchors), residual,
-                                    words, ok, margin, slip_mm, content_dpi))
+        m = _fitted(form, page, anchors, sizes, scaled, turns)
+        if m is not None:
+            if m.anchors_found >= C.ADOPT_SURE_SCORE * m.anchors and scaled.dpi != m.content_dpi:
+                scaled = _at_dpi(blobs, m.content_dpi)  # the next pages start there, not refitted step by step
+            candidates.append(m)
     return candidates
 
 

@@ -192,16 +192,16 @@ def scan(inputs: Sequence[Path], options: ScanOptions,
     files = find_inputs(inputs)
     check_dependencies(options)
     progress = _Progress(len(files), options.quiet)
-    if options.jobs > 1 and not options.dask_scheduler:
-        # before the pool forks its workers: start-up kept off their first pages
-        warm_up(tuple(str(d) for d in options.forms_dirs))
+    forms_dirs = tuple(str(d) for d in options.forms_dirs)
     try:
+        # the forms parsed once for the scan: this process's pages and the workers forked after it use them
+        registry = FormRegistry.from_dirs(list(options.forms_dirs))
+        share_registry(forms_dirs, registry)
+        if options.jobs > 1 and not options.dask_scheduler:
+            warm_up(forms_dirs)  # before the pool forks its workers: start-up kept off their first pages
         with (open_ledger(options.db) as ledger,
               open_executor(options.jobs, options.dask_scheduler) as (pool, in_flight)):
-            config = ReaderConfig(tuple(str(d) for d in options.forms_dirs), options.ocr,
-                                  options.debug_dir is not None, ledger.survey_id)
-            registry = FormRegistry.from_dirs(list(options.forms_dirs))
-            share_registry(config.forms_dirs, registry)
+            config = ReaderConfig(forms_dirs, options.ocr, options.debug_dir is not None, ledger.survey_id)
             if options.retry:
                 files = _with_kept_files(files, ledger, registry.has_adopted)
                 progress.total = len(files)

@@ -187,7 +187,7 @@ def _read(image: np.ndarray, dpi: float, source: PageSource, config: ReaderConfi
             by_strip = unknown.by_strip()
             if by_strip is not None:
                 return by_strip
-        if not qr_settled(hits) and not (not hits and blank()):
+        if not qr_settled(hits) and (hits or not blank()):  # a blank page with no code needs no closer look
             hits = find_qr(image, dpi, give_up_if_blank=blank)  # as without strips: every decoder, every corner
     else:
         hits = find_qr(image, dpi, give_up_if_blank=blank)

@@ -14,9 +14,12 @@ setup-browser:
 demo: setup
 	@bash scripts/demo.sh $(DEMO)
 
-# -rs (inside -ra): every skip named with its reason; on CI (CI=true) a skipped browser/postgres/realdata test fails
+# -rs (inside -ra): every skip named with its reason; on CI (CI=true) a skipped browser/postgres/realdata test fails.
+# -n: one worker a core (pytest-xdist); --dist loadfile keeps a file's tests on one worker, so a module's
+# expensive fixtures (scanned batches, a browser, a server) are built once, not once a worker
+TEST_WORKERS ?= 2
 test: setup-browser
-	$(PY) -m pytest -q -p no:cacheprovider --timeout=600 -ra
+	$(PY) -m pytest -q -p no:cacheprovider --timeout=600 -ra -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: setup
 	$(PY) -m pytest -q -x -m "not slow and not browser"

@@ -77,24 +77,26 @@ def test_a_page_without_a_strip_has_none(tmp_path: Path) -> None:
     assert find_strips(image, 150.0) == []
 
 
-def test_the_adopted_form_keeps_its_strip_and_a_broken_one_is_refused(tmp_path: Path) -> None:
-    form = _adopt(tmp_path, COPY_A, "copy-a")
-    assert form.adopted is not None
-    assert form.adopted.pages[0].strip_bits == COPY_A
-    path = tmp_path / "forms" / "copy-a.yaml"
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    doc["adopted"]["pages"][0]["strips"][0][4] = "01x1"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    with pytest.raises(FormDefinitionError, match="strips"):
-        load_form_file(path)
-
-
 @pytest.fixture(scope="module")
 def copies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Form]]:
     """Three copies of one page, alike in every box and word, their strips apart."""
     tmp = tmp_path_factory.mktemp("strip-copies")
     return tmp, [_adopt(tmp, bits, name) for bits, name in ((COPY_A, "copy-a"), (COPY_B, "copy-b"),
                                                              (COPY_C, "copy-c"))]
+
+
+def test_the_adopted_form_keeps_its_strip_and_a_broken_one_is_refused(copies: tuple[Path, list[Form]],
+                                                                      tmp_path: Path) -> None:
+    folder, forms = copies
+    form = forms[0]  # copy-a, adopted by the fixture as a user would
+    assert form.adopted is not None
+    assert form.adopted.pages[0].strip_bits == COPY_A
+    path = tmp_path / "copy-a.yaml"  # broken in a copy: the fixture's file stays as the other tests need it
+    doc = yaml.safe_load((folder / "forms" / "copy-a.yaml").read_text(encoding="utf-8"))
+    doc["adopted"]["pages"][0]["strips"][0][4] = "01x1"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    with pytest.raises(FormDefinitionError, match="strips"):
+        load_form_file(path)
 
 
 def _read(image: np.ndarray, dpi: float, forms: list[Form]) -> tuple[str, str]:

@@ -60,6 +60,15 @@ def test_on_ci_each_skipped_must_run_test_is_named_and_fails_the_run(tmp_path: P
     assert "1 ran, 3 skipped; CI=true: 3 unexpected skips" in out  # the real data that is present ran
 
 
+def test_on_ci_skips_on_parallel_workers_fail_the_run_too(tmp_path: Path) -> None:
+    """`make test` runs the tests on two workers (pytest-xdist): the skips happen there, and the run that
+    collects their reports still names each one and fails."""
+    done = run_pytest(tmp_path, SAMPLE, "true", "-n", "2", "--dist", "loadfile")
+    assert done.returncode == 1, done.stdout
+    assert "test_sample.py::test_needs_a_browser [browser]: no Chromium here" in done.stdout
+    assert "1 ran, 3 skipped; CI=true: 3 unexpected skips" in done.stdout
+
+
 def test_off_ci_the_skips_are_a_note_only(tmp_path: Path) -> None:
     done = run_pytest(tmp_path, SAMPLE, None)
     assert done.returncode == 0, done.stdout

@@ -14,7 +14,6 @@ Failures inside the library become PaperVoice errors: the comment keeps its pict
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 from typing import Any
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from pipeline import constants as C
 from pipeline.errors import ExternalProgramError, MissingDependencyError
+from pipeline.tools.installed import installed_version
 from pipeline.tools.reading import OcrBox
 
 PACKAGE = "faster-paddle"
@@ -35,7 +35,7 @@ def check() -> None:
     """Fail early, with advice, if faster-paddle is missing or not the version whose models we measured."""
     if importlib.util.find_spec("faster_paddle") is None:
         raise MissingDependencyError("the faster-paddle handwriting engine is not installed", _INSTALL)
-    version = importlib.metadata.version(PACKAGE)
+    version = installed_version(PACKAGE, "faster_paddle")
     if version != VERSION:
         raise MissingDependencyError(f"faster-paddle {version} is installed; PaperVoice was measured with {VERSION}",
                                      f"pip install '{PACKAGE}=={VERSION}' (or run 'make setup')")

@@ -10,7 +10,6 @@ one reader per core.
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import numpy as np
 
 from pipeline import constants as C
 from pipeline.errors import ExternalProgramError, MissingDependencyError
+from pipeline.tools.installed import installed_version
 from pipeline.tools.reading import OcrBox
 
 PACKAGE = "rapidocr"
@@ -41,7 +41,7 @@ def check() -> None:
     """Fail early, with advice, without loading anything: RapidOCR, its version, and its bundled models."""
     if importlib.util.find_spec("rapidocr") is None or importlib.util.find_spec("onnxruntime") is None:
         raise MissingDependencyError("the RapidOCR engine is not installed", _INSTALL)
-    version = importlib.metadata.version(PACKAGE)
+    version = installed_version(PACKAGE, "rapidocr")
     if version != VERSION:
         raise MissingDependencyError(f"rapidocr {version} is installed; PaperVoice was measured with {VERSION}",
                                      f"pip install '{PACKAGE}=={VERSION}'")

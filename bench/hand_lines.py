@@ -33,7 +33,8 @@ from pipeline.simulate.world import COMMENTS, FONT_ROOTS, HANDWRITING_TIERS, PX_
 TUNING = tuple(f for _, files in HANDWRITING_TIERS.values() for f in files)
 HELD_OUT = (*WIDE_EXTRA_FONTS, "truetype/fifthhorseman/dkgIt.ttf", "opentype/comic-neue/ComicNeue-Italic.otf",
             "opentype/comic-neue/ComicNeue-Bold.otf", "opentype/dancingscript/DancingScript-Bold.otf",
-            "truetype/breip/breipfont.ttf")
+            "truetype/breip/breipfont.ttf",
+            "truetype/ecolier-court/Ecolier-court.ttf")  # a joined (cursive) school hand: fonts-ecolier-court
 PENS = (Pen("black biro", 45, 0.4), Pen("blue biro", 80, 0.45), Pen("felt tip", 25, 0.8), Pen("grey biro", 115, 0.35))
 MISREAD_CER = 0.10  # a line with more errors than this is one a person must type, not glance at
 THRESHOLDS = (50.0, 60.0, 70.0, 75.0, 80.0, 85.0, 90.0, 95.0)

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 SYSTEM_PACKAGES=(tesseract-ocr tesseract-ocr-eng poppler-utils fonts-dejavu-core fonts-noto-core
   fonts-dkg-handwriting fonts-breip fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-kristi
-  fonts-dancingscript fonts-rufscript fonts-kaushanscript
+  fonts-dancingscript fonts-rufscript fonts-kaushanscript fonts-ecolier-court
   postgresql pspp)  # postgresql: the tests start a throw-away server; GNU PSPP: they read the SPSS export back
 if [ "${PAPERVOICE_BROWSER:-0}" = "1" ]; then SYSTEM_PACKAGES+=(chromium); fi
 

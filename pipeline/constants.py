@@ -251,7 +251,7 @@ COMMENT_OVERFLOW_PAPER_MM = 6.0  # ... never nearer the paper's edge than this
 
 # --- Coordinator --------------------------------------------------------------------------
 MAX_PAGES_IN_FLIGHT_PER_JOB = 3  # bounds memory: pages decoded but not yet written
-SQLITE_BUSY_TIMEOUT_MS = 60_000  # also how long a PostgreSQL ledger's writer waits for the lock
+LEDGER_LOCK_WAIT_MS = 60_000  # a writer waits this long for a ledger another holds (SQLite busy_timeout, PG lock)
 POSTGRES_CONNECT_TIMEOUT_S = 10  # a ledger server that does not answer: say so rather than hang
 LEDGER_WAIT_NOTICE_S = 2.0  # waiting longer than this for a ledger another program holds is said on stderr
 

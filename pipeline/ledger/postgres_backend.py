@@ -116,7 +116,7 @@ class PostgresBackend(Backend):
                                         application_name="papervoice")
         except psycopg.Error as exc:
             raise self.error(exc) from None  # the chained exception would repeat the address
-        self.execute(f"SET lock_timeout = {int(C.SQLITE_BUSY_TIMEOUT_MS)}")
+        self.execute(f"SET lock_timeout = {int(C.LEDGER_LOCK_WAIT_MS)}")
         if readonly:
             self.execute("SET default_transaction_read_only = on")
             if "meta" not in self.tables():
@@ -185,7 +185,7 @@ class PostgresBackend(Backend):
             self.execute("BEGIN")
             self.execute("SELECT pg_advisory_xact_lock(?)", (WRITER_LOCK_KEY,))
             return
-        self.execute(f"SET LOCAL lock_timeout = {int(C.SQLITE_BUSY_TIMEOUT_MS)}")
+        self.execute(f"SET LOCAL lock_timeout = {int(C.LEDGER_LOCK_WAIT_MS)}")
 
     def rollback(self) -> None:
         if self.in_transaction:

@@ -35,7 +35,7 @@ class SQLiteBackend(Backend):
         self._told_waiting = False
         if readonly and not self.path.exists():
             raise LedgerError(f"no ledger at {self.path}", "scan or generate first, or pass the right --db")
-        timeout = C.SQLITE_BUSY_TIMEOUT_MS / 1000
+        timeout = C.LEDGER_LOCK_WAIT_MS / 1000
         try:
             if readonly:
                 self.conn = open_readonly(self.path)  # also in a folder nobody may write to
@@ -43,7 +43,7 @@ class SQLiteBackend(Backend):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
             self.conn.row_factory = sqlite3.Row
-            self.conn.execute(f"PRAGMA busy_timeout = {C.SQLITE_BUSY_TIMEOUT_MS}")
+            self.conn.execute(f"PRAGMA busy_timeout = {C.LEDGER_LOCK_WAIT_MS}")
             self.conn.execute("PRAGMA foreign_keys = ON")
             if not readonly:
                 self.when_unlocked(lambda: self.conn.execute("PRAGMA journal_mode = WAL"))
@@ -61,7 +61,7 @@ class SQLiteBackend(Backend):
         handler waiting, when two scans create the same ledger at the same moment.
         """
         started = time.monotonic()
-        deadline = started + C.SQLITE_BUSY_TIMEOUT_MS / 1000
+        deadline = started + C.LEDGER_LOCK_WAIT_MS / 1000
         told = False
         while True:
             try:
@@ -131,7 +131,7 @@ class SQLiteBackend(Backend):
             if _code(exc) not in (_BUSY, _LOCKED):
                 raise
         finally:
-            self.conn.execute(f"PRAGMA busy_timeout = {C.SQLITE_BUSY_TIMEOUT_MS}")
+            self.conn.execute(f"PRAGMA busy_timeout = {C.LEDGER_LOCK_WAIT_MS}")
         if not self._told_waiting:
             self._told_waiting = True
             tell_waiting(self.shown)
@@ -257,10 +257,10 @@ def _plain(sql: str) -> str:
 def tell_waiting(where: str) -> None:
     """Said once when a ledger is held by another program for more than a moment (both backends)."""
     print(f"papervoice: the ledger {where} is in use by another program (another PaperVoice, or a tool that has "
-          f"it open); waiting up to {C.SQLITE_BUSY_TIMEOUT_MS // 1000} s for it...", file=sys.stderr, flush=True)
+          f"it open); waiting up to {C.LEDGER_LOCK_WAIT_MS // 1000} s for it...", file=sys.stderr, flush=True)
 
 
-def open_readonly(path: Path | str, timeout_s: float = C.SQLITE_BUSY_TIMEOUT_MS / 1000) -> sqlite3.Connection:
+def open_readonly(path: Path | str, timeout_s: float = C.LEDGER_LOCK_WAIT_MS / 1000) -> sqlite3.Connection:
     """A connection that only reads.  A ledger in WAL mode needs its shared-memory file (-shm) beside it even to
     read; in a folder nobody may write to (an archive on a read-only share) that file cannot be made.  Then,
     if nothing waits in the -wal file (the ledger file holds everything), it is opened as immutable: nobody

@@ -14,6 +14,7 @@ from functools import cache
 import numpy as np
 import pytest
 
+from pipeline import constants as C
 from pipeline.form.definition import FormRegistry
 from pipeline.form.generate import render_pdf
 from pipeline.form.identity import serial_for
@@ -157,6 +158,45 @@ def test_a_mark_outside_the_boxes_is_flagged_by_name(kind: str, words: str) -> N
     draw_mark(pages[0], rect_px(page.boxes_of(item)[2]), kind, np.random.default_rng(7), BLACK)
     reading = next(i for i in read(pages[0]).items if i.item == item)
     assert reading.state == "flagged" and reading.reason == "outside" and words in reading.detail
+
+
+def _hanging_tick(img: np.ndarray, box_px: tuple[float, float, float, float], pen: Pen) -> None:
+    """A small tick drawn over a box's lower right corner: its turn just under the box, its long stroke up
+    across the outline's corner, most of its ink outside the box (issue 24: ticks touching the outline)."""
+    import cv2
+
+    x, y, w, h = box_px
+    px_per_mm = PRINT_DPI / 25.4
+    turn = (x + 0.95 * w, y + h + 1.2 * px_per_mm)
+    points = np.array([(turn[0] - 1.0 * px_per_mm, turn[1] - 1.2 * px_per_mm), turn,
+                       (turn[0] + 1.6 * px_per_mm, turn[1] - 3.2 * px_per_mm)])
+    stroke = np.zeros_like(img)
+    cv2.polylines(stroke, [np.round(points).astype(np.int32).reshape(-1, 1, 2)], False, 255,
+                  max(1, round(pen.width_mm * px_per_mm)), cv2.LINE_AA)
+    ink = stroke.astype(np.float32) / 255.0
+    img[:] = np.clip(img - (img.astype(np.float32) - pen.grey) * ink, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("pen", [BLACK, PENCIL], ids=["ballpoint", "pencil"])
+def test_a_small_tick_hanging_off_a_box_corner_is_asked_about_not_read_blank(pen: Pen) -> None:
+    """Little of such a tick is inside any box, so no box reads as marked; before, the row was read as blank
+    without a flag.  The band under the boxes and the gap strip's reach below them see it: the row goes to a
+    person, naming the box, and its evidence crop shows the band, so the person sees the tick."""
+    layout, pages = printed("standard")
+    page = layout.pages[0]
+    item = page.items[1]
+    box = page.boxes_of(item)[2]
+    _hanging_tick(pages[0], rect_px(box), pen)
+    got = {i.item: i for i in read(pages[0]).items}
+    reading = got[item]
+    assert reading.state == "flagged" and reading.reason == "outside", (reading.state, reading.detail)
+    assert f"beside box {box.value}" in reading.detail
+    assert all(i.state == "blank" for i in got.values() if i.item != item)  # the other rows: nothing there
+    import cv2
+
+    crop = cv2.imdecode(np.frombuffer(reading.crop_png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    row = next(r for r in page.item_rows if r.item == item).rect
+    assert crop.shape[0] > row.h / 72 * C.EVIDENCE_DPI + 5  # taller than the row: the band under it is shown
 
 
 def test_a_box_scribbled_out_plus_a_tick_is_the_tick() -> None:

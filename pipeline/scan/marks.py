@@ -255,19 +255,27 @@ def _next_in_row(boxes: Sequence[Box]) -> list[Box | None]:
 
 def measure_beside(dark: np.ndarray, box: Box, nxt: Box | None, m: _Measure, px_per_pt: float
                    ) -> tuple[float, float, float]:
-    """Ink outside the box where nothing is printed: the gap to its right, up to the next box's number
-    (mm², and where across the gap its middle lies, 0 at this box .. 1 at the next number), and the strip
-    between its own number and its left side, which a circle round the number crosses (mm²).
+    """Ink outside the box where nothing is printed: the gap to its right, up to the next box's number, from the
+    box's top to a little below it, and the band under the box (mm², and where across the gap its
+    middle lies, 0 at this box .. 1 at the next number), and the strip between its own number and its left
+    side, which a circle round the number crosses (mm²).
 
     A mark there is not in any box: a tick beside the box, a mark between two boxes, a circled number."""
     k = px_per_pt * C.PT_PER_MM  # px per mm
     y0, y1 = round(box.y * px_per_pt + m.dy), round(box.bottom * px_per_pt + m.dy)
+    # the gap strip reaches below the box too, for a small tick hanging off its corner (not above: the scale's
+    # words are printed there, and a long one, over the last box, reaches past its right edge)
+    gy0, gy1 = y0, y1 + round(C.BESIDE_REACH_MM * k)
     right = box.right * px_per_pt + m.dx
     x0 = round(right + C.BESIDE_GAP_MM * k)
     end = (nxt.x * px_per_pt + m.dx - C.BESIDE_NUMBER_CLEAR_MM * k) if nxt is not None else right + C.BESIDE_LAST_MM * k
     x1 = max(x0 + 1, round(end))
-    strip = dark[y0:y1, x0:x1] > C.FAINT_DARKNESS  # pencil too: nothing is printed here
-    gap_mm2 = float(strip.sum()) / (k * k)
+    strip = dark[gy0:gy1, x0:x1] > C.FAINT_DARKNESS  # pencil too: nothing is printed here
+    # and the band under the box, up to the gap strip: nothing is printed there either (the next row starts
+    # lower), and a small tick hanging off the box's bottom edge or corner leaves its ink there
+    by0 = round(box.bottom * px_per_pt + m.dy + C.BOX_HALO_GAP_MM * k)
+    below = dark[by0:by0 + round(C.BESIDE_BELOW_MM * k), max(0, round(box.x * px_per_pt + m.dx)):x0]
+    gap_mm2 = float(strip.sum() + np.count_nonzero(below > C.FAINT_DARKNESS)) / (k * k)
     at = 0.0
     if strip.any():
         at = float(np.nonzero(strip)[1].mean()) / max(1, strip.shape[1])
@@ -489,6 +497,12 @@ def decide_page(boxes: Sequence[BoxReading], crop: Callable[[str], bytes], poor_
                                   C.POOR_FIT_CONFIDENCE, reading.crop_png)
         items.append(reading)
     return suspect_lost_marks(items, list(boxes), bitonal)
+
+
+def row_evidence_rect(row: Rect) -> Rect:
+    """The part of the page a row's evidence crop shows: the row, and the band under its boxes that
+    `measure_beside` watches, so a person sees the mark at a box's lower edge that sent the row to them."""
+    return Rect(row.x, row.y, row.w, row.h + C.mm(C.BOX_HALO_GAP_MM + C.BESIDE_BELOW_MM))
 
 
 def evidence_crop(dark: np.ndarray, rect: Rect, px_per_pt: float) -> np.ndarray:

@@ -29,6 +29,7 @@ from pipeline.scan.marks import (
     evidence_crop,
     looks_bitonal,
     read_boxes,
+    row_evidence_rect,
 )
 from pipeline.scan.ocr import DEFAULT_ENGINE
 from pipeline.scan.register import (
@@ -305,7 +306,7 @@ def _read_registered(image: np.ndarray, dpi: float, source: PageSource, config: 
     good_fit = reg.is_good() or (reg.residual_mm <= C.MAX_FIT_RESIDUAL_MM and boxes_confirm_fit(boxes))
     poor_fit = "" if good_fit else (f"the page fits its layout badly ({reg.residual_mm:.1f} mm; {reg.marks_found} "
                                      f"of 4 corner marks and {reg.codes_found} of 4 codes found): please check")
-    rows = {r.item: r.rect for r in page.item_rows}
+    rows = {r.item: row_evidence_rect(r.rect) for r in page.item_rows}
     bitonal = looks_bitonal(image)
     items, lost = decide_page(boxes, lambda item: encode_png(evidence_crop(dark, rows[item], px_per_pt)), poor_fit,
                               bitonal)

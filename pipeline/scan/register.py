@@ -244,8 +244,9 @@ def _assign_codes(hits: list[QrHit], layout: Layout, image_shape: tuple[int, ...
     Every candidate assignment is fitted at once by the closed-form least-squares similarity (`_similarities`):
     scoring only has to tell a right assignment (misfit of a pixel or two) from a wrong one (misfit of a
     symbol's size or more, or the page's centre far off the image's), which least squares over all points does
-    as well as LMEDS's random sampling, in a few hundredths of its time.  The chosen pairs are fitted robustly
-    afterwards, by `register`.
+    as well as an LMEDS fit of each candidate (the same choice on every page of the bench sets, turned and skewed,
+    with 1-4 codes found), in about a seventh of its time.  The chosen pairs are fitted robustly afterwards, by
+    `register`.
     """
     page = layout.pages[hits[0].identity.page - 1]
     payload = hits[0].identity.payload()

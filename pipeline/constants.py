@@ -153,6 +153,7 @@ FILLED_MIN_COVERAGE = 0.62  # at least this: filled in (the cancel convention)
 MARK_MAX_BELOW_FILLED = 0.40  # denser than this and partly solid: ambiguous
 FAINT_DARKNESS = 0.14  # pencil: lighter ink, counted separately
 DARKNESS_BAND_MARGIN_MM = 8.0  # the darkness map is made for the item rows' band and this much above and below
+PAPER_REDUCTION_FACTOR = 4  # the local paper level is found on the page reduced this many times (a whole number)
 PAPER_FILTER_MM = 16.0  # local paper level: brightest paper within this distance (wider than a filled box)
 FILLED_MIN_COVERAGE_SOLID = 0.42  # a box this inked whose ink is solid (not strokes) is filled in
 SOLID_FILLED = 0.22  # share surviving erosion that marks a filled box

@@ -181,6 +181,53 @@ def test_welsh_prints_no_english_fixed_text_and_both_languages_share_one_respons
     assert {r[5] for r in s01} == {"en", "cy", "ur"} and any("Cefais fy nhrystio" in str(r[4]) for r in s01)
 
 
+def test_review_shows_a_welsh_copy_s_statement_as_printed_beside_the_form_s_own(
+        tmp_path: Path, new_ledger: NewLedger) -> None:
+    """A person settling a flagged answer on a Welsh copy compares the picture (Welsh words) with the page: the
+    page gives the statement in the form's language and, marked up as Welsh (a screen reader speaks it so),
+    the words the respondent read; an English copy's page shows no such line."""
+    from pipeline.options import ReviewOptions
+    from pipeline.review.app import create_app
+
+    db = new_ledger("survey")
+    cy_pdf, en_pdf = tmp_path / "cy.pdf", tmp_path / "en.pdf"
+    cli("generate", "care-planning-person", "--language", "cy", "-o", str(cy_pdf), "--db", db)
+    cli("generate", "care-planning-person", "-o", str(en_pdf), "--db", db)
+    registry = FormRegistry.from_dirs()
+    base = registry.get("care-planning-person")
+    welsh = registry.in_language(base, "cy")
+    scans = []
+    for pdf, form, name in ((cy_pdf, welsh, "cy"), (en_pdf, base, "en")):
+        pages = return_copy(pdf, form, "standard", {"S01": 2}, 5)
+        layout = compute_layout(form, "a4", "standard")
+        second = sim.render_pdf_pages(pdf, 1, 1)[0]  # the same first page with a second box ticked too
+        box = next(b for b in layout.pages[0].boxes_of("S01") if b.value == 4)
+        sim.draw_mark(second, sim.rect_px(box), "tick", np.random.default_rng(9), BLACK)
+        pages[0] = np.minimum(pages[0], sim.degrade(second, np.random.default_rng(5), sim.DegradeParams.none()).image)
+        scans.append(save_pdf(pages, tmp_path / f"{name}-scan.pdf"))
+    scan(scans, ScanOptions(db=db, jobs=1, quiet=True))
+    with Ledger(db) as ledger:
+        flagged = {q.serial: q for q in effective_answers(ledger, "care-planning-person")
+                   if q.item == "S01" and q.open}
+        languages = {serial: ledger.batch_language(serial) or "en" for serial in flagged}  # None: the form's own
+    assert sorted(languages.values()) == ["cy", "en"], languages
+    client = create_app(ReviewOptions(db=db, open_browser=False, ocr="none")).test_client()
+    pages_by_language = {}
+    for serial, q in flagged.items():
+        response = client.get(f"/answer/{q.page_id}/S01")
+        assert response.status_code == 200
+        pages_by_language[languages[serial]] = response.get_data(as_text=True)
+    welsh_words, english_words = welsh.statement("S01"), base.statement("S01")
+    assert welsh_words != english_words
+    from markupsafe import escape
+
+    page = pages_by_language["cy"]
+    assert str(escape(english_words)) in page
+
+    assert f'As printed, in Welsh: <span lang="cy" dir="ltr">{escape(welsh_words)}</span>' in page
+    assert "As printed" not in pages_by_language["en"] and str(escape(english_words)) in pages_by_language["en"]
+
+
 def test_a_bilingual_print_carries_both_languages(tmp_path: Path, new_ledger: NewLedger) -> None:
     pdf, db = tmp_path / "both.pdf", new_ledger("s")
     cli("generate", "care-planning-practitioner", "--language", "cy", "--bilingual", "-o", str(pdf), "--db", db)

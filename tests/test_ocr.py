@@ -94,7 +94,7 @@ def test_an_engine_of_another_version_is_refused(monkeypatch: pytest.MonkeyPatch
     """The models ride inside the pinned wheel: another version means other models than the ones measured."""
     if importlib.util.find_spec("faster_paddle") is None:
         pytest.skip("faster-paddle is not installed")
-    monkeypatch.setattr(faster_paddle.importlib.metadata, "version", lambda name: "9.9.9")
+    monkeypatch.setattr(faster_paddle, "installed_version", lambda distribution, module: "9.9.9")
     with pytest.raises(MissingDependencyError, match=r"9\.9\.9"):
         faster_paddle.check()
 

@@ -96,3 +96,18 @@ class Translator:
 
 def translator(language: str) -> Translator:
     return Translator(language)
+
+
+def language_name(code: str) -> str:
+    """A language's name in English, for the office's pages ('cy' -> 'Welsh'; an unknown code as it is)."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return Locale.parse(code).get_display_name("en") or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+def text_direction(code: str) -> str:
+    """'rtl' for a language written right to left, else 'ltr' (the HTML dir attribute of text in it)."""
+    return "rtl" if code.split("-")[0] in RTL_LANGUAGES else "ltr"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -94,6 +94,35 @@ def _close(_exc: BaseException | None) -> None:
 
 def form_for(form_id: str, version: int) -> Form | None:
     return state().forms.find(form_id, version)
+
+
+@dataclass(frozen=True)
+class AsPrinted:
+    """The wording a copy was printed in, when that is not the form's own language: the page shows the
+    statement (or prompt) in the form's language, and beside it what the person read on paper, marked up
+    in its language so a screen reader speaks it in that language."""
+
+    text: str
+    lang: str
+    dir: str
+    name: str
+
+
+def as_printed(led: Ledger, q: Q.EffectiveAnswer | Q.EffectiveComment, form: Form | None,
+               wording: Callable[[Form], str]) -> AsPrinted | None:
+    """What `wording` gives on the copy as printed (a bilingual print: its first language), or None when the
+    copy was printed in the form's own language, or its translation is not defined here."""
+    from pipeline.form.i18n import language_name, text_direction
+
+    language = led.batch_language(q.serial)
+    if form is None or not language:
+        return None
+    first = language.split("+")[0]
+    printed = state().forms.find(q.form_id, q.form_version, first)
+    if printed is None or first == form.language:
+        return None
+    text = wording(printed)
+    return AsPrinted(text, first, text_direction(first), language_name(first)) if text else None
 
 
 # --- sign in (only when a token is set) -----------------------------------------------------
@@ -240,6 +269,7 @@ def answer(page_id: int, item: str) -> Any:
     focus = q.value if q.settled else (q.machine_value if guessable else None)
     return render_template(
         "answer.html", q=q, form=form, scale=scale, statement=form.statement(q.item) if form else "",
+        printed=as_printed(led, q, form, lambda f: f.statement(q.item)),
         scope=_scope(), focus=focus, later_crops=Q.conflict_crops(led, q.page_id, q.item),
         history=Q.decision_history(led, page_id=q.page_id, item=q.item, limit=20), **_place(items, index))
 
@@ -250,6 +280,14 @@ def _choices(form: Form | None, item: str) -> tuple[tuple[int, str], ...]:
 
 
 # --- comments -----------------------------------------------------------------------------
+
+
+def _prompt(form: Form, item: str) -> str:
+    """A comment field's printed prompt, or '' when this version of the form has no such field."""
+    try:
+        return form.free_text_field(item).prompt
+    except KeyError:
+        return ""
 
 
 @bp.get("/comments")
@@ -286,13 +324,9 @@ def comment(page_id: int, item: str) -> Any:
         _remember(decision_id, f"{said} ({item} on copy {q.serial}).")
         return _after_decision(Q.comment_questions(led), q.key, "review.comment", {})
     form = form_for(q.form_id, q.form_version)
-    prompt = ""
-    if form is not None:
-        try:
-            prompt = form.free_text_field(q.item).prompt
-        except KeyError:
-            prompt = ""
+    prompt = _prompt(form, q.item) if form is not None else ""
     return render_template("comment.html", q=q, prompt=prompt, form=form,
+                           printed=as_printed(led, q, form, lambda f: _prompt(f, q.item)),
                            shared=(q.page_id, q.item) in shared_comments(led),
                            history=Q.decision_history(led, page_id=q.page_id, item=q.item, limit=20),
                            **_place(items, index))

@@ -17,10 +17,17 @@ and short words unless every edit is a known confusion.  The word list ships ins
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import math
 import re
+from array import array
 from functools import cache
+from importlib import resources
 from itertools import combinations, product
+from types import ModuleType
+
+import numpy as np
 
 from pipeline import constants as C
 
@@ -58,25 +65,75 @@ _PREFIXES = ("co", "re", "pre", "non", "un", "over", "under", "self", "well", "m
              "post", "mis", "out", "cross", "semi")
 # a word may have been written (or read) without its apostrophe: dont, doesnt, theyll
 _APOSTROPHE_ENDINGS = ("t", "s", "d", "m", "ll", "re", "ve")
+_LEAST_WORDS = 20_000  # fewer words read from the list's file than this: its layout changed, use its own loader
 _WORD = re.compile(r"^(\W*)([A-Za-z]+)(\W*)$")
 _SENTENCE_END = re.compile(r"[.!?]\W*$")
 
 
 @cache
-def _counts() -> dict[str, int] | None:
-    """The English word list with its counts, British spellings added at their American twin's count; None
-    when pyspellchecker is not installed (then nothing is corrected)."""
+def _lists() -> tuple[dict[str, int], np.ndarray] | None:
+    """The English word list: the words counted at least `OCR_WORD_KNOWN_MIN_COUNT` times (about 47,000 of
+    its 160,000) with their counts, British spellings added at their American twin's count; and the rarely
+    counted rest (mostly misspellings, but also stakeholders, facilitator) as sorted 64-bit hashes.  None when
+    pyspellchecker is not installed (then nothing is corrected)."""
     try:
-        from spellchecker import SpellChecker
+        import spellchecker
     except ImportError:
         return None
-    counts = dict(SpellChecker(language="en", distance=1).word_frequency.dictionary)
+    counts, rare = _listed(spellchecker)
     for word in _BRITISH:
         twin = next((us for us in american(word) if us in counts), None)
-        counts[word] = counts.get(twin, 0) if twin else C.OCR_WORD_KNOWN_MIN_COUNT
-        if twin and twin != word:
-            counts.pop(twin, None)  # a correction writes the British form, never the American
-    return counts
+        counts[word] = counts[twin] if twin else C.OCR_WORD_KNOWN_MIN_COUNT
+    return counts, np.unique(np.frombuffer(rare, dtype=np.uint64))
+
+
+def _counts() -> dict[str, int] | None:
+    lists = _lists()
+    return lists[0] if lists else None
+
+
+def _hash(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+
+
+def _rarely_listed(word: str) -> bool:
+    """The list has this word, counted fewer than `OCR_WORD_KNOWN_MIN_COUNT` times."""
+    lists = _lists()
+    if lists is None:
+        return False
+    rare, h = lists[1], np.uint64(_hash(word))
+    i = int(np.searchsorted(rare, h))
+    return i < len(rare) and rare[i] == h
+
+
+def _listed(spellchecker: ModuleType) -> tuple[dict[str, int], array[int]]:
+    """The list's words, well counted (with counts) and rare, picked from its file as it is read: loading the
+    whole list as pyspellchecker does leaves each scan worker 23 MB bigger, this about 7 MB (measured).  The
+    file's layout is pyspellchecker 0.9.1's (pinned); another layout falls back to its own loader."""
+    least = C.OCR_WORD_KNOWN_MIN_COUNT
+    counts: dict[str, int] = {}
+    rare = array("Q")  # their hashes
+    try:
+        text = gzip.decompress((resources.files(spellchecker) / "resources" / "en.json.gz").read_bytes())
+        for m in re.finditer(rb'"([a-z\']+)": (\d+)', text):
+            if (n := int(m[2])) >= least:
+                counts[m[1].decode()] = n
+            else:
+                rare.append(_hash(m[1].decode()))
+    except OSError:
+        pass
+    if len(counts) < _LEAST_WORDS:
+        listed = spellchecker.SpellChecker(language="en", distance=1).word_frequency.dictionary
+        counts = {w: n for w, n in listed.items() if n >= least}
+        rare = array("Q", (_hash(w) for w, n in listed.items() if n < least))
+    return counts, rare
+
+
+@cache
+def _american_twins() -> frozenset[str]:
+    """The American spellings of `_BRITISH`: known words, but never what a correction writes."""
+    counts = _counts() or {}
+    return frozenset(us for word in _BRITISH for us in american(word)[1:] if us in counts)
 
 
 def american(word: str) -> list[str]:
@@ -173,9 +230,10 @@ def best_word(read: str) -> str | None:
         first = _one_edit(read)
         pool |= first | {v for w in first for v in _confusion_variants(w, 1)}
     scored = []
+    twins = _american_twins()
     for word in pool:
         count = counts.get(word, 0)
-        if count < C.OCR_WORD_KNOWN_MIN_COUNT:
+        if count < C.OCR_WORD_KNOWN_MIN_COUNT or word in twins:
             continue
         c = cost(read, word)
         if c <= C.OCR_WORD_MAX_COST and (not short or c <= C.OCR_WORD_SHORT_MAX_COST):
@@ -184,8 +242,8 @@ def best_word(read: str) -> str | None:
         word = f"{read[: -len(end)]}'{end}"
         if len(read) > len(end) + 1 and read.endswith(end) and counts.get(word, 0) >= C.OCR_WORD_KNOWN_MIN_COUNT:
             scored.append((C.OCR_WORD_FREQUENCY_WEIGHT * math.log(counts[word]) - C.OCR_WORD_CONFUSION_COST, word))
-    if read in counts:  # listed, but rarely: it may be what was written
-        scored.append((C.OCR_WORD_FREQUENCY_WEIGHT * math.log(counts[read]), read))
+    if _rarely_listed(read):  # listed, but rarely ("ashed"): it may be what was written
+        scored.append((C.OCR_WORD_FREQUENCY_WEIGHT * math.log(C.OCR_WORD_RARE_COUNT), read))
     if not scored:
         return None
     scored.sort(reverse=True)
@@ -201,8 +259,9 @@ def correct_text(text: str) -> tuple[str, int]:
     out_lines, changed, sentence_start = [], 0, True
     for line in text.split("\n"):
         out = []
+        prose = sum(bool(re.fullmatch(r"\W*[a-z]{2,}\W*", t)) for t in line.split()) >= 2
         for token in line.split(" "):
-            fixed = _token(token, sentence_start)
+            fixed = _token(token, sentence_start, prose)
             changed += fixed != token
             out.append(fixed)
             if token.strip():
@@ -211,12 +270,13 @@ def correct_text(text: str) -> tuple[str, int]:
     return "\n".join(out_lines), changed
 
 
-def _token(token: str, sentence_start: bool) -> str:
+def _token(token: str, sentence_start: bool, prose: bool) -> str:
+    """One word put right, or as it was; `prose`: its line is running lower-case writing, not capitals."""
     match = _WORD.match(token)
     if match is None:
         return token
     before, core, after = match.groups()
-    if core == "T" and not before and after in ("", ",", "."):  # a joined I read as T ("so T had")
+    if core == "T" and prose and not before and after in ("", ","):  # a joined I read as T ("so T had")
         return "I" + after
     if len(core) < C.OCR_WORD_MIN_LETTERS:
         return token  # a lone letter says too little to correct

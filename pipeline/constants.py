@@ -247,7 +247,7 @@ OCR_TIMEOUT_S = 30.0
 OCR_LINE_DOUBT_CONFIDENCE = 95.0  # a line read with less engine confidence (0-100) is likely misread: review says so
 # word-list correction of handwriting readings (scan/words.py): a word the list does not know becomes the listed
 # word a few likely misreadings give, ranked by ln(word count) - cost, only when one wins clearly
-OCR_WORD_CORRECTION = False  # correct misread words in transcriptions (the bench's --text held-out measures it)
+OCR_WORD_CORRECTION = True  # correct misread words in transcriptions (the bench's --text held-out measures it)
 OCR_WORD_KNOWN_MIN_COUNT = 100  # a word counted at least this often in the list (of ~1.6e9 words) is left alone
 OCR_WORD_RARE_COUNT = 50  # a rarer listed word (the list's floor: most are 50) competes as if counted this often
 OCR_WORD_FREQUENCY_WEIGHT = 1.0  # weight of ln(word count) against the misreading's cost (1: a plain noisy channel)

@@ -235,6 +235,8 @@ def best_word(read: str) -> str | None:
         count = counts.get(word, 0)
         if count < C.OCR_WORD_KNOWN_MIN_COUNT or word in twins:
             continue
+        if short and count < C.OCR_WORD_SHORT_MIN_COUNT:
+            continue  # "nl" is not "ni": a short word becomes only a common one
         c = cost(read, word)
         if c <= C.OCR_WORD_MAX_COST and (not short or c <= C.OCR_WORD_SHORT_MAX_COST):
             scored.append((C.OCR_WORD_FREQUENCY_WEIGHT * math.log(count) - c, word))

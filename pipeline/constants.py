@@ -251,6 +251,7 @@ OCR_WORD_CORRECTION = True  # correct misread words in transcriptions (the bench
 OCR_WORD_KNOWN_MIN_COUNT = 100  # a word counted at least this often in the list (of ~1.6e9 words) is left alone
 OCR_WORD_RARE_COUNT = 50  # a rarer listed word (the list's floor: most are 50) competes as if counted this often
 OCR_WORD_FREQUENCY_WEIGHT = 1.0  # weight of ln(word count) against the misreading's cost (1: a plain noisy channel)
+OCR_WORD_ISE_MIN_STEM_LETTERS = 4  # organize gives organise to the list; size, prize, seize (shorter stems) give none
 OCR_WORD_PREFIXED_MIN_LETTERS = 4  # co-, re-, well- ... + a known word this long is a known word (coproduction)
 OCR_WORD_CONFUSION_COST = 2.0  # ln-unlikelihood of a cursive letter read as its look-alike (u for w, y for g)
 OCR_WORD_SPLIT_COST = 2.5  # ... of a letter read as two or two as one (in for m, cl for d)

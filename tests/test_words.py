@@ -20,6 +20,7 @@ pytest.importorskip("spellchecker", reason="pyspellchecker is a dependency (make
     ("Staff were kind but they hept chanyiny so T", "Staff were kind but they kept changing so I"),
     ("Nobody explaired what a persoral budget was", "Nobody explained what a personal budget was"),  # r/n
     ("Uhat a good day looks like.", "What a good day looks like."),  # the capital of a sentence's first word kept
+    ("a self-halp graup for person-centred care", "a self-help group for person-centred care"),  # each part
 ])
 def test_a_cursive_misreading_is_put_right(read: str, written: str) -> None:
     assert correct_text(read)[0] == written

@@ -9,10 +9,12 @@ a cursive hand blurs, cost little; any other edit costs much).  It is replaced o
 clearly; otherwise the reading stays as read, for a person to put right in review.
 
 Left alone, because a person would not want them "corrected": words the list knows (and their British
-spellings: the list, pyspellchecker's English one, is American), words with digits or inner punctuation,
-capitalised words inside a sentence (names, places), words in capitals (hand-printed names and addresses),
-and short words unless every edit is a known confusion.  The word list ships inside the pyspellchecker wheel
-(pure Python, MIT); without it installed, nothing is corrected.
+spellings: the list, pyspellchecker's English one, is American; a correction writes the British form), words
+made of a known word and a prefix such as co- or well-, words with digits or apostrophes (each part of a
+hyphenated word is taken on its own), capitalised words inside a sentence (names, places), words in capitals
+(hand-printed names and addresses), lone letters, and short words unless one look-alike letter makes them a
+common word.  The word list ships inside the pyspellchecker wheel (pure Python, MIT); without it installed,
+nothing is corrected.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ _SPLITS = {"m": ("in", "rn", "iu"), "d": ("cl",), "w": ("iu",)}
 _BRITISH = (
     "neighbour", "neighbours", "neighbourhood", "colour", "colours", "coloured", "favour", "favourite", "favourites",
     "behaviour", "behaviours", "honour", "humour", "labour", "rumour", "flavour", "harbour", "odour", "endeavour",
-    "centre", "centres", "theatre", "metre", "metres", "litre", "litres", "fibre", "programme", "programmes",
+    "centre", "centres", "centred", "theatre", "metre", "metres", "litre", "litres", "fibre", "programme", "programmes",
     "organise", "organised", "organising", "organisation", "organisations", "recognise", "recognised",
     "realise", "realised", "apologise", "apologised", "prioritise", "specialise", "specialised", "emphasise",
     "criticise", "criticised", "summarise", "minimise", "personalise", "personalised", "authorise", "finalise",
@@ -57,7 +59,8 @@ _BRITISH = (
 # how an American list spells what a British hand writes: (British, American, what must follow), one place at a
 # time (organisational, neighbourhoods, travelled, centre, paediatric); used to know a word, never to write one
 _SPELLINGS = (("our", "or", r"(?=[a-z]*$)"), ("is", "iz", r"(?=[eai])"), ("ys", "yz", r"(?=[ei])"),
-              ("tre", "ter", r"(?=[sd]?$)"), ("bre", "ber", r"(?=[sd]?$)"), ("ll", "l", r"(?=[ei])"),
+              ("tre", "ter", r"(?=s?$)"), ("tred", "tered", "$"), ("tring", "tering", "$"),
+              ("bre", "ber", r"(?=[sd]?$)"), ("ll", "l", r"(?=[ei])"),
               ("ogue", "og", r"(?=s?$)"), ("ence", "ense", r"(?=s?$)"), ("amme", "am", r"(?=s?$)"),
               ("ae", "e", ""), ("oe", "e", ""))
 # prefixes that make a word of a word (coproduction, wellbeing): prefix + a known word is known
@@ -66,7 +69,8 @@ _PREFIXES = ("co", "re", "pre", "non", "un", "over", "under", "self", "well", "m
 # a word may have been written (or read) without its apostrophe: dont, doesnt, theyll
 _APOSTROPHE_ENDINGS = ("t", "s", "d", "m", "ll", "re", "ve")
 _LEAST_WORDS = 20_000  # fewer words read from the list's file than this: its layout changed, use its own loader
-_WORD = re.compile(r"^(\W*)([A-Za-z]+)(\W*)$")
+_WORD = re.compile(r"^(\W*)([A-Za-z]+(?:-[A-Za-z]+)*)(\W*)$")  # a word, or words joined by hyphens
+_IZE = re.compile(r"^([a-z]+)iz(e|ed|es|ing|ation|ations|ational|er|ers)$")
 _SENTENCE_END = re.compile(r"[.!?]\W*$")
 
 
@@ -81,6 +85,9 @@ def _lists() -> tuple[dict[str, int], np.ndarray] | None:
     except ImportError:
         return None
     counts, rare = _listed(spellchecker)
+    for word, n in list(counts.items()):  # organize, organization: organise, organisation
+        if (m := _IZE.match(word)) and len(m[1]) >= C.OCR_WORD_ISE_MIN_STEM_LETTERS:
+            counts.setdefault(f"{m[1]}is{m[2]}", n)
     for word in _BRITISH:
         twin = next((us for us in american(word) if us in counts), None)
         counts[word] = counts[twin] if twin else C.OCR_WORD_KNOWN_MIN_COUNT
@@ -131,9 +138,16 @@ def _listed(spellchecker: ModuleType) -> tuple[dict[str, int], array[int]]:
 
 @cache
 def _american_twins() -> frozenset[str]:
-    """The American spellings of `_BRITISH`: known words, but never what a correction writes."""
+    """The American spellings of `_BRITISH` and of the -ise words: known words, but never what a correction
+    writes."""
     counts = _counts() or {}
-    return frozenset(us for word in _BRITISH for us in american(word)[1:] if us in counts)
+    ise = {w for w in counts if _IZE.match(w) and _ise(w) in counts}
+    return frozenset(us for word in _BRITISH for us in american(word)[1:] if us in counts) | ise
+
+
+def _ise(word: str) -> str:
+    m = _IZE.match(word)
+    return f"{m[1]}is{m[2]}" if m else word
 
 
 def american(word: str) -> list[str]:
@@ -280,6 +294,10 @@ def _token(token: str, sentence_start: bool, prose: bool) -> str:
     before, core, after = match.groups()
     if core == "T" and prose and not before and after in ("", ","):  # a joined I read as T ("so T had")
         return "I" + after
+    if "-" in core:  # person-centrel: each part on its own, as if it began the sentence only if the whole did
+        parts = core.split("-")
+        fixed = [_token(p, sentence_start and i == 0, prose) for i, p in enumerate(parts)]
+        return before + "-".join(fixed) + after
     if len(core) < C.OCR_WORD_MIN_LETTERS:
         return token  # a lone letter says too little to correct
     if core.islower():

@@ -7,6 +7,11 @@ noise, not a benchmark.  Each box's inside (its printed frame left out) is set s
 200 dpi, as PaperVoice gives writing to an engine, and the engine reads the row; CER ignores spaces and case.
 
     python -m bench.quexf_chars                 # every installed engine
+    python -m bench.quexf_chars --correct       # ... with the word-list correction (scan.handwriting.corrected)
+
+These are the words a word-list correction must not damage: names, addresses, postcodes.  `--correct` reports
+CER with the correction as a scan applies it and, harsher, with it applied to the reading in lower case (as
+if the names had been written in lower case inside a sentence, where the correction is allowed to act).
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ import numpy as np
 from bench.score import edit_distance
 from pipeline import constants as C
 from pipeline.errors import MissingDependencyError
+from pipeline.scan.handwriting import corrected
 from pipeline.scan.ocr import TRANSCRIBING_ENGINES, check_engine, get_engine
+from pipeline.scan.words import correct_text
 
 INSIDE = 0.14  # share of a box's width and height left out on each side: its printed frame
 GAP_MM = 1.5  # paper between two characters when set side by side
@@ -57,10 +64,10 @@ def _squash(text: str) -> str:
     return "".join(text.split()).upper()
 
 
-def read_char_fields(engine_name: str, folder: Path) -> dict[str, Any]:
+def read_char_fields(engine_name: str, folder: Path, correct: bool = False) -> dict[str, Any]:
     truth = json.loads((folder / "truth.json").read_text())
     engine = get_engine(engine_name)
-    fields = chars = edits = 0
+    fields = chars = edits = edits_corrected = edits_lower = 0
     examples: list[dict[str, str]] = []
     pages = truth["pages"]
     for page in pages.values() if isinstance(pages, dict) else pages:
@@ -72,17 +79,25 @@ def read_char_fields(engine_name: str, folder: Path) -> dict[str, Any]:
             if field.get("state") != "written" or not expected:
                 continue
             written = [b for b in field["char_boxes"] if b.get("char")]
-            read = _squash(engine.read(_row(image, written, float(truth.get("dpi", 300)))).text)
+            got = engine.read(_row(image, written, float(truth.get("dpi", 300))))
+            read = _squash(got.text)
             fields += 1
             chars += len(expected)
             edits += edit_distance(expected, read)
+            if correct:
+                edits_corrected += edit_distance(expected, _squash(corrected(got).text))
+                edits_lower += edit_distance(expected, _squash(correct_text(got.text.lower())[0]))
             if read != expected and len(examples) < 8:
                 examples.append({"field": field["id"], "truth": expected, "read": read})
-    return {"fields": fields, "chars": chars, "cer_pct": round(100 * edits / chars, 1) if chars else None,
-            "examples": examples}
+    out = {"fields": fields, "chars": chars, "cer_pct": round(100 * edits / chars, 1) if chars else None,
+           "examples": examples}
+    if correct and chars:
+        out["cer_corrected_pct"] = round(100 * edits_corrected / chars, 1)
+        out["cer_corrected_lower_case_pct"] = round(100 * edits_lower / chars, 1)
+    return out
 
 
-def run(engines: tuple[str, ...] = TRANSCRIBING_ENGINES) -> dict[str, Any] | None:
+def run(engines: tuple[str, ...] = TRANSCRIBING_ENGINES, correct: bool = False) -> dict[str, Any] | None:
     """CER per installed engine, or None when the data is not here."""
     folder = data_dir()
     if folder is None:
@@ -93,12 +108,12 @@ def run(engines: tuple[str, ...] = TRANSCRIBING_ENGINES) -> dict[str, Any] | Non
             check_engine(name)
         except MissingDependencyError:
             continue
-        out[name] = read_char_fields(name, folder)
+        out[name] = read_char_fields(name, folder, correct)
     return out
 
 
-def main() -> int:
-    result = run()
+def main(argv: list[str] | None = None) -> int:
+    result = run(correct="--correct" in (sys.argv[1:] if argv is None else argv))
     if result is None:
         from bench.shared_data import where_looked
 
@@ -107,6 +122,9 @@ def main() -> int:
     for name, figures in result.items():
         print(f"{name}: {figures['cer_pct']}% CER on {figures['chars']} characters in {figures['fields']} fields; "
               f"misread: {figures['examples']}")
+        if "cer_corrected_pct" in figures:
+            print(f"  with the word-list correction {figures['cer_corrected_pct']}%; applied to the reading in "
+                  f"lower case {figures['cer_corrected_lower_case_pct']}%")
     return 0
 
 

@@ -248,6 +248,25 @@ OCR_MIN_READABLE_CHARS = 2  # a transcription with fewer letters or digits than 
 TESSERACT_PAGE_MODE = 6  # tesseract --psm: one block of text (read better than 4 on real handwritten comments)
 OCR_TIMEOUT_S = 30.0
 OCR_LINE_DOUBT_CONFIDENCE = 95.0  # a line read with less engine confidence (0-100) is likely misread: review says so
+# word-list correction of handwriting readings (scan/words.py): a word the list does not know becomes the listed
+# word a few likely misreadings give, ranked by ln(word count) - cost, only when one wins clearly
+OCR_WORD_CORRECTION = True  # correct misread words in transcriptions (the bench's --text held-out measures it)
+OCR_WORD_KNOWN_MIN_COUNT = 100  # a word counted at least this often in the list (of ~1.6e9 words) is left alone
+OCR_WORD_RARE_COUNT = 50  # a rarer listed word (the list's floor: most are 50) competes as if counted this often
+OCR_WORD_FREQUENCY_WEIGHT = 1.0  # weight of ln(word count) against the misreading's cost (1: a plain noisy channel)
+OCR_WORD_ISE_MIN_STEM_LETTERS = 4  # organize gives organise to the list; size, prize, seize (shorter stems) give none
+OCR_WORD_PREFIXED_MIN_LETTERS = 4  # co-, re-, well- ... + a known word this long is a known word (coproduction)
+OCR_WORD_CONFUSION_COST = 2.0  # ln-unlikelihood of a cursive letter read as its look-alike (u for w, y for g)
+OCR_WORD_SPLIT_COST = 2.5  # ... of a letter read as two or two as one (in for m, cl for d)
+OCR_WORD_EDIT_COST = 7.0  # ... of any other letter misread, dropped or added (about 1 in 1,100)
+OCR_WORD_MAX_COST = 7.0  # a candidate more unlike the reading is not considered: one plain edit, or 3 look-alikes
+OCR_WORD_MAX_CONFUSIONS = 3  # at most this many look-alike letters swapped in one word
+OCR_WORD_MIN_LETTERS = 2  # a lone letter is never corrected (but a lone T, a joined I, becomes I)
+OCR_WORD_SHORT_MAX_LETTERS = 3  # words this short are changed only by look-alike letters ...
+OCR_WORD_SHORT_MAX_COST = 2.0  # ... at most this costly (one confusion) ...
+OCR_WORD_SHORT_MIN_COUNT = 100_000  # ... and only into a word counted this often (and, it, was; not "ni")
+OCR_WORD_CLEAR_MARGIN = 2.3  # the winner beats the runner-up by this in ln units (10x likelier), or no change
+OCR_WORD_CORRECTED_DOUBT = 10.0  # a line's confidence (0-100) drops this much per corrected word: review's doubt kept
 COMMENT_OVERFLOW_MM = 10.0  # writing that reaches a field's right side is read (and kept) this far past it
 COMMENT_OVERFLOW_EDGE_MM = 1.0  # ... when ink lies within this of the side, inside it
 COMMENT_OVERFLOW_PAPER_MM = 6.0  # ... never nearer the paper's edge than this

@@ -17,7 +17,8 @@ import numpy as np
 from pipeline import constants as C
 from pipeline.errors import MissingDependencyError
 from pipeline.scan.ocr import FALLBACK_ENGINE, NoOcr, OcrEngine, check_engine, get_engine, tidy
-from pipeline.tools.reading import OcrText
+from pipeline.scan.words import correct_text
+from pipeline.tools.reading import OcrLine, OcrText
 
 # where to look for the gap between two written lines, as shares of the rule spacing around a printed rule
 # (writing sits on the rule; tails hang below it; the next line's tall letters reach down towards it)
@@ -91,7 +92,7 @@ def _trimmed(cleaned: np.ndarray, mask: np.ndarray, a: int, b: int, dpi: float) 
 
 
 def transcribe(engine: OcrEngine, cleaned: np.ndarray, mask: np.ndarray, rules_px: list[float],
-               dpi: float) -> tuple[OcrText, str]:
+               dpi: float, correct: bool | None = None) -> tuple[OcrText, str]:
     """Read a field strip by strip; the lines of all strips, in order, tidied as one transcription, with the
     name of the engine that read it.
 
@@ -101,7 +102,33 @@ def transcribe(engine: OcrEngine, cleaned: np.ndarray, mask: np.ndarray, rules_p
     at the emptiest row near every printed rule even where a tail crosses it (a cut letter costs less than a
     lost comment); and if that is empty too, by tesseract (always installed, and it fails differently).
     Whatever comes back stays a draft that a person confirms in review; still nothing, and review asks for
-    it to be typed."""
+    it to be typed.  Words clearly misread are put right from a word list (`corrected`) when `correct` is
+    true (default `OCR_WORD_CORRECTION`)."""
+    text, name = _transcribe(engine, cleaned, mask, rules_px, dpi)
+    return (corrected(text) if (C.OCR_WORD_CORRECTION if correct is None else correct) else text), name
+
+
+def corrected(text: OcrText) -> OcrText:
+    """The transcription with clearly misread words put right (scan/words.py), line by line.  A line that
+    needed a correction was misread, whatever the engine thought: its confidence drops by
+    `OCR_WORD_CORRECTED_DOUBT` per corrected word, so review still doubts it; the whole text's confidence is
+    weighed again from its lines."""
+    if not text.lines:
+        return text
+    lines = []
+    for line in text.lines:
+        fixed, n = correct_text(line.text)
+        lines.append(OcrLine(fixed, max(0.0, line.confidence - n * C.OCR_WORD_CORRECTED_DOUBT)) if n else line)
+    if lines == list(text.lines):
+        return text
+    whole = "\n".join(line.text for line in lines) if text.text else ""
+    confidence = (sum(line.confidence * len(line.text) for line in lines) / sum(len(line.text) for line in lines)
+                  if text.text else text.confidence)
+    return OcrText(whole, confidence, tuple(lines))
+
+
+def _transcribe(engine: OcrEngine, cleaned: np.ndarray, mask: np.ndarray, rules_px: list[float],
+                dpi: float) -> tuple[OcrText, str]:
     text = _read(engine, strips(cleaned, mask, rules_px, dpi))
     if not text.text:
         text = _read(engine, strips(cleaned, mask, rules_px, dpi, max_lines=1, max_ink=1.0))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import sys
-from collections import Counter, defaultdict
 from typing import Any
 
 import numpy as np
@@ -71,57 +70,19 @@ def draw_tick(img: np.ndarray, box_px: tuple[float, float, float, float], kind: 
 
 
 def run(seed: int = 7, copies: int = 3, bitonal_share: float = 0.35) -> dict[str, Any]:
-    from pipeline.form.definition import FormRegistry
-    from pipeline.form.generate import render_pdf
-    from pipeline.form.identity import serial_for
-    from pipeline.form.layout import compute_layout
-    from pipeline.scan.reader import ReaderConfig, read_page
-    from pipeline.scan.results import PageSource
-    from pipeline.simulate import PENCIL, PENS, DegradeParams, Pen, degrade, rect_px, render_pdf_pages
+    from bench.real_ink import read_marked
+    from pipeline.simulate import rect_px
     from pipeline.simulate.world import PRINT_DPI
 
-    pens: list[Pen] = [p for _, p in PENS] + [PENCIL, Pen("soft pencil", 120, 0.5, pencil=True)]
-    form = FormRegistry.from_dirs().get(FORM)
-    table: dict[str, Counter[str]] = defaultdict(Counter)
-    examples: list[str] = []
-    rng = np.random.default_rng(seed)
-    n = 0
-    for style in ("standard", "large-print"):
-        layout = compute_layout(form, "a4", style)
-        for kind in KINDS:
-            for _ in range(copies):
-                n += 1
-                prints = render_pdf_pages(render_pdf(form, layout, [serial_for(810_000 + n)]), 1, layout.page_count)
-                expect: dict[str, tuple[int, str]] = {}
-                for page, img in zip(layout.pages, prints, strict=True):
-                    for item in page.items:
-                        boxes = page.boxes_of(item)
-                        box = boxes[int(rng.integers(0, len(boxes)))]
-                        pen = pens[int(rng.integers(0, len(pens)))]
-                        draw_tick(img, rect_px(box), kind, rng, pen, PRINT_DPI)
-                        expect[item] = (box.value, pen.name)
-                for page, img in zip(layout.pages, prints, strict=True):
-                    prng = np.random.default_rng([seed, n, page.page])
-                    bitonal = bool(prng.random() < bitonal_share)
-                    scanned = degrade(img, prng, DegradeParams(), bitonal=bitonal)
-                    result = read_page(scanned.image, scanned.dpi, PageSource(f"{kind}-{n}", page.page),
-                                       ReaderConfig())
-                    got = {i.item: i for i in result.items}
-                    for item in page.items:
-                        reading, (want, pen_name) = got.get(item), expect[item]
-                        if reading is None:
-                            outcome = "missing"
-                        elif reading.state == "flagged":
-                            outcome = "flagged"
-                        elif reading.state == "answered" and reading.value == want:
-                            outcome = "right"
-                        else:
-                            outcome = "wrong"
-                        table[kind][outcome] += 1
-                        if outcome != "right" and len(examples) < 40:
-                            said = f"{reading.state} {reading.value} {reading.detail}" if reading else "not read"
-                            examples.append(f"{style} {kind} {pen_name} bitonal={bitonal} want {want} -> {said}")
-    return {"by_kind": {k: dict(v) for k, v in table.items()}, "examples": examples}
+    def mark(img: np.ndarray, boxes: list[Any], kind: str, rng: np.random.Generator, pens: list[Any], row: int
+             ) -> tuple[int, str]:
+        box = boxes[int(rng.integers(0, len(boxes)))]
+        pen = pens[int(rng.integers(0, len(pens)))]
+        draw_tick(img, rect_px(box), kind, rng, pen, PRINT_DPI)
+        return int(box.value), pen.name
+
+    return read_marked(KINDS, mark, seed, copies, lambda kind, prng: bool(prng.random() < bitonal_share),
+                       serial_base=810_000)
 
 
 def main() -> int:

@@ -228,6 +228,36 @@ def test_review_shows_a_welsh_copy_s_statement_as_printed_beside_the_form_s_own(
     assert "As printed" not in pages_by_language["en"] and str(escape(english_words)) in pages_by_language["en"]
 
 
+WELSH_COMMENT = "Roedd y staff yn garedig iawn ond roedd yr amser yn fyr"
+
+
+def test_a_welsh_comment_is_left_as_read_not_put_right_as_english(tmp_path: Path, new_ledger: NewLedger) -> None:
+    """The word-list correction is English: on an English copy "iawn", "ond" and "amser" would become "lawn",
+    "and" and "amber".  The same Welsh words written on a Welsh copy come back as the engine read them."""
+    from pipeline.scan.words import correct_text, corrects
+
+    assert correct_text(WELSH_COMMENT)[0] != WELSH_COMMENT  # what English correction would do to them
+    assert corrects("en") and not corrects("cy") and not corrects("cy+en")
+    db = new_ledger("survey")
+    pdf = tmp_path / "cy.pdf"
+    cli("generate", "care-planning-person", "--language", "cy", "-o", str(pdf), "--db", db)
+    registry = FormRegistry.from_dirs()
+    welsh = registry.in_language(registry.get("care-planning-person"), "cy")
+    layout = compute_layout(welsh, "a4", "standard")
+    pages = sim.render_pdf_pages(pdf, 1, layout.page_count)
+    n, field = next((n, p.text_fields[0]) for n, p in enumerate(layout.pages) if p.text_fields)
+    font = sim.available_tiers()["easy"][0]
+    hand = sim.Hand(str(font), "easy", 0.24, 0.0, BLACK, 0, lift=(0.05, 0.1))
+    written = sim.write_comment(pages[n], field, WELSH_COMMENT, hand, np.random.default_rng(3))
+    assert written == WELSH_COMMENT
+    images = [sim.degrade(p, np.random.default_rng(k), sim.DegradeParams.none()).image for k, p in enumerate(pages)]
+    scan([save_pdf(images, tmp_path / "scan.pdf")], ScanOptions(db=db, jobs=1, quiet=True))
+    with Ledger(db) as ledger:
+        (text,) = [r[0] for r in ledger.execute("SELECT text FROM comments WHERE written = 1")]
+    words = text.lower().split()
+    assert "iawn" in words and "amser" in words and "lawn" not in words and "amber" not in words, text
+
+
 def test_a_bilingual_print_carries_both_languages(tmp_path: Path, new_ledger: NewLedger) -> None:
     pdf, db = tmp_path / "both.pdf", new_ledger("s")
     cli("generate", "care-planning-practitioner", "--language", "cy", "--bilingual", "-o", str(pdf), "--db", db)

@@ -358,7 +358,8 @@ def read_adopted(image: np.ndarray, dpi: float, source: PageSource, match: Match
                                       _poor_fit_reason(match, len(found), len(empty)), 0.2, reading.crop_png)
             items.append(reading)
     comments: list[CommentReading] = [
-        read_field(image, match.homography, geo.page_size, TextField(f.x, f.y, f.w, f.h, item=f.id), paper, ocr)
+        read_field(image, match.homography, geo.page_size, TextField(f.x, f.y, f.w, f.h, item=f.id), paper, ocr,
+                   language=form.language)
         for f in geo.fields_on(match.page)]
     if readings and all(r.state == "empty" for _, _, r in readings) and not any(c.written for c in comments):
         items = [_nothing_marked(i) for i in items]

@@ -21,6 +21,7 @@ from pipeline.scan.images import encode_png, whiten
 from pipeline.scan.ocr import get_engine
 from pipeline.scan.register import warp_to_layout
 from pipeline.scan.results import CommentReading
+from pipeline.scan.words import corrects
 from pipeline.vocab import POSSIBLY_WRITTEN
 
 
@@ -288,11 +289,13 @@ def overflow(field: TextField, mask: np.ndarray, page_size: tuple[float, float],
 
 
 def read_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[float, float], field: TextField,
-               paper: float, ocr: str, keep_out: tuple[Rect, ...] | None = None) -> CommentReading:
+               paper: float, ocr: str, keep_out: tuple[Rect, ...] | None = None, language: str = "en"
+               ) -> CommentReading:
     """Blank fields never start an engine: a worker that meets only blank comments never loads an engine's
     models (over a hundred MB).  Nor does a field that is only possibly written: a person reads its crop.
     Writing that runs on past the field's right side is read, and kept in the picture, up to
-    COMMENT_OVERFLOW_MM beyond it (clear of `keep_out`: the page's marks and codes)."""
+    COMMENT_OVERFLOW_MM beyond it (clear of `keep_out`: the page's marks and codes).  `language`: the copy's
+    as printed ('cy', 'cy+en'); the word list's correction is for English writing only (`words.corrects`)."""
     cleaned, mask, specks = clean_field(image, homography, page_size, field, C.COMMENT_DPI, paper)
     wider = overflow(field, mask, page_size, keep_out)
     if wider is not None:
@@ -317,7 +320,8 @@ def read_field(image: np.ndarray, homography: np.ndarray, page_size: tuple[float
         return reading(True, "", 0.0, why)
     engine = get_engine(ocr)
     try:
-        text, reader = transcribe(engine, cleaned, mask, rules_px(field, C.COMMENT_DPI), C.COMMENT_DPI)
+        text, reader = transcribe(engine, cleaned, mask, rules_px(field, C.COMMENT_DPI), C.COMMENT_DPI,
+                                  correct=None if corrects(language) else False)
     except ExternalProgramError as exc:
         return reading(True, "", 0.0, f"{engine.name} (failed: {exc.message})")
     return reading(True, text.text.strip(), round(text.confidence, 1), reader,

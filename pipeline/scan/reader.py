@@ -313,7 +313,7 @@ def _read_registered(image: np.ndarray, dpi: float, source: PageSource, config: 
     stages.done("marks")
     keep_out = (*page.registration_marks, *page.codes)
     comments: list[CommentReading] = [read_field(image, reg.homography, layout.page_size, f, paper, config.ocr,
-                                                 keep_out) for f in page.text_fields]
+                                                 keep_out, layout.language) for f in page.text_fields]
     if lost:  # writing in the same light pen may have gone the same way: blank fields go to a person too
         comments = [possibly_lost(c) if not c.written else c for c in comments]
     stages.done("comments")

@@ -233,6 +233,17 @@ def cost(read: str, word: str) -> float:
     return d[n][m]
 
 
+#: the language the word list is of: only writing on a copy printed in it alone is corrected
+LIST_LANGUAGE = "en"
+
+
+def corrects(language: str) -> bool:
+    """Whether a comment on a copy printed in `language` ('en', 'cy', 'cy+en') is put right from the list.
+    Welsh (or any other) writing is not English misread, and on a bilingual copy either may be written: left
+    as read, for a person to check as before."""
+    return language == LIST_LANGUAGE
+
+
 def best_word(read: str) -> str | None:
     """The listed word that `read` (lower case, letters only) clearly is, or None to leave it as read."""
     counts = _counts()

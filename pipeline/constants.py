@@ -265,6 +265,7 @@ OCR_WORD_MIN_LETTERS = 2  # a lone letter is never corrected (but a lone T, a jo
 OCR_WORD_SHORT_MAX_LETTERS = 3  # words this short are changed only by look-alike letters ...
 OCR_WORD_SHORT_MAX_COST = 2.0  # ... at most this costly (one confusion) ...
 OCR_WORD_SHORT_MIN_COUNT = 100_000  # ... and only into a word counted this often (and, it, was; not "ni")
+OCR_WORD_CAPITAL_MIN_COUNT = 20_000  # a capitalised word opening a sentence (a name?) becomes only a word this common
 OCR_WORD_CLEAR_MARGIN = 2.3  # the winner beats the runner-up by this in ln units (10x likelier), or no change
 OCR_WORD_CORRECTED_DOUBT = 10.0  # a line's confidence (0-100) drops this much per corrected word: review's doubt kept
 COMMENT_OVERFLOW_MM = 10.0  # writing that reaches a field's right side is read (and kept) this far past it

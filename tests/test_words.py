@@ -85,3 +85,10 @@ def test_transcribe_corrects_only_when_switched_on(monkeypatch: pytest.MonkeyPat
     assert handwriting.transcribe(_Misreads(), cleaned, mask, [60.0], 200)[0].text == off.text
     monkeypatch.setattr(C, "OCR_WORD_CORRECTION", True)
     assert handwriting.transcribe(_Misreads(), cleaned, mask, [60.0], 200)[0].text == on.text
+
+
+def test_a_name_opening_a_sentence_stays_as_written_while_a_common_word_is_put_right() -> None:
+    """A capitalised word at a sentence's start may be a name the list lacks: it becomes only a common word."""
+    assert correct_text("Rhys explained it")[0] == "Rhys explained it"  # not "Rays"
+    assert correct_text("Zofia and Jerzy helped")[0] == "Zofia and Jerzy helped"  # not "Sofia"
+    assert correct_text("Chey ashed uhat a good day looks like")[0] == "They asked what a good day looks like"

@@ -320,4 +320,6 @@ def _token(token: str, sentence_start: bool, prose: bool) -> str:
     word = best_word(core.lower())
     if word is None:
         return token
+    if capital and (_counts() or {}).get(word, 0) < C.OCR_WORD_CAPITAL_MIN_COUNT:
+        return token  # a sentence may start with a name: Rhys is not Rays, nor Zofia Sofia
     return before + (word.capitalize() if capital else word) + after

@@ -38,7 +38,7 @@ from pipeline.options import ExportOptions, ReviewOptions
 from pipeline.review import reassign
 from pipeline.review.app import create_app
 from pipeline.scan.coordinator import scan
-from pipeline.scan.marks import decide_item
+from pipeline.scan.decide import decide_item
 from pipeline.scan.results import BoxReading, ItemReading, PageResult, PageSource
 from pipeline.simulate.foreign import ForeignSpec, draw_blank, fill_return
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pipeline.scan.marks import classify, decide_item
+from pipeline.scan.decide import classify, decide_item
 from pipeline.scan.results import BoxReading
 
 

@@ -10,7 +10,8 @@ import numpy as np
 
 from pipeline import constants as C
 from pipeline.form.layout import Box
-from pipeline.scan.marks import classify, classify_measures, decide_item, decide_page, measure_box
+from pipeline.scan.decide import classify, classify_measures, decide_item, decide_page
+from pipeline.scan.marks import measure_box
 from pipeline.scan.results import BoxMeasures, BoxReading, BoxState, ItemReading
 from pipeline.vocab import FlagReason
 

@@ -148,3 +148,18 @@ def test_the_ledger_keeps_every_measure_classify_takes(tmp_path: Path) -> None:
     with Ledger(tmp_path / "ledger.db") as ledger:
         columns = {r[1] for r in ledger.execute("PRAGMA table_info(box_measures)")}
     assert set(measure_columns()) <= columns
+
+
+def test_deciding_again_loads_no_image_library() -> None:
+    """`reclassify` decides from stored measures (`scan.decide`): the command line and the re-decision import
+    neither OpenCV nor the layout's fonts, so the command starts in a fraction of a scan's time."""
+    import subprocess
+    import sys
+
+    code = ("import sys, pipeline.cli, pipeline.scan.reclassify\n"
+            "print(sorted(m for m in ('cv2', 'pipeline.form.layout', 'reportlab.pdfbase.pdfmetrics') "
+            "if m in sys.modules))")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60,
+                         check=True)
+    assert out.stdout.strip() == "[]"

@@ -10,7 +10,7 @@ import pytest
 from pipeline import vocab
 from pipeline.ledger.store import SCHEMA, Ledger
 from pipeline.scan import results
-from pipeline.scan.marks import decide_item
+from pipeline.scan.decide import decide_item
 from pipeline.scan.results import BoxReading
 
 

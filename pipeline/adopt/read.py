@@ -34,8 +34,9 @@ from pipeline.form.definition import Form
 from pipeline.form.identity import PageIdentity
 from pipeline.form.layout import Layout, Rect, TextField, compute_layout
 from pipeline.scan.comments import read_field
+from pipeline.scan.decide import classify, decide_item
 from pipeline.scan.images import encode_png
-from pipeline.scan.marks import classify, darkness_map, decide_item, evidence_crop
+from pipeline.scan.marks import darkness_map, evidence_crop
 from pipeline.scan.register import warp_to_layout
 from pipeline.scan.results import BoxReading, BoxState, CommentReading, ItemReading, PageResult, PageSource
 

@@ -1,7 +1,7 @@
 """The stored box measures, for deciding every box again (`scan.reclassify`) and the box gallery (`scan.gallery`).
 
 The rows they need and the writes of a re-decision, in portable SQL for every backend; the deciding itself is the
-scanner's (`scan.marks`), which the ledger does not import.
+scanner's (`scan.decide`), which the ledger does not import.
 """
 
 from __future__ import annotations

@@ -182,7 +182,7 @@ def _ensure_results(db: Backend) -> None:
     db.create(RESULTS_TABLES)
 
 
-#: Every input of a box's decision (`marks.classify`) and of its page's (`marks.decide_page`), unrounded, so
+#: Every input of a box's decision (`decide.classify`) and of its page's (`decide.decide_page`), unrounded, so
 #: `papervoice reclassify` can decide every box again after a change of thresholds, as SDAPS does.
 #: `position` is the box's place in the layout's order; the rounded figures stay in box_measurements.
 BOX_MEASURES = """

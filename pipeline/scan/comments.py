@@ -265,13 +265,6 @@ def decide_written(e: WritingEvidence) -> tuple[WrittenState, str]:
     return "blank", ""
 
 
-def possibly_lost(reading: CommentReading) -> CommentReading:
-    """A field read as blank on a page whose marks look lost in scanning: it goes to a person with its crop."""
-    return replace(reading, written=True, possible=True,
-                   engine=f"{POSSIBLY_WRITTEN}: marks on this page look faint or lost in scanning, and light writing "
-                          "can vanish the same way - please check the paper form")
-
-
 def overflow(field: TextField, mask: np.ndarray, page_size: tuple[float, float],
              keep_out: tuple[Rect, ...] | None) -> TextField | None:
     """The field widened past its right side when the writing reaches that side (people write on past the

@@ -1,5 +1,5 @@
 """A box gallery, as SDAPS has: every measured box of a ledger, cut from its row's evidence crop, grouped by
-the scanner's decision and sorted by how close the call was (`marks.decision_margin`), closest first.
+the scanner's decision and sorted by how close the call was (`decide.decision_margin`), closest first.
 
 Thresholds are judged by looking: the first tiles of 'empty' are the specks nearest to being called a mark,
 the first of 'marked' the faintest ticks; a wrong one among them shows which threshold to move.  Written as
@@ -23,7 +23,7 @@ from pipeline.form.definition import FormRegistry
 from pipeline.form.layout import Layout, PageLayout, compute_layout
 from pipeline.ledger.measures import gallery_rows
 from pipeline.ledger.url import parse_url
-from pipeline.scan.marks import decision_margin
+from pipeline.scan.decide import decision_margin
 from pipeline.scan.reclassify import stored_measures
 from pipeline.vocab import BoxState
 

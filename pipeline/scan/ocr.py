@@ -22,7 +22,6 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any, ClassVar
 
-import cv2
 import numpy as np
 
 from pipeline import constants as C
@@ -128,6 +127,8 @@ class TesseractEngine(OcrEngine):
         if not any(_signs(line.text) for line in lines) and min(image.shape[:2]) >= 2 * C.TESSERACT_MIN_SIDE_PX:
             # tesseract looks for letters of printed size: large writing (seen: a 100 px line of a flowing
             # hand) can come back as nothing at all, and read well at half the size
+            import cv2  # here, not at the top: commands that read no page (reclassify, export) never load it
+
             half = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
             lines = tesseract.read_text(half).lines
         return [OcrLine(_LONE_BAR.sub("I", line.text), line.confidence) for line in lines]

@@ -19,18 +19,12 @@ from pipeline import constants as C
 from pipeline.form.definition import Form, FormRegistry
 from pipeline.form.identity import PageIdentity
 from pipeline.form.layout import Layout, compute_layout
-from pipeline.scan.comments import possibly_lost, read_field
+from pipeline.scan.comments import read_field
 from pipeline.scan.debug import draw_overlay
+from pipeline.scan.decide import boxes_confirm_fit, decide_page, possibly_lost
 from pipeline.scan.images import encode_png, whiten
 from pipeline.scan.loading import PageJob
-from pipeline.scan.marks import (
-    boxes_confirm_fit,
-    decide_page,
-    evidence_crop,
-    looks_bitonal,
-    read_boxes,
-    row_evidence_rect,
-)
+from pipeline.scan.marks import evidence_crop, looks_bitonal, read_boxes, row_evidence_rect
 from pipeline.scan.ocr import DEFAULT_ENGINE
 from pipeline.scan.register import (
     Registration,

@@ -1,8 +1,8 @@
 """Deciding every box again from the measures the ledger keeps, after a change of thresholds.
 
 Scanning stores, for every box of a printed form, every input of its decision (`box_measures`) and its page's
-(`page_measures`).  Re-deciding runs the very functions the reader runs (`marks.classify_measures`,
-`marks.decide_page`) on them, so the answers are those a new scan would give, without decoding a page.
+(`page_measures`).  Re-deciding runs the very functions the reader runs (`decide.classify_measures`,
+`decide.decide_page`) on them, so the answers are those a new scan would give, without decoding a page.
 Nothing is written unless asked (`apply=True`); a person's review decisions are never touched (they still
 take precedence over the machine's answer), and a comment field once sent to a person stays with them.
 """
@@ -17,8 +17,7 @@ from pipeline.ledger import measures
 from pipeline.ledger.backend import Backend
 from pipeline.ledger.schema import MEASURE_COLUMNS
 from pipeline.ledger.store import Ledger
-from pipeline.scan.comments import possibly_lost
-from pipeline.scan.marks import decide_page, reclassify_box
+from pipeline.scan.decide import decide_page, possibly_lost, reclassify_box
 from pipeline.scan.results import BoxMeasures, BoxReading, CommentReading, ItemReading
 from pipeline.vocab import FlagReason
 

@@ -16,8 +16,8 @@ from pipeline.vocab import PageStatusCode as PageStatus
 
 @dataclass(frozen=True)
 class BoxMeasures:
-    """Every input of `marks.classify` for one box, unrounded and measured whatever the thresholds (which of
-    them count is `marks.gated`): the ledger keeps them so a change of thresholds can re-decide every box
+    """Every input of `decide.classify` for one box, unrounded and measured whatever the thresholds (which of
+    them count is `decide.gated`): the ledger keeps them so a change of thresholds can re-decide every box
     without scanning again (`papervoice reclassify`)."""
 
     coverage: float  # share of the inner area that is ink

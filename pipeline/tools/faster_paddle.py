@@ -17,7 +17,6 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-import cv2
 import numpy as np
 
 from pipeline import constants as C
@@ -55,6 +54,8 @@ def load() -> Any:
 
 def read_boxes(engine: Any, image: np.ndarray) -> list[OcrBox]:
     """The pieces of text found in a grey image, each with its confidence (0-100) and place."""
+    import cv2  # here, not at the top: the registry imports this module for every command, most read no page
+
     ok, png = cv2.imencode(".png", image)
     if not ok:
         raise ExternalProgramError("the comment could not be handed to faster-paddle",

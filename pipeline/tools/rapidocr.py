@@ -14,7 +14,6 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from pipeline import constants as C
@@ -69,6 +68,8 @@ def load() -> Any:
 
 def read_boxes(engine: Any, image: np.ndarray) -> list[OcrBox]:
     """The pieces of text found in a grey image, each with its confidence (0-100) and place."""
+    import cv2  # here, not at the top: the registry imports this module for every command, most read no page
+
     try:
         found = engine(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
     except Exception as exc:

@@ -90,7 +90,7 @@ BLANK_PAGE_INK_FRACTION = 0.002  # a page with less ink than this is blank
 # --- Scanner: marks -----------------------------------------------------------------------
 BOX_SEARCH_RADIUS_MM = 1.6  # local search for the printed square around its predicted place
 BOX_INNER_INSET_MM = 1.1  # measured area starts this far inside the box's outer edge
-BOX_HALO_MM = 2.0  # ring outside the box watched for marks spilling over the edge
+BOX_HALO_MM = 2.0  # ring outside the box watched for marks spilling over the edge (and the band under it, beside)
 BOX_HALO_GAP_MM = 0.6  # ... starting this far out, clear of the printed edge
 BOX_CORNER_SHARE = 0.25  # corner patches of the inner square, as a share of its side
 BOX_CORNER_MIN_INK = 0.35  # a corner patch this inked holds ink
@@ -142,7 +142,6 @@ BESIDE_NUMBER_CLEAR_MM = 6.5  # ... and stop this far before the next box (its n
 BESIDE_LAST_MM = 8.0  # the strip right of a row's last box is this wide
 NUMBER_GAP_STRIP_MM = 0.5  # the strip between a box and its own number
 BESIDE_REACH_MM = 2.0  # ... and reach this far below the box (a tick hanging off its corner)
-BESIDE_BELOW_MM = 2.0  # the band under a box watched the same way (BOX_HALO_GAP_MM below its edge)
 BESIDE_MIN_MM2 = 0.5  # this much ink beside a box (where nothing is printed) is a mark outside the boxes
 NUMBER_CIRCLE_MIN_MM2 = 0.25  # this much ink between a box and its number: a circle round the number
 BETWEEN_AT = (0.3, 0.75)  # a mark whose middle lies in this part of the gap is between two boxes

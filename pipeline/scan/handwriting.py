@@ -113,14 +113,11 @@ def corrected(text: OcrText) -> OcrText:
     needed a correction was misread, whatever the engine thought: its confidence drops by
     `OCR_WORD_CORRECTED_DOUBT` per corrected word, so review still doubts it; the whole text's confidence is
     weighed again from its lines."""
-    if not text.lines:
+    fixes = [correct_text(line.text) for line in text.lines]
+    if not any(n for _, n in fixes):
         return text
-    lines = []
-    for line in text.lines:
-        fixed, n = correct_text(line.text)
-        lines.append(OcrLine(fixed, max(0.0, line.confidence - n * C.OCR_WORD_CORRECTED_DOUBT)) if n else line)
-    if lines == list(text.lines):
-        return text
+    lines = [OcrLine(fixed, max(0.0, line.confidence - n * C.OCR_WORD_CORRECTED_DOUBT)) if n else line
+             for line, (fixed, n) in zip(text.lines, fixes, strict=True)]
     whole = "\n".join(line.text for line in lines) if text.text else ""
     confidence = (sum(line.confidence * len(line.text) for line in lines) / sum(len(line.text) for line in lines)
                   if text.text else text.confidence)

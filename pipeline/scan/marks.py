@@ -295,16 +295,16 @@ def measure_beside(dark: np.ndarray, box: Box, nxt: Box | None, m: _Measure, px_
     y0, y1 = round(box.y * px_per_pt + m.dy), round(box.bottom * px_per_pt + m.dy)
     # the gap strip reaches below the box too, for a small tick hanging off its corner (not above: the scale's
     # words are printed there, and a long one, over the last box, reaches past its right edge)
-    gy0, gy1 = y0, y1 + round(C.BESIDE_REACH_MM * k)
+    reach = round(C.BESIDE_REACH_MM * k)
     right = box.right * px_per_pt + m.dx
     x0 = round(right + C.BESIDE_GAP_MM * k)
     end = (nxt.x * px_per_pt + m.dx - C.BESIDE_NUMBER_CLEAR_MM * k) if nxt is not None else right + C.BESIDE_LAST_MM * k
     x1 = max(x0 + 1, round(end))
-    strip = dark[gy0:gy1, x0:x1] > C.FAINT_DARKNESS  # pencil too: nothing is printed here
+    strip = dark[y0:y1 + reach, x0:x1] > C.FAINT_DARKNESS  # pencil too: nothing is printed here
     # and the band under the box, up to the gap strip: nothing is printed there either (the next row starts
     # lower), and a small tick hanging off the box's bottom edge or corner leaves its ink there
     by0 = round(box.bottom * px_per_pt + m.dy + C.BOX_HALO_GAP_MM * k)
-    below = dark[by0:by0 + round(C.BESIDE_BELOW_MM * k), max(0, round(box.x * px_per_pt + m.dx)):x0]
+    below = dark[by0:by0 + round(C.BOX_HALO_MM * k), max(0, round(box.x * px_per_pt + m.dx)):x0]
     gap_mm2 = float(strip.sum() + np.count_nonzero(below > C.FAINT_DARKNESS)) / (k * k)
     at = 0.0
     if strip.any():
@@ -342,7 +342,7 @@ def read_boxes(canon: np.ndarray, page: PageLayout, px_per_pt: float) -> tuple[l
 def row_evidence_rect(row: Rect) -> Rect:
     """The part of the page a row's evidence crop shows: the row, and the band under its boxes that
     `measure_beside` watches, so a person sees the mark at a box's lower edge that sent the row to them."""
-    return Rect(row.x, row.y, row.w, row.h + C.mm(C.BOX_HALO_GAP_MM + C.BESIDE_BELOW_MM))
+    return Rect(row.x, row.y, row.w, row.h + C.mm(C.BOX_HALO_GAP_MM + C.BOX_HALO_MM))
 
 
 def evidence_crop(dark: np.ndarray, rect: Rect, px_per_pt: float) -> np.ndarray:

@@ -87,7 +87,7 @@ def _lists() -> tuple[dict[str, int], np.ndarray] | None:
     counts, rare = _listed(spellchecker)
     for word, n in list(counts.items()):  # organize, organization: organise, organisation
         if (m := _IZE.match(word)) and len(m[1]) >= C.OCR_WORD_ISE_MIN_STEM_LETTERS:
-            counts.setdefault(f"{m[1]}is{m[2]}", n)
+            counts.setdefault(_ise(word), n)
     for word in _BRITISH:
         twin = next((us for us in american(word) if us in counts), None)
         counts[word] = counts[twin] if twin else C.OCR_WORD_KNOWN_MIN_COUNT
@@ -188,10 +188,7 @@ def _confusion_variants(word: str, most: int) -> set[str]:
         for whole, pieces in _SPLITS.items():
             if c == whole:
                 out.update(word[:i] + p + word[i + 1:] for p in pieces)
-        for whole, pieces in _SPLITS.items():
-            for p in pieces:
-                if word.startswith(p, i):
-                    out.add(word[:i] + whole + word[i + len(p):])
+            out.update(word[:i] + whole + word[i + len(p):] for p in pieces if word.startswith(p, i))
     return out
 
 
@@ -223,10 +220,9 @@ def cost(read: str, word: str) -> float:
             for p in _SPLITS.get(w, ()):
                 if j >= len(p) and read[j - len(p):j] == p:
                     best = min(best, d[i - 1][j - len(p)] + C.OCR_WORD_SPLIT_COST)
-            for whole, pieces in _SPLITS.items():
-                if r == whole and any(i >= len(p) and word[i - len(p):i] == p for p in pieces):
-                    k = next(len(p) for p in pieces if i >= len(p) and word[i - len(p):i] == p)
-                    best = min(best, d[i - k][j - 1] + C.OCR_WORD_SPLIT_COST)
+            for p in _SPLITS.get(r, ()):  # two letters written, read as one
+                if i >= len(p) and word[i - len(p):i] == p:
+                    best = min(best, d[i - len(p)][j - 1] + C.OCR_WORD_SPLIT_COST)
             if i > 1 and j > 1 and w == read[j - 2] and word[i - 2] == r:
                 best = min(best, d[i - 2][j - 2] + C.OCR_WORD_EDIT_COST)
             d[i][j] = best
